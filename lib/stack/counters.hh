@@ -1,0 +1,61 @@
+// Per-core counters of everything the endpoint does and every reason it drops a
+// packet (DESIGN.md section 3, rule 6). Plain integers written by the owning
+// core only; a reader on another core takes a snapshot.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "wire/error.hh"
+
+namespace ts::stack {
+
+// X(name, is_drop, description)
+#define TS_STACK_COUNTERS(X)                                                              \
+  X(rx_frames, false, "frames received")                                                  \
+  X(tx_frames, false, "frames handed to the device")                                      \
+  X(eth_not_for_us, true, "unicast frame for another MAC address")                        \
+  X(eth_unknown_type, true, "EtherType other than IPv4 and ARP")                          \
+  X(vlan_mismatch, true, "802.1Q tag other than the interface's")                         \
+  X(arp_requests_in, false, "ARP requests for our address")                               \
+  X(arp_replies_out, false, "ARP replies sent")                                           \
+  X(arp_requests_out, false, "ARP requests sent to resolve a next hop")                   \
+  X(arp_replies_in, false, "ARP replies received")                                        \
+  X(arp_not_for_us, false, "ARP packets about other hosts (ignored)")                     \
+  X(arp_queue_full, true, "packet dropped: too many waiting for ARP resolution")          \
+  X(arp_table_full, true, "packet dropped: ARP table full")                               \
+  X(arp_resolve_failed, true, "packet dropped: next hop did not answer ARP")              \
+  X(ipv4_not_for_us, true, "IPv4 packet for another address")                             \
+  X(ipv4_bad_source, true, "IPv4 source is unspecified, broadcast or multicast")          \
+  X(ipv4_unknown_protocol, true, "IPv4 protocol other than ICMP, TCP and UDP")            \
+  X(ipv4_no_route, true, "no route to the destination (off-link, no gateway)")            \
+  X(icmp_echo_requests_in, false, "ICMP echo requests received")                          \
+  X(icmp_echo_replies_out, false, "ICMP echo replies sent")                               \
+  X(icmp_echo_requests_out, false, "ICMP echo requests sent")                             \
+  X(icmp_echo_replies_in, false, "ICMP echo replies received")                            \
+  X(icmp_other, true, "ICMP messages of other types (ignored)")                           \
+  X(udp_no_listener, true, "UDP datagram for a port nobody listens on")                   \
+  X(tcp_no_listener, true, "TCP segment for a port nobody listens on")                    \
+  X(tx_alloc_failed, true, "packet not sent: buffer pool empty")
+
+struct Counters {
+#define TS_X(name, drop, desc) uint64_t name = 0;
+  TS_STACK_COUNTERS(TS_X)
+#undef TS_X
+  // Parse failures, one counter per reason (wire::Error).
+  std::array<uint64_t, wire::kErrorCount> parse{};
+
+  uint64_t& parse_error(wire::Error e) { return parse[unsigned(e)]; }
+  uint64_t parse_error(wire::Error e) const { return parse[unsigned(e)]; }
+  uint64_t drops() const;
+  void merge(const Counters& o);
+  // Visits every counter as (name, value, is_drop, description), in a fixed order.
+  void for_each(
+      const std::function<void(std::string_view, uint64_t, bool, std::string_view)>& f) const;
+  // The value of a counter by name; -1 when no counter has that name.
+  int64_t get(std::string_view name) const;
+};
+
+}  // namespace ts::stack

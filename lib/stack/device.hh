@@ -1,0 +1,58 @@
+// The two concepts lib/ needs from whatever moves packets: a packet buffer and a
+// device with receive and transmit bursts. drivers-glue implements them on DPDK
+// (rte_mbuf, rte_ethdev); tests and the simulator implement them in memory.
+#pragma once
+
+#include <cstdint>
+
+#include "wire/addr.hh"
+
+namespace ts::stack {
+
+// Packet flags. Receive: what the device already verified. Transmit: which
+// checksums the device should fill in (l2_len and l3_len must then be set).
+namespace pktflag {
+inline constexpr uint32_t rx_ip_csum_good = 1u << 0;
+inline constexpr uint32_t rx_ip_csum_bad = 1u << 1;
+inline constexpr uint32_t rx_l4_csum_good = 1u << 2;
+inline constexpr uint32_t rx_l4_csum_bad = 1u << 3;
+inline constexpr uint32_t tx_ip_csum = 1u << 8;
+inline constexpr uint32_t tx_tcp_csum = 1u << 9;
+inline constexpr uint32_t tx_udp_csum = 1u << 10;
+}  // namespace pktflag
+
+// One frame in a device-owned buffer. The struct is a handle: copying it does
+// not copy the buffer, and exactly one owner must eventually send or free it.
+struct Packet {
+  uint8_t* data = nullptr;  // first byte of the Ethernet header
+  uint32_t len = 0;         // frame length without FCS
+  uint32_t room = 0;        // bytes writable from data
+  uint32_t flags = 0;       // pktflag bits
+  uint16_t l2_len = 0;      // for transmit offloads
+  uint16_t l3_len = 0;
+  void* handle = nullptr;   // the device's own buffer object
+};
+
+struct DeviceInfo {
+  wire::MacAddr mac;
+  uint16_t mtu = 1500;
+  bool tx_ip_csum = false;   // the device fills IPv4 header checksums
+  bool tx_tcp_csum = false;  // ... TCP checksums
+  bool tx_udp_csum = false;  // ... UDP checksums
+};
+
+class Device {
+ public:
+  virtual ~Device() = default;
+  // Fills up to n packets; the caller owns them.
+  virtual uint16_t rx_burst(Packet* pkts, uint16_t n, uint64_t now) = 0;
+  // A fresh buffer for transmission; false when the pool is empty.
+  virtual bool alloc(Packet& p) = 0;
+  virtual void free(Packet& p) = 0;
+  // Queues p for transmission and takes ownership; it may be held until flush().
+  virtual void send(Packet& p) = 0;
+  virtual void flush(uint64_t now) = 0;
+  virtual const DeviceInfo& info() const = 0;
+};
+
+}  // namespace ts::stack

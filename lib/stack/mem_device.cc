@@ -1,0 +1,97 @@
+#include "stack/mem_device.hh"
+
+#include <cstring>
+
+namespace ts::stack {
+
+MemDevice::MemDevice(const wire::MacAddr& mac, size_t buffers, uint32_t buffer_size)
+    : buffer_size_(buffer_size), storage_(buffers * buffer_size), descs_(buffers) {
+  info_.mac = mac;
+  free_.reserve(buffers);
+  for (size_t i = buffers; i-- > 0;) {
+    descs_[i] = {this, uint32_t(i)};
+    free_.push_back(uint32_t(i));
+  }
+}
+
+MemDevice::~MemDevice() {
+  // Frames from a peer still queued here belong to the peer's pool.
+  for (Packet& p : rx_) free(p);
+  for (Packet& p : pending_) free(p);
+}
+
+bool MemDevice::alloc(Packet& p) { return !alloc_fails_ && take_buffer(p); }
+
+bool MemDevice::take_buffer(Packet& p) {
+  if (free_.empty()) return false;
+  const uint32_t i = free_.back();
+  free_.pop_back();
+  ++in_use_;
+  p = Packet{};
+  p.data = &storage_[size_t(i) * buffer_size_];
+  p.room = buffer_size_;
+  p.handle = &descs_[i];
+  return true;
+}
+
+void MemDevice::release(uint32_t index) {
+  free_.push_back(index);
+  --in_use_;
+}
+
+void MemDevice::free(Packet& p) {
+  auto* d = static_cast<Desc*>(p.handle);
+  d->owner->release(d->index);
+  p.handle = nullptr;
+}
+
+bool MemDevice::inject(std::span<const uint8_t> frame, uint32_t flags) {
+  if (frame.size() > buffer_size_) return false;
+  Packet p;
+  if (!take_buffer(p)) return false;
+  std::memcpy(p.data, frame.data(), frame.size());
+  p.len = uint32_t(frame.size());
+  p.flags = flags;
+  rx_.push_back(p);
+  return true;
+}
+
+uint16_t MemDevice::rx_burst(Packet* pkts, uint16_t n, uint64_t) {
+  uint16_t k = 0;
+  while (k < n && !rx_.empty()) {
+    pkts[k] = rx_.front();
+    // The room a receiver sees starts at its data pointer.
+    const auto* d = static_cast<const Desc*>(pkts[k].handle);
+    const uint8_t* start = &d->owner->storage_[size_t(d->index) * d->owner->buffer_size_];
+    pkts[k].room = d->owner->buffer_size_ - uint32_t(pkts[k].data - start);
+    pkts[k].flags &= pktflag::rx_ip_csum_good | pktflag::rx_ip_csum_bad | pktflag::rx_l4_csum_good |
+                     pktflag::rx_l4_csum_bad;
+    rx_.pop_front();
+    ++k;
+  }
+  return k;
+}
+
+void MemDevice::send(Packet& p) { pending_.push_back(p); }
+
+void MemDevice::flush(uint64_t) {
+  for (Packet& p : pending_) {
+    if (peer_) {
+      Packet q = p;
+      q.flags = 0;
+      peer_->rx_.push_back(q);
+    } else {
+      sent_.emplace_back(p.data, p.data + p.len);
+      free(p);
+    }
+  }
+  pending_.clear();
+}
+
+std::vector<std::vector<uint8_t>> MemDevice::take_sent() {
+  std::vector<std::vector<uint8_t>> out;
+  out.swap(sent_);
+  return out;
+}
+
+}  // namespace ts::stack

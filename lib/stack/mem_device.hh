@@ -1,0 +1,65 @@
+// A Device in memory: a fixed pool of buffers, a receive queue that tests (or a
+// peer device) fill, and a record of what was sent. Two MemDevices can be wired
+// back to back; frames then move between them by handle, without copying.
+// Used by unit tests, fuzz targets, benchmarks and the simulator.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <vector>
+
+#include "stack/device.hh"
+
+namespace ts::stack {
+
+class MemDevice : public Device {
+ public:
+  MemDevice(const wire::MacAddr& mac, size_t buffers = 1024, uint32_t buffer_size = 2048);
+  ~MemDevice() override;
+  MemDevice(const MemDevice&) = delete;
+  MemDevice& operator=(const MemDevice&) = delete;
+
+  // Queues a copy of frame for the next rx_burst; false when no buffer is free
+  // or the frame does not fit one.
+  bool inject(std::span<const uint8_t> frame, uint32_t flags = 0);
+  // Frames flushed since the last call, oldest first (only when not wired).
+  std::vector<std::vector<uint8_t>> take_sent();
+  // Flushed frames go to peer's receive queue instead of being recorded.
+  void wire_to(MemDevice* peer) { peer_ = peer; }
+
+  size_t buffers_in_use() const { return in_use_; }
+  size_t rx_pending() const { return rx_.size(); }
+  // Fails alloc() while set, to exercise pool exhaustion.
+  void set_alloc_fails(bool f) { alloc_fails_ = f; }
+  DeviceInfo& mutable_info() { return info_; }
+
+  uint16_t rx_burst(Packet* pkts, uint16_t n, uint64_t now) override;
+  bool alloc(Packet& p) override;
+  void free(Packet& p) override;
+  void send(Packet& p) override;
+  void flush(uint64_t now) override;
+  const DeviceInfo& info() const override { return info_; }
+
+ private:
+  struct Desc {
+    MemDevice* owner;
+    uint32_t index;
+  };
+  bool take_buffer(Packet& p);
+  void release(uint32_t index);
+
+  DeviceInfo info_;
+  uint32_t buffer_size_;
+  std::vector<uint8_t> storage_;
+  std::vector<Desc> descs_;
+  std::vector<uint32_t> free_;
+  size_t in_use_ = 0;
+  std::deque<Packet> rx_;
+  std::vector<Packet> pending_;
+  std::vector<std::vector<uint8_t>> sent_;
+  MemDevice* peer_ = nullptr;
+  bool alloc_fails_ = false;
+};
+
+}  // namespace ts::stack

@@ -1,0 +1,270 @@
+#include "stack/stack.hh"
+
+#include <algorithm>
+#include <cstring>
+
+#include "wire/arp.hh"
+#include "wire/bytes.hh"
+#include "wire/checksum.hh"
+#include "wire/ethernet.hh"
+#include "wire/icmp.hh"
+#include "wire/ipv4.hh"
+#include "wire/tcp.hh"
+#include "wire/udp.hh"
+
+namespace ts::stack {
+
+using wire::Error;
+using wire::Ipv4Addr;
+using wire::MacAddr;
+
+Stack::Stack(Device& dev, const StackConfig& cfg)
+    : dev_(dev),
+      cfg_(cfg),
+      mac_(dev.info().mac),
+      l2_len_(cfg.vlan ? wire::kEthHeaderLen + wire::kVlanTagLen : wire::kEthHeaderLen),
+      arp_(cfg.arp) {}
+
+void Stack::poll(uint64_t now) {
+  Packet pkts[kBurst];
+  const uint16_t n = dev_.rx_burst(pkts, kBurst, now);
+  for (uint16_t i = 0; i < n; ++i) {
+    if (i + 1 < n) __builtin_prefetch(pkts[i + 1].data);
+    input(pkts[i], now);
+  }
+  if (now >= arp_.next_deadline()) run_timers(now);
+  dev_.flush(now);
+}
+
+void Stack::run_timers(uint64_t now) {
+  arp_.tick(
+      now, [&](Ipv4Addr ip) { send_arp_request(ip); },
+      [&](Packet& p) { drop(p, ctr_.arp_resolve_failed); });
+}
+
+void Stack::drop(Packet& p, uint64_t& counter) {
+  ++counter;
+  dev_.free(p);
+}
+
+void Stack::drop(Packet& p, Error e) {
+  ++ctr_.parse_error(e);
+  dev_.free(p);
+}
+
+void Stack::transmit(Packet& p) {
+  ++ctr_.tx_frames;
+  dev_.send(p);
+}
+
+void Stack::input(Packet& p, uint64_t now) {
+  ++ctr_.rx_frames;
+  wire::EthernetView eth({p.data, p.len});
+  if (Error e = eth.check(); e != Error::ok) return drop(p, e);
+  const MacAddr dst = eth.dst();
+  if (dst != mac_ && !dst.is_broadcast()) return drop(p, ctr_.eth_not_for_us);
+  if (eth.vlan_id() != cfg_.vlan) return drop(p, ctr_.vlan_mismatch);
+  switch (eth.ethertype()) {
+    case wire::ethertype::arp:
+      return arp_input(p, eth.header_len(), now);
+    case wire::ethertype::ipv4:
+      return ipv4_input(p, eth.header_len(), now);
+    default:
+      return drop(p, ctr_.eth_unknown_type);
+  }
+}
+
+void Stack::arp_input(Packet& p, size_t l2, uint64_t now) {
+  wire::ArpRepr a;
+  if (Error e = wire::ArpRepr::parse({p.data + l2, p.len - l2}, a); e != Error::ok)
+    return drop(p, e);
+  const Ipv4Addr self = cfg_.addr.addr;
+  const bool for_us = a.target_ip == self;
+  // RFC 826 "merge": refresh a mapping we hold whoever the packet was for, and
+  // add the sender only when it asked us. Never learn our own address or a
+  // group MAC, and never from an RFC 5227 probe (sender 0.0.0.0).
+  const bool learnable = !a.sender_ip.is_unspecified() && a.sender_ip != self &&
+                         !a.sender_mac.is_multicast() && !a.sender_mac.is_zero();
+  if (learnable) {
+    if (ArpCache::Entry* e = arp_.learn(a.sender_ip, a.sender_mac, now, for_us)) {
+      Packet waiting;
+      while (arp_.pop(*e, waiting)) {
+        write_eth(waiting, e->mac, wire::ethertype::ipv4);
+        transmit(waiting);
+      }
+    }
+  }
+  if (!for_us) return drop(p, ctr_.arp_not_for_us);
+  if (a.op == wire::ArpOp::reply) {
+    ++ctr_.arp_replies_in;
+    dev_.free(p);
+    return;
+  }
+  ++ctr_.arp_requests_in;
+  // Answer in place: the request's buffer becomes the reply.
+  wire::ArpRepr reply{wire::ArpOp::reply, mac_, self, a.sender_mac, a.sender_ip};
+  reply.emit({p.data + l2, wire::kArpLen});
+  wire::EthernetView eth({p.data, p.len});
+  wire::EthernetRepr{a.sender_mac, mac_, wire::ethertype::arp, eth.has_vlan(), eth.vlan_id(),
+                     eth.vlan_priority()}
+      .emit({p.data, l2});
+  p.len = uint32_t(l2 + wire::kArpLen);
+  if (p.room >= wire::kEthMinFrame && p.len < wire::kEthMinFrame) {
+    std::memset(p.data + p.len, 0, wire::kEthMinFrame - p.len);
+    p.len = wire::kEthMinFrame;
+  }
+  p.flags = 0;
+  ++ctr_.arp_replies_out;
+  transmit(p);
+}
+
+void Stack::ipv4_input(Packet& p, size_t l2, uint64_t now) {
+  wire::Ipv4View ip({p.data + l2, p.len - l2});
+  wire::Ipv4Repr r;
+  const auto check = (p.flags & pktflag::rx_ip_csum_good) ? wire::CsumCheck::trust
+                                                           : wire::CsumCheck::verify;
+  if (Error e = wire::Ipv4Repr::parse(ip, r, check); e != Error::ok) return drop(p, e);
+  if (p.flags & pktflag::rx_ip_csum_bad) return drop(p, Error::ipv4_bad_checksum);
+  if (r.dst != cfg_.addr.addr) return drop(p, ctr_.ipv4_not_for_us);
+  // RFC 1122 3.2.1.3: a source that names no single host is invalid; answering
+  // it would reflect traffic to a group.
+  if (r.src.is_unspecified() || r.src.is_broadcast() || r.src.is_multicast() ||
+      r.src == cfg_.addr.subnet_broadcast())
+    return drop(p, ctr_.ipv4_bad_source);
+  const auto l4 = ip.payload();
+  const bool l4_trusted = (p.flags & pktflag::rx_l4_csum_good) != 0;
+  const auto l4_check = l4_trusted ? wire::CsumCheck::trust : wire::CsumCheck::verify;
+  switch (r.protocol) {
+    case wire::ipproto::icmp:
+      return icmp_input(p, l2, ip.header_len(), l4, r.src, now);
+    case wire::ipproto::tcp: {
+      wire::TcpRepr t;
+      if (p.flags & pktflag::rx_l4_csum_bad) return drop(p, Error::tcp_bad_checksum);
+      if (Error e = wire::TcpRepr::parse(wire::TcpView(l4), r.src, r.dst, t, l4_check);
+          e != Error::ok)
+        return drop(p, e);
+      return drop(p, ctr_.tcp_no_listener);
+    }
+    case wire::ipproto::udp: {
+      wire::UdpRepr u;
+      if (p.flags & pktflag::rx_l4_csum_bad) return drop(p, Error::udp_bad_checksum);
+      if (Error e = wire::UdpRepr::parse(wire::UdpView(l4), r.src, r.dst, u, l4_check);
+          e != Error::ok)
+        return drop(p, e);
+      return drop(p, ctr_.udp_no_listener);
+    }
+    default:
+      return drop(p, ctr_.ipv4_unknown_protocol);
+  }
+}
+
+void Stack::icmp_input(Packet& p, size_t l2, size_t ihl, std::span<const uint8_t> msg,
+                       Ipv4Addr src, uint64_t now) {
+  wire::IcmpRepr ic;
+  if (Error e = wire::IcmpRepr::parse(wire::IcmpView(msg), ic); e != Error::ok)
+    return drop(p, e);
+  if (ic.type == wire::icmptype::echo_reply) {
+    ++ctr_.icmp_echo_replies_in;
+    if (echo_) echo_->on_echo_reply({src, ic.ident, ic.seq, ic.payload}, now);
+    dev_.free(p);
+    return;
+  }
+  if (ic.type != wire::icmptype::echo_request || ic.code != 0) return drop(p, ctr_.icmp_other);
+  ++ctr_.icmp_echo_requests_in;
+
+  // Answer in place (RFC 1122 3.2.2.6: same identifier, sequence and data).
+  // Only the ICMP type, the addresses and the TTL change, so both checksums are
+  // updated incrementally instead of re-summing the payload.
+  uint8_t* l3 = p.data + l2;
+  wire::icmp_echo_request_to_reply({l3 + ihl, msg.size()});
+  uint8_t addr[4];
+  std::memcpy(addr, l3 + 12, 4);
+  std::memcpy(l3 + 12, l3 + 16, 4);
+  std::memcpy(l3 + 16, addr, 4);  // swapping the addresses leaves the sum unchanged
+  const uint16_t old_word = wire::load_be16(l3 + 8);
+  l3[8] = cfg_.ttl;
+  wire::store_be16(l3 + 10, wire::checksum_update16(wire::load_be16(l3 + 10), old_word,
+                                                      wire::load_be16(l3 + 8)));
+  // A priority-tagged request (VID 0) to an untagged interface: drop the tag by
+  // starting the frame later, so the IP header stays where it is.
+  p.data += l2 - l2_len_;
+  p.len = uint32_t(l2_len_ + ihl + msg.size());
+  p.flags = 0;
+  ++ctr_.icmp_echo_replies_out;
+  ip_output(p, src, now);
+}
+
+bool Stack::send_echo_request(Ipv4Addr dst, uint16_t ident, uint16_t seq,
+                              std::span<const uint8_t> payload, uint64_t now) {
+  const size_t l4_len = wire::kIcmpHeaderLen + payload.size();
+  const size_t l3_len = wire::kIpv4HeaderLen + l4_len;
+  if (l3_len > dev_.info().mtu) return false;
+  Packet p;
+  if (!dev_.alloc(p)) {
+    ++ctr_.tx_alloc_failed;
+    return false;
+  }
+  if (p.room < l2_len_ + l3_len) {
+    dev_.free(p);
+    return false;
+  }
+  uint8_t* l3 = p.data + l2_len_;
+  uint8_t* l4 = l3 + wire::kIpv4HeaderLen;
+  std::memcpy(l4 + wire::kIcmpHeaderLen, payload.data(), payload.size());
+  wire::IcmpRepr{wire::icmptype::echo_request, 0, ident, seq, payload}.emit_header({l4, l4_len});
+  wire::Ipv4Repr ip;
+  ip.src = cfg_.addr.addr;
+  ip.dst = dst;
+  ip.protocol = wire::ipproto::icmp;
+  ip.ttl = cfg_.ttl;
+  ip.ident = ip_ident_++;
+  ip.dont_frag = false;
+  ip.payload_len = uint16_t(l4_len);
+  const bool offload = dev_.info().tx_ip_csum;
+  ip.emit({l3, wire::kIpv4HeaderLen}, offload ? wire::CsumFill::offload : wire::CsumFill::full);
+  p.len = uint32_t(l2_len_ + l3_len);
+  p.flags = offload ? pktflag::tx_ip_csum : 0;
+  p.l2_len = uint16_t(l2_len_);
+  p.l3_len = uint16_t(wire::kIpv4HeaderLen);
+  ++ctr_.icmp_echo_requests_out;
+  ip_output(p, dst, now);
+  return true;
+}
+
+void Stack::ip_output(Packet& p, Ipv4Addr dst, uint64_t now) {
+  Ipv4Addr next_hop = dst;
+  if (!cfg_.addr.contains(dst)) {
+    if (!cfg_.gateway) return drop(p, ctr_.ipv4_no_route);
+    next_hop = *cfg_.gateway;
+  }
+  if (const MacAddr* mac = arp_.lookup(next_hop, now)) {
+    write_eth(p, *mac, wire::ethertype::ipv4);
+    return transmit(p);
+  }
+  const ArpCache::Hold h = arp_.hold(next_hop, p, now);
+  if (h.ask) send_arp_request(next_hop);
+  if (!h.kept) drop(p, h.table_full ? ctr_.arp_table_full : ctr_.arp_queue_full);
+}
+
+void Stack::write_eth(Packet& p, const MacAddr& dst, uint16_t type) const {
+  wire::EthernetRepr{dst, mac_, type, cfg_.vlan != 0, cfg_.vlan, 0}.emit({p.data, l2_len_});
+}
+
+void Stack::send_arp_request(Ipv4Addr target) {
+  Packet p;
+  if (!dev_.alloc(p)) {
+    ++ctr_.tx_alloc_failed;
+    return;
+  }
+  const size_t len = std::max(l2_len_ + wire::kArpLen, wire::kEthMinFrame);
+  std::memset(p.data, 0, len);
+  write_eth(p, MacAddr::broadcast(), wire::ethertype::arp);
+  wire::ArpRepr{wire::ArpOp::request, mac_, cfg_.addr.addr, MacAddr{}, target}.emit(
+      {p.data + l2_len_, wire::kArpLen});
+  p.len = uint32_t(len);
+  p.flags = 0;
+  ++ctr_.arp_requests_out;
+  transmit(p);
+}
+
+}  // namespace ts::stack

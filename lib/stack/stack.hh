@@ -1,0 +1,90 @@
+// One core's endpoint: an IPv4 interface on one device, with ARP and ICMP echo
+// answered inline, and the poll step of DESIGN.md section 4. Time is always a
+// parameter; nothing here reads a clock.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "stack/arp_cache.hh"
+#include "stack/counters.hh"
+#include "stack/device.hh"
+#include "wire/addr.hh"
+
+namespace ts::stack {
+
+struct StackConfig {
+  wire::Ipv4Cidr addr;                    // our address and the on-link prefix
+  std::optional<wire::Ipv4Addr> gateway;  // next hop for everything off-link
+  uint16_t vlan = 0;                      // 802.1Q VLAN ID, 0 for untagged
+  uint8_t ttl = 64;
+  ArpConfig arp;
+};
+
+struct EchoReply {
+  wire::Ipv4Addr from;
+  uint16_t ident = 0, seq = 0;
+  std::span<const uint8_t> payload;
+};
+
+// Receives ICMP echo replies (for a ping client); called on the stack's core.
+class EchoHandler {
+ public:
+  virtual ~EchoHandler() = default;
+  virtual void on_echo_reply(const EchoReply& r, uint64_t now) = 0;
+};
+
+class Stack {
+ public:
+  static constexpr uint16_t kBurst = 32;
+
+  Stack(Device& dev, const StackConfig& cfg);
+
+  // One iteration of the core's loop: receive a burst, answer and dispatch it,
+  // run due timers, flush transmissions.
+  void poll(uint64_t now);
+  // Handles one received frame; takes ownership of p.
+  void input(Packet& p, uint64_t now);
+  // Runs due timers (ARP retries); poll() calls it.
+  void run_timers(uint64_t now);
+  // When the stack next needs run_timers(); UINT64_MAX for never.
+  uint64_t next_deadline() const { return arp_.next_deadline(); }
+
+  // Sends an ICMP echo request; false if no buffer was available or the payload
+  // does not fit the MTU (counted). Resolves the next hop first if needed.
+  bool send_echo_request(wire::Ipv4Addr dst, uint16_t ident, uint16_t seq,
+                         std::span<const uint8_t> payload, uint64_t now);
+  void set_echo_handler(EchoHandler* h) { echo_ = h; }
+
+  const Counters& counters() const { return ctr_; }
+  const ArpCache& arp() const { return arp_; }
+  const StackConfig& config() const { return cfg_; }
+  const wire::MacAddr& mac() const { return mac_; }
+  Device& device() { return dev_; }
+
+ private:
+  void arp_input(Packet& p, size_t l2, uint64_t now);
+  void ipv4_input(Packet& p, size_t l2, uint64_t now);
+  void icmp_input(Packet& p, size_t l2, size_t ihl, std::span<const uint8_t> msg,
+                  wire::Ipv4Addr src, uint64_t now);
+  // Sends a packet whose IPv4 header starts l2_len_ bytes into p.data: writes
+  // the Ethernet header for the next hop, or holds p while ARP resolves it.
+  void ip_output(Packet& p, wire::Ipv4Addr dst, uint64_t now);
+  void send_arp_request(wire::Ipv4Addr target);
+  void write_eth(Packet& p, const wire::MacAddr& dst, uint16_t type) const;
+  void transmit(Packet& p);
+  void drop(Packet& p, uint64_t& counter);
+  void drop(Packet& p, wire::Error e);
+
+  Device& dev_;
+  StackConfig cfg_;
+  wire::MacAddr mac_;
+  size_t l2_len_;  // Ethernet header length we write (with our VLAN tag)
+  ArpCache arp_;
+  Counters ctr_;
+  EchoHandler* echo_ = nullptr;
+  uint16_t ip_ident_ = 0;
+};
+
+}  // namespace ts::stack

@@ -1,0 +1,197 @@
+#include "wire/tcp.hh"
+
+#include <cstring>
+
+#include "wire/bytes.hh"
+#include "wire/ipv4.hh"
+
+namespace ts::wire {
+
+Error TcpOptions::parse(std::span<const uint8_t> o, TcpOptions& out) {
+  size_t i = 0;
+  const size_t n = o.size();
+  while (i < n) {
+    const uint8_t kind = o[i];
+    if (kind == tcpopt::eol) break;
+    if (kind == tcpopt::nop) {
+      ++i;
+      continue;
+    }
+    if (i + 1 >= n) return Error::tcp_option_overrun;
+    const uint8_t olen = o[i + 1];
+    // RFC 9293 3.1: a length below 2 cannot be skipped, so the segment is unusable.
+    if (olen < 2) return Error::tcp_option_len_short;
+    if (i + olen > n) return Error::tcp_option_overrun;
+    const uint8_t* v = &o[i + 2];
+    switch (kind) {
+      case tcpopt::mss:
+        if (olen != 4) return Error::tcp_option_bad_length;
+        out.has_mss = true;
+        out.mss = load_be16(v);
+        break;
+      case tcpopt::wscale:
+        if (olen != 3) return Error::tcp_option_bad_length;
+        out.has_wscale = true;
+        out.wscale = v[0];
+        break;
+      case tcpopt::sack_permitted:
+        if (olen != 2) return Error::tcp_option_bad_length;
+        out.sack_permitted = true;
+        break;
+      case tcpopt::sack: {
+        // 40 bytes of option space hold at most four blocks (RFC 2018 3).
+        if (olen < 10 || (olen - 2) % 8 != 0) return Error::tcp_option_bad_length;
+        out.sack_count = uint8_t((olen - 2) / 8);
+        for (unsigned b = 0; b < out.sack_count; ++b)
+          out.sack[b] = {load_be32(v + 8 * b), load_be32(v + 8 * b + 4)};
+        break;
+      }
+      case tcpopt::timestamps:
+        if (olen != 10) return Error::tcp_option_bad_length;
+        out.has_timestamps = true;
+        out.tsval = load_be32(v);
+        out.tsecr = load_be32(v + 4);
+        break;
+      case tcpopt::fastopen: {
+        // RFC 7413 4.1.1: empty (a request) or a cookie of 4 to 16 bytes.
+        const size_t clen = olen - 2u;
+        if (clen != 0 && (clen < kMinFastOpenCookie || clen > kMaxFastOpenCookie))
+          return Error::tcp_option_bad_length;
+        out.has_fastopen = true;
+        out.fastopen_cookie_len = uint8_t(clen);
+        std::memcpy(out.fastopen_cookie.data(), v, clen);
+        break;
+      }
+      default:
+        ++out.unknown;
+        break;
+    }
+    i += olen;
+  }
+  return Error::ok;
+}
+
+// Lays the options out the way common stacks do, so that the 32-bit fields stay
+// aligned: MSS, SACK-permitted folded into the timestamps' padding, window scale
+// after a NOP, SACK blocks after two NOPs, Fast Open padded in front.
+size_t TcpOptions::write(uint8_t* out) const {
+  uint8_t scratch[kTcpMaxOptionsLen];
+  uint8_t* p = out ? out : scratch;
+  size_t n = 0;
+  auto put = [&](uint8_t b) { p[n++] = b; };
+  auto put32 = [&](uint32_t v) {
+    store_be32(p + n, v);
+    n += 4;
+  };
+
+  if (has_mss) {
+    put(tcpopt::mss);
+    put(4);
+    store_be16(p + n, mss);
+    n += 2;
+  }
+  if (has_timestamps) {
+    if (sack_permitted) {
+      put(tcpopt::sack_permitted);
+      put(2);
+    } else {
+      put(tcpopt::nop);
+      put(tcpopt::nop);
+    }
+    put(tcpopt::timestamps);
+    put(10);
+    put32(tsval);
+    put32(tsecr);
+  } else if (sack_permitted) {
+    put(tcpopt::nop);
+    put(tcpopt::nop);
+    put(tcpopt::sack_permitted);
+    put(2);
+  }
+  if (has_wscale) {
+    put(tcpopt::nop);
+    put(tcpopt::wscale);
+    put(3);
+    put(wscale);
+  }
+  if (has_fastopen) {
+    const size_t clen = fastopen_cookie_len;
+    const size_t need = (2 + clen + 3) & ~size_t(3);
+    if (n + need <= kTcpMaxOptionsLen) {
+      for (size_t pad = need - (2 + clen); pad > 0; --pad) put(tcpopt::nop);
+      put(tcpopt::fastopen);
+      put(uint8_t(2 + clen));
+      std::memcpy(p + n, fastopen_cookie.data(), clen);
+      n += clen;
+    }
+  }
+  if (sack_count > 0 && n + 4 + 8 <= kTcpMaxOptionsLen) {
+    size_t blocks = sack_count;
+    while (n + 4 + 8 * blocks > kTcpMaxOptionsLen) --blocks;
+    put(tcpopt::nop);
+    put(tcpopt::nop);
+    put(tcpopt::sack);
+    put(uint8_t(2 + 8 * blocks));
+    for (size_t b = 0; b < blocks; ++b) {
+      put32(sack[b].left);
+      put32(sack[b].right);
+    }
+  }
+  return n;
+}
+
+Error TcpView::check() const {
+  if (b_.size() < kTcpHeaderLen) return Error::tcp_truncated;
+  if (header_len() < kTcpHeaderLen) return Error::tcp_offset_too_small;
+  if (header_len() > b_.size()) return Error::tcp_offset_beyond_packet;
+  return Error::ok;
+}
+
+uint16_t TcpView::src_port() const { return load_be16(&b_[0]); }
+uint16_t TcpView::dst_port() const { return load_be16(&b_[2]); }
+uint32_t TcpView::seq() const { return load_be32(&b_[4]); }
+uint32_t TcpView::ack() const { return load_be32(&b_[8]); }
+uint16_t TcpView::window() const { return load_be16(&b_[14]); }
+uint16_t TcpView::checksum() const { return load_be16(&b_[16]); }
+uint16_t TcpView::urgent() const { return load_be16(&b_[18]); }
+
+bool TcpView::checksum_ok(Ipv4Addr src, Ipv4Addr dst) const {
+  uint16_t ph = pseudo_header_sum(src, dst, ipproto::tcp, uint16_t(b_.size()));
+  return ones_sum(b_.data(), b_.size(), ph) == 0xffff;
+}
+
+Error TcpRepr::parse(TcpView v, Ipv4Addr src, Ipv4Addr dst, TcpRepr& out, CsumCheck csum) {
+  if (Error e = v.check(); e != Error::ok) return e;
+  if (csum == CsumCheck::verify && !v.checksum_ok(src, dst)) return Error::tcp_bad_checksum;
+  out.options = TcpOptions{};
+  if (Error e = TcpOptions::parse(v.options(), out.options); e != Error::ok) return e;
+  out.src_port = v.src_port();
+  out.dst_port = v.dst_port();
+  out.seq = v.seq();
+  out.ack = v.ack();
+  out.flags = v.flags();
+  out.window = v.window();
+  out.urgent = v.urgent();
+  out.payload = v.payload();
+  return Error::ok;
+}
+
+void TcpRepr::emit_header(std::span<uint8_t> seg, Ipv4Addr src, Ipv4Addr dst,
+                          CsumFill csum) const {
+  uint8_t* p = seg.data();
+  const size_t opt_len = options.emit(p + kTcpHeaderLen);
+  const size_t hlen = kTcpHeaderLen + opt_len;
+  store_be16(p + 0, src_port);
+  store_be16(p + 2, dst_port);
+  store_be32(p + 4, seq);
+  store_be32(p + 8, ack);
+  p[12] = uint8_t((hlen / 4) << 4);
+  p[13] = flags;
+  store_be16(p + 14, window);
+  store_be16(p + 16, 0);
+  store_be16(p + 18, urgent);
+  uint16_t ph = pseudo_header_sum(src, dst, ipproto::tcp, uint16_t(seg.size()));
+  store_be16(p + 16, csum == CsumFill::offload ? ph : checksum(p, seg.size(), ph));
+}
+
+}  // namespace ts::wire

@@ -1,0 +1,116 @@
+// TCP headers and options (RFC 9293, RFC 7323, RFC 2018, RFC 7413).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+
+#include "wire/addr.hh"
+#include "wire/checksum.hh"
+#include "wire/error.hh"
+
+namespace ts::wire {
+
+inline constexpr size_t kTcpHeaderLen = 20;
+inline constexpr size_t kTcpMaxOptionsLen = 40;
+
+namespace tcpflag {
+inline constexpr uint8_t fin = 0x01;
+inline constexpr uint8_t syn = 0x02;
+inline constexpr uint8_t rst = 0x04;
+inline constexpr uint8_t psh = 0x08;
+inline constexpr uint8_t ack = 0x10;
+inline constexpr uint8_t urg = 0x20;
+inline constexpr uint8_t ece = 0x40;
+inline constexpr uint8_t cwr = 0x80;
+}  // namespace tcpflag
+
+namespace tcpopt {
+inline constexpr uint8_t eol = 0;
+inline constexpr uint8_t nop = 1;
+inline constexpr uint8_t mss = 2;
+inline constexpr uint8_t wscale = 3;
+inline constexpr uint8_t sack_permitted = 4;
+inline constexpr uint8_t sack = 5;
+inline constexpr uint8_t timestamps = 8;
+inline constexpr uint8_t fastopen = 34;
+}  // namespace tcpopt
+
+struct SackBlock {
+  uint32_t left = 0, right = 0;  // [left, right)
+  bool operator==(const SackBlock&) const = default;
+};
+
+inline constexpr size_t kMaxSackBlocks = 4;
+inline constexpr size_t kMinFastOpenCookie = 4;
+inline constexpr size_t kMaxFastOpenCookie = 16;
+
+struct TcpOptions {
+  bool has_mss = false;
+  uint16_t mss = 0;
+  bool has_wscale = false;
+  uint8_t wscale = 0;  // as received; RFC 7323 2.3 caps its use at 14, which is TCP's job
+  bool sack_permitted = false;
+  uint8_t sack_count = 0;
+  std::array<SackBlock, kMaxSackBlocks> sack{};
+  bool has_timestamps = false;
+  uint32_t tsval = 0, tsecr = 0;
+  bool has_fastopen = false;
+  uint8_t fastopen_cookie_len = 0;  // 0 with has_fastopen: a cookie request
+  std::array<uint8_t, kMaxFastOpenCookie> fastopen_cookie{};
+  uint8_t unknown = 0;  // options of unknown kind skipped by their length
+
+  static Error parse(std::span<const uint8_t> opts, TcpOptions& out);
+  // Encoded length, padded to 4 bytes, at most 40. SACK blocks that do not fit
+  // are left out (the first ones are kept: RFC 2018 4 puts the newest first).
+  size_t len() const { return write(nullptr); }
+  // Writes len() bytes and returns that length.
+  size_t emit(uint8_t* out) const { return write(out); }
+
+ private:
+  size_t write(uint8_t* out) const;
+};
+
+class TcpView {
+ public:
+  explicit TcpView(std::span<const uint8_t> seg) : b_(seg) {}
+  Error check() const;  // lengths only
+  uint16_t src_port() const;
+  uint16_t dst_port() const;
+  uint32_t seq() const;
+  uint32_t ack() const;
+  size_t header_len() const { return size_t(b_[12] >> 4) * 4; }
+  uint8_t flags() const { return b_[13]; }
+  uint16_t window() const;
+  uint16_t checksum() const;
+  uint16_t urgent() const;
+  bool checksum_ok(Ipv4Addr src, Ipv4Addr dst) const;
+  std::span<const uint8_t> options() const {
+    return b_.subspan(kTcpHeaderLen, header_len() - kTcpHeaderLen);
+  }
+  std::span<const uint8_t> payload() const { return b_.subspan(header_len()); }
+
+ private:
+  std::span<const uint8_t> b_;
+};
+
+struct TcpRepr {
+  uint16_t src_port = 0, dst_port = 0;
+  uint32_t seq = 0, ack = 0;
+  uint8_t flags = 0;
+  uint16_t window = 0;  // as on the wire, before scaling
+  uint16_t urgent = 0;
+  TcpOptions options;
+  std::span<const uint8_t> payload;
+
+  // Checks lengths, then the checksum, then the options.
+  static Error parse(TcpView v, Ipv4Addr src, Ipv4Addr dst, TcpRepr& out,
+                     CsumCheck csum = CsumCheck::verify);
+  size_t header_len() const { return kTcpHeaderLen + options.len(); }
+  // `seg` is header_len() + payload.size() bytes, the payload already in place
+  // after the header; writes the header, the options and the checksum.
+  void emit_header(std::span<uint8_t> seg, Ipv4Addr src, Ipv4Addr dst,
+                   CsumFill csum = CsumFill::full) const;
+};
+
+}  // namespace ts::wire

@@ -1,0 +1,71 @@
+#include <gtest/gtest.h>
+
+#include "util/parse.hh"
+#include "wire/addr.hh"
+
+using namespace ts;
+using wire::Ipv4Addr;
+using wire::Ipv4Cidr;
+using wire::MacAddr;
+
+TEST(Addr, Ipv4ParseAndPrint) {
+  auto a = Ipv4Addr::parse("10.77.0.2");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->v, 0x0a4d0002u);
+  EXPECT_EQ(a->str(), "10.77.0.2");
+  for (const char* bad : {"", "10.77.0", "10.77.0.2.1", "256.0.0.1", "1..2.3", "a.b.c.d",
+                          "10.77.0.2 ", "-1.0.0.0", "1.2.3.0004"})
+    EXPECT_FALSE(Ipv4Addr::parse(bad)) << bad;
+}
+
+TEST(Addr, Cidr) {
+  auto c = Ipv4Cidr::parse("10.77.0.2/24");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->prefix, 24);
+  EXPECT_TRUE(c->contains(*Ipv4Addr::parse("10.77.0.200")));
+  EXPECT_FALSE(c->contains(*Ipv4Addr::parse("10.77.1.1")));
+  EXPECT_EQ(c->subnet_broadcast().str(), "10.77.0.255");
+  EXPECT_EQ(Ipv4Cidr::parse("10.0.0.1/0")->mask(), 0u);
+  EXPECT_EQ(Ipv4Cidr::parse("10.0.0.1/32")->mask(), 0xffffffffu);
+  EXPECT_EQ(Ipv4Cidr::parse("10.0.0.1/31")->subnet_broadcast().str(), "255.255.255.255");
+  for (const char* bad : {"10.0.0.1", "10.0.0.1/33", "10.0.0.1/", "/24", "10.0.0.1/2x"})
+    EXPECT_FALSE(Ipv4Cidr::parse(bad)) << bad;
+}
+
+TEST(Addr, Mac) {
+  auto m = MacAddr::parse("02:aB:00:11:22:ff");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->str(), "02:ab:00:11:22:ff");
+  EXPECT_FALSE(m->is_multicast());
+  EXPECT_TRUE(MacAddr::broadcast().is_broadcast());
+  for (const char* bad : {"02:ab:00:11:22", "02-ab-00-11-22-ff", "02:ab:00:11:22:fg", ""})
+    EXPECT_FALSE(MacAddr::parse(bad)) << bad;
+}
+
+TEST(Parse, Durations) {
+  EXPECT_EQ(util::parse_duration_ns("200us"), 200'000u);
+  EXPECT_EQ(util::parse_duration_ns("1.5s"), 1'500'000'000u);
+  EXPECT_EQ(util::parse_duration_ns("5ms"), 5'000'000u);
+  EXPECT_EQ(util::parse_duration_ns("2m"), 120'000'000'000u);
+  EXPECT_EQ(util::parse_duration_ns("7ns"), 7u);
+  for (const char* bad : {"", "5", "ms", "-1s", "1h", "1.5.5s", "1e3"})
+    EXPECT_FALSE(util::parse_duration_ns(bad)) << bad;
+}
+
+TEST(Parse, ProbabilitiesCountsBytes) {
+  EXPECT_DOUBLE_EQ(*util::parse_probability("0.01"), 0.01);
+  EXPECT_DOUBLE_EQ(*util::parse_probability("1%"), 0.01);
+  EXPECT_FALSE(util::parse_probability("1.5"));
+  EXPECT_FALSE(util::parse_probability("-0.1"));
+  EXPECT_FALSE(util::parse_probability("x"));
+  EXPECT_EQ(util::parse_count("1000"), 1000u);
+  EXPECT_EQ(util::parse_count("1.5M"), 1'500'000u);
+  EXPECT_EQ(util::parse_count("1e6"), 1'000'000u);
+  EXPECT_EQ(util::parse_count("10k"), 10'000u);
+  EXPECT_FALSE(util::parse_count("10x"));
+  EXPECT_EQ(util::parse_bytes("64"), 64u);
+  EXPECT_EQ(util::parse_bytes("1K"), 1024u);
+  EXPECT_EQ(util::parse_bytes("100MB"), 100u * 1024 * 1024);
+  EXPECT_EQ(util::parse_bytes("1GiB"), 1024u * 1024 * 1024);
+  EXPECT_FALSE(util::parse_bytes("1T"));
+}

@@ -1,0 +1,347 @@
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "fixtures.hh"
+#include "wire/arp.hh"
+#include "wire/bytes.hh"
+#include "wire/ethernet.hh"
+#include "wire/icmp.hh"
+#include "wire/ipv4.hh"
+#include "wire/tcp.hh"
+#include "wire/udp.hh"
+
+using namespace ts::wire;
+using ts::test::fixture;
+using ts::test::load_fixtures;
+
+namespace {
+
+const auto kPeer = Ipv4Addr::from_octets(10, 77, 0, 1);
+const auto kUs = Ipv4Addr::from_octets(10, 77, 0, 2);
+
+// Parses a frame down to the deepest layer the wire code knows, returning the
+// first error (the stack does the same, plus delivery decisions).
+Error parse_all(std::span<const uint8_t> frame) {
+  EthernetRepr eth;
+  if (Error e = EthernetRepr::parse(frame, eth); e != Error::ok) return e;
+  auto l3 = frame.subspan(eth.header_len());
+  if (eth.ethertype == ethertype::arp) {
+    ArpRepr a;
+    return ArpRepr::parse(l3, a);
+  }
+  if (eth.ethertype != ethertype::ipv4) return Error::ok;
+  Ipv4View v(l3);
+  Ipv4Repr ip;
+  if (Error e = Ipv4Repr::parse(v, ip); e != Error::ok) return e;
+  auto l4 = v.payload();
+  switch (ip.protocol) {
+    case ipproto::icmp: {
+      IcmpRepr r;
+      return IcmpRepr::parse(IcmpView(l4), r);
+    }
+    case ipproto::udp: {
+      UdpRepr r;
+      return UdpRepr::parse(UdpView(l4), ip.src, ip.dst, r);
+    }
+    case ipproto::tcp: {
+      TcpRepr r;
+      return TcpRepr::parse(TcpView(l4), ip.src, ip.dst, r);
+    }
+  }
+  return Error::ok;
+}
+
+}  // namespace
+
+TEST(WireFixtures, EveryMalformedFrameGetsItsOwnReason) {
+  int malformed = 0;
+  for (const auto& f : load_fixtures()) {
+    const Error e = parse_all(f.bytes);
+    bool is_parse_reason = false;
+    for (unsigned i = 1; i < kErrorCount; ++i)
+      if (f.counter == error_name(Error(i))) is_parse_reason = true;
+    if (is_parse_reason) {
+      ++malformed;
+      EXPECT_STREQ(error_name(e), f.counter.c_str()) << f.name;
+    } else {
+      EXPECT_EQ(e, Error::ok) << f.name << ": " << error_name(e);
+    }
+  }
+  // Every parse error reason has at least one fixture.
+  for (unsigned i = 1; i < kErrorCount; ++i) {
+    bool covered = false;
+    for (const auto& f : load_fixtures()) covered |= f.counter == error_name(Error(i));
+    EXPECT_TRUE(covered) << "no fixture for " << error_name(Error(i));
+  }
+  EXPECT_GE(malformed, int(kErrorCount) - 1);
+}
+
+TEST(WireFixtures, TruncationNeverReadsPastTheBuffer) {
+  // Every prefix of every fixture parses to some verdict; ASan builds catch any
+  // read beyond the span.
+  for (const auto& f : load_fixtures()) {
+    for (size_t n = 0; n <= f.bytes.size(); ++n) {
+      std::vector<uint8_t> copy(f.bytes.begin(), f.bytes.begin() + n);
+      (void)parse_all(copy);
+    }
+  }
+}
+
+TEST(Ethernet, VlanTag) {
+  const auto all = load_fixtures();
+  const auto& f = fixture(all, "vlan_other_id");
+  EthernetRepr e;
+  ASSERT_EQ(EthernetRepr::parse(f.bytes, e), Error::ok);
+  EXPECT_TRUE(e.vlan);
+  EXPECT_EQ(e.vlan_id, 5);
+  EXPECT_EQ(e.ethertype, ethertype::ipv4);
+  EXPECT_EQ(e.header_len(), 18u);
+  uint8_t out[18];
+  e.emit(out);
+  EXPECT_EQ(0, std::memcmp(out, f.bytes.data(), 18));
+}
+
+TEST(Arp, ParseAndEmitRoundTrip) {
+  const auto all = load_fixtures();
+  const auto& f = fixture(all, "arp_request");
+  ArpRepr a;
+  ASSERT_EQ(ArpRepr::parse(std::span(f.bytes).subspan(14), a), Error::ok);
+  EXPECT_EQ(a.op, ArpOp::request);
+  EXPECT_EQ(a.sender_ip, kPeer);
+  EXPECT_EQ(a.target_ip, kUs);
+  EXPECT_EQ(a.sender_mac.str(), "02:00:00:00:00:01");
+  uint8_t out[kArpLen];
+  a.emit(out);
+  EXPECT_EQ(0, std::memcmp(out, f.bytes.data() + 14, kArpLen));
+}
+
+TEST(Ipv4, ParseFieldsAndEmitIdentically) {
+  const auto all = load_fixtures();
+  const auto& f = fixture(all, "icmp_echo_request");
+  Ipv4View v(std::span(f.bytes).subspan(14));
+  Ipv4Repr r;
+  ASSERT_EQ(Ipv4Repr::parse(v, r), Error::ok);
+  EXPECT_EQ(r.src, kPeer);
+  EXPECT_EQ(r.dst, kUs);
+  EXPECT_EQ(r.protocol, ipproto::icmp);
+  EXPECT_EQ(r.ttl, 64);
+  EXPECT_EQ(r.ident, 0x1234);
+  EXPECT_TRUE(r.dont_frag);
+  EXPECT_EQ(r.payload_len, 64);
+  uint8_t out[20];
+  r.emit(out);
+  EXPECT_EQ(0, std::memcmp(out, f.bytes.data() + 14, 20));
+  // Offload leaves the checksum for the device.
+  r.emit(out, CsumFill::offload);
+  EXPECT_EQ(load_be16(out + 10), 0);
+}
+
+TEST(Ipv4, PaddedFrameIsTrimmedToTotalLength) {
+  const auto all = load_fixtures();
+  auto bytes = fixture(all, "udp_datagram").bytes;
+  const size_t ip_len = bytes.size() - 14;
+  bytes.resize(bytes.size() + 20, 0);  // Ethernet padding
+  Ipv4View v(std::span<const uint8_t>(bytes).subspan(14));
+  Ipv4Repr r;
+  ASSERT_EQ(Ipv4Repr::parse(v, r), Error::ok);
+  EXPECT_EQ(v.payload().size(), ip_len - 20);
+}
+
+TEST(Ipv4, TrustedChecksumIsNotVerified) {
+  const auto all = load_fixtures();
+  const auto& f = fixture(all, "ipv4_bad_checksum");
+  Ipv4Repr r;
+  EXPECT_EQ(Ipv4Repr::parse(Ipv4View(std::span(f.bytes).subspan(14)), r, CsumCheck::trust),
+            Error::ok);
+}
+
+TEST(Icmp, EchoToReplyInPlace) {
+  const auto all = load_fixtures();
+  auto bytes = fixture(all, "icmp_echo_request").bytes;
+  std::span<uint8_t> msg(bytes.data() + 34, bytes.size() - 34);
+  icmp_echo_request_to_reply(msg);
+  IcmpRepr r;
+  ASSERT_EQ(IcmpRepr::parse(IcmpView(msg), r), Error::ok);
+  EXPECT_EQ(r.type, icmptype::echo_reply);
+  EXPECT_EQ(r.ident, 0x4242);
+  EXPECT_EQ(r.seq, 1);
+  ASSERT_EQ(r.payload.size(), 56u);
+  for (size_t i = 0; i < 56; ++i) EXPECT_EQ(r.payload[i], i);
+}
+
+TEST(Icmp, EmitMatchesFixture) {
+  const auto all = load_fixtures();
+  const auto& f = fixture(all, "icmp_echo_request");
+  std::vector<uint8_t> msg(f.bytes.begin() + 34, f.bytes.end());
+  std::vector<uint8_t> out = msg;
+  std::memset(out.data(), 0, 8);
+  IcmpRepr{icmptype::echo_request, 0, 0x4242, 1, std::span(msg).subspan(8)}.emit_header(out);
+  EXPECT_EQ(out, msg);
+}
+
+TEST(Udp, ParseAndEmit) {
+  const auto all = load_fixtures();
+  const auto& f = fixture(all, "udp_datagram");
+  std::span<const uint8_t> d(f.bytes.data() + 34, f.bytes.size() - 34);
+  UdpRepr u;
+  ASSERT_EQ(UdpRepr::parse(UdpView(d), kPeer, kUs, u), Error::ok);
+  EXPECT_EQ(u.src_port, 5353);
+  EXPECT_EQ(u.dst_port, 9);
+  EXPECT_EQ(std::string(u.payload.begin(), u.payload.end()), "hello");
+  std::vector<uint8_t> out(d.begin(), d.end());
+  std::memset(out.data(), 0, 8);
+  u.emit_header(out, kPeer, kUs);
+  EXPECT_EQ(out, std::vector<uint8_t>(d.begin(), d.end()));
+}
+
+TEST(Udp, ZeroChecksumMeansNone) {
+  const auto all = load_fixtures();
+  const auto& f = fixture(all, "udp_no_checksum");
+  UdpRepr u;
+  EXPECT_EQ(UdpRepr::parse(UdpView(std::span(f.bytes).subspan(34)), kPeer, kUs, u), Error::ok);
+}
+
+TEST(Tcp, SynOptionsParsedExactly) {
+  const auto all = load_fixtures();
+  const auto& f = fixture(all, "tcp_syn_all_options");
+  TcpRepr t;
+  ASSERT_EQ(TcpRepr::parse(TcpView(std::span(f.bytes).subspan(34)), kPeer, kUs, t), Error::ok);
+  EXPECT_EQ(t.src_port, 40000);
+  EXPECT_EQ(t.dst_port, 80);
+  EXPECT_EQ(t.seq, 1000u);
+  EXPECT_EQ(t.flags, tcpflag::syn);
+  EXPECT_EQ(t.window, 64240);
+  const TcpOptions& o = t.options;
+  EXPECT_TRUE(o.has_mss);
+  EXPECT_EQ(o.mss, 1460);
+  EXPECT_TRUE(o.sack_permitted);
+  EXPECT_TRUE(o.has_timestamps);
+  EXPECT_EQ(o.tsval, 0x01020304u);
+  EXPECT_EQ(o.tsecr, 0u);
+  EXPECT_TRUE(o.has_wscale);
+  EXPECT_EQ(o.wscale, 7);
+  EXPECT_TRUE(o.has_fastopen);
+  ASSERT_EQ(o.fastopen_cookie_len, 8);
+  EXPECT_EQ(o.fastopen_cookie[0], 0xa1);
+  EXPECT_EQ(o.fastopen_cookie[7], 0xa8);
+  EXPECT_EQ(o.unknown, 1);
+  EXPECT_TRUE(t.payload.empty());
+}
+
+TEST(Tcp, SackBlocksAndPayload) {
+  const auto all = load_fixtures();
+  const auto& f = fixture(all, "tcp_data_segment");
+  TcpRepr t;
+  ASSERT_EQ(TcpRepr::parse(TcpView(std::span(f.bytes).subspan(34)), kPeer, kUs, t), Error::ok);
+  ASSERT_EQ(t.options.sack_count, 1);
+  EXPECT_EQ(t.options.sack[0], (SackBlock{5000, 6000}));
+  EXPECT_EQ(t.flags, tcpflag::psh | tcpflag::ack);
+  EXPECT_EQ(t.payload.size(), 100u);
+}
+
+TEST(Tcp, OptionLayoutOfASyn) {
+  TcpOptions o;
+  o.has_mss = true;
+  o.mss = 1460;
+  o.sack_permitted = true;
+  o.has_timestamps = true;
+  o.tsval = 0x11223344;
+  o.tsecr = 0;
+  o.has_wscale = true;
+  o.wscale = 9;
+  uint8_t buf[40];
+  ASSERT_EQ(o.len(), 20u);
+  ASSERT_EQ(o.emit(buf), 20u);
+  const uint8_t want[] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0x11, 0x22,
+                          0x33, 0x44, 0, 0, 0, 0, 1, 3, 3, 9};
+  EXPECT_EQ(0, std::memcmp(buf, want, sizeof want));
+  TcpOptions back;
+  ASSERT_EQ(TcpOptions::parse({buf, 20}, back), Error::ok);
+  EXPECT_EQ(back.mss, 1460);
+  EXPECT_EQ(back.wscale, 9);
+  EXPECT_EQ(back.tsval, 0x11223344u);
+  EXPECT_TRUE(back.sack_permitted);
+}
+
+TEST(Tcp, SackBlocksAreCutToTheOptionSpace) {
+  TcpOptions o;
+  o.has_timestamps = true;
+  o.sack_count = 4;
+  for (uint32_t i = 0; i < 4; ++i) o.sack[i] = {i * 1000, i * 1000 + 500};
+  // 12 bytes of timestamps leave room for three blocks (RFC 2018 3).
+  uint8_t buf[40];
+  ASSERT_EQ(o.emit(buf), 40u);
+  TcpOptions back;
+  ASSERT_EQ(TcpOptions::parse({buf, 40}, back), Error::ok);
+  ASSERT_EQ(back.sack_count, 3);
+  EXPECT_EQ(back.sack[0], o.sack[0]);
+  EXPECT_EQ(back.sack[2], o.sack[2]);
+  o.has_timestamps = false;
+  ASSERT_EQ(o.emit(buf), 36u);
+  ASSERT_EQ(TcpOptions::parse({buf, 36}, back), Error::ok);
+  EXPECT_EQ(back.sack_count, 4);
+}
+
+TEST(Tcp, FastOpenCookieRequestAndCookie) {
+  TcpOptions o;
+  o.has_mss = true;
+  o.mss = 1400;
+  o.has_fastopen = true;  // an empty option asks for a cookie
+  uint8_t buf[40];
+  size_t n = o.emit(buf);
+  ASSERT_EQ(n % 4, 0u);
+  TcpOptions back;
+  ASSERT_EQ(TcpOptions::parse({buf, n}, back), Error::ok);
+  EXPECT_TRUE(back.has_fastopen);
+  EXPECT_EQ(back.fastopen_cookie_len, 0);
+  o.fastopen_cookie_len = 16;
+  for (int i = 0; i < 16; ++i) o.fastopen_cookie[i] = uint8_t(i + 1);
+  n = o.emit(buf);
+  ASSERT_EQ(TcpOptions::parse({buf, n}, back), Error::ok);
+  EXPECT_EQ(back.fastopen_cookie_len, 16);
+  EXPECT_EQ(back.fastopen_cookie[15], 16);
+  // Cookies of 1-3 or more than 16 bytes are invalid (RFC 7413 4.1.1).
+  const uint8_t short_cookie[] = {34, 4, 1, 2};
+  EXPECT_EQ(TcpOptions::parse(short_cookie, back), Error::tcp_option_bad_length);
+}
+
+TEST(Tcp, OptionErrors) {
+  TcpOptions o;
+  const uint8_t eol_stops[] = {2, 4, 1, 0, 0, 0xff, 0xff, 0xff};  // garbage after EOL is ignored
+  EXPECT_EQ(TcpOptions::parse(eol_stops, o), Error::ok);
+  EXPECT_EQ(o.mss, 256);
+  const uint8_t ws_bad[] = {3, 4, 7, 0};
+  EXPECT_EQ(TcpOptions::parse(ws_bad, o), Error::tcp_option_bad_length);
+  const uint8_t ts_bad[] = {8, 8, 0, 0, 0, 0, 0, 0};
+  EXPECT_EQ(TcpOptions::parse(ts_bad, o), Error::tcp_option_bad_length);
+  const uint8_t unknown_overrun[] = {200, 10, 0, 0};
+  EXPECT_EQ(TcpOptions::parse(unknown_overrun, o), Error::tcp_option_overrun);
+}
+
+TEST(Tcp, EmitWholeSegmentRoundTrip) {
+  TcpRepr t;
+  t.src_port = 80;
+  t.dst_port = 40000;
+  t.seq = 0xfffffff0;  // near the wrap
+  t.ack = 1001;
+  t.flags = tcpflag::syn | tcpflag::ack;
+  t.window = 65535;
+  t.options.has_mss = true;
+  t.options.mss = 1460;
+  const char body[] = "payload!";
+  std::vector<uint8_t> seg(t.header_len() + 8);
+  std::memcpy(seg.data() + t.header_len(), body, 8);
+  t.emit_header(seg, kUs, kPeer);
+  TcpRepr back;
+  ASSERT_EQ(TcpRepr::parse(TcpView(seg), kUs, kPeer, back), Error::ok);
+  EXPECT_EQ(back.seq, t.seq);
+  EXPECT_EQ(back.ack, t.ack);
+  EXPECT_EQ(back.flags, t.flags);
+  EXPECT_EQ(back.options.mss, 1460);
+  EXPECT_EQ(std::string(back.payload.begin(), back.payload.end()), "payload!");
+  // Another address in the pseudo-header must fail the checksum.
+  EXPECT_EQ(TcpRepr::parse(TcpView(seg), Ipv4Addr::from_octets(10, 77, 0, 3), kPeer, back),
+            Error::tcp_bad_checksum);
+}
