@@ -111,6 +111,7 @@ void Pinger::on_echo_reply(const EchoReply& r, uint64_t now) {
   --in_flight_;
   ++stats_.received;
   stats_.rtt_ns.record(now - s.intended);
+  stats_.rtt_interval_ns.record(now - s.intended);
 }
 
 }  // namespace ts::stack

@@ -32,6 +32,7 @@ struct PingStats {
   uint64_t foreign = 0;       // replies from another host or pinger
   uint64_t send_failed = 0;   // no buffer for a request
   util::Histogram rtt_ns;
+  util::Histogram rtt_interval_ns;  // the same samples; the caller resets it per report
 };
 
 class Pinger : public EchoHandler {
@@ -47,6 +48,9 @@ class Pinger : public EchoHandler {
   void step(uint64_t now);
   // All requests sent and each answered or timed out.
   bool done() const;
+  // Sends nothing more; done() once what is in flight is answered or timed out.
+  void finish() { finished_ = true; }
+  PingStats& mutable_stats() { return stats_; }
   uint64_t in_flight() const { return in_flight_; }
   const PingStats& stats() const { return stats_; }
   const PingConfig& config() const { return cfg_; }
@@ -62,7 +66,7 @@ class Pinger : public EchoHandler {
   bool send_one(uint64_t intended, uint64_t now);
   void fill_payload(uint64_t reqno, uint64_t intended);
   void expire(uint64_t now);
-  bool count_reached() const { return cfg_.count && next_reqno_ >= cfg_.count; }
+  bool count_reached() const { return finished_ || (cfg_.count && next_reqno_ >= cfg_.count); }
 
   Stack& stack_;
   PingConfig cfg_;
@@ -75,6 +79,7 @@ class Pinger : public EchoHandler {
   uint64_t period_ns_ = 0;
   uint64_t next_send_ = 0;
   bool started_ = false;
+  bool finished_ = false;
 };
 
 }  // namespace ts::stack

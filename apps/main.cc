@@ -1,0 +1,124 @@
+// touchstone: a kernel-bypass TCP/IP stack on DPDK and the tools built on it.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <stdexcept>
+
+#include "apps/commands.hh"
+
+using namespace ts::app;
+
+namespace {
+
+const char* kPortHelp =
+    "Port to use: af_xdp:IFACE, af_packet:IFACE, tap:NAME, memif:SOCKET[,role=client], "
+    "pci:BDF; extra ,key=value pairs go to the DPDK driver";
+
+void add_common(CLI::App* app, CommonArgs& c, bool with_port) {
+  if (with_port) app->add_option("--port", c.ports, kPortHelp)->required()->type_name("SPEC");
+  app->add_option("--lcores", c.lcores,
+                  "DPDK lcore list (EAL --lcores syntax); default: the last CPU(s) of this "
+                  "process's affinity, leaving CPU 0 to the kernel")
+      ->type_name("LIST");
+  app->add_option("--eal", c.eal, "Extra raw EAL arguments, e.g. --eal \"--log-level=*:debug\"")
+      ->type_name("ARGS");
+  app->add_option("--impair", c.impair,
+                  "Fault injection on the port, per direction and seeded: "
+                  "[rx:|tx:]loss=P,dup=P,reorder=P,corrupt=P,delay=DUR,seed=N "
+                  "(P as 0.01 or 1%; without rx:/tx: both directions); repeatable")
+      ->type_name("SPEC");
+  app->add_option("--duration", c.duration, "Stop after this long (10s, 500ms, 2m)")
+      ->type_name("DUR");
+  app->add_option("--progress", c.progress, "Interval of the progress line")
+      ->type_name("DUR")
+      ->capture_default_str();
+  app->add_flag("--quiet", c.quiet, "No progress lines");
+}
+
+void add_interface(CLI::App* app, InterfaceArgs& i) {
+  app->add_option("--ip", i.ip, "Our address and prefix, e.g. 10.0.0.2/24")
+      ->required()
+      ->type_name("A.B.C.D/LEN");
+  app->add_option("--gw", i.gw, "Gateway for destinations outside the prefix")
+      ->type_name("A.B.C.D");
+  app->add_option("--vlan", i.vlan, "802.1Q VLAN ID to tag and accept (default untagged)")
+      ->type_name("ID");
+}
+
+void add_workload(CLI::App* app, WorkloadArgs& w) {
+  app->add_option("--mode", w.mode, "Workload: ping (ICMP echo request/response)")
+      ->capture_default_str();
+  app->add_option("--conns", w.conns,
+                  "Closed loop: requests kept in flight (for TCP modes: connections)")
+      ->capture_default_str();
+  app->add_option("--rate", w.rate,
+                  "Open loop: requests per second (1000, 2.5M); latency counts from the "
+                  "intended send time")
+      ->type_name("R");
+  app->add_option("--requests", w.requests, "Stop after this many requests")->type_name("N");
+  app->add_option("--size", w.size, "Request payload bytes")->capture_default_str();
+  app->add_option("--timeout", w.timeout, "A request unanswered this long counts as lost")
+      ->capture_default_str();
+  app->add_option("--json", w.json, "Write results as JSON to FILE (see docs/json.md)")
+      ->type_name("FILE");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "touchstone: a kernel-bypass TCP/IP stack on DPDK, a user-level server and a traffic "
+      "generator.\nRun 'touchstone demo' to see it work without a NIC; "
+      "'touchstone COMMAND --help' explains each command."};
+  app.require_subcommand(1);
+  app.footer(
+      "Exit status: 0 success; 1 the run failed (no reply, corrupt replies, a device error); "
+      "2 bad command line.");
+
+  ServeArgs serve;
+  auto* serve_cmd = app.add_subcommand(
+      "serve",
+      "A user-level endpoint on a DPDK port: answers ARP and ICMP echo (ping), prints counters "
+      "on exit (Ctrl-C or --duration)");
+  add_common(serve_cmd, serve.common, true);
+  add_interface(serve_cmd, serve.iface);
+
+  GenArgs gen;
+  auto* gen_cmd = app.add_subcommand(
+      "gen", "Traffic generator on a DPDK port: ICMP echo load with latency percentiles");
+  add_common(gen_cmd, gen.common, true);
+  add_interface(gen_cmd, gen.iface);
+  gen_cmd->add_option("--target", gen.target, "Address to load")->required()->type_name("A.B.C.D");
+  add_workload(gen_cmd, gen.work);
+
+  DemoArgs demo;
+  auto* demo_cmd = app.add_subcommand(
+      "demo",
+      "gen and serve in one process over an in-memory port (no NIC, no root, no hugepages); "
+      "10 s by default");
+  add_common(demo_cmd, demo.common, false);
+  demo.work.conns = 16;  // before add_workload, so --help shows it as the default
+  add_workload(demo_cmd, demo.work);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    if (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    std::cerr << "touchstone: error: " << msg << " (see --help)\n";
+    return 2;
+  }
+
+  try {
+    if (serve_cmd->parsed()) return run_serve(serve);
+    if (gen_cmd->parsed()) return run_gen(gen);
+    if (demo_cmd->parsed()) return run_demo(demo);
+  } catch (const std::exception& e) {
+    std::cerr << "touchstone: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 2;
+}

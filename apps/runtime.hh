@@ -1,0 +1,100 @@
+// What every subcommand shares: option values common to serve, gen and demo,
+// EAL and port set-up, the stop flag, and the single-line usage error.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "drivers-glue/clock.hh"
+#include "drivers-glue/port.hh"
+#include "drivers-glue/port_spec.hh"
+#include "stack/impair.hh"
+#include "stack/stack.hh"
+
+namespace ts::app {
+
+// Set by SIGINT/SIGTERM; every loop polls it.
+extern std::atomic<bool> g_stop;
+void install_signal_handlers();
+
+// Prints "touchstone: error: <msg>" and exits with status 2.
+[[noreturn]] void usage_error(const std::string& msg);
+
+// Raw option text as CLI11 collects it; checked by the parse_* helpers below.
+struct CommonArgs {
+  std::vector<std::string> ports;
+  std::string eal;
+  std::string lcores;
+  std::vector<std::string> impair;
+  std::string duration;  // empty: until stopped
+  std::string progress = "1s";
+  bool quiet = false;
+};
+
+struct InterfaceArgs {
+  std::string ip;  // A.B.C.D/LEN
+  std::string gw;
+  uint16_t vlan = 0;
+};
+
+stack::StackConfig parse_interface(const InterfaceArgs& a);
+std::optional<uint64_t> parse_duration_arg(const std::string& text, const char* flag);
+uint64_t parse_duration_required(const std::string& text, const char* flag);
+void parse_impair_args(const std::vector<std::string>& specs, stack::ImpairSpec& rx,
+                       stack::ImpairSpec& tx);
+std::vector<glue::PortSpec> parse_ports(const std::vector<std::string>& specs);
+
+// The last `n` CPUs this process may run on, as an EAL --lcores list, so that
+// polling cores stay off CPU 0 where the kernel and a Linux peer usually run.
+std::string default_lcores(unsigned n);
+unsigned online_cpus();
+
+// EAL plus opened ports. Constructed once per process.
+class Runtime {
+ public:
+  // Throws std::runtime_error (printed as one line by main) on any failure.
+  Runtime(const std::vector<glue::PortSpec>& ports, const std::string& lcores,
+          const std::string& raw_eal);
+  ~Runtime();
+
+  // The opened ports, in the order given; a ring spec opens two ports (a pair).
+  std::vector<std::unique_ptr<glue::EthPort>>& ports() { return ports_; }
+  const std::vector<unsigned>& lcores() const { return lcores_; }
+  const glue::TscClock& clock() const { return *clock_; }
+
+ private:
+  std::vector<std::unique_ptr<glue::EthPort>> ports_;
+  std::vector<unsigned> lcores_;
+  std::unique_ptr<glue::TscClock> clock_;
+};
+
+// One core's endpoint: the port's queue as a Device, optionally behind the
+// fault injector, and the stack on top.
+class Endpoint {
+ public:
+  Endpoint(glue::EthPort& port, const stack::StackConfig& cfg, const stack::ImpairSpec& rx,
+           const stack::ImpairSpec& tx);
+  stack::Stack& stack() { return *stack_; }
+  const glue::PortDevice& port_device() const { return *port_dev_; }
+  const stack::ImpairedDevice* impairer() const { return impaired_.get(); }
+
+ private:
+  std::unique_ptr<glue::PortDevice> port_dev_;
+  std::unique_ptr<stack::ImpairedDevice> impaired_;
+  std::unique_ptr<stack::Stack> stack_;
+};
+
+// Prints the non-zero counters of an endpoint, one per line:
+//   "  <name> <value>  <description>", drops marked with "drop:".
+void print_counters(const char* title, Endpoint& ep);
+
+// "1.23M", "45.6k", "789"
+std::string si(double v);
+// A duration in ns as "850ns", "12.3us", "4.56ms", "1.20s".
+std::string human_ns(uint64_t ns);
+
+}  // namespace ts::app

@@ -1,0 +1,249 @@
+#include "drivers-glue/port.hh"
+
+#include <rte_errno.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+
+namespace ts::glue {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& label, const std::string& what, int err) {
+  throw std::runtime_error("port " + label + ": " + what + ": " + rte_strerror(err < 0 ? -err : err));
+}
+
+// A symmetric Toeplitz key (the 0x6d5a pattern): both directions of a flow hash
+// to the same queue, so a connection's segments meet on one core.
+constexpr uint8_t kSymmetricRssKey[52] = {
+    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d,
+    0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d,
+    0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a};
+
+}  // namespace
+
+EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
+    : id_(port_id), label_(std::move(label)) {
+  rte_eth_dev_info dev_info{};
+  if (int rc = rte_eth_dev_info_get(id_, &dev_info); rc != 0) fail(label_, "no device info", rc);
+  caps_.driver = dev_info.driver_name ? dev_info.driver_name : "?";
+  caps_.max_queues = std::min(dev_info.max_rx_queues, dev_info.max_tx_queues);
+  caps_.queues = std::max<uint16_t>(1, std::min(cfg.queues, caps_.max_queues));
+
+  rte_eth_conf conf{};
+  if (caps_.queues > 1 && dev_info.flow_type_rss_offloads != 0) {
+    caps_.rss = true;
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf.rx_adv_conf.rss_conf.rss_hf =
+        (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) & dev_info.flow_type_rss_offloads;
+    if (dev_info.hash_key_size >= 40 && dev_info.hash_key_size <= sizeof kSymmetricRssKey) {
+      conf.rx_adv_conf.rss_conf.rss_key = const_cast<uint8_t*>(kSymmetricRssKey);
+      conf.rx_adv_conf.rss_conf.rss_key_len = dev_info.hash_key_size;
+    }
+  }
+  // Checksum offloads only where offered; the stack computes the rest in software
+  // (af_xdp and af_packet offer none).
+  const uint64_t rx_capa = dev_info.rx_offload_capa, tx_capa = dev_info.tx_offload_capa;
+  caps_.rx_ip_csum = rx_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+  caps_.rx_l4_csum = (rx_capa & RTE_ETH_RX_OFFLOAD_TCP_CKSUM) && (rx_capa & RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
+  caps_.tx_ip_csum = tx_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+  caps_.tx_tcp_csum = tx_capa & RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+  caps_.tx_udp_csum = tx_capa & RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+  if (caps_.rx_ip_csum) conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+  if (caps_.rx_l4_csum)
+    conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+  if (caps_.tx_ip_csum) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+  if (caps_.tx_tcp_csum) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+  if (caps_.tx_udp_csum) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+
+  if (int rc = rte_eth_dev_configure(id_, caps_.queues, caps_.queues, &conf); rc != 0)
+    fail(label_, "configure failed", rc);
+  uint16_t rx_desc = cfg.rx_desc, tx_desc = cfg.tx_desc;
+  if (int rc = rte_eth_dev_adjust_nb_rx_tx_desc(id_, &rx_desc, &tx_desc); rc != 0)
+    fail(label_, "descriptor counts rejected", rc);
+
+  const int socket = std::max(0, rte_eth_dev_socket_id(id_));
+  const uint32_t mbufs =
+      uint32_t(caps_.queues) * (rx_desc + tx_desc + 2 * PortDevice::kTxBatch) + cfg.extra_mbufs;
+  char pool_name[RTE_MEMPOOL_NAMESIZE];
+  std::snprintf(pool_name, sizeof pool_name, "ts_pool_p%u", id_);
+  pool_ = rte_pktmbuf_pool_create(pool_name, mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+  if (!pool_) fail(label_, "cannot create a pool of " + std::to_string(mbufs) + " buffers", rte_errno);
+
+  for (uint16_t q = 0; q < caps_.queues; ++q) {
+    rte_eth_rxconf rxconf = dev_info.default_rxconf;
+    rxconf.offloads = conf.rxmode.offloads;
+    if (int rc = rte_eth_rx_queue_setup(id_, q, rx_desc, socket, &rxconf, pool_); rc != 0)
+      fail(label_, "rx queue " + std::to_string(q) + " setup failed", rc);
+    rte_eth_txconf txconf = dev_info.default_txconf;
+    txconf.offloads = conf.txmode.offloads;
+    if (int rc = rte_eth_tx_queue_setup(id_, q, tx_desc, socket, &txconf); rc != 0)
+      fail(label_, "tx queue " + std::to_string(q) + " setup failed", rc);
+  }
+
+  rte_ether_addr mac{};
+  rte_eth_macaddr_get(id_, &mac);
+  if (rte_is_zero_ether_addr(&mac)) {
+    // The ring PMD has no address of its own: give it a locally administered one.
+    const uint8_t local[6] = {0x02, 0x74, 0x73, 0x00, uint8_t(id_ >> 8), uint8_t(id_)};
+    std::memcpy(mac.addr_bytes, local, 6);
+    rte_eth_dev_default_mac_addr_set(id_, &mac);
+  }
+  std::memcpy(info_.mac.b.data(), mac.addr_bytes, 6);
+  uint16_t mtu = 1500;
+  if (rte_eth_dev_get_mtu(id_, &mtu) == 0 && mtu >= 576) caps_.mtu = mtu;
+  info_.mtu = std::min<uint16_t>(caps_.mtu, RTE_MBUF_DEFAULT_DATAROOM - 18);
+  info_.tx_ip_csum = caps_.tx_ip_csum;
+  info_.tx_tcp_csum = caps_.tx_tcp_csum;
+  info_.tx_udp_csum = caps_.tx_udp_csum;
+
+  if (int rc = rte_eth_dev_start(id_); rc != 0) fail(label_, "start failed", rc);
+  started_ = true;
+  if (cfg.promiscuous) rte_eth_promiscuous_enable(id_);
+}
+
+EthPort::~EthPort() {
+  if (started_) rte_eth_dev_stop(id_);
+  rte_eth_dev_close(id_);
+  if (pool_) rte_mempool_free(pool_);
+}
+
+std::string EthPort::describe() const {
+  char buf[320];
+  std::snprintf(buf, sizeof buf,
+                "port %u: %s (%s) mac %s mtu %u queues %u/%u%s checksum offload rx:%s tx:%s",
+                id_, label_.c_str(), caps_.driver.c_str(), info_.mac.str().c_str(), caps_.mtu,
+                caps_.queues, caps_.max_queues, caps_.rss ? " rss" : "",
+                caps_.rx_ip_csum ? (caps_.rx_l4_csum ? "ip+l4" : "ip") : "none",
+                caps_.tx_ip_csum ? (caps_.tx_tcp_csum ? "ip+l4" : "ip") : "none");
+  return buf;
+}
+
+PortDevice::PortDevice(EthPort& port, uint16_t queue) : port_(port), queue_(queue) {}
+
+PortDevice::~PortDevice() {
+  transmit();
+  for (uint16_t i = 0; i < tx_count_; ++i) rte_pktmbuf_free(tx_[i]);
+}
+
+uint16_t PortDevice::rx_burst(stack::Packet* pkts, uint16_t n, uint64_t) {
+  rte_mbuf* m[64];
+  if (n > 64) n = 64;
+  const uint16_t got = rte_eth_rx_burst(port_.id(), queue_, m, n);
+  uint16_t k = 0;
+  for (uint16_t i = 0; i < got; ++i) {
+    rte_mbuf* mb = m[i];
+    if (mb->nb_segs != 1) {
+      ++stats_.rx_multiseg;
+      rte_pktmbuf_free(mb);
+      continue;
+    }
+    stack::Packet& p = pkts[k++];
+    p.data = rte_pktmbuf_mtod(mb, uint8_t*);
+    p.len = mb->data_len;
+    p.room = uint32_t(mb->buf_len - mb->data_off);
+    p.handle = mb;
+    p.l2_len = p.l3_len = 0;
+    uint32_t f = 0;
+    const uint64_t ol = mb->ol_flags;
+    const uint64_t ip = ol & RTE_MBUF_F_RX_IP_CKSUM_MASK, l4 = ol & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+    if (ip == RTE_MBUF_F_RX_IP_CKSUM_GOOD) f |= stack::pktflag::rx_ip_csum_good;
+    if (ip == RTE_MBUF_F_RX_IP_CKSUM_BAD) f |= stack::pktflag::rx_ip_csum_bad;
+    if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD) f |= stack::pktflag::rx_l4_csum_good;
+    if (l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) f |= stack::pktflag::rx_l4_csum_bad;
+    p.flags = f;
+    ++stats_.rx_packets;
+    stats_.rx_bytes += p.len;
+  }
+  return k;
+}
+
+bool PortDevice::alloc(stack::Packet& p) {
+  rte_mbuf* mb = rte_pktmbuf_alloc(port_.pool());
+  if (!mb) {
+    ++stats_.alloc_failed;
+    return false;
+  }
+  p = stack::Packet{};
+  p.data = rte_pktmbuf_mtod(mb, uint8_t*);
+  p.room = uint32_t(mb->buf_len - mb->data_off);
+  p.handle = mb;
+  return true;
+}
+
+void PortDevice::free(stack::Packet& p) {
+  rte_pktmbuf_free(static_cast<rte_mbuf*>(p.handle));
+  p.handle = nullptr;
+}
+
+void PortDevice::send(stack::Packet& p) {
+  auto* mb = static_cast<rte_mbuf*>(p.handle);
+  // The stack may have moved the frame's start within the buffer.
+  mb->data_off = uint16_t(p.data - static_cast<uint8_t*>(mb->buf_addr));
+  mb->data_len = uint16_t(p.len);
+  mb->pkt_len = p.len;
+  mb->nb_segs = 1;
+  mb->next = nullptr;
+  uint64_t ol = 0;
+  if (p.flags & stack::pktflag::tx_ip_csum) ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+  if (p.flags & stack::pktflag::tx_tcp_csum) ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+  if (p.flags & stack::pktflag::tx_udp_csum) ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+  mb->ol_flags = ol;
+  mb->l2_len = p.l2_len;
+  mb->l3_len = p.l3_len;
+  stats_.tx_bytes += p.len;
+  tx_[tx_count_++] = mb;
+  if (tx_count_ == kTxBatch) transmit();
+}
+
+void PortDevice::flush(uint64_t) {
+  if (tx_count_) transmit();
+}
+
+void PortDevice::transmit() {
+  uint16_t done = 0;
+  // A full transmit ring usually drains within microseconds; try a few times
+  // before dropping, and count what had to be dropped.
+  for (int attempt = 0; attempt < 64 && done < tx_count_; ++attempt)
+    done += rte_eth_tx_burst(port_.id(), queue_, tx_ + done, uint16_t(tx_count_ - done));
+  stats_.tx_packets += done;
+  for (uint16_t i = done; i < tx_count_; ++i) {
+    stats_.tx_bytes -= tx_[i]->pkt_len;
+    rte_pktmbuf_free(tx_[i]);
+    ++stats_.tx_ring_full;
+  }
+  tx_count_ = 0;
+}
+
+std::pair<uint16_t, uint16_t> create_ring_pair(const std::string& name) {
+  const int socket = int(rte_socket_id());
+  const unsigned flags = RING_F_SP_ENQ | RING_F_SC_DEQ;
+  rte_ring* ab = rte_ring_create((name + "_ab").c_str(), 4096, socket, flags);
+  rte_ring* ba = rte_ring_create((name + "_ba").c_str(), 4096, socket, flags);
+  if (!ab || !ba)
+    throw std::runtime_error("ring port: cannot create rings: " + std::string(rte_strerror(rte_errno)));
+  const int a = rte_eth_from_rings((name + "_a").c_str(), &ba, 1, &ab, 1, unsigned(socket));
+  const int b = rte_eth_from_rings((name + "_b").c_str(), &ab, 1, &ba, 1, unsigned(socket));
+  if (a < 0 || b < 0)
+    throw std::runtime_error("ring port: cannot create the port pair: " +
+                             std::string(rte_strerror(rte_errno)));
+  return {uint16_t(a), uint16_t(b)};
+}
+
+uint16_t port_by_name(const std::string& name) {
+  uint16_t id = 0;
+  if (rte_eth_dev_get_port_by_name(name.c_str(), &id) != 0)
+    throw std::runtime_error("DPDK has no port named " + name +
+                             " (was the driver loaded and the interface found?)");
+  return id;
+}
+
+}  // namespace ts::glue

@@ -1,0 +1,102 @@
+// A DPDK ethdev port configured from what the device says it can do, and the
+// lib/stack Device for one of its queue pairs.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "stack/device.hh"
+
+struct rte_mempool;
+struct rte_mbuf;
+
+namespace ts::glue {
+
+struct PortConfig {
+  uint16_t queues = 1;          // rx/tx queue pairs wanted (capped by the device)
+  uint16_t rx_desc = 1024;
+  uint16_t tx_desc = 1024;
+  uint32_t extra_mbufs = 16384; // beyond the rings: held by ARP queues, the fault injector
+  bool promiscuous = false;
+};
+
+// What the device offered and what we turned on.
+struct PortCaps {
+  std::string driver;
+  uint16_t max_queues = 1;
+  uint16_t queues = 1;
+  bool rss = false;
+  bool rx_ip_csum = false, rx_l4_csum = false;
+  bool tx_ip_csum = false, tx_tcp_csum = false, tx_udp_csum = false;
+  uint16_t mtu = 1500;
+};
+
+class EthPort {
+ public:
+  // Configures and starts the port. Throws std::runtime_error with a one-line reason.
+  EthPort(uint16_t port_id, std::string label, const PortConfig& cfg);
+  ~EthPort();
+  EthPort(const EthPort&) = delete;
+  EthPort& operator=(const EthPort&) = delete;
+
+  uint16_t id() const { return id_; }
+  const std::string& label() const { return label_; }
+  const PortCaps& caps() const { return caps_; }
+  const stack::DeviceInfo& info() const { return info_; }
+  rte_mempool* pool() const { return pool_; }
+  // One line: label, driver, MAC, queues, offloads.
+  std::string describe() const;
+
+ private:
+  uint16_t id_;
+  std::string label_;
+  PortCaps caps_;
+  stack::DeviceInfo info_;
+  rte_mempool* pool_ = nullptr;
+  bool started_ = false;
+};
+
+// Port-level counters kept by the glue (the stack counts its own).
+struct PortDeviceStats {
+  uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0;
+  uint64_t tx_ring_full = 0;    // dropped: the device's transmit ring stayed full
+  uint64_t rx_multiseg = 0;     // dropped: frames spanning several buffers
+  uint64_t alloc_failed = 0;
+};
+
+// The stack::Device for one queue pair of a port. Owned and used by one lcore.
+class PortDevice final : public stack::Device {
+ public:
+  static constexpr uint16_t kTxBatch = 32;
+
+  PortDevice(EthPort& port, uint16_t queue);
+  ~PortDevice() override;
+
+  uint16_t rx_burst(stack::Packet* pkts, uint16_t n, uint64_t now) override;
+  bool alloc(stack::Packet& p) override;
+  void free(stack::Packet& p) override;
+  void send(stack::Packet& p) override;
+  void flush(uint64_t now) override;
+  const stack::DeviceInfo& info() const override { return port_.info(); }
+
+  const PortDeviceStats& stats() const { return stats_; }
+
+ private:
+  void transmit();
+
+  EthPort& port_;
+  uint16_t queue_;
+  uint16_t tx_count_ = 0;
+  rte_mbuf* tx_[kTxBatch];
+  PortDeviceStats stats_;
+};
+
+// Two ports joined back to back by a pair of rte_rings, inside this process:
+// what one transmits the other receives. Returns the two port ids.
+std::pair<uint16_t, uint16_t> create_ring_pair(const std::string& name);
+
+// The ethdev port id for a device name (from plan_eal); throws if absent.
+uint16_t port_by_name(const std::string& name);
+
+}  // namespace ts::glue

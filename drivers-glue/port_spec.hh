@@ -1,0 +1,58 @@
+// Friendly port names -> DPDK devices and EAL arguments. Pure code (no DPDK
+// headers), so the translation is unit-tested without initialising EAL.
+//
+//   af_xdp:IFACE[,key=value...]   net_af_xdp on a Linux interface (veth, NIC)
+//   af_packet:IFACE[,key=value...] net_af_packet on a Linux interface
+//   tap:NAME[,key=value...]       net_tap, creating a TAP interface NAME
+//   memif:SOCKET[,role=client|server,...]  net_memif, shared memory between processes
+//   pci:BDF                       a NIC bound to vfio-pci (or uio), e.g. pci:0000:3b:00.0
+//   ring                          an in-memory pair of ports inside the process
+// Extra key=value pairs are passed to the vdev unchanged.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ts::glue {
+
+struct PortSpec {
+  enum class Kind { af_xdp, af_packet, tap, memif, pci, ring };
+  Kind kind = Kind::ring;
+  std::string target;  // interface, TAP name, socket path or PCI address
+  std::vector<std::pair<std::string, std::string>> args;
+  std::string text;    // as the user wrote it
+
+  bool is_vdev() const { return kind != Kind::pci && kind != Kind::ring; }
+};
+
+// Returns "" and fills out, or a one-line error.
+std::string parse_port_spec(std::string_view text, PortSpec& out);
+const char* kind_name(PortSpec::Kind k);
+
+struct EalOptions {
+  std::string program = "touchstone";
+  std::string lcores;          // EAL --lcores value; empty: EAL's default
+  std::string raw;             // extra EAL arguments, split on whitespace
+  bool hugepages = false;      // free hugepages are reserved on this machine
+  unsigned memory_mb = 1024;   // with --no-huge
+  std::string file_prefix;     // unique per process
+  std::string log_level = "*:warning";
+  unsigned queues = 1;         // per port, for vdevs that take a queue count
+};
+
+struct EalPlan {
+  std::vector<std::string> args;          // argv for rte_eal_init, program first
+  std::vector<std::string> device_names;  // per spec: the ethdev name to look up ("" for ring)
+};
+
+// The EAL command line for these ports. Safe defaults: --no-pci unless a PCI
+// port is named (the machine's own NIC is never taken), no shared runtime files,
+// and --no-huge with a bounded memory size when no hugepages are reserved.
+EalPlan plan_eal(const std::vector<PortSpec>& ports, const EalOptions& opt);
+
+// Whether hugepages of the default size are free (/proc/meminfo).
+bool hugepages_available();
+
+}  // namespace ts::glue
