@@ -72,6 +72,7 @@ std::vector<glue::PortSpec> parse_ports(const std::vector<std::string>& specs) {
   for (const auto& s : specs) {
     glue::PortSpec p;
     if (std::string err = glue::parse_port_spec(s, p); !err.empty()) usage_error(err);
+    if (std::string err = glue::check_port_available(p); !err.empty()) usage_error(err);
     out.push_back(std::move(p));
   }
   return out;
@@ -115,7 +116,7 @@ Runtime::Runtime(const std::vector<glue::PortSpec>& ports, const std::string& lc
       ports_.push_back(std::make_unique<glue::EthPort>(a, "ring:a", pc));
       ports_.push_back(std::make_unique<glue::EthPort>(b, "ring:b", pc));
     } else {
-      const uint16_t id = glue::port_by_name(plan.device_names[i]);
+      const uint16_t id = glue::port_by_name(plan.device_names[i], ports[i].text);
       ports_.push_back(std::make_unique<glue::EthPort>(id, ports[i].text, pc));
     }
   }

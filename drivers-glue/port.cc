@@ -238,11 +238,11 @@ std::pair<uint16_t, uint16_t> create_ring_pair(const std::string& name) {
   return {uint16_t(a), uint16_t(b)};
 }
 
-uint16_t port_by_name(const std::string& name) {
+uint16_t port_by_name(const std::string& name, const std::string& spec_text) {
   uint16_t id = 0;
   if (rte_eth_dev_get_port_by_name(name.c_str(), &id) != 0)
-    throw std::runtime_error("DPDK has no port named " + name +
-                             " (was the driver loaded and the interface found?)");
+    throw std::runtime_error("--port " + spec_text + ": the DPDK driver could not open it (" +
+                             name + "; its messages are above)");
   return id;
 }
 

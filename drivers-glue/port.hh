@@ -96,7 +96,8 @@ class PortDevice final : public stack::Device {
 // what one transmits the other receives. Returns the two port ids.
 std::pair<uint16_t, uint16_t> create_ring_pair(const std::string& name);
 
-// The ethdev port id for a device name (from plan_eal); throws if absent.
-uint16_t port_by_name(const std::string& name);
+// The ethdev port id for a device name (from plan_eal); throws if absent,
+// naming the port as the user wrote it.
+uint16_t port_by_name(const std::string& name, const std::string& spec_text);
 
 }  // namespace ts::glue

@@ -1,5 +1,8 @@
 #include "drivers-glue/port_spec.hh"
 
+#include <net/if.h>
+#include <sys/stat.h>
+
 #include <cctype>
 #include <fstream>
 #include <map>
@@ -162,6 +165,26 @@ EalPlan plan_eal(const std::vector<PortSpec>& ports, const EalOptions& opt) {
   std::istringstream raw(opt.raw);
   for (std::string w; raw >> w;) a.push_back(w);
   return plan;
+}
+
+std::string check_port_available(const PortSpec& p) {
+  switch (p.kind) {
+    case PortSpec::Kind::af_xdp:
+    case PortSpec::Kind::af_packet:
+      if (if_nametoindex(p.target.c_str()) == 0)
+        return "--port " + p.text + ": no interface named " + p.target +
+               " in this network namespace";
+      return {};
+    case PortSpec::Kind::pci: {
+      struct stat st;
+      const std::string path = "/sys/bus/pci/devices/" + p.target;
+      if (stat(path.c_str(), &st) != 0)
+        return "--port " + p.text + ": no PCI device " + p.target + " on this machine";
+      return {};
+    }
+    default:
+      return {};  // tap creates its interface; memif creates or joins its socket
+  }
 }
 
 bool hugepages_available() {

@@ -52,6 +52,10 @@ struct EalPlan {
 // and --no-huge with a bounded memory size when no hugepages are reserved.
 EalPlan plan_eal(const std::vector<PortSpec>& ports, const EalOptions& opt);
 
+// Checks that what a spec names exists on this machine (the interface in this
+// network namespace, the PCI device); "" or a one-line error.
+std::string check_port_available(const PortSpec& p);
+
 // Whether hugepages of the default size are free (/proc/meminfo).
 bool hugepages_available();
 

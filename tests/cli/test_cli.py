@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""The touchstone command line: help that explains every flag, one clear line
+and exit status 2 for every kind of bad input, and the demo end to end (its
+JSON, its fault injection, its reaction to SIGINT)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+TS = sys.argv[1]
+failed = 0
+
+
+def check(ok, what, detail=""):
+    global failed
+    print(("ok   - " if ok else "FAIL - ") + what + ("" if ok or not detail else "\n" + detail))
+    sys.stdout.flush()
+    if not ok:
+        failed += 1
+
+
+def run(args, timeout=60):
+    return subprocess.run([TS] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          timeout=timeout)
+
+
+# --- help ---
+r = run(["--help"])
+check(r.returncode == 0 and all(c in r.stdout for c in ("serve", "gen", "demo")),
+      "touchstone --help lists the commands", r.stdout + r.stderr)
+flags = {
+    "serve": ["--port", "--ip", "--gw", "--vlan", "--lcores", "--eal", "--impair", "--duration",
+              "--progress", "--quiet"],
+    "gen": ["--port", "--ip", "--target", "--mode", "--conns", "--rate", "--requests", "--size",
+            "--timeout", "--json", "--impair"],
+    "demo": ["--mode", "--conns", "--rate", "--duration", "--requests", "--size", "--json",
+             "--impair", "--lcores"],
+}
+for cmd, want in flags.items():
+    r = run([cmd, "--help"])
+    missing = [f for f in want if f not in r.stdout]
+    check(r.returncode == 0 and not missing, "touchstone %s --help explains %s" % (cmd, " ".join(want)),
+          "missing: %s\n%s" % (missing, r.stdout))
+
+# --- bad input: one line on stderr, exit 2, nothing started ---
+port = ["--port", "af_xdp:lo", "--ip", "10.9.0.2/24"]  # lo exists everywhere
+bad = [
+    [],
+    ["bogus"],
+    ["serve", "--ip", "10.0.0.1/24"],
+    ["serve", "--port", "af_xdp:veth0"],
+    ["serve", "--port", "foo:bar", "--ip", "10.0.0.1/24"],
+    ["serve", "--port", "af_xdp:veth0", "--ip", "10.0.0.1"],
+    ["serve", "--port", "af_xdp:veth0", "--ip", "300.0.0.1/24"],
+    ["serve", "--port", "af_xdp:veth0", "--ip", "10.0.0.1/24", "--gw", "10.1.0.1"],
+    ["serve", "--port", "ring", "--ip", "10.0.0.1/24"],
+    ["serve"] + port + ["--impair", "loss=2"],
+    ["serve"] + port + ["--impair", "jitter=1ms"],
+    ["serve"] + port + ["--duration", "5"],
+    ["serve"] + port + ["--vlan", "5000"],
+    ["serve"] + port + ["--vlan", "x"],
+    ["serve"] + port + ["--bogus"],
+    ["gen"] + port + ["--target", "x"],
+    ["gen"] + port,
+    ["gen"] + port + ["--target", "10.9.0.1", "--rate", "0"],
+    ["gen"] + port + ["--target", "10.9.0.1", "--size", "10"],
+    ["gen"] + port + ["--target", "10.9.0.1", "--size", "9000"],
+    ["gen"] + port + ["--target", "10.9.0.2"],
+    ["demo", "--mode", "cps"],
+    ["demo", "--conns", "0"],
+    ["demo", "--conns", "-3"],
+    ["demo", "--requests", "abc"],
+    ["demo", "--timeout", "0s"],
+    ["demo", "--port", "ring"],
+    ["serve", "--port", "af_xdp:nosuch0", "--ip", "10.9.0.2/24"],
+    ["serve", "--port", "af_packet:nosuch0", "--ip", "10.9.0.2/24"],
+    ["serve", "--port", "pci:0000:ff:1f.7", "--ip", "10.9.0.2/24"],
+]
+for args in bad:
+    r = run(args)
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    check(r.returncode == 2 and len(lines) == 1 and lines[0].startswith("touchstone: error: "),
+          "touchstone %s -> exit 2 with one error line" % " ".join(args),
+          "exit %d, stderr:\n%s" % (r.returncode, r.stderr))
+
+# --- demo end to end ---
+tmp = tempfile.mkdtemp(prefix="ts-cli-")
+j = os.path.join(tmp, "demo.json")
+r = run(["demo", "--requests", "50000", "--json", j, "--quiet"], timeout=120)
+res = json.load(open(j)) if os.path.exists(j) else {}
+check(r.returncode == 0 and res.get("requests_sent") == 50000 and
+      res.get("responses_ok") == 50000 and res.get("corrupt") == 0 and
+      res.get("latency_us", {}).get("p50", 0) > 0,
+      "demo --requests 50000: every reply back and verified, JSON written",
+      r.stdout[-1500:] + r.stderr[-500:])
+check("replies ok" in r.stdout and "round trip" in r.stdout, "demo prints a summary", r.stdout)
+
+j2 = os.path.join(tmp, "loss.json")
+r = run(["demo", "--requests", "20000", "--impair", "loss=0.05,seed=1", "--timeout", "20ms",
+         "--json", j2, "--quiet"], timeout=120)
+res = json.load(open(j2)) if os.path.exists(j2) else {}
+sent, ok, lost = res.get("requests_sent", 0), res.get("responses_ok", 0), res.get("lost", 0)
+check(r.returncode == 0 and sent == 20000 and ok + lost == sent and 1000 < lost < 3000,
+      "demo with 5%% loss each way: %d lost of %d, every request accounted for" % (lost, sent),
+      r.stdout[-1500:])
+
+j3 = os.path.join(tmp, "corrupt.json")
+r = run(["demo", "--requests", "20000", "--impair", "corrupt=0.05,seed=2", "--timeout", "20ms",
+         "--json", j3, "--quiet"], timeout=120)
+res = json.load(open(j3)) if os.path.exists(j3) else {}
+counters = res.get("counters", {})
+caught = sum(v for k, v in counters.items() if k.endswith("_checksum"))
+check(r.returncode == 0 and res.get("corrupt") == 0 and
+      res.get("responses_ok", 0) + res.get("lost", 0) == 20000 and caught > 0,
+      "demo with 5%% corruption: %d caught by checksums, no corrupt reply accepted" % caught,
+      r.stdout[-1500:])
+
+p = subprocess.Popen([TS, "demo", "--duration", "60s"], stdout=subprocess.PIPE,
+                     stderr=subprocess.PIPE, text=True)
+time.sleep(3)
+p.send_signal(signal.SIGINT)
+try:
+    out, err = p.communicate(timeout=15)
+    check(p.returncode == 0 and "replies ok" in out and "[" in out,
+          "demo prints progress lines, stops on SIGINT and prints its summary",
+          out[-1000:] + err[-500:])
+except subprocess.TimeoutExpired:
+    p.kill()
+    check(False, "demo stops within 15 s of SIGINT")
+
+if failed:
+    print("%d check(s) failed" % failed)
+    sys.exit(1)
+print("all checks passed")
