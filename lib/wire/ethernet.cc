@@ -28,6 +28,7 @@ MacAddr EthernetView::src() const {
 bool EthernetView::has_vlan() const { return load_be16(&b_[12]) == ethertype::vlan; }
 uint16_t EthernetView::vlan_id() const { return has_vlan() ? load_be16(&b_[14]) & 0x0fff : 0; }
 uint8_t EthernetView::vlan_priority() const { return has_vlan() ? b_[14] >> 5 : 0; }
+bool EthernetView::vlan_dei() const { return has_vlan() && (b_[14] & 0x10) != 0; }
 uint16_t EthernetView::ethertype() const { return load_be16(&b_[has_vlan() ? 16 : 12]); }
 
 Error EthernetRepr::parse(std::span<const uint8_t> frame, EthernetRepr& out) {
@@ -38,6 +39,7 @@ Error EthernetRepr::parse(std::span<const uint8_t> frame, EthernetRepr& out) {
   out.vlan = v.has_vlan();
   out.vlan_id = v.vlan_id();
   out.vlan_priority = v.vlan_priority();
+  out.vlan_dei = v.vlan_dei();
   out.ethertype = v.ethertype();
   return Error::ok;
 }
@@ -47,7 +49,7 @@ void EthernetRepr::emit(std::span<uint8_t> out) const {
   std::memcpy(&out[6], src.b.data(), 6);
   if (vlan) {
     store_be16(&out[12], ethertype::vlan);
-    store_be16(&out[14], uint16_t(vlan_priority << 13 | (vlan_id & 0x0fff)));
+    store_be16(&out[14], uint16_t(vlan_priority << 13 | (vlan_dei ? 0x1000 : 0) | (vlan_id & 0x0fff)));
     store_be16(&out[16], ethertype);
   } else {
     store_be16(&out[12], ethertype);

@@ -32,6 +32,7 @@ class EthernetView {
   bool has_vlan() const;
   uint16_t vlan_id() const;       // 12-bit VID; 0 when untagged
   uint8_t vlan_priority() const;  // PCP
+  bool vlan_dei() const;          // drop eligible
   uint16_t ethertype() const;     // the inner type when tagged
   size_t header_len() const { return has_vlan() ? kEthHeaderLen + kVlanTagLen : kEthHeaderLen; }
   std::span<const uint8_t> payload() const { return b_.subspan(header_len()); }
@@ -46,6 +47,7 @@ struct EthernetRepr {
   bool vlan = false;
   uint16_t vlan_id = 0;
   uint8_t vlan_priority = 0;
+  bool vlan_dei = false;
 
   static Error parse(std::span<const uint8_t> frame, EthernetRepr& out);
   size_t header_len() const { return vlan ? kEthHeaderLen + kVlanTagLen : kEthHeaderLen; }

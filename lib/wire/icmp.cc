@@ -38,7 +38,16 @@ void icmp_echo_request_to_reply(std::span<uint8_t> msg) {
   uint16_t old_word = load_be16(&msg[0]);
   msg[0] = icmptype::echo_reply;
   uint16_t new_word = load_be16(&msg[0]);
-  store_be16(&msg[2], checksum_update16(load_be16(&msg[2]), old_word, new_word));
+  const uint16_t updated = checksum_update16(load_be16(&msg[2]), old_word, new_word);
+  if (updated != 0) {
+    store_be16(&msg[2], updated);
+    return;
+  }
+  // One's complement has two zeros. The update yields 0x0000 both when the new
+  // data sums to 0xffff (then 0x0000 is right) and when every other word is zero
+  // (then the sum is +0 and the checksum must be 0xffff); only a full sum tells.
+  store_be16(&msg[2], 0);
+  store_be16(&msg[2], checksum(msg.data(), msg.size()));
 }
 
 }  // namespace ts::wire

@@ -345,3 +345,28 @@ TEST(Tcp, EmitWholeSegmentRoundTrip) {
   EXPECT_EQ(TcpRepr::parse(TcpView(seg), Ipv4Addr::from_octets(10, 77, 0, 3), kPeer, back),
             Error::tcp_bad_checksum);
 }
+
+TEST(Icmp, ReplyToAnAllZeroEchoKeepsAValidChecksum) {
+  // Found by fuzz_icmp: type 8 and nothing else, so the reply's data sums to +0
+  // and the incremental update alone would give 0x0000 instead of 0xffff.
+  std::vector<uint8_t> msg = {0x08, 0x00, 0xf7, 0xff, 0, 0, 0, 0};
+  ASSERT_EQ(ones_sum(msg.data(), msg.size()), 0xffff);
+  icmp_echo_request_to_reply(msg);
+  EXPECT_EQ(msg[0], 0);
+  EXPECT_EQ(load_be16(&msg[2]), 0xffff);
+  EXPECT_EQ(ones_sum(msg.data(), msg.size()), 0xffff);
+}
+
+TEST(Ethernet, VlanDropEligibleBitSurvivesARoundTrip) {
+  // Found by fuzz_ethernet: the DEI bit of the tag was lost on emit.
+  const uint8_t frame[] = {0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x81, 0x00, 0x3a, 0x00,
+                           0x12, 0x34};
+  EthernetRepr e;
+  ASSERT_EQ(EthernetRepr::parse(frame, e), Error::ok);
+  EXPECT_TRUE(e.vlan_dei);
+  EXPECT_EQ(e.vlan_priority, 1);
+  EXPECT_EQ(e.vlan_id, 0xa00);
+  uint8_t out[18];
+  e.emit(out);
+  EXPECT_EQ(0, std::memcmp(out, frame, 18));
+}
