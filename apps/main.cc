@@ -48,17 +48,22 @@ void add_interface(CLI::App* app, InterfaceArgs& i) {
 
 void add_workload(CLI::App* app, WorkloadArgs& w) {
   app->add_option("--mode", w.mode, "Workload: ping (ICMP echo request/response)")
+      ->type_name("MODE")
       ->capture_default_str();
   app->add_option("--conns", w.conns,
                   "Closed loop: requests kept in flight (for TCP modes: connections)")
+      ->type_name("N")
       ->capture_default_str();
   app->add_option("--rate", w.rate,
                   "Open loop: requests per second (1000, 2.5M); latency counts from the "
                   "intended send time")
       ->type_name("R");
   app->add_option("--requests", w.requests, "Stop after this many requests")->type_name("N");
-  app->add_option("--size", w.size, "Request payload bytes")->capture_default_str();
+  app->add_option("--size", w.size, "Request payload bytes (64, 1K)")
+      ->type_name("BYTES")
+      ->capture_default_str();
   app->add_option("--timeout", w.timeout, "A request unanswered this long counts as lost")
+      ->type_name("DUR")
       ->capture_default_str();
   app->add_option("--json", w.json, "Write results as JSON to FILE (see docs/json.md)")
       ->type_name("FILE");
@@ -96,7 +101,7 @@ int main(int argc, char** argv) {
   auto* demo_cmd = app.add_subcommand(
       "demo",
       "gen and serve in one process over an in-memory port (no NIC, no root, no hugepages); "
-      "10 s by default");
+      "10 s by default; --impair applies to gen's side of the link");
   add_common(demo_cmd, demo.common, false);
   demo.work.conns = 16;  // before add_workload, so --help shows it as the default
   add_workload(demo_cmd, demo.work);

@@ -15,22 +15,17 @@ Error ArpView::check() const {
   return Error::ok;
 }
 
-uint16_t ArpView::htype() const { return load_be16(&b_[0]); }
-uint16_t ArpView::ptype() const { return load_be16(&b_[2]); }
-uint16_t ArpView::op() const { return load_be16(&b_[6]); }
 
 MacAddr ArpView::sender_mac() const {
   MacAddr m;
   std::memcpy(m.b.data(), &b_[8], 6);
   return m;
 }
-Ipv4Addr ArpView::sender_ip() const { return Ipv4Addr(load_be32(&b_[14])); }
 MacAddr ArpView::target_mac() const {
   MacAddr m;
   std::memcpy(m.b.data(), &b_[18], 6);
   return m;
 }
-Ipv4Addr ArpView::target_ip() const { return Ipv4Addr(load_be32(&b_[24])); }
 
 Error ArpRepr::parse(std::span<const uint8_t> b, ArpRepr& out) {
   ArpView v(b);

@@ -5,6 +5,7 @@
 #include <span>
 
 #include "wire/addr.hh"
+#include "wire/bytes.hh"
 #include "wire/error.hh"
 
 namespace ts::wire {
@@ -17,15 +18,15 @@ class ArpView {
  public:
   explicit ArpView(std::span<const uint8_t> b) : b_(b) {}
   Error check() const;
-  uint16_t htype() const;
-  uint16_t ptype() const;
+  uint16_t htype() const { return load_be16(&b_[0]); }
+  uint16_t ptype() const { return load_be16(&b_[2]); }
   uint8_t hlen() const { return b_[4]; }
   uint8_t plen() const { return b_[5]; }
-  uint16_t op() const;
+  uint16_t op() const { return load_be16(&b_[6]); }
   MacAddr sender_mac() const;
-  Ipv4Addr sender_ip() const;
+  Ipv4Addr sender_ip() const { return Ipv4Addr(load_be32(&b_[14])); }
   MacAddr target_mac() const;
-  Ipv4Addr target_ip() const;
+  Ipv4Addr target_ip() const { return Ipv4Addr(load_be32(&b_[24])); }
 
  private:
   std::span<const uint8_t> b_;

@@ -25,11 +25,6 @@ MacAddr EthernetView::src() const {
   return m;
 }
 
-bool EthernetView::has_vlan() const { return load_be16(&b_[12]) == ethertype::vlan; }
-uint16_t EthernetView::vlan_id() const { return has_vlan() ? load_be16(&b_[14]) & 0x0fff : 0; }
-uint8_t EthernetView::vlan_priority() const { return has_vlan() ? b_[14] >> 5 : 0; }
-bool EthernetView::vlan_dei() const { return has_vlan() && (b_[14] & 0x10) != 0; }
-uint16_t EthernetView::ethertype() const { return load_be16(&b_[has_vlan() ? 16 : 12]); }
 
 Error EthernetRepr::parse(std::span<const uint8_t> frame, EthernetRepr& out) {
   EthernetView v(frame);

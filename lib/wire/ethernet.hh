@@ -5,6 +5,7 @@
 #include <span>
 
 #include "wire/addr.hh"
+#include "wire/bytes.hh"
 #include "wire/error.hh"
 
 namespace ts::wire {
@@ -29,11 +30,11 @@ class EthernetView {
   Error check() const;
   MacAddr dst() const;
   MacAddr src() const;
-  bool has_vlan() const;
-  uint16_t vlan_id() const;       // 12-bit VID; 0 when untagged
-  uint8_t vlan_priority() const;  // PCP
-  bool vlan_dei() const;          // drop eligible
-  uint16_t ethertype() const;     // the inner type when tagged
+  bool has_vlan() const { return load_be16(&b_[12]) == ethertype::vlan; }
+  uint16_t vlan_id() const { return has_vlan() ? load_be16(&b_[14]) & 0x0fff : 0; }       // 12-bit VID; 0 when untagged
+  uint8_t vlan_priority() const { return has_vlan() ? b_[14] >> 5 : 0; }  // PCP
+  bool vlan_dei() const { return has_vlan() && (b_[14] & 0x10) != 0; }          // drop eligible
+  uint16_t ethertype() const { return load_be16(&b_[has_vlan() ? 16 : 12]); }     // the inner type when tagged
   size_t header_len() const { return has_vlan() ? kEthHeaderLen + kVlanTagLen : kEthHeaderLen; }
   std::span<const uint8_t> payload() const { return b_.subspan(header_len()); }
 

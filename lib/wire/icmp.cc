@@ -9,9 +9,6 @@ Error IcmpView::check() const {
   return Error::ok;
 }
 
-uint16_t IcmpView::checksum() const { return load_be16(&b_[2]); }
-uint16_t IcmpView::echo_ident() const { return load_be16(&b_[4]); }
-uint16_t IcmpView::echo_seq() const { return load_be16(&b_[6]); }
 
 Error IcmpRepr::parse(IcmpView v, IcmpRepr& out, CsumCheck csum) {
   if (Error e = v.check(); e != Error::ok) return e;

@@ -6,6 +6,7 @@
 #include <span>
 
 #include "wire/checksum.hh"
+#include "wire/bytes.hh"
 #include "wire/error.hh"
 
 namespace ts::wire {
@@ -25,9 +26,9 @@ class IcmpView {
   Error check() const;
   uint8_t type() const { return b_[0]; }
   uint8_t code() const { return b_[1]; }
-  uint16_t checksum() const;
-  uint16_t echo_ident() const;
-  uint16_t echo_seq() const;
+  uint16_t checksum() const { return load_be16(&b_[2]); }
+  uint16_t echo_ident() const { return load_be16(&b_[4]); }
+  uint16_t echo_seq() const { return load_be16(&b_[6]); }
   bool checksum_ok() const { return ones_sum(b_.data(), b_.size()) == 0xffff; }
   std::span<const uint8_t> payload() const { return b_.subspan(kIcmpHeaderLen); }
 

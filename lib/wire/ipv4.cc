@@ -14,13 +14,6 @@ Error Ipv4View::check() const {
   return Error::ok;
 }
 
-uint16_t Ipv4View::total_len() const { return load_be16(&b_[2]); }
-uint16_t Ipv4View::ident() const { return load_be16(&b_[4]); }
-uint16_t Ipv4View::frag_offset() const { return load_be16(&b_[6]) & 0x1fff; }
-uint16_t Ipv4View::checksum() const { return load_be16(&b_[10]); }
-Ipv4Addr Ipv4View::src() const { return Ipv4Addr(load_be32(&b_[12])); }
-Ipv4Addr Ipv4View::dst() const { return Ipv4Addr(load_be32(&b_[16])); }
-bool Ipv4View::checksum_ok() const { return ones_sum(b_.data(), header_len()) == 0xffff; }
 
 Error Ipv4Repr::parse(Ipv4View v, Ipv4Repr& out, CsumCheck csum) {
   if (Error e = v.check(); e != Error::ok) return e;

@@ -5,6 +5,7 @@
 #include <span>
 
 #include "wire/addr.hh"
+#include "wire/bytes.hh"
 #include "wire/checksum.hh"
 #include "wire/error.hh"
 
@@ -27,17 +28,17 @@ class Ipv4View {
   uint8_t version() const { return b_[0] >> 4; }
   size_t header_len() const { return size_t(b_[0] & 0x0f) * 4; }
   uint8_t tos() const { return b_[1]; }
-  uint16_t total_len() const;
-  uint16_t ident() const;
+  uint16_t total_len() const { return load_be16(&b_[2]); }
+  uint16_t ident() const { return load_be16(&b_[4]); }
   bool dont_frag() const { return (b_[6] & 0x40) != 0; }
   bool more_frags() const { return (b_[6] & 0x20) != 0; }
-  uint16_t frag_offset() const;  // in 8-byte units
+  uint16_t frag_offset() const { return load_be16(&b_[6]) & 0x1fff; }  // in 8-byte units
   uint8_t ttl() const { return b_[8]; }
   uint8_t protocol() const { return b_[9]; }
-  uint16_t checksum() const;
-  Ipv4Addr src() const;
-  Ipv4Addr dst() const;
-  bool checksum_ok() const;
+  uint16_t checksum() const { return load_be16(&b_[10]); }
+  Ipv4Addr src() const { return Ipv4Addr(load_be32(&b_[12])); }
+  Ipv4Addr dst() const { return Ipv4Addr(load_be32(&b_[16])); }
+  bool checksum_ok() const { return ones_sum(b_.data(), header_len()) == 0xffff; }
   // The payload up to total_len; a longer frame carries Ethernet padding.
   std::span<const uint8_t> payload() const {
     return b_.subspan(header_len(), total_len() - header_len());

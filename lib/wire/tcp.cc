@@ -147,13 +147,6 @@ Error TcpView::check() const {
   return Error::ok;
 }
 
-uint16_t TcpView::src_port() const { return load_be16(&b_[0]); }
-uint16_t TcpView::dst_port() const { return load_be16(&b_[2]); }
-uint32_t TcpView::seq() const { return load_be32(&b_[4]); }
-uint32_t TcpView::ack() const { return load_be32(&b_[8]); }
-uint16_t TcpView::window() const { return load_be16(&b_[14]); }
-uint16_t TcpView::checksum() const { return load_be16(&b_[16]); }
-uint16_t TcpView::urgent() const { return load_be16(&b_[18]); }
 
 bool TcpView::checksum_ok(Ipv4Addr src, Ipv4Addr dst) const {
   uint16_t ph = pseudo_header_sum(src, dst, ipproto::tcp, uint16_t(b_.size()));

@@ -6,6 +6,7 @@
 #include <span>
 
 #include "wire/addr.hh"
+#include "wire/bytes.hh"
 #include "wire/checksum.hh"
 #include "wire/error.hh"
 
@@ -75,15 +76,15 @@ class TcpView {
  public:
   explicit TcpView(std::span<const uint8_t> seg) : b_(seg) {}
   Error check() const;  // lengths only
-  uint16_t src_port() const;
-  uint16_t dst_port() const;
-  uint32_t seq() const;
-  uint32_t ack() const;
+  uint16_t src_port() const { return load_be16(&b_[0]); }
+  uint16_t dst_port() const { return load_be16(&b_[2]); }
+  uint32_t seq() const { return load_be32(&b_[4]); }
+  uint32_t ack() const { return load_be32(&b_[8]); }
   size_t header_len() const { return size_t(b_[12] >> 4) * 4; }
   uint8_t flags() const { return b_[13]; }
-  uint16_t window() const;
-  uint16_t checksum() const;
-  uint16_t urgent() const;
+  uint16_t window() const { return load_be16(&b_[14]); }
+  uint16_t checksum() const { return load_be16(&b_[16]); }
+  uint16_t urgent() const { return load_be16(&b_[18]); }
   bool checksum_ok(Ipv4Addr src, Ipv4Addr dst) const;
   std::span<const uint8_t> options() const {
     return b_.subspan(kTcpHeaderLen, header_len() - kTcpHeaderLen);

@@ -11,10 +11,6 @@ Error UdpView::check() const {
   return Error::ok;
 }
 
-uint16_t UdpView::src_port() const { return load_be16(&b_[0]); }
-uint16_t UdpView::dst_port() const { return load_be16(&b_[2]); }
-uint16_t UdpView::length() const { return load_be16(&b_[4]); }
-uint16_t UdpView::checksum() const { return load_be16(&b_[6]); }
 
 bool UdpView::checksum_ok(Ipv4Addr src, Ipv4Addr dst) const {
   if (checksum() == 0) return true;

@@ -5,6 +5,7 @@
 #include <span>
 
 #include "wire/addr.hh"
+#include "wire/bytes.hh"
 #include "wire/checksum.hh"
 #include "wire/error.hh"
 
@@ -16,10 +17,10 @@ class UdpView {
  public:
   explicit UdpView(std::span<const uint8_t> b) : b_(b) {}
   Error check() const;
-  uint16_t src_port() const;
-  uint16_t dst_port() const;
-  uint16_t length() const;
-  uint16_t checksum() const;
+  uint16_t src_port() const { return load_be16(&b_[0]); }
+  uint16_t dst_port() const { return load_be16(&b_[2]); }
+  uint16_t length() const { return load_be16(&b_[4]); }
+  uint16_t checksum() const { return load_be16(&b_[6]); }
   // Zero checksum means the sender computed none (RFC 768).
   bool checksum_ok(Ipv4Addr src, Ipv4Addr dst) const;
   std::span<const uint8_t> payload() const {
