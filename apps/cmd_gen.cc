@@ -1,5 +1,6 @@
 // touchstone gen: the traffic generator. This slice has the ICMP echo mode.
 #include <cstdio>
+#include <stdexcept>
 
 #include "apps/commands.hh"
 
@@ -24,6 +25,10 @@ int run_gen(const GenArgs& a) {
   Runtime rt(ports, a.common.lcores.empty() ? default_lcores(1) : a.common.lcores, a.common.eal);
   glue::EthPort& port = *rt.ports()[0];
   plan = plan_ping(a.work, a.common, *target, port.info().mtu);
+  // gen sends first: wait for the link (a memif peer, a NIC's autonegotiation)
+  // instead of losing the first requests.
+  if (!port.wait_link_up(10'000))
+    throw std::runtime_error("port " + port.label() + ": link still down after 10 s");
   Endpoint ep(port, cfg, rx, tx);
   std::printf("touchstone gen: %s -> %s, mode ping, on %s\n", cfg.addr.str().c_str(),
               target->str().c_str(), port.describe().c_str());

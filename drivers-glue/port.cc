@@ -1,6 +1,7 @@
 #include "drivers-glue/port.hh"
 
 #include <rte_errno.h>
+#include <rte_cycles.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -125,6 +126,16 @@ std::string EthPort::describe() const {
                 caps_.rx_ip_csum ? (caps_.rx_l4_csum ? "ip+l4" : "ip") : "none",
                 caps_.tx_ip_csum ? (caps_.tx_tcp_csum ? "ip+l4" : "ip") : "none");
   return buf;
+}
+
+bool EthPort::wait_link_up(unsigned timeout_ms) const {
+  for (unsigned waited = 0;; waited += 10) {
+    rte_eth_link link{};
+    if (rte_eth_link_get_nowait(id_, &link) == 0 && link.link_status == RTE_ETH_LINK_UP)
+      return true;
+    if (waited >= timeout_ms) return false;
+    rte_delay_ms(10);
+  }
 }
 
 PortDevice::PortDevice(EthPort& port, uint16_t queue) : port_(port), queue_(queue) {}

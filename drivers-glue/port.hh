@@ -47,6 +47,9 @@ class EthPort {
   rte_mempool* pool() const { return pool_; }
   // One line: label, driver, MAC, queues, offloads.
   std::string describe() const;
+  // Polls the link status until it is up or timeout_ms passes; true when up.
+  // (memif, for one, is up only once its peer has connected.)
+  bool wait_link_up(unsigned timeout_ms) const;
 
  private:
   uint16_t id_;

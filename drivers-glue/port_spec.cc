@@ -139,7 +139,10 @@ EalPlan plan_eal(const std::vector<PortSpec>& ports, const EalOptions& opt) {
         dev += ",iface=" + p.target;
         break;
       case PortSpec::Kind::memif:
+        // DPDK's memif defaults to the client role; a server is the safer default
+        // for `serve`, and gen names role=client explicitly.
         dev += ",socket=" + p.target;
+        if (!has("role")) dev += ",role=server";
         break;
       default:
         break;
