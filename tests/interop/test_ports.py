@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""The other port kinds against real peers:
+  - tap:NAME: touchstone creates a TAP interface; the Linux kernel in the same
+    (private) namespace pings through it;
+  - memif:SOCKET: touchstone serve (server role) and touchstone gen (client role)
+    in two processes on two cores, joined by shared memory.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import netns  # noqa: E402
+from netns import Checks, parse_counters, run  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--touchstone", required=True)
+    args = ap.parse_args()
+    netns.require_environment(("ip", "ping"))
+    checks = Checks()
+    tmp = tempfile.mkdtemp(prefix="ts-ports-")
+    ns = "tsport%d" % os.getpid()
+    tap = "tstap%d" % (os.getpid() % 100000)
+    procs = []
+    try:
+        # --- tap ---
+        run(["ip", "netns", "del", ns], check=False)
+        run(["ip", "netns", "add", ns])
+        log = os.path.join(tmp, "tap.log")
+        p = subprocess.Popen(["ip", "netns", "exec", ns, args.touchstone, "serve", "--port",
+                              "tap:" + tap, "--ip", "10.78.0.2/24", "--quiet", "--duration", "60s"],
+                             stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        procs.append(p)
+        deadline = time.time() + 20
+        while time.time() < deadline and "answering" not in open(log).read():
+            time.sleep(0.1)
+        ok = "answering" in open(log).read()
+        checks.check(ok, "serve --port tap:%s starts and creates the interface" % tap,
+                     open(log).read()[-800:])
+        if ok:
+            x = lambda cmd, **kw: run(["ip", "netns", "exec", ns] + cmd, **kw)
+            x(["sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % tap], check=False)
+            x(["ip", "addr", "add", "10.78.0.1/24", "dev", tap])
+            x(["ip", "link", "set", tap, "up"])
+            r = x(["ping", "-c", "500", "-i", "0.002", "-W", "2", "-q", "10.78.0.2"], check=False)
+            checks.check("500 packets transmitted, 500 received" in r.stdout,
+                         "Linux pings touchstone through the TAP interface: no loss", r.stdout)
+        p.terminate()
+        p.wait(timeout=15)
+        counters = parse_counters(open(log).read())
+        checks.check(counters.get("icmp_echo_replies_out", 0) >= 500,
+                     "serve on tap counted its echo replies", str(counters))
+
+        # --- memif: two touchstone processes ---
+        sock = os.path.join(tmp, "memif.sock")
+        slog = os.path.join(tmp, "memif-serve.log")
+        s = subprocess.Popen([args.touchstone, "serve", "--port", "memif:" + sock, "--ip",
+                              "10.79.0.1/24", "--quiet", "--duration", "60s"],
+                             stdout=open(slog, "w"), stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        procs.append(s)
+        deadline = time.time() + 20
+        while time.time() < deadline and "answering" not in open(slog).read():
+            time.sleep(0.1)
+        jpath = os.path.join(tmp, "gen.json")
+        # The other CPU than serve's default (the last one), so the two pollers
+        # do not share a core.
+        r = run(["timeout", "60", args.touchstone, "gen", "--port", "memif:%s,role=client" % sock,
+                 "--ip", "10.79.0.2/24", "--target", "10.79.0.1", "--requests", "100000",
+                 "--conns", "8", "--quiet", "--lcores", "0", "--json", jpath], check=False)
+        g = json.load(open(jpath)) if os.path.exists(jpath) else {}
+        checks.check(r.returncode == 0 and g.get("responses_ok") == 100000 and g.get("lost") == 0,
+                     "gen (memif client) -> serve (memif server): 100000 of 100000 replies",
+                     r.stdout[-1500:])
+        s.terminate()
+        s.wait(timeout=15)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        run(["ip", "netns", "del", ns], check=False)
+    checks.finish()
+
+
+if __name__ == "__main__":
+    main()
