@@ -11,17 +11,10 @@ import struct
 import sys
 import time
 
-PLACEHOLDER_PEER = bytes.fromhex("020000000001")
-PLACEHOLDER_US = bytes.fromhex("020000000002")
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+from make_frames import OUR_MAC as PLACEHOLDER_US  # noqa: E402
+from make_frames import PEER_MAC as PLACEHOLDER_PEER  # noqa: E402
+from make_frames import csum  # noqa: E402
 
 
 def echo_check(args):

@@ -19,6 +19,15 @@ import netns  # noqa: E402
 from netns import Checks, parse_counters, run  # noqa: E402
 
 
+def wait_for(log, text, seconds=20):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if text in open(log).read():
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--touchstone", required=True)
@@ -39,10 +48,7 @@ def main():
                              stdout=open(log, "w"), stderr=subprocess.STDOUT,
                              start_new_session=True)
         procs.append(p)
-        deadline = time.time() + 20
-        while time.time() < deadline and "answering" not in open(log).read():
-            time.sleep(0.1)
-        ok = "answering" in open(log).read()
+        ok = wait_for(log, "answering")
         checks.check(ok, "serve --port tap:%s starts and creates the interface" % tap,
                      open(log).read()[-800:])
         if ok:
@@ -67,9 +73,8 @@ def main():
                              stdout=open(slog, "w"), stderr=subprocess.STDOUT,
                              start_new_session=True)
         procs.append(s)
-        deadline = time.time() + 20
-        while time.time() < deadline and "answering" not in open(slog).read():
-            time.sleep(0.1)
+        checks.check(wait_for(slog, "answering"), "serve --port memif:SOCKET starts (server role)",
+                     open(slog).read()[-800:])
         jpath = os.path.join(tmp, "gen.json")
         # The other CPU than serve's default (the last one), so the two pollers
         # do not share a core.
