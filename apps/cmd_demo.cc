@@ -69,13 +69,23 @@ int run_demo(const DemoArgs& a) {
   ServerLoop loop{&server, &rt.clock()};
   if (two_cores && rte_eal_remote_launch(server_main, &loop, rt.lcores()[1]) != 0)
     throw std::runtime_error("cannot start the server on lcore " + std::to_string(rt.lcores()[1]));
+  // However this scope is left, the server lcore stops before what it uses is destroyed.
+  struct StopServer {
+    ServerLoop& loop;
+    int lcore;  // -1: not running
+    void stop() {
+      loop.stop.store(true);
+      if (lcore >= 0) rte_eal_wait_lcore(unsigned(lcore));
+      lcore = -1;
+    }
+    ~StopServer() { stop(); }
+  } stop_server{loop, two_cores ? int(rt.lcores()[1]) : -1};
   stack::Pinger pinger(client.stack(), plan.cfg);
   const PingResult r = run_ping(pinger, plan, rt.clock(), [&](uint64_t now) {
     client.stack().poll(now);
     if (!two_cores) server.stack().poll(now);
   });
-  loop.stop.store(true);
-  if (two_cores) rte_eal_wait_lcore(rt.lcores()[1]);
+  stop_server.stop();
 
   print_ping_summary("touchstone demo", plan, r);
   print_counters("gen counters:", client);

@@ -11,6 +11,9 @@ int run_gen(const GenArgs& a) {
   auto target = wire::Ipv4Addr::parse(a.target);
   if (!target) usage_error("--target '" + a.target + "' is not an IPv4 address");
   if (*target == cfg.addr.addr) usage_error("--target is our own address");
+  const uint32_t first = target->v >> 24;
+  if (first == 0 || first == 127 || first >= 224 || *target == cfg.addr.subnet_broadcast())
+    usage_error("--target " + a.target + " is not a unicast host address");
   stack::ImpairSpec rx, tx;
   parse_impair_args(a.common.impair, rx, tx);
   auto ports = parse_ports(a.common.ports);

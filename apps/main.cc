@@ -18,8 +18,9 @@ const char* kPortHelp =
 void add_common(CLI::App* app, CommonArgs& c, bool with_port) {
   if (with_port) app->add_option("--port", c.ports, kPortHelp)->required()->type_name("SPEC");
   app->add_option("--lcores", c.lcores,
-                  "DPDK lcore list (EAL --lcores syntax); default: the last CPU(s) of this "
-                  "process's affinity, leaving CPU 0 to the kernel")
+                  "DPDK lcore list (EAL --lcores syntax); default: the last CPUs of this "
+                  "process's affinity, one per polling loop (serve and gen use one, which "
+                  "leaves CPU 0 to the kernel)")
       ->type_name("LIST");
   app->add_option("--eal", c.eal, "Extra raw EAL arguments, e.g. --eal \"--log-level=*:debug\"")
       ->type_name("ARGS");
@@ -121,6 +122,9 @@ int main(int argc, char** argv) {
     if (serve_cmd->parsed()) return run_serve(serve);
     if (gen_cmd->parsed()) return run_gen(gen);
     if (demo_cmd->parsed()) return run_demo(demo);
+  } catch (const UsageError& e) {
+    std::cerr << "touchstone: error: " << e.what() << "\n";
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "touchstone: error: " << e.what() << "\n";
     return 1;

@@ -27,22 +27,24 @@ void install_signal_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-void usage_error(const std::string& msg) {
-  std::cerr << "touchstone: error: " << msg << "\n";
-  std::exit(2);
-}
+void usage_error(const std::string& msg) { throw UsageError(msg); }
 
 stack::StackConfig parse_interface(const InterfaceArgs& a) {
   stack::StackConfig c;
   auto cidr = wire::Ipv4Cidr::parse(a.ip);
   if (!cidr) usage_error("--ip '" + a.ip + "' is not an address with a prefix length, like 10.0.0.2/24");
-  if (cidr->addr.is_unspecified() || cidr->addr.is_multicast() || cidr->addr.is_broadcast())
+  const uint32_t first = cidr->addr.v >> 24;
+  if (first == 0 || first == 127 || first >= 224)
     usage_error("--ip " + a.ip + " is not a unicast host address");
+  if (cidr->prefix < 31 && (cidr->addr == cidr->subnet_broadcast() ||
+                            (cidr->addr.v & ~cidr->mask()) == 0))
+    usage_error("--ip " + a.ip + " is the network's own or broadcast address, not a host's");
   c.addr = *cidr;
   if (!a.gw.empty()) {
     auto gw = wire::Ipv4Addr::parse(a.gw);
     if (!gw) usage_error("--gw '" + a.gw + "' is not an IPv4 address");
     if (!cidr->contains(*gw)) usage_error("--gw " + a.gw + " is not inside " + a.ip);
+    if (*gw == cidr->addr) usage_error("--gw " + a.gw + " is our own address");
     c.gateway = *gw;
   }
   if (a.vlan > 4094) usage_error("--vlan " + std::to_string(a.vlan) + " is not a VLAN ID (1-4094)");
@@ -157,6 +159,9 @@ void print_counters(const char* title, Endpoint& ep) {
   if (d.rx_multiseg)
     std::printf("  %-26s %12llu  drop: frame in several buffers\n", "port_rx_multiseg",
                 (unsigned long long)d.rx_multiseg);
+  if (d.rx_copied)
+    std::printf("  %-26s %12llu  shared receive buffers copied before use\n", "port_rx_copied",
+                (unsigned long long)d.rx_copied);
   if (d.alloc_failed)
     std::printf("  %-26s %12llu  buffer pool empty\n", "port_alloc_failed",
                 (unsigned long long)d.alloc_failed);

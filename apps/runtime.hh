@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,11 @@ namespace ts::app {
 extern std::atomic<bool> g_stop;
 void install_signal_handlers();
 
-// Prints "touchstone: error: <msg>" and exits with status 2.
+// A bad command line: main prints "touchstone: error: <msg>" and exits with
+// status 2, after destructors have closed whatever was opened.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 [[noreturn]] void usage_error(const std::string& msg);
 
 // Raw option text as CLI11 collects it; checked by the parse_* helpers below.

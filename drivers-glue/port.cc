@@ -157,6 +157,18 @@ uint16_t PortDevice::rx_burst(stack::Packet* pkts, uint16_t n, uint64_t) {
       rte_pktmbuf_free(mb);
       continue;
     }
+    if (!RTE_MBUF_DIRECT(mb) || rte_mbuf_refcnt_read(mb) != 1) {
+      // The stack answers in place; a buffer someone else also references (an
+      // external or shared one) is copied first so that is never written to.
+      rte_mbuf* copy = rte_pktmbuf_copy(mb, port_.pool(), 0, UINT32_MAX);
+      rte_pktmbuf_free(mb);
+      if (!copy) {
+        ++stats_.alloc_failed;
+        continue;
+      }
+      ++stats_.rx_copied;
+      mb = copy;
+    }
     stack::Packet& p = pkts[k++];
     p.data = rte_pktmbuf_mtod(mb, uint8_t*);
     p.len = mb->data_len;
@@ -207,7 +219,8 @@ void PortDevice::send(stack::Packet& p) {
   if (p.flags & stack::pktflag::tx_ip_csum) ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
   if (p.flags & stack::pktflag::tx_tcp_csum) ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
   if (p.flags & stack::pktflag::tx_udp_csum) ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
-  mb->ol_flags = ol;
+  // Keep the bits that say who owns the buffer; replace only the offload requests.
+  mb->ol_flags = (mb->ol_flags & (RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT)) | ol;
   mb->l2_len = p.l2_len;
   mb->l3_len = p.l3_len;
   stats_.tx_bytes += p.len;

@@ -65,6 +65,7 @@ struct PortDeviceStats {
   uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0;
   uint64_t tx_ring_full = 0;    // dropped: the device's transmit ring stayed full
   uint64_t rx_multiseg = 0;     // dropped: frames spanning several buffers
+  uint64_t rx_copied = 0;       // shared or external buffers copied before use
   uint64_t alloc_failed = 0;
 };
 

@@ -88,6 +88,7 @@ std::string parse_port_spec(std::string_view text, PortSpec& out) {
         return quoted + ": '" + out.target + "' is not a PCI address like 0000:3b:00.0";
       if (!out.args.empty()) return quoted + ": pci ports take no extra arguments";
       if (out.target.size() == 7) out.target = "0000:" + out.target;
+      for (char& ch : out.target) ch = char(std::tolower(static_cast<unsigned char>(ch)));
       break;
     case PortSpec::Kind::memif:
       if (out.target.empty() || out.target.find('=') != std::string::npos)

@@ -29,10 +29,20 @@ const wire::MacAddr* ArpCache::lookup(wire::Ipv4Addr ip, uint64_t now) const {
   return &e->mac;
 }
 
-ArpCache::Entry* ArpCache::insert(wire::Ipv4Addr ip, uint64_t now) {
+ArpCache::Entry* ArpCache::insert(wire::Ipv4Addr ip, uint64_t now, bool evict) {
   // Keep the load at or below 3/4 so probe sequences stay short.
-  if ((used_ + 1) * 4 > slots_.size() * 3) sweep_stale(now);
-  if ((used_ + 1) * 4 > slots_.size() * 3) return nullptr;
+  auto full = [&] { return (used_ + 1) * 4 > slots_.size() * 3; };
+  if (full()) sweep_stale(now);
+  if (full() && evict) {
+    // A scan, but only when the table is full of live entries.
+    size_t victim = slots_.size();
+    for (size_t i = 0; i < slots_.size(); ++i)
+      if (slots_[i].state == State::reachable &&
+          (victim == slots_.size() || slots_[i].expires < slots_[victim].expires))
+        victim = i;
+    if (victim != slots_.size()) erase(victim);
+  }
+  if (full()) return nullptr;
   size_t i = home(ip);
   while (slots_[i].state != State::free) i = (i + 1) & mask_;
   slots_[i] = Entry{};
@@ -71,7 +81,7 @@ ArpCache::Entry* ArpCache::learn(wire::Ipv4Addr ip, const wire::MacAddr& mac, ui
   Entry* e = find(ip);
   if (!e) {
     if (!create) return nullptr;
-    e = insert(ip, now);
+    e = insert(ip, now, false);
     if (!e) return nullptr;
   }
   if (e->state == State::incomplete) --incomplete_;
@@ -94,7 +104,7 @@ ArpCache::Hold ArpCache::hold(wire::Ipv4Addr ip, const Packet& p, uint64_t now) 
   Hold r;
   Entry* e = find(ip);
   if (!e) {
-    e = insert(ip, now);
+    e = insert(ip, now, true);
     if (!e) {
       r.table_full = true;
       return r;

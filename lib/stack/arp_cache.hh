@@ -55,6 +55,8 @@ class ArpCache {
   Entry* learn(wire::Ipv4Addr ip, const wire::MacAddr& mac, uint64_t now, bool create);
 
   // Keeps p until ip resolves, unless the per-address or total queue is full.
+  // When the table is full, the resolved entry closest to expiry makes room:
+  // traffic we originate wins over mappings learned from others.
   Hold hold(wire::Ipv4Addr ip, const Packet& p, uint64_t now);
 
   // Takes the next waiting packet of e; false when none is left.
@@ -64,6 +66,14 @@ class ArpCache {
   // `give_up(packet)` for each packet of an entry out of retries (then removed).
   template <class Ask, class GiveUp>
   void tick(uint64_t now, Ask&& ask, GiveUp&& give_up);
+
+  // Hands every waiting packet to `f` (at teardown).
+  template <class F>
+  void drain(F&& f) {
+    Packet p;
+    for (Entry& e : slots_)
+      while (e.state != State::free && pop(e, p)) f(p);
+  }
 
   // When tick() next has work; UINT64_MAX when nothing is resolving.
   uint64_t next_deadline() const { return incomplete_ ? next_retry_ : UINT64_MAX; }
@@ -86,7 +96,7 @@ class ArpCache {
   size_t home(wire::Ipv4Addr ip) const {
     return size_t((uint64_t(ip.v) * 0x9e3779b97f4a7c15ull) >> shift_);
   }
-  Entry* insert(wire::Ipv4Addr ip, uint64_t now);
+  Entry* insert(wire::Ipv4Addr ip, uint64_t now, bool evict);
   void erase(size_t slot);
   void sweep_stale(uint64_t now);
   void start_resolving(Entry& e, uint64_t now);

@@ -28,7 +28,8 @@ namespace ts::stack {
   X(arp_table_full, true, "packet dropped: ARP table full")                               \
   X(arp_resolve_failed, true, "packet dropped: next hop did not answer ARP")              \
   X(ipv4_not_for_us, true, "IPv4 packet for another address")                             \
-  X(ipv4_bad_source, true, "IPv4 source is unspecified, broadcast or multicast")          \
+  X(ipv4_bad_source, true, "IPv4 source that is no single remote host (RFC 1122 3.2.1.3)") \
+  X(ipv4_link_broadcast, true, "unicast IPv4 in a link-layer broadcast (RFC 1122 3.3.6)")  \
   X(ipv4_unknown_protocol, true, "IPv4 protocol other than ICMP, TCP and UDP")            \
   X(ipv4_no_route, true, "no route to the destination (off-link, no gateway)")            \
   X(icmp_echo_requests_in, false, "ICMP echo requests received")                          \
@@ -38,7 +39,8 @@ namespace ts::stack {
   X(icmp_other, true, "ICMP messages of other types (ignored)")                           \
   X(udp_no_listener, true, "UDP datagram for a port nobody listens on")                   \
   X(tcp_no_listener, true, "TCP segment for a port nobody listens on")                    \
-  X(tx_alloc_failed, true, "packet not sent: buffer pool empty")
+  X(tx_alloc_failed, true, "packet not sent: buffer pool empty")                         \
+  X(tx_too_big, true, "packet not sent: larger than the MTU or the buffer")
 
 struct Counters {
 #define TS_X(name, drop, desc) uint64_t name = 0;

@@ -12,12 +12,40 @@ MemDevice::MemDevice(const wire::MacAddr& mac, size_t buffers, uint32_t buffer_s
     descs_[i] = {this, uint32_t(i)};
     free_.push_back(uint32_t(i));
   }
+  size_queues();
 }
 
 MemDevice::~MemDevice() {
-  // Frames from a peer still queued here belong to the peer's pool.
-  for (Packet& p : rx_) free(p);
+  // Frames waiting here may belong to the peer's pool: return them.
+  for (; rx_count_; --rx_count_, rx_head_ = (rx_head_ + 1) % rx_.size()) free(rx_[rx_head_]);
   for (Packet& p : pending_) free(p);
+  if (peer_) {
+    // Frames of ours waiting at the peer must not outlive our pool.
+    MemDevice& q = *peer_;
+    size_t keep = 0;
+    for (size_t k = 0; k < q.rx_count_; ++k) {
+      const Packet& p = q.rx_[(q.rx_head_ + k) % q.rx_.size()];
+      if (static_cast<const Desc*>(p.handle)->owner != this)
+        q.rx_[(q.rx_head_ + keep++) % q.rx_.size()] = p;
+    }
+    q.rx_count_ = keep;
+    if (q.peer_ == this) q.peer_ = nullptr;
+  }
+}
+
+void MemDevice::size_queues() {
+  const size_t n = descs_.size() + (peer_ ? peer_->descs_.size() : 0);
+  std::vector<Packet> ring(n);
+  for (size_t k = 0; k < rx_count_; ++k) ring[k] = rx_[(rx_head_ + k) % rx_.size()];
+  rx_.swap(ring);
+  rx_head_ = 0;
+  pending_.reserve(n);
+}
+
+void MemDevice::wire_to(MemDevice* peer) {
+  peer_ = peer;
+  size_queues();
+  if (peer) peer->size_queues();
 }
 
 bool MemDevice::alloc(Packet& p) { return !alloc_fails_ && take_buffer(p); }
@@ -45,6 +73,16 @@ void MemDevice::free(Packet& p) {
   p.handle = nullptr;
 }
 
+void MemDevice::push_rx(const Packet& p) {
+  if (rx_count_ == rx_.size()) {  // cannot happen: the ring holds every buffer of both pools
+    Packet q = p;
+    free(q);
+    return;
+  }
+  rx_[(rx_head_ + rx_count_) % rx_.size()] = p;
+  ++rx_count_;
+}
+
 bool MemDevice::inject(std::span<const uint8_t> frame, uint32_t flags) {
   if (frame.size() > buffer_size_) return false;
   Packet p;
@@ -52,22 +90,20 @@ bool MemDevice::inject(std::span<const uint8_t> frame, uint32_t flags) {
   std::memcpy(p.data, frame.data(), frame.size());
   p.len = uint32_t(frame.size());
   p.flags = flags;
-  rx_.push_back(p);
+  push_rx(p);
   return true;
 }
 
 uint16_t MemDevice::rx_burst(Packet* pkts, uint16_t n, uint64_t) {
   uint16_t k = 0;
-  while (k < n && !rx_.empty()) {
-    pkts[k] = rx_.front();
+  for (; k < n && rx_count_; ++k, --rx_count_, rx_head_ = (rx_head_ + 1) % rx_.size()) {
+    pkts[k] = rx_[rx_head_];
     // The room a receiver sees starts at its data pointer.
     const auto* d = static_cast<const Desc*>(pkts[k].handle);
     const uint8_t* start = &d->owner->storage_[size_t(d->index) * d->owner->buffer_size_];
     pkts[k].room = d->owner->buffer_size_ - uint32_t(pkts[k].data - start);
     pkts[k].flags &= pktflag::rx_ip_csum_good | pktflag::rx_ip_csum_bad | pktflag::rx_l4_csum_good |
                      pktflag::rx_l4_csum_bad;
-    rx_.pop_front();
-    ++k;
   }
   return k;
 }
@@ -79,7 +115,7 @@ void MemDevice::flush(uint64_t) {
     if (peer_) {
       Packet q = p;
       q.flags = 0;
-      peer_->rx_.push_back(q);
+      peer_->push_rx(q);
     } else {
       sent_.emplace_back(p.data, p.data + p.len);
       free(p);

@@ -1,11 +1,11 @@
 // A Device in memory: a fixed pool of buffers, a receive queue that tests (or a
 // peer device) fill, and a record of what was sent. Two MemDevices can be wired
-// back to back; frames then move between them by handle, without copying.
-// Used by unit tests, fuzz targets, benchmarks and the simulator.
+// back to back; frames then move between them by handle, without copying and
+// without allocating. Used by unit tests, fuzz targets, benchmarks and the
+// simulator.
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <span>
 #include <vector>
 
@@ -26,10 +26,10 @@ class MemDevice : public Device {
   // Frames flushed since the last call, oldest first (only when not wired).
   std::vector<std::vector<uint8_t>> take_sent();
   // Flushed frames go to peer's receive queue instead of being recorded.
-  void wire_to(MemDevice* peer) { peer_ = peer; }
+  void wire_to(MemDevice* peer);
 
   size_t buffers_in_use() const { return in_use_; }
-  size_t rx_pending() const { return rx_.size(); }
+  size_t rx_pending() const { return rx_count_; }
   // Fails alloc() while set, to exercise pool exhaustion.
   void set_alloc_fails(bool f) { alloc_fails_ = f; }
   DeviceInfo& mutable_info() { return info_; }
@@ -48,6 +48,9 @@ class MemDevice : public Device {
   };
   bool take_buffer(Packet& p);
   void release(uint32_t index);
+  void push_rx(const Packet& p);
+  // Queues hold at most every buffer that could be in flight: ours and the peer's.
+  void size_queues();
 
   DeviceInfo info_;
   uint32_t buffer_size_;
@@ -55,7 +58,8 @@ class MemDevice : public Device {
   std::vector<Desc> descs_;
   std::vector<uint32_t> free_;
   size_t in_use_ = 0;
-  std::deque<Packet> rx_;
+  std::vector<Packet> rx_;  // ring
+  size_t rx_head_ = 0, rx_count_ = 0;
   std::vector<Packet> pending_;
   std::vector<std::vector<uint8_t>> sent_;
   MemDevice* peer_ = nullptr;

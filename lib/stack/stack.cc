@@ -25,6 +25,20 @@ Stack::Stack(Device& dev, const StackConfig& cfg)
       l2_len_(cfg.vlan ? wire::kEthHeaderLen + wire::kVlanTagLen : wire::kEthHeaderLen),
       arp_(cfg.arp) {}
 
+Stack::~Stack() {
+  arp_.drain([&](Packet& p) { dev_.free(p); });
+}
+
+namespace {
+
+// Moves the start of a frame forward within its buffer.
+void advance(Packet& p, uint8_t* start) {
+  p.room -= uint32_t(start - p.data);
+  p.data = start;
+}
+
+}  // namespace
+
 void Stack::poll(uint64_t now) {
   Packet pkts[kBurst];
   const uint16_t n = dev_.rx_burst(pkts, kBurst, now);
@@ -68,7 +82,7 @@ void Stack::input(Packet& p, uint64_t now) {
     case wire::ethertype::arp:
       return arp_input(p, eth.header_len(), now);
     case wire::ethertype::ipv4:
-      return ipv4_input(p, eth.header_len(), now);
+      return ipv4_input(p, eth.header_len(), dst.is_broadcast(), now);
     default:
       return drop(p, ctr_.eth_unknown_type);
   }
@@ -83,7 +97,9 @@ void Stack::arp_input(Packet& p, size_t l2, uint64_t now) {
   // RFC 826 "merge": refresh a mapping we hold whoever the packet was for, and
   // add the sender only when it asked us. Never learn our own address or a
   // group MAC, and never from an RFC 5227 probe (sender 0.0.0.0).
-  const bool learnable = !a.sender_ip.is_unspecified() && a.sender_ip != self &&
+  // Only on-link senders: routing never uses another mapping, and anyone on the
+  // link could otherwise fill the table with made-up addresses.
+  const bool learnable = cfg_.addr.contains(a.sender_ip) && !bad_source(a.sender_ip) &&
                          !a.sender_mac.is_multicast() && !a.sender_mac.is_zero();
   if (learnable) {
     if (ArpCache::Entry* e = arp_.learn(a.sender_ip, a.sender_mac, now, for_us)) {
@@ -101,14 +117,14 @@ void Stack::arp_input(Packet& p, size_t l2, uint64_t now) {
     return;
   }
   ++ctr_.arp_requests_in;
-  // Answer in place: the request's buffer becomes the reply.
-  wire::ArpRepr reply{wire::ArpOp::reply, mac_, self, a.sender_mac, a.sender_ip};
-  reply.emit({p.data + l2, wire::kArpLen});
-  wire::EthernetView eth({p.data, p.len});
-  wire::EthernetRepr{a.sender_mac, mac_, wire::ethertype::arp, eth.has_vlan(), eth.vlan_id(),
-                     eth.vlan_priority()}
-      .emit({p.data, l2});
-  p.len = uint32_t(l2 + wire::kArpLen);
+  // Answer in place: the request's buffer becomes the reply, behind our own
+  // Ethernet header (a priority tag on the request is not echoed).
+  uint8_t* body = p.data + l2;
+  wire::ArpRepr{wire::ArpOp::reply, mac_, self, a.sender_mac, a.sender_ip}.emit(
+      {body, wire::kArpLen});
+  advance(p, body - l2_len_);
+  write_eth(p, a.sender_mac, wire::ethertype::arp);
+  p.len = uint32_t(l2_len_ + wire::kArpLen);
   if (p.room >= wire::kEthMinFrame && p.len < wire::kEthMinFrame) {
     std::memset(p.data + p.len, 0, wire::kEthMinFrame - p.len);
     p.len = wire::kEthMinFrame;
@@ -118,7 +134,17 @@ void Stack::arp_input(Packet& p, size_t l2, uint64_t now) {
   transmit(p);
 }
 
-void Stack::ipv4_input(Packet& p, size_t l2, uint64_t now) {
+bool Stack::bad_source(Ipv4Addr src) const {
+  // RFC 1122 3.2.1.3: 0/8, 127/8, class E (240/4, with the limited broadcast),
+  // multicast and the directed broadcast name no single remote host; nor does
+  // our own address arriving from the wire. Answering would reflect traffic to
+  // a group, onto loopback addresses, or to ourselves.
+  const uint32_t first = src.v >> 24;
+  return first == 0 || first == 127 || first >= 224 || src == cfg_.addr.addr ||
+         src == cfg_.addr.subnet_broadcast();
+}
+
+void Stack::ipv4_input(Packet& p, size_t l2, bool link_broadcast, uint64_t now) {
   wire::Ipv4View ip({p.data + l2, p.len - l2});
   wire::Ipv4Repr r;
   const auto check = (p.flags & pktflag::rx_ip_csum_good) ? wire::CsumCheck::trust
@@ -126,11 +152,9 @@ void Stack::ipv4_input(Packet& p, size_t l2, uint64_t now) {
   if (Error e = wire::Ipv4Repr::parse(ip, r, check); e != Error::ok) return drop(p, e);
   if (p.flags & pktflag::rx_ip_csum_bad) return drop(p, Error::ipv4_bad_checksum);
   if (r.dst != cfg_.addr.addr) return drop(p, ctr_.ipv4_not_for_us);
-  // RFC 1122 3.2.1.3: a source that names no single host is invalid; answering
-  // it would reflect traffic to a group.
-  if (r.src.is_unspecified() || r.src.is_broadcast() || r.src.is_multicast() ||
-      r.src == cfg_.addr.subnet_broadcast())
-    return drop(p, ctr_.ipv4_bad_source);
+  if (bad_source(r.src)) return drop(p, ctr_.ipv4_bad_source);
+  // RFC 1122 3.3.6: a unicast destination in a link-layer broadcast is discarded.
+  if (link_broadcast) return drop(p, ctr_.ipv4_link_broadcast);
   const auto l4 = ip.payload();
   const bool l4_trusted = (p.flags & pktflag::rx_l4_csum_good) != 0;
   const auto l4_check = l4_trusted ? wire::CsumCheck::trust : wire::CsumCheck::verify;
@@ -177,18 +201,33 @@ void Stack::icmp_input(Packet& p, size_t l2, size_t ihl, std::span<const uint8_t
   // updated incrementally instead of re-summing the payload.
   uint8_t* l3 = p.data + l2;
   wire::icmp_echo_request_to_reply({l3 + ihl, msg.size()});
+  const size_t options = ihl - wire::kIpv4HeaderLen;
+  if (options) {
+    // RFC 1122 3.2.2.6 would have Record Route and Timestamp updated and a source
+    // route reversed; we reply without IP options instead, which every host
+    // accepts: the 20-byte header moves up against the ICMP message.
+    std::memmove(l3 + options, l3, wire::kIpv4HeaderLen);
+    l3 += options;
+    l3[0] = 0x45;
+    wire::store_be16(l3 + 2, uint16_t(wire::kIpv4HeaderLen + msg.size()));
+  }
   uint8_t addr[4];
   std::memcpy(addr, l3 + 12, 4);
   std::memcpy(l3 + 12, l3 + 16, 4);
   std::memcpy(l3 + 16, addr, 4);  // swapping the addresses leaves the sum unchanged
   const uint16_t old_word = wire::load_be16(l3 + 8);
   l3[8] = cfg_.ttl;
-  wire::store_be16(l3 + 10, wire::checksum_update16(wire::load_be16(l3 + 10), old_word,
-                                                      wire::load_be16(l3 + 8)));
-  // A priority-tagged request (VID 0) to an untagged interface: drop the tag by
-  // starting the frame later, so the IP header stays where it is.
-  p.data += l2 - l2_len_;
-  p.len = uint32_t(l2_len_ + ihl + msg.size());
+  if (options) {
+    wire::store_be16(l3 + 10, 0);
+    wire::store_be16(l3 + 10, wire::checksum(l3, wire::kIpv4HeaderLen));
+  } else {
+    wire::store_be16(l3 + 10, wire::checksum_update16(wire::load_be16(l3 + 10), old_word,
+                                                        wire::load_be16(l3 + 8)));
+  }
+  // Our Ethernet header goes right before the IP header (this also drops the
+  // tag of a priority-tagged request to an untagged interface).
+  advance(p, l3 - l2_len_);
+  p.len = uint32_t(l2_len_ + wire::kIpv4HeaderLen + msg.size());
   p.flags = 0;
   ++ctr_.icmp_echo_replies_out;
   ip_output(p, src, now);
@@ -198,13 +237,17 @@ bool Stack::send_echo_request(Ipv4Addr dst, uint16_t ident, uint16_t seq,
                               std::span<const uint8_t> payload, uint64_t now) {
   const size_t l4_len = wire::kIcmpHeaderLen + payload.size();
   const size_t l3_len = wire::kIpv4HeaderLen + l4_len;
-  if (l3_len > dev_.info().mtu) return false;
+  if (l3_len > dev_.info().mtu) {
+    ++ctr_.tx_too_big;
+    return false;
+  }
   Packet p;
   if (!dev_.alloc(p)) {
     ++ctr_.tx_alloc_failed;
     return false;
   }
   if (p.room < l2_len_ + l3_len) {
+    ++ctr_.tx_too_big;
     dev_.free(p);
     return false;
   }
@@ -257,6 +300,11 @@ void Stack::send_arp_request(Ipv4Addr target) {
     return;
   }
   const size_t len = std::max(l2_len_ + wire::kArpLen, wire::kEthMinFrame);
+  if (p.room < len) {
+    ++ctr_.tx_too_big;
+    dev_.free(p);
+    return;
+  }
   std::memset(p.data, 0, len);
   write_eth(p, MacAddr::broadcast(), wire::ethertype::arp);
   wire::ArpRepr{wire::ArpOp::request, mac_, cfg_.addr.addr, MacAddr{}, target}.emit(

@@ -40,6 +40,10 @@ class Stack {
   static constexpr uint16_t kBurst = 32;
 
   Stack(Device& dev, const StackConfig& cfg);
+  // Frees the packets still waiting for ARP resolution.
+  ~Stack();
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
 
   // One iteration of the core's loop: receive a burst, answer and dispatch it,
   // run due timers, flush transmissions.
@@ -65,7 +69,8 @@ class Stack {
 
  private:
   void arp_input(Packet& p, size_t l2, uint64_t now);
-  void ipv4_input(Packet& p, size_t l2, uint64_t now);
+  void ipv4_input(Packet& p, size_t l2, bool link_broadcast, uint64_t now);
+  bool bad_source(wire::Ipv4Addr src) const;
   void icmp_input(Packet& p, size_t l2, size_t ihl, std::span<const uint8_t> msg,
                   wire::Ipv4Addr src, uint64_t now);
   // Sends a packet whose IPv4 header starts l2_len_ bytes into p.data: writes

@@ -29,8 +29,8 @@ std::pair<std::string_view, std::string_view> split_suffix(std::string_view s) {
 std::optional<uint64_t> scaled(std::string_view num, double scale) {
   auto v = parse_number(num);
   if (!v) return std::nullopt;
-  double r = *v * scale;
-  if (r >= 1.8e19) return std::nullopt;
+  const double r = *v * scale;
+  if (!(r < 0x1p63)) return std::nullopt;  // beyond what anyone means, and beyond llround
   return uint64_t(std::llround(r));
 }
 

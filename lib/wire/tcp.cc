@@ -1,5 +1,6 @@
 #include "wire/tcp.hh"
 
+#include <algorithm>
 #include <cstring>
 
 #include "wire/bytes.hh"
@@ -40,7 +41,8 @@ Error TcpOptions::parse(std::span<const uint8_t> o, TcpOptions& out) {
         break;
       case tcpopt::sack: {
         // 40 bytes of option space hold at most four blocks (RFC 2018 3).
-        if (olen < 10 || (olen - 2) % 8 != 0) return Error::tcp_option_bad_length;
+        if (olen < 10 || olen > 2 + 8 * kMaxSackBlocks || (olen - 2) % 8 != 0)
+          return Error::tcp_option_bad_length;
         out.sack_count = uint8_t((olen - 2) / 8);
         for (unsigned b = 0; b < out.sack_count; ++b)
           out.sack[b] = {load_be32(v + 8 * b), load_be32(v + 8 * b + 4)};
@@ -115,7 +117,7 @@ size_t TcpOptions::write(uint8_t* out) const {
     put(wscale);
   }
   if (has_fastopen) {
-    const size_t clen = fastopen_cookie_len;
+    const size_t clen = std::min<size_t>(fastopen_cookie_len, kMaxFastOpenCookie);
     const size_t need = (2 + clen + 3) & ~size_t(3);
     if (n + need <= kTcpMaxOptionsLen) {
       for (size_t pad = need - (2 + clen); pad > 0; --pad) put(tcpopt::nop);

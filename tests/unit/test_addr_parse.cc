@@ -63,6 +63,8 @@ TEST(Parse, ProbabilitiesCountsBytes) {
   EXPECT_EQ(util::parse_count("1e6"), 1'000'000u);
   EXPECT_EQ(util::parse_count("10k"), 10'000u);
   EXPECT_FALSE(util::parse_count("10x"));
+  EXPECT_FALSE(util::parse_count("1e19"));  // beyond 2^63: an error, not a wrapped value
+  EXPECT_FALSE(util::parse_duration_ns("1e10s"));
   EXPECT_EQ(util::parse_bytes("64"), 64u);
   EXPECT_EQ(util::parse_bytes("1K"), 1024u);
   EXPECT_EQ(util::parse_bytes("100MB"), 100u * 1024 * 1024);

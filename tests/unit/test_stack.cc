@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "fixtures.hh"
@@ -339,4 +340,102 @@ TEST(StackPool, ExhaustedBufferPoolIsCounted) {
   const auto all = load_fixtures();
   ep.feed(fixture(all, "icmp_echo_request").bytes);  // needs a buffer for the ARP request
   EXPECT_EQ(ep.stack.counters().tx_alloc_failed, 2u);
+}
+
+TEST(StackIcmp, EchoWithIpOptionsIsAnsweredWithoutThem) {
+  Endpoint ep;
+  const auto all = load_fixtures();
+  ep.feed(fixture(all, "arp_request").bytes);
+  const auto& req = fixture(all, "icmp_echo_record_route").bytes;
+  auto sent = ep.feed(req);
+  ASSERT_EQ(sent.size(), 1u);
+  // The reply equals the reply to the same echo without options.
+  std::vector<uint8_t> plain(req.begin(), req.begin() + 34);
+  plain.insert(plain.end(), req.begin() + 14 + 40, req.end());
+  plain[14] = 0x45;
+  wire::store_be16(plain.data() + 16, uint16_t(plain.size() - 14));
+  EXPECT_EQ(sent[0], expected_echo_reply(plain));
+  EXPECT_EQ(ep.dev.buffers_in_use(), 0u);
+}
+
+TEST(StackIpv4, SourcesThatAreNoSingleRemoteHostAreDropped) {
+  for (uint32_t src : {0x7f000001u, 0x00010203u, 0xf0000001u, 0x0a4d0002u, 0x0a4d00ffu,
+                       0xe0000001u, 0xffffffffu}) {
+    Endpoint ep;
+    const auto all = load_fixtures();
+    ep.feed(fixture(all, "arp_request").bytes);
+    auto req = fixture(all, "icmp_echo_request").bytes;
+    uint8_t* ip = req.data() + 14;
+    wire::store_be32(ip + 12, src);
+    wire::store_be16(ip + 10, 0);
+    wire::store_be16(ip + 10, wire::checksum(ip, 20));
+    EXPECT_TRUE(ep.feed(req).empty()) << Ipv4Addr(src).str();
+    EXPECT_EQ(ep.stack.counters().ipv4_bad_source, 1u) << Ipv4Addr(src).str();
+  }
+}
+
+TEST(StackIpv4, UnicastInALinkBroadcastIsDropped) {
+  Endpoint ep;
+  const auto all = load_fixtures();
+  ep.feed(fixture(all, "arp_request").bytes);
+  EXPECT_TRUE(ep.feed(fixture(all, "ipv4_unicast_in_link_broadcast").bytes).empty());
+  EXPECT_EQ(ep.stack.counters().ipv4_link_broadcast, 1u);
+}
+
+TEST(StackArp, OffLinkSendersAreAnsweredButNotLearned) {
+  Endpoint ep;
+  const auto all = load_fixtures();
+  auto frame = fixture(all, "arp_request").bytes;
+  wire::store_be32(frame.data() + 14 + 14, 0xc0000201);  // sender 192.0.2.1
+  EXPECT_EQ(ep.feed(frame).size(), 1u);
+  EXPECT_EQ(ep.stack.arp().size(), 0u);
+}
+
+TEST(StackArp, PriorityTaggedRequestGetsAnUntaggedReply) {
+  Endpoint ep;
+  const auto all = load_fixtures();
+  const auto& req = fixture(all, "arp_request").bytes;
+  std::vector<uint8_t> tagged(req.begin(), req.begin() + 12);
+  const uint8_t tag[] = {0x81, 0x00, 0xa0, 0x00};
+  tagged.insert(tagged.end(), tag, tag + 4);
+  tagged.insert(tagged.end(), req.begin() + 12, req.end());
+  auto sent = ep.feed(tagged);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent, ep.feed(req));  // the same bytes as the reply to the untagged request
+}
+
+TEST(StackLifetime, DestroyingTheStackFreesPacketsWaitingForArp) {
+  MemDevice dev(kOurMac);
+  {
+    Stack st(dev, config());
+    const auto all = load_fixtures();
+    dev.inject(fixture(all, "icmp_echo_request").bytes);
+    st.poll(0);
+    EXPECT_EQ(dev.buffers_in_use(), 1u);  // the reply waits for ARP
+  }
+  EXPECT_EQ(dev.buffers_in_use(), 0u);
+}
+
+TEST(StackPool, OversizedEchoIsCounted) {
+  Endpoint ep;
+  std::vector<uint8_t> payload(1500);
+  EXPECT_FALSE(ep.stack.send_echo_request(kPeerIp, 1, 1, payload, 0));
+  EXPECT_EQ(ep.stack.counters().tx_too_big, 1u);
+}
+
+TEST(MemDeviceLifetime, WiredPeerDestroyedFirstTakesItsFramesBack) {
+  auto a = std::make_unique<MemDevice>(kOurMac, 8);
+  MemDevice b(kPeerMac, 8);
+  a->wire_to(&b);
+  b.wire_to(a.get());
+  Packet p;
+  ASSERT_TRUE(a->alloc(p));
+  p.len = 60;
+  a->send(p);
+  a->flush(0);
+  EXPECT_EQ(b.rx_pending(), 1u);
+  a.reset();  // the frame belongs to a's pool
+  EXPECT_EQ(b.rx_pending(), 0u);
+  Packet q;
+  EXPECT_EQ(b.rx_burst(&q, 1, 0), 0);
 }

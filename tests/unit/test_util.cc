@@ -62,17 +62,22 @@ TEST(Histogram, Merge) {
 }
 
 TEST(ArpCache, RandomOperationsMatchAModel) {
-  // Inserts and removals (through failed resolutions) in a small table with many
-  // collisions; the cache must agree with a plain map at every step.
+  // Inserts and removals (through failed resolutions and eviction) in a small
+  // table with many collisions; the cache must agree with a plain map.
   stack::ArpConfig cfg;
   cfg.capacity = 64;
   cfg.max_requests = 1;
   cfg.retry_ns = 10;
   cfg.reachable_ns = 1'000'000;
   stack::ArpCache cache(cfg);
-  std::map<uint32_t, uint8_t> model;  // ip -> last MAC byte, reachable entries only
+  struct Known {
+    uint8_t mac;
+    uint64_t expires;
+  };
+  std::map<uint32_t, Known> model;  // reachable entries
   util::Rng rng(17);
   uint64_t now = 0;
+  size_t evictions = 0;
   for (int step = 0; step < 20000; ++step) {
     now += 1;
     const wire::Ipv4Addr ip(0x0a000000u + uint32_t(rng.below(80)));
@@ -81,18 +86,28 @@ TEST(ArpCache, RandomOperationsMatchAModel) {
         wire::MacAddr mac;
         mac.b[5] = uint8_t(rng.next());
         if (auto* e = cache.learn(ip, mac, now, true)) {
-          model[ip.v] = mac.b[5];
+          model[ip.v] = {mac.b[5], now + cfg.reachable_ns};
           stack::Packet waiting;
           while (cache.pop(*e, waiting)) {
           }
         }
         break;
       }
-      case 1: {  // start a resolution that will fail
+      case 1: {  // start a resolution that will fail; may evict the oldest mapping
         if (model.count(ip.v)) break;
         stack::Packet p;
         auto h = cache.hold(ip, p, now);
         EXPECT_TRUE(h.kept || h.table_full);
+        std::vector<uint32_t> gone;
+        for (const auto& [v, k] : model)
+          if (!cache.lookup(wire::Ipv4Addr(v), now)) gone.push_back(v);
+        ASSERT_LE(gone.size(), 1u) << "step " << step;
+        if (!gone.empty()) {
+          for (const auto& [v, k] : model)
+            ASSERT_GE(k.expires, model[gone[0]].expires) << "evicted one that is not the oldest";
+          model.erase(gone[0]);
+          ++evictions;
+        }
         break;
       }
       default:  // timers: failed resolutions are removed
@@ -100,11 +115,12 @@ TEST(ArpCache, RandomOperationsMatchAModel) {
         cache.tick(now + 200, [](wire::Ipv4Addr) {}, [](stack::Packet&) {});
         break;
     }
-    for (const auto& [v, last] : model) {
+    for (const auto& [v, k] : model) {
       const wire::MacAddr* m = cache.lookup(wire::Ipv4Addr(v), now);
       ASSERT_NE(m, nullptr) << "step " << step;
-      ASSERT_EQ(m->b[5], last);
+      ASSERT_EQ(m->b[5], k.mac);
     }
     ASSERT_LE(cache.size() * 4, cache.capacity() * 3);
   }
+  EXPECT_GT(evictions, 0u);  // the table did fill up
 }

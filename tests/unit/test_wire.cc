@@ -370,3 +370,20 @@ TEST(Ethernet, VlanDropEligibleBitSurvivesARoundTrip) {
   e.emit(out);
   EXPECT_EQ(0, std::memcmp(out, frame, 18));
 }
+
+TEST(Tcp, OptionParserBoundsItsArraysWhateverTheSpan) {
+  // TcpOptions::parse is public: a span longer than the 40 bytes a header can
+  // carry must still not let a SACK option claim more than four blocks.
+  std::vector<uint8_t> opts(260, 0);
+  opts[0] = tcpopt::sack;
+  opts[1] = 250;
+  TcpOptions o;
+  EXPECT_EQ(TcpOptions::parse(opts, o), Error::tcp_option_bad_length);
+  TcpOptions big;
+  big.has_fastopen = true;
+  big.fastopen_cookie_len = 200;  // out of range: emitted as 16 bytes
+  uint8_t buf[40];
+  const size_t n = big.emit(buf);
+  ASSERT_EQ(TcpOptions::parse({buf, n}, o), Error::ok);
+  EXPECT_EQ(o.fastopen_cookie_len, 16);
+}
