@@ -1,0 +1,88 @@
+// The byte stores of a connection: what the application has written and the
+// peer not yet acknowledged, and what has arrived (in order or not) and the
+// application not yet read. Both are rings of fixed capacity addressed by
+// 64-bit stream offsets, so sequence-number wrap is the connection's business
+// only and no byte is ever moved once stored.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace ts::tcp {
+
+// Two spans because a ring's contents may wrap around its end.
+struct Bytes2 {
+  std::span<const uint8_t> a, b;
+  size_t size() const { return a.size() + b.size(); }
+};
+
+class SendBuffer {
+ public:
+  explicit SendBuffer(uint32_t capacity) : buf_(capacity) {}
+
+  // Appends as much of data as fits; returns how much.
+  size_t write(std::span<const uint8_t> data);
+  // Drops everything below stream offset `off` (acknowledged).
+  void release(uint64_t off);
+  // Bytes [off, off + len) (which must be stored).
+  Bytes2 view(uint64_t off, size_t len) const;
+
+  uint64_t begin() const { return begin_; }  // offset of the oldest byte kept
+  uint64_t end() const { return end_; }      // offset after the newest byte
+  size_t size() const { return size_t(end_ - begin_); }
+  size_t free_space() const { return buf_.size() - size(); }
+  size_t capacity() const { return buf_.size(); }
+
+ private:
+  std::vector<uint8_t> buf_;
+  uint64_t begin_ = 0, end_ = 0;
+};
+
+// Received data: an in-order part [read, next) the application may read, and up
+// to kMaxRanges out-of-order ranges above `next`, all inside one ring.
+class RecvBuffer {
+ public:
+  static constexpr size_t kMaxRanges = 16;
+  struct Range {
+    uint64_t begin, end;  // stream offsets, [begin, end)
+    uint64_t stamp;       // for SACK block order: most recently changed first
+  };
+
+  explicit RecvBuffer(uint32_t capacity) : buf_(capacity) {}
+
+  // Stores data that starts at stream offset `off`, trimmed to what fits
+  // between next() and read() + capacity. Returns the number of bytes that
+  // became readable in order. `dropped` is set when an out-of-order piece had
+  // to be discarded because kMaxRanges ranges are already held.
+  size_t insert(uint64_t off, std::span<const uint8_t> data, bool& dropped);
+
+  // The readable in-order bytes, and consuming them.
+  Bytes2 readable() const;
+  void consume(size_t n);
+
+  uint64_t read_offset() const { return read_; }
+  uint64_t next() const { return next_; }         // first byte not yet received in order
+  size_t capacity() const { return buf_.size(); }
+  // Space from next() to the end of the buffer: the window we may advertise.
+  size_t window() const { return buf_.size() - size_t(next_ - read_); }
+  size_t readable_size() const { return size_t(next_ - read_); }
+
+  bool has_out_of_order() const { return count_ > 0; }
+  // Out-of-order ranges, most recently changed first (RFC 2018 4).
+  size_t ranges_by_recency(Range* out, size_t max) const;
+  const Range* range_data() const { return ranges_.data(); }
+  size_t range_count() const { return count_; }
+
+ private:
+  void copy_in(uint64_t off, std::span<const uint8_t> data);
+
+  std::vector<uint8_t> buf_;
+  uint64_t read_ = 0, next_ = 0;
+  std::array<Range, kMaxRanges> ranges_{};  // sorted by begin, disjoint, above next_
+  size_t count_ = 0;
+  uint64_t stamp_ = 0;
+};
+
+}  // namespace ts::tcp

@@ -1,0 +1,42 @@
+// CUBIC (RFC 9438): after a congestion event the window follows
+// W(t) = C (t - K)^3 + W_max, concave up to the last maximum and convex beyond
+// it, with a Reno-friendly lower bound, multiplicative decrease by beta = 0.7,
+// and fast convergence.
+#pragma once
+
+#include "tcp/cc/cc.hh"
+
+namespace ts::tcp {
+
+class Cubic final : public CongestionControl {
+ public:
+  static constexpr double kC = 0.4;
+  static constexpr double kBeta = 0.7;
+
+  const char* name() const override { return "cubic"; }
+  void init(CcState& s) override;
+  void on_ack(CcState& s, uint32_t acked, uint64_t now) override;
+  void on_congestion(CcState& s, CongestionSignal sig, uint64_t now) override;
+  void on_recovery_exit(CcState& s, uint64_t now) override;
+  void on_idle(CcState& s, uint32_t restart_window, uint64_t now) override;
+
+  // For tests: the window (segments) the cubic function targets t seconds into
+  // the current epoch.
+  double w_cubic(double t) const;
+  double k() const { return k_; }
+  double w_max() const { return w_max_; }
+
+ private:
+  void start_epoch(const CcState& s, uint64_t now);
+
+  double w_max_ = 0;        // segments, the window before the last reduction
+  double w_last_max_ = 0;   // for fast convergence (RFC 9438 4.7)
+  double k_ = 0;            // seconds
+  double origin_ = 0;       // segments: W at the inflection point
+  double w_est_ = 0;        // segments: the Reno-friendly estimate (RFC 9438 4.3)
+  double cwnd_frac_ = 0;    // fractional segments carried between ACKs
+  uint64_t epoch_start_ = 0;
+  bool in_epoch_ = false;
+};
+
+}  // namespace ts::tcp

@@ -1,0 +1,66 @@
+// Per-connection TCP settings and their defaults. Each default is chosen for
+// interoperability with common stacks; where it departs from an RFC's
+// suggestion the comment says so and why.
+#pragma once
+
+#include <cstdint>
+
+namespace ts::tcp {
+
+enum class CcAlgo : uint8_t { newreno, cubic };
+const char* cc_name(CcAlgo a);
+
+struct TcpConfig {
+  // Largest segment we accept, advertised in our SYN; clamped to the MTU - 40.
+  uint16_t mss = 1460;
+  // Buffer sizes in bytes. The receive buffer bounds the advertised window
+  // (with window scaling) and the out-of-order data we keep.
+  uint32_t sndbuf = 256 * 1024;
+  uint32_t rcvbuf = 256 * 1024;
+  bool window_scaling = true;  // RFC 7323
+  bool timestamps = true;      // RFC 7323
+  bool sack = true;            // RFC 2018 / RFC 6675
+  bool nodelay = false;        // disables Nagle's algorithm (RFC 9293 3.7.4)
+
+  // Delayed ACK (RFC 9293 3.8.6.3, RFC 1122 4.2.3.2): at least every second
+  // full-sized segment, and no later than this. 40 ms like Linux's minimum;
+  // the RFCs' bound is 500 ms.
+  uint64_t delack_ns = 40'000'000;
+  uint8_t delack_segments = 2;
+
+  // Retransmission timer (RFC 6298). The initial RTO is the RFC's 1 s. The
+  // minimum is 200 ms as in Linux and FreeBSD rather than the RFC's 1 s: a 1 s
+  // floor makes every timeout on a fast path cost a second. The maximum is the
+  // RFC's 60 s.
+  uint64_t rto_initial_ns = 1'000'000'000;
+  uint64_t rto_min_ns = 200'000'000;
+  uint64_t rto_max_ns = 60'000'000'000;
+  // Attempts before giving up: SYN (re)transmissions, and consecutive timeouts
+  // of data or FIN (RFC 1122 4.2.3.5's R2, as a count like Linux's retries2).
+  uint8_t syn_retries = 6;
+  uint8_t data_retries = 15;
+
+  // TIME-WAIT lasts 2*MSL (RFC 9293 3.4.2). 30 s like Linux (RFC 793: 2 min).
+  uint64_t msl_ns = 30'000'000'000;
+
+  // Keepalive (RFC 1122 4.2.3.6): off by default; when on, probe after this much
+  // idle time, then every interval, and give up after `keepalive_probes`.
+  bool keepalive = false;
+  uint64_t keepalive_idle_ns = 7200'000'000'000;
+  uint64_t keepalive_interval_ns = 75'000'000'000;
+  uint8_t keepalive_probes = 9;
+
+  // Persist timer (zero window probes): RTO-based, exponential backoff, capped.
+  // Probing continues as long as the peer answers (RFC 6429).
+  uint64_t persist_max_ns = 60'000'000'000;
+
+  CcAlgo cc = CcAlgo::cubic;
+  uint32_t initial_window = 10;  // segments (RFC 6928)
+  uint8_t dupthresh = 3;         // RFC 5681, RFC 6675
+
+  // RFC 5961 challenge ACKs, rate-limited per connection (not host-wide: a
+  // host-wide limit is itself a side channel, CVE-2016-5696).
+  uint32_t challenge_acks_per_sec = 10;
+};
+
+}  // namespace ts::tcp

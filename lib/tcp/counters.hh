@@ -1,0 +1,46 @@
+// TCP's counters, per core: what the connections did and every reason a
+// segment was dropped or refused. The connection increments them; the stack
+// reports them with its own.
+#pragma once
+
+#include <cstdint>
+
+namespace ts::tcp {
+
+// X(name, is_drop, description)
+#define TS_TCP_COUNTERS(X)                                                                       \
+  X(tcp_segs_in, false, "TCP segments received for connections")                                 \
+  X(tcp_segs_out, false, "TCP segments sent")                                                    \
+  X(tcp_data_segs_out, false, "TCP segments sent carrying data")                                 \
+  X(tcp_retransmits, false, "TCP segments retransmitted")                                        \
+  X(tcp_rto_timeouts, false, "retransmission timeouts")                                          \
+  X(tcp_fast_recoveries, false, "fast recoveries entered (SACK or NewReno)")                     \
+  X(tcp_dup_acks, false, "duplicate ACKs received")                                              \
+  X(tcp_ooo_segments, false, "segments received out of order (kept)")                            \
+  X(tcp_ooo_dropped, true, "out-of-order data dropped: reassembly ranges full")                  \
+  X(tcp_bad_seq, true, "segments outside the receive window (answered with an ACK)")              \
+  X(tcp_paws_drops, true, "segments rejected by PAWS (RFC 7323)")                                \
+  X(tcp_bad_ack, true, "segments acknowledging data never sent (RFC 5961 5.2)")                  \
+  X(tcp_challenge_acks, false, "challenge ACKs sent (RFC 5961)")                                 \
+  X(tcp_challenge_acks_limited, true, "challenge ACKs suppressed by the rate limit")             \
+  X(tcp_oow_acks_limited, true, "ACKs to out-of-window bare ACKs suppressed (one per 500 ms)")  \
+  X(tcp_rst_in, false, "resets accepted")                                                        \
+  X(tcp_rst_out, false, "resets sent")                                                           \
+  X(tcp_data_after_close, true, "data received after the application closed (discarded)")        \
+  X(tcp_no_ack_flag, true, "segments without ACK in a synchronized state")                       \
+  X(tcp_window_probes, false, "zero-window probes sent")                                         \
+  X(tcp_keepalive_probes, false, "keepalive probes sent")                                        \
+  X(tcp_emit_failed, true, "segments not sent: no packet buffer")                                \
+  X(tcp_conn_established, false, "connections established")                                      \
+  X(tcp_conn_closed, false, "connections closed normally")                                       \
+  X(tcp_conn_reset, false, "connections reset by the peer or refused")                           \
+  X(tcp_conn_timeout, false, "connections given up after retransmissions or keepalives")         \
+  X(tcp_conn_aborted, false, "connections aborted by the application")
+
+struct TcpCounters {
+#define TS_X(name, drop, desc) uint64_t name = 0;
+  TS_TCP_COUNTERS(TS_X)
+#undef TS_X
+};
+
+}  // namespace ts::tcp

@@ -1,0 +1,71 @@
+// The retransmission timer's estimator (RFC 6298): SRTT and RTTVAR from RTT
+// samples, the RTO with its bounds, and exponential backoff.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+namespace ts::tcp {
+
+class RttEstimator {
+ public:
+  RttEstimator(uint64_t initial_ns, uint64_t min_ns, uint64_t max_ns)
+      : rto_(initial_ns), min_(min_ns), max_(max_ns) {}
+
+  // RFC 6298 2.2 and 2.3; the caller applies Karn's rule (no samples from
+  // retransmitted segments unless timestamps tell the transmissions apart).
+  void sample(uint64_t rtt_ns) {
+    if (rtt_ns == 0) rtt_ns = 1;
+    if (!has_sample_) {
+      srtt_ = rtt_ns;
+      rttvar_ = rtt_ns / 2;
+      has_sample_ = true;
+    } else {
+      const uint64_t err = srtt_ > rtt_ns ? srtt_ - rtt_ns : rtt_ns - srtt_;
+      rttvar_ = rttvar_ - rttvar_ / 4 + err / 4;  // beta = 1/4
+      srtt_ = srtt_ - srtt_ / 8 + rtt_ns / 8;     // alpha = 1/8
+    }
+    min_rtt_ = std::min(min_rtt_, rtt_ns);
+    // K = 4; G (clock granularity) is 1 us here.
+    rto_ = std::clamp<uint64_t>(srtt_ + std::max<uint64_t>(1000, 4 * rttvar_), min_, max_);
+    backoff_ = 0;
+  }
+
+  // The timer value to use now, after backoff (RFC 6298 5.5), capped at the max.
+  uint64_t rto() const {
+    if (backoff_ >= 63 || rto_ > (max_ >> backoff_)) return max_;
+    return rto_ << backoff_;
+  }
+  void backoff() {
+    if (backoff_ < 32) ++backoff_;
+  }
+  void reset_backoff() { backoff_ = 0; }
+  unsigned backoffs() const { return backoff_; }
+
+  bool has_sample() const { return has_sample_; }
+  uint64_t srtt() const { return srtt_; }
+  uint64_t rttvar() const { return rttvar_; }
+  uint64_t min_rtt() const { return min_rtt_; }
+  // Raises the RTO to at least v until the first sample (RFC 6298 5.7).
+  void floor_rto(uint64_t v) {
+    if (has_sample_) return;
+    rto_ = std::min(std::max(rto_, v), max_);
+    backoff_ = 0;  // "re-initialized"
+  }
+  // Seeds the estimator from elsewhere (a cached path, RFC 9040), as if sampled.
+  void seed(uint64_t srtt_ns, uint64_t rttvar_ns) {
+    srtt_ = srtt_ns;
+    rttvar_ = rttvar_ns;
+    has_sample_ = true;
+    rto_ = std::clamp<uint64_t>(srtt_ + std::max<uint64_t>(1000, 4 * rttvar_), min_, max_);
+  }
+
+ private:
+  uint64_t srtt_ = 0, rttvar_ = 0, min_rtt_ = UINT64_MAX;
+  uint64_t rto_;
+  uint64_t min_, max_;
+  unsigned backoff_ = 0;
+  bool has_sample_ = false;
+};
+
+}  // namespace ts::tcp
