@@ -47,14 +47,18 @@ class CongestionControl {
 };
 
 // Slow start (RFC 5681 3.1) with appropriate byte counting limited to 2 SMSS
-// per ACK (RFC 3465), shared by the algorithms that use it. Returns the bytes of
-// `acked` left over once cwnd reaches ssthresh (for congestion avoidance).
+// per ACK (RFC 3465), shared by the algorithms that use it. When the increase
+// reaches ssthresh, returns the bytes of `acked` beyond it (for congestion
+// avoidance); otherwise 0.
 inline uint32_t slow_start(CcState& s, uint32_t acked) {
   const uint32_t room = s.ssthresh > s.cwnd ? s.ssthresh - s.cwnd : 0;
-  uint32_t inc = acked < 2 * s.smss ? acked : 2 * s.smss;
-  if (inc > room) inc = room;
-  s.cwnd += inc;
-  return acked > inc ? acked - inc : 0;
+  const uint32_t inc = acked < 2 * s.smss ? acked : 2 * s.smss;
+  if (inc <= room) {
+    s.cwnd += inc;
+    return 0;
+  }
+  s.cwnd += room;
+  return acked - room;
 }
 
 }  // namespace ts::tcp

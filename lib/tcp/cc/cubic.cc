@@ -48,12 +48,13 @@ void Cubic::on_ack(CcState& s, uint32_t acked, uint64_t now) {
   // alpha is 3(1 - beta)/(1 + beta) until it passes the old maximum, then 1.
   const double alpha = w_est_ >= w_max_ ? 1.0 : 3.0 * (1.0 - kBeta) / (1.0 + kBeta);
   w_est_ += alpha * segs_acked / cwnd;
-  double grow;
   if (w_cubic(t) < w_est_) {
-    grow = w_est_ - cwnd;  // Reno-friendly region: follow the estimate
-  } else {
-    grow = (target - cwnd) / cwnd * segs_acked;  // RFC 9438 4.4 / 4.5
+    // Reno-friendly region (RFC 9438 4.3): cwnd follows the estimate.
+    const double want = w_est_ * s.smss;
+    if (want > double(s.cwnd)) s.cwnd = want > double(UINT32_MAX / 2) ? UINT32_MAX / 2 : uint32_t(want);
+    return;
   }
+  const double grow = (target - cwnd) / cwnd * segs_acked;  // RFC 9438 4.4 / 4.5
   if (grow <= 0) return;
   cwnd_frac_ += grow;
   const double whole = std::floor(cwnd_frac_);

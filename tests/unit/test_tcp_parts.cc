@@ -1,0 +1,255 @@
+// The pieces a connection is built from: buffers, the SACK scoreboard, the RTT
+// estimator, the ISN generator, and the congestion controllers.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "tcp/buffers.hh"
+#include "tcp/cc/cubic.hh"
+#include "tcp/cc/newreno.hh"
+#include "tcp/isn.hh"
+#include "tcp/rtt.hh"
+#include "tcp/sack.hh"
+#include "tcp/seq.hh"
+#include "util/rng.hh"
+
+using namespace ts;
+using namespace ts::tcp;
+
+namespace {
+
+std::vector<uint8_t> flat(const Bytes2& b) {
+  std::vector<uint8_t> v(b.a.begin(), b.a.end());
+  v.insert(v.end(), b.b.begin(), b.b.end());
+  return v;
+}
+
+std::vector<uint8_t> stream(uint64_t off, size_t n) {
+  std::vector<uint8_t> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = uint8_t((off + i) * 131 + 7);
+  return v;
+}
+
+}  // namespace
+
+TEST(Seq, ComparisonsHoldAcrossTheWrap) {
+  EXPECT_TRUE(seq_lt(0xfffffff0u, 0x10u));
+  EXPECT_TRUE(seq_gt(0x10u, 0xfffffff0u));
+  EXPECT_TRUE(seq_le(5u, 5u));
+  EXPECT_TRUE(seq_in(2u, 0xfffffffeu, 5u));
+  EXPECT_FALSE(seq_in(5u, 0xfffffffeu, 5u));
+  EXPECT_EQ(seq_max(0xfffffff0u, 0x10u), 0x10u);
+}
+
+TEST(SendBuffer, WrapsAroundItsEndAndReleasesAcknowledgedBytes) {
+  SendBuffer b(1000);
+  EXPECT_EQ(b.write(stream(0, 700)), 700u);
+  EXPECT_EQ(b.write(stream(700, 700)), 300u);  // full
+  b.release(600);
+  EXPECT_EQ(b.free_space(), 600u);
+  EXPECT_EQ(b.write(stream(1000, 500)), 500u);  // wraps
+  EXPECT_EQ(flat(b.view(900, 400)), stream(900, 400));
+  EXPECT_EQ(b.begin(), 600u);
+  EXPECT_EQ(b.end(), 1500u);
+}
+
+TEST(RecvBuffer, ReassemblesAnyOrderAndBoundsItsRanges) {
+  util::Rng rng(3);
+  for (int round = 0; round < 50; ++round) {
+    RecvBuffer b(4096);
+    const size_t total = 4000;
+    std::vector<std::pair<size_t, size_t>> pieces;
+    for (size_t off = 0; off < total;) {
+      size_t n = 1 + rng.below(300);
+      if (off + n > total) n = total - off;
+      pieces.push_back({off, n});
+      off += n;
+    }
+    for (size_t i = pieces.size(); i > 1; --i) std::swap(pieces[i - 1], pieces[rng.below(i)]);
+    size_t got = 0;
+    bool any_dropped = false;
+    for (auto [off, n] : pieces) {
+      bool dropped = false;
+      got += b.insert(off, stream(off, n), dropped);
+      any_dropped |= dropped;
+      ASSERT_LE(b.range_count(), RecvBuffer::kMaxRanges);
+    }
+    if (!any_dropped) {
+      EXPECT_EQ(got, total);
+      EXPECT_EQ(flat(b.readable()), stream(0, total));
+    } else {
+      EXPECT_EQ(flat(b.readable()), stream(0, got));  // a prefix, never wrong bytes
+    }
+  }
+}
+
+TEST(RecvBuffer, TrimsToTheWindowAndReportsRangesNewestFirst) {
+  RecvBuffer b(100);
+  bool dropped;
+  EXPECT_EQ(b.insert(90, stream(90, 50), dropped), 0u);  // only [90, 100) fits
+  EXPECT_EQ(b.insert(50, stream(50, 10), dropped), 0u);
+  RecvBuffer::Range r[4];
+  ASSERT_EQ(b.ranges_by_recency(r, 4), 2u);
+  EXPECT_EQ(r[0].begin, 50u);
+  EXPECT_EQ(r[1].begin, 90u);
+  EXPECT_EQ(r[1].end, 100u);
+  EXPECT_EQ(b.insert(0, stream(0, 50), dropped), 60u);  // through the first range
+  EXPECT_EQ(b.window(), 40u);
+  b.consume(60);
+  EXPECT_EQ(b.window(), 100u);
+}
+
+TEST(SackScoreboard, MergesAdvancesAndDetectsLossAsRfc6675Says) {
+  SackScoreboard sb;
+  EXPECT_EQ(sb.add(3000, 4000), 1000u);
+  EXPECT_EQ(sb.add(5000, 6000), 1000u);
+  EXPECT_EQ(sb.add(3500, 5200), 1000u);  // bridges the gap: 1000 new bytes
+  EXPECT_EQ(sb.size(), 1u);
+  EXPECT_EQ(sb.sacked_bytes(), 3000u);
+  EXPECT_TRUE(sb.is_sacked(4500));
+  EXPECT_EQ(sb.skip_sacked(3200), 6000u);
+  EXPECT_EQ(sb.next_sacked(1000), 3000u);
+  // IsLost: more than (DupThresh - 1) * SMSS bytes above, or DupThresh ranges.
+  EXPECT_TRUE(sb.is_lost(0, 3, 1000));
+  SackScoreboard two;
+  two.add(3000, 4000);
+  two.add(5000, 6000);
+  EXPECT_FALSE(two.is_lost(0, 3, 1000));  // 2000 bytes, 2 ranges
+  two.add(7000, 7001);
+  EXPECT_TRUE(two.is_lost(0, 3, 1000));   // 3 discontiguous ranges
+  sb.advance(4000);
+  EXPECT_EQ(sb.sacked_bytes(), 2000u);
+  sb.advance(7000);
+  EXPECT_TRUE(sb.empty());
+}
+
+TEST(RttEstimator, FollowsRfc6298) {
+  RttEstimator r(1'000'000'000, 200'000'000, 60'000'000'000);
+  EXPECT_EQ(r.rto(), 1'000'000'000u);  // 2.1
+  r.sample(100'000'000);               // 2.2: SRTT = R, RTTVAR = R/2
+  EXPECT_EQ(r.srtt(), 100'000'000u);
+  EXPECT_EQ(r.rttvar(), 50'000'000u);
+  EXPECT_EQ(r.rto(), 300'000'000u);
+  r.sample(200'000'000);  // 2.3
+  EXPECT_EQ(r.rttvar(), 50'000'000u * 3 / 4 + 100'000'000u / 4);
+  EXPECT_EQ(r.srtt(), 100'000'000u * 7 / 8 + 200'000'000u / 8);
+  r.sample(1'000'000);
+  r.sample(1'000'000);
+  r.sample(1'000'000);
+  EXPECT_GE(r.rto(), 200'000'000u);  // the minimum
+  for (int i = 0; i < 40; ++i) r.backoff();
+  EXPECT_EQ(r.rto(), 60'000'000'000u);  // the maximum, without overflow
+}
+
+TEST(Isn, SipHashMatchesTheReferenceVector) {
+  // The SipHash paper, appendix A: key 00..0f, message 00..0e.
+  std::array<uint8_t, 16> key;
+  for (int i = 0; i < 16; ++i) key[i] = uint8_t(i);
+  uint8_t msg[15];
+  for (int i = 0; i < 15; ++i) msg[i] = uint8_t(i);
+  EXPECT_EQ(siphash24(key, msg, 15), 0xa129ca6149be45e5ull);
+}
+
+TEST(Isn, AdvancesWithTheClockAndDiffersPerConnection) {
+  std::array<uint8_t, 16> key{};
+  key[0] = 42;
+  IsnGenerator g(key);
+  FourTuple a{wire::Ipv4Addr(0x0a000001), wire::Ipv4Addr(0x0a000002), 1000, 80};
+  FourTuple b = a;
+  b.local_port = 1001;
+  EXPECT_EQ(g.isn(a, 4000), g.isn(a, 0) + 1);  // 4 us per tick (RFC 6528)
+  EXPECT_NE(g.isn(a, 0), g.isn(b, 0));
+  EXPECT_NE(g.ts_offset(a), g.ts_offset(b));
+  std::array<uint8_t, 16> other{};
+  EXPECT_NE(IsnGenerator(other).isn(a, 0), g.isn(a, 0));
+}
+
+TEST(NewReno, SlowStartThenOneSegmentPerWindow) {
+  NewReno cc;
+  CcState s;
+  s.smss = 1000;
+  s.cwnd = 10000;
+  s.ssthresh = 20000;
+  cc.init(s);
+  cc.on_ack(s, 5000, 0);  // at most 2 SMSS per ACK (RFC 3465)
+  EXPECT_EQ(s.cwnd, 12000u);
+  cc.on_ack(s, 1000, 0);
+  EXPECT_EQ(s.cwnd, 13000u);
+  s.cwnd = 20000;
+  for (int i = 0; i < 19; ++i) cc.on_ack(s, 1000, 0);
+  EXPECT_EQ(s.cwnd, 20000u);
+  cc.on_ack(s, 1000, 0);  // a full window acknowledged: + 1 SMSS
+  EXPECT_EQ(s.cwnd, 21000u);
+  s.flight = 21000;
+  cc.on_congestion(s, CongestionSignal::loss, 0);
+  EXPECT_EQ(s.ssthresh, 10500u);
+  EXPECT_EQ(s.cwnd, 10500u);
+  cc.on_congestion(s, CongestionSignal::timeout, 0);
+  EXPECT_EQ(s.cwnd, 1000u);
+}
+
+TEST(Cubic, ReducesByBetaAndFollowsTheCubicCurve) {
+  Cubic cc;
+  CcState s;
+  s.smss = 1000;
+  s.cwnd = 100'000;  // 100 segments
+  s.ssthresh = 50'000;
+  s.srtt_ns = 100'000'000;
+  cc.init(s);
+  s.flight = s.cwnd;
+  cc.on_congestion(s, CongestionSignal::loss, 0);
+  EXPECT_EQ(s.ssthresh, 70'000u);  // beta = 0.7 (RFC 9438 4.6)
+  EXPECT_EQ(s.cwnd, 70'000u);
+  EXPECT_DOUBLE_EQ(cc.w_max(), 100.0);
+  cc.on_recovery_exit(s, 0);
+  // K = cbrt(W_max (1 - beta) / C) = cbrt(75) s (RFC 9438 4.2)
+  const uint64_t t0 = 1'000'000'000;
+  cc.on_ack(s, 1000, t0);
+  EXPECT_NEAR(cc.k(), std::cbrt(30.0 / 0.4), 1e-9);
+  EXPECT_NEAR(cc.w_cubic(cc.k()), 100.0, 1e-9);
+  // Growth until K approaches W_max; concave: slower near the plateau.
+  uint64_t now = t0;
+  for (int rtt = 0; rtt < 80; ++rtt) {
+    now += 100'000'000;
+    const uint32_t acks = s.cwnd / s.smss;
+    for (uint32_t i = 0; i < acks; ++i) cc.on_ack(s, 1000, now);
+  }
+  const double t = double(now - t0) / 1e9;
+  EXPECT_NEAR(double(s.cwnd) / 1000, cc.w_cubic(t + 0.1), 3.0);
+}
+
+TEST(Cubic, FastConvergenceLowersTheRememberedMaximum) {
+  Cubic cc;
+  CcState s;
+  s.smss = 1000;
+  s.cwnd = 100'000;
+  cc.init(s);
+  cc.on_congestion(s, CongestionSignal::loss, 0);
+  EXPECT_DOUBLE_EQ(cc.w_max(), 100.0);
+  s.cwnd = 80'000;  // lost again before reaching the old maximum
+  cc.on_congestion(s, CongestionSignal::loss, 0);
+  EXPECT_DOUBLE_EQ(cc.w_max(), 80.0 * (1 + 0.7) / 2);  // RFC 9438 4.7
+}
+
+TEST(Cubic, RenoFriendlyRegionKeepsUpWithReno) {
+  // On a short-RTT path the cubic curve is flat; the Reno estimate leads.
+  Cubic cc;
+  CcState s;
+  s.smss = 1000;
+  s.cwnd = 20'000;
+  s.srtt_ns = 1'000'000;
+  cc.init(s);
+  cc.on_congestion(s, CongestionSignal::loss, 0);
+  cc.on_recovery_exit(s, 0);
+  const uint32_t start = s.cwnd;
+  uint64_t now = 0;
+  for (int rtt = 0; rtt < 10; ++rtt) {
+    now += 1'000'000;
+    const uint32_t acks = s.cwnd / s.smss;
+    for (uint32_t i = 0; i < acks; ++i) cc.on_ack(s, 1000, now);
+  }
+  // alpha = 3 (1 - 0.7) / 1.7 ~ 0.53 segments per RTT while below W_max = 20
+  // (from 14: 10 RTTs stay below it); the cubic curve alone would barely move.
+  EXPECT_NEAR(double(s.cwnd - start) / 1000, 10 * 0.53, 1.0);
+}
