@@ -7,6 +7,9 @@ void Counters::for_each(
 #define TS_X(name, drop, desc) f(#name, name, drop, desc);
   TS_STACK_COUNTERS(TS_X)
 #undef TS_X
+#define TS_X(name, drop, desc) f(#name, tcp.name, drop, desc);
+  TS_TCP_COUNTERS(TS_X)
+#undef TS_X
   for (unsigned i = 1; i < wire::kErrorCount; ++i)
     f(wire::error_name(wire::Error(i)), parse[i], true, wire::error_description(wire::Error(i)));
 }
@@ -22,6 +25,9 @@ uint64_t Counters::drops() const {
 void Counters::merge(const Counters& o) {
 #define TS_X(name, drop, desc) name += o.name;
   TS_STACK_COUNTERS(TS_X)
+#undef TS_X
+#define TS_X(name, drop, desc) tcp.name += o.tcp.name;
+  TS_TCP_COUNTERS(TS_X)
 #undef TS_X
   for (unsigned i = 0; i < wire::kErrorCount; ++i) parse[i] += o.parse[i];
 }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string_view>
 
+#include "tcp/counters.hh"
 #include "wire/error.hh"
 
 namespace ts::stack {
@@ -38,7 +39,6 @@ namespace ts::stack {
   X(icmp_echo_replies_in, false, "ICMP echo replies received")                            \
   X(icmp_other, true, "ICMP messages of other types (ignored)")                           \
   X(udp_no_listener, true, "UDP datagram for a port nobody listens on")                   \
-  X(tcp_no_listener, true, "TCP segment for a port nobody listens on")                    \
   X(tx_alloc_failed, true, "packet not sent: buffer pool empty")                         \
   X(tx_too_big, true, "packet not sent: larger than the MTU or the buffer")
 
@@ -46,6 +46,8 @@ struct Counters {
 #define TS_X(name, drop, desc) uint64_t name = 0;
   TS_STACK_COUNTERS(TS_X)
 #undef TS_X
+  // TCP's own (connections and the layer that serves them).
+  tcp::TcpCounters tcp;
   // Parse failures, one counter per reason (wire::Error).
   std::array<uint64_t, wire::kErrorCount> parse{};
 

@@ -17,7 +17,7 @@ MemDevice::MemDevice(const wire::MacAddr& mac, size_t buffers, uint32_t buffer_s
 
 MemDevice::~MemDevice() {
   // Frames waiting here may belong to the peer's pool: return them.
-  for (; rx_count_; --rx_count_, rx_head_ = (rx_head_ + 1) % rx_.size()) free(rx_[rx_head_]);
+  drop_rx();
   for (Packet& p : pending_) free(p);
   if (peer_) {
     // Frames of ours waiting at the peer must not outlive our pool.
@@ -33,8 +33,17 @@ MemDevice::~MemDevice() {
   }
 }
 
+void MemDevice::drop_rx() {
+  for (; rx_count_; --rx_count_, rx_head_ = (rx_head_ + 1) % rx_.size()) free(rx_[rx_head_]);
+}
+
+void MemDevice::reserve_rx(size_t buffers) {
+  extra_rx_ += buffers;
+  size_queues();
+}
+
 void MemDevice::size_queues() {
-  const size_t n = descs_.size() + (peer_ ? peer_->descs_.size() : 0);
+  const size_t n = descs_.size() + (peer_ ? peer_->descs_.size() : 0) + extra_rx_;
   std::vector<Packet> ring(n);
   for (size_t k = 0; k < rx_count_; ++k) ring[k] = rx_[(rx_head_ + k) % rx_.size()];
   rx_.swap(ring);
@@ -110,9 +119,11 @@ uint16_t MemDevice::rx_burst(Packet* pkts, uint16_t n, uint64_t) {
 
 void MemDevice::send(Packet& p) { pending_.push_back(p); }
 
-void MemDevice::flush(uint64_t) {
+void MemDevice::flush(uint64_t now) {
   for (Packet& p : pending_) {
-    if (peer_) {
+    if (sink_) {
+      sink_->take(p, now);
+    } else if (peer_) {
       Packet q = p;
       q.flags = 0;
       peer_->push_rx(q);

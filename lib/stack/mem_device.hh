@@ -13,6 +13,14 @@
 
 namespace ts::stack {
 
+// Takes the frames a MemDevice flushes (a simulated link, for one).
+class FrameSink {
+ public:
+  virtual ~FrameSink() = default;
+  // Ownership of p passes to the sink.
+  virtual void take(Packet& p, uint64_t now) = 0;
+};
+
 class MemDevice : public Device {
  public:
   MemDevice(const wire::MacAddr& mac, size_t buffers = 1024, uint32_t buffer_size = 2048);
@@ -27,6 +35,15 @@ class MemDevice : public Device {
   std::vector<std::vector<uint8_t>> take_sent();
   // Flushed frames go to peer's receive queue instead of being recorded.
   void wire_to(MemDevice* peer);
+  // Flushed frames go to the sink instead (the simulator's links).
+  void set_sink(FrameSink* sink) { sink_ = sink; }
+  // Puts a frame (from any MemDevice's pool) on the receive queue.
+  void deliver(const Packet& p) { push_rx(p); }
+  // Makes the receive queue large enough for frames from `buffers` more buffers
+  // (a simulated link can bring frames from any pool).
+  void reserve_rx(size_t buffers);
+  // Frees every frame waiting to be received.
+  void drop_rx();
 
   size_t buffers_in_use() const { return in_use_; }
   size_t rx_pending() const { return rx_count_; }
@@ -63,6 +80,8 @@ class MemDevice : public Device {
   std::vector<Packet> pending_;
   std::vector<std::vector<uint8_t>> sent_;
   MemDevice* peer_ = nullptr;
+  FrameSink* sink_ = nullptr;
+  size_t extra_rx_ = 0;
   bool alloc_fails_ = false;
 };
 

@@ -23,9 +23,11 @@ Stack::Stack(Device& dev, const StackConfig& cfg)
       cfg_(cfg),
       mac_(dev.info().mac),
       l2_len_(cfg.vlan ? wire::kEthHeaderLen + wire::kVlanTagLen : wire::kEthHeaderLen),
-      arp_(cfg.arp) {}
+      arp_(cfg.arp),
+      tcp_(std::make_unique<TcpLayer>(*this, cfg.tcp, cfg.secret, ctr_.tcp)) {}
 
 Stack::~Stack() {
+  tcp_.reset();  // connections may still send (nothing leaves: no flush follows)
   arp_.drain([&](Packet& p) { dev_.free(p); });
 }
 
@@ -47,6 +49,7 @@ void Stack::poll(uint64_t now) {
     input(pkts[i], now);
   }
   if (now >= arp_.next_deadline()) run_timers(now);
+  tcp_->poll(now);
   dev_.flush(now);
 }
 
@@ -167,7 +170,10 @@ void Stack::ipv4_input(Packet& p, size_t l2, bool link_broadcast, uint64_t now) 
       if (Error e = wire::TcpRepr::parse(wire::TcpView(l4), r.src, r.dst, t, l4_check);
           e != Error::ok)
         return drop(p, e);
-      return drop(p, ctr_.tcp_no_listener);
+      // The connection copies what it keeps; the buffer goes back afterwards.
+      tcp_->input(r, t, now);
+      dev_.free(p);
+      return;
     }
     case wire::ipproto::udp: {
       wire::UdpRepr u;
@@ -270,6 +276,49 @@ bool Stack::send_echo_request(Ipv4Addr dst, uint16_t ident, uint16_t seq,
   p.l2_len = uint16_t(l2_len_);
   p.l3_len = uint16_t(wire::kIpv4HeaderLen);
   ++ctr_.icmp_echo_requests_out;
+  ip_output(p, dst, now);
+  return true;
+}
+
+bool Stack::send_tcp(Ipv4Addr src, Ipv4Addr dst, const wire::TcpRepr& seg, tcp::Bytes2 payload,
+                     uint64_t now) {
+  const size_t hlen = seg.header_len();
+  const size_t l4_len = hlen + payload.size();
+  const size_t l3_len = wire::kIpv4HeaderLen + l4_len;
+  if (l3_len > dev_.info().mtu) {
+    ++ctr_.tx_too_big;
+    return false;
+  }
+  Packet p;
+  if (!dev_.alloc(p)) {
+    ++ctr_.tx_alloc_failed;
+    return false;
+  }
+  if (p.room < l2_len_ + l3_len) {
+    ++ctr_.tx_too_big;
+    dev_.free(p);
+    return false;
+  }
+  uint8_t* l3 = p.data + l2_len_;
+  uint8_t* l4 = l3 + wire::kIpv4HeaderLen;
+  std::memcpy(l4 + hlen, payload.a.data(), payload.a.size());
+  std::memcpy(l4 + hlen + payload.a.size(), payload.b.data(), payload.b.size());
+  const DeviceInfo& di = dev_.info();
+  seg.emit_header({l4, l4_len}, src, dst,
+                  di.tx_tcp_csum ? wire::CsumFill::offload : wire::CsumFill::full);
+  wire::Ipv4Repr ip;
+  ip.src = src;
+  ip.dst = dst;
+  ip.protocol = wire::ipproto::tcp;
+  ip.ttl = cfg_.ttl;
+  ip.ident = ip_ident_++;
+  ip.dont_frag = true;
+  ip.payload_len = uint16_t(l4_len);
+  ip.emit({l3, wire::kIpv4HeaderLen}, di.tx_ip_csum ? wire::CsumFill::offload : wire::CsumFill::full);
+  p.len = uint32_t(l2_len_ + l3_len);
+  p.flags = (di.tx_ip_csum ? pktflag::tx_ip_csum : 0) | (di.tx_tcp_csum ? pktflag::tx_tcp_csum : 0);
+  p.l2_len = uint16_t(l2_len_);
+  p.l3_len = uint16_t(wire::kIpv4HeaderLen);
   ip_output(p, dst, now);
   return true;
 }

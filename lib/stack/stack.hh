@@ -3,14 +3,20 @@
 // parameter; nothing here reads a clock.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 
 #include "stack/arp_cache.hh"
 #include "stack/counters.hh"
 #include "stack/device.hh"
+#include "stack/tcp_layer.hh"
+#include "tcp/buffers.hh"
 #include "wire/addr.hh"
+#include "wire/tcp.hh"
 
 namespace ts::stack {
 
@@ -20,6 +26,10 @@ struct StackConfig {
   uint16_t vlan = 0;                      // 802.1Q VLAN ID, 0 for untagged
   uint8_t ttl = 64;
   ArpConfig arp;
+  TcpLayerConfig tcp;
+  // Keys the ISN generator (RFC 6528), timestamp offsets and the flow-table
+  // hash. Random in a real endpoint; fixed in the simulator for replay.
+  std::array<uint8_t, 16> secret{};
 };
 
 struct EchoReply {
@@ -52,8 +62,15 @@ class Stack {
   void input(Packet& p, uint64_t now);
   // Runs due timers (ARP retries); poll() calls it.
   void run_timers(uint64_t now);
-  // When the stack next needs run_timers(); UINT64_MAX for never.
-  uint64_t next_deadline() const { return arp_.next_deadline(); }
+  // When the stack next needs poll() for its timers; UINT64_MAX for never.
+  uint64_t next_deadline() const { return std::min(arp_.next_deadline(), tcp_->next_deadline()); }
+
+  TcpLayer& tcp() { return *tcp_; }
+  // Builds and sends one TCP segment (used by the TCP layer): headers, options,
+  // the payload copied in, checksums, then the IP output path. False when no
+  // buffer was free or the segment does not fit (counted).
+  bool send_tcp(wire::Ipv4Addr src, wire::Ipv4Addr dst, const wire::TcpRepr& seg,
+                tcp::Bytes2 payload, uint64_t now);
 
   // Sends an ICMP echo request; false if no buffer was available or the payload
   // does not fit the MTU (counted). Resolves the next hop first if needed.
@@ -90,6 +107,7 @@ class Stack {
   Counters ctr_;
   EchoHandler* echo_ = nullptr;
   uint16_t ip_ident_ = 0;
+  std::unique_ptr<TcpLayer> tcp_;
 };
 
 }  // namespace ts::stack

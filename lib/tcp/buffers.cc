@@ -49,30 +49,26 @@ size_t RecvBuffer::insert(uint64_t off, std::span<const uint8_t> data, bool& dro
   if (begin > next_) {
     // Out of order: merge into the range list (bytes already held are
     // rewritten with the same values, which is harmless).
-    size_t i = 0;
-    while (i < count_ && ranges_[i].end < begin) ++i;
-    size_t j = i;
-    while (j < count_ && ranges_[j].begin <= end) ++j;
-    // ranges [i, j) touch or overlap [begin, end): they merge into one.
-    if (i == j && count_ == kMaxRanges) {
+    if (ranges_.capacity() == 0) ranges_.reserve(64);  // before taking iterators
+    auto first = std::lower_bound(ranges_.begin(), ranges_.end(), begin,
+                                  [](const Range& r, uint64_t b) { return r.end < b; });
+    auto last = std::upper_bound(first, ranges_.end(), end,
+                                 [](uint64_t e, const Range& r) { return e < r.begin; });
+    // [first, last) touch or overlap [begin, end): they merge into one.
+    if (first == last && ranges_.size() == kMaxRanges) {
       dropped = true;
       return 0;
     }
     copy_in(begin, data);
     Range merged{begin, end, ++stamp_};
-    if (i < j) {
-      merged.begin = std::min(begin, ranges_[i].begin);
-      merged.end = std::max(end, ranges_[j - 1].end);
+    if (first != last) {
+      merged.begin = std::min(begin, first->begin);
+      merged.end = std::max(end, (last - 1)->end);
+      *first = merged;
+      ranges_.erase(first + 1, last);
+    } else {
+      ranges_.insert(first, merged);
     }
-    const size_t removed = j - i;
-    if (removed == 0) {
-      std::move_backward(ranges_.begin() + i, ranges_.begin() + count_, ranges_.begin() + count_ + 1);
-      ++count_;
-    } else if (removed > 1) {
-      std::move(ranges_.begin() + j, ranges_.begin() + count_, ranges_.begin() + i + 1);
-      count_ -= removed - 1;
-    }
-    ranges_[i] = merged;
     return 0;
   }
 
@@ -81,14 +77,11 @@ size_t RecvBuffer::insert(uint64_t off, std::span<const uint8_t> data, bool& dro
   const uint64_t before = next_;
   next_ = end;
   size_t k = 0;
-  while (k < count_ && ranges_[k].begin <= next_) {
+  while (k < ranges_.size() && ranges_[k].begin <= next_) {
     next_ = std::max(next_, ranges_[k].end);
     ++k;
   }
-  if (k) {
-    std::move(ranges_.begin() + k, ranges_.begin() + count_, ranges_.begin());
-    count_ -= k;
-  }
+  if (k) ranges_.erase(ranges_.begin(), ranges_.begin() + long(k));
   return size_t(next_ - before);
 }
 
@@ -103,11 +96,20 @@ Bytes2 RecvBuffer::readable() const {
 void RecvBuffer::consume(size_t n) { read_ += std::min<uint64_t>(n, next_ - read_); }
 
 size_t RecvBuffer::ranges_by_recency(Range* out, size_t max) const {
-  const size_t n = std::min(max, count_);
-  std::array<Range, kMaxRanges> tmp = ranges_;
-  std::partial_sort(tmp.begin(), tmp.begin() + long(n), tmp.begin() + long(count_),
-                    [](const Range& x, const Range& y) { return x.stamp > y.stamp; });
-  std::copy(tmp.begin(), tmp.begin() + long(n), out);
+  // A selection of the `max` largest stamps (max is at most 4: SACK blocks).
+  size_t n = 0;
+  for (const Range& r : ranges_) {
+    size_t i = n < max ? n++ : max;
+    if (i == max) {
+      if (r.stamp <= out[max - 1].stamp) continue;
+      i = max - 1;
+    }
+    while (i > 0 && out[i - 1].stamp < r.stamp) {
+      out[i] = out[i - 1];
+      --i;
+    }
+    out[i] = r;
+  }
   return n;
 }
 

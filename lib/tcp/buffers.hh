@@ -41,10 +41,13 @@ class SendBuffer {
 };
 
 // Received data: an in-order part [read, next) the application may read, and up
-// to kMaxRanges out-of-order ranges above `next`, all inside one ring.
+// to kMaxRanges out-of-order ranges above `next`, all inside one ring. The range
+// list is allocated when data first arrives out of order (a connection that
+// never sees reordering or loss never pays for it) and never grows beyond
+// kMaxRanges; a slow-start overshoot can leave a hole for every other segment.
 class RecvBuffer {
  public:
-  static constexpr size_t kMaxRanges = 16;
+  static constexpr size_t kMaxRanges = 4096;
   struct Range {
     uint64_t begin, end;  // stream offsets, [begin, end)
     uint64_t stamp;       // for SACK block order: most recently changed first
@@ -69,19 +72,17 @@ class RecvBuffer {
   size_t window() const { return buf_.size() - size_t(next_ - read_); }
   size_t readable_size() const { return size_t(next_ - read_); }
 
-  bool has_out_of_order() const { return count_ > 0; }
+  bool has_out_of_order() const { return !ranges_.empty(); }
   // Out-of-order ranges, most recently changed first (RFC 2018 4).
   size_t ranges_by_recency(Range* out, size_t max) const;
-  const Range* range_data() const { return ranges_.data(); }
-  size_t range_count() const { return count_; }
+  size_t range_count() const { return ranges_.size(); }
 
  private:
   void copy_in(uint64_t off, std::span<const uint8_t> data);
 
   std::vector<uint8_t> buf_;
   uint64_t read_ = 0, next_ = 0;
-  std::array<Range, kMaxRanges> ranges_{};  // sorted by begin, disjoint, above next_
-  size_t count_ = 0;
+  std::vector<Range> ranges_;  // sorted by begin, disjoint, not touching, above next_
   uint64_t stamp_ = 0;
 };
 

@@ -55,6 +55,9 @@ struct TcpConfig {
   uint64_t persist_max_ns = 60'000'000'000;
 
   CcAlgo cc = CcAlgo::cubic;
+  // HyStart++ (RFC 9406): end slow start on rising delay rather than on loss.
+  // Needs timestamps for per-ACK RTT samples; without them it never triggers.
+  bool hystart = true;
   uint32_t initial_window = 10;  // segments (RFC 6928)
   uint8_t dupthresh = 3;         // RFC 5681, RFC 6675
 

@@ -78,7 +78,7 @@ Connection::Connection(const TcpConfig& cfg, const FourTuple& tuple, Output& out
 
 void Connection::connect(uint32_t iss, uint32_t ts_offset, uint64_t now) {
   started_ = true;
-  iss_ = snd_una_ = snd_nxt_ = snd_max_ = iss;
+  iss_ = snd_una_ = snd_nxt_ = snd_max_ = snd_sml_ = iss;
   ts_offset_ = ts_offset;
   state_ = State::syn_sent;
   last_rx_ = last_tx_ = now;
@@ -88,7 +88,7 @@ void Connection::connect(uint32_t iss, uint32_t ts_offset, uint64_t now) {
 
 void Connection::accept(const SegmentIn& syn, uint32_t iss, uint32_t ts_offset, uint64_t now) {
   started_ = true;
-  iss_ = snd_una_ = snd_nxt_ = snd_max_ = iss;
+  iss_ = snd_una_ = snd_nxt_ = snd_max_ = snd_sml_ = iss;
   ts_offset_ = ts_offset;
   irs_ = syn.seq;
   rcv_nxt_ = rcv_adv_ = irs_ + 1;
@@ -366,6 +366,7 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
     snd_wl2_ = ackno;
     if (snd_wnd_ > 0) persist_backoff_ = 0;
   }
+  const uint64_t sacked_before = sb_.sacked_bytes();
   if (sack_ok_ && o.sack_count) process_sack(o);
 
   if (!seq_gt(ackno, snd_una_)) {
@@ -373,7 +374,12 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
     // nothing new, leaves the window as it was, and data is outstanding.
     const bool dup = ackno == snd_una_ && seg.payload.empty() && !(seg.flags & (syn | fin)) &&
                      snd_wnd_ == old_wnd && snd_max_ != snd_una_;
+    const bool was_in_recovery = in_recovery_;
     detect_loss(dup, now);
+    if (was_in_recovery && sack_ok_) {
+      check_lost_retransmissions(now);
+      prr_update(int64_t(sb_.sacked_bytes()) - int64_t(sacked_before));
+    }
     return;
   }
 
@@ -384,14 +390,21 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
     snd_una_pos_ = 0;
     if (seq_lt(snd_nxt_, snd_una_)) snd_nxt_ = snd_una_;
   }
+  // Every ACK of new data with a timestamp echo measures one round trip, at
+  // the timestamp clock's 1 ms granularity (RFC 7323 4).
+  const uint64_t ts_rtt = (ts_ok_ && o.has_timestamps && o.tsecr)
+                              ? uint64_t(ts_now(now) - o.tsecr) * 1'000'000 + 500'000
+                              : 0;
+  uint64_t ack_rtt = ts_rtt;
   if (rtt_timing_ && seq_gt(ackno, rtt_seq_)) {
-    rtt_.sample(now - rtt_start_);
+    ack_rtt = now - rtt_start_;  // the precise sample of the timed segment
+    rtt_.sample(ack_rtt);
     rtt_timing_ = false;
     need_ts_sample_ = false;
-  } else if (need_ts_sample_ && ts_ok_ && o.has_timestamps && o.tsecr) {
+  } else if (need_ts_sample_ && ts_rtt) {
     // After a retransmission the timestamp echo says which transmission was
-    // acknowledged (RFC 7323 4), at the timestamp clock's 1 ms granularity.
-    rtt_.sample(uint64_t(ts_now(now) - o.tsecr) * 1'000'000 + 500'000);
+    // acknowledged, where Karn's rule leaves the timer without a sample.
+    rtt_.sample(ts_rtt);
     need_ts_sample_ = false;
   }
   cc_.srtt_ns = rtt_.srtt();
@@ -412,8 +425,13 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
   if (in_recovery_) {
     if (seq_ge(ackno, recover_)) {
       in_recovery_ = false;
+      rxt_records_.clear();
+      relost_.clear();
       cc_alg_->on_recovery_exit(cc_, now);
-    } else if (!sack_ok_) {
+    } else if (sack_ok_) {
+      check_lost_retransmissions(now);
+      prr_update(int64_t(data_acked) + int64_t(sb_.sacked_bytes()) - int64_t(sacked_before));
+    } else {
       // RFC 6582 3.2 step 3, a partial ACK: retransmit the next hole at once,
       // deflate the window by what was acknowledged, and restart the timer.
       const uint32_t len = uint32_t(std::min<uint64_t>(smss_, sndbuf_.end() - snd_una_pos_));
@@ -424,6 +442,8 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
     }
   } else {
     if (rto_recovery_ && seq_ge(ackno, recover_)) rto_recovery_ = false;
+    if (cfg_.hystart && cc_.cwnd < cc_.ssthresh && !rto_recovery_)
+      hystart_.on_ack(cc_, ack_rtt, ackno, snd_max_);
     if (data_acked) cc_alg_->on_ack(cc_, data_acked, now);
   }
 
@@ -487,7 +507,11 @@ void Connection::detect_loss(bool dup, uint64_t now) {
   recover_ = snd_max_;
   recover_valid_ = true;
   cc_.flight = flight();
+  hystart_.stop(cc_);
   cc_alg_->on_congestion(cc_, CongestionSignal::loss, now);
+  prr_delivered_ = prr_out_ = 0;
+  recover_fs_ = std::max<uint64_t>(flight(), 1);
+  ++episode_;
   high_rxt_ = snd_una_pos_;
   rescue_done_ = false;
   // Retransmit the first segment presumed lost at once (RFC 6675 5 step 4.3,
@@ -499,6 +523,61 @@ void Connection::detect_loss(bool dup, uint64_t now) {
   emit_range(snd_una_pos_, rlen, rlen == 0 && fin_sent_, true, now);
   high_rxt_ = snd_una_pos_ + rlen;
   if (!sack_ok_) cc_.cwnd = cc_.ssthresh + 3 * smss_;  // RFC 6582 3.2 step 2
+}
+
+void Connection::check_lost_retransmissions(uint64_t now) {
+  const uint64_t hi = sb_.highest();
+  const uint64_t margin = uint64_t(cfg_.dupthresh - 1) * smss_;  // as IsLost tolerates reordering
+  bool reduce = false;
+  while (!rxt_records_.empty()) {
+    const Rxt r = rxt_records_.front();
+    if (r.end <= snd_una_pos_) {
+      rxt_records_.pop_front();
+      continue;
+    }
+    if (hi <= r.sent_max + margin) break;  // later records were sent later still
+    rxt_records_.pop_front();
+    const uint64_t s = sb_.skip_sacked(std::max(r.begin, snd_una_pos_));
+    if (s < r.end) {
+      relost_.push_back({s, r.end, 0, 0});
+      ++ctr_.tcp_lost_retransmits;
+      reduce |= r.episode == episode_;
+    }
+  }
+  if (!reduce) return;
+  // A retransmission sent after the window was reduced was lost as well: the
+  // reduction was not enough (after a slow-start overshoot it rarely is), so
+  // this is a new congestion signal. Once per episode: what was sent under the
+  // previous window cannot tell us about the new one.
+  ++episode_;
+  recover_ = snd_max_;
+  cc_.flight = flight();
+  cc_alg_->on_congestion(cc_, CongestionSignal::loss, now);
+  prr_delivered_ = prr_out_ = 0;
+  recover_fs_ = std::max<uint64_t>(pipe(), 1);
+}
+
+void Connection::prr_update(int64_t delivered) {
+  // Proportional Rate Reduction (RFC 6937) sets cwnd during SACK recovery, so
+  // that the reduction to ssthresh is spread over the recovery instead of
+  // stopping transmission and then bursting, and so that a window far above
+  // ssthresh (a slow-start overshoot) drains the queue instead of keeping it
+  // full and losing the retransmissions too.
+  if (!sack_ok_ || !in_recovery_) return;
+  if (delivered > 0) prr_delivered_ += uint64_t(delivered);
+  const uint64_t p = pipe();
+  const uint64_t ssthresh = cc_.ssthresh;
+  int64_t sndcnt;
+  if (p > ssthresh) {
+    sndcnt = int64_t((prr_delivered_ * ssthresh + recover_fs_ - 1) / recover_fs_) - int64_t(prr_out_);
+  } else {
+    // PRR-SSRB: grow back toward ssthresh no faster than slow start.
+    const int64_t limit = std::max<int64_t>(int64_t(prr_delivered_) - int64_t(prr_out_),
+                                            std::max<int64_t>(delivered, 0)) + smss_;
+    sndcnt = std::min<int64_t>(int64_t(ssthresh - p), limit);
+  }
+  if (sndcnt < 0) sndcnt = 0;
+  cc_.cwnd = uint32_t(std::min<uint64_t>(p + uint64_t(sndcnt), UINT32_MAX / 2));
 }
 
 void Connection::process_data(const SegmentIn& seg, uint64_t now) {
@@ -688,6 +767,7 @@ void Connection::notify() {
   }
   if (!ev_) pending_ = 0;
   notifying_ = false;
+  if (observer_) observer_->on_schedule(*this);
 }
 
 }  // namespace ts::tcp

@@ -8,11 +8,13 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <span>
 #include <variant>
 
 #include "tcp/buffers.hh"
 #include "tcp/cc/cubic.hh"
+#include "tcp/cc/hystart.hh"
 #include "tcp/cc/newreno.hh"
 #include "tcp/config.hh"
 #include "tcp/counters.hh"
@@ -93,6 +95,15 @@ class Events {
   virtual void on_closed(Connection&, CloseReason) {}
 };
 
+// Told when a connection's next deadline may have changed or it finished, at
+// the end of every operation on it (the owner keeps its timer structure and
+// reclaims finished connections without scanning).
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  virtual void on_schedule(Connection& c) = 0;
+};
+
 class Connection {
  public:
   Connection(const TcpConfig& cfg, const FourTuple& tuple, Output& out, TcpCounters& ctr,
@@ -123,6 +134,11 @@ class Connection {
   void abort(uint64_t now);
   void set_events(Events* e) { ev_ = e; }
   Events* events() const { return ev_; }
+  void set_observer(Observer* o, uint32_t tag) {
+    observer_ = o;
+    tag_ = tag;
+  }
+  uint32_t tag() const { return tag_; }
 
   State state() const { return state_; }
   bool finished() const { return state_ == State::closed && started_; }
@@ -166,6 +182,7 @@ class Connection {
   void process_ack(const SegmentIn& seg, uint64_t now);
   void process_sack(const wire::TcpOptions& o);
   void detect_loss(bool dup, uint64_t now);
+  void prr_update(int64_t delivered);
   void process_data(const SegmentIn& seg, uint64_t now);
   void take_fin(const SegmentIn& seg, uint64_t now);
   void process_fin(uint64_t now);
@@ -217,6 +234,7 @@ class Connection {
   // Send side (RFC 9293 3.3.1).
   uint32_t iss_ = 0, snd_una_ = 0, snd_nxt_ = 0, snd_max_ = 0;
   uint32_t snd_wl1_ = 0, snd_wl2_ = 0;
+  uint32_t snd_sml_ = 0;  // end of the last small segment sent (Minshall's Nagle)
   uint32_t snd_wnd_ = 0, max_snd_wnd_ = 0;
   uint64_t snd_una_pos_ = 0;  // stream offset of the byte at snd_una (once the SYN is acked)
   bool syn_acked_ = false;
@@ -265,6 +283,7 @@ class Connection {
   CcState cc_;
   std::variant<NewReno, Cubic> cc_impl_;
   CongestionControl* cc_alg_;
+  HyStart hystart_;
   SackScoreboard sb_;
   uint32_t dupacks_ = 0;
   bool in_recovery_ = false;
@@ -273,6 +292,19 @@ class Connection {
   uint64_t high_rxt_ = 0;     // stream offset after the highest byte retransmitted
   bool rescue_done_ = false;
   bool rto_recovery_ = false; // go-back-N after a timeout, until snd_max is acked
+  uint64_t prr_delivered_ = 0, prr_out_ = 0, recover_fs_ = 1;  // RFC 6937
+  // Retransmissions during SACK recovery, oldest first, each with the highest
+  // offset sent when it went out. Once SACKs cover data sent sufficiently
+  // after it while its range is still missing, the retransmission itself was
+  // lost (RFC 6675 only finds that by timeout); it is queued to be sent again.
+  struct Rxt {
+    uint64_t begin, end, sent_max;
+    uint32_t episode;  // which window reduction it was sent under
+  };
+  uint32_t episode_ = 0;
+  static constexpr size_t kMaxRxtRecords = 1024;
+  std::deque<Rxt> rxt_records_, relost_;
+  void check_lost_retransmissions(uint64_t now);
   uint64_t retransmitted_bytes_ = 0;
 
   bool need_ts_sample_ = false;  // the timed segment was retransmitted: take the next timestamp sample
@@ -288,6 +320,8 @@ class Connection {
                            kEvPeerClosed = 8, kEvClosed = 16;
   uint8_t pending_ = 0;
   bool notifying_ = false;
+  Observer* observer_ = nullptr;
+  uint32_t tag_ = 0;
 };
 
 }  // namespace ts::tcp

@@ -69,11 +69,14 @@ bool Connection::send_data(uint64_t now, bool force) {
   const bool with_fin = fin_queued_ && pos + len == end && (!fin_sent_ || retrans);
   if (len == 0 && !with_fin) return false;
   if (!retrans && !force && len > 0 && len < smss_) {
-    // Nagle (RFC 9293 3.7.4): a small segment only when nothing is
-    // unacknowledged; and silly-window avoidance (3.8.6.2.1): only if it is all
-    // we have, or at least half the largest window the peer has offered.
+    // Nagle (RFC 9293 3.7.4) with Minshall's refinement (as Linux): a small
+    // segment waits only while another small segment is unacknowledged, so the
+    // tail of a bulk transfer does not wait for the whole window to drain.
+    // Silly-window avoidance (3.8.6.2.1): send it only if it is all we have,
+    // or at least half the largest window the peer has offered.
     const bool all = pos + len == end;
-    bool ok = all && (snd_max_ == snd_una_ || cfg_.nodelay);
+    const bool small_unacked = seq_gt(snd_sml_, snd_una_);
+    bool ok = all && (!small_unacked || cfg_.nodelay);
     if (max_snd_wnd_ && len >= max_snd_wnd_ / 2) ok = true;
     if (!ok) return false;
   }
@@ -81,6 +84,7 @@ bool Connection::send_data(uint64_t now, bool force) {
   if (!emit_range(pos, len, with_fin, retrans, now)) return false;
   snd_nxt_ = seq + len + (with_fin ? 1 : 0);
   if (seq_gt(snd_nxt_, snd_max_)) snd_max_ = snd_nxt_;
+  if (len < smss_ && !retrans) snd_sml_ = snd_nxt_;
   if (with_fin && !fin_sent_) {
     fin_sent_ = true;
     fin_seq_ = seq + len;
@@ -90,21 +94,28 @@ bool Connection::send_data(uint64_t now, bool force) {
 
 uint32_t Connection::pipe() const {
   // RFC 6675 SetPipe: every unSACKed byte not presumed lost counts once, and
-  // every retransmitted byte (below HighRxt) once more.
+  // every retransmitted byte (below HighRxt) once more. One walk from the top:
+  // whether a hole is lost depends only on what is SACKed above it.
   const uint64_t top = std::min(pos_of(snd_max_), sndbuf_.end());
-  uint64_t pipe = 0;
-  uint64_t cur = snd_una_pos_;
-  auto hole = [&](uint64_t b, uint64_t e, bool lost) {
+  const uint64_t lost_bytes = uint64_t(cfg_.dupthresh - 1) * smss_;
+  uint64_t pipe = 0, above = 0;
+  unsigned ranges_above = 0;
+  auto hole = [&](uint64_t b, uint64_t e) {
     if (e <= b) return;
+    const bool lost = ranges_above >= cfg_.dupthresh || above > lost_bytes;
     if (!lost) pipe += e - b;
     if (high_rxt_ > b) pipe += std::min(high_rxt_, e) - b;
   };
-  for (size_t i = 0; i < sb_.size(); ++i) {
+  uint64_t hi = top;
+  for (size_t i = sb_.size(); i-- > 0;) {
     const auto& r = sb_.range(i);
-    if (r.begin > cur) hole(cur, std::min(r.begin, top), sb_.is_lost(cur, cfg_.dupthresh, smss_));
-    cur = std::max(cur, r.end);
+    if (r.end <= snd_una_pos_) break;
+    hole(std::max(r.end, snd_una_pos_), hi);
+    above += r.end - std::max(r.begin, snd_una_pos_);
+    ++ranges_above;
+    hi = std::min(hi, r.begin);
   }
-  hole(cur, top, false);
+  hole(snd_una_pos_, hi);
   return uint32_t(std::min<uint64_t>(pipe, UINT32_MAX));
 }
 
@@ -120,6 +131,19 @@ bool Connection::send_recovery(uint64_t now) {
     high_rxt_ = s + len;
     return true;
   };
+  // First, retransmissions found lost themselves (check_lost_retransmissions).
+  while (!relost_.empty()) {
+    Rxt& r = relost_.front();
+    const uint64_t b = sb_.skip_sacked(std::max(r.begin, snd_una_pos_));
+    if (b >= r.end) {
+      relost_.pop_front();
+      continue;
+    }
+    const uint64_t e = std::min({r.end, sb_.next_sacked(b), b + smss_});
+    if (!emit_range(b, uint32_t(e - b), false, true, now)) return false;
+    r.begin = e;
+    return true;
+  }
   // NextSeg (RFC 6675 4): (1) the first lost hole above HighRxt;
   if (s < hi && sb_.is_lost(s, cfg_.dupthresh, smss_)) return retransmit_hole();
   // (2) new data, as far as the receiver's window allows;
@@ -166,6 +190,11 @@ bool Connection::emit_range(uint64_t pos, uint32_t len, bool with_fin, bool retr
     return false;
   }
   if (len) ++ctr_.tcp_data_segs_out;
+  if (in_recovery_) {
+    prr_out_ += len;
+    if (retransmission && sack_ok_ && len && rxt_records_.size() < kMaxRxtRecords)
+      rxt_records_.push_back({pos, pos + len, std::min(pos_of(snd_max_), sndbuf_.end()), episode_});
+  }
   const uint32_t span = len + (with_fin ? 1 : 0);
   if (retransmission) {
     ++ctr_.tcp_retransmits;
@@ -364,6 +393,7 @@ void Connection::on_rto(uint64_t now) {
   // RFC 5681 eq. 4 sets ssthresh at the first timeout of a segment only; the
   // loss window is one segment (RFC 5681 3.1); RFC 6298 5.5 backs the timer off.
   cc_.flight = flight();
+  hystart_.stop(cc_);
   if (timeouts_ == 1)
     cc_alg_->on_congestion(cc_, CongestionSignal::timeout, now);
   else
@@ -374,6 +404,8 @@ void Connection::on_rto(uint64_t now) {
   rto_recovery_ = true;
   recover_ = snd_max_;
   recover_valid_ = true;
+  rxt_records_.clear();
+  relost_.clear();
   // Go-back-N from the first unacknowledged byte (RFC 6298 5.4); send_data()
   // skips what the scoreboard says the receiver holds.
   snd_nxt_ = snd_una_;

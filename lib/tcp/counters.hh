@@ -15,6 +15,7 @@ namespace ts::tcp {
   X(tcp_retransmits, false, "TCP segments retransmitted")                                        \
   X(tcp_rto_timeouts, false, "retransmission timeouts")                                          \
   X(tcp_fast_recoveries, false, "fast recoveries entered (SACK or NewReno)")                     \
+  X(tcp_lost_retransmits, false, "retransmissions found lost during SACK recovery (resent)")     \
   X(tcp_dup_acks, false, "duplicate ACKs received")                                              \
   X(tcp_ooo_segments, false, "segments received out of order (kept)")                            \
   X(tcp_ooo_dropped, true, "out-of-order data dropped: reassembly ranges full")                  \
@@ -31,6 +32,10 @@ namespace ts::tcp {
   X(tcp_window_probes, false, "zero-window probes sent")                                         \
   X(tcp_keepalive_probes, false, "keepalive probes sent")                                        \
   X(tcp_emit_failed, true, "segments not sent: no packet buffer")                                \
+  X(tcp_no_listener, true, "segments for a port nobody listens on (answered with a reset)")     \
+  X(tcp_backlog_full, true, "SYNs dropped: the listener's half-open backlog is full")           \
+  X(tcp_refused, true, "connections the application refused (answered with a reset)")         \
+  X(tcp_conn_limit, true, "connections refused: no free slot or local port")                    \
   X(tcp_conn_established, false, "connections established")                                      \
   X(tcp_conn_closed, false, "connections closed normally")                                       \
   X(tcp_conn_reset, false, "connections reset by the peer or refused")                           \

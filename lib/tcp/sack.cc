@@ -4,81 +4,72 @@
 
 namespace ts::tcp {
 
+std::vector<SackScoreboard::Range>::const_iterator SackScoreboard::first_ending_after(
+    uint64_t off) const {
+  return std::upper_bound(ranges_.begin(), ranges_.end(), off,
+                          [](uint64_t o, const Range& r) { return o < r.end; });
+}
+
 uint64_t SackScoreboard::add(uint64_t begin, uint64_t end) {
   if (begin >= end) return 0;
-  size_t i = 0;
-  while (i < count_ && ranges_[i].end < begin) ++i;
-  size_t j = i;
-  while (j < count_ && ranges_[j].begin <= end) ++j;
-  if (i == j) {
-    if (count_ == kMaxRanges) return 0;
-    std::move_backward(ranges_.begin() + i, ranges_.begin() + count_, ranges_.begin() + count_ + 1);
-    ++count_;
-    ranges_[i] = {begin, end};
+  if (ranges_.capacity() == 0) ranges_.reserve(64);  // before taking iterators
+  auto first = std::lower_bound(ranges_.begin(), ranges_.end(), begin,
+                                [](const Range& r, uint64_t b) { return r.end < b; });
+  auto last = std::upper_bound(first, ranges_.end(), end,
+                               [](uint64_t e, const Range& r) { return e < r.begin; });
+  if (first == last) {
+    if (ranges_.size() == kMaxRanges) return 0;
+    ranges_.insert(first, Range{begin, end});
     sacked_ += end - begin;
     return end - begin;
   }
-  // Merge [begin, end) with ranges [i, j).
+  // Merge [begin, end) with ranges [first, last).
   uint64_t covered = 0;
-  for (size_t k = i; k < j; ++k) covered += ranges_[k].end - ranges_[k].begin;
-  const Range merged{std::min(begin, ranges_[i].begin), std::max(end, ranges_[j - 1].end)};
+  for (auto k = first; k != last; ++k) covered += k->end - k->begin;
+  const Range merged{std::min(begin, first->begin), std::max(end, (last - 1)->end)};
   const uint64_t added = (merged.end - merged.begin) - covered;
-  if (j - i > 1) {
-    std::move(ranges_.begin() + j, ranges_.begin() + count_, ranges_.begin() + i + 1);
-    count_ -= j - i - 1;
-  }
-  ranges_[i] = merged;
+  *first = merged;
+  ranges_.erase(first + 1, last);
   sacked_ += added;
   return added;
 }
 
 void SackScoreboard::advance(uint64_t una) {
-  size_t k = 0;
-  while (k < count_ && ranges_[k].end <= una) {
-    sacked_ -= ranges_[k].end - ranges_[k].begin;
+  auto k = ranges_.begin();
+  while (k != ranges_.end() && k->end <= una) {
+    sacked_ -= k->end - k->begin;
     ++k;
   }
-  if (k) {
-    std::move(ranges_.begin() + k, ranges_.begin() + count_, ranges_.begin());
-    count_ -= k;
-  }
-  if (count_ && ranges_[0].begin < una) {
-    sacked_ -= una - ranges_[0].begin;
-    ranges_[0].begin = una;
+  ranges_.erase(ranges_.begin(), k);
+  if (!ranges_.empty() && ranges_.front().begin < una) {
+    sacked_ -= una - ranges_.front().begin;
+    ranges_.front().begin = una;
   }
 }
 
 bool SackScoreboard::is_sacked(uint64_t off) const {
-  for (size_t k = 0; k < count_; ++k) {
-    if (off < ranges_[k].begin) return false;
-    if (off < ranges_[k].end) return true;
-  }
-  return false;
+  auto it = first_ending_after(off);
+  return it != ranges_.end() && it->begin <= off;
 }
 
 uint64_t SackScoreboard::skip_sacked(uint64_t off) const {
-  for (size_t k = 0; k < count_; ++k) {
-    if (off < ranges_[k].begin) return off;
-    if (off < ranges_[k].end) return ranges_[k].end;
-  }
-  return off;
+  auto it = first_ending_after(off);
+  return (it != ranges_.end() && it->begin <= off) ? it->end : off;
 }
 
 uint64_t SackScoreboard::next_sacked(uint64_t off) const {
-  for (size_t k = 0; k < count_; ++k)
-    if (ranges_[k].end > off) return std::max(off, ranges_[k].begin);
-  return UINT64_MAX;
+  auto it = first_ending_after(off);
+  return it == ranges_.end() ? UINT64_MAX : std::max(off, it->begin);
 }
 
 bool SackScoreboard::is_lost(uint64_t off, unsigned dupthresh, uint32_t smss) const {
   uint64_t above = 0;
-  unsigned ranges = 0;
-  for (size_t k = count_; k-- > 0;) {
-    const Range& r = ranges_[k];
-    if (r.end <= off) break;
-    above += r.end - std::max(r.begin, off + 1);
-    ++ranges;
-    if (ranges >= dupthresh || above > uint64_t(dupthresh - 1) * smss) return true;
+  unsigned count = 0;
+  for (auto k = ranges_.rbegin(); k != ranges_.rend(); ++k) {
+    if (k->end <= off) break;
+    above += k->end - std::max(k->begin, off + 1);
+    ++count;
+    if (count >= dupthresh || above > uint64_t(dupthresh - 1) * smss) return true;
   }
   return false;
 }

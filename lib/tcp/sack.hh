@@ -1,17 +1,18 @@
 // The sender's SACK scoreboard (RFC 6675): which bytes above the cumulative
 // acknowledgment the receiver holds, as disjoint ranges of stream offsets,
-// with the queries loss recovery needs.
+// with the queries loss recovery needs. Like the receiver's range list it is
+// allocated on first use and bounded.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace ts::tcp {
 
 class SackScoreboard {
  public:
-  static constexpr size_t kMaxRanges = 32;
+  static constexpr size_t kMaxRanges = 4096;
   struct Range {
     uint64_t begin, end;
   };
@@ -22,11 +23,14 @@ class SackScoreboard {
   uint64_t add(uint64_t begin, uint64_t end);
   // Forgets everything below `una` (cumulatively acknowledged).
   void advance(uint64_t una);
-  void clear() { count_ = 0; sacked_ = 0; }
+  void clear() {
+    ranges_.clear();
+    sacked_ = 0;
+  }
 
-  bool empty() const { return count_ == 0; }
+  bool empty() const { return ranges_.empty(); }
   uint64_t sacked_bytes() const { return sacked_; }
-  uint64_t highest() const { return count_ ? ranges_[count_ - 1].end : 0; }
+  uint64_t highest() const { return ranges_.empty() ? 0 : ranges_.back().end; }
   bool is_sacked(uint64_t off) const;
   // If off lies in a SACKed range, that range's end; else off.
   uint64_t skip_sacked(uint64_t off) const;
@@ -36,12 +40,14 @@ class SackScoreboard {
   // more than (DupThresh - 1) * SMSS bytes SACKed above it.
   bool is_lost(uint64_t off, unsigned dupthresh, uint32_t smss) const;
 
-  size_t size() const { return count_; }
+  size_t size() const { return ranges_.size(); }
   const Range& range(size_t i) const { return ranges_[i]; }
 
  private:
-  std::array<Range, kMaxRanges> ranges_{};  // sorted, disjoint, not touching
-  size_t count_ = 0;
+  // The first range whose end is above off.
+  std::vector<Range>::const_iterator first_ending_after(uint64_t off) const;
+
+  std::vector<Range> ranges_;  // sorted, disjoint, not touching
   uint64_t sacked_ = 0;
 };
 

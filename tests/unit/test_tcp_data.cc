@@ -44,6 +44,17 @@ TEST(TcpSend, NagleHoldsASmallSegmentWhileDataIsUnacknowledged) {
   EXPECT_EQ(s[0].payload, bytes(10, 9));
 }
 
+TEST(TcpSend, MinshallsNagleSendsTheTailOfABulkWriteAtOnce) {
+  Harness h;
+  h.establish_active();
+  h.conn->send(bytes(2 * 1448 + 100), h.now);
+  auto s = h.take();
+  ASSERT_EQ(s.size(), 3u);  // no small segment was outstanding, so the tail goes too
+  EXPECT_EQ(s[2].len(), 100u);
+  h.conn->send(bytes(50), h.now);
+  EXPECT_TRUE(h.take().empty());  // now one is
+}
+
 TEST(TcpSend, NoDelaySendsSmallSegmentsAtOnce) {
   TcpConfig cfg;
   cfg.nodelay = true;
@@ -83,9 +94,9 @@ TEST(TcpSend, TheSendBufferBoundsWhatIsQueuedAndSpaceIsSignalled) {
   EXPECT_EQ(h.conn->send(bytes(10), h.now), 0u);
   h.note(h.take());
   EXPECT_EQ(h.app.writable, 0);
-  h.in(h.ack_all());  // two full segments went out; Nagle holds the last 1200 bytes
+  h.in(h.ack_all());  // all 4096 went out: with Minshall's Nagle the 1200-byte tail need not wait
   EXPECT_EQ(h.app.writable, 1);
-  EXPECT_EQ(h.conn->send_space(), 2896u);
+  EXPECT_EQ(h.conn->send_space(), 4096u);
 }
 
 TEST(TcpSend, ThePeersScaledWindowLimitsTheFlight) {
@@ -123,7 +134,7 @@ TEST(TcpSend, ZeroWindowIsProbedWithBackoffForAsLongAsThePeerAnswers) {
   EXPECT_EQ(h.ctr.tcp_window_probes, 20u);
   // The window opens: data flows, persist stops.
   h.in(h.seg(5001, kData, flag::ack, 100, {}, h.ts_opts(0)));
-  EXPECT_EQ(total_len(h.take()), 2896u);  // the 104-byte tail waits for an ACK (Nagle)
+  EXPECT_EQ(total_len(h.take()), 3000u);
   EXPECT_EQ(h.conn->persist_deadline(), 0u);
 }
 

@@ -22,6 +22,7 @@ struct CcState {
   uint32_t flight = 0;       // bytes outstanding when the event happened
   uint64_t srtt_ns = 0;      // 0 until measured
   uint64_t min_rtt_ns = 0;
+  bool css = false;          // HyStart++ conservative slow start: a quarter of the growth
 };
 
 class CongestionControl {
@@ -52,7 +53,8 @@ class CongestionControl {
 // avoidance); otherwise 0.
 inline uint32_t slow_start(CcState& s, uint32_t acked) {
   const uint32_t room = s.ssthresh > s.cwnd ? s.ssthresh - s.cwnd : 0;
-  const uint32_t inc = acked < 2 * s.smss ? acked : 2 * s.smss;
+  uint32_t inc = acked < 2 * s.smss ? acked : 2 * s.smss;
+  if (s.css) inc /= 4;  // RFC 9406 CSS_GROWTH_DIVISOR
   if (inc <= room) {
     s.cwnd += inc;
     return 0;

@@ -1,0 +1,178 @@
+#include "sim/apps.hh"
+
+#include <algorithm>
+#include <cstring>
+
+namespace ts::sim {
+
+namespace {
+
+inline uint64_t mix(uint64_t x) {
+  x ^= x >> 31;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 29;
+  x *= 0x94d049bb133111ebull;
+  x ^= x >> 32;
+  return x;
+}
+
+// One multiply per 8 bytes: every word of a flow differs from every other, so a
+// byte out of place or altered is caught, and generating 100 MB stays cheap.
+inline uint64_t word(uint64_t seed, uint64_t index) {
+  return (index + 1) * 0x9e3779b97f4a7c15ull ^ seed;
+}
+
+}  // namespace
+
+uint64_t flow_seed(wire::Ipv4Addr sender, uint16_t sender_port) {
+  return mix((uint64_t(sender.v) << 16 | sender_port) + 0x51ed270b27);
+}
+
+void fill_pattern(uint64_t seed, uint64_t off, uint8_t* out, size_t n) {
+  size_t i = 0;
+  while (i < n && ((off + i) & 7)) {
+    out[i] = uint8_t(word(seed, (off + i) >> 3) >> (((off + i) & 7) * 8));
+    ++i;
+  }
+  for (; i + 8 <= n; i += 8) {
+    const uint64_t w = word(seed, (off + i) >> 3);
+    std::memcpy(out + i, &w, 8);
+  }
+  for (; i < n; ++i) out[i] = uint8_t(word(seed, (off + i) >> 3) >> (((off + i) & 7) * 8));
+}
+
+size_t check_pattern(uint64_t seed, uint64_t off, const uint8_t* in, size_t n) {
+  uint8_t buf[4096];
+  for (size_t done = 0; done < n;) {
+    const size_t k = std::min(n - done, sizeof buf);
+    fill_pattern(seed, off + done, buf, k);
+    if (std::memcmp(buf, in + done, k) != 0) {
+      for (size_t j = 0; j < k; ++j)
+        if (buf[j] != in[done + j]) return done + j;
+    }
+    done += k;
+  }
+  return n;
+}
+
+// ------------------------------------------------------------------ sender
+
+BulkSender::BulkSender(Simulator& sim, Host& host, uint64_t bytes)
+    : sim_(sim), host_(host), bytes_(bytes), chunk_(64 * 1024) {}
+
+bool BulkSender::start(wire::Ipv4Addr dst, uint16_t port, const tcp::TcpConfig* cfg) {
+  started_at_ = sim_.now();
+  conn_ = host_.stack().tcp().connect(dst, port, this, sim_.now(), cfg);
+  if (!conn_) return false;
+  seed_ = flow_seed(host_.ip(), conn_->tuple().local_port);
+  host_.kick(sim_.now());
+  return true;
+}
+
+void BulkSender::pump(tcp::Connection& c) {
+  while (sent_ < bytes_) {
+    const size_t want = size_t(std::min<uint64_t>({bytes_ - sent_, chunk_.size(), c.send_space()}));
+    if (want == 0) break;
+    fill_pattern(seed_, sent_, chunk_.data(), want);
+    const size_t n = c.send({chunk_.data(), want}, sim_.now());
+    sent_ += n;
+    if (n < want) break;
+  }
+  if (sent_ == bytes_ && !shut_) {
+    shut_ = true;
+    c.shutdown(sim_.now());
+  }
+}
+
+void BulkSender::on_readable(tcp::Connection& c) { c.consume(c.readable().size(), sim_.now()); }
+
+void BulkSender::on_peer_closed(tcp::Connection&) { peer_closed_ = true; }
+
+void BulkSender::on_closed(tcp::Connection& c, tcp::CloseReason r) {
+  closed_ = true;
+  reason_ = r;
+  final_retransmitted_ = c.retransmitted_bytes();
+  conn_ = nullptr;
+}
+
+uint64_t BulkSender::retransmitted_bytes() const {
+  return conn_ ? conn_->retransmitted_bytes() : final_retransmitted_;
+}
+
+// ------------------------------------------------------------------ receiver
+
+BulkReceiver::BulkReceiver(Simulator& sim, Host& host, double read_rate)
+    : sim_(sim), host_(host), rate_(read_rate) {}
+
+tcp::Events* BulkReceiver::on_syn(const tcp::FourTuple& t) {
+  Flow f;
+  f.seed = flow_seed(t.remote_ip, t.remote_port);
+  flows_.push_back(f);
+  return this;
+}
+
+BulkReceiver::Flow* BulkReceiver::flow_of(tcp::Connection& c) {
+  const uint64_t seed = flow_seed(c.tuple().remote_ip, c.tuple().remote_port);
+  for (auto& f : flows_)
+    if (f.seed == seed && !f.closed) {
+      f.conn = &c;
+      return &f;
+    }
+  return nullptr;
+}
+
+void BulkReceiver::read(tcp::Connection& c) {
+  Flow* f = flow_of(c);
+  if (!f) return;
+  tcp::Bytes2 r = c.readable();
+  size_t n = r.size();
+  if (rate_ > 0) {
+    tokens_ = std::min(tokens_ + rate_ * double(sim_.now() - refilled_at_) / 1e9, 64.0 * 1024);
+    refilled_at_ = sim_.now();
+    n = std::min(n, size_t(tokens_));
+    tokens_ -= double(n);
+  }
+  size_t done = 0;
+  for (auto part : {r.a, r.b}) {
+    const size_t k = std::min(part.size(), n - done);
+    if (k && check_pattern(f->seed, f->received + done, part.data(), k) != k) f->corrupt = true;
+    done += k;
+    if (done == n) break;
+  }
+  f->received += n;
+  if (n) c.consume(n, sim_.now());
+  if (c.readable().size())
+    schedule_read(size_t(f - flows_.data()));
+  else if (f->fin)
+    c.close(sim_.now());  // everything read: answer the sender's FIN with ours
+}
+
+void BulkReceiver::schedule_read(size_t idx) {
+  // Come back when the bucket holds a segment's worth.
+  const uint64_t wait = uint64_t(1448.0 / rate_ * 1e9) + 1;
+  sim_.call_at(sim_.now() + wait, [this, idx] {
+    Flow& f = flows_[idx];
+    if (!f.conn || f.closed) return;
+    read(*f.conn);
+    host_.kick(sim_.now());
+  });
+}
+
+void BulkReceiver::on_peer_closed(tcp::Connection& c) {
+  Flow* f = flow_of(c);
+  if (!f) return;
+  f->fin = true;
+  f->fin_at = sim_.now();
+  if (c.readable().size() == 0) c.close(sim_.now());  // else once read() drains it
+}
+
+void BulkReceiver::on_closed(tcp::Connection& c, tcp::CloseReason r) {
+  Flow* f = flow_of(c);
+  if (!f) return;
+  f->closed = true;
+  f->reason = r;
+  f->closed_at = sim_.now();
+  f->conn = nullptr;
+}
+
+}  // namespace ts::sim

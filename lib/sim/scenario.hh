@@ -1,0 +1,75 @@
+// Named simulation scenarios: a topology, link impairments, TCP settings and a
+// workload, run from a seed. The tests and `touchstone sim` share them, so a
+// failing test prints a command that replays the very same run.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sim/sim.hh"
+#include "tcp/config.hh"
+#include "tcp/counters.hh"
+
+namespace ts::sim {
+
+struct Scenario {
+  std::string name;
+  std::string description;
+  LinkParams forward;   // the data direction (sender to receiver)
+  LinkParams reverse;   // the ACK direction
+  uint64_t bytes = 2 << 20;
+  tcp::TcpConfig tcp;   // both ends
+  double read_rate = 0;       // receiving application's read rate, bytes/s (0: unlimited)
+  uint64_t bound_ns = 0;      // completion must come within this
+  size_t buffers = 8192;      // packet buffers per host
+  uint32_t flows = 1;         // >1: a dumbbell, one sender-receiver pair per flow
+  LinkParams access;          // dumbbell host links
+};
+
+std::vector<std::string> scenario_names();
+// nullopt for an unknown name.
+std::optional<Scenario> make_scenario(std::string_view name, tcp::CcAlgo cc);
+
+struct FlowResult {
+  uint64_t delivered = 0;
+  bool corrupt = false;
+  bool orderly = false;          // receiver closed normally, sender saw FIN then closed normally
+  uint64_t completion_ns = 0;    // connect to the sender's data and FIN all delivered
+  uint64_t retransmitted_bytes = 0;
+  std::string sender_end, receiver_end;
+};
+
+struct Result {
+  std::string scenario;
+  uint64_t seed = 0;
+  tcp::CcAlgo cc = tcp::CcAlgo::cubic;
+  std::vector<FlowResult> flows;
+  uint64_t bytes = 0;
+  uint64_t bound_ns = 0;
+  uint64_t completion_ns = 0;     // the slowest flow
+  uint64_t sim_ns = 0;
+  double wall_s = 0;
+  uint64_t events = 0;
+  tcp::TcpCounters sender, receiver;
+  LinkStats forward, reverse;     // the data-direction and ACK-direction bottleneck
+  double link_rate_bps = 0;
+  // From the moment every sender has left slow start and loss recovery (found
+  // at 1 ms resolution) to the end: the data link's busy share.
+  uint64_t steady_from_ns = 0, steady_to_ns = 0;
+  double steady_utilization = 0;
+  std::string failure;            // empty when ok()
+
+  bool ok() const { return failure.empty(); }
+  // Payload goodput over the completion time, and the data link's busy share.
+  double goodput_bps() const;
+  double utilization() const;
+  std::string summary() const;
+  std::string repro() const;
+};
+
+Result run_scenario(const Scenario& s, uint64_t seed, tcp::CcAlgo cc);
+
+}  // namespace ts::sim

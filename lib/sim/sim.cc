@@ -1,0 +1,301 @@
+#include "sim/sim.hh"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+namespace ts::sim {
+
+// ------------------------------------------------------------------ Simulator
+
+void Simulator::push(Event e) {
+  e.seq = seq_++;
+  q_.push(e);
+}
+
+void Simulator::deliver_at(uint64_t t, Node* to, uint32_t port, const Packet& p) {
+  push({t, 0, Kind::deliver, to, port, p, 0});
+}
+
+void Simulator::wake_at(uint64_t t, Node* node) { push({t, 0, Kind::wake, node, 0, {}, 0}); }
+
+void Simulator::call_at(uint64_t t, std::function<void()> fn) {
+  uint32_t idx;
+  if (!free_calls_.empty()) {
+    idx = free_calls_.back();
+    free_calls_.pop_back();
+    calls_[idx] = std::move(fn);
+  } else {
+    idx = uint32_t(calls_.size());
+    calls_.push_back(std::move(fn));
+  }
+  push({t, 0, Kind::call, nullptr, 0, {}, idx});
+}
+
+bool Simulator::step() {
+  if (q_.empty()) return false;
+  Event e = q_.top();
+  q_.pop();
+  if (e.t > now_) now_ = e.t;
+  ++events_;
+  switch (e.kind) {
+    case Kind::deliver:
+      e.node->receive(e.pkt, e.port, now_);
+      break;
+    case Kind::wake:
+      e.node->wake(now_);
+      break;
+    case Kind::call: {
+      auto fn = std::move(calls_[e.call]);
+      free_calls_.push_back(e.call);
+      fn();
+      break;
+    }
+  }
+  return true;
+}
+
+void Simulator::run_until(uint64_t t) {
+  while (!q_.empty() && q_.top().t <= t) step();
+  if (now_ < t) now_ = t;
+}
+
+bool Simulator::run_until_done(const std::function<bool()>& done, uint64_t limit) {
+  while (!done()) {
+    if (q_.empty() || q_.top().t > limit) {
+      if (now_ < limit) now_ = limit;
+      return done();
+    }
+    step();
+  }
+  return true;
+}
+
+// ------------------------------------------------------------------ Link
+
+std::string LinkParams::str() const {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%.0f Mbit/s, %.3f ms, queue %u", rate_bps / 1e6,
+                double(delay_ns) / 1e6, queue_packets);
+  std::string s = buf;
+  if (loss.bernoulli > 0) s += ", loss " + std::to_string(loss.bernoulli);
+  if (loss.gilbert)
+    s += ", bursty loss (p=" + std::to_string(loss.p_good_bad) + " r=" +
+         std::to_string(loss.p_bad_good) + ")";
+  if (reorder > 0) s += ", reorder " + std::to_string(reorder);
+  if (duplicate > 0) s += ", duplicate " + std::to_string(duplicate);
+  if (corrupt > 0) s += ", corrupt " + std::to_string(corrupt);
+  return s;
+}
+
+Link::Link(Simulator& sim, stack::MemDevice& pool, const LinkParams& p, Node* to,
+           uint32_t to_port, uint64_t seed)
+    : sim_(sim), pool_(pool), p_(p), to_(to), to_port_(to_port), rng_(seed) {}
+
+bool Link::lose() {
+  const LossModel& m = p_.loss;
+  if (m.gilbert) {
+    if (bad_state_) {
+      if (rng_.chance(m.p_bad_good)) bad_state_ = false;
+    } else if (rng_.chance(m.p_good_bad)) {
+      bad_state_ = true;
+    }
+    return rng_.chance(bad_state_ ? m.loss_bad : m.loss_good);
+  }
+  return rng_.chance(m.bernoulli);
+}
+
+namespace {
+
+// TCP payload length of an Ethernet/IPv4/TCP frame; 0 for anything else.
+uint32_t tcp_payload(const Packet& p) {
+  if (p.len < 54 || p.data[12] != 0x08 || p.data[13] != 0x00 || p.data[23] != 6) return 0;
+  const uint32_t total = uint32_t(p.data[16]) << 8 | p.data[17];
+  const uint32_t ihl = uint32_t(p.data[14] & 0x0f) * 4;
+  if (14 + ihl + 13 > p.len) return 0;
+  const uint32_t doff = uint32_t(p.data[14 + ihl + 12] >> 4) * 4;
+  return total > ihl + doff ? total - ihl - doff : 0;
+}
+
+}  // namespace
+
+void Link::drop(Packet& p) {
+  stats_.lost_payload += tcp_payload(p);
+  pool_.free(p);
+}
+
+void Link::take(Packet& p, uint64_t now) {
+  ++stats_.offered;
+  if (lose()) {
+    ++stats_.lost;
+    drop(p);
+    return;
+  }
+  while (!departures_.empty() && departures_.front() <= now) departures_.pop_front();
+  if (departures_.size() >= p_.queue_packets) {
+    ++stats_.queue_drops;
+    drop(p);
+    return;
+  }
+  if (rng_.chance(p_.corrupt) && p.len > 14) {
+    stats_.lost_payload += tcp_payload(p);  // before the flip can change the lengths
+    p.data[14 + rng_.below(p.len - 14)] ^= uint8_t(1u << rng_.below(8));
+    ++stats_.corrupted;
+  }
+  const uint64_t tx = tx_time(p.len);
+  busy_until_ = std::max(now, busy_until_) + tx;
+  departures_.push_back(busy_until_);
+  stats_.max_queue = std::max<uint32_t>(stats_.max_queue, uint32_t(departures_.size()));
+  ++stats_.sent;
+  stats_.bytes += p.len;
+  stats_.busy_ns += tx;
+  uint64_t arrive = busy_until_ + p_.delay_ns;
+  if (rng_.chance(p_.reorder)) {
+    arrive += p_.reorder_delay_ns;
+    ++stats_.reordered;
+  }
+  if (rng_.chance(p_.duplicate)) {
+    Packet copy;
+    if (pool_.alloc(copy) && copy.room >= p.len) {
+      std::memcpy(copy.data, p.data, p.len);
+      copy.len = p.len;
+      ++stats_.duplicated;
+      sim_.deliver_at(arrive, to_, to_port_, p);
+      sim_.deliver_at(arrive, to_, to_port_, copy);
+      return;
+    }
+  }
+  sim_.deliver_at(arrive, to_, to_port_, p);
+}
+
+// ------------------------------------------------------------------ Host
+
+Host::Host(Simulator& sim, std::string name, const stack::StackConfig& cfg,
+           const wire::MacAddr& mac, size_t buffers)
+    : sim_(sim), name_(std::move(name)), dev_(mac, buffers, 2048) {
+  stack_ = std::make_unique<stack::Stack>(dev_, cfg);
+}
+
+void Host::attach(uint32_t, Link* out) { dev_.set_sink(out); }
+
+void Host::receive(Packet& p, uint32_t, uint64_t now) {
+  dev_.deliver(p);
+  kick(now);
+}
+
+void Host::kick(uint64_t t) {
+  if (t < wake_at_) {
+    wake_at_ = t;
+    sim_.wake_at(t, this);
+  }
+}
+
+void Host::wake(uint64_t now) {
+  if (now < wake_at_) return;  // superseded by an earlier wake-up
+  wake_at_ = UINT64_MAX;
+  stack_->poll(now);
+  if (dev_.rx_pending()) kick(now);  // more than one burst arrived
+  const uint64_t d = stack_->next_deadline();
+  // A deadline already due is honoured a microsecond on, so that nothing can
+  // spin at one instant.
+  if (d != UINT64_MAX) kick(d > now ? d : now + 1000);
+}
+
+// ------------------------------------------------------------------ Switch
+
+void Switch::attach(uint32_t port, Link* out) {
+  if (ports_.size() <= port) ports_.resize(port + 1, nullptr);
+  ports_[port] = out;
+}
+
+namespace {
+uint64_t mac_key(const uint8_t* m) {
+  uint64_t k = 0;
+  std::memcpy(&k, m, 6);
+  return k;
+}
+}  // namespace
+
+void Switch::receive(Packet& p, uint32_t in, uint64_t now) {
+  table_[mac_key(p.data + 6)] = in;
+  if (!(p.data[0] & 1)) {
+    auto it = table_.find(mac_key(p.data));
+    if (it != table_.end()) {
+      if (it->second != in && ports_[it->second])
+        ports_[it->second]->take(p, now);
+      else
+        pool_.free(p);
+      return;
+    }
+  }
+  // Broadcast, multicast or unknown: flood; the last port gets the original.
+  std::vector<uint32_t> out;
+  for (uint32_t i = 0; i < ports_.size(); ++i)
+    if (i != in && ports_[i]) out.push_back(i);
+  if (out.empty()) {
+    pool_.free(p);
+    return;
+  }
+  for (size_t k = 0; k + 1 < out.size(); ++k) {
+    Packet copy;
+    if (!pool_.alloc(copy) || copy.room < p.len) {
+      if (copy.handle) pool_.free(copy);
+      ++copy_failed_;
+      continue;
+    }
+    std::memcpy(copy.data, p.data, p.len);
+    copy.len = p.len;
+    ports_[out[k]]->take(copy, now);
+  }
+  ports_[out.back()]->take(p, now);
+}
+
+// ------------------------------------------------------------------ Network
+
+Network::Network(uint64_t seed, size_t buffers)
+    : seed_(seed),
+      buffers_(buffers),
+      sim_(seed),
+      seeds_(seed ^ 0x5eedf00dull),
+      pool_(wire::MacAddr{}, buffers) {}
+
+Network::~Network() {
+  // Frames waiting at a host may come from another host's pool: return them
+  // while every pool still exists.
+  for (auto& h : hosts_) h->device().drop_rx();
+}
+
+Host& Network::add_host(const std::string& name, const wire::Ipv4Cidr& cidr,
+                        const stack::StackConfig& base) {
+  stack::StackConfig cfg = base;
+  cfg.addr = cidr;
+  for (auto& b : cfg.secret) b = uint8_t(seeds_.next());
+  const uint32_t n = next_mac_++;
+  const wire::MacAddr mac{{0x02, 0x00, 0x00, uint8_t(n >> 16), uint8_t(n >> 8), uint8_t(n)}};
+  hosts_.push_back(std::make_unique<Host>(sim_, name, cfg, mac, buffers_));
+  return *hosts_.back();
+}
+
+Switch& Network::add_switch() {
+  switches_.push_back(std::make_unique<Switch>(sim_, pool_));
+  return *switches_.back();
+}
+
+std::pair<Link*, Link*> Network::connect(Node& a, Node& b, const LinkParams& ab,
+                                         const LinkParams& ba) {
+  const uint32_t pa = a.new_port(), pb = b.new_port();
+  links_.push_back(std::make_unique<Link>(sim_, pool_, ab, &b, pb, seeds_.next()));
+  Link* l1 = links_.back().get();
+  links_.push_back(std::make_unique<Link>(sim_, pool_, ba, &a, pa, seeds_.next()));
+  Link* l2 = links_.back().get();
+  a.attach(pa, l1);
+  b.attach(pb, l2);
+  return {l1, l2};
+}
+
+void Network::finish() {
+  const size_t total = buffers_ * (hosts_.size() + 1);
+  for (auto& h : hosts_) h->device().reserve_rx(total);
+}
+
+}  // namespace ts::sim

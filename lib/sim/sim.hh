@@ -1,0 +1,214 @@
+// A deterministic network simulator that runs the real stack (lib/stack over
+// lib/tcp) over simulated links, in virtual time. Everything random draws from
+// generators seeded by the network's seed, and events at equal times run in the
+// order they were scheduled, so one seed always replays one run exactly.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "stack/mem_device.hh"
+#include "stack/stack.hh"
+#include "util/rng.hh"
+
+namespace ts::sim {
+
+using stack::Packet;
+
+// ------------------------------------------------------------------ time
+
+class Node;
+
+class Simulator {
+ public:
+  explicit Simulator(uint64_t seed) : rng_(seed) {}
+  uint64_t now() const { return now_; }
+  util::Rng& rng() { return rng_; }
+
+  void deliver_at(uint64_t t, Node* to, uint32_t port, const Packet& p);
+  void wake_at(uint64_t t, Node* node);
+  void call_at(uint64_t t, std::function<void()> fn);
+
+  // Runs the next event; false when there is none.
+  bool step();
+  // Runs every event up to and including time t, then sets the clock to t.
+  void run_until(uint64_t t);
+  // Runs until done() or the clock passes `limit`; true if done() held.
+  bool run_until_done(const std::function<bool()>& done, uint64_t limit);
+  uint64_t events_run() const { return events_; }
+
+ private:
+  enum class Kind : uint8_t { deliver, wake, call };
+  struct Event {
+    uint64_t t, seq;
+    Kind kind;
+    Node* node;
+    uint32_t port;
+    Packet pkt;
+    uint32_t call;  // index into calls_
+    bool operator>(const Event& o) const { return t != o.t ? t > o.t : seq > o.seq; }
+  };
+  void push(Event e);
+
+  uint64_t now_ = 0, seq_ = 0, events_ = 0;
+  util::Rng rng_;
+  std::priority_queue<Event, std::vector<Event>, std::greater<>> q_;
+  std::vector<std::function<void()>> calls_;
+  std::vector<uint32_t> free_calls_;
+};
+
+// ------------------------------------------------------------------ links
+
+struct LossModel {
+  double bernoulli = 0;  // each packet lost independently with this probability
+  // Gilbert-Elliott bursts: a two-state chain stepped once per packet.
+  bool gilbert = false;
+  double p_good_bad = 0, p_bad_good = 1, loss_good = 0, loss_bad = 1;
+};
+
+struct LinkParams {
+  double rate_bps = 1e9;
+  uint64_t delay_ns = 1'000'000;      // propagation
+  uint32_t queue_packets = 1000;      // drop-tail limit, the packet in service included
+  LossModel loss;
+  double reorder = 0;                 // probability a packet is held back ...
+  uint64_t reorder_delay_ns = 0;      // ... by this much more (so later ones pass it)
+  double duplicate = 0;
+  double corrupt = 0;                 // one bit flipped past the Ethernet header
+  std::string str() const;
+};
+
+struct LinkStats {
+  uint64_t offered = 0;         // packets handed to the link
+  uint64_t sent = 0;            // packets serialized
+  uint64_t bytes = 0;           // bytes serialized
+  uint64_t lost = 0;            // dropped by the loss model
+  uint64_t queue_drops = 0;     // dropped at the full queue
+  uint64_t corrupted = 0, duplicated = 0, reordered = 0;
+  uint32_t max_queue = 0;
+  uint64_t busy_ns = 0;         // time spent serializing
+  // TCP payload bytes that never arrived intact: lost, dropped at the queue,
+  // or corrupted (the receiver's checksum drops those).
+  uint64_t lost_payload = 0;
+};
+
+// One direction of a link: a drop-tail queue feeding a serializer of fixed
+// rate, then propagation delay, impairments, and delivery to a node's port.
+class Link final : public stack::FrameSink {
+ public:
+  Link(Simulator& sim, stack::MemDevice& pool, const LinkParams& p, Node* to, uint32_t to_port,
+       uint64_t seed);
+  void take(Packet& p, uint64_t now) override;
+  const LinkStats& stats() const { return stats_; }
+  const LinkParams& params() const { return p_; }
+  // Serialization time of `bytes` (Ethernet preamble and gap not modelled).
+  uint64_t tx_time(uint32_t bytes) const { return uint64_t(double(bytes) * 8e9 / p_.rate_bps); }
+
+ private:
+  bool lose();
+  void drop(Packet& p);
+
+  Simulator& sim_;
+  stack::MemDevice& pool_;
+  LinkParams p_;
+  Node* to_;
+  uint32_t to_port_;
+  util::Rng rng_;
+  bool bad_state_ = false;
+  uint64_t busy_until_ = 0;
+  std::deque<uint64_t> departures_;  // of packets queued or in service
+  LinkStats stats_;
+};
+
+// ------------------------------------------------------------------ nodes
+
+class Node {
+ public:
+  virtual ~Node() = default;
+  virtual void receive(Packet& p, uint32_t port, uint64_t now) = 0;
+  virtual void wake(uint64_t now) { (void)now; }
+  virtual void attach(uint32_t port, Link* out) = 0;
+  virtual uint32_t new_port() = 0;
+};
+
+// A host: the real stack on an in-memory device whose frames go to a link.
+class Host final : public Node {
+ public:
+  Host(Simulator& sim, std::string name, const stack::StackConfig& cfg, const wire::MacAddr& mac,
+       size_t buffers);
+  void receive(Packet& p, uint32_t port, uint64_t now) override;
+  void wake(uint64_t now) override;
+  void attach(uint32_t port, Link* out) override;
+  uint32_t new_port() override { return 0; }
+  // Asks for a poll at `t` (after the application acted outside a callback).
+  void kick(uint64_t t);
+
+  const std::string& name() const { return name_; }
+  stack::Stack& stack() { return *stack_; }
+  stack::MemDevice& device() { return dev_; }
+  wire::Ipv4Addr ip() const { return stack_->config().addr.addr; }
+
+ private:
+  Simulator& sim_;
+  std::string name_;
+  stack::MemDevice dev_;
+  std::unique_ptr<stack::Stack> stack_;
+  uint64_t wake_at_ = UINT64_MAX;
+};
+
+// A learning Ethernet switch with no delay of its own.
+class Switch final : public Node {
+ public:
+  Switch(Simulator& sim, stack::MemDevice& pool) : sim_(sim), pool_(pool) {}
+  void receive(Packet& p, uint32_t port, uint64_t now) override;
+  void attach(uint32_t port, Link* out) override;
+  uint32_t new_port() override { return uint32_t(ports_.size()); }
+  uint64_t flood_copies_failed() const { return copy_failed_; }
+
+ private:
+  Simulator& sim_;
+  stack::MemDevice& pool_;
+  std::vector<Link*> ports_;
+  std::unordered_map<uint64_t, uint32_t> table_;  // MAC -> port
+  uint64_t copy_failed_ = 0;
+};
+
+// ------------------------------------------------------------------ networks
+
+class Network {
+ public:
+  // `buffers`: packet buffers per host (frames in flight and queued count).
+  explicit Network(uint64_t seed, size_t buffers = 8192);
+  ~Network();
+
+  Simulator& sim() { return sim_; }
+  uint64_t seed() const { return seed_; }
+  // A host at `cidr`; `base` supplies everything but the address and secret.
+  Host& add_host(const std::string& name, const wire::Ipv4Cidr& cidr,
+                 const stack::StackConfig& base = {});
+  Switch& add_switch();
+  // Two links, a -> b with `ab` and b -> a with `ba`; returns {ab, ba}.
+  std::pair<Link*, Link*> connect(Node& a, Node& b, const LinkParams& ab, const LinkParams& ba);
+  // Lets every host's receive queue take frames from every pool (call once
+  // the topology is complete).
+  void finish();
+
+ private:
+  uint64_t seed_;
+  size_t buffers_;
+  Simulator sim_;
+  util::Rng seeds_;
+  stack::MemDevice pool_;  // copies made by links and switches
+  std::vector<std::unique_ptr<Host>> hosts_;
+  std::vector<std::unique_ptr<Switch>> switches_;
+  std::vector<std::unique_ptr<Link>> links_;
+  uint32_t next_mac_ = 1;
+};
+
+}  // namespace ts::sim

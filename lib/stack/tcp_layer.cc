@@ -1,0 +1,255 @@
+#include "stack/tcp_layer.hh"
+
+#include <algorithm>
+#include <cstring>
+
+#include "stack/stack.hh"
+#include "tcp/seq.hh"
+#include "wire/bytes.hh"
+
+namespace ts::stack {
+
+using namespace wire::tcpflag;
+
+namespace {
+
+uint64_t key_half(const std::array<uint8_t, 16>& k, size_t at) {
+  uint64_t v;
+  std::memcpy(&v, k.data() + at, 8);
+  return v;
+}
+
+}  // namespace
+
+TcpLayer::TcpLayer(Stack& stack, const TcpLayerConfig& cfg, const std::array<uint8_t, 16>& secret,
+                   tcp::TcpCounters& counters)
+    : stack_(stack),
+      cfg_(cfg),
+      isn_(secret),
+      ctr_(counters),
+      table_(size_t(cfg.max_connections) * 2, key_half(secret, 0) ^ 0x5bd1e995,
+             key_half(secret, 8) ^ 0x27d4eb2f),
+      next_port_(cfg.ephemeral_first) {
+  slots_.reserve(cfg.max_connections);
+  // Start the port search somewhere unpredictable (RFC 6056).
+  const uint32_t span = uint32_t(cfg_.ephemeral_last - cfg_.ephemeral_first) + 1;
+  next_port_ = uint16_t(cfg_.ephemeral_first + key_half(secret, 3) % span);
+}
+
+TcpLayer::~TcpLayer() = default;
+
+TcpLayer::Listener* TcpLayer::find_listener(uint16_t port) {
+  for (auto& l : listeners_)
+    if (l->port == port) return l.get();
+  return nullptr;
+}
+
+bool TcpLayer::listen(uint16_t port, Acceptor* acceptor, uint32_t backlog,
+                      const tcp::TcpConfig* cfg) {
+  if (!acceptor || find_listener(port)) return false;
+  auto l = std::make_unique<Listener>();
+  l->port = port;
+  l->acceptor = acceptor;
+  l->backlog = backlog;
+  l->cfg = cfg ? *cfg : cfg_.tcp;
+  listeners_.push_back(std::move(l));
+  return true;
+}
+
+void TcpLayer::unlisten(uint16_t port) {
+  std::erase_if(listeners_, [&](const auto& l) { return l->port == port; });
+  for (auto& s : slots_)
+    if (s.listener && s.listener->port == port) s.listener = nullptr;
+}
+
+uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig& cfg, tcp::Events* ev) {
+  uint32_t id;
+  if (!free_.empty()) {
+    id = free_.back();
+    free_.pop_back();
+  } else if (slots_.size() < cfg_.max_connections) {
+    id = uint32_t(slots_.size());
+    slots_.emplace_back();
+  } else {
+    ++ctr_.tcp_conn_limit;
+    return FlowTable::kNone;
+  }
+  if (!table_.insert(t, id)) {
+    free_.push_back(id);
+    ++ctr_.tcp_conn_limit;
+    return FlowTable::kNone;
+  }
+  Slot& s = slots_[id];
+  s.conn = std::make_unique<tcp::Connection>(cfg, t, *this, ctr_, ev, stack_.device().info().mtu);
+  s.conn->set_observer(this, id);
+  ++s.generation;
+  s.queued_at = UINT64_MAX;
+  s.listener = nullptr;
+  s.half_open = false;
+  s.reaping = false;
+  return id;
+}
+
+void TcpLayer::settle(Slot& s) {
+  if (!s.half_open) return;
+  s.half_open = false;
+  if (s.listener) --s.listener->half_open;
+}
+
+void TcpLayer::release(uint32_t id) {
+  Slot& s = slots_[id];
+  if (!s.conn) return;
+  settle(s);
+  table_.erase(s.conn->tuple());
+  s.conn.reset();
+  ++s.generation;
+  s.queued_at = UINT64_MAX;
+  s.listener = nullptr;
+  s.half_open = false;
+  s.reaping = false;
+  free_.push_back(id);
+}
+
+uint16_t TcpLayer::pick_port(wire::Ipv4Addr remote, uint16_t remote_port) {
+  const uint32_t span = uint32_t(cfg_.ephemeral_last - cfg_.ephemeral_first) + 1;
+  tcp::FourTuple t{stack_.config().addr.addr, remote, 0, remote_port};
+  for (uint32_t tries = 0; tries < span; ++tries) {
+    const uint16_t p = next_port_;
+    next_port_ = p == cfg_.ephemeral_last ? cfg_.ephemeral_first : uint16_t(p + 1);
+    t.local_port = p;
+    if (!find_listener(p) && table_.find(t) == FlowTable::kNone) return p;
+  }
+  return 0;
+}
+
+tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Events* events,
+                                   uint64_t now, const tcp::TcpConfig* cfg) {
+  now_ = now;
+  const uint16_t local = pick_port(remote, port);
+  if (!local) {
+    ++ctr_.tcp_conn_limit;
+    return nullptr;
+  }
+  const tcp::FourTuple t{stack_.config().addr.addr, remote, local, port};
+  const uint32_t id = new_slot(t, cfg ? *cfg : cfg_.tcp, events);
+  if (id == FlowTable::kNone) return nullptr;
+  tcp::Connection* c = slots_[id].conn.get();
+  c->connect(isn_.isn(t, now), isn_.ts_offset(t), now);
+  return c;
+}
+
+void TcpLayer::input(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, uint64_t now) {
+  now_ = now;
+  const tcp::FourTuple t{ip.dst, ip.src, seg.dst_port, seg.src_port};
+  const uint32_t id = table_.find(t);
+  if (id != FlowTable::kNone) {
+    Slot& s = slots_[id];
+    s.conn->input(tcp::SegmentIn::from(seg), now);
+    // Established (or gone): no longer counts against the listener's backlog.
+    if (s.conn && s.conn->state() != tcp::State::syn_received) settle(s);
+    return;
+  }
+  // RFC 9293 3.10.7.2: LISTEN.
+  Listener* l = find_listener(seg.dst_port);
+  if (!l || (seg.flags & (syn | ack | rst)) != syn) {
+    if (!(seg.flags & rst)) reset_for(ip, seg);  // never answer a reset
+    if (!l) ++ctr_.tcp_no_listener;
+    return;
+  }
+  if (l->half_open >= l->backlog) {
+    ++ctr_.tcp_backlog_full;
+    return;  // a dropped SYN is retried by the peer; a reset would refuse it
+  }
+  tcp::Events* ev = l->acceptor->on_syn(t);
+  if (!ev) {
+    ++ctr_.tcp_refused;
+    reset_for(ip, seg);
+    return;
+  }
+  const uint32_t nid = new_slot(t, l->cfg, ev);
+  if (nid == FlowTable::kNone) return;
+  Slot& s = slots_[nid];
+  s.listener = l;
+  s.half_open = true;
+  ++l->half_open;
+  s.conn->accept(tcp::SegmentIn::from(seg), isn_.isn(t, now), isn_.ts_offset(t), now);
+}
+
+void TcpLayer::reset_for(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg) {
+  // RFC 9293 3.10.7.1: with an ACK, <SEQ=SEG.ACK><CTL=RST>; without,
+  // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+  wire::TcpRepr r;
+  r.src_port = seg.dst_port;
+  r.dst_port = seg.src_port;
+  if (seg.flags & ack) {
+    r.seq = seg.ack;
+    r.flags = rst;
+  } else {
+    const uint32_t len = uint32_t(seg.payload.size()) + ((seg.flags & syn) ? 1 : 0) +
+                         ((seg.flags & fin) ? 1 : 0);
+    r.seq = 0;
+    r.ack = seg.seq + len;
+    r.flags = rst | ack;
+  }
+  if (stack_.send_tcp(ip.dst, ip.src, r, {}, now_)) ++ctr_.tcp_rst_out;
+}
+
+bool TcpLayer::emit(const tcp::Connection& c, const tcp::SegmentOut& s, tcp::Bytes2 payload) {
+  wire::TcpRepr r;
+  r.src_port = c.tuple().local_port;
+  r.dst_port = c.tuple().remote_port;
+  r.seq = s.seq;
+  r.ack = s.ack;
+  r.flags = s.flags;
+  r.window = s.window;
+  r.options = s.options;
+  return stack_.send_tcp(c.tuple().local_ip, c.tuple().remote_ip, r, payload, now_);
+}
+
+void TcpLayer::on_schedule(tcp::Connection& c) {
+  const uint32_t id = c.tag();
+  Slot& s = slots_[id];
+  if (c.finished()) {
+    if (!s.reaping) {
+      s.reaping = true;
+      reap_.push_back(id);
+    }
+    return;
+  }
+  const uint64_t d = c.next_deadline();
+  if (d < s.queued_at) {
+    s.queued_at = d;
+    timers_.push({d, id, s.generation});
+  }
+}
+
+void TcpLayer::poll(uint64_t now) {
+  now_ = now;
+  while (!timers_.empty() && timers_.top().at <= now) {
+    const TimerEntry e = timers_.top();
+    timers_.pop();
+    Slot& s = slots_[e.slot];
+    if (!s.conn || s.generation != e.generation || s.queued_at != e.at) continue;  // stale
+    s.queued_at = UINT64_MAX;
+    tcp::Connection& c = *s.conn;
+    if (c.next_deadline() <= now) {
+      c.on_timer(now);  // re-schedules itself through on_schedule()
+      if (c.state() != tcp::State::syn_received) settle(s);
+    } else {
+      on_schedule(c);  // the deadline moved later: queue it again
+    }
+  }
+  reap();
+}
+
+void TcpLayer::reap() {
+  for (uint32_t id : reap_) release(id);
+  reap_.clear();
+}
+
+uint64_t TcpLayer::next_deadline() const {
+  if (!reap_.empty()) return 0;
+  return timers_.empty() ? UINT64_MAX : timers_.top().at;
+}
+
+}  // namespace ts::stack

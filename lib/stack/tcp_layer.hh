@@ -1,0 +1,106 @@
+// TCP on one core's endpoint: demultiplexing segments to connections (flow
+// table, then listeners, else a reset), opening connections both ways,
+// building the segments connections send, and running their timers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <queue>
+#include <vector>
+
+#include "stack/flow_table.hh"
+#include "tcp/connection.hh"
+#include "tcp/isn.hh"
+#include "wire/ipv4.hh"
+#include "wire/tcp.hh"
+
+namespace ts::stack {
+
+class Stack;
+
+// A listening application: decides per SYN whether to take the connection and
+// which events object serves it (nullptr refuses it with a reset).
+class Acceptor {
+ public:
+  virtual ~Acceptor() = default;
+  virtual tcp::Events* on_syn(const tcp::FourTuple& tuple) = 0;
+};
+
+struct TcpLayerConfig {
+  tcp::TcpConfig tcp;             // defaults for every connection
+  uint32_t max_connections = 4096;
+  uint16_t ephemeral_first = 32768, ephemeral_last = 60999;
+};
+
+class TcpLayer final : public tcp::Output, public tcp::Observer {
+ public:
+  TcpLayer(Stack& stack, const TcpLayerConfig& cfg, const std::array<uint8_t, 16>& secret,
+           tcp::TcpCounters& counters);
+  ~TcpLayer() override;
+
+  // Accepts connections to `port` with `cfg` (or the layer's default); at most
+  // `backlog` of them may be half-open at once.
+  bool listen(uint16_t port, Acceptor* acceptor, uint32_t backlog = 1024,
+              const tcp::TcpConfig* cfg = nullptr);
+  void unlisten(uint16_t port);
+  // Opens a connection; nullptr when no slot or local port is free (counted).
+  tcp::Connection* connect(wire::Ipv4Addr remote, uint16_t port, tcp::Events* events,
+                           uint64_t now, const tcp::TcpConfig* cfg = nullptr);
+
+  // A parsed, checksum-verified segment for our address.
+  void input(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, uint64_t now);
+  // Runs connection timers that are due and reclaims finished connections.
+  void poll(uint64_t now);
+  uint64_t next_deadline() const;
+  size_t connections() const { return table_.size(); }
+
+  // tcp::Output and tcp::Observer.
+  bool emit(const tcp::Connection& c, const tcp::SegmentOut& seg, tcp::Bytes2 payload) override;
+  void on_schedule(tcp::Connection& c) override;
+
+ private:
+  struct Listener {
+    uint16_t port = 0;
+    Acceptor* acceptor = nullptr;
+    uint32_t backlog = 0;
+    uint32_t half_open = 0;
+    tcp::TcpConfig cfg;
+  };
+  struct Slot {
+    std::unique_ptr<tcp::Connection> conn;
+    uint32_t generation = 0;
+    uint64_t queued_at = UINT64_MAX;  // the live timer-heap entry's time
+    Listener* listener = nullptr;     // half-open passive connections count against it
+    bool half_open = false;
+    bool reaping = false;
+  };
+  struct TimerEntry {
+    uint64_t at;
+    uint32_t slot;
+    uint32_t generation;
+    bool operator>(const TimerEntry& o) const { return at > o.at; }
+  };
+
+  uint32_t new_slot(const tcp::FourTuple& t, const tcp::TcpConfig& cfg, tcp::Events* ev);
+  void release(uint32_t slot);
+  void settle(Slot& s);
+  void reap();
+  void reset_for(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg);
+  Listener* find_listener(uint16_t port);
+  uint16_t pick_port(wire::Ipv4Addr remote, uint16_t remote_port);
+
+  Stack& stack_;
+  TcpLayerConfig cfg_;
+  tcp::IsnGenerator isn_;
+  tcp::TcpCounters& ctr_;
+  FlowTable table_;
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_;
+  std::vector<std::unique_ptr<Listener>> listeners_;  // few: a linear search is fine
+  std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
+  std::vector<uint32_t> reap_;
+  uint16_t next_port_;
+  uint64_t now_ = 0;
+};
+
+}  // namespace ts::stack

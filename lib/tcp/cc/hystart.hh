@@ -1,0 +1,76 @@
+// HyStart++ (RFC 9406): leaves slow start when the round trip time starts to
+// grow (the queue is filling) instead of when packets are lost, through a
+// phase of conservative slow start that resumes slow start if the increase was
+// a fluke. Congestion-control independent: it decides when slow start ends and
+// how fast it grows; the algorithm keeps doing the rest.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "tcp/cc/cc.hh"
+#include "tcp/seq.hh"
+
+namespace ts::tcp {
+
+class HyStart {
+ public:
+  static constexpr uint64_t kMinRttThresh = 4'000'000;   // 4 ms
+  static constexpr uint64_t kMaxRttThresh = 16'000'000;  // 16 ms
+  static constexpr uint64_t kMinRttDivisor = 8;
+  static constexpr unsigned kRttSamples = 8;  // N_RTT_SAMPLE
+  static constexpr unsigned kCssRounds = 5;
+  static constexpr uint32_t kCssGrowthDivisor = 4;
+
+  // Called for every ACK of new data while cwnd < ssthresh, before the window
+  // grows. `rtt_ns` is a sample for this ACK (0 if none); `acked_seq` the new
+  // SND.UNA and `snd_max` the highest sequence sent. Sets s.css and may end
+  // slow start (ssthresh = cwnd).
+  void on_ack(CcState& s, uint64_t rtt_ns, uint32_t acked_seq, uint32_t snd_max) {
+    if (done_) return;
+    if (!started_ || seq_ge(acked_seq, window_end_)) {  // a new round
+      started_ = true;
+      window_end_ = snd_max;
+      last_round_min_ = current_round_min_;
+      current_round_min_ = UINT64_MAX;
+      samples_ = 0;
+      if (s.css && ++css_rounds_ >= kCssRounds) {
+        // Conservative slow start lasted long enough: congestion avoidance.
+        s.ssthresh = s.cwnd;
+        s.css = false;
+        done_ = true;
+        return;
+      }
+    }
+    if (rtt_ns == 0) return;
+    current_round_min_ = std::min(current_round_min_, rtt_ns);
+    ++samples_;
+    if (samples_ < kRttSamples || last_round_min_ == UINT64_MAX) return;
+    if (!s.css) {
+      const uint64_t thresh =
+          std::clamp(last_round_min_ / kMinRttDivisor, kMinRttThresh, kMaxRttThresh);
+      if (current_round_min_ >= last_round_min_ + thresh) {
+        css_baseline_ = current_round_min_;
+        s.css = true;
+        css_rounds_ = 0;
+      }
+    } else if (current_round_min_ < css_baseline_) {
+      s.css = false;  // the RTT fell back: the exit was spurious, slow start again
+    }
+  }
+  // Loss or timeout ends the search for good (RFC 9406 4.3).
+  void stop(CcState& s) {
+    s.css = false;
+    done_ = true;
+  }
+  bool in_css() const { return !done_ && css_rounds_ < kCssRounds; }
+
+ private:
+  bool started_ = false, done_ = false;
+  uint32_t window_end_ = 0;
+  uint64_t last_round_min_ = UINT64_MAX, current_round_min_ = UINT64_MAX;
+  uint64_t css_baseline_ = 0;
+  unsigned samples_ = 0, css_rounds_ = 0;
+};
+
+}  // namespace ts::tcp
