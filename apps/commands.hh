@@ -25,7 +25,17 @@ struct DemoArgs {
   WorkloadArgs work;
 };
 
+struct SimArgs {
+  std::string scenario;
+  std::string cc = "cubic";
+  std::string seed = "1";
+  std::string bytes;
+  std::string json;
+  bool list = false;
+};
+
 int run_serve(const ServeArgs& a);
+int run_sim(const SimArgs& a);
 int run_gen(const GenArgs& a);
 int run_demo(const DemoArgs& a);
 

@@ -107,6 +107,24 @@ int main(int argc, char** argv) {
   demo.work.conns = 16;  // before add_workload, so --help shows it as the default
   add_workload(demo_cmd, demo.work);
 
+  SimArgs sim;
+  auto* sim_cmd = app.add_subcommand(
+      "sim",
+      "Run a scenario in the deterministic network simulator: real TCP stacks over simulated "
+      "links with loss, reordering, duplication, corruption and queues");
+  sim_cmd->add_option("--scenario", sim.scenario, "Scenario name (--list shows them)")
+      ->type_name("NAME");
+  sim_cmd->add_option("--cc", sim.cc, "Congestion control: newreno or cubic")
+      ->type_name("ALGO")
+      ->capture_default_str();
+  sim_cmd->add_option("--seed", sim.seed, "Seed: one seed always replays one run exactly")
+      ->type_name("N")
+      ->capture_default_str();
+  sim_cmd->add_option("--bytes", sim.bytes, "Bytes per flow instead of the scenario's")
+      ->type_name("SIZE");
+  sim_cmd->add_option("--json", sim.json, "Write the result as JSON to FILE")->type_name("FILE");
+  sim_cmd->add_flag("--list", sim.list, "List the scenarios");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -122,6 +140,7 @@ int main(int argc, char** argv) {
     if (serve_cmd->parsed()) return run_serve(serve);
     if (gen_cmd->parsed()) return run_gen(gen);
     if (demo_cmd->parsed()) return run_demo(demo);
+    if (sim_cmd->parsed()) return run_sim(sim);
   } catch (const UsageError& e) {
     std::cerr << "touchstone: error: " << e.what() << "\n";
     return 2;

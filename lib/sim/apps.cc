@@ -101,8 +101,8 @@ uint64_t BulkSender::retransmitted_bytes() const {
 
 // ------------------------------------------------------------------ receiver
 
-BulkReceiver::BulkReceiver(Simulator& sim, Host& host, double read_rate)
-    : sim_(sim), host_(host), rate_(read_rate) {}
+BulkReceiver::BulkReceiver(Simulator& sim, Host& host, uint64_t chunk, uint64_t period_ns)
+    : sim_(sim), host_(host), chunk_(chunk), period_(period_ns) {}
 
 tcp::Events* BulkReceiver::on_syn(const tcp::FourTuple& t) {
   Flow f;
@@ -126,11 +126,14 @@ void BulkReceiver::read(tcp::Connection& c) {
   if (!f) return;
   tcp::Bytes2 r = c.readable();
   size_t n = r.size();
-  if (rate_ > 0) {
-    tokens_ = std::min(tokens_ + rate_ * double(sim_.now() - refilled_at_) / 1e9, 64.0 * 1024);
-    refilled_at_ = sim_.now();
-    n = std::min(n, size_t(tokens_));
-    tokens_ -= double(n);
+  if (period_) {
+    const uint64_t tick = sim_.now() / period_;
+    if (tick != f->tick) {
+      f->tick = tick;
+      f->allowance = chunk_;
+    }
+    n = size_t(std::min<uint64_t>(n, f->allowance));
+    f->allowance -= n;
   }
   size_t done = 0;
   for (auto part : {r.a, r.b}) {
@@ -148,12 +151,15 @@ void BulkReceiver::read(tcp::Connection& c) {
 }
 
 void BulkReceiver::schedule_read(size_t idx) {
-  // Come back when the bucket holds a segment's worth.
-  const uint64_t wait = uint64_t(1448.0 / rate_ * 1e9) + 1;
-  sim_.call_at(sim_.now() + wait, [this, idx] {
-    Flow& f = flows_[idx];
-    if (!f.conn || f.closed) return;
-    read(*f.conn);
+  Flow& f = flows_[idx];
+  if (f.read_scheduled) return;
+  f.read_scheduled = true;
+  // Come back at the start of the next period.
+  sim_.call_at((sim_.now() / period_ + 1) * period_, [this, idx] {
+    Flow& fl = flows_[idx];
+    fl.read_scheduled = false;
+    if (!fl.conn || fl.closed) return;
+    read(*fl.conn);
     host_.kick(sim_.now());
   });
 }

@@ -63,10 +63,13 @@ class BulkReceiver final : public stack::Acceptor, public tcp::Events {
     tcp::CloseReason reason = tcp::CloseReason::normal;
     uint64_t fin_at = 0, closed_at = 0;
     tcp::Connection* conn = nullptr;
+    bool read_scheduled = false;
+    uint64_t tick = UINT64_MAX, allowance = 0;
   };
 
-  // read_rate: bytes per second the application takes out (0: all at once).
-  BulkReceiver(Simulator& sim, Host& host, double read_rate = 0);
+  // A slow application reads at most `chunk` bytes every `period_ns` (all of
+  // it, as it arrives, when period_ns is 0).
+  BulkReceiver(Simulator& sim, Host& host, uint64_t chunk = 0, uint64_t period_ns = 0);
 
   tcp::Events* on_syn(const tcp::FourTuple& t) override;
   void on_readable(tcp::Connection& c) override { read(c); }
@@ -82,11 +85,8 @@ class BulkReceiver final : public stack::Acceptor, public tcp::Events {
 
   Simulator& sim_;
   Host& host_;
-  double rate_;
+  uint64_t chunk_, period_;
   std::vector<Flow> flows_;
-  // Rate limit: a token bucket refilled with simulated time.
-  double tokens_ = 0;
-  uint64_t refilled_at_ = 0;
 };
 
 }  // namespace ts::sim

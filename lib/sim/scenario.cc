@@ -87,15 +87,16 @@ const Preset kPresets[] = {
        s.bound_ns = 5 * kSec;
      }},
     {"slow-reader",
-     "a receiver reading 1 MB/s through a 64 KB buffer, with 2% loss on the ACK path: zero "
-     "windows, window updates lost, persist probes",
+     "a receiver reading 22 segments every 400 ms through a 45-segment buffer, with 5% loss on "
+     "the ACK path: long zero windows, persist probes, lost window updates",
      [](Scenario& s) {
        path100(s);
-       s.bytes = 1 << 20;
-       s.tcp.rcvbuf = 64 * 1024;
-       s.read_rate = 1e6;
-       s.reverse.loss.bernoulli = 0.02;
-       s.bound_ns = 4 * kSec;
+       s.bytes = 512 * 1024;
+       s.tcp.rcvbuf = 45 * 1448;  // whole segments, so the window closes to exactly zero
+       s.read_chunk = 22 * 1448;
+       s.read_period_ns = 400 * kMs;
+       s.reverse.loss.bernoulli = 0.05;
+       s.bound_ns = 15 * kSec;
      }},
     {"lfn", "a long fat path: 1 Gbit/s, 100 ms RTT, 64 MB (needs window scaling)",
      [](Scenario& s) {
@@ -232,7 +233,7 @@ Result run_scenario(const Scenario& s, uint64_t seed, tcp::CcAlgo cc) {
   std::vector<std::unique_ptr<BulkReceiver>> rx;
   std::vector<std::unique_ptr<BulkSender>> tx;
   for (Host* h : receivers) {
-    rx.push_back(std::make_unique<BulkReceiver>(net.sim(), *h, sc.read_rate));
+    rx.push_back(std::make_unique<BulkReceiver>(net.sim(), *h, sc.read_chunk, sc.read_period_ns));
     h->stack().tcp().listen(5001, rx.back().get());
   }
   for (size_t i = 0; i < senders.size(); ++i) {

@@ -22,7 +22,8 @@ struct Scenario {
   LinkParams reverse;   // the ACK direction
   uint64_t bytes = 2 << 20;
   tcp::TcpConfig tcp;   // both ends
-  double read_rate = 0;       // receiving application's read rate, bytes/s (0: unlimited)
+  uint64_t read_chunk = 0;    // a slow receiving application reads this much ...
+  uint64_t read_period_ns = 0;  // ... this often (0: everything as it arrives)
   uint64_t bound_ns = 0;      // completion must come within this
   size_t buffers = 8192;      // packet buffers per host
   uint32_t flows = 1;         // >1: a dumbbell, one sender-receiver pair per flow
