@@ -277,7 +277,7 @@ Host& Network::add_host(const std::string& name, const wire::Ipv4Cidr& cidr,
 }
 
 Switch& Network::add_switch() {
-  switches_.push_back(std::make_unique<Switch>(sim_, pool_));
+  switches_.push_back(std::make_unique<Switch>(pool_));
   return *switches_.back();
 }
 

@@ -165,14 +165,13 @@ class Host final : public Node {
 // A learning Ethernet switch with no delay of its own.
 class Switch final : public Node {
  public:
-  Switch(Simulator& sim, stack::MemDevice& pool) : sim_(sim), pool_(pool) {}
+  explicit Switch(stack::MemDevice& pool) : pool_(pool) {}
   void receive(Packet& p, uint32_t port, uint64_t now) override;
   void attach(uint32_t port, Link* out) override;
   uint32_t new_port() override { return uint32_t(ports_.size()); }
   uint64_t flood_copies_failed() const { return copy_failed_; }
 
  private:
-  Simulator& sim_;
   stack::MemDevice& pool_;
   std::vector<Link*> ports_;
   std::unordered_map<uint64_t, uint32_t> table_;  // MAC -> port

@@ -301,8 +301,9 @@ bool Stack::send_tcp(Ipv4Addr src, Ipv4Addr dst, const wire::TcpRepr& seg, tcp::
   }
   uint8_t* l3 = p.data + l2_len_;
   uint8_t* l4 = l3 + wire::kIpv4HeaderLen;
-  std::memcpy(l4 + hlen, payload.a.data(), payload.a.size());
-  std::memcpy(l4 + hlen + payload.a.size(), payload.b.data(), payload.b.size());
+  if (!payload.a.empty()) std::memcpy(l4 + hlen, payload.a.data(), payload.a.size());
+  if (!payload.b.empty())
+    std::memcpy(l4 + hlen + payload.a.size(), payload.b.data(), payload.b.size());
   const DeviceInfo& di = dev_.info();
   seg.emit_header({l4, l4_len}, src, dst,
                   di.tx_tcp_csum ? wire::CsumFill::offload : wire::CsumFill::full);

@@ -216,7 +216,10 @@ void TcpLayer::on_schedule(tcp::Connection& c) {
     }
     return;
   }
-  const uint64_t d = c.next_deadline();
+  uint64_t d = c.next_deadline();
+  // A deadline already past is served at the next poll, never in this one: a
+  // timer that could not do its work (no buffer) must not spin.
+  if (d <= now_) d = now_ + 1000;
   if (d < s.queued_at) {
     s.queued_at = d;
     timers_.push({d, id, s.generation});

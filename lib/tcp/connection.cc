@@ -194,6 +194,7 @@ void Connection::input_syn_sent(const SegmentIn& seg, uint64_t now) {
     rtt_timing_ = false;
   }
   snd_una_ = seg.ack;
+  if (seq_lt(snd_nxt_, snd_una_)) snd_nxt_ = snd_una_;  // a SYN retransmission was pending
   snd_una_pos_ = 0;
   syn_acked_ = true;
   rto_at_ = 0;

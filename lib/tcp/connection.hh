@@ -169,6 +169,7 @@ class Connection {
   uint64_t time_wait_deadline() const { return timewait_at_; }
   uint64_t bytes_acked() const { return snd_una_pos_; }
   uint64_t bytes_received() const { return rcvbuf_.next(); }
+  uint64_t bytes_consumed() const { return rcvbuf_.read_offset(); }
   uint64_t retransmitted_bytes() const { return retransmitted_bytes_; }
   CloseReason close_reason() const { return reason_; }
 

@@ -240,7 +240,9 @@ void Connection::send_ack(uint64_t now) {
   SegmentOut s;
   s.seq = snd_nxt_;
   s.flags = ack;
-  emit(s, {}, now);
+  // Without a buffer, try again a little later rather than leave the delayed
+  // ACK timer in the past (which would make the owner poll without end).
+  if (!emit(s, {}, now)) delack_at_ = now + cfg_.delack_ns;
 }
 
 void Connection::send_probe(uint64_t now) {

@@ -43,6 +43,13 @@ def main():
         for name, data in files.items():
             with open(os.path.join(d, name), "wb") as fh:
                 fh.write(data)
+    # Hand-made seeds kept in corpus_extra/ (structured inputs, like the
+    # connection fuzzer's records) are copied as they are.
+    extra = os.path.join(HERE, "corpus_extra")
+    for target in sorted(os.listdir(extra)):
+        d = os.path.join(OUT, target)
+        shutil.copytree(os.path.join(extra, target), d, dirs_exist_ok=True)
+        seeds.setdefault(target, {}).update({f: None for f in os.listdir(d)})
     print("corpus: " + ", ".join("%s %d" % (t, len(f)) for t, f in seeds.items()))
 
 
