@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/apps.hh"
 #include "sim/scenario.hh"
 
 using namespace ts;
@@ -127,4 +128,20 @@ TEST(SimCorruption, FlippedBitsAreCaughtByChecksumsNeverDelivered) {
   const Result r = run("corrupt", CcAlgo::cubic, 3);
   ASSERT_TRUE(r.ok()) << r.summary() << "\nreproduce: " << r.repro();
   EXPECT_GT(r.forward.corrupted + r.reverse.corrupted, 0u);
+}
+
+TEST(SimPattern, AnyAlteredOrMisplacedByteIsFound) {
+  std::vector<uint8_t> buf(5000);
+  for (uint64_t off : {0ull, 3ull, 8ull, 12345ull}) {
+    fill_pattern(77, off, buf.data(), buf.size());
+    EXPECT_EQ(check_pattern(77, off, buf.data(), buf.size()), buf.size());
+    EXPECT_EQ(check_pattern(78, off, buf.data(), buf.size()), 0u);  // another flow's bytes
+    for (size_t at : {size_t(0), size_t(7), size_t(2500), size_t(4999)}) {
+      buf[at] ^= 0x10;
+      EXPECT_EQ(check_pattern(77, off, buf.data(), buf.size()), at) << off << " " << at;
+      buf[at] ^= 0x10;
+    }
+    // The same bytes one word later in the stream do not pass either.
+    EXPECT_LT(check_pattern(77, off + 8, buf.data(), buf.size()), buf.size());
+  }
 }
