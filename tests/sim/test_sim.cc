@@ -135,7 +135,7 @@ TEST(SimPattern, AnyAlteredOrMisplacedByteIsFound) {
   for (uint64_t off : {0ull, 3ull, 8ull, 12345ull}) {
     fill_pattern(77, off, buf.data(), buf.size());
     EXPECT_EQ(check_pattern(77, off, buf.data(), buf.size()), buf.size());
-    EXPECT_EQ(check_pattern(78, off, buf.data(), buf.size()), 0u);  // another flow's bytes
+    EXPECT_LT(check_pattern(78, off, buf.data(), buf.size()), 8u);  // another flow: its first word differs
     for (size_t at : {size_t(0), size_t(7), size_t(2500), size_t(4999)}) {
       buf[at] ^= 0x10;
       EXPECT_EQ(check_pattern(77, off, buf.data(), buf.size()), at) << off << " " << at;
