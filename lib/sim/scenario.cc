@@ -160,7 +160,11 @@ std::string Result::repro() const {
 }
 
 std::string Result::summary() const {
-  char buf[1024];
+  char steady[96] = "no flow left slow start and recovery before the end";
+  if (steady_from_ns)
+    std::snprintf(steady, sizeof steady, "%.1f%% from %.0f ms, when congestion avoidance began",
+                  steady_utilization * 100, double(steady_from_ns) / 1e6);
+  char buf[1200];
   const double ms = double(completion_ns) / 1e6;
   uint64_t retx = 0;
   for (const auto& f : flows) retx += f.retransmitted_bytes;
@@ -168,24 +172,22 @@ std::string Result::summary() const {
       buf, sizeof buf,
       "scenario %s, %s, seed %llu: %s\n"
       "  %zu flow(s) of %llu bytes, completed in %.1f ms (bound %.0f ms)\n"
-      "  goodput %.1f Mbit/s, data link busy %.1f%% of the time (%.1f%% from %.0f ms, when "
-      "congestion avoidance began)\n"
+      "  goodput %.1f Mbit/s, data link busy %.1f%% of the time (%s)\n"
       "  data link: %llu packets, %llu lost, %llu queue drops, %llu corrupted, %llu duplicated, "
       "%llu reordered, max queue %u\n"
       "  retransmitted %llu bytes for %llu payload bytes lost; %llu timeouts, %llu fast "
       "recoveries, %llu window probes\n"
-      "  simulated %.3f s in %.3f s of wall time (%.1fx real time, %llu events)",
+      "  simulated %.3f s in %.3f s of wall time (%llu events)",
       scenario.c_str(), tcp::cc_name(cc), (unsigned long long)seed,
       ok() ? "ok" : ("FAILED: " + failure).c_str(), flows.size(), (unsigned long long)bytes, ms,
-      double(bound_ns) / 1e6, goodput_bps() / 1e6, utilization() * 100, steady_utilization * 100,
-      double(steady_from_ns) / 1e6,
+      double(bound_ns) / 1e6, goodput_bps() / 1e6, utilization() * 100, steady,
       (unsigned long long)forward.sent, (unsigned long long)forward.lost,
       (unsigned long long)forward.queue_drops, (unsigned long long)forward.corrupted,
       (unsigned long long)forward.duplicated, (unsigned long long)forward.reordered,
       forward.max_queue, (unsigned long long)retx, (unsigned long long)forward.lost_payload,
       (unsigned long long)sender.tcp_rto_timeouts, (unsigned long long)sender.tcp_fast_recoveries,
       (unsigned long long)sender.tcp_window_probes, double(sim_ns) / 1e9, wall_s,
-      wall_s > 0 ? double(sim_ns) / 1e9 / wall_s : 0.0, (unsigned long long)events);
+      (unsigned long long)events);
   return buf;
 }
 

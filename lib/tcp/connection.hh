@@ -160,6 +160,7 @@ class Connection {
   bool sack_enabled() const { return sack_ok_; }
   bool timestamps_enabled() const { return ts_ok_; }
   bool in_recovery() const { return in_recovery_; }
+  bool in_conservative_slow_start() const { return cc_.css; }
   const RttEstimator& rtt() const { return rtt_; }
   const CongestionControl& cc() const { return *cc_alg_; }
   uint64_t rto_deadline() const { return rto_at_; }
