@@ -141,7 +141,15 @@ tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Ev
 void TcpLayer::input(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, uint64_t now) {
   now_ = now;
   const tcp::FourTuple t{ip.dst, ip.src, seg.dst_port, seg.src_port};
-  const uint32_t id = table_.find(t);
+  uint32_t id = table_.find(t);
+  if (id != FlowTable::kNone && slots_[id].conn->accepts_new_syn(tcp::SegmentIn::from(seg))) {
+    // A newer SYN for a 4-tuple in TIME-WAIT starts a new connection now
+    // (RFC 6191), instead of waiting out 2 MSL.
+    slots_[id].conn->abandon();
+    release(id);
+    ++ctr_.tcp_time_wait_reused;
+    id = FlowTable::kNone;
+  }
   if (id != FlowTable::kNone) {
     Slot& s = slots_[id];
     s.conn->input(tcp::SegmentIn::from(seg), now);
@@ -149,11 +157,18 @@ void TcpLayer::input(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, uint64_
     if (s.conn && s.conn->state() != tcp::State::syn_received) settle(s);
     return;
   }
-  // RFC 9293 3.10.7.2: LISTEN.
   Listener* l = find_listener(seg.dst_port);
-  if (!l || (seg.flags & (syn | ack | rst)) != syn) {
-    if (!(seg.flags & rst)) reset_for(ip, seg);  // never answer a reset
-    if (!l) ++ctr_.tcp_no_listener;
+  if (!l) {
+    // RFC 9293 3.10.7.1: CLOSED answers everything but a reset with a reset.
+    if (!(seg.flags & rst)) reset_for(ip, seg);
+    ++ctr_.tcp_no_listener;
+    return;
+  }
+  // RFC 9293 3.10.7.2, LISTEN: a reset is ignored, an ACK is answered with a
+  // reset, and anything else without SYN is dropped.
+  if ((seg.flags & (syn | ack | rst)) != syn) {
+    if ((seg.flags & ack) && !(seg.flags & rst)) reset_for(ip, seg);
+    ++ctr_.tcp_listen_dropped;
     return;
   }
   if (l->half_open >= l->backlog) {
@@ -212,7 +227,7 @@ void TcpLayer::on_schedule(tcp::Connection& c) {
   if (c.finished()) {
     if (!s.reaping) {
       s.reaping = true;
-      reap_.push_back(id);
+      reap_.push_back({id, s.generation});
     }
     return;
   }
@@ -246,7 +261,10 @@ void TcpLayer::poll(uint64_t now) {
 }
 
 void TcpLayer::reap() {
-  for (uint32_t id : reap_) release(id);
+  // A slot released early (a TIME-WAIT replaced by a new SYN) may already
+  // serve another connection: the generation tells.
+  for (auto [id, gen] : reap_)
+    if (slots_[id].generation == gen) release(id);
   reap_.clear();
 }
 

@@ -98,7 +98,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   std::vector<uint32_t> free_;
   std::vector<std::unique_ptr<Listener>> listeners_;  // few: a linear search is fine
   std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
-  std::vector<uint32_t> reap_;
+  std::vector<std::pair<uint32_t, uint32_t>> reap_;  // slot, generation
   uint16_t next_port_;
   uint64_t now_ = 0;
 };

@@ -7,11 +7,12 @@ namespace ts::tcp {
 
 size_t SendBuffer::write(std::span<const uint8_t> data) {
   const size_t n = std::min(data.size(), free_space());
-  const size_t cap = buf_.size();
-  size_t pos = size_t(end_ % cap);
-  const size_t first = std::min(n, cap - pos);
-  std::memcpy(buf_.data() + pos, data.data(), first);
-  std::memcpy(buf_.data(), data.data() + first, n - first);
+  if (n == 0) return 0;
+  if (!buf_) buf_.reset(new uint8_t[cap_]);
+  const size_t pos = size_t(end_ % cap_);
+  const size_t first = std::min(n, cap_ - pos);
+  std::memcpy(buf_.get() + pos, data.data(), first);
+  std::memcpy(buf_.get(), data.data() + first, n - first);
   end_ += n;
   return n;
 }
@@ -22,24 +23,24 @@ void SendBuffer::release(uint64_t off) {
 }
 
 Bytes2 SendBuffer::view(uint64_t off, size_t len) const {
-  const size_t cap = buf_.size();
-  const size_t pos = size_t(off % cap);
-  const size_t first = std::min(len, cap - pos);
-  return {{buf_.data() + pos, first}, {buf_.data(), len - first}};
+  if (len == 0) return {};
+  const size_t pos = size_t(off % cap_);
+  const size_t first = std::min(len, cap_ - pos);
+  return {{buf_.get() + pos, first}, {buf_.get(), len - first}};
 }
 
 void RecvBuffer::copy_in(uint64_t off, std::span<const uint8_t> data) {
-  const size_t cap = buf_.size();
-  const size_t pos = size_t(off % cap);
-  const size_t first = std::min(data.size(), cap - pos);
-  std::memcpy(buf_.data() + pos, data.data(), first);
-  std::memcpy(buf_.data(), data.data() + first, data.size() - first);
+  if (!buf_) buf_.reset(new uint8_t[cap_]);
+  const size_t pos = size_t(off % cap_);
+  const size_t first = std::min(data.size(), cap_ - pos);
+  std::memcpy(buf_.get() + pos, data.data(), first);
+  std::memcpy(buf_.get(), data.data() + first, data.size() - first);
 }
 
 size_t RecvBuffer::insert(uint64_t off, std::span<const uint8_t> data, bool& dropped) {
   dropped = false;
   // Trim to the window [next_, read_ + capacity).
-  const uint64_t limit = read_ + buf_.size();
+  const uint64_t limit = read_ + cap_;
   uint64_t begin = off, end = off + data.size();
   if (begin < next_) begin = next_;
   if (end > limit) end = limit;
@@ -86,11 +87,11 @@ size_t RecvBuffer::insert(uint64_t off, std::span<const uint8_t> data, bool& dro
 }
 
 Bytes2 RecvBuffer::readable() const {
-  const size_t cap = buf_.size();
   const size_t len = readable_size();
-  const size_t pos = size_t(read_ % cap);
-  const size_t first = std::min(len, cap - pos);
-  return {{buf_.data() + pos, first}, {buf_.data(), len - first}};
+  if (len == 0) return {};
+  const size_t pos = size_t(read_ % cap_);
+  const size_t first = std::min(len, cap_ - pos);
+  return {{buf_.get() + pos, first}, {buf_.get(), len - first}};
 }
 
 void RecvBuffer::consume(size_t n) { read_ += std::min<uint64_t>(n, next_ - read_); }

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -18,9 +19,11 @@ struct Bytes2 {
   size_t size() const { return a.size() + b.size(); }
 };
 
+// The rings are allocated on first use, not at construction: a half-open
+// connection (a SYN flood's) holds no buffer memory.
 class SendBuffer {
  public:
-  explicit SendBuffer(uint32_t capacity) : buf_(capacity) {}
+  explicit SendBuffer(uint32_t capacity) : cap_(capacity) {}
 
   // Appends as much of data as fits; returns how much.
   size_t write(std::span<const uint8_t> data);
@@ -32,11 +35,12 @@ class SendBuffer {
   uint64_t begin() const { return begin_; }  // offset of the oldest byte kept
   uint64_t end() const { return end_; }      // offset after the newest byte
   size_t size() const { return size_t(end_ - begin_); }
-  size_t free_space() const { return buf_.size() - size(); }
-  size_t capacity() const { return buf_.size(); }
+  size_t free_space() const { return cap_ - size(); }
+  size_t capacity() const { return cap_; }
 
  private:
-  std::vector<uint8_t> buf_;
+  size_t cap_;
+  std::unique_ptr<uint8_t[]> buf_;
   uint64_t begin_ = 0, end_ = 0;
 };
 
@@ -53,7 +57,7 @@ class RecvBuffer {
     uint64_t stamp;       // for SACK block order: most recently changed first
   };
 
-  explicit RecvBuffer(uint32_t capacity) : buf_(capacity) {}
+  explicit RecvBuffer(uint32_t capacity) : cap_(capacity) {}
 
   // Stores data that starts at stream offset `off`, trimmed to what fits
   // between next() and read() + capacity. Returns the number of bytes that
@@ -67,9 +71,9 @@ class RecvBuffer {
 
   uint64_t read_offset() const { return read_; }
   uint64_t next() const { return next_; }         // first byte not yet received in order
-  size_t capacity() const { return buf_.size(); }
+  size_t capacity() const { return cap_; }
   // Space from next() to the end of the buffer: the window we may advertise.
-  size_t window() const { return buf_.size() - size_t(next_ - read_); }
+  size_t window() const { return cap_ - size_t(next_ - read_); }
   size_t readable_size() const { return size_t(next_ - read_); }
 
   bool has_out_of_order() const { return !ranges_.empty(); }
@@ -80,7 +84,8 @@ class RecvBuffer {
  private:
   void copy_in(uint64_t off, std::span<const uint8_t> data);
 
-  std::vector<uint8_t> buf_;
+  size_t cap_;
+  std::unique_ptr<uint8_t[]> buf_;
   uint64_t read_ = 0, next_ = 0;
   std::vector<Range> ranges_;  // sorted by begin, disjoint, not touching, above next_
   uint64_t stamp_ = 0;

@@ -39,6 +39,19 @@ const char* reason_name(CloseReason r) {
   return "?";
 }
 
+bool Connection::accepts_new_syn(const SegmentIn& s) const {
+  // RFC 6191 (with timestamps) and RFC 1122 4.2.2.13 (without): a SYN that is
+  // unmistakably newer than the old incarnation may reopen the 4-tuple.
+  if (state_ != State::time_wait || (s.flags & (syn | ack | rst)) != syn) return false;
+  if (ts_ok_ && s.options->has_timestamps) return seq_gt(s.options->tsval, ts_recent_);
+  return seq_gt(s.seq, rcv_nxt_);
+}
+
+void Connection::abandon() {
+  finish(CloseReason::normal);
+  notify();
+}
+
 const char* cc_name(CcAlgo a) { return a == CcAlgo::newreno ? "newreno" : "cubic"; }
 
 namespace {
@@ -279,6 +292,27 @@ void Connection::input_synchronized(const SegmentIn& seg, uint64_t now) {
     snd_nxt_ = iss_;  // the peer did not get our SYN-ACK: send it again
     return;
   }
+  if (state_ == State::syn_received && (seg.flags & (syn | ack | rst)) == (syn | ack) &&
+      seg.seq == irs_ && seg.ack == iss_ + 1) {
+    // Simultaneous open: the peer's SYN-ACK acknowledges our SYN. RFC 9293
+    // answers it with an ACK (its SEQ is not acceptable); that ACK is what
+    // establishes the peer, and the SYN-ACK establishes us (as Linux).
+    snd_wnd_ = max_snd_wnd_ = seg.window;  // never scaled in a SYN
+    snd_wl1_ = seg.seq;
+    snd_wl2_ = seg.ack;
+    snd_una_ = seg.ack;
+    if (seq_lt(snd_nxt_, snd_una_)) snd_nxt_ = snd_una_;
+    snd_una_pos_ = 0;
+    syn_acked_ = true;
+    rto_at_ = 0;
+    if (rtt_timing_) {
+      rtt_.sample(now - rtt_start_);
+      rtt_timing_ = false;
+    }
+    enter_established(now);
+    ack_now_ = true;
+    return;
+  }
   if ((seg.flags & syn) && !(seg.flags & rst)) {
     challenge_ack(now);  // RFC 5961 4.2: whatever the sequence number
     return;
@@ -373,8 +407,9 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
   if (!seq_gt(ackno, snd_una_)) {
     // RFC 5681 2: a duplicate ACK carries no data, no SYN or FIN, acknowledges
     // nothing new, leaves the window as it was, and data is outstanding.
+    // With the window shut they answer our probes and say nothing about loss.
     const bool dup = ackno == snd_una_ && seg.payload.empty() && !(seg.flags & (syn | fin)) &&
-                     snd_wnd_ == old_wnd && snd_max_ != snd_una_;
+                     snd_wnd_ == old_wnd && snd_max_ != snd_una_ && snd_wnd_ > 0;
     const bool was_in_recovery = in_recovery_;
     detect_loss(dup, now);
     if (was_in_recovery && sack_ok_) {
@@ -385,6 +420,9 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
   }
 
   // New data acknowledged.
+  const uint32_t flight_before = flight();
+  const bool cwnd_limited = flight_before + smss_ >= cc_.cwnd ||
+                            (cc_.cwnd < cc_.ssthresh && 2 * uint64_t(flight_before) >= cc_.cwnd);
   if (!syn_acked_) {  // first, our SYN
     syn_acked_ = true;
     snd_una_ = iss_ + 1;
@@ -392,9 +430,11 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
     if (seq_lt(snd_nxt_, snd_una_)) snd_nxt_ = snd_una_;
   }
   // Every ACK of new data with a timestamp echo measures one round trip, at
-  // the timestamp clock's 1 ms granularity (RFC 7323 4).
-  const uint64_t ts_rtt = (ts_ok_ && o.has_timestamps && o.tsecr)
-                              ? uint64_t(ts_now(now) - o.tsecr) * 1'000'000 + 500'000
+  // the timestamp clock's 1 ms granularity (RFC 7323 4). An echo from the
+  // future, or older than the longest RTO, is a broken middlebox or a lie.
+  const int32_t ts_ms = (ts_ok_ && o.has_timestamps && o.tsecr) ? int32_t(ts_now(now) - o.tsecr) : -1;
+  const uint64_t ts_rtt = (ts_ms >= 0 && uint64_t(ts_ms) * 1'000'000 <= cfg_.rto_max_ns)
+                              ? uint64_t(ts_ms) * 1'000'000 + 500'000
                               : 0;
   uint64_t ack_rtt = ts_rtt;
   if (rtt_timing_ && seq_gt(ackno, rtt_seq_)) {
@@ -419,13 +459,25 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
   snd_una_ = ackno;
   if (seq_lt(snd_nxt_, snd_una_)) snd_nxt_ = snd_una_;
   sb_.advance(snd_una_pos_);
+  if (!sb_.empty() && sb_.range(0).begin <= snd_una_pos_) {
+    // The cumulative ACK stops exactly where data it had SACKed begins: the
+    // receiver threw that data away (reneged; Linux prunes its out-of-order
+    // queue under memory pressure). Forget every SACK, so that it is sent
+    // again (RFC 2018 8).
+    sb_.clear();
+    ++ctr_.tcp_sack_reneging;
+  }
   high_rxt_ = std::max(high_rxt_, snd_una_pos_);
+  if (seq_lt(snd_sml_, snd_una_)) snd_sml_ = snd_una_;  // so the comparison survives the wrap
   dupacks_ = 0;
 
   cc_.flight = flight();
+  if (recover_valid_ && !in_recovery_ && !rto_recovery_ && seq_ge(ackno, recover_))
+    recover_valid_ = false;  // no comparison against a point the sequence may wrap past
   if (in_recovery_) {
     if (seq_ge(ackno, recover_)) {
       in_recovery_ = false;
+      recover_valid_ = false;
       rxt_records_.clear();
       relost_.clear();
       cc_alg_->on_recovery_exit(cc_, now);
@@ -442,10 +494,16 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
       rto_at_ = now + rtt_.rto();
     }
   } else {
-    if (rto_recovery_ && seq_ge(ackno, recover_)) rto_recovery_ = false;
+    if (rto_recovery_ && seq_ge(ackno, recover_)) {
+      rto_recovery_ = false;
+      recover_valid_ = false;
+    }
     if (cfg_.hystart && cc_.cwnd < cc_.ssthresh && !rto_recovery_)
       hystart_.on_ack(cc_, ack_rtt, ackno, snd_max_);
-    if (data_acked) cc_alg_->on_ack(cc_, data_acked, now);
+    // The window grows only while it limits sending (RFC 7661; RFC 9438 5.8):
+    // an application that sends little must not build up a huge cwnd to burst
+    // with later. In slow start, half a window in flight counts (as Linux).
+    if (data_acked && cwnd_limited) cc_alg_->on_ack(cc_, data_acked, now);
   }
 
   // RFC 6298 5.2 / 5.3.
@@ -521,8 +579,8 @@ void Connection::detect_loss(bool dup, uint64_t now) {
   const uint64_t hole_end = sack_ok_ ? std::min(sb_.next_sacked(snd_una_pos_), snd_una_pos_ + len)
                                      : snd_una_pos_ + len;
   const uint32_t rlen = uint32_t(hole_end - snd_una_pos_);
-  emit_range(snd_una_pos_, rlen, rlen == 0 && fin_sent_, true, now);
-  high_rxt_ = snd_una_pos_ + rlen;
+  if (emit_range(snd_una_pos_, rlen, rlen == 0 && fin_sent_, true, now))
+    high_rxt_ = snd_una_pos_ + rlen;
   if (!sack_ok_) cc_.cwnd = cc_.ssthresh + 3 * smss_;  // RFC 6582 3.2 step 2
 }
 
@@ -744,7 +802,9 @@ void Connection::abort(uint64_t now) {
   if (state_ == State::closed || state_ == State::time_wait) {
     finish(CloseReason::aborted);
   } else {
-    if (state_ != State::syn_sent) send_rst(snd_nxt_);  // RFC 9293 3.10.5
+    // RFC 9293 3.10.5's SND.NXT is the next new sequence number: snd_max_ here
+    // (snd_nxt_ may have been wound back by a timeout, below what the peer takes).
+    if (state_ != State::syn_sent) send_rst(snd_max_);
     finish(CloseReason::aborted);
   }
   notify();

@@ -118,6 +118,11 @@ class Connection {
 
   // A segment for this connection arrived (RFC 9293 3.10.7.3, 3.10.7.4).
   void input(const SegmentIn& seg, uint64_t now);
+  // In TIME-WAIT: whether this SYN may start a new connection on the same
+  // 4-tuple; then abandon() ends the old one at once.
+  bool accepts_new_syn(const SegmentIn& syn) const;
+  void abandon();
+
   // Runs whatever timers are due; call when now >= next_deadline().
   void on_timer(uint64_t now);
   // When on_timer() is next needed; UINT64_MAX for never.
@@ -279,6 +284,7 @@ class Connection {
   bool syn_retransmitted_ = false;
   unsigned persist_backoff_ = 0;
   uint8_t keepalive_sent_ = 0;
+  uint32_t orphan_probes_ = 0;  // persist probes after close(), answered or not
   uint64_t last_rx_ = 0, last_tx_ = 0;
 
   // Congestion control and loss recovery.

@@ -14,7 +14,10 @@ using namespace wire::tcpflag;
 void Connection::output(uint64_t now) {
   if (!started_ || state_ == State::closed) return;
   if (state_ == State::syn_sent || state_ == State::syn_received) {
-    if (snd_nxt_ == iss_) send_syn(now);
+    if (snd_nxt_ == iss_)
+      send_syn(now);
+    else if (ack_now_ && state_ == State::syn_received)
+      send_ack(now);  // an unacceptable segment is answered here too
     return;
   }
   const bool may_send = state_ == State::established || state_ == State::fin_wait_1 ||
@@ -22,7 +25,13 @@ void Connection::output(uint64_t now) {
                         state_ == State::last_ack;
   if (may_send) {
     if (in_recovery_ && sack_ok_) {
-      while (send_recovery(now)) {
+      // RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send NextSeg and add its
+      // size to pipe. pipe() is computed once and then charged per segment.
+      int64_t budget = int64_t(cc_.cwnd) - int64_t(pipe());
+      while (budget >= int64_t(smss_)) {
+        const uint64_t before = prr_out_;
+        if (!send_recovery(now)) break;
+        budget -= int64_t(std::max<uint64_t>(prr_out_ - before, 1));
       }
     } else {
       while (send_data(now, false)) {
@@ -120,8 +129,11 @@ uint32_t Connection::pipe() const {
 }
 
 bool Connection::send_recovery(uint64_t now) {
-  if (pipe() + smss_ > cc_.cwnd) return false;  // RFC 6675 5 step (C)
   const uint64_t end = sndbuf_.end();
+  // Nothing starting beyond the peer's window goes out, retransmission or
+  // not, except the segment at SND.UNA (as Linux): a shrunk window is obeyed.
+  const uint64_t wnd_end = snd_una_pos_ + snd_wnd_;
+  auto in_window = [&](uint64_t at) { return at < wnd_end || at == snd_una_pos_; };
   const uint64_t hi = std::min(sb_.highest(), end);
   const uint64_t s = sb_.skip_sacked(std::max(high_rxt_, snd_una_pos_));
   auto retransmit_hole = [&]() {
@@ -139,13 +151,14 @@ bool Connection::send_recovery(uint64_t now) {
       relost_.pop_front();
       continue;
     }
+    if (!in_window(b)) break;
     const uint64_t e = std::min({r.end, sb_.next_sacked(b), b + smss_});
     if (!emit_range(b, uint32_t(e - b), false, true, now)) return false;
     r.begin = e;
     return true;
   }
   // NextSeg (RFC 6675 4): (1) the first lost hole above HighRxt;
-  if (s < hi && sb_.is_lost(s, cfg_.dupthresh, smss_)) return retransmit_hole();
+  if (s < hi && in_window(s) && sb_.is_lost(s, cfg_.dupthresh, smss_)) return retransmit_hole();
   // (2) new data, as far as the receiver's window allows;
   const bool new_data = pos_of(snd_max_) < end || (fin_queued_ && !fin_sent_);
   if (new_data && snd_nxt_ == snd_max_ && snd_una_ + snd_wnd_ != snd_max_) {
@@ -165,13 +178,13 @@ bool Connection::send_recovery(uint64_t now) {
     }
   }
   // (3) an unSACKed hole not yet presumed lost;
-  if (s < hi) return retransmit_hole();
+  if (s < hi && in_window(s)) return retransmit_hole();
   // (4) once per recovery, the highest outstanding segment (the rescue).
   if (!rescue_done_) {
     rescue_done_ = true;
     const uint64_t top = std::min(pos_of(snd_max_), end);
-    if (top > snd_una_pos_ && !sb_.is_sacked(top - 1)) {
-      const uint64_t start = std::max(snd_una_pos_, top > smss_ ? top - smss_ : 0);
+    const uint64_t start = std::max(snd_una_pos_, top > smss_ ? top - smss_ : 0);
+    if (top > snd_una_pos_ && !sb_.is_sacked(top - 1) && in_window(start)) {
       return emit_range(start, uint32_t(top - start), fin_sent_ && top == end, true, now);
     }
   }
@@ -237,8 +250,11 @@ void Connection::send_syn(uint64_t now) {
 }
 
 void Connection::send_ack(uint64_t now) {
+  // The next new sequence number, not snd_nxt_: after a timeout rewinds
+  // snd_nxt_ a peer that already has that data would find the ACK outside its
+  // window and drop it (FreeBSD does the same).
   SegmentOut s;
-  s.seq = snd_nxt_;
+  s.seq = snd_max_;
   s.flags = ack;
   // Without a buffer, try again a little later rather than leave the delayed
   // ACK timer in the past (which would make the owner poll without end).
@@ -300,15 +316,16 @@ uint16_t Connection::window_field(bool syn_segment) {
   }
   if (seq_lt(rcv_adv_, rcv_nxt_)) rcv_adv_ = rcv_nxt_;
   // Receiver-side silly window avoidance (RFC 9293 3.8.6.2.2): the right edge
-  // moves only in steps of min(buffer / 2, MSS), and never back.
+  // moves only in steps of min(buffer / 2, MSS), and never back. rcv_adv_ is
+  // the edge we promise, never past the buffer's real end.
   const uint32_t edge = rcv_nxt_ + wnd;
   const uint32_t step = std::min<uint32_t>(cap / 2, our_mss_);
   if (seq_gt(edge, rcv_adv_) && edge - rcv_adv_ >= step) rcv_adv_ = edge;
-  const uint32_t adv = rcv_adv_ - rcv_nxt_;
-  // Round up so that the edge the peer computes never recedes.
-  uint32_t field = uint32_t((uint64_t(adv) + (1u << rcv_wscale_) - 1) >> rcv_wscale_);
+  // Scaling rounds down: the peer may see the edge up to 2^shift - 1 bytes
+  // short of the promise, which RFC 7323 2.4 allows; rounding up would let
+  // the edge creep past the buffer a little on every ACK.
+  uint32_t field = (rcv_adv_ - rcv_nxt_) >> rcv_wscale_;
   if (field > 65535) field = 65535;
-  rcv_adv_ = rcv_nxt_ + (field << rcv_wscale_);
   return uint16_t(field);
 }
 
@@ -370,7 +387,12 @@ void Connection::on_timer(uint64_t now) {
   if (rto_at_ && now >= rto_at_) on_rto(now);
   if (state_ != State::closed && persist_at_ && now >= persist_at_) on_persist(now);
   if (state_ != State::closed && keepalive_at_ && now >= keepalive_at_) on_keepalive(now);
-  if (delack_at_ && now >= delack_at_) ack_now_ = true;
+  if (delack_at_ && now >= delack_at_) {
+    // The ACK is owed now; the timer is spent (a failed send re-arms it, and a
+    // SYN-ACK that could not go out carries it with the next retransmission).
+    delack_at_ = 0;
+    ack_now_ = true;
+  }
   output(now);
   notify();
 }
@@ -388,6 +410,31 @@ void Connection::on_rto(uint64_t now) {
     return;
   }
   if (snd_una_ == snd_max_) return;
+  if (snd_wnd_ == 0) {
+    // The peer shrank its window to zero with our data in flight (and maybe
+    // its window update was lost). Our retransmission becomes a zero-window
+    // probe (RFC 9293 3.8.6.1): no congestion response, and no giving up while
+    // the peer answers; only silence for twice the longest RTO ends it.
+    if (now - last_rx_ > 2 * cfg_.rto_max_ns) {
+      finish(CloseReason::timeout);
+      return;
+    }
+    rtt_.backoff();
+    const uint32_t len = uint32_t(std::min<uint64_t>(smss_, sndbuf_.end() - snd_una_pos_));
+    emit_range(snd_una_pos_, len, len == 0 && fin_sent_, true, now);
+    ++ctr_.tcp_window_probes;
+    // The rest of the flight lay beyond the window the peer now offers, so it
+    // was dropped: when the window opens, send it again from after the probe
+    // (go-back-N, skipping what the scoreboard says the peer holds), without
+    // a congestion response.
+    snd_nxt_ = snd_una_ + len + (len == 0 && fin_sent_ ? 1 : 0);
+    high_rxt_ = std::max(high_rxt_, snd_una_pos_ + len);
+    rto_recovery_ = true;
+    recover_ = snd_max_;
+    recover_valid_ = true;
+    rto_at_ = now + rtt_.rto();
+    return;
+  }
   if (++timeouts_ > cfg_.data_retries) {
     finish(CloseReason::timeout);
     return;
@@ -440,9 +487,18 @@ void Connection::update_persist(uint64_t now) {
 void Connection::on_persist(uint64_t now) {
   persist_at_ = 0;
   if (snd_wnd_ == 0) {
+    // RFC 6429: keep probing while the peer answers; give up only if it does
+    // not. After close() nobody waits for the data, and a peer that keeps its
+    // window shut would hold the connection (and its memory) for ever: after
+    // as many probes as retransmissions are allowed, reset it (as Linux does
+    // with orphans).
+    if (app_closed_ && ++orphan_probes_ > cfg_.data_retries) {
+      send_rst(snd_max_);
+      finish(CloseReason::timeout);
+      return;
+    }
     send_probe(now);
     ++ctr_.tcp_window_probes;
-    // RFC 6429: keep probing while the peer answers; give up only if it does not.
     if (++probes_unanswered_ > cfg_.data_retries) {
       finish(CloseReason::timeout);
       return;

@@ -16,6 +16,7 @@ namespace ts::tcp {
   X(tcp_rto_timeouts, false, "retransmission timeouts")                                          \
   X(tcp_fast_recoveries, false, "fast recoveries entered (SACK or NewReno)")                     \
   X(tcp_lost_retransmits, false, "retransmissions found lost during SACK recovery (resent)")     \
+  X(tcp_sack_reneging, false, "receivers found to have discarded data they had SACKed")          \
   X(tcp_dup_acks, false, "duplicate ACKs received")                                              \
   X(tcp_ooo_segments, false, "segments received out of order (kept)")                            \
   X(tcp_ooo_dropped, true, "out-of-order data dropped: reassembly ranges full")                  \
@@ -34,6 +35,8 @@ namespace ts::tcp {
   X(tcp_emit_failed, true, "segments not sent: no packet buffer")                                \
   X(tcp_no_listener, true, "segments for a port nobody listens on (answered with a reset)")     \
   X(tcp_backlog_full, true, "SYNs dropped: the listener's half-open backlog is full")           \
+  X(tcp_listen_dropped, true, "segments without SYN to a listening port (an ACK gets a reset)") \
+  X(tcp_time_wait_reused, false, "TIME-WAIT connections replaced by a newer SYN (RFC 6191)")  \
   X(tcp_refused, true, "connections the application refused (answered with a reset)")         \
   X(tcp_conn_limit, true, "connections refused: no free slot or local port")                    \
   X(tcp_conn_established, false, "connections established")                                      \
