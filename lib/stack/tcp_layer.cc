@@ -117,7 +117,18 @@ uint16_t TcpLayer::pick_port(wire::Ipv4Addr remote, uint16_t remote_port) {
     const uint16_t p = next_port_;
     next_port_ = p == cfg_.ephemeral_last ? cfg_.ephemeral_first : uint16_t(p + 1);
     t.local_port = p;
-    if (!find_listener(p) && table_.find(t) == FlowTable::kNone) return p;
+    if (find_listener(p)) continue;
+    const uint32_t id = table_.find(t);
+    if (id == FlowTable::kNone) return p;
+    // Ports are taken in turn, so the TIME-WAIT met here is the oldest: a
+    // load generator that closes first reuses it rather than run out of ports
+    // (like Linux's tcp_tw_reuse).
+    if (slots_[id].conn->reusable_for_connect(now_)) {
+      slots_[id].conn->abandon();
+      release(id);
+      ++ctr_.tcp_time_wait_reused;
+      return p;
+    }
   }
   return 0;
 }

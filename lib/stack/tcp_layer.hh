@@ -53,6 +53,11 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   void poll(uint64_t now);
   uint64_t next_deadline() const;
   size_t connections() const { return table_.size(); }
+  // Connection slots, and the tag of each connection is below this.
+  uint32_t capacity() const { return cfg_.max_connections; }
+  // The time of the operation in progress (for applications inside callbacks).
+  uint64_t now() const { return now_; }
+  Stack& stack() { return stack_; }
 
   // tcp::Output and tcp::Observer.
   bool emit(const tcp::Connection& c, const tcp::SegmentOut& seg, tcp::Bytes2 payload) override;

@@ -47,6 +47,12 @@ bool Connection::accepts_new_syn(const SegmentIn& s) const {
   return seq_gt(s.seq, rcv_nxt_);
 }
 
+bool Connection::reusable_for_connect(uint64_t now) const {
+  if (state_ != State::time_wait || !ts_ok_) return false;
+  const uint64_t entered = timewait_at_ - 2 * cfg_.msl_ns;
+  return now >= entered + 2'000'000;  // two ticks of the 1 ms timestamp clock
+}
+
 void Connection::abandon() {
   finish(CloseReason::normal);
   notify();

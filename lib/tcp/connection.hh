@@ -121,6 +121,10 @@ class Connection {
   // In TIME-WAIT: whether this SYN may start a new connection on the same
   // 4-tuple; then abandon() ends the old one at once.
   bool accepts_new_syn(const SegmentIn& syn) const;
+  // In TIME-WAIT: whether a new connection of ours may take over the 4-tuple
+  // now (timestamps in use, so the peer's RFC 6191 check and PAWS tell the
+  // incarnations apart, and our clock has ticked since the last segment).
+  bool reusable_for_connect(uint64_t now) const;
   void abandon();
 
   // Runs whatever timers are due; call when now >= next_deadline().

@@ -36,7 +36,7 @@ namespace ts::tcp {
   X(tcp_no_listener, true, "segments for a port nobody listens on (answered with a reset)")     \
   X(tcp_backlog_full, true, "SYNs dropped: the listener's half-open backlog is full")           \
   X(tcp_listen_dropped, true, "segments without SYN to a listening port (an ACK gets a reset)") \
-  X(tcp_time_wait_reused, false, "TIME-WAIT connections replaced by a newer SYN (RFC 6191)")  \
+  X(tcp_time_wait_reused, false, "TIME-WAIT connections replaced by a newer SYN (RFC 6191) or our own connect")  \
   X(tcp_refused, true, "connections the application refused (answered with a reset)")         \
   X(tcp_conn_limit, true, "connections refused: no free slot or local port")                    \
   X(tcp_conn_established, false, "connections established")                                      \

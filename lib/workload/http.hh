@@ -1,0 +1,60 @@
+// Just enough HTTP/1.1 for a load-testing server and client (RFC 9112): the
+// request line and the headers a server needs (Connection, Content-Length,
+// Transfer-Encoding), the status line and Content-Length of a response.
+// Parsers work on one contiguous header block and never allocate.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace ts::workload {
+
+// Headers larger than this are refused (431 would be more precise; a load
+// tester's clients never send them, so 400).
+inline constexpr size_t kMaxHeaderBlock = 8192;
+
+// Where the header block ending with an empty line ends (just after it), or 0
+// while it is incomplete.
+size_t find_header_end(std::string_view data);
+
+enum class Method : uint8_t { get, head, other };
+
+struct HttpRequest {
+  Method method = Method::other;
+  std::string_view target;  // as sent: "/path?query"
+  int minor = 1;            // HTTP/1.minor
+  bool keep_alive = true;   // after Connection and the version's default
+  bool has_body = false;    // Content-Length > 0 or chunked: we do not read bodies
+  uint64_t content_length = 0;
+};
+
+// Parses a complete header block (up to and including the empty line).
+// False for a malformed request: a bad request line, a version other than
+// HTTP/1.x, a header line without a colon, whitespace before a colon, or a
+// Content-Length that is not a number.
+bool parse_request(std::string_view block, HttpRequest& out);
+
+struct HttpResponse {
+  int status = 0;
+  int minor = 1;
+  bool keep_alive = true;
+  bool has_length = false;
+  uint64_t content_length = 0;
+  bool chunked = false;
+};
+bool parse_response(std::string_view block, HttpResponse& out);
+
+// The file-system path a request target names below the root: the path part
+// only, percent-decoded into `out` (a buffer of `cap` bytes). Returns the
+// length, or -1 when the target is not an absolute path, decodes to a NUL or
+// contains a ".." segment, or does not fit.
+long target_to_path(std::string_view target, char* out, size_t cap);
+
+// A Content-Type for a file name's extension (application/octet-stream when
+// unknown).
+std::string_view content_type_for(std::string_view path);
+
+const char* reason_phrase(int status);
+
+}  // namespace ts::workload

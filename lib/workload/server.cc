@@ -1,0 +1,320 @@
+#include "workload/server.hh"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+namespace ts::workload {
+
+namespace {
+constexpr size_t kPatternSize = 64 * 1024;
+constexpr size_t kMaxPath = 4096;
+}  // namespace
+
+const char* server_app_name(ServerApp a) {
+  switch (a) {
+    case ServerApp::echo: return "echo";
+    case ServerApp::discard: return "discard";
+    case ServerApp::rr: return "rr";
+    case ServerApp::http: return "http";
+  }
+  return "?";
+}
+
+bool parse_server_app(std::string_view s, ServerApp& out) {
+  for (ServerApp a : {ServerApp::echo, ServerApp::discard, ServerApp::rr, ServerApp::http})
+    if (s == server_app_name(a)) {
+      out = a;
+      return true;
+    }
+  return false;
+}
+
+void fill_body_pattern(uint8_t* out, size_t n) {
+  // Lines of 64 characters: the offset in hex, then letters, then a newline.
+  for (size_t i = 0; i < n; ++i) {
+    const size_t col = i % 64;
+    out[i] = col == 63 ? '\n' : uint8_t('a' + (i / 64 + col) % 26);
+  }
+}
+
+void ServerStats::merge(const ServerStats& o) {
+  accepted += o.accepted;
+  closed += o.closed;
+  aborted += o.aborted;
+  requests += o.requests;
+  http_2xx += o.http_2xx;
+  http_4xx += o.http_4xx;
+  http_5xx += o.http_5xx;
+  bytes_in += o.bytes_in;
+  bytes_out += o.bytes_out;
+}
+
+// ------------------------------------------------------------------ files
+
+std::string FileIndex::load(const std::string& root, size_t max_files) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) return "--http-root " + root + " is not a directory";
+  auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
+  if (ec) return "cannot read " + root + ": " + ec.message();
+  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) return "cannot read below " + root + ": " + ec.message();
+    // Symbolic links are not followed: nothing outside the root is served.
+    const fs::file_status st = it->symlink_status(ec);
+    if (ec || !fs::is_regular_file(st)) continue;
+    if (files_.size() >= max_files)
+      return root + " holds more than " + std::to_string(max_files) + " files";
+    const std::string path = it->path().string();
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;  // unreadable: it will be a 404
+    struct stat sb {};
+    File f;
+    if (::fstat(fd, &sb) == 0 && sb.st_size > 0) {
+      void* m = ::mmap(nullptr, size_t(sb.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+      if (m == MAP_FAILED) {
+        ::close(fd);
+        continue;
+      }
+      maps_.push_back({m, size_t(sb.st_size)});
+      f.data = static_cast<const uint8_t*>(m);
+      f.size = uint64_t(sb.st_size);
+    }
+    ::close(fd);
+    const std::string rel = "/" + fs::relative(it->path(), root, ec).generic_string();
+    f.content_type = content_type_for(rel);
+    bytes_ += f.size;
+    files_.emplace(rel, f);
+  }
+  return {};
+}
+
+FileIndex::~FileIndex() {
+  for (const Mapping& m : maps_) ::munmap(m.addr, m.len);
+}
+
+const FileIndex::File* FileIndex::find(std::string_view path) const {
+  std::string key(path);
+  if (key.empty() || key.back() != '/') {
+    if (auto it = files_.find(key); it != files_.end()) return &it->second;
+    key += '/';
+  }
+  key += "index.html";
+  if (auto it = files_.find(key); it != files_.end()) return &it->second;
+  return nullptr;
+}
+
+// ------------------------------------------------------------------ server
+
+Server::Server(stack::TcpLayer& tcp, const ServerConfig& cfg)
+    : tcp_(tcp), cfg_(cfg), conns_(tcp.capacity()), pattern_(kPatternSize),
+      scratch_(kMaxHeaderBlock) {
+  fill_body_pattern(pattern_.data(), pattern_.size());
+}
+
+Server::~Server() { tcp_.unlisten(cfg_.port); }
+
+bool Server::start() { return tcp_.listen(cfg_.port, this, cfg_.backlog); }
+
+tcp::Events* Server::on_syn(const tcp::FourTuple&) { return this; }
+
+void Server::on_connected(tcp::Connection& c) {
+  conns_[c.tag()] = ConnState{};
+  ++stats_.accepted;
+  serve(c);  // data may have come with the handshake's last ACK
+}
+
+void Server::on_peer_closed(tcp::Connection& c) {
+  ConnState& s = conns_[c.tag()];
+  s.peer_closed = true;
+  serve(c);
+}
+
+void Server::on_closed(tcp::Connection& c, tcp::CloseReason r) {
+  ++stats_.closed;
+  if (r != tcp::CloseReason::normal) ++stats_.aborted;
+  conns_[c.tag()] = ConnState{};
+}
+
+size_t Server::send(tcp::Connection& c, const uint8_t* p, size_t n) {
+  const size_t sent = c.send({p, n}, tcp_.now());
+  stats_.bytes_out += sent;
+  return sent;
+}
+
+void Server::serve(tcp::Connection& c) {
+  ConnState& s = conns_[c.tag()];
+  if (s.closing) {
+    // Whatever still arrives is discarded by the connection after close().
+    return;
+  }
+  switch (cfg_.app) {
+    case ServerApp::echo: serve_echo(c, s); break;
+    case ServerApp::discard: {
+      const size_t n = c.readable().size();
+      stats_.bytes_in += n;
+      c.consume(n, tcp_.now());
+      break;
+    }
+    case ServerApp::rr: serve_rr(c, s); break;
+    case ServerApp::http: serve_http(c, s); break;
+  }
+  finish_if_done(c, s);
+}
+
+void Server::finish_if_done(tcp::Connection& c, ConnState& s) {
+  if (s.closing) return;
+  const bool idle = s.body.size == 0 && s.owed == 0;
+  const bool drained = c.readable().size() == 0 || cfg_.app == ServerApp::rr;
+  if ((s.peer_closed && idle && drained) || (s.close_after && idle)) {
+    s.closing = true;
+    c.close(tcp_.now());  // FIN after everything queued
+  }
+}
+
+void Server::serve_echo(tcp::Connection& c, ConnState&) {
+  // Echo what fits; the rest stays unread, so the window closes on a client
+  // that sends faster than it reads.
+  const tcp::Bytes2 r = c.readable();
+  size_t done = send(c, r.a.data(), r.a.size());
+  if (done == r.a.size() && !r.b.empty()) done += send(c, r.b.data(), r.b.size());
+  stats_.bytes_in += done;
+  if (done) c.consume(done, tcp_.now());
+}
+
+bool Server::pump_body(tcp::Connection& c, ConnState& s) {
+  Body& b = s.body;
+  while (b.size) {
+    const uint8_t* p;
+    size_t n;
+    if (b.generated) {
+      const size_t at = size_t(b.offset % pattern_.size());
+      p = pattern_.data() + at;
+      n = size_t(std::min<uint64_t>(b.size, pattern_.size() - at));
+    } else {
+      p = b.data + b.offset;
+      n = size_t(std::min<uint64_t>(b.size, 1u << 30));
+    }
+    const size_t sent = send(c, p, n);
+    b.offset += sent;
+    b.size -= sent;
+    if (sent < n) return false;
+  }
+  return true;
+}
+
+void Server::serve_rr(tcp::Connection& c, ConnState& s) {
+  const size_t n = c.readable().size();
+  if (n) {
+    stats_.bytes_in += n;
+    c.consume(n, tcp_.now());
+    s.rx_partial += n;
+    const uint64_t req = std::max<uint32_t>(cfg_.req_size, 1);
+    s.owed += s.rx_partial / req;
+    s.rx_partial %= req;
+  }
+  while (pump_body(c, s) && s.owed) {
+    --s.owed;
+    ++stats_.requests;
+    s.body = Body{nullptr, cfg_.resp_size, 0, true};
+  }
+}
+
+bool Server::respond(tcp::Connection& c, ConnState& s, int status, const HttpRequest* req,
+                     const FileIndex::File* file) {
+  char hdr[512];
+  const bool head = req && req->method == Method::head;
+  const bool keep = req && req->keep_alive;  // a 400 (no req) always closes
+  uint64_t length;
+  std::string_view type;
+  const char* error_body = nullptr;
+  if (status == 200) {
+    length = file ? file->size : cfg_.http_size;
+    type = file ? file->content_type : std::string_view("text/plain; charset=utf-8");
+  } else {
+    error_body = reason_phrase(status);
+    length = std::strlen(error_body) + 1;
+    type = "text/plain; charset=utf-8";
+  }
+  int n = std::snprintf(hdr, sizeof hdr,
+                        "HTTP/1.1 %d %s\r\nServer: touchstone\r\nContent-Length: %llu\r\n"
+                        "Content-Type: %.*s\r\n%s\r\n",
+                        status, reason_phrase(status), (unsigned long long)length,
+                        int(type.size()), type.data(), keep ? "" : "Connection: close\r\n");
+  if (error_body && !head) n += std::snprintf(hdr + n, sizeof hdr - size_t(n), "%s\n", error_body);
+  if (c.send_space() < size_t(n)) return false;
+  send(c, reinterpret_cast<const uint8_t*>(hdr), size_t(n));
+  if (status == 200 && !head) {
+    s.body = file ? Body{file->data, file->size, 0, false} : Body{nullptr, cfg_.http_size, 0, true};
+  }
+  ++stats_.requests;
+  if (status < 300)
+    ++stats_.http_2xx;
+  else if (status < 500)
+    ++stats_.http_4xx;
+  else
+    ++stats_.http_5xx;
+  if (!keep) s.close_after = true;
+  return true;
+}
+
+void Server::serve_http(tcp::Connection& c, ConnState& s) {
+  for (;;) {
+    if (!pump_body(c, s) || s.close_after) return;
+    if (s.skip) {  // a request body we do not use
+      const size_t n = size_t(std::min<uint64_t>(s.skip, c.readable().size()));
+      stats_.bytes_in += n;
+      c.consume(n, tcp_.now());
+      s.skip -= n;
+      if (s.skip) return;
+    }
+    const tcp::Bytes2 r = c.readable();
+    if (r.size() == 0) return;
+    // One contiguous view of the header block: in place unless the ring wraps
+    // inside it.
+    std::string_view view(reinterpret_cast<const char*>(r.a.data()), r.a.size());
+    if (r.a.size() < kMaxHeaderBlock && !r.b.empty()) {
+      const size_t from_b = std::min(r.b.size(), kMaxHeaderBlock - r.a.size());
+      std::memcpy(scratch_.data(), r.a.data(), r.a.size());
+      std::memcpy(scratch_.data() + r.a.size(), r.b.data(), from_b);
+      view = std::string_view(scratch_.data(), r.a.size() + from_b);
+    }
+    if (view.size() > kMaxHeaderBlock) view = view.substr(0, kMaxHeaderBlock);
+    const size_t end = find_header_end(view);
+    if (end == 0) {
+      if (view.size() >= kMaxHeaderBlock || s.peer_closed) {
+        if (respond(c, s, 400, nullptr, nullptr)) c.consume(r.size(), tcp_.now());
+      }
+      return;
+    }
+    HttpRequest req;
+    int status = 200;
+    const FileIndex::File* file = nullptr;
+    char path[kMaxPath];
+    if (!parse_request(view.substr(0, end), req)) {
+      status = 400;
+    } else if (req.method == Method::other) {
+      status = 501;
+    } else if (cfg_.files) {
+      const long len = target_to_path(req.target, path, sizeof path);
+      if (len < 0)
+        status = req.target.size() >= kMaxPath ? 414 : 400;
+      else if (!(file = cfg_.files->find(std::string_view(path, size_t(len)))))
+        status = 404;
+    }
+    if (status == 400) req.keep_alive = false;
+    if (!respond(c, s, status, status == 400 ? nullptr : &req, file)) return;  // wait for space
+    stats_.bytes_in += end;
+    c.consume(end, tcp_.now());
+    s.skip = req.content_length;
+    if (status == 400) c.consume(c.readable().size(), tcp_.now());
+  }
+}
+
+}  // namespace ts::workload
