@@ -5,12 +5,18 @@
 
 #include "apps/ping_run.hh"
 #include "apps/runtime.hh"
+#include "workload/server.hh"
 
 namespace ts::app {
 
 struct ServeArgs {
   CommonArgs common;
   InterfaceArgs iface;
+  std::string app;         // echo, discard, rr, http; empty: ARP and ICMP only
+  std::string listen;      // port; default by app
+  std::string http_root;   // http: files from here
+  std::string http_size = "1K";  // http: generated body size without --http-root
+  std::string req_size = "64", resp_size = "64";  // rr
 };
 
 struct GenArgs {
@@ -35,6 +41,8 @@ struct SimArgs {
 };
 
 int run_serve(const ServeArgs& a);
+// The --app flags of serve (and demo's server): checked, files loaded.
+workload::ServerConfig plan_server(const ServeArgs& a, workload::FileIndex& files);
 int run_sim(const SimArgs& a);
 int run_gen(const GenArgs& a);
 int run_demo(const DemoArgs& a);

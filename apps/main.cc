@@ -48,7 +48,11 @@ void add_interface(CLI::App* app, InterfaceArgs& i) {
 }
 
 void add_workload(CLI::App* app, WorkloadArgs& w) {
-  app->add_option("--mode", w.mode, "Workload: ping (ICMP echo request/response)")
+  app->add_option("--mode", w.mode,
+                  "Workload: cps (connect, request, response, close), rr (request/response "
+                  "on persistent connections), bulk (send as fast as possible), http (GET "
+                  "--path on persistent connections, status and length checked), ping (ICMP "
+                  "echo)")
       ->type_name("MODE")
       ->capture_default_str();
   app->add_option("--conns", w.conns,
@@ -60,7 +64,18 @@ void add_workload(CLI::App* app, WorkloadArgs& w) {
                   "intended send time")
       ->type_name("R");
   app->add_option("--requests", w.requests, "Stop after this many requests")->type_name("N");
-  app->add_option("--size", w.size, "Request payload bytes (64, 1K)")
+  app->add_option("--req-size", w.req_size, "cps, rr: request bytes (64, 1K)")
+      ->type_name("BYTES")
+      ->capture_default_str();
+  app->add_option("--resp-size", w.resp_size,
+                  "cps, rr: response bytes expected per request (an echo server answers "
+                  "--req-size; serve --app rr answers its own --resp-size)")
+      ->type_name("BYTES")
+      ->capture_default_str();
+  app->add_option("--path", w.path, "http: the path to GET")
+      ->type_name("PATH")
+      ->capture_default_str();
+  app->add_option("--size", w.size, "ping: ICMP payload bytes")
       ->type_name("BYTES")
       ->capture_default_str();
   app->add_option("--timeout", w.timeout, "A request unanswered this long counts as lost")
@@ -68,6 +83,31 @@ void add_workload(CLI::App* app, WorkloadArgs& w) {
       ->capture_default_str();
   app->add_option("--json", w.json, "Write results as JSON to FILE (see docs/json.md)")
       ->type_name("FILE");
+}
+
+void add_server(CLI::App* app, ServeArgs& s) {
+  app->add_option("--app", s.app,
+                  "TCP service: echo (every byte back), discard (read and drop), rr (--resp-size "
+                  "bytes for every --req-size bytes received), http (HTTP/1.1 GET and HEAD, "
+                  "keep-alive, pipelining; files from --http-root or a generated body of "
+                  "--http-size)")
+      ->type_name("APP");
+  app->add_option("--listen", s.listen,
+                  "TCP port (default: echo 7, discard 9, rr 9000, http 80)")
+      ->type_name("PORT");
+  app->add_option("--http-root", s.http_root,
+                  "http: serve the files below DIR (indexed and mapped at start; a directory "
+                  "answers with its index.html)")
+      ->type_name("DIR");
+  app->add_option("--http-size", s.http_size, "http without --http-root: body bytes")
+      ->type_name("BYTES")
+      ->capture_default_str();
+  app->add_option("--req-size", s.req_size, "rr: request bytes")
+      ->type_name("BYTES")
+      ->capture_default_str();
+  app->add_option("--resp-size", s.resp_size, "rr: response bytes")
+      ->type_name("BYTES")
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -85,17 +125,22 @@ int main(int argc, char** argv) {
   ServeArgs serve;
   auto* serve_cmd = app.add_subcommand(
       "serve",
-      "A user-level endpoint on a DPDK port: answers ARP and ICMP echo (ping), prints counters "
-      "on exit (Ctrl-C or --duration)");
+      "A user-level TCP server on a DPDK port (--app echo|discard|rr|http); answers ARP and ICMP "
+      "echo too; prints counters on exit (Ctrl-C or --duration)");
   add_common(serve_cmd, serve.common, true);
   add_interface(serve_cmd, serve.iface);
+  add_server(serve_cmd, serve);
 
   GenArgs gen;
   auto* gen_cmd = app.add_subcommand(
-      "gen", "Traffic generator on a DPDK port: ICMP echo load with latency percentiles");
+      "gen",
+      "Traffic generator on a DPDK port: TCP connections/s, request/response, bulk and HTTP "
+      "load (or ICMP echo), closed or open loop, with latency percentiles");
   add_common(gen_cmd, gen.common, true);
   add_interface(gen_cmd, gen.iface);
-  gen_cmd->add_option("--target", gen.target, "Address to load")->required()->type_name("A.B.C.D");
+  gen_cmd->add_option("--target", gen.target, "Server to load: A.B.C.D:PORT (ping: A.B.C.D)")
+      ->required()
+      ->type_name("ADDR");
   add_workload(gen_cmd, gen.work);
 
   DemoArgs demo;

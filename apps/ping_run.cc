@@ -13,8 +13,6 @@ namespace ts::app {
 PingPlan plan_ping(const WorkloadArgs& w, const CommonArgs& c, wire::Ipv4Addr target,
                    uint16_t mtu) {
   PingPlan plan;
-  if (w.mode != "ping")
-    usage_error("--mode " + w.mode + ": this build has the ping mode only (TCP modes need the TCP endpoint)");
   plan.cfg.target = target;
   if (w.conns < 1 || w.conns > stack::Pinger::kSlots)
     usage_error("--conns must be between 1 and " + std::to_string(stack::Pinger::kSlots));

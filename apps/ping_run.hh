@@ -12,11 +12,13 @@
 namespace ts::app {
 
 struct WorkloadArgs {
-  std::string mode = "ping";
+  std::string mode = "rr";
   uint32_t conns = 1;      // closed loop: requests in flight
   std::string rate;        // open loop: requests per second
   std::string requests;    // stop after this many
-  std::string size = "56"; // payload bytes
+  std::string size = "56"; // ping payload bytes
+  std::string req_size = "64", resp_size = "64";  // cps, rr
+  std::string path = "/";  // http
   std::string timeout = "1s";
   std::string json;        // write results here
 };

@@ -15,6 +15,7 @@ namespace ts::workload {
 namespace {
 constexpr size_t kPatternSize = 64 * 1024;
 constexpr size_t kMaxPath = 4096;
+constexpr size_t kResponseBuffer = 16 * 1024;
 }  // namespace
 
 const char* server_app_name(ServerApp a) {
@@ -114,7 +115,7 @@ const FileIndex::File* FileIndex::find(std::string_view path) const {
 
 Server::Server(stack::TcpLayer& tcp, const ServerConfig& cfg)
     : tcp_(tcp), cfg_(cfg), conns_(tcp.capacity()), pattern_(kPatternSize),
-      scratch_(kMaxHeaderBlock) {
+      scratch_(kMaxHeaderBlock), resp_(kResponseBuffer) {
   fill_body_pattern(pattern_.data(), pattern_.size());
 }
 
@@ -249,10 +250,28 @@ bool Server::respond(tcp::Connection& c, ConnState& s, int status, const HttpReq
                         int(type.size()), type.data(), keep ? "" : "Connection: close\r\n");
   if (error_body && !head) n += std::snprintf(hdr + n, sizeof hdr - size_t(n), "%s\n", error_body);
   if (c.send_space() < size_t(n)) return false;
-  send(c, reinterpret_cast<const uint8_t*>(hdr), size_t(n));
+  // The header and the start of the body go out in one send: as two small
+  // writes, Nagle would hold the second until the client's delayed ACK.
+  size_t out = size_t(n);
+  std::memcpy(resp_.data(), hdr, out);
   if (status == 200 && !head) {
     s.body = file ? Body{file->data, file->size, 0, false} : Body{nullptr, cfg_.http_size, 0, true};
+    const size_t room = std::min(resp_.size() - out, c.send_space() - out);
+    const size_t first = size_t(std::min<uint64_t>(room, s.body.size));
+    if (s.body.generated) {
+      for (size_t done = 0; done < first;) {  // the pattern repeats every 64 KiB
+        const size_t k = std::min(first - done, pattern_.size());
+        std::memcpy(resp_.data() + out + done, pattern_.data(), k);
+        done += k;
+      }
+    } else if (first) {
+      std::memcpy(resp_.data() + out, s.body.data, first);
+    }
+    out += first;
+    s.body.offset = first;
+    s.body.size -= first;
   }
+  send(c, resp_.data(), out);
   ++stats_.requests;
   if (status < 300)
     ++stats_.http_2xx;

@@ -123,6 +123,7 @@ class Server final : public stack::Acceptor, public tcp::Events {
   std::vector<ConnState> conns_;  // by connection tag
   std::vector<uint8_t> pattern_;  // generated bodies and rr responses
   std::vector<char> scratch_;     // a request header block that wraps the ring
+  std::vector<uint8_t> resp_;     // a response's header and the start of its body
 };
 
 // The generated body and rr responses: printable, so that a curl to a

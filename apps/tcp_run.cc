@@ -1,0 +1,211 @@
+#include "apps/tcp_run.hh"
+
+#include <cstdio>
+#include <tuple>
+#include <fstream>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "util/parse.hh"
+
+namespace ts::app {
+
+bool is_tcp_mode(const std::string& mode) {
+  workload::GenMode m;
+  return workload::parse_gen_mode(mode, m);
+}
+
+TcpPlan plan_tcp(const WorkloadArgs& w, const CommonArgs& c, wire::Ipv4Addr target,
+                 uint16_t port) {
+  TcpPlan plan;
+  workload::GenConfig& g = plan.gen;
+  if (!workload::parse_gen_mode(w.mode, g.mode))
+    usage_error("--mode '" + w.mode + "' is not one of cps, rr, bulk, http, ping");
+  g.target = target;
+  g.port = port;
+  if (w.conns < 1 || w.conns > 1'000'000) usage_error("--conns must be between 1 and 1000000");
+  g.conns = w.conns;
+  if (!w.rate.empty()) {
+    auto r = util::parse_count(w.rate);
+    if (!r || *r == 0) usage_error("--rate '" + w.rate + "' is not a positive rate like 1000 or 2.5M");
+    if (g.mode == workload::GenMode::bulk) usage_error("--rate does not apply to --mode bulk");
+    g.rate = double(*r);
+  }
+  if (!w.requests.empty()) {
+    auto n = util::parse_count(w.requests);
+    if (!n || *n == 0) usage_error("--requests '" + w.requests + "' is not a positive count");
+    if (g.mode == workload::GenMode::bulk) usage_error("--requests does not apply to --mode bulk");
+    g.requests = *n;
+  }
+  for (auto [text, flag, out] : {std::tuple{&w.req_size, "--req-size", &g.req_size},
+                                 std::tuple{&w.resp_size, "--resp-size", &g.resp_size}}) {
+    auto v = util::parse_bytes(*text);
+    if (!v || *v == 0 || *v > (1u << 30))
+      usage_error(std::string(flag) + " '" + *text + "' must be 1 byte to 1G");
+    *out = uint32_t(*v);
+  }
+  if (w.path.empty() || w.path[0] != '/' ||
+      w.path.find_first_of(" \r\n") != std::string::npos)
+    usage_error("--path '" + w.path + "' must start with / and hold no spaces or line breaks");
+  g.path = w.path;
+  g.host = target.str();
+  plan.duration_ns = parse_duration_arg(c.duration, "--duration").value_or(0);
+  plan.progress_ns = parse_duration_required(c.progress, "--progress");
+  if (plan.progress_ns == 0) plan.progress_ns = 1'000'000'000;
+  plan.quiet = c.quiet;
+  plan.json_path = w.json;
+  return plan;
+}
+
+namespace {
+
+double gbits(uint64_t bytes, double s) { return s > 0 ? double(bytes) * 8 / s / 1e9 : 0; }
+
+}  // namespace
+
+TcpResult run_tcp(workload::Generator& gen, const TcpPlan& plan, const glue::TscClock& clock,
+                  const std::function<void(uint64_t)>& poll) {
+  const uint64_t start = clock.now_ns();
+  uint64_t next_report = start + plan.progress_ns, last_report = start;
+  workload::GenStats before;
+  gen.start(start);
+  uint64_t end_at = 0;
+  const bool bulk = plan.gen.mode == workload::GenMode::bulk;
+  for (;;) {
+    const uint64_t now = clock.now_ns();
+    poll(now);
+    gen.tick(now);
+    if (!end_at && (g_stop.load(std::memory_order_relaxed) || gen.done() ||
+                    (plan.duration_ns && now - start >= plan.duration_ns))) {
+      end_at = now;
+      gen.stop();
+    }
+    // After the end: requests in flight may still complete, up to 200 ms.
+    if (end_at && (gen.done() || now - end_at >= 200'000'000 || bulk)) break;
+    if (now >= next_report) {
+      const workload::GenStats& s = gen.stats();
+      if (!plan.quiet) {
+        const double dt = double(now - last_report) / 1e9;
+        const util::Histogram h = gen.take_interval();
+        if (bulk)
+          std::printf("[%7.1fs] %.2f Gbit/s  conns %llu  errors %llu\n",
+                      double(now - start) / 1e9, gbits(s.bytes_acked - before.bytes_acked, dt),
+                      (unsigned long long)(s.conns_established),
+                      (unsigned long long)(s.errors + s.conns_failed));
+        else
+          std::printf("[%7.1fs] %s req/s  %s conn/s  ok %llu  errors %llu  p50 %s  p99 %s\n",
+                      double(now - start) / 1e9,
+                      si(double(s.responses_ok + s.responses_bad - before.responses_ok -
+                                before.responses_bad) / dt).c_str(),
+                      si(double(s.conns_established - before.conns_established) / dt).c_str(),
+                      (unsigned long long)s.responses_ok,
+                      (unsigned long long)(s.errors + s.conns_failed + s.responses_bad),
+                      human_ns(h.quantile(0.5)).c_str(), human_ns(h.quantile(0.99)).c_str());
+        std::fflush(stdout);
+      } else {
+        gen.take_interval();
+      }
+      before = s;
+      before.latency = util::Histogram();
+      last_report = now;
+      next_report += plan.progress_ns;
+      if (next_report <= now) next_report = now + plan.progress_ns;
+    }
+  }
+  TcpResult r;
+  const uint64_t stop = clock.now_ns();
+  r.elapsed_s = double((end_at ? end_at : stop) - start) / 1e9;
+  r.stats = gen.stats();
+  // Close politely and give the FINs a moment.
+  gen.close_all(stop);
+  for (uint64_t now = stop; now - stop < 100'000'000; now = clock.now_ns()) poll(now);
+  return r;
+}
+
+void print_tcp_summary(const char* title, const TcpPlan& plan, const TcpResult& r) {
+  const auto& s = r.stats;
+  const auto& h = s.latency;
+  const auto& g = plan.gen;
+  std::printf("%s: %s:%u, mode %s, %s, %.2f s\n", title, g.target.str().c_str(), g.port,
+              workload::gen_mode_name(g.mode),
+              g.rate > 0 ? ("open loop at " + si(g.rate) + "/s, at most " +
+                            std::to_string(g.conns) + " connections").c_str()
+                         : ("closed loop, " + std::to_string(g.conns) + " connections").c_str(),
+              r.elapsed_s);
+  std::printf("  connections   attempted %llu  established %llu  failed %llu  no port/slot %llu\n",
+              (unsigned long long)s.conns_attempted, (unsigned long long)s.conns_established,
+              (unsigned long long)s.conns_failed, (unsigned long long)s.conns_no_slot);
+  if (g.mode != workload::GenMode::bulk) {
+    std::printf("  requests      sent %llu  ok %llu  bad %llu  lost with their connection %llu%s\n",
+                (unsigned long long)s.requests_sent, (unsigned long long)s.responses_ok,
+                (unsigned long long)s.responses_bad, (unsigned long long)s.errors,
+                s.late_dropped ? ("  dropped (queue full) " + std::to_string(s.late_dropped)).c_str()
+                               : "");
+    std::printf("  rate          %s req/s  %s conn/s\n",
+                si(double(s.responses_ok) / r.elapsed_s).c_str(),
+                si(double(s.conns_established) / r.elapsed_s).c_str());
+    std::printf("  latency       p50 %s  p90 %s  p99 %s  p99.9 %s  p99.99 %s  max %s\n",
+                human_ns(h.quantile(0.5)).c_str(), human_ns(h.quantile(0.9)).c_str(),
+                human_ns(h.quantile(0.99)).c_str(), human_ns(h.quantile(0.999)).c_str(),
+                human_ns(h.quantile(0.9999)).c_str(), human_ns(h.max()).c_str());
+  }
+  std::printf("  bytes         tx %llu (acknowledged %llu)  rx %llu  goodput %.3f Gbit/s\n",
+              (unsigned long long)s.bytes_tx, (unsigned long long)s.bytes_acked,
+              (unsigned long long)s.bytes_rx,
+              gbits(g.mode == workload::GenMode::bulk ? s.bytes_acked : s.bytes_rx + s.bytes_tx,
+                    r.elapsed_s));
+  std::fflush(stdout);
+}
+
+void write_tcp_json(const std::string& command, const TcpPlan& plan, const TcpResult& r,
+                    const stack::Counters& counters) {
+  if (plan.json_path.empty()) return;
+  const auto& s = r.stats;
+  const auto& h = s.latency;
+  const auto& g = plan.gen;
+  auto us = [](uint64_t ns) { return double(ns) / 1e3; };
+  nlohmann::ordered_json j;
+  j["tool"] = "touchstone";
+  j["command"] = command;
+  j["mode"] = workload::gen_mode_name(g.mode);
+  j["target"] = g.target.str() + ":" + std::to_string(g.port);
+  j["duration_s"] = r.elapsed_s;
+  j["config"] = {{"conns", g.conns},       {"rate", g.rate},
+                 {"requests", g.requests}, {"req_size", g.req_size},
+                 {"resp_size", g.resp_size}, {"path", g.path}};
+  j["connections"] = {{"attempted", s.conns_attempted},
+                      {"established", s.conns_established},
+                      {"failed", s.conns_failed},
+                      {"no_slot", s.conns_no_slot}};
+  j["requests_sent"] = s.requests_sent;
+  j["responses_ok"] = s.responses_ok;
+  j["responses_bad"] = s.responses_bad;
+  j["requests_lost"] = s.errors;
+  j["requests_dropped_late"] = s.late_dropped;
+  j["bytes"] = {{"tx", s.bytes_tx}, {"tx_acked", s.bytes_acked}, {"rx", s.bytes_rx}};
+  const double t = r.elapsed_s > 0 ? r.elapsed_s : 1;
+  j["cps"] = double(s.conns_established) / t;
+  j["rps"] = double(s.responses_ok) / t;
+  j["gbps"] = gbits(g.mode == workload::GenMode::bulk ? s.bytes_acked : s.bytes_rx + s.bytes_tx, t);
+  j["latency_us"] = {{"min", us(h.min())},           {"mean", h.mean() / 1e3},
+                     {"p50", us(h.quantile(0.5))},    {"p90", us(h.quantile(0.9))},
+                     {"p99", us(h.quantile(0.99))},   {"p99_9", us(h.quantile(0.999))},
+                     {"p99_99", us(h.quantile(0.9999))}, {"max", us(h.max())}};
+  nlohmann::ordered_json cj = nlohmann::ordered_json::object();
+  counters.for_each([&](std::string_view name, uint64_t v, bool, std::string_view) {
+    if (v) cj[std::string(name)] = v;
+  });
+  j["counters"] = cj;
+  std::ofstream f(plan.json_path);
+  f << j.dump(2) << "\n";
+  if (!f) throw std::runtime_error("cannot write " + plan.json_path);
+}
+
+int tcp_exit_status(const TcpPlan& plan, const TcpResult& r) {
+  const auto& s = r.stats;
+  if (plan.gen.mode == workload::GenMode::bulk) return s.bytes_acked > 0 && !s.conns_failed ? 0 : 1;
+  return s.responses_ok > 0 && !s.responses_bad && !s.errors && !s.conns_failed ? 0 : 1;
+}
+
+}  // namespace ts::app

@@ -1,0 +1,46 @@
+// The TCP workloads as gen and demo run them (cps, rr, bulk, http): flag
+// checking, the loop with a progress line per interval, the summary and the
+// JSON results (docs/json.md).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "apps/ping_run.hh"
+#include "apps/runtime.hh"
+#include "workload/generator.hh"
+
+namespace ts::app {
+
+struct TcpPlan {
+  workload::GenConfig gen;
+  uint64_t duration_ns = 0;  // 0: until the request count or a signal
+  uint64_t progress_ns = 1'000'000'000;
+  bool quiet = false;
+  std::string json_path;
+};
+
+bool is_tcp_mode(const std::string& mode);
+// Checks the workload flags; a bad value is a usage error (exit 2).
+TcpPlan plan_tcp(const WorkloadArgs& w, const CommonArgs& c, wire::Ipv4Addr target,
+                 uint16_t port);
+
+struct TcpResult {
+  double elapsed_s = 0;
+  workload::GenStats stats;
+};
+
+// Runs the generator on the calling core until it is done, the duration ends
+// or a signal arrives; then closes its connections and lets them finish for
+// up to half a second. `poll(now)` runs the stack(s) each iteration.
+TcpResult run_tcp(workload::Generator& gen, const TcpPlan& plan, const glue::TscClock& clock,
+                  const std::function<void(uint64_t)>& poll);
+void print_tcp_summary(const char* title, const TcpPlan& plan, const TcpResult& r);
+void write_tcp_json(const std::string& command, const TcpPlan& plan, const TcpResult& r,
+                    const stack::Counters& counters);
+// 0 when at least one request was answered correctly and none failed, else 1
+// (bulk: when data was acknowledged).
+int tcp_exit_status(const TcpPlan& plan, const TcpResult& r);
+
+}  // namespace ts::app
