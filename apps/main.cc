@@ -78,7 +78,7 @@ void add_workload(CLI::App* app, WorkloadArgs& w) {
   app->add_option("--size", w.size, "ping: ICMP payload bytes")
       ->type_name("BYTES")
       ->capture_default_str();
-  app->add_option("--timeout", w.timeout, "A request unanswered this long counts as lost")
+  app->add_option("--timeout", w.timeout, "ping: a request unanswered this long counts as lost (TCP modes retransmit instead)")
       ->type_name("DUR")
       ->capture_default_str();
   app->add_option("--json", w.json, "Write results as JSON to FILE (see docs/json.md)")

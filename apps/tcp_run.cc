@@ -50,6 +50,7 @@ TcpPlan plan_tcp(const WorkloadArgs& w, const CommonArgs& c, wire::Ipv4Addr targ
     usage_error("--path '" + w.path + "' must start with / and hold no spaces or line breaks");
   g.path = w.path;
   g.host = target.str();
+  if (parse_duration_required(w.timeout, "--timeout") == 0) usage_error("--timeout must be positive");
   plan.duration_ns = parse_duration_arg(c.duration, "--duration").value_or(0);
   plan.progress_ns = parse_duration_required(c.progress, "--progress");
   if (plan.progress_ns == 0) plan.progress_ns = 1'000'000'000;

@@ -401,6 +401,7 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
   // Window update (RFC 9293 3.10.7.4): only from a segment newer than the one
   // that last set it, so reordered segments cannot shrink it.
   if (seq_lt(snd_wl1_, seg.seq) || (snd_wl1_ == seg.seq && seq_le(snd_wl2_, ackno))) {
+    if (seg.window == 0 && snd_wnd_ != 0) ++ctr_.tcp_zero_window_seen;
     snd_wnd_ = uint32_t(seg.window) << snd_wscale_;
     max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
     snd_wl1_ = seg.seq;

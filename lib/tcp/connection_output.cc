@@ -296,6 +296,7 @@ bool Connection::emit(SegmentOut& s, Bytes2 payload, uint64_t now) {
     return false;
   }
   ++ctr_.tcp_segs_out;
+  if (s.window == 0 && !(s.flags & (syn | rst))) ++ctr_.tcp_zero_window_sent;
   last_tx_ = now;
   if (s.flags & ack) {
     last_ack_sent_ = rcv_nxt_;

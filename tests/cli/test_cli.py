@@ -33,8 +33,9 @@ check(r.returncode == 0 and all(c in r.stdout for c in ("serve", "gen", "demo"))
       "touchstone --help lists the commands", r.stdout + r.stderr)
 flags = {
     "serve": ["--port", "--ip", "--gw", "--vlan", "--lcores", "--eal", "--impair", "--duration",
-              "--progress", "--quiet"],
+              "--progress", "--quiet", "--app", "--listen", "--http-root", "--http-size"],
     "gen": ["--port", "--ip", "--target", "--mode", "--conns", "--rate", "--requests", "--size",
+            "--req-size", "--resp-size", "--path",
             "--timeout", "--json", "--impair"],
     "demo": ["--mode", "--conns", "--rate", "--duration", "--requests", "--size", "--json",
              "--impair", "--lcores"],
@@ -69,14 +70,27 @@ bad = [
     ["serve"] + port + ["--bogus"],
     ["gen"] + port + ["--target", "x"],
     ["gen"] + port,
-    ["gen"] + port + ["--target", "10.9.0.1", "--rate", "0"],
-    ["gen"] + port + ["--target", "10.9.0.1", "--size", "10"],
-    ["gen"] + port + ["--target", "10.9.0.1", "--size", "9000"],
-    ["gen"] + port + ["--target", "10.9.0.2"],
-    ["gen"] + port + ["--target", "224.0.0.1"],
-    ["gen"] + port + ["--target", "10.9.0.255"],
-    ["gen"] + port + ["--target", "10.9.0.1", "--timeout", "1e10s"],
-    ["demo", "--mode", "cps"],
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--rate", "0"],
+    ["gen"] + port + ["--mode", "ping", "--target", "10.9.0.1", "--size", "10"],
+    ["gen"] + port + ["--mode", "ping", "--target", "10.9.0.1", "--size", "9000"],
+    ["gen"] + port + ["--mode", "ping", "--target", "10.9.0.1:80"],
+    ["gen"] + port + ["--target", "10.9.0.2:80"],
+    ["gen"] + port + ["--target", "224.0.0.1:80"],
+    ["gen"] + port + ["--target", "10.9.0.255:80"],
+    ["gen"] + port + ["--mode", "ping", "--target", "10.9.0.1", "--timeout", "1e10s"],
+    ["gen"] + port + ["--target", "10.9.0.1"],
+    ["gen"] + port + ["--target", "10.9.0.1:0"],
+    ["gen"] + port + ["--target", "10.9.0.1:70000"],
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "nosuch"],
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--req-size", "0"],
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "http", "--path", "x"],
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "bulk", "--rate", "100"],
+    ["serve"] + port + ["--app", "nosuch"],
+    ["serve"] + port + ["--app", "http", "--listen", "70000"],
+    ["serve"] + port + ["--app", "http", "--http-root", "/nonexistent-dir"],
+    ["serve"] + port + ["--app", "echo", "--http-root", "/tmp"],
+    ["serve"] + port + ["--app", "http", "--http-size", "lots"],
+    ["demo", "--mode", "nosuch"],
     ["demo", "--conns", "0"],
     ["demo", "--conns", "-3"],
     ["demo", "--requests", "abc"],
@@ -96,7 +110,7 @@ for args in bad:
 # --- demo end to end ---
 tmp = tempfile.mkdtemp(prefix="ts-cli-")
 j = os.path.join(tmp, "demo.json")
-r = run(["demo", "--requests", "50000", "--json", j, "--quiet"], timeout=120)
+r = run(["demo", "--mode", "ping", "--requests", "50000", "--json", j, "--quiet"], timeout=120)
 res = json.load(open(j)) if os.path.exists(j) else {}
 check(r.returncode == 0 and res.get("requests_sent") == 50000 and
       res.get("responses_ok") == 50000 and res.get("corrupt") == 0 and
@@ -106,7 +120,7 @@ check(r.returncode == 0 and res.get("requests_sent") == 50000 and
 check("replies ok" in r.stdout and "round trip" in r.stdout, "demo prints a summary", r.stdout)
 
 j2 = os.path.join(tmp, "loss.json")
-r = run(["demo", "--requests", "20000", "--impair", "loss=0.05,seed=1", "--timeout", "20ms",
+r = run(["demo", "--mode", "ping", "--requests", "20000", "--impair", "loss=0.05,seed=1", "--timeout", "20ms",
          "--json", j2, "--quiet"], timeout=120)
 res = json.load(open(j2)) if os.path.exists(j2) else {}
 sent, ok, lost = res.get("requests_sent", 0), res.get("responses_ok", 0), res.get("lost", 0)
@@ -115,7 +129,7 @@ check(r.returncode == 0 and sent == 20000 and ok + lost == sent and 1000 < lost 
       r.stdout[-1500:])
 
 j3 = os.path.join(tmp, "corrupt.json")
-r = run(["demo", "--requests", "20000", "--impair", "corrupt=0.05,seed=2", "--timeout", "20ms",
+r = run(["demo", "--mode", "ping", "--requests", "20000", "--impair", "corrupt=0.05,seed=2", "--timeout", "20ms",
          "--json", j3, "--quiet"], timeout=120)
 res = json.load(open(j3)) if os.path.exists(j3) else {}
 counters = res.get("counters", {})
@@ -125,13 +139,43 @@ check(r.returncode == 0 and res.get("corrupt") == 0 and
       "demo with 5%% corruption: %d caught by checksums, no corrupt reply accepted" % caught,
       r.stdout[-1500:])
 
+# --- the TCP workloads end to end over the in-memory port ---
+for mode, extra, what in (
+        ("rr", [], "request/response on 16 persistent connections"),
+        ("rr", ["--req-size", "100", "--resp-size", "20000"], "rr with 20000-byte responses"),
+        ("cps", [], "a connection per request"),
+        ("http", ["--resp-size", "3000"], "HTTP GETs with keep-alive"),
+        ("rr", ["--rate", "20000"], "open loop at 20000 req/s"),
+        ("rr", ["--impair", "loss=0.01,reorder=0.01,seed=3"],
+         "1% loss and 1% reordering: TCP repairs everything"),
+        ("cps", ["--impair", "loss=0.01,seed=4"], "cps with 1% loss: lost SYNs cost 1 s")):
+    n = 2000 if mode == "cps" and extra else 20000
+    jt = os.path.join(tmp, "tcp.json")
+    if os.path.exists(jt):
+        os.remove(jt)
+    r = run(["demo", "--mode", mode, "--requests", str(n), "--json", jt, "--quiet"] + extra,
+            timeout=120)
+    res = json.load(open(jt)) if os.path.exists(jt) else {}
+    conns = res.get("connections", {})
+    check(r.returncode == 0 and res.get("responses_ok") == n and
+          res.get("responses_bad") == 0 and res.get("requests_lost") == 0 and
+          conns.get("failed") == 0 and res.get("latency_us", {}).get("p99", 0) > 0,
+          "demo --mode %s %s: %d of %d answered (%s)" % (mode, " ".join(extra), n, n, what),
+          r.stdout[-1500:] + r.stderr[-500:])
+jt = os.path.join(tmp, "bulk.json")
+r = run(["demo", "--mode", "bulk", "--duration", "2s", "--json", jt, "--quiet"], timeout=60)
+res = json.load(open(jt)) if os.path.exists(jt) else {}
+check(r.returncode == 0 and res.get("gbps", 0) > 0.1 and
+      res.get("bytes", {}).get("tx_acked", 0) > 0, "demo --mode bulk: data acknowledged",
+      r.stdout[-1500:])
+
 p = subprocess.Popen([TS, "demo", "--duration", "60s"], stdout=subprocess.PIPE,
                      stderr=subprocess.PIPE, text=True)
 time.sleep(3)
 p.send_signal(signal.SIGINT)
 try:
     out, err = p.communicate(timeout=15)
-    check(p.returncode == 0 and "replies ok" in out and "[" in out,
+    check(p.returncode == 0 and "requests" in out and "latency" in out and "[" in out,
           "demo prints progress lines, stops on SIGINT and prints its summary",
           out[-1000:] + err[-500:])
 except subprocess.TimeoutExpired:

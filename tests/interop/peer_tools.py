@@ -110,6 +110,43 @@ def send_frames(args):
     return 0
 
 
+def tcp_echo(args):
+    """Sends random bytes to an echo server and checks that the same bytes come
+    back; --slow reads in small pieces with pauses, so that the receive window
+    closes and the server has to probe it."""
+    data = random.Random(args.seed).randbytes(args.bytes)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if args.slow:  # before connect, so that the window scale stays small too
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(30)
+    s.connect((args.target, args.port))
+    got = bytearray()
+    sent = 0
+    s.setblocking(False)
+    deadline = time.time() + args.timeout
+    while len(got) < len(data) and time.time() < deadline:
+        if sent < len(data):
+            try:
+                sent += s.send(data[sent:sent + 65536])
+            except BlockingIOError:
+                pass
+        try:
+            chunk = s.recv(1024 if args.slow else 65536)
+            if not chunk:
+                break
+            got += chunk
+        except BlockingIOError:
+            time.sleep(0.002 if args.slow else 0.0002)
+        if args.slow:
+            time.sleep(0.004)
+    s.close()
+    ok = bytes(got) == data
+    first_bad = next((i for i in range(min(len(got), len(data))) if got[i] != data[i]), None)
+    print(json.dumps({"sent": sent, "received": len(got), "identical": ok,
+                      "first_difference": first_bad}))
+    return 0 if ok else 1
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -123,8 +160,15 @@ def main():
     f.add_argument("--src-mac", required=True)
     f.add_argument("--dst-mac", required=True)
     f.add_argument("--repeat", type=int, default=3)
+    t = sub.add_parser("tcp-echo")
+    t.add_argument("--target", required=True)
+    t.add_argument("--port", type=int, default=7)
+    t.add_argument("--bytes", type=int, default=1 << 20)
+    t.add_argument("--seed", type=int, default=1)
+    t.add_argument("--slow", action="store_true")
+    t.add_argument("--timeout", type=float, default=60)
     a = ap.parse_args()
-    return echo_check(a) if a.cmd == "echo-check" else send_frames(a)
+    return {"echo-check": echo_check, "send-frames": send_frames, "tcp-echo": tcp_echo}[a.cmd](a)
 
 
 if __name__ == "__main__":
