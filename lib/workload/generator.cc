@@ -220,19 +220,9 @@ void Generator::on_connected(tcp::Connection& c) {
       pump(k, c);
       break;
     case GenMode::rr:
-    case GenMode::http: {
-      uint64_t due;
-      if (cfg_.rate > 0) {
-        if (pop_due(due))
-          begin_request(k, c, due);
-        else
-          idle_.push_back(c.tag());
-      } else if (may_issue()) {
-        ++issued_;
-        begin_request(k, c, tcp_.now());
-      }
+    case GenMode::http:
+      next_request(k, c, tcp_.now());
       break;
-    }
   }
 }
 
@@ -262,14 +252,7 @@ void Generator::read_response(Conn& k, tcp::Connection& c) {
       return;
     }
     if (cfg_.mode == GenMode::http && !k.header_done) {
-      std::string_view view(reinterpret_cast<const char*>(r.a.data()), r.a.size());
-      if (r.a.size() < kMaxHeaderBlock && !r.b.empty()) {
-        const size_t from_b = std::min(r.b.size(), kMaxHeaderBlock - r.a.size());
-        std::memcpy(scratch_.data(), r.a.data(), r.a.size());
-        std::memcpy(scratch_.data() + r.a.size(), r.b.data(), from_b);
-        view = std::string_view(scratch_.data(), r.a.size() + from_b);
-      }
-      if (view.size() > kMaxHeaderBlock) view = view.substr(0, kMaxHeaderBlock);
+      const std::string_view view = header_view(r.a, r.b, scratch_.data());
       const size_t end = find_header_end(view);
       if (!end) {
         if (view.size() >= kMaxHeaderBlock) complete(k, c, false);
@@ -333,6 +316,12 @@ void Generator::complete(Conn& k, tcp::Connection& c, bool ok) {
     }
     return;
   }
+  next_request(k, c, now);
+}
+
+void Generator::next_request(Conn& k, tcp::Connection& c, uint64_t now) {
+  // Open loop: the oldest due request, or wait idle for the next; closed
+  // loop: the next request at once, while the limit allows.
   uint64_t due;
   if (cfg_.rate > 0) {
     if (pop_due(due))

@@ -104,6 +104,7 @@ class Generator final : public tcp::Events {
   void begin_request(Conn& k, tcp::Connection& c, uint64_t due);
   void pump(Conn& k, tcp::Connection& c);
   void read_response(Conn& k, tcp::Connection& c);
+  void next_request(Conn& k, tcp::Connection& c, uint64_t now);
   void complete(Conn& k, tcp::Connection& c, bool ok);
   void release(Conn& k, tcp::Connection& c);
   bool may_issue() const { return !stopped_ && (!cfg_.requests || issued_ < cfg_.requests); }

@@ -1,5 +1,6 @@
 #include "workload/http.hh"
 
+#include <algorithm>
 #include <cstring>
 
 namespace ts::workload {
@@ -92,6 +93,18 @@ bool read_headers(std::string_view rest, HeaderFacts& f) {
 }
 
 }  // namespace
+
+std::string_view header_view(std::span<const uint8_t> a, std::span<const uint8_t> b,
+                             char* scratch) {
+  std::string_view view(reinterpret_cast<const char*>(a.data()), a.size());
+  if (a.size() < kMaxHeaderBlock && !b.empty()) {
+    const size_t from_b = std::min(b.size(), kMaxHeaderBlock - a.size());
+    std::memcpy(scratch, a.data(), a.size());
+    std::memcpy(scratch + a.size(), b.data(), from_b);
+    view = std::string_view(scratch, a.size() + from_b);
+  }
+  return view.substr(0, std::min(view.size(), kMaxHeaderBlock));
+}
 
 size_t find_header_end(std::string_view data) {
   // A bare LF is tolerated as a line end (RFC 9112 2.2).

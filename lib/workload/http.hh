@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 namespace ts::workload {
@@ -13,6 +14,12 @@ namespace ts::workload {
 // Headers larger than this are refused (431 would be more precise; a load
 // tester's clients never send them, so 400).
 inline constexpr size_t kMaxHeaderBlock = 8192;
+
+// The first kMaxHeaderBlock bytes of readable data held in two spans (a ring
+// that wraps) as one view: in place when the first span is long enough, else
+// copied into `scratch` (kMaxHeaderBlock bytes).
+std::string_view header_view(std::span<const uint8_t> a, std::span<const uint8_t> b,
+                             char* scratch);
 
 // Where the header block ending with an empty line ends (just after it), or 0
 // while it is incomplete.

@@ -295,16 +295,7 @@ void Server::serve_http(tcp::Connection& c, ConnState& s) {
     }
     const tcp::Bytes2 r = c.readable();
     if (r.size() == 0) return;
-    // One contiguous view of the header block: in place unless the ring wraps
-    // inside it.
-    std::string_view view(reinterpret_cast<const char*>(r.a.data()), r.a.size());
-    if (r.a.size() < kMaxHeaderBlock && !r.b.empty()) {
-      const size_t from_b = std::min(r.b.size(), kMaxHeaderBlock - r.a.size());
-      std::memcpy(scratch_.data(), r.a.data(), r.a.size());
-      std::memcpy(scratch_.data() + r.a.size(), r.b.data(), from_b);
-      view = std::string_view(scratch_.data(), r.a.size() + from_b);
-    }
-    if (view.size() > kMaxHeaderBlock) view = view.substr(0, kMaxHeaderBlock);
+    const std::string_view view = header_view(r.a, r.b, scratch_.data());
     const size_t end = find_header_end(view);
     if (end == 0) {
       if (view.size() >= kMaxHeaderBlock || s.peer_closed) {
