@@ -130,7 +130,7 @@ def main():
 
         # --- touchstone gen pings Linux (it sends first) ---
         jpath = os.path.join(tmp, "gen.json")
-        r = t.ns(t.ts_ns, ["timeout", "60", args.touchstone, "gen", "--port", port, "--ip",
+        r = t.ns(t.ts_ns, ["timeout", "60", args.touchstone, "gen", "--mode", "ping", "--port", port, "--ip",
                            "%s/24" % TS_IP, "--target", PEER_IP, "--requests", "2000", "--conns",
                            "8", "--quiet", "--json", jpath], check=False)
         g = json.load(open(jpath)) if os.path.exists(jpath) else {}

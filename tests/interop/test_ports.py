@@ -78,7 +78,7 @@ def main():
         jpath = os.path.join(tmp, "gen.json")
         # The other CPU than serve's default (the last one), so the two pollers
         # do not share a core.
-        r = run(["timeout", "60", args.touchstone, "gen", "--port", "memif:%s,role=client" % sock,
+        r = run(["timeout", "60", args.touchstone, "gen", "--mode", "ping", "--port", "memif:%s,role=client" % sock,
                  "--ip", "10.79.0.2/24", "--target", "10.79.0.1", "--requests", "100000",
                  "--conns", "8", "--quiet", "--lcores", "0", "--json", jpath], check=False)
         g = json.load(open(jpath)) if os.path.exists(jpath) else {}
