@@ -1,9 +1,9 @@
 #include "apps/ping_run.hh"
 
+#include "apps/report.hh"
+
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
-#include <stdexcept>
 #include <nlohmann/json.hpp>
 
 #include "util/parse.hh"
@@ -113,11 +113,8 @@ void print_ping_summary(const char* title, const PingPlan& plan, const PingResul
               (unsigned long long)s.foreign, (unsigned long long)s.send_failed);
   std::printf("  rate              %s replies/s\n",
               si(r.elapsed_s > 0 ? double(s.received) / r.elapsed_s : 0).c_str());
-  std::printf("  round trip        min %s  p50 %s  p90 %s  p99 %s  p99.9 %s  p99.99 %s  max %s\n",
-              human_ns(h.min()).c_str(), human_ns(h.quantile(0.5)).c_str(),
-              human_ns(h.quantile(0.9)).c_str(), human_ns(h.quantile(0.99)).c_str(),
-              human_ns(h.quantile(0.999)).c_str(), human_ns(h.quantile(0.9999)).c_str(),
-              human_ns(h.max()).c_str());
+  std::printf("  round trip        min %s  %s\n", human_ns(h.min()).c_str(),
+              percentiles_line(h).c_str());
   std::fflush(stdout);
 }
 
@@ -126,7 +123,6 @@ void write_ping_json(const std::string& command, const PingPlan& plan, const Pin
   if (plan.json_path.empty()) return;
   const auto& s = r.stats;
   const auto& h = s.rtt_ns;
-  auto us = [](uint64_t ns) { return double(ns) / 1e3; };
   nlohmann::ordered_json j;
   j["tool"] = "touchstone";
   j["command"] = command;
@@ -147,19 +143,9 @@ void write_ping_json(const std::string& command, const PingPlan& plan, const Pin
   j["foreign"] = s.foreign;
   j["send_failed"] = s.send_failed;
   j["rps"] = r.elapsed_s > 0 ? double(s.received) / r.elapsed_s : 0.0;
-  j["latency_us"] = {{"min", us(h.min())},           {"mean", h.mean() / 1e3},
-                     {"p50", us(h.quantile(0.5))},    {"p90", us(h.quantile(0.9))},
-                     {"p99", us(h.quantile(0.99))},   {"p99_9", us(h.quantile(0.999))},
-                     {"p99_99", us(h.quantile(0.9999))}, {"max", us(h.max())}};
-  nlohmann::ordered_json cj = nlohmann::ordered_json::object();
-  counters.for_each([&](std::string_view name, uint64_t v, bool, std::string_view) {
-    if (v) cj[std::string(name)] = v;
-  });
-  j["counters"] = cj;
-  std::ofstream out(plan.json_path);
-  out << j.dump(2) << "\n";
-  out.close();
-  if (!out) throw std::runtime_error("--json: cannot write " + plan.json_path);
+  j["latency_us"] = latency_json(h);
+  j["counters"] = counters_json(counters);
+  write_json_file(plan.json_path, j);
 }
 
 int ping_exit_status(const PingResult& r) {

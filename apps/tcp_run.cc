@@ -1,9 +1,9 @@
 #include "apps/tcp_run.hh"
 
+#include "apps/report.hh"
+
 #include <cstdio>
 #include <tuple>
-#include <fstream>
-#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
@@ -146,10 +146,7 @@ void print_tcp_summary(const char* title, const TcpPlan& plan, const TcpResult& 
     std::printf("  rate          %s req/s  %s conn/s\n",
                 si(double(s.responses_ok) / r.elapsed_s).c_str(),
                 si(double(s.conns_established) / r.elapsed_s).c_str());
-    std::printf("  latency       p50 %s  p90 %s  p99 %s  p99.9 %s  p99.99 %s  max %s\n",
-                human_ns(h.quantile(0.5)).c_str(), human_ns(h.quantile(0.9)).c_str(),
-                human_ns(h.quantile(0.99)).c_str(), human_ns(h.quantile(0.999)).c_str(),
-                human_ns(h.quantile(0.9999)).c_str(), human_ns(h.max()).c_str());
+    std::printf("  latency       %s\n", percentiles_line(h).c_str());
   }
   std::printf("  bytes         tx %llu (acknowledged %llu)  rx %llu  goodput %.3f Gbit/s\n",
               (unsigned long long)s.bytes_tx, (unsigned long long)s.bytes_acked,
@@ -165,7 +162,6 @@ void write_tcp_json(const std::string& command, const TcpPlan& plan, const TcpRe
   const auto& s = r.stats;
   const auto& h = s.latency;
   const auto& g = plan.gen;
-  auto us = [](uint64_t ns) { return double(ns) / 1e3; };
   nlohmann::ordered_json j;
   j["tool"] = "touchstone";
   j["command"] = command;
@@ -189,18 +185,9 @@ void write_tcp_json(const std::string& command, const TcpPlan& plan, const TcpRe
   j["cps"] = double(s.conns_established) / t;
   j["rps"] = double(s.responses_ok) / t;
   j["gbps"] = gbits(g.mode == workload::GenMode::bulk ? s.bytes_acked : s.bytes_rx + s.bytes_tx, t);
-  j["latency_us"] = {{"min", us(h.min())},           {"mean", h.mean() / 1e3},
-                     {"p50", us(h.quantile(0.5))},    {"p90", us(h.quantile(0.9))},
-                     {"p99", us(h.quantile(0.99))},   {"p99_9", us(h.quantile(0.999))},
-                     {"p99_99", us(h.quantile(0.9999))}, {"max", us(h.max())}};
-  nlohmann::ordered_json cj = nlohmann::ordered_json::object();
-  counters.for_each([&](std::string_view name, uint64_t v, bool, std::string_view) {
-    if (v) cj[std::string(name)] = v;
-  });
-  j["counters"] = cj;
-  std::ofstream f(plan.json_path);
-  f << j.dump(2) << "\n";
-  if (!f) throw std::runtime_error("cannot write " + plan.json_path);
+  j["latency_us"] = latency_json(h);
+  j["counters"] = counters_json(counters);
+  write_json_file(plan.json_path, j);
 }
 
 int tcp_exit_status(const TcpPlan& plan, const TcpResult& r) {

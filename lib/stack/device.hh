@@ -1,6 +1,6 @@
 // The two concepts lib/ needs from whatever moves packets: a packet buffer and a
 // device with receive and transmit bursts. drivers-glue implements them on DPDK
-// (rte_mbuf, rte_ethdev); tests and the simulator implement them in memory.
+// (its mbufs and ethdev ports); tests and the simulator implement them in memory.
 #pragma once
 
 #include <cstdint>

@@ -239,15 +239,11 @@ void Stack::icmp_input(Packet& p, size_t l2, size_t ihl, std::span<const uint8_t
   ip_output(p, src, now);
 }
 
-bool Stack::send_echo_request(Ipv4Addr dst, uint16_t ident, uint16_t seq,
-                              std::span<const uint8_t> payload, uint64_t now) {
-  const size_t l4_len = wire::kIcmpHeaderLen + payload.size();
-  const size_t l3_len = wire::kIpv4HeaderLen + l4_len;
+bool Stack::alloc_ip(size_t l3_len, Packet& p) {
   if (l3_len > dev_.info().mtu) {
     ++ctr_.tx_too_big;
     return false;
   }
-  Packet p;
   if (!dev_.alloc(p)) {
     ++ctr_.tx_alloc_failed;
     return false;
@@ -257,26 +253,39 @@ bool Stack::send_echo_request(Ipv4Addr dst, uint16_t ident, uint16_t seq,
     dev_.free(p);
     return false;
   }
-  uint8_t* l3 = p.data + l2_len_;
-  uint8_t* l4 = l3 + wire::kIpv4HeaderLen;
-  std::memcpy(l4 + wire::kIcmpHeaderLen, payload.data(), payload.size());
-  wire::IcmpRepr{wire::icmptype::echo_request, 0, ident, seq, payload}.emit_header({l4, l4_len});
+  return true;
+}
+
+void Stack::send_ip(Packet& p, Ipv4Addr src, Ipv4Addr dst, uint8_t protocol, bool dont_frag,
+                    size_t l4_len, uint32_t l4_flags, uint64_t now) {
+  const bool offload = dev_.info().tx_ip_csum;
   wire::Ipv4Repr ip;
-  ip.src = cfg_.addr.addr;
+  ip.src = src;
   ip.dst = dst;
-  ip.protocol = wire::ipproto::icmp;
+  ip.protocol = protocol;
   ip.ttl = cfg_.ttl;
   ip.ident = ip_ident_++;
-  ip.dont_frag = false;
+  ip.dont_frag = dont_frag;
   ip.payload_len = uint16_t(l4_len);
-  const bool offload = dev_.info().tx_ip_csum;
-  ip.emit({l3, wire::kIpv4HeaderLen}, offload ? wire::CsumFill::offload : wire::CsumFill::full);
-  p.len = uint32_t(l2_len_ + l3_len);
-  p.flags = offload ? pktflag::tx_ip_csum : 0;
+  ip.emit({p.data + l2_len_, wire::kIpv4HeaderLen},
+          offload ? wire::CsumFill::offload : wire::CsumFill::full);
+  p.len = uint32_t(l2_len_ + wire::kIpv4HeaderLen + l4_len);
+  p.flags = (offload ? pktflag::tx_ip_csum : 0) | l4_flags;
   p.l2_len = uint16_t(l2_len_);
   p.l3_len = uint16_t(wire::kIpv4HeaderLen);
-  ++ctr_.icmp_echo_requests_out;
   ip_output(p, dst, now);
+}
+
+bool Stack::send_echo_request(Ipv4Addr dst, uint16_t ident, uint16_t seq,
+                              std::span<const uint8_t> payload, uint64_t now) {
+  const size_t l4_len = wire::kIcmpHeaderLen + payload.size();
+  Packet p;
+  if (!alloc_ip(wire::kIpv4HeaderLen + l4_len, p)) return false;
+  uint8_t* l4 = p.data + l2_len_ + wire::kIpv4HeaderLen;
+  std::memcpy(l4 + wire::kIcmpHeaderLen, payload.data(), payload.size());
+  wire::IcmpRepr{wire::icmptype::echo_request, 0, ident, seq, payload}.emit_header({l4, l4_len});
+  ++ctr_.icmp_echo_requests_out;
+  send_ip(p, cfg_.addr.addr, dst, wire::ipproto::icmp, false, l4_len, 0, now);
   return true;
 }
 
@@ -284,43 +293,15 @@ bool Stack::send_tcp(Ipv4Addr src, Ipv4Addr dst, const wire::TcpRepr& seg, tcp::
                      uint64_t now) {
   const size_t hlen = seg.header_len();
   const size_t l4_len = hlen + payload.size();
-  const size_t l3_len = wire::kIpv4HeaderLen + l4_len;
-  if (l3_len > dev_.info().mtu) {
-    ++ctr_.tx_too_big;
-    return false;
-  }
   Packet p;
-  if (!dev_.alloc(p)) {
-    ++ctr_.tx_alloc_failed;
-    return false;
-  }
-  if (p.room < l2_len_ + l3_len) {
-    ++ctr_.tx_too_big;
-    dev_.free(p);
-    return false;
-  }
-  uint8_t* l3 = p.data + l2_len_;
-  uint8_t* l4 = l3 + wire::kIpv4HeaderLen;
+  if (!alloc_ip(wire::kIpv4HeaderLen + l4_len, p)) return false;
+  uint8_t* l4 = p.data + l2_len_ + wire::kIpv4HeaderLen;
   if (!payload.a.empty()) std::memcpy(l4 + hlen, payload.a.data(), payload.a.size());
   if (!payload.b.empty())
     std::memcpy(l4 + hlen + payload.a.size(), payload.b.data(), payload.b.size());
-  const DeviceInfo& di = dev_.info();
-  seg.emit_header({l4, l4_len}, src, dst,
-                  di.tx_tcp_csum ? wire::CsumFill::offload : wire::CsumFill::full);
-  wire::Ipv4Repr ip;
-  ip.src = src;
-  ip.dst = dst;
-  ip.protocol = wire::ipproto::tcp;
-  ip.ttl = cfg_.ttl;
-  ip.ident = ip_ident_++;
-  ip.dont_frag = true;
-  ip.payload_len = uint16_t(l4_len);
-  ip.emit({l3, wire::kIpv4HeaderLen}, di.tx_ip_csum ? wire::CsumFill::offload : wire::CsumFill::full);
-  p.len = uint32_t(l2_len_ + l3_len);
-  p.flags = (di.tx_ip_csum ? pktflag::tx_ip_csum : 0) | (di.tx_tcp_csum ? pktflag::tx_tcp_csum : 0);
-  p.l2_len = uint16_t(l2_len_);
-  p.l3_len = uint16_t(wire::kIpv4HeaderLen);
-  ip_output(p, dst, now);
+  const bool offload = dev_.info().tx_tcp_csum;
+  seg.emit_header({l4, l4_len}, src, dst, offload ? wire::CsumFill::offload : wire::CsumFill::full);
+  send_ip(p, src, dst, wire::ipproto::tcp, true, l4_len, offload ? pktflag::tx_tcp_csum : 0, now);
   return true;
 }
 

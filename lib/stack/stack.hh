@@ -93,6 +93,13 @@ class Stack {
   // Sends a packet whose IPv4 header starts l2_len_ bytes into p.data: writes
   // the Ethernet header for the next hop, or holds p while ARP resolves it.
   void ip_output(Packet& p, wire::Ipv4Addr dst, uint64_t now);
+  // A buffer for an IPv4 packet of l3_len bytes after our link header; false
+  // (counted) when it exceeds the MTU or no buffer is free.
+  bool alloc_ip(size_t l3_len, Packet& p);
+  // Writes the IPv4 header in front of the l4_len bytes already in place, sets
+  // the packet's length and offload flags, and sends it.
+  void send_ip(Packet& p, wire::Ipv4Addr src, wire::Ipv4Addr dst, uint8_t protocol,
+               bool dont_frag, size_t l4_len, uint32_t l4_flags, uint64_t now);
   void send_arp_request(wire::Ipv4Addr target);
   void write_eth(Packet& p, const wire::MacAddr& dst, uint16_t type) const;
   void transmit(Packet& p);

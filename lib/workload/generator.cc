@@ -166,7 +166,7 @@ void Generator::begin_request(Conn& k, tcp::Connection& c, uint64_t due) {
   k.phase = Phase::busy;
   k.started = due;
   k.header_done = false;
-  k.header_len = 0;
+  k.status = 0;
   if (cfg_.mode == GenMode::http) {
     k.req_left = request_.size();
     k.resp_left = 0;
@@ -272,7 +272,7 @@ void Generator::read_response(Conn& k, tcp::Connection& c) {
       k.header_done = true;
       k.keep_alive = resp.keep_alive;
       k.resp_left = resp.content_length;
-      k.header_len = uint32_t(resp.status);  // remembered for the verdict
+      k.status = uint16_t(resp.status);
       if (k.resp_left == 0) {
         complete(k, c, resp.status >= 200 && resp.status < 300);
         continue;
@@ -284,7 +284,7 @@ void Generator::read_response(Conn& k, tcp::Connection& c) {
     c.consume(n, now);
     k.resp_left -= n;
     if (k.resp_left == 0 && k.req_left == 0) {
-      const bool ok = cfg_.mode != GenMode::http || (k.header_len >= 200 && k.header_len < 300);
+      const bool ok = cfg_.mode != GenMode::http || (k.status >= 200 && k.status < 300);
       complete(k, c, ok);
     } else if (k.resp_left == 0) {
       // The whole response before the whole request was even queued.

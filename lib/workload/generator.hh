@@ -96,7 +96,7 @@ class Generator final : public tcp::Events {
     uint64_t resp_left = 0;   // bytes of the response still to come (rr, cps)
     bool header_done = false; // http: the header block was parsed
     bool keep_alive = true;   // http: the server keeps the connection
-    uint32_t header_len = 0;  // http: the response's status once parsed
+    uint16_t status = 0;      // http: the response's status once parsed
     uint64_t acked_seen = 0;  // the connection's bytes_acked() last counted
   };
 

@@ -190,8 +190,6 @@ TEST(Workload, BulkIntoDiscardFillsThePath) {
   bed.run(gen, 2 * kSec);
   const double goodput = double(gen.stats().bytes_acked) * 8 / 2.0;
   EXPECT_GT(goodput, 0.85 * 100e6 * 1448 / 1514) << goodput;
-  EXPECT_EQ(srv.stats().bytes_in + bed.server.stack().tcp().connections() * 0,
-            srv.stats().bytes_in);
   EXPECT_GE(srv.stats().bytes_in, gen.stats().bytes_acked - 1);  // acked means received
 }
 
