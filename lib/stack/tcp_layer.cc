@@ -29,14 +29,21 @@ TcpLayer::TcpLayer(Stack& stack, const TcpLayerConfig& cfg, const std::array<uin
       ctr_(counters),
       table_(size_t(cfg.max_connections) * 2, key_half(secret, 0) ^ 0x5bd1e995,
              key_half(secret, 8) ^ 0x27d4eb2f),
+      buffers_(cfg.buffer_memory, &counters.tcp_buffer_refused),
+      pool_(new ConnStorage[cfg.max_connections]),
+      timers_(cfg.max_connections),
       next_port_(cfg.ephemeral_first) {
   slots_.reserve(cfg.max_connections);
+  free_.reserve(cfg.max_connections);
   // Start the port search somewhere unpredictable (RFC 6056).
   const uint32_t span = uint32_t(cfg_.ephemeral_last - cfg_.ephemeral_first) + 1;
   next_port_ = uint16_t(cfg_.ephemeral_first + key_half(secret, 3) % span);
 }
 
-TcpLayer::~TcpLayer() = default;
+TcpLayer::~TcpLayer() {
+  for (auto& s : slots_)
+    if (s.conn) s.conn->~Connection();
+}
 
 TcpLayer::Listener* TcpLayer::find_listener(uint16_t port) {
   for (auto& l : listeners_)
@@ -80,10 +87,10 @@ uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig& cfg, 
     return FlowTable::kNone;
   }
   Slot& s = slots_[id];
-  s.conn = std::make_unique<tcp::Connection>(cfg, t, *this, ctr_, ev, stack_.device().info().mtu);
+  s.conn = new (&pool_[id]) tcp::Connection(cfg, t, *this, ctr_, ev, stack_.device().info().mtu,
+                                             &buffers_);
   s.conn->set_observer(this, id);
   ++s.generation;
-  s.queued_at = UINT64_MAX;
   s.listener = nullptr;
   s.half_open = false;
   s.reaping = false;
@@ -101,9 +108,10 @@ void TcpLayer::release(uint32_t id) {
   if (!s.conn) return;
   settle(s);
   table_.erase(s.conn->tuple());
-  s.conn.reset();
+  s.conn->~Connection();
+  s.conn = nullptr;
+  timers_.cancel(id);
   ++s.generation;
-  s.queued_at = UINT64_MAX;
   s.listener = nullptr;
   s.half_open = false;
   s.reaping = false;
@@ -144,7 +152,7 @@ tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Ev
   const tcp::FourTuple t{stack_.config().addr.addr, remote, local, port};
   const uint32_t id = new_slot(t, cfg ? *cfg : cfg_.tcp, events);
   if (id == FlowTable::kNone) return nullptr;
-  tcp::Connection* c = slots_[id].conn.get();
+  tcp::Connection* c = slots_[id].conn;
   c->connect(isn_.isn(t, now), isn_.ts_offset(t), now);
   return c;
 }
@@ -243,31 +251,29 @@ void TcpLayer::on_schedule(tcp::Connection& c) {
     return;
   }
   uint64_t d = c.next_deadline();
+  if (d == UINT64_MAX) {
+    timers_.cancel(id);
+    return;
+  }
   // A deadline already past is served at the next poll, never in this one: a
   // timer that could not do its work (no buffer) must not spin.
   if (d <= now_) d = now_ + 1000;
-  if (d < s.queued_at) {
-    s.queued_at = d;
-    timers_.push({d, id, s.generation});
-  }
+  if (!timers_.armed(id) || timers_.at(id) != d) timers_.schedule(id, d, now_);
 }
 
 void TcpLayer::poll(uint64_t now) {
   now_ = now;
-  while (!timers_.empty() && timers_.top().at <= now) {
-    const TimerEntry e = timers_.top();
-    timers_.pop();
-    Slot& s = slots_[e.slot];
-    if (!s.conn || s.generation != e.generation || s.queued_at != e.at) continue;  // stale
-    s.queued_at = UINT64_MAX;
+  timers_.advance(now, [&](uint32_t id) {
+    Slot& s = slots_[id];
+    if (!s.conn) return;
     tcp::Connection& c = *s.conn;
     if (c.next_deadline() <= now) {
-      c.on_timer(now);  // re-schedules itself through on_schedule()
+      c.on_timer(now);  // re-arms itself through on_schedule()
       if (c.state() != tcp::State::syn_received) settle(s);
     } else {
-      on_schedule(c);  // the deadline moved later: queue it again
+      on_schedule(c);  // beyond the wheel's horizon: armed again
     }
-  }
+  });
   reap();
 }
 
@@ -281,7 +287,7 @@ void TcpLayer::reap() {
 
 uint64_t TcpLayer::next_deadline() const {
   if (!reap_.empty()) return 0;
-  return timers_.empty() ? UINT64_MAX : timers_.top().at;
+  return timers_.next_deadline();
 }
 
 }  // namespace ts::stack

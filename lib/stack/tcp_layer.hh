@@ -5,10 +5,10 @@
 
 #include <cstdint>
 #include <memory>
-#include <queue>
 #include <vector>
 
 #include "stack/flow_table.hh"
+#include "stack/timer_wheel.hh"
 #include "tcp/connection.hh"
 #include "tcp/isn.hh"
 #include "wire/ipv4.hh"
@@ -28,7 +28,13 @@ class Acceptor {
 
 struct TcpLayerConfig {
   tcp::TcpConfig tcp;             // defaults for every connection
+  // Connection slots: the connection pool, the flow table and the timer wheel
+  // are sized from this at construction (memory is touched as slots are first
+  // used); a connection beyond it is refused and counted (tcp_conn_limit).
   uint32_t max_connections = 4096;
+  // Bytes of ring storage the connections may hold together; 0 = no limit.
+  // Beyond it rings are refused and counted (tcp_buffer_refused).
+  size_t buffer_memory = 0;
   uint16_t ephemeral_first = 32768, ephemeral_last = 60999;
 };
 
@@ -55,6 +61,8 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   size_t connections() const { return table_.size(); }
   // Connection slots, and the tag of each connection is below this.
   uint32_t capacity() const { return cfg_.max_connections; }
+  // Ring storage held and cached (bytes).
+  const tcp::BufferPool& buffers() const { return buffers_; }
   // The time of the operation in progress (for applications inside callbacks).
   uint64_t now() const { return now_; }
   Stack& stack() { return stack_; }
@@ -72,18 +80,15 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
     tcp::TcpConfig cfg;
   };
   struct Slot {
-    std::unique_ptr<tcp::Connection> conn;
+    tcp::Connection* conn = nullptr;  // in pool_[slot] while in use
     uint32_t generation = 0;
-    uint64_t queued_at = UINT64_MAX;  // the live timer-heap entry's time
     Listener* listener = nullptr;     // half-open passive connections count against it
     bool half_open = false;
     bool reaping = false;
   };
-  struct TimerEntry {
-    uint64_t at;
-    uint32_t slot;
-    uint32_t generation;
-    bool operator>(const TimerEntry& o) const { return at > o.at; }
+  // Storage for one connection, constructed in place when the slot is used.
+  struct alignas(tcp::Connection) ConnStorage {
+    unsigned char bytes[sizeof(tcp::Connection)];
   };
 
   uint32_t new_slot(const tcp::FourTuple& t, const tcp::TcpConfig& cfg, tcp::Events* ev);
@@ -99,10 +104,14 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   tcp::IsnGenerator isn_;
   tcp::TcpCounters& ctr_;
   FlowTable table_;
+  tcp::BufferPool buffers_;
+  // The connection pool: max_connections slots allocated once, not
+  // initialized, so pages are touched only as slots are first used.
+  std::unique_ptr<ConnStorage[]> pool_;
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
   std::vector<std::unique_ptr<Listener>> listeners_;  // few: a linear search is fine
-  std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
+  TimerWheel timers_;  // one timer per slot: the connection's next deadline
   std::vector<std::pair<uint32_t, uint32_t>> reap_;  // slot, generation
   uint16_t next_port_;
   uint64_t now_ = 0;

@@ -5,14 +5,62 @@
 
 namespace ts::tcp {
 
+BufferPool::~BufferPool() {
+  for (auto& c : classes_)
+    for (uint8_t* p : c.free) delete[] p;
+}
+
+uint8_t* BufferPool::get(size_t size) {
+  for (auto& c : classes_)
+    if (c.size == size && !c.free.empty()) {
+      uint8_t* p = c.free.back();
+      c.free.pop_back();
+      cached_ -= size;
+      in_use_ += size;
+      return p;
+    }
+  if (budget_ && in_use_ + size > budget_) {
+    ++refused_;
+    if (refused_counter_) ++*refused_counter_;
+    return nullptr;
+  }
+  in_use_ += size;
+  ++allocated_;
+  return new uint8_t[size];
+}
+
+void BufferPool::put(uint8_t* p, size_t size) {
+  in_use_ -= size;
+  for (auto& c : classes_)
+    if (c.size == size) {
+      c.free.push_back(p);
+      cached_ += size;
+      return;
+    }
+  classes_.push_back({size, {p}});
+  cached_ += size;
+}
+
+uint8_t* SendBuffer::take_block(size_t size, BufferPool* pool) {
+  return pool ? pool->get(size) : new uint8_t[size];
+}
+
+void SendBuffer::release_block(uint8_t*& p, size_t size, BufferPool* pool) {
+  if (pool)
+    pool->put(p, size);
+  else
+    delete[] p;
+  p = nullptr;
+}
+
 size_t SendBuffer::write(std::span<const uint8_t> data) {
   const size_t n = std::min(data.size(), free_space());
   if (n == 0) return 0;
-  if (!buf_) buf_.reset(new uint8_t[cap_]);
+  if (!buf_ && !(buf_ = take_block(cap_, pool_))) return 0;
   const size_t pos = size_t(end_ % cap_);
   const size_t first = std::min(n, cap_ - pos);
-  std::memcpy(buf_.get() + pos, data.data(), first);
-  std::memcpy(buf_.get(), data.data() + first, n - first);
+  std::memcpy(buf_ + pos, data.data(), first);
+  std::memcpy(buf_, data.data() + first, n - first);
   end_ += n;
   return n;
 }
@@ -26,15 +74,16 @@ Bytes2 SendBuffer::view(uint64_t off, size_t len) const {
   if (len == 0) return {};
   const size_t pos = size_t(off % cap_);
   const size_t first = std::min(len, cap_ - pos);
-  return {{buf_.get() + pos, first}, {buf_.get(), len - first}};
+  return {{buf_ + pos, first}, {buf_, len - first}};
 }
 
-void RecvBuffer::copy_in(uint64_t off, std::span<const uint8_t> data) {
-  if (!buf_) buf_.reset(new uint8_t[cap_]);
+bool RecvBuffer::copy_in(uint64_t off, std::span<const uint8_t> data) {
+  if (!buf_ && !(buf_ = SendBuffer::take_block(cap_, pool_))) return false;
   const size_t pos = size_t(off % cap_);
   const size_t first = std::min(data.size(), cap_ - pos);
-  std::memcpy(buf_.get() + pos, data.data(), first);
-  std::memcpy(buf_.get(), data.data() + first, data.size() - first);
+  std::memcpy(buf_ + pos, data.data(), first);
+  std::memcpy(buf_, data.data() + first, data.size() - first);
+  return true;
 }
 
 size_t RecvBuffer::insert(uint64_t off, std::span<const uint8_t> data, bool& dropped) {
@@ -60,7 +109,10 @@ size_t RecvBuffer::insert(uint64_t off, std::span<const uint8_t> data, bool& dro
       dropped = true;
       return 0;
     }
-    copy_in(begin, data);
+    if (!copy_in(begin, data)) {
+      dropped = true;  // no storage: the peer retransmits
+      return 0;
+    }
     Range merged{begin, end, ++stamp_};
     if (first != last) {
       merged.begin = std::min(begin, first->begin);
@@ -74,7 +126,10 @@ size_t RecvBuffer::insert(uint64_t off, std::span<const uint8_t> data, bool& dro
   }
 
   // In order: extend next_, then absorb out-of-order ranges that now connect.
-  copy_in(begin, data);
+  if (!copy_in(begin, data)) {
+    dropped = true;
+    return 0;
+  }
   const uint64_t before = next_;
   next_ = end;
   size_t k = 0;
@@ -91,7 +146,7 @@ Bytes2 RecvBuffer::readable() const {
   if (len == 0) return {};
   const size_t pos = size_t(read_ % cap_);
   const size_t first = std::min(len, cap_ - pos);
-  return {{buf_.get() + pos, first}, {buf_.get(), len - first}};
+  return {{buf_ + pos, first}, {buf_, len - first}};
 }
 
 void RecvBuffer::consume(size_t n) { read_ += std::min<uint64_t>(n, next_ - read_); }

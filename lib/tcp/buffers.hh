@@ -19,11 +19,52 @@ struct Bytes2 {
   size_t size() const { return a.size() + b.size(); }
 };
 
-// The rings are allocated on first use, not at construction: a half-open
-// connection (a SYN flood's) holds no buffer memory.
+// Storage for the rings: fixed-size blocks recycled through a free list per
+// size, so that once a core has seen its peak number of connections no ring
+// costs an allocation. A budget (bytes of blocks handed out; 0 = unlimited)
+// turns memory exhaustion into counted refusals: a ring without storage
+// accepts no bytes (the application's write takes nothing, arriving data is
+// dropped and retransmitted later) and the connection carries on.
+class BufferPool {
+ public:
+  // `refused_counter`, when given, also counts refusals (a stack counter).
+  explicit BufferPool(size_t budget = 0, uint64_t* refused_counter = nullptr)
+      : budget_(budget), refused_counter_(refused_counter) {}
+  ~BufferPool();
+  BufferPool(const BufferPool&) = delete;
+  BufferPool& operator=(const BufferPool&) = delete;
+
+  // A block of `size` bytes, or nullptr when the budget is spent (counted).
+  uint8_t* get(size_t size);
+  void put(uint8_t* p, size_t size);
+
+  size_t in_use_bytes() const { return in_use_; }
+  size_t cached_bytes() const { return cached_; }
+  uint64_t refused() const { return refused_; }
+  uint64_t allocated() const { return allocated_; }  // blocks taken from the heap
+
+ private:
+  struct Class {
+    size_t size;
+    std::vector<uint8_t*> free;
+  };
+  std::vector<Class> classes_;  // one per ring size in use: a handful
+  size_t budget_;
+  uint64_t* refused_counter_;
+  size_t in_use_ = 0, cached_ = 0;
+  uint64_t refused_ = 0, allocated_ = 0;
+};
+
+// The rings take storage on first use, not at construction: a half-open
+// connection (a SYN flood's) holds no buffer memory. Without a pool they use
+// the heap.
 class SendBuffer {
  public:
-  explicit SendBuffer(uint32_t capacity) : cap_(capacity) {}
+  explicit SendBuffer(uint32_t capacity, BufferPool* pool = nullptr)
+      : cap_(capacity), pool_(pool) {}
+  ~SendBuffer() { drop_storage(); }
+  SendBuffer(const SendBuffer&) = delete;
+  SendBuffer& operator=(const SendBuffer&) = delete;
 
   // Appends as much of data as fits; returns how much.
   size_t write(std::span<const uint8_t> data);
@@ -37,11 +78,21 @@ class SendBuffer {
   size_t size() const { return size_t(end_ - begin_); }
   size_t free_space() const { return cap_ - size(); }
   size_t capacity() const { return cap_; }
+  // Returns the storage when nothing is held (a connection in TIME-WAIT).
+  void drop_storage() {
+    if (buf_ && size() == 0) release_block(buf_, cap_, pool_);
+  }
+  bool has_storage() const { return buf_ != nullptr; }
 
  private:
   size_t cap_;
-  std::unique_ptr<uint8_t[]> buf_;
+  BufferPool* pool_;
+  uint8_t* buf_ = nullptr;
   uint64_t begin_ = 0, end_ = 0;
+
+  friend class RecvBuffer;
+  static uint8_t* take_block(size_t size, BufferPool* pool);
+  static void release_block(uint8_t*& p, size_t size, BufferPool* pool);
 };
 
 // Received data: an in-order part [read, next) the application may read, and up
@@ -57,12 +108,17 @@ class RecvBuffer {
     uint64_t stamp;       // for SACK block order: most recently changed first
   };
 
-  explicit RecvBuffer(uint32_t capacity) : cap_(capacity) {}
+  explicit RecvBuffer(uint32_t capacity, BufferPool* pool = nullptr)
+      : cap_(capacity), pool_(pool) {}
+  ~RecvBuffer() { drop_storage(); }
+  RecvBuffer(const RecvBuffer&) = delete;
+  RecvBuffer& operator=(const RecvBuffer&) = delete;
 
   // Stores data that starts at stream offset `off`, trimmed to what fits
   // between next() and read() + capacity. Returns the number of bytes that
-  // became readable in order. `dropped` is set when an out-of-order piece had
-  // to be discarded because kMaxRanges ranges are already held.
+  // became readable in order. `dropped` is set when the data had to be
+  // discarded: out of order with kMaxRanges ranges already held, or no
+  // storage from the pool.
   size_t insert(uint64_t off, std::span<const uint8_t> data, bool& dropped);
 
   // The readable in-order bytes, and consuming them.
@@ -80,12 +136,18 @@ class RecvBuffer {
   // Out-of-order ranges, most recently changed first (RFC 2018 4).
   size_t ranges_by_recency(Range* out, size_t max) const;
   size_t range_count() const { return ranges_.size(); }
+  // Returns the storage when nothing is held.
+  void drop_storage() {
+    if (buf_ && next_ == read_ && ranges_.empty()) SendBuffer::release_block(buf_, cap_, pool_);
+  }
+  bool has_storage() const { return buf_ != nullptr; }
 
  private:
-  void copy_in(uint64_t off, std::span<const uint8_t> data);
+  bool copy_in(uint64_t off, std::span<const uint8_t> data);
 
   size_t cap_;
-  std::unique_ptr<uint8_t[]> buf_;
+  BufferPool* pool_;
+  uint8_t* buf_ = nullptr;
   uint64_t read_ = 0, next_ = 0;
   std::vector<Range> ranges_;  // sorted by begin, disjoint, not touching, above next_
   uint64_t stamp_ = 0;

@@ -74,14 +74,14 @@ uint8_t window_shift_for(uint32_t rcvbuf) {
 }  // namespace
 
 Connection::Connection(const TcpConfig& cfg, const FourTuple& tuple, Output& out,
-                       TcpCounters& ctr, Events* events, uint16_t mtu)
+                       TcpCounters& ctr, Events* events, uint16_t mtu, BufferPool* pool)
     : cfg_(cfg),
       tuple_(tuple),
       out_(out),
       ctr_(ctr),
       ev_(events),
-      sndbuf_(std::max<uint32_t>(cfg.sndbuf, 1)),
-      rcvbuf_(std::max<uint32_t>(cfg.rcvbuf, 1)),
+      sndbuf_(std::max<uint32_t>(cfg.sndbuf, 1), pool),
+      rcvbuf_(std::max<uint32_t>(cfg.rcvbuf, 1), pool),
       mtu_(mtu),
       our_mss_(uint16_t(std::clamp<int>(std::min<int>(cfg.mss, int(mtu) - 40), 64, 65495))),
       rtt_(cfg.rto_initial_ns, cfg.rto_min_ns, cfg.rto_max_ns) {
@@ -731,6 +731,9 @@ void Connection::enter_time_wait(uint64_t now) {
   state_ = State::time_wait;
   timewait_at_ = now + 2 * cfg_.msl_ns;
   rto_at_ = persist_at_ = keepalive_at_ = 0;
+  // Nothing is left to send; what the application has not read stays.
+  sndbuf_.drop_storage();
+  rcvbuf_.drop_storage();
 }
 
 void Connection::finish(CloseReason r) {

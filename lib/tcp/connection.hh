@@ -106,8 +106,9 @@ class Observer {
 
 class Connection {
  public:
+  // `pool` supplies the rings' storage (the heap without one).
   Connection(const TcpConfig& cfg, const FourTuple& tuple, Output& out, TcpCounters& ctr,
-             Events* events, uint16_t mtu = 1500);
+             Events* events, uint16_t mtu = 1500, BufferPool* pool = nullptr);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 

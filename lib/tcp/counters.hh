@@ -19,7 +19,8 @@ namespace ts::tcp {
   X(tcp_sack_reneging, false, "receivers found to have discarded data they had SACKed")          \
   X(tcp_dup_acks, false, "duplicate ACKs received")                                              \
   X(tcp_ooo_segments, false, "segments received out of order (kept)")                            \
-  X(tcp_ooo_dropped, true, "out-of-order data dropped: reassembly ranges full")                  \
+  X(tcp_ooo_dropped, true, "data dropped: reassembly ranges full or no buffer memory")           \
+  X(tcp_buffer_refused, true, "ring buffers refused: the buffer memory budget is spent")        \
   X(tcp_bad_seq, true, "segments outside the receive window (answered with an ACK)")              \
   X(tcp_paws_drops, true, "segments rejected by PAWS (RFC 7323)")                                \
   X(tcp_bad_ack, true, "segments acknowledging data never sent (RFC 5961 5.2)")                  \
