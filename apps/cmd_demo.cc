@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "apps/commands.hh"
+#include "apps/introspect.hh"
 #include "apps/tcp_run.hh"
 
 namespace ts::app {
@@ -25,7 +26,7 @@ struct ServerLoop {
 
 int server_main(void* arg) {
   auto* s = static_cast<ServerLoop*>(arg);
-  while (!s->stop.load(std::memory_order_relaxed)) s->ep->stack().poll(s->clock->now_ns());
+  while (!s->stop.load(std::memory_order_relaxed)) s->ep->poll(s->clock->now_ns());
   return 0;
 }
 
@@ -112,6 +113,11 @@ int run_demo(const DemoArgs& a) {
   }
   std::fflush(stdout);
 
+  const uint64_t t0 = rt.clock().now_ns();
+  const ProbeRegistration stats(
+      {client.enable_probe("gen", rt.lcores()[0], t0),
+       server.enable_probe("serve", rt.lcores()[two_cores ? 1 : 0], t0)},
+      "demo");
   ServerLoop loop{&server, &rt.clock()};
   if (two_cores && rte_eal_remote_launch(server_main, &loop, rt.lcores()[1]) != 0)
     throw std::runtime_error("cannot start the server on lcore " + std::to_string(rt.lcores()[1]));
@@ -127,8 +133,8 @@ int run_demo(const DemoArgs& a) {
     ~StopServer() { stop(); }
   } stop_server{loop, two_cores ? int(rt.lcores()[1]) : -1};
   auto poll = [&](uint64_t now) {
-    client.stack().poll(now);
-    if (!two_cores) server.stack().poll(now);
+    client.poll(now);
+    if (!two_cores) server.poll(now);
   };
   stack::Counters both;
   int status;

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "apps/commands.hh"
+#include "apps/introspect.hh"
 #include "apps/tcp_run.hh"
 #include "util/parse.hh"
 
@@ -69,19 +70,19 @@ int run_gen(const GenArgs& a) {
   std::printf("touchstone gen: %s -> %s, mode %s, on %s\n", cfg.addr.str().c_str(),
               a.target.c_str(), a.work.mode.c_str(), port.describe().c_str());
   std::fflush(stdout);
+  const ProbeRegistration stats({ep.enable_probe("gen", rt.lcores()[0], rt.clock().now_ns())},
+                                "gen");
 
   if (tcp) {
     workload::Generator gen(ep.stack().tcp(), tplan.gen);
-    const TcpResult r =
-        run_tcp(gen, tplan, rt.clock(), [&](uint64_t now) { ep.stack().poll(now); });
+    const TcpResult r = run_tcp(gen, tplan, rt.clock(), [&](uint64_t now) { ep.poll(now); });
     print_tcp_summary("touchstone gen", tplan, r);
     print_counters(("counters (lcore " + std::to_string(rt.lcores()[0]) + "):").c_str(), ep);
     write_tcp_json("gen", tplan, r, ep.stack().counters());
     return tcp_exit_status(tplan, r);
   }
   stack::Pinger pinger(ep.stack(), plan.cfg);
-  const PingResult r =
-      run_ping(pinger, plan, rt.clock(), [&](uint64_t now) { ep.stack().poll(now); });
+  const PingResult r = run_ping(pinger, plan, rt.clock(), [&](uint64_t now) { ep.poll(now); });
   print_ping_summary("touchstone gen", plan, r);
   print_counters(("counters (lcore " + std::to_string(rt.lcores()[0]) + "):").c_str(), ep);
   write_ping_json("gen", plan, r, ep.stack().counters());

@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "apps/commands.hh"
+#include "apps/introspect.hh"
 #include "apps/runtime.hh"
 #include "util/parse.hh"
 #include "workload/server.hh"
@@ -98,12 +99,13 @@ int run_serve(const ServeArgs& a) {
 
   const auto& clock = rt.clock();
   const uint64_t start = clock.now_ns();
+  const ProbeRegistration stats({ep.enable_probe("serve", rt.lcores()[0], start)}, "serve");
   uint64_t next_report = start + progress;
   uint64_t last_rx = 0, last_tx = 0, last_t = start;
   workload::ServerStats last{};
   while (!g_stop.load(std::memory_order_relaxed)) {
     const uint64_t now = clock.now_ns();
-    ep.stack().poll(now);
+    ep.poll(now);
     if (duration && now - start >= *duration) break;
     if (progress && now >= next_report) {
       const auto& c = ep.stack().counters();

@@ -40,7 +40,16 @@ struct SimArgs {
   bool list = false;
 };
 
+struct StatsArgs {
+  int pid = 0;             // 0: the only running instance
+  std::string socket;      // a telemetry socket path instead of searching
+  bool connections = false;
+  size_t max_connections = 10000;
+  bool json = false;
+};
+
 int run_serve(const ServeArgs& a);
+int run_stats(const StatsArgs& a);
 // The --app flags of serve (and demo's server): checked, files loaded.
 workload::ServerConfig plan_server(const ServeArgs& a, workload::FileIndex& files);
 int run_sim(const SimArgs& a);

@@ -170,6 +170,24 @@ int main(int argc, char** argv) {
   sim_cmd->add_option("--json", sim.json, "Write the result as JSON to FILE")->type_name("FILE");
   sim_cmd->add_flag("--list", sim.list, "List the scenarios");
 
+  StatsArgs stats;
+  auto* stats_cmd = app.add_subcommand(
+      "stats",
+      "Counters per core and the connection list (like ss) of a running serve, gen or demo, "
+      "read from its DPDK telemetry socket; needs the same user as the instance");
+  stats_cmd->add_option("--pid", stats.pid, "The instance to read (default: the only one running)")
+      ->type_name("PID")
+      ->check(CLI::PositiveNumber);
+  stats_cmd->add_option("--socket", stats.socket, "A telemetry socket path instead of searching")
+      ->type_name("PATH");
+  stats_cmd->add_flag("-c,--connections", stats.connections,
+                      "Also list connections: state, queues, addresses, RTT, cwnd, timer");
+  stats_cmd->add_option("--max-connections", stats.max_connections,
+                        "At most this many connections per core")
+      ->type_name("N")
+      ->capture_default_str();
+  stats_cmd->add_flag("--json", stats.json, "Print JSON instead of text");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -186,6 +204,7 @@ int main(int argc, char** argv) {
     if (gen_cmd->parsed()) return run_gen(gen);
     if (demo_cmd->parsed()) return run_demo(demo);
     if (sim_cmd->parsed()) return run_sim(sim);
+    if (stats_cmd->parsed()) return run_stats(stats);
   } catch (const UsageError& e) {
     std::cerr << "touchstone: error: " << e.what() << "\n";
     return 2;

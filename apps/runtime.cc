@@ -1,5 +1,7 @@
 #include "apps/runtime.hh"
 
+#include "apps/introspect.hh"
+
 #include <sched.h>
 #include <unistd.h>
 
@@ -139,6 +141,15 @@ Endpoint::Endpoint(glue::EthPort& port, const stack::StackConfig& cfg,
   }
   stack_ = std::make_unique<stack::Stack>(*dev, cfg);
 }
+
+Endpoint::~Endpoint() = default;
+
+CoreProbe* Endpoint::enable_probe(const std::string& role, unsigned lcore, uint64_t now) {
+  probe_ = std::make_unique<CoreProbe>(role, lcore, *this, now);
+  return probe_.get();
+}
+
+void Endpoint::service_probe(uint64_t now) { probe_->service(now); }
 
 void print_counters(const char* title, Endpoint& ep) {
   std::printf("%s\n", title);

@@ -77,17 +77,31 @@ class Runtime {
   std::unique_ptr<glue::TscClock> clock_;
 };
 
+class CoreProbe;
+
 // One core's endpoint: the port's queue as a Device, optionally behind the
 // fault injector, and the stack on top.
 class Endpoint {
  public:
   Endpoint(glue::EthPort& port, const stack::StackConfig& cfg, const stack::ImpairSpec& rx,
            const stack::ImpairSpec& tx);
+  ~Endpoint();
   stack::Stack& stack() { return *stack_; }
   const glue::PortDevice& port_device() const { return *port_dev_; }
   const stack::ImpairedDevice* impairer() const { return impaired_.get(); }
 
+  // One iteration of this core's loop: the stack's poll, then a statistics
+  // request if one is waiting.
+  void poll(uint64_t now) {
+    stack_->poll(now);
+    if (probe_) service_probe(now);
+  }
+  // Makes the endpoint visible to `touchstone stats` (see introspect.hh).
+  CoreProbe* enable_probe(const std::string& role, unsigned lcore, uint64_t now);
+
  private:
+  void service_probe(uint64_t now);
+  std::unique_ptr<CoreProbe> probe_;
   std::unique_ptr<glue::PortDevice> port_dev_;
   std::unique_ptr<stack::ImpairedDevice> impaired_;
   std::unique_ptr<stack::Stack> stack_;

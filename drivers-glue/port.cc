@@ -102,6 +102,11 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
   uint16_t mtu = 1500;
   if (rte_eth_dev_get_mtu(id_, &mtu) == 0 && mtu >= 576) caps_.mtu = mtu;
   info_.mtu = std::min<uint16_t>(caps_.mtu, RTE_MBUF_DEFAULT_DATAROOM - 18);
+  if (caps_.driver == "net_ring") {
+    caps_.in_process = true;
+    caps_.rx_ip_csum = caps_.rx_l4_csum = true;
+    caps_.tx_ip_csum = caps_.tx_tcp_csum = caps_.tx_udp_csum = true;
+  }
   info_.tx_ip_csum = caps_.tx_ip_csum;
   info_.tx_tcp_csum = caps_.tx_tcp_csum;
   info_.tx_udp_csum = caps_.tx_udp_csum;
@@ -120,11 +125,12 @@ EthPort::~EthPort() {
 std::string EthPort::describe() const {
   char buf[320];
   std::snprintf(buf, sizeof buf,
-                "port %u: %s (%s) mac %s mtu %u queues %u/%u%s checksum offload rx:%s tx:%s",
+                "port %u: %s (%s) mac %s mtu %u queues %u/%u%s checksum offload rx:%s tx:%s%s",
                 id_, label_.c_str(), caps_.driver.c_str(), info_.mac.str().c_str(), caps_.mtu,
                 caps_.queues, caps_.max_queues, caps_.rss ? " rss" : "",
                 caps_.rx_ip_csum ? (caps_.rx_l4_csum ? "ip+l4" : "ip") : "none",
-                caps_.tx_ip_csum ? (caps_.tx_tcp_csum ? "ip+l4" : "ip") : "none");
+                caps_.tx_ip_csum ? (caps_.tx_tcp_csum ? "ip+l4" : "ip") : "none",
+                caps_.in_process ? " (in-process: deferred checksums trusted)" : "");
   return buf;
 }
 
@@ -182,6 +188,14 @@ uint16_t PortDevice::rx_burst(stack::Packet* pkts, uint16_t n, uint64_t) {
     if (ip == RTE_MBUF_F_RX_IP_CKSUM_BAD) f |= stack::pktflag::rx_ip_csum_bad;
     if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD) f |= stack::pktflag::rx_l4_csum_good;
     if (l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) f |= stack::pktflag::rx_l4_csum_bad;
+    if (port_.caps().in_process) {
+      // The sender's offload requests travel with the buffer: what it left
+      // for the device to fill was never exposed to a wire.
+      if (ol & RTE_MBUF_F_TX_IP_CKSUM) f |= stack::pktflag::rx_ip_csum_good;
+      const uint64_t l4req = ol & RTE_MBUF_F_TX_L4_MASK;
+      if (l4req == RTE_MBUF_F_TX_TCP_CKSUM || l4req == RTE_MBUF_F_TX_UDP_CKSUM)
+        f |= stack::pktflag::rx_l4_csum_good;
+    }
     p.flags = f;
     ++stats_.rx_packets;
     stats_.rx_bytes += p.len;

@@ -29,6 +29,10 @@ struct PortCaps {
   bool rss = false;
   bool rx_ip_csum = false, rx_l4_csum = false;
   bool tx_ip_csum = false, tx_tcp_csum = false, tx_udp_csum = false;
+  // The in-memory ring port: frames never leave this process, so checksums a
+  // sender left to "the device" are taken as verified by the receiver, as
+  // Linux's loopback does (see docs/architecture.md).
+  bool in_process = false;
   uint16_t mtu = 1500;
 };
 

@@ -165,7 +165,8 @@ EalPlan plan_eal(const std::vector<PortSpec>& ports, const EalOptions& opt) {
   if (!opt.file_prefix.empty()) a.push_back("--file-prefix=" + opt.file_prefix);
   if (!opt.lcores.empty()) a.push_back("--lcores=" + opt.lcores);
   if (!opt.log_level.empty()) a.push_back("--log-level=" + opt.log_level);
-  a.push_back("--no-telemetry");
+  // Telemetry stays on: `touchstone stats` reads counters and connections
+  // from its socket in the (per-process) runtime directory.
   std::istringstream raw(opt.raw);
   for (std::string w; raw >> w;) a.push_back(w);
   return plan;

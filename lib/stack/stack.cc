@@ -203,8 +203,10 @@ void Stack::icmp_input(Packet& p, size_t l2, size_t ihl, std::span<const uint8_t
   ++ctr_.icmp_echo_requests_in;
 
   // Answer in place (RFC 1122 3.2.2.6: same identifier, sequence and data).
-  // Only the ICMP type, the addresses and the TTL change, so both checksums are
-  // updated incrementally instead of re-summing the payload.
+  // Only the ICMP type, the addresses and the TTL change, so the ICMP checksum
+  // is updated incrementally instead of re-summing the payload; the 20-byte IP
+  // header is summed afresh (a device that verified the request may have left
+  // its checksum field unfilled, as the in-process port does).
   uint8_t* l3 = p.data + l2;
   wire::icmp_echo_request_to_reply({l3 + ihl, msg.size()});
   const size_t options = ihl - wire::kIpv4HeaderLen;
@@ -221,15 +223,9 @@ void Stack::icmp_input(Packet& p, size_t l2, size_t ihl, std::span<const uint8_t
   std::memcpy(addr, l3 + 12, 4);
   std::memcpy(l3 + 12, l3 + 16, 4);
   std::memcpy(l3 + 16, addr, 4);  // swapping the addresses leaves the sum unchanged
-  const uint16_t old_word = wire::load_be16(l3 + 8);
   l3[8] = cfg_.ttl;
-  if (options) {
-    wire::store_be16(l3 + 10, 0);
-    wire::store_be16(l3 + 10, wire::checksum(l3, wire::kIpv4HeaderLen));
-  } else {
-    wire::store_be16(l3 + 10, wire::checksum_update16(wire::load_be16(l3 + 10), old_word,
-                                                        wire::load_be16(l3 + 8)));
-  }
+  wire::store_be16(l3 + 10, 0);
+  wire::store_be16(l3 + 10, wire::checksum(l3, wire::kIpv4HeaderLen));
   // Our Ethernet header goes right before the IP header (this also drops the
   // tag of a priority-tagged request to an untagged interface).
   advance(p, l3 - l2_len_);

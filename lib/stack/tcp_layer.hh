@@ -61,6 +61,20 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   size_t connections() const { return table_.size(); }
   // Connection slots, and the tag of each connection is below this.
   uint32_t capacity() const { return cfg_.max_connections; }
+  // Visits the live connections in slot order, starting at the `skip`-th, at
+  // most `limit` of them (for statistics; never on the per-packet path).
+  template <class F>
+  void for_each_connection(size_t skip, size_t limit, F&& f) const {
+    for (const Slot& s : slots_) {
+      if (!s.conn) continue;
+      if (skip) {
+        --skip;
+        continue;
+      }
+      if (limit-- == 0) return;
+      f(static_cast<const tcp::Connection&>(*s.conn));
+    }
+  }
   // Ring storage held and cached (bytes).
   const tcp::BufferPool& buffers() const { return buffers_; }
   // The time of the operation in progress (for applications inside callbacks).

@@ -8,11 +8,11 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <span>
 #include <variant>
 
 #include "tcp/buffers.hh"
+#include "tcp/fifo.hh"
 #include "tcp/cc/cubic.hh"
 #include "tcp/cc/hystart.hh"
 #include "tcp/cc/newreno.hh"
@@ -316,7 +316,7 @@ class Connection {
   };
   uint32_t episode_ = 0;
   static constexpr size_t kMaxRxtRecords = 1024;
-  std::deque<Rxt> rxt_records_, relost_;
+  BoundedFifo<Rxt, kMaxRxtRecords> rxt_records_, relost_;
   void check_lost_retransmissions(uint64_t now);
   uint64_t retransmitted_bytes_ = 0;
 

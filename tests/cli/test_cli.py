@@ -39,6 +39,7 @@ flags = {
             "--timeout", "--json", "--impair"],
     "demo": ["--mode", "--conns", "--rate", "--duration", "--requests", "--size", "--json",
              "--impair", "--lcores"],
+    "stats": ["--pid", "--socket", "--connections", "--max-connections", "--json"],
 }
 for cmd, want in flags.items():
     r = run([cmd, "--help"])
@@ -96,6 +97,9 @@ bad = [
     ["demo", "--requests", "abc"],
     ["demo", "--timeout", "0s"],
     ["demo", "--port", "ring"],
+    ["stats", "--pid", "0"],
+    ["stats", "--pid", "abc"],
+    ["stats", "--bogus"],
     ["serve", "--port", "af_xdp:nosuch0", "--ip", "10.9.0.2/24"],
     ["serve", "--port", "af_packet:nosuch0", "--ip", "10.9.0.2/24"],
     ["serve", "--port", "pci:0000:ff:1f.7", "--ip", "10.9.0.2/24"],
@@ -168,6 +172,41 @@ res = json.load(open(jt)) if os.path.exists(jt) else {}
 check(r.returncode == 0 and res.get("gbps", 0) > 0.1 and
       res.get("bytes", {}).get("tx_acked", 0) > 0, "demo --mode bulk: data acknowledged",
       r.stdout[-1500:])
+
+# --- stats: counters and connections of a running instance over telemetry ---
+p = subprocess.Popen([TS, "demo", "--duration", "30s", "--conns", "4", "--quiet"],
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+try:
+    stats = {}
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        r = run(["stats", "--pid", str(p.pid), "--json"], timeout=20)
+        if r.returncode == 0:
+            stats = json.loads(r.stdout)
+            est = [c.get("counters", {}).get("tcp_conn_established", 0) for c in stats["cores"]]
+            if len(est) == 2 and min(est) >= 4:
+                break
+        time.sleep(0.5)
+    roles = sorted(c.get("counters", {}).get("role", "") for c in stats.get("cores", []))
+    check(stats.get("command") == "demo" and stats.get("pid") == p.pid and
+          roles == ["gen", "serve"], "stats --json: both cores of a running demo, by role",
+          json.dumps(stats)[:1500])
+    r = run(["stats", "--pid", str(p.pid), "--connections"], timeout=20)
+    est_rows = [l for l in r.stdout.splitlines() if "ESTABLISHED" in l]
+    check(r.returncode == 0 and len(est_rows) == 8 and "10.0.0.1:5001" in r.stdout and
+          "tcp_segs_in" in r.stdout,
+          "stats --connections: the 4 connections on each side, like ss", r.stdout[-2000:] + r.stderr)
+finally:
+    p.send_signal(signal.SIGINT)
+    try:
+        p.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+r = run(["stats", "--pid", str(p.pid)])
+lines = [l for l in r.stderr.splitlines() if l.strip()]
+check(r.returncode == 1 and len(lines) == 1 and "no running touchstone" in lines[0],
+      "stats for an instance that has exited: exit 1, one error line", r.stdout + r.stderr)
 
 p = subprocess.Popen([TS, "demo", "--duration", "60s"], stdout=subprocess.PIPE,
                      stderr=subprocess.PIPE, text=True)

@@ -1,0 +1,170 @@
+#include "apps/introspect.hh"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "apps/runtime.hh"
+#include "drivers-glue/telemetry.hh"
+#include "tcp/connection.hh"
+
+namespace ts::app {
+
+CoreProbe::CoreProbe(std::string role, unsigned lcore, Endpoint& ep, uint64_t started_ns)
+    : role_(std::move(role)), lcore_(lcore), ep_(ep), started_ns_(started_ns) {}
+
+void CoreProbe::fill(uint64_t now) {
+  const uint64_t r = req_.load(std::memory_order_acquire);
+  stack::Stack& st = ep_.stack();
+  snap_ = ProbeSnapshot{};
+  st.counters().for_each([&](std::string_view name, uint64_t v, bool, std::string_view) {
+    if (v) snap_.counters.emplace_back(std::string(name), v);
+  });
+  const auto& d = ep_.port_device().stats();
+  snap_.counters.emplace_back("port_rx_packets", d.rx_packets);
+  snap_.counters.emplace_back("port_tx_packets", d.tx_packets);
+  if (d.tx_ring_full) snap_.counters.emplace_back("port_tx_ring_full", d.tx_ring_full);
+  if (d.alloc_failed) snap_.counters.emplace_back("port_alloc_failed", d.alloc_failed);
+  const auto& pool = st.tcp().buffers();
+  snap_.counters.emplace_back("tcp_buffer_bytes_in_use", pool.in_use_bytes());
+  snap_.counters.emplace_back("tcp_buffer_bytes_cached", pool.cached_bytes());
+  snap_.connections = st.tcp().connections();
+  snap_.uptime_ns = now - started_ns_;
+  if (req_rows_.load(std::memory_order_relaxed))
+    st.tcp().for_each_connection(req_offset_.load(std::memory_order_relaxed), kMaxRows, [&](const tcp::Connection& c) {
+      snap_.rows.push_back(connection_row(c, now));
+    });
+  served_ = r;
+  done_.store(r, std::memory_order_release);
+}
+
+bool CoreProbe::snapshot(size_t offset, bool rows, ProbeSnapshot& out) {
+  std::lock_guard<std::mutex> lock(ask_mu_);
+  req_offset_.store(offset, std::memory_order_relaxed);
+  req_rows_.store(rows, std::memory_order_relaxed);
+  const uint64_t r = req_.load(std::memory_order_relaxed) + 1;
+  req_.store(r, std::memory_order_release);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (done_.load(std::memory_order_acquire) != r) {
+    if (std::chrono::steady_clock::now() > give_up) {
+      // The core stopped polling: it may still answer later, so the
+      // snapshot stays its to write; this request is abandoned.
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  out = snap_;
+  return true;
+}
+
+namespace {
+
+std::string ms(uint64_t deadline, uint64_t now) {
+  if (!deadline) return "";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1fms", deadline > now ? double(deadline - now) / 1e6 : 0.0);
+  return b;
+}
+
+}  // namespace
+
+std::string connection_row(const tcp::Connection& c, uint64_t now) {
+  const auto& t = c.tuple();
+  std::string timer;
+  if (c.rto_deadline()) timer = "rto:" + ms(c.rto_deadline(), now);
+  else if (c.persist_deadline()) timer = "persist:" + ms(c.persist_deadline(), now);
+  else if (c.time_wait_deadline()) timer = "timewait:" + ms(c.time_wait_deadline(), now);
+  else if (c.keepalive_deadline()) timer = "keepalive:" + ms(c.keepalive_deadline(), now);
+  char b[200];
+  std::snprintf(b, sizeof b, "%-11s %7zu %7zu %15s:%-5u %15s:%-5u rtt:%.3f/%.3f cwnd:%u %s",
+                tcp::state_name(c.state()),
+                size_t(c.bytes_received() - c.bytes_consumed()), c.send_queued(),
+                t.local_ip.str().c_str(), t.local_port, t.remote_ip.str().c_str(), t.remote_port,
+                double(c.rtt().srtt()) / 1e6, double(c.rtt().rttvar()) / 1e6,
+                c.cwnd() / std::max<uint32_t>(c.smss(), 1), timer.c_str());
+  return b;
+}
+
+namespace {
+
+std::mutex g_probes_mu;
+std::vector<CoreProbe*> g_probes;
+std::string g_command;
+
+CoreProbe* probe_at(const std::string& params, size_t& offset) {
+  // params: "CORE" or "CORE,OFFSET" (CORE is the index in /touchstone/info's list)
+  unsigned long core = 0, off = 0;
+  char extra = 0;
+  if (!params.empty()) {
+    const int n = std::sscanf(params.c_str(), "%lu,%lu%c", &core, &off, &extra);
+    if (n < 1 || n > 2) return nullptr;
+  }
+  offset = off;
+  if (core >= g_probes.size()) return nullptr;
+  return g_probes[core];
+}
+
+}  // namespace
+
+void register_probes(const std::string& command, std::vector<CoreProbe*> probes) {
+  {
+    std::lock_guard<std::mutex> lock(g_probes_mu);
+    g_probes = std::move(probes);
+    g_command = command;
+  }
+  static bool registered = false;
+  if (registered) return;
+  registered = true;
+  glue::telemetry_register(
+      "/touchstone/info", "The instance: pid, command, and its polling cores (index: role, lcore)",
+      [](const std::string&, glue::TelReply& r) {
+        std::lock_guard<std::mutex> lock(g_probes_mu);
+        r.numbers.push_back({"pid", uint64_t(getpid())});
+        r.strings.push_back({"command", g_command});
+        r.list_name = "cores";
+        for (const CoreProbe* p : g_probes)
+          r.list.push_back(p->role() + " lcore " + std::to_string(p->lcore()));
+      });
+  glue::telemetry_register(
+      "/touchstone/counters", "Non-zero counters of one core. Parameter: core index",
+      [](const std::string& params, glue::TelReply& r) {
+        std::lock_guard<std::mutex> lock(g_probes_mu);
+        size_t off = 0;
+        CoreProbe* p = probe_at(params, off);
+        ProbeSnapshot s;
+        if (!p || !p->snapshot(0, false, s)) {
+          r.error = true;
+          return;
+        }
+        r.strings.push_back({"role", p->role()});
+        r.numbers.push_back({"uptime_ms", s.uptime_ns / 1'000'000});
+        r.numbers.push_back({"connections", s.connections});
+        for (auto& [k, v] : s.counters) r.numbers.push_back({k, v});
+      });
+  glue::telemetry_register(
+      "/touchstone/connections",
+      "Connections of one core, 100 per request. Parameters: core index[,offset]",
+      [](const std::string& params, glue::TelReply& r) {
+        std::lock_guard<std::mutex> lock(g_probes_mu);
+        size_t off = 0;
+        CoreProbe* p = probe_at(params, off);
+        ProbeSnapshot s;
+        if (!p || !p->snapshot(off, true, s)) {
+          r.error = true;
+          return;
+        }
+        r.numbers.push_back({"total", s.connections});
+        r.numbers.push_back({"offset", off});
+        r.list_name = "connections";
+        r.list = std::move(s.rows);
+      });
+}
+
+void unregister_probes() {
+  std::lock_guard<std::mutex> lock(g_probes_mu);
+  g_probes.clear();
+}
+
+}  // namespace ts::app

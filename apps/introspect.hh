@@ -1,0 +1,80 @@
+// What `touchstone stats` reads from a running instance: each polling core
+// owns a CoreProbe and services it from its loop; the telemetry thread asks
+// for a snapshot and waits for the core to take it. The loop pays one relaxed
+// atomic load per iteration and nothing else, and no data the core writes is
+// ever read by another thread while the core may change it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ts::tcp {
+class Connection;
+}
+
+namespace ts::app {
+
+class Endpoint;
+
+struct ProbeSnapshot {
+  std::vector<std::pair<std::string, uint64_t>> counters;  // non-zero ones
+  size_t connections = 0;                                  // live connection slots
+  std::vector<std::string> rows;                           // one line per connection
+  uint64_t uptime_ns = 0;
+};
+
+class CoreProbe {
+ public:
+  static constexpr size_t kMaxRows = 100;  // per request: the socket's replies are 16 KB
+
+  CoreProbe(std::string role, unsigned lcore, Endpoint& ep, uint64_t started_ns);
+  const std::string& role() const { return role_; }
+  unsigned lcore() const { return lcore_; }
+
+  // On the owning core, every loop iteration.
+  void service(uint64_t now) {
+    if (req_.load(std::memory_order_acquire) != served_) fill(now);
+  }
+  // From any other thread: a snapshot with connection rows [offset,
+  // offset + kMaxRows), or false if the core did not answer within 1 s.
+  bool snapshot(size_t offset, bool rows, ProbeSnapshot& out);
+
+ private:
+  void fill(uint64_t now);
+
+  std::string role_;
+  unsigned lcore_;
+  Endpoint& ep_;
+  uint64_t started_ns_;
+  std::mutex ask_mu_;  // one requester at a time (telemetry clients are threads)
+  std::atomic<size_t> req_offset_{0};
+  std::atomic<bool> req_rows_{false};
+  ProbeSnapshot snap_;  // written by the core between a request and its answer
+  std::atomic<uint64_t> req_{0}, done_{0};
+  uint64_t served_ = 0;  // the owning core's copy of the last request it answered
+};
+
+// One line per connection, like ss: state, queues, addresses, timers, window.
+std::string connection_row(const tcp::Connection& c, uint64_t now);
+
+// Registers /touchstone/info, /touchstone/counters and /touchstone/connections
+// on the telemetry socket for these probes (which must outlive the process's
+// polling; unregister_probes() detaches them before they are destroyed).
+void register_probes(const std::string& command, std::vector<CoreProbe*> probes);
+void unregister_probes();
+
+// Registers probes for its lifetime (declare it after the endpoints it names).
+struct ProbeRegistration {
+  ProbeRegistration(std::vector<CoreProbe*> probes, const std::string& command) {
+    register_probes(command, std::move(probes));
+  }
+  ~ProbeRegistration() { unregister_probes(); }
+  ProbeRegistration(const ProbeRegistration&) = delete;
+  ProbeRegistration& operator=(const ProbeRegistration&) = delete;
+};
+
+}  // namespace ts::app
