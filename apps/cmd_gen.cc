@@ -29,14 +29,56 @@ wire::Ipv4Addr parse_target(const std::string& text, uint16_t& port, bool tcp) {
   return *addr;
 }
 
+// "A.B.C.D" or "A.B.C.D-E.F.G.H", inside the interface's prefix, host addresses.
+void parse_source_ips(const std::string& text, stack::StackConfig& cfg) {
+  if (text.empty()) return;
+  const size_t dash = text.find('-');
+  auto first = wire::Ipv4Addr::parse(text.substr(0, dash));
+  auto last = dash == std::string::npos ? first : wire::Ipv4Addr::parse(text.substr(dash + 1));
+  if (!first || !last)
+    usage_error("--source-ips '" + text + "' is not an address or a range like 10.0.0.10-10.0.0.50");
+  if (last->v < first->v) usage_error("--source-ips " + text + ": the range runs backwards");
+  if (!cfg.addr.contains(*first) || !cfg.addr.contains(*last))
+    usage_error("--source-ips " + text + " is not inside --ip's prefix " + cfg.addr.str());
+  const uint32_t host_mask = ~cfg.addr.mask();
+  if (cfg.addr.prefix < 31 && ((first->v & host_mask) == 0 || *last == cfg.addr.subnet_broadcast()))
+    usage_error("--source-ips " + text + " includes the network's own or broadcast address");
+  if (cfg.gateway && cfg.gateway->v >= first->v && cfg.gateway->v <= last->v)
+    usage_error("--source-ips " + text + " includes the gateway");
+  cfg.extra_first = *first;
+  cfg.extra_last = *last;
+}
+
+void parse_source_ports(const std::string& text, stack::TcpLayerConfig& t) {
+  unsigned lo = 0, hi = 0;
+  char extra = 0;
+  if (std::sscanf(text.c_str(), "%u-%u%c", &lo, &hi, &extra) != 2 || lo < 1024 || hi > 65535 ||
+      lo > hi)
+    usage_error("--source-ports '" + text + "' is not a range LO-HI within 1024-65535");
+  t.ephemeral_first = uint16_t(lo);
+  t.ephemeral_last = uint16_t(hi);
+}
+
 }  // namespace
 
+uint32_t parse_max_conns(const std::string& text) {
+  const auto n = util::parse_count(text);
+  if (!n || *n < 1 || *n > (1u << 24))
+    usage_error("--max-conns '" + text + "' is not a number between 1 and 16M");
+  return uint32_t(*n);
+}
+
 int run_gen(const GenArgs& a) {
-  const stack::StackConfig cfg = parse_interface(a.iface);
+  stack::StackConfig cfg = parse_interface(a.iface);
+  parse_source_ips(a.source_ips, cfg);
+  parse_source_ports(a.source_ports, cfg.tcp);
+  cfg.tcp.max_connections = parse_max_conns(a.max_conns);
   const bool tcp = a.work.mode != "ping";
   uint16_t tport = 0;
   const wire::Ipv4Addr target = parse_target(a.target, tport, tcp);
-  if (target == cfg.addr.addr) usage_error("--target is our own address");
+  if (target == cfg.addr.addr || (cfg.extra_first.v && target.v >= cfg.extra_first.v &&
+                                   target.v <= cfg.extra_last.v))
+    usage_error("--target is our own address");
   const uint32_t first = target.v >> 24;
   if (first == 0 || first == 127 || first >= 224 || target == cfg.addr.subnet_broadcast())
     usage_error("--target " + a.target + " is not a unicast host address");
@@ -52,6 +94,9 @@ int run_gen(const GenArgs& a) {
   TcpPlan tplan;
   if (tcp)
     tplan = plan_tcp(a.work, a.common, target, tport);
+  if (tcp && tplan.gen.conns > cfg.tcp.max_connections)
+    usage_error("--conns " + std::to_string(tplan.gen.conns) + " exceeds --max-conns " +
+                std::to_string(cfg.tcp.max_connections));
   else
     plan = plan_ping(a.work, a.common, target, 1500);
 
@@ -64,7 +109,6 @@ int run_gen(const GenArgs& a) {
   if (!port.wait_link_up(10'000))
     throw std::runtime_error("port " + port.label() + ": link still down after 10 s");
   stack::StackConfig scfg = cfg;
-  scfg.tcp.max_connections = std::max<uint32_t>(scfg.tcp.max_connections, 65536);
   scfg.tcp.tcp.mss = uint16_t(std::min<uint32_t>(port.info().mtu - 40, scfg.tcp.tcp.mss));
   Endpoint ep(port, scfg, rx, tx);
   std::printf("touchstone gen: %s -> %s, mode %s, on %s\n", cfg.addr.str().c_str(),

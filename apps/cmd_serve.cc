@@ -59,6 +59,7 @@ workload::ServerConfig plan_server(const ServeArgs& a, workload::FileIndex& file
 
 int run_serve(const ServeArgs& a) {
   stack::StackConfig cfg = parse_interface(a.iface);
+  const uint32_t max_conns = parse_max_conns(a.max_conns);
   stack::ImpairSpec rx, tx;
   parse_impair_args(a.common.impair, rx, tx);
   const auto duration = parse_duration_arg(a.common.duration, "--duration");
@@ -75,7 +76,7 @@ int run_serve(const ServeArgs& a) {
   install_signal_handlers();
   Runtime rt(ports, a.common.lcores.empty() ? default_lcores(1) : a.common.lcores, a.common.eal);
   glue::EthPort& port = *rt.ports()[0];
-  cfg.tcp.max_connections = std::max<uint32_t>(cfg.tcp.max_connections, 65536);
+  cfg.tcp.max_connections = max_conns;
   Endpoint ep(port, cfg, rx, tx);
   std::unique_ptr<workload::Server> server;
   if (sc) {

@@ -17,6 +17,7 @@ struct ServeArgs {
   std::string http_root;   // http: files from here
   std::string http_size = "1K";  // http: generated body size without --http-root
   std::string req_size = "64", resp_size = "64";  // rr
+  std::string max_conns = "65536";
 };
 
 struct GenArgs {
@@ -24,6 +25,9 @@ struct GenArgs {
   InterfaceArgs iface;
   WorkloadArgs work;
   std::string target;
+  std::string source_ips;    // FIRST[-LAST]: more local addresses for active opens
+  std::string source_ports = "32768-60999";
+  std::string max_conns = "65536";
 };
 
 struct DemoArgs {
@@ -47,6 +51,9 @@ struct StatsArgs {
   size_t max_connections = 10000;
   bool json = false;
 };
+
+// --max-conns: connection slots of the endpoint (pools, flow table, timers).
+uint32_t parse_max_conns(const std::string& text);
 
 int run_serve(const ServeArgs& a);
 int run_stats(const StatsArgs& a);

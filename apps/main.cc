@@ -105,6 +105,11 @@ void add_server(CLI::App* app, ServeArgs& s) {
   app->add_option("--req-size", s.req_size, "rr: request bytes")
       ->type_name("BYTES")
       ->capture_default_str();
+  app->add_option("--max-conns", s.max_conns,
+                  "Connection slots: the per-core pools, flow table and timer wheel are sized "
+                  "from this; beyond it connections are refused and counted")
+      ->type_name("N")
+      ->capture_default_str();
   app->add_option("--resp-size", s.resp_size, "rr: response bytes")
       ->type_name("BYTES")
       ->capture_default_str();
@@ -142,6 +147,19 @@ int main(int argc, char** argv) {
       ->required()
       ->type_name("ADDR");
   add_workload(gen_cmd, gen.work);
+  gen_cmd->add_option("--source-ips", gen.source_ips,
+                      "More local addresses (FIRST-LAST inside --ip's prefix) used in turn as "
+                      "the source of connections: each adds a port range's worth of connections "
+                      "per target; they answer ARP like --ip")
+      ->type_name("RANGE");
+  gen_cmd->add_option("--source-ports", gen.source_ports, "Local port range of connections")
+      ->type_name("LO-HI")
+      ->capture_default_str();
+  gen_cmd->add_option("--max-conns", gen.max_conns,
+                      "Connection slots: the pools, flow table and timer wheel are sized from "
+                      "this; --conns may not exceed it")
+      ->type_name("N")
+      ->capture_default_str();
 
   DemoArgs demo;
   auto* demo_cmd = app.add_subcommand(

@@ -24,7 +24,7 @@ TcpPlan plan_tcp(const WorkloadArgs& w, const CommonArgs& c, wire::Ipv4Addr targ
     usage_error("--mode '" + w.mode + "' is not one of cps, rr, bulk, http, ping");
   g.target = target;
   g.port = port;
-  if (w.conns < 1 || w.conns > 1'000'000) usage_error("--conns must be between 1 and 1000000");
+  if (w.conns < 1 || w.conns > (1u << 24)) usage_error("--conns must be between 1 and 16M");
   g.conns = w.conns;
   if (!w.rate.empty()) {
     auto r = util::parse_count(w.rate);

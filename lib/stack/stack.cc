@@ -95,8 +95,8 @@ void Stack::arp_input(Packet& p, size_t l2, uint64_t now) {
   wire::ArpRepr a;
   if (Error e = wire::ArpRepr::parse({p.data + l2, p.len - l2}, a); e != Error::ok)
     return drop(p, e);
-  const Ipv4Addr self = cfg_.addr.addr;
-  const bool for_us = a.target_ip == self;
+  const bool for_us = is_local(a.target_ip);
+  const Ipv4Addr self = a.target_ip;
   // RFC 826 "merge": refresh a mapping we hold whoever the packet was for, and
   // add the sender only when it asked us. Never learn our own address or a
   // group MAC, and never from an RFC 5227 probe (sender 0.0.0.0).
@@ -143,7 +143,7 @@ bool Stack::bad_source(Ipv4Addr src) const {
   // our own address arriving from the wire. Answering would reflect traffic to
   // a group, onto loopback addresses, or to ourselves.
   const uint32_t first = src.v >> 24;
-  return first == 0 || first == 127 || first >= 224 || src == cfg_.addr.addr ||
+  return first == 0 || first == 127 || first >= 224 || is_local(src) ||
          src == cfg_.addr.subnet_broadcast();
 }
 
@@ -154,7 +154,7 @@ void Stack::ipv4_input(Packet& p, size_t l2, bool link_broadcast, uint64_t now) 
                                                            : wire::CsumCheck::verify;
   if (Error e = wire::Ipv4Repr::parse(ip, r, check); e != Error::ok) return drop(p, e);
   if (p.flags & pktflag::rx_ip_csum_bad) return drop(p, Error::ipv4_bad_checksum);
-  if (r.dst != cfg_.addr.addr) return drop(p, ctr_.ipv4_not_for_us);
+  if (!is_local(r.dst)) return drop(p, ctr_.ipv4_not_for_us);
   if (bad_source(r.src)) return drop(p, ctr_.ipv4_bad_source);
   // RFC 1122 3.3.6: a unicast destination in a link-layer broadcast is discarded.
   if (link_broadcast) return drop(p, ctr_.ipv4_link_broadcast);

@@ -22,6 +22,10 @@ namespace ts::stack {
 
 struct StackConfig {
   wire::Ipv4Cidr addr;                    // our address and the on-link prefix
+  // More local addresses, [first, last] inside addr's prefix (0.0.0.0: none):
+  // answered like addr (ARP, ICMP, TCP) and used in turn as the source of
+  // active opens, so a load generator is not limited to one address's ports.
+  wire::Ipv4Addr extra_first{}, extra_last{};
   std::optional<wire::Ipv4Addr> gateway;  // next hop for everything off-link
   uint16_t vlan = 0;                      // 802.1Q VLAN ID, 0 for untagged
   uint8_t ttl = 64;
@@ -78,6 +82,11 @@ class Stack {
                          std::span<const uint8_t> payload, uint64_t now);
   void set_echo_handler(EchoHandler* h) { echo_ = h; }
 
+  // Whether `a` is one of our addresses.
+  bool is_local(wire::Ipv4Addr a) const {
+    return a == cfg_.addr.addr || (cfg_.extra_first.v && a.v >= cfg_.extra_first.v &&
+                                   a.v <= cfg_.extra_last.v);
+  }
   const Counters& counters() const { return ctr_; }
   const ArpCache& arp() const { return arp_; }
   const StackConfig& config() const { return cfg_; }

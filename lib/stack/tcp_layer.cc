@@ -118,9 +118,9 @@ void TcpLayer::release(uint32_t id) {
   free_.push_back(id);
 }
 
-uint16_t TcpLayer::pick_port(wire::Ipv4Addr remote, uint16_t remote_port) {
+uint16_t TcpLayer::pick_port(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16_t remote_port) {
   const uint32_t span = uint32_t(cfg_.ephemeral_last - cfg_.ephemeral_first) + 1;
-  tcp::FourTuple t{stack_.config().addr.addr, remote, 0, remote_port};
+  tcp::FourTuple t{local, remote, 0, remote_port};
   for (uint32_t tries = 0; tries < span; ++tries) {
     const uint16_t p = next_port_;
     next_port_ = p == cfg_.ephemeral_last ? cfg_.ephemeral_first : uint16_t(p + 1);
@@ -144,12 +144,24 @@ uint16_t TcpLayer::pick_port(wire::Ipv4Addr remote, uint16_t remote_port) {
 tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Events* events,
                                    uint64_t now, const tcp::TcpConfig* cfg) {
   now_ = now;
-  const uint16_t local = pick_port(remote, port);
+  // Sources: our address, or the extra addresses in turn (a full one is
+  // skipped for the next).
+  const stack::StackConfig& sc = stack_.config();
+  const uint32_t n_src = sc.extra_first.v ? sc.extra_last.v - sc.extra_first.v + 1 : 1;
+  wire::Ipv4Addr src = sc.addr.addr;
+  uint16_t local = 0;
+  for (uint32_t tries = 0; tries < n_src && !local; ++tries) {
+    if (sc.extra_first.v) {
+      src = wire::Ipv4Addr{sc.extra_first.v + next_src_};
+      next_src_ = next_src_ + 1 == n_src ? 0 : next_src_ + 1;
+    }
+    local = pick_port(src, remote, port);
+  }
   if (!local) {
     ++ctr_.tcp_conn_limit;
     return nullptr;
   }
-  const tcp::FourTuple t{stack_.config().addr.addr, remote, local, port};
+  const tcp::FourTuple t{src, remote, local, port};
   const uint32_t id = new_slot(t, cfg ? *cfg : cfg_.tcp, events);
   if (id == FlowTable::kNone) return nullptr;
   tcp::Connection* c = slots_[id].conn;

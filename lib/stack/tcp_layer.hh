@@ -111,7 +111,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   void reap();
   void reset_for(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg);
   Listener* find_listener(uint16_t port);
-  uint16_t pick_port(wire::Ipv4Addr remote, uint16_t remote_port);
+  uint16_t pick_port(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16_t remote_port);
 
   Stack& stack_;
   TcpLayerConfig cfg_;
@@ -128,6 +128,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   TimerWheel timers_;  // one timer per slot: the connection's next deadline
   std::vector<std::pair<uint32_t, uint32_t>> reap_;  // slot, generation
   uint16_t next_port_;
+  uint32_t next_src_ = 0;  // index of the next extra source address
   uint64_t now_ = 0;
 };
 

@@ -166,6 +166,24 @@ def run(args, checks, tmp, www, files):
                      "gen --mode http -> nginx: 5000 ok, no errors, nginx logged %d" % logged,
                      r.stdout[-1500:])
 
+        # --- source address and port ranges: connections from several
+        # addresses, each answering the Linux peer's ARP ---
+        jpath = os.path.join(tmp, "gen-cps-range.json")
+        r = t.ns(t.ts_ns, ["timeout", "60", args.touchstone, "gen", "--port", port, "--ip",
+                           "%s/24" % TS_IP, "--source-ips", "10.77.0.20-10.77.0.22",
+                           "--source-ports", "50000-50099", "--target", "%s:8080" % PEER_IP,
+                           "--mode", "http", "--path", "/1k.bin", "--conns", "30",
+                           "--requests", "3000", "--quiet", "--json", jpath],
+                 check=False, timeout=90)
+        time.sleep(0.5)
+        g = json.load(open(jpath)) if os.path.exists(jpath) else {}
+        lines = open(access).read().splitlines()[5000:] if os.path.exists(access) else []
+        sources = sorted(set(l.split()[0] for l in lines if l.strip()))
+        checks.check(r.returncode == 0 and g.get("responses_ok") == 3000 and
+                     sources == ["10.77.0.20", "10.77.0.21", "10.77.0.22"],
+                     "gen --source-ips 10.77.0.20-22: nginx saw requests from %s" % sources,
+                     r.stdout[-1500:])
+
 
 if __name__ == "__main__":
     main()
