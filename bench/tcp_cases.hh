@@ -15,7 +15,7 @@ namespace ts::bench {
 
 // Discards what a connection sends.
 struct NullOutput : tcp::Output {
-  bool emit(const tcp::Connection&, const tcp::SegmentOut&, tcp::Bytes2) override {
+  bool emit(const tcp::Connection&, const tcp::SegmentOut&, const tcp::Payload&) override {
     ++segments;
     return true;
   }

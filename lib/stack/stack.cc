@@ -285,16 +285,14 @@ bool Stack::send_echo_request(Ipv4Addr dst, uint16_t ident, uint16_t seq,
   return true;
 }
 
-bool Stack::send_tcp(Ipv4Addr src, Ipv4Addr dst, const wire::TcpRepr& seg, tcp::Bytes2 payload,
+bool Stack::send_tcp(Ipv4Addr src, Ipv4Addr dst, const wire::TcpRepr& seg, const tcp::Payload& payload,
                      uint64_t now) {
   const size_t hlen = seg.header_len();
   const size_t l4_len = hlen + payload.size();
   Packet p;
   if (!alloc_ip(wire::kIpv4HeaderLen + l4_len, p)) return false;
   uint8_t* l4 = p.data + l2_len_ + wire::kIpv4HeaderLen;
-  if (!payload.a.empty()) std::memcpy(l4 + hlen, payload.a.data(), payload.a.size());
-  if (!payload.b.empty())
-    std::memcpy(l4 + hlen + payload.a.size(), payload.b.data(), payload.b.size());
+  payload.copy_to(l4 + hlen);
   const bool offload = dev_.info().tx_tcp_csum;
   seg.emit_header({l4, l4_len}, src, dst, offload ? wire::CsumFill::offload : wire::CsumFill::full);
   send_ip(p, src, dst, wire::ipproto::tcp, true, l4_len, offload ? pktflag::tx_tcp_csum : 0, now);

@@ -74,7 +74,7 @@ class Stack {
   // the payload copied in, checksums, then the IP output path. False when no
   // buffer was free or the segment does not fit (counted).
   bool send_tcp(wire::Ipv4Addr src, wire::Ipv4Addr dst, const wire::TcpRepr& seg,
-                tcp::Bytes2 payload, uint64_t now);
+                const tcp::Payload& payload, uint64_t now);
 
   // Sends an ICMP echo request; false if no buffer was available or the payload
   // does not fit the MTU (counted). Resolves the next hop first if needed.

@@ -240,7 +240,8 @@ void TcpLayer::reset_for(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg) {
   if (stack_.send_tcp(ip.dst, ip.src, r, {}, now_)) ++ctr_.tcp_rst_out;
 }
 
-bool TcpLayer::emit(const tcp::Connection& c, const tcp::SegmentOut& s, tcp::Bytes2 payload) {
+bool TcpLayer::emit(const tcp::Connection& c, const tcp::SegmentOut& s,
+                    const tcp::Payload& payload) {
   wire::TcpRepr r;
   r.src_port = c.tuple().local_port;
   r.dst_port = c.tuple().remote_port;

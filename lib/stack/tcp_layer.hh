@@ -82,7 +82,8 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   Stack& stack() { return stack_; }
 
   // tcp::Output and tcp::Observer.
-  bool emit(const tcp::Connection& c, const tcp::SegmentOut& seg, tcp::Bytes2 payload) override;
+  bool emit(const tcp::Connection& c, const tcp::SegmentOut& seg,
+            const tcp::Payload& payload) override;
   void on_schedule(tcp::Connection& c) override;
 
  private:

@@ -53,28 +53,102 @@ void SendBuffer::release_block(uint8_t*& p, size_t size, BufferPool* pool) {
   p = nullptr;
 }
 
+void Payload::copy_to(uint8_t* out) const {
+  for (size_t i = 0; i < n; ++i) {
+    std::memcpy(out, part[i].data(), part[i].size());
+    out += part[i].size();
+  }
+}
+
+void Payload::append_to(std::vector<uint8_t>& out) const {
+  for (size_t i = 0; i < n; ++i) out.insert(out.end(), part[i].begin(), part[i].end());
+}
+
 size_t SendBuffer::write(std::span<const uint8_t> data) {
   const size_t n = std::min(data.size(), free_space());
   if (n == 0) return 0;
   if (!buf_ && !(buf_ = take_block(cap_, pool_))) return 0;
-  const size_t pos = size_t(end_ % cap_);
+  const size_t pos = size_t(ring_end_ % cap_);
   const size_t first = std::min(n, cap_ - pos);
   std::memcpy(buf_ + pos, data.data(), first);
   std::memcpy(buf_, data.data() + first, n - first);
+  if (count_ && !piece(count_ - 1).ref)
+    piece(count_ - 1).len += n;  // extends the newest ring piece
+  else
+    push_piece({end_, n, nullptr, ring_end_});  // free_space() > 0: a slot is free
+  ring_end_ += n;
+  end_ += n;
+  return n;
+}
+
+size_t SendBuffer::write_ref(std::span<const uint8_t> data) {
+  const size_t n = std::min(data.size(), free_space());
+  if (n == 0) return 0;
+  if (count_) {
+    Piece& last = piece(count_ - 1);
+    if (last.ref && last.ref + last.len == data.data()) {  // continues the newest reference
+      last.len += n;
+      end_ += n;
+      return n;
+    }
+  }
+  if (data.size() < kMinRef) return write(data);
+  if (n < kMinRef) return 0;
+  push_piece({end_, n, data.data(), 0});
   end_ += n;
   return n;
 }
 
 void SendBuffer::release(uint64_t off) {
   if (off > end_) off = end_;
-  if (off > begin_) begin_ = off;
+  if (off <= begin_) return;
+  begin_ = off;
+  while (count_) {
+    Piece& p = piece(0);
+    if (p.begin + p.len <= off) {
+      head_ = (head_ + 1) % kMaxPieces;
+      --count_;
+      continue;
+    }
+    if (p.begin < off) {
+      const uint64_t cut = off - p.begin;
+      p.begin = off;
+      p.len -= cut;
+      if (p.ref)
+        p.ref += cut;
+      else
+        p.ring += cut;
+    }
+    break;
+  }
+  if (count_ == 0) head_ = 0;
 }
 
-Bytes2 SendBuffer::view(uint64_t off, size_t len) const {
-  if (len == 0) return {};
-  const size_t pos = size_t(off % cap_);
+void SendBuffer::add_ring_part(Payload& out, uint64_t ring_off, size_t len) const {
+  const size_t pos = size_t(ring_off % cap_);
   const size_t first = std::min(len, cap_ - pos);
-  return {{buf_ + pos, first}, {buf_, len - first}};
+  out.part[out.n++] = {buf_ + pos, first};
+  if (len > first) out.part[out.n++] = {buf_, len - first};
+}
+
+Payload SendBuffer::view(uint64_t off, size_t len) const {
+  Payload out;
+  size_t i = 0;
+  while (i < count_ && piece(i).begin + piece(i).len <= off) ++i;
+  for (; len && i < count_ && out.n < Payload::kMaxParts; ++i) {
+    const Piece& p = piece(i);
+    const uint64_t skip = off - p.begin;
+    const size_t take = size_t(std::min<uint64_t>(len, p.len - skip));
+    if (p.ref) {
+      out.part[out.n++] = {p.ref + skip, take};
+    } else {
+      if (out.n + 2 > Payload::kMaxParts) break;  // cannot happen (see kMinRef)
+      add_ring_part(out, p.ring + skip, take);
+    }
+    off += take;
+    len -= take;
+  }
+  return out;
 }
 
 bool RecvBuffer::copy_in(uint64_t off, std::span<const uint8_t> data) {

@@ -19,6 +19,21 @@ struct Bytes2 {
   size_t size() const { return a.size() + b.size(); }
 };
 
+// A segment's payload as it leaves the send buffer: up to four pieces (ring
+// bytes that may wrap, and referenced memory; see SendBuffer).
+struct Payload {
+  static constexpr size_t kMaxParts = 4;
+  std::array<std::span<const uint8_t>, kMaxParts> part{};
+  uint8_t n = 0;
+  size_t size() const {
+    size_t s = 0;
+    for (size_t i = 0; i < n; ++i) s += part[i].size();
+    return s;
+  }
+  void copy_to(uint8_t* out) const;
+  void append_to(std::vector<uint8_t>& out) const;
+};
+
 // Storage for the rings: fixed-size blocks recycled through a free list per
 // size, so that once a core has seen its peak number of connections no ring
 // costs an allocation. A budget (bytes of blocks handed out; 0 = unlimited)
@@ -55,44 +70,80 @@ class BufferPool {
   uint64_t refused_ = 0, allocated_ = 0;
 };
 
-// The rings take storage on first use, not at construction: a half-open
-// connection (a SYN flood's) holds no buffer memory. Without a pool they use
-// the heap.
+// What the application has sent and the peer not yet acknowledged. Bytes
+// written are copied into a ring that takes storage on first use, not at
+// construction (a half-open connection, a SYN flood's, holds no buffer
+// memory); without a pool it uses the heap. Large immutable bodies (a mapped
+// file, a generated body) can instead be referenced: segments are then built
+// straight from that memory and nothing is copied per connection.
 class SendBuffer {
  public:
+  // A referenced piece shorter than this is copied instead, so that no
+  // segment (at most 64 KB) holds a whole referenced piece and a payload has
+  // at most four parts: [ref tail][ring, may wrap][ref head].
+  static constexpr size_t kMinRef = 64 * 1024;
+  static constexpr size_t kMaxPieces = 16;
+
   explicit SendBuffer(uint32_t capacity, BufferPool* pool = nullptr)
       : cap_(capacity), pool_(pool) {}
   ~SendBuffer() { drop_storage(); }
   SendBuffer(const SendBuffer&) = delete;
   SendBuffer& operator=(const SendBuffer&) = delete;
 
-  // Appends as much of data as fits; returns how much.
+  // Appends as much of data as fits (copied); returns how much.
   size_t write(std::span<const uint8_t> data);
+  // Appends as much of data as fits by reference; the memory must stay
+  // unchanged until acknowledged. Less than kMinRef is copied (write());
+  // when less than kMinRef of a larger body fits, nothing is taken yet.
+  size_t write_ref(std::span<const uint8_t> data);
   // Drops everything below stream offset `off` (acknowledged).
   void release(uint64_t off);
   // Bytes [off, off + len) (which must be stored).
-  Bytes2 view(uint64_t off, size_t len) const;
+  Payload view(uint64_t off, size_t len) const;
 
   uint64_t begin() const { return begin_; }  // offset of the oldest byte kept
   uint64_t end() const { return end_; }      // offset after the newest byte
   size_t size() const { return size_t(end_ - begin_); }
-  size_t free_space() const { return cap_ - size(); }
+  size_t free_space() const { return pieces_full() ? 0 : cap_ - size(); }
   size_t capacity() const { return cap_; }
   // Returns the storage when nothing is held (a connection in TIME-WAIT).
   void drop_storage() {
     if (buf_ && size() == 0) release_block(buf_, cap_, pool_);
   }
   bool has_storage() const { return buf_ != nullptr; }
+  // Bytes ever queued by copying into the ring, and by reference.
+  uint64_t bytes_copied() const { return ring_end_; }
+  uint64_t bytes_referenced() const { return end_ - ring_end_; }
 
  private:
-  size_t cap_;
-  BufferPool* pool_;
-  uint8_t* buf_ = nullptr;
-  uint64_t begin_ = 0, end_ = 0;
-
   friend class RecvBuffer;
   static uint8_t* take_block(size_t size, BufferPool* pool);
   static void release_block(uint8_t*& p, size_t size, BufferPool* pool);
+
+  // Stream bytes [begin, begin + len): at `ref`, or in the ring from ring
+  // offset `ring` when ref is null. Pieces are in stream order.
+  struct Piece {
+    uint64_t begin;
+    uint64_t len;
+    const uint8_t* ref;
+    uint64_t ring;
+  };
+  bool pieces_full() const { return count_ == kMaxPieces; }
+  Piece& piece(size_t i) { return pieces_[(head_ + i) % kMaxPieces]; }
+  const Piece& piece(size_t i) const { return pieces_[(head_ + i) % kMaxPieces]; }
+  void push_piece(const Piece& p) {
+    pieces_[(head_ + count_) % kMaxPieces] = p;
+    ++count_;
+  }
+  void add_ring_part(Payload& out, uint64_t ring_off, size_t len) const;
+
+  size_t cap_;
+  BufferPool* pool_;
+  uint8_t* buf_ = nullptr;
+  uint64_t begin_ = 0, end_ = 0;   // stream offsets held
+  uint64_t ring_end_ = 0;          // ring offset after the newest copied byte
+  std::array<Piece, kMaxPieces> pieces_;
+  size_t head_ = 0, count_ = 0;
 };
 
 // Received data: an in-order part [read, next) the application may read, and up

@@ -754,10 +754,22 @@ void Connection::finish(CloseReason r) {
 // ---------------------------------------------------------------- application
 
 size_t Connection::send(std::span<const uint8_t> data, uint64_t now) {
+  return queue(data, false, now);
+}
+
+size_t Connection::send_ref(std::span<const uint8_t> data, uint64_t now) {
+  return queue(data, true, now);
+}
+
+size_t Connection::queue(std::span<const uint8_t> data, bool by_ref, uint64_t now) {
   const bool open = state_ == State::syn_sent || state_ == State::syn_received ||
                     state_ == State::established || state_ == State::close_wait;
   if (!open || fin_queued_) return 0;
-  const size_t n = sndbuf_.write(data);
+  const uint64_t copied = sndbuf_.bytes_copied();
+  const size_t n = by_ref ? sndbuf_.write_ref(data) : sndbuf_.write(data);
+  const uint64_t c = sndbuf_.bytes_copied() - copied;
+  ctr_.tcp_send_bytes_copied += c;
+  ctr_.tcp_send_bytes_referenced += n - c;
   output(now);
   notify();
   return n;

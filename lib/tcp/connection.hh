@@ -77,7 +77,7 @@ class Output {
  public:
   virtual ~Output() = default;
   // Returns false when the segment could not be sent (no buffer).
-  virtual bool emit(const Connection& c, const SegmentOut& seg, Bytes2 payload) = 0;
+  virtual bool emit(const Connection& c, const SegmentOut& seg, const Payload& payload) = 0;
 };
 
 // The application's side, called on the connection's own core.
@@ -137,6 +137,10 @@ class Connection {
   // how much; shutdown() sends FIN after the queued data (half-close); close()
   // also discards whatever arrives from now on; abort() sends RST.
   size_t send(std::span<const uint8_t> data, uint64_t now);
+  // Like send(), but by reference (zero-copy): `data` must stay unchanged
+  // until the peer has acknowledged it (SendBuffer::write_ref; small pieces
+  // are copied).
+  size_t send_ref(std::span<const uint8_t> data, uint64_t now);
   Bytes2 readable() const { return rcvbuf_.readable(); }
   void consume(size_t n, uint64_t now);
   void shutdown(uint64_t now);
@@ -185,6 +189,7 @@ class Connection {
   CloseReason close_reason() const { return reason_; }
 
  private:
+  size_t queue(std::span<const uint8_t> data, bool by_ref, uint64_t now);
   // --- input (connection.cc) ---
   void input_syn_sent(const SegmentIn& seg, uint64_t now);
   void input_synchronized(const SegmentIn& seg, uint64_t now);
@@ -216,7 +221,7 @@ class Connection {
   void send_ack(uint64_t now);
   void send_probe(uint64_t now);
   void send_rst(uint32_t seq);
-  bool emit(SegmentOut& seg, Bytes2 payload, uint64_t now);
+  bool emit(SegmentOut& seg, const Payload& payload, uint64_t now);
   uint16_t window_field(bool syn_segment);
   void fill_options(SegmentOut& seg, uint64_t now, bool syn);
   uint32_t pipe() const;

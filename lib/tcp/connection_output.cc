@@ -197,7 +197,7 @@ bool Connection::emit_range(uint64_t pos, uint32_t len, bool with_fin, bool retr
   s.seq = seq_of(pos);
   s.flags = ack | (with_fin ? fin : 0);
   if (len && pos + len == sndbuf_.end()) s.flags |= psh;
-  const Bytes2 payload = len ? sndbuf_.view(pos, len) : Bytes2{};
+  const Payload payload = len ? sndbuf_.view(pos, len) : Payload{};
   if (!emit(s, payload, now)) {
     if (!rto_at_) rto_at_ = now + rtt_.rto();  // try again later rather than stall
     return false;
@@ -282,7 +282,7 @@ void Connection::send_rst(uint32_t seq) {
   }
 }
 
-bool Connection::emit(SegmentOut& s, Bytes2 payload, uint64_t now) {
+bool Connection::emit(SegmentOut& s, const Payload& payload, uint64_t now) {
   const bool is_syn = s.flags & syn;
   if (s.flags & ack) s.ack = rcv_nxt_;
   s.window = window_field(is_syn);

@@ -32,6 +32,8 @@ namespace ts::tcp {
   X(tcp_data_after_close, true, "data received after the application closed (discarded)")        \
   X(tcp_no_ack_flag, true, "segments without ACK in a synchronized state")                       \
   X(tcp_window_probes, false, "zero-window probes sent")                                         \
+  X(tcp_send_bytes_copied, false, "bytes the application queued by copy into send rings")       \
+  X(tcp_send_bytes_referenced, false, "bytes queued by reference (zero-copy: files, generated bodies)") \
   X(tcp_zero_window_seen, false, "times the peer closed its window to zero")                     \
   X(tcp_zero_window_sent, false, "segments sent advertising a zero window (our buffer full)")   \
   X(tcp_keepalive_probes, false, "keepalive probes sent")                                        \

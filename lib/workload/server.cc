@@ -13,7 +13,10 @@
 namespace ts::workload {
 
 namespace {
-constexpr size_t kPatternSize = 64 * 1024;
+constexpr size_t kPatternSize = 64 * 1024;  // a generated body repeats this
+// The pattern is stored 17 times over, so that a generated body can be
+// referenced (zero-copy) in pieces of up to 1 MiB from any offset.
+constexpr size_t kPatternCopies = 17;
 constexpr size_t kMaxPath = 4096;
 constexpr size_t kResponseBuffer = 16 * 1024;
 }  // namespace
@@ -114,9 +117,11 @@ const FileIndex::File* FileIndex::find(std::string_view path) const {
 // ------------------------------------------------------------------ server
 
 Server::Server(stack::TcpLayer& tcp, const ServerConfig& cfg)
-    : tcp_(tcp), cfg_(cfg), conns_(tcp.capacity()), pattern_(kPatternSize),
+    : tcp_(tcp), cfg_(cfg), conns_(tcp.capacity()), pattern_(kPatternSize * kPatternCopies),
       scratch_(kMaxHeaderBlock), resp_(kResponseBuffer) {
-  fill_body_pattern(pattern_.data(), pattern_.size());
+  fill_body_pattern(pattern_.data(), kPatternSize);
+  for (size_t k = 1; k < kPatternCopies; ++k)
+    std::memcpy(pattern_.data() + k * kPatternSize, pattern_.data(), kPatternSize);
 }
 
 Server::~Server() { tcp_.unlisten(cfg_.port); }
@@ -190,19 +195,29 @@ void Server::serve_echo(tcp::Connection& c, ConnState&) {
 }
 
 bool Server::pump_body(tcp::Connection& c, ConnState& s) {
+  // Bodies are queued by reference: segments are built straight from the
+  // mapped file or the shared pattern, never copied per connection (small
+  // remainders are copied by the send buffer itself).
   Body& b = s.body;
   while (b.size) {
     const uint8_t* p;
     size_t n;
     if (b.generated) {
-      const size_t at = size_t(b.offset % pattern_.size());
-      p = pattern_.data() + at;
-      n = size_t(std::min<uint64_t>(b.size, pattern_.size() - at));
+      // b.data is where the last piece ended: continuing there extends the
+      // same reference; near the end of the stored copies, start again in
+      // the first one (at the same pattern offset).
+      const uint8_t* end = pattern_.data() + pattern_.size();
+      if (!b.data || uint64_t(end - b.data) < std::min<uint64_t>(b.size, tcp::SendBuffer::kMinRef))
+        b.data = pattern_.data() + b.offset % kPatternSize;
+      p = b.data;
+      n = size_t(std::min<uint64_t>(b.size, uint64_t(end - p)));
     } else {
       p = b.data + b.offset;
       n = size_t(std::min<uint64_t>(b.size, 1u << 30));
     }
-    const size_t sent = send(c, p, n);
+    const size_t sent = c.send_ref({p, n}, tcp_.now());
+    stats_.bytes_out += sent;
+    if (b.generated) b.data += sent;
     b.offset += sent;
     b.size -= sent;
     if (sent < n) return false;
@@ -259,11 +274,7 @@ bool Server::respond(tcp::Connection& c, ConnState& s, int status, const HttpReq
     const size_t room = std::min(resp_.size() - out, c.send_space() - out);
     const size_t first = size_t(std::min<uint64_t>(room, s.body.size));
     if (s.body.generated) {
-      for (size_t done = 0; done < first;) {  // the pattern repeats every 64 KiB
-        const size_t k = std::min(first - done, pattern_.size());
-        std::memcpy(resp_.data() + out + done, pattern_.data(), k);
-        done += k;
-      }
+      std::memcpy(resp_.data() + out, pattern_.data(), first);  // first < 16 KiB
     } else if (first) {
       std::memcpy(resp_.data() + out, s.body.data, first);
     }

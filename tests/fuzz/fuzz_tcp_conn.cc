@@ -24,7 +24,7 @@ using namespace ts::tcp;
 namespace {
 
 struct Sink : Output {
-  bool emit(const Connection&, const SegmentOut& s, Bytes2 p) override {
+  bool emit(const Connection&, const SegmentOut& s, const Payload& p) override {
     last = s;
     bytes += p.size();
     ++count;

@@ -212,6 +212,30 @@ TEST(Workload, HttpGeneratedBodyKeepAlive) {
   EXPECT_EQ(srv.stats().http_2xx, 200u);
 }
 
+// Large bodies leave by reference: after the header and the first 16 KiB,
+// segments are built from the shared pattern (or a mapped file), and the
+// connection's ring holds nothing of them.
+TEST(Workload, HttpLargeBodiesAreSentByReference) {
+  Bed bed;
+  ServerConfig sc;
+  sc.app = ServerApp::http;
+  sc.port = 80;
+  sc.http_size = 3 << 20;
+  Server srv(bed.server.stack().tcp(), sc);
+  ASSERT_TRUE(srv.start());
+  GenConfig gc = bed.gen_config(GenMode::http, 80);
+  gc.conns = 2;
+  gc.requests = 6;
+  Generator gen(bed.client.stack().tcp(), gc);
+  ASSERT_TRUE(bed.run(gen, 60 * kSec));
+  EXPECT_EQ(gen.stats().responses_ok, 6u);
+  EXPECT_EQ(gen.stats().responses_bad, 0u);
+  const auto& t = bed.server.stack().counters().tcp;
+  EXPECT_GE(t.tcp_send_bytes_referenced, 6u * ((3u << 20) - 16384));
+  EXPECT_LE(t.tcp_send_bytes_copied, 6u * (16384 + 512));
+  EXPECT_EQ(t.tcp_send_bytes_referenced + t.tcp_send_bytes_copied, srv.stats().bytes_out);
+}
+
 struct TempDir {
   TempDir() {
     char tmpl[] = "/tmp/ts-www-XXXXXX";

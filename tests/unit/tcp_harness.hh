@@ -26,11 +26,10 @@ struct Sent {
 
 class Recorder : public Output {
  public:
-  bool emit(const Connection&, const SegmentOut& s, Bytes2 p) override {
+  bool emit(const Connection&, const SegmentOut& s, const Payload& p) override {
     if (fail) return false;
     Sent x{s, {}};
-    x.payload.insert(x.payload.end(), p.a.begin(), p.a.end());
-    x.payload.insert(x.payload.end(), p.b.begin(), p.b.end());
+    p.append_to(x.payload);
     sent.push_back(std::move(x));
     return true;
   }

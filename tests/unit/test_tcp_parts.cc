@@ -19,6 +19,12 @@ using namespace ts::tcp;
 
 namespace {
 
+std::vector<uint8_t> flat(const Payload& p) {
+  std::vector<uint8_t> v;
+  p.append_to(v);
+  return v;
+}
+
 std::vector<uint8_t> flat(const Bytes2& b) {
   std::vector<uint8_t> v(b.a.begin(), b.a.end());
   v.insert(v.end(), b.b.begin(), b.b.end());
@@ -52,6 +58,81 @@ TEST(SendBuffer, WrapsAroundItsEndAndReleasesAcknowledgedBytes) {
   EXPECT_EQ(flat(b.view(900, 400)), stream(900, 400));
   EXPECT_EQ(b.begin(), 600u);
   EXPECT_EQ(b.end(), 1500u);
+}
+
+// Copied and referenced pieces interleaved at random, released at random
+// points, every view checked against the stream: the referenced bytes are
+// read in place (never copied into the ring) and a payload has at most four
+// parts whatever the mix.
+TEST(SendBuffer, ReferencedPiecesReadInPlaceAmongCopiedOnes) {
+  constexpr size_t kCap = 256 * 1024;
+  const std::vector<uint8_t> body = stream(0, 4 << 20);  // "the file": stream byte i == body[i]
+  util::Rng rng(11);
+  for (int round = 0; round < 20; ++round) {
+    SendBuffer b(kCap);
+    uint64_t written = 0, released = 0;
+    size_t refs = 0;
+    for (int step = 0; step < 400 && written < body.size() - 300'000; ++step) {
+      const uint32_t op = uint32_t(rng.below(4));
+      if (op == 0) {  // a small header, copied
+        const size_t n = 1 + rng.below(400);
+        written += b.write({body.data() + written, n});
+      } else if (op == 1) {  // a large body by reference (maybe copied if small)
+        const size_t n = 1 + rng.below(200'000);
+        const size_t got = b.write_ref({body.data() + written, n});
+        if (got >= SendBuffer::kMinRef) ++refs;
+        written += got;
+      } else if (op == 2 && written > released) {  // an acknowledgment
+        released += rng.below(written - released + 1);
+        b.release(released);
+      } else if (written > released) {  // a segment of up to 64 KB anywhere held
+        const uint64_t off = released + rng.below(written - released);
+        const size_t len = size_t(std::min<uint64_t>(1 + rng.below(65536), written - off));
+        const Payload p = b.view(off, len);
+        ASSERT_LE(p.n, Payload::kMaxParts);
+        ASSERT_EQ(p.size(), len) << "round " << round << " step " << step;
+        ASSERT_EQ(flat(p), std::vector<uint8_t>(body.begin() + long(off),
+                                                body.begin() + long(off + len)));
+        // A referenced part points into the body at its own stream offset.
+        uint64_t at = off;
+        for (size_t i = 0; i < p.n; ++i) {
+          const uint8_t* d = p.part[i].data();
+          if (d >= body.data() && d < body.data() + body.size()) {
+            ASSERT_EQ(d, body.data() + at) << "misplaced reference";
+          }
+          at += p.part[i].size();
+        }
+      }
+      ASSERT_EQ(b.begin(), released);
+      ASSERT_EQ(b.end(), written);
+      ASSERT_LE(b.size(), kCap);
+    }
+    EXPECT_GT(refs, 0u);
+  }
+}
+
+TEST(SendBuffer, SmallReferencesAreCopiedAndBigOnesWaitForRoom) {
+  const std::vector<uint8_t> body = stream(0, 1 << 20);
+  SendBuffer b(256 * 1024);
+  // Under kMinRef: copied (the bytes may change afterwards).
+  std::vector<uint8_t> small = stream(0, 1000);
+  EXPECT_EQ(b.write_ref(small), 1000u);
+  small.assign(small.size(), 0);
+  EXPECT_EQ(flat(b.view(0, 1000)), stream(0, 1000));
+  // A large body is referenced while room allows; with less than kMinRef
+  // free it waits rather than splitting into copies.
+  EXPECT_EQ(b.write_ref({body.data() + 1000, body.size() - 1000}), 256u * 1024 - 1000);
+  EXPECT_EQ(b.view(1000, 10).part[0].data(), body.data() + 1000);
+  b.release(40'000);
+  EXPECT_EQ(b.free_space(), 40'000u);
+  // The next part continues the same reference: taken whatever its size.
+  EXPECT_EQ(b.write_ref({body.data() + 256 * 1024, 300'000}), 40'000u);
+  b.release(100'000);
+  EXPECT_EQ(b.write(stream(0, 10)), 10u);  // a copied piece after it
+  EXPECT_EQ(b.write_ref({body.data() + 500'000, 300'000}), 0u);  // 59990 free < kMinRef
+  b.release(200'000);
+  EXPECT_EQ(b.write_ref({body.data() + 500'000, 300'000}), 160'000u - 10);
+  EXPECT_EQ(b.view(302'154, 5).part[0].data(), body.data() + 500'000);
 }
 
 TEST(RecvBuffer, ReassemblesAnyOrderAndBoundsItsRanges) {

@@ -16,10 +16,9 @@ constexpr uint32_t kData = 1001;
 // Two connections joined back to back, segments delivered by hand.
 struct Pair {
   struct Link : Output {
-    bool emit(const Connection&, const SegmentOut& s, Bytes2 p) override {
+    bool emit(const Connection&, const SegmentOut& s, const Payload& p) override {
       Sent x{s, {}};
-      x.payload.insert(x.payload.end(), p.a.begin(), p.a.end());
-      x.payload.insert(x.payload.end(), p.b.begin(), p.b.end());
+      p.append_to(x.payload);
       q.push_back(std::move(x));
       return true;
     }
