@@ -46,8 +46,9 @@ void Stack::poll(uint64_t now) {
   const uint16_t n = dev_.rx_burst(pkts, kBurst, now);
   for (uint16_t i = 0; i < n; ++i) {
     if (i + 1 < n) __builtin_prefetch(pkts[i + 1].data);
-    input(pkts[i], now);
+    input_frame(pkts[i], now);
   }
+  if (n) tcp_->end_of_burst(now);
   if (now >= arp_.next_deadline()) run_timers(now);
   tcp_->poll(now);
   dev_.flush(now);
@@ -75,6 +76,11 @@ void Stack::transmit(Packet& p) {
 }
 
 void Stack::input(Packet& p, uint64_t now) {
+  input_frame(p, now);
+  tcp_->end_of_burst(now);
+}
+
+void Stack::input_frame(Packet& p, uint64_t now) {
   ++ctr_.rx_frames;
   wire::EthernetView eth({p.data, p.len});
   if (Error e = eth.check(); e != Error::ok) return drop(p, e);

@@ -62,7 +62,7 @@ class Stack {
   // One iteration of the core's loop: receive a burst, answer and dispatch it,
   // run due timers, flush transmissions.
   void poll(uint64_t now);
-  // Handles one received frame; takes ownership of p.
+  // Handles one received frame (a burst of one); takes ownership of p.
   void input(Packet& p, uint64_t now);
   // Runs due timers (ARP retries); poll() calls it.
   void run_timers(uint64_t now);
@@ -94,6 +94,7 @@ class Stack {
   Device& device() { return dev_; }
 
  private:
+  void input_frame(Packet& p, uint64_t now);
   void arp_input(Packet& p, size_t l2, uint64_t now);
   void ipv4_input(Packet& p, size_t l2, bool link_broadcast, uint64_t now);
   bool bad_source(wire::Ipv4Addr src) const;

@@ -35,6 +35,7 @@ TcpLayer::TcpLayer(Stack& stack, const TcpLayerConfig& cfg, const std::array<uin
       next_port_(cfg.ephemeral_first) {
   slots_.reserve(cfg.max_connections);
   free_.reserve(cfg.max_connections);
+  burst_acks_.reserve(64);
   // Start the port search somewhere unpredictable (RFC 6056).
   const uint32_t span = uint32_t(cfg_.ephemeral_last - cfg_.ephemeral_first) + 1;
   next_port_ = uint16_t(cfg_.ephemeral_first + key_half(secret, 3) % span);
@@ -90,6 +91,7 @@ uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig& cfg, 
   s.conn = new (&pool_[id]) tcp::Connection(cfg, t, *this, ctr_, ev, stack_.device().info().mtu,
                                              &buffers_);
   s.conn->set_observer(this, id);
+  s.conn->set_ack_coalescing(true);
   ++s.generation;
   s.listener = nullptr;
   s.half_open = false;
@@ -272,6 +274,22 @@ void TcpLayer::on_schedule(tcp::Connection& c) {
   // timer that could not do its work (no buffer) must not spin.
   if (d <= now_) d = now_ + 1000;
   if (!timers_.armed(id) || timers_.at(id) != d) timers_.schedule(id, d, now_);
+}
+
+void TcpLayer::on_ack_deferred(tcp::Connection& c) {
+  burst_acks_.push_back({c.tag(), slots_[c.tag()].generation});
+}
+
+void TcpLayer::end_of_burst(uint64_t now) {
+  now_ = now;
+  // Indexes, not iterators: an ACK sent here may wake the application, which
+  // may open connections (but cannot defer another ACK until the next burst).
+  for (size_t i = 0; i < burst_acks_.size(); ++i) {
+    const auto [id, gen] = burst_acks_[i];
+    Slot& s = slots_[id];
+    if (s.conn && s.generation == gen) s.conn->end_of_burst(now);
+  }
+  burst_acks_.clear();
 }
 
 void TcpLayer::poll(uint64_t now) {

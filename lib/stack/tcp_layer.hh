@@ -85,6 +85,9 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   bool emit(const tcp::Connection& c, const tcp::SegmentOut& seg,
             const tcp::Payload& payload) override;
   void on_schedule(tcp::Connection& c) override;
+  void on_ack_deferred(tcp::Connection& c) override;
+  // Sends the ACKs deferred during a receive burst (Stack::poll calls it).
+  void end_of_burst(uint64_t now);
 
  private:
   struct Listener {
@@ -128,6 +131,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   std::vector<std::unique_ptr<Listener>> listeners_;  // few: a linear search is fine
   TimerWheel timers_;  // one timer per slot: the connection's next deadline
   std::vector<std::pair<uint32_t, uint32_t>> reap_;  // slot, generation
+  std::vector<std::pair<uint32_t, uint32_t>> burst_acks_;  // slot, generation
   uint16_t next_port_;
   uint32_t next_src_ = 0;  // index of the next extra source address
   uint64_t now_ = 0;

@@ -172,6 +172,14 @@ void Connection::input(const SegmentIn& seg, uint64_t now) {
   notify();
 }
 
+void Connection::end_of_burst(uint64_t now) {
+  if (!ack_burst_) return;
+  ack_burst_ = false;
+  ack_now_ = true;
+  output(now);
+  notify();
+}
+
 void Connection::input_syn_sent(const SegmentIn& seg, uint64_t now) {
   // RFC 9293 3.10.7.3.
   const bool ack_ok = (seg.flags & ack) && seq_gt(seg.ack, iss_) && seq_le(seg.ack, snd_max_);
@@ -671,9 +679,16 @@ void Connection::process_data(const SegmentIn& seg, uint64_t now) {
     // segments (RFC 9293 3.8.6.3).
     rcv_mss_ = std::max<uint32_t>(rcv_mss_, uint32_t(seg.payload.size()));
     if (seg.payload.size() >= rcv_mss_) ++unacked_full_;
-    if (unacked_full_ >= cfg_.delack_segments)
-      ack_now_ = true;
-    else if (!delack_at_)
+    if (unacked_full_ >= cfg_.delack_segments) {
+      if (coalesce_acks_ && observer_) {
+        if (!ack_burst_) {
+          ack_burst_ = true;
+          observer_->on_ack_deferred(*this);
+        }
+      } else {
+        ack_now_ = true;
+      }
+    } else if (!delack_at_)
       delack_at_ = now + cfg_.delack_ns;
   }
   if (in_order) {

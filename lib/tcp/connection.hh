@@ -102,6 +102,9 @@ class Observer {
  public:
   virtual ~Observer() = default;
   virtual void on_schedule(Connection& c) = 0;
+  // The connection owes an ACK it may send at the end of the receive burst
+  // (see Connection::set_ack_coalescing); called once until end_of_burst().
+  virtual void on_ack_deferred(Connection&) {}
 };
 
 class Connection {
@@ -153,6 +156,13 @@ class Connection {
     tag_ = tag;
   }
   uint32_t tag() const { return tag_; }
+  // ACK coalescing across a receive burst (like GRO): the ACK that every
+  // second full-sized segment calls for is deferred to end_of_burst(), which
+  // the endpoint calls once its burst is processed, so a burst of in-order
+  // segments is acknowledged once, with the freshest window. Out-of-order
+  // data, duplicates and window updates are still acknowledged at once.
+  void set_ack_coalescing(bool on) { coalesce_acks_ = on; }
+  void end_of_burst(uint64_t now);
 
   State state() const { return state_; }
   bool finished() const { return state_ == State::closed && started_; }
@@ -281,6 +291,8 @@ class Connection {
 
   // ACK generation.
   bool ack_now_ = false;
+  bool coalesce_acks_ = false;
+  bool ack_burst_ = false;  // an ACK deferred to the end of the burst
   uint8_t unacked_full_ = 0;
 
   // Timers: absolute deadlines, 0 when off.

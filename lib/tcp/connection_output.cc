@@ -301,6 +301,7 @@ bool Connection::emit(SegmentOut& s, const Payload& payload, uint64_t now) {
   if (s.flags & ack) {
     last_ack_sent_ = rcv_nxt_;
     ack_now_ = false;
+    ack_burst_ = false;
     unacked_full_ = 0;
     delack_at_ = 0;
   }

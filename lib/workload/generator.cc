@@ -181,8 +181,9 @@ void Generator::begin_request(Conn& k, tcp::Connection& c, uint64_t due) {
 void Generator::pump(Conn& k, tcp::Connection& c) {
   const uint64_t now = tcp_.now();
   if (cfg_.mode == GenMode::bulk) {
+    // By reference (zero-copy): segments are built straight from the pattern.
     for (;;) {
-      const size_t sent = c.send(payload_, now);
+      const size_t sent = c.send_ref(payload_, now);
       stats_.bytes_tx += sent;
       if (sent < payload_.size()) return;
     }
