@@ -126,6 +126,11 @@ void MemDevice::flush(uint64_t now) {
     } else if (peer_) {
       Packet q = p;
       q.flags = 0;
+      if (in_process_) {
+        if (p.flags & pktflag::tx_ip_csum) q.flags |= pktflag::rx_ip_csum_good;
+        if (p.flags & (pktflag::tx_tcp_csum | pktflag::tx_udp_csum))
+          q.flags |= pktflag::rx_l4_csum_good;
+      }
       peer_->push_rx(q);
     } else {
       sent_.emplace_back(p.data, p.data + p.len);

@@ -35,6 +35,12 @@ class MemDevice : public Device {
   std::vector<std::vector<uint8_t>> take_sent();
   // Flushed frames go to peer's receive queue instead of being recorded.
   void wire_to(MemDevice* peer);
+  // Like the in-process ring port (drivers-glue): offers checksum offload,
+  // and a wired peer takes the checksums left to "the device" as verified.
+  void set_in_process(bool on) {
+    in_process_ = on;
+    info_.tx_ip_csum = info_.tx_tcp_csum = info_.tx_udp_csum = on;
+  }
   // Flushed frames go to the sink instead (the simulator's links).
   void set_sink(FrameSink* sink) { sink_ = sink; }
   // Puts a frame (from any MemDevice's pool) on the receive queue.
@@ -70,6 +76,7 @@ class MemDevice : public Device {
   void size_queues();
 
   DeviceInfo info_;
+  bool in_process_ = false;
   uint32_t buffer_size_;
   std::vector<uint8_t> storage_;
   std::vector<Desc> descs_;

@@ -64,12 +64,61 @@ void Payload::append_to(std::vector<uint8_t>& out) const {
   for (size_t i = 0; i < n; ++i) out.insert(out.end(), part[i].begin(), part[i].end());
 }
 
+namespace {
+
+// Ring storage grows with use: 2 KiB first, doubled as needed up to the
+// capacity, so a connection carrying small messages holds kilobytes, not its
+// full window (a million of them fit in memory). The byte at ring offset x
+// lives at x % size whatever the size, so growing copies each held range to
+// its new place; for_each_held(f) calls f(begin, end) per held range. False
+// when the pool refused (the caller stores nothing).
+template <class ForEachHeld>
+bool grow_storage(uint8_t*& buf, size_t& store, size_t need, size_t cap, BufferPool* pool,
+                  ForEachHeld for_each_held) {
+  constexpr size_t kFirst = 2048;
+  size_t size = store ? store : std::min(cap, kFirst);
+  while (size < need) size = std::min(cap, size * 2);
+  if (buf && size == store) return true;
+  uint8_t* fresh = pool ? pool->get(size) : new uint8_t[size];
+  if (!fresh) return false;
+  if (buf) {
+    for_each_held([&](uint64_t lo, uint64_t hi) {
+      for (uint64_t at = lo; at < hi;) {
+        const size_t from = size_t(at % store), to = size_t(at % size);
+        const size_t n = size_t(std::min<uint64_t>({hi - at, store - from, size - to}));
+        std::memcpy(fresh + to, buf + from, n);
+        at += n;
+      }
+    });
+    if (pool)
+      pool->put(buf, store);
+    else
+      delete[] buf;
+  }
+  buf = fresh;
+  store = size;
+  return true;
+}
+
+}  // namespace
+
+uint64_t SendBuffer::ring_lo() const {
+  for (size_t i = 0; i < count_; ++i)
+    if (!piece(i).ref) return piece(i).ring;
+  return ring_end_;
+}
+
 size_t SendBuffer::write(std::span<const uint8_t> data) {
   const size_t n = std::min(data.size(), free_space());
   if (n == 0) return 0;
-  if (!buf_ && !(buf_ = take_block(cap_, pool_))) return 0;
-  const size_t pos = size_t(ring_end_ % cap_);
-  const size_t first = std::min(n, cap_ - pos);
+  const uint64_t lo = ring_lo();
+  const size_t need = size_t(ring_end_ - lo) + n;
+  if ((!buf_ || need > store_) &&
+      !grow_storage(buf_, store_, need, cap_, pool_,
+                    [&](auto&& copy) { copy(lo, ring_end_); }))
+    return 0;
+  const size_t pos = size_t(ring_end_ % store_);
+  const size_t first = std::min(n, store_ - pos);
   std::memcpy(buf_ + pos, data.data(), first);
   std::memcpy(buf_, data.data() + first, n - first);
   if (count_ && !piece(count_ - 1).ref)
@@ -125,8 +174,8 @@ void SendBuffer::release(uint64_t off) {
 }
 
 void SendBuffer::add_ring_part(Payload& out, uint64_t ring_off, size_t len) const {
-  const size_t pos = size_t(ring_off % cap_);
-  const size_t first = std::min(len, cap_ - pos);
+  const size_t pos = size_t(ring_off % store_);
+  const size_t first = std::min(len, store_ - pos);
   out.part[out.n++] = {buf_ + pos, first};
   if (len > first) out.part[out.n++] = {buf_, len - first};
 }
@@ -142,7 +191,7 @@ Payload SendBuffer::view(uint64_t off, size_t len) const {
     if (p.ref) {
       out.part[out.n++] = {p.ref + skip, take};
     } else {
-      if (out.n + 2 > Payload::kMaxParts) break;  // cannot happen (see kMinRef)
+      if (out.n + 2u > Payload::kMaxParts) break;  // cannot happen (see kMinRef)
       add_ring_part(out, p.ring + skip, take);
     }
     off += take;
@@ -152,9 +201,16 @@ Payload SendBuffer::view(uint64_t off, size_t len) const {
 }
 
 bool RecvBuffer::copy_in(uint64_t off, std::span<const uint8_t> data) {
-  if (!buf_ && !(buf_ = SendBuffer::take_block(cap_, pool_))) return false;
-  const size_t pos = size_t(off % cap_);
-  const size_t first = std::min(data.size(), cap_ - pos);
+  const size_t need = size_t(off + data.size() - read_);
+  // Held while growing: the readable bytes and the out-of-order ranges.
+  if ((!buf_ || need > store_) &&
+      !grow_storage(buf_, store_, need, cap_, pool_, [&](auto&& copy) {
+        copy(read_, next_);
+        for (const Range& r : ranges_) copy(r.begin, r.end);
+      }))
+    return false;
+  const size_t pos = size_t(off % store_);
+  const size_t first = std::min(data.size(), store_ - pos);
   std::memcpy(buf_ + pos, data.data(), first);
   std::memcpy(buf_, data.data() + first, data.size() - first);
   return true;
@@ -218,8 +274,8 @@ size_t RecvBuffer::insert(uint64_t off, std::span<const uint8_t> data, bool& dro
 Bytes2 RecvBuffer::readable() const {
   const size_t len = readable_size();
   if (len == 0) return {};
-  const size_t pos = size_t(read_ % cap_);
-  const size_t first = std::min(len, cap_ - pos);
+  const size_t pos = size_t(read_ % store_);
+  const size_t first = std::min(len, store_ - pos);
   return {{buf_ + pos, first}, {buf_, len - first}};
 }
 

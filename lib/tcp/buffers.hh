@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <span>
 #include <vector>
 
@@ -108,9 +109,13 @@ class SendBuffer {
   size_t capacity() const { return cap_; }
   // Returns the storage when nothing is held (a connection in TIME-WAIT).
   void drop_storage() {
-    if (buf_ && size() == 0) release_block(buf_, cap_, pool_);
+    if (buf_ && size() == 0) {
+      release_block(buf_, store_, pool_);
+      store_ = 0;
+    }
   }
   bool has_storage() const { return buf_ != nullptr; }
+  size_t storage() const { return store_; }
   // Bytes ever queued by copying into the ring, and by reference.
   uint64_t bytes_copied() const { return ring_end_; }
   uint64_t bytes_referenced() const { return end_ - ring_end_; }
@@ -119,6 +124,8 @@ class SendBuffer {
   friend class RecvBuffer;
   static uint8_t* take_block(size_t size, BufferPool* pool);
   static void release_block(uint8_t*& p, size_t size, BufferPool* pool);
+  // The ring offset of the oldest copied byte still held.
+  uint64_t ring_lo() const;
 
   // Stream bytes [begin, begin + len): at `ref`, or in the ring from ring
   // offset `ring` when ref is null. Pieces are in stream order.
@@ -140,6 +147,7 @@ class SendBuffer {
   size_t cap_;
   BufferPool* pool_;
   uint8_t* buf_ = nullptr;
+  size_t store_ = 0;               // bytes of storage at buf_
   uint64_t begin_ = 0, end_ = 0;   // stream offsets held
   uint64_t ring_end_ = 0;          // ring offset after the newest copied byte
   std::array<Piece, kMaxPieces> pieces_;
@@ -189,9 +197,13 @@ class RecvBuffer {
   size_t range_count() const { return ranges_.size(); }
   // Returns the storage when nothing is held.
   void drop_storage() {
-    if (buf_ && next_ == read_ && ranges_.empty()) SendBuffer::release_block(buf_, cap_, pool_);
+    if (buf_ && next_ == read_ && ranges_.empty()) {
+      SendBuffer::release_block(buf_, store_, pool_);
+      store_ = 0;
+    }
   }
   bool has_storage() const { return buf_ != nullptr; }
+  size_t storage() const { return store_; }
 
  private:
   bool copy_in(uint64_t off, std::span<const uint8_t> data);
@@ -199,6 +211,7 @@ class RecvBuffer {
   size_t cap_;
   BufferPool* pool_;
   uint8_t* buf_ = nullptr;
+  size_t store_ = 0;  // bytes of storage at buf_
   uint64_t read_ = 0, next_ = 0;
   std::vector<Range> ranges_;  // sorted by begin, disjoint, not touching, above next_
   uint64_t stamp_ = 0;

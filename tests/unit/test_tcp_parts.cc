@@ -135,6 +135,37 @@ TEST(SendBuffer, SmallReferencesAreCopiedAndBigOnesWaitForRoom) {
   EXPECT_EQ(b.view(302'154, 5).part[0].data(), body.data() + 500'000);
 }
 
+// Ring storage starts at 2 KiB and doubles as data needs it, keeping every
+// held byte (also across a wrap of the old storage): small messages cost
+// kilobytes per connection, not the whole window.
+TEST(SendBuffer, StorageGrowsWithUseAndKeepsItsBytes) {
+  SendBuffer b(256 * 1024);
+  EXPECT_EQ(b.storage(), 0u);
+  EXPECT_EQ(b.write(stream(0, 1500)), 1500u);
+  EXPECT_EQ(b.storage(), 2048u);
+  b.release(1200);
+  EXPECT_EQ(b.write(stream(1500, 1500)), 1500u);  // wraps in 2 KiB
+  EXPECT_EQ(b.storage(), 2048u);
+  EXPECT_EQ(b.write(stream(3000, 5000)), 5000u);  // 6800 held: grows to 8 KiB
+  EXPECT_EQ(b.storage(), 8192u);
+  EXPECT_EQ(flat(b.view(1200, 6800)), stream(1200, 6800));
+  b.release(8000);
+  b.drop_storage();
+  EXPECT_EQ(b.storage(), 0u);
+}
+
+TEST(RecvBuffer, StorageGrowsWithTheFarthestByteHeld) {
+  RecvBuffer b(256 * 1024);
+  bool dropped = false;
+  EXPECT_EQ(b.insert(0, stream(0, 1000), dropped), 1000u);
+  EXPECT_EQ(b.storage(), 2048u);
+  EXPECT_EQ(b.insert(100'000, stream(100'000, 1000), dropped), 0u);  // out of order, far
+  EXPECT_EQ(b.storage(), 131072u);
+  EXPECT_EQ(b.insert(1000, stream(1000, 99'000), dropped), 100'000u);  // fills the hole
+  EXPECT_FALSE(dropped);
+  EXPECT_EQ(flat(b.readable()), stream(0, 101'000));
+}
+
 TEST(RecvBuffer, ReassemblesAnyOrderAndBoundsItsRanges) {
   util::Rng rng(3);
   for (int round = 0; round < 50; ++round) {
