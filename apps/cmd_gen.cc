@@ -68,11 +68,18 @@ uint32_t parse_max_conns(const std::string& text) {
   return uint32_t(*n);
 }
 
+size_t parse_buffer_memory(const std::string& text) {
+  const auto n = util::parse_bytes(text);
+  if (!n) usage_error("--buffer-memory '" + text + "' is not a size like 512M, 4G or 0 (no limit)");
+  return size_t(*n);
+}
+
 int run_gen(const GenArgs& a) {
   stack::StackConfig cfg = parse_interface(a.iface);
   parse_source_ips(a.source_ips, cfg);
   parse_source_ports(a.source_ports, cfg.tcp);
   cfg.tcp.max_connections = parse_max_conns(a.max_conns);
+  cfg.tcp.buffer_memory = parse_buffer_memory(a.buffer_memory);
   const bool tcp = a.work.mode != "ping";
   uint16_t tport = 0;
   const wire::Ipv4Addr target = parse_target(a.target, tport, tcp);

@@ -60,6 +60,7 @@ workload::ServerConfig plan_server(const ServeArgs& a, workload::FileIndex& file
 int run_serve(const ServeArgs& a) {
   stack::StackConfig cfg = parse_interface(a.iface);
   const uint32_t max_conns = parse_max_conns(a.max_conns);
+  cfg.tcp.buffer_memory = parse_buffer_memory(a.buffer_memory);
   stack::ImpairSpec rx, tx;
   parse_impair_args(a.common.impair, rx, tx);
   const auto duration = parse_duration_arg(a.common.duration, "--duration");

@@ -18,6 +18,7 @@ struct ServeArgs {
   std::string http_size = "1K";  // http: generated body size without --http-root
   std::string req_size = "64", resp_size = "64";  // rr
   std::string max_conns = "65536";
+  std::string buffer_memory = "0";
 };
 
 struct GenArgs {
@@ -28,6 +29,7 @@ struct GenArgs {
   std::string source_ips;    // FIRST[-LAST]: more local addresses for active opens
   std::string source_ports = "32768-60999";
   std::string max_conns = "65536";
+  std::string buffer_memory = "0";
 };
 
 struct DemoArgs {
@@ -54,6 +56,8 @@ struct StatsArgs {
 
 // --max-conns: connection slots of the endpoint (pools, flow table, timers).
 uint32_t parse_max_conns(const std::string& text);
+// --buffer-memory: bytes of ring storage all connections may hold (0: no limit).
+size_t parse_buffer_memory(const std::string& text);
 
 int run_serve(const ServeArgs& a);
 int run_stats(const StatsArgs& a);

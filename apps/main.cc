@@ -105,6 +105,11 @@ void add_server(CLI::App* app, ServeArgs& s) {
   app->add_option("--req-size", s.req_size, "rr: request bytes")
       ->type_name("BYTES")
       ->capture_default_str();
+  app->add_option("--buffer-memory", s.buffer_memory,
+                  "Ring storage all connections may hold together (512M, 4G; 0: no limit); "
+                  "beyond it rings are refused and counted (tcp_buffer_refused)")
+      ->type_name("BYTES")
+      ->capture_default_str();
   app->add_option("--max-conns", s.max_conns,
                   "Connection slots: the per-core pools, flow table and timer wheel are sized "
                   "from this; beyond it connections are refused and counted")
@@ -154,6 +159,11 @@ int main(int argc, char** argv) {
       ->type_name("RANGE");
   gen_cmd->add_option("--source-ports", gen.source_ports, "Local port range of connections")
       ->type_name("LO-HI")
+      ->capture_default_str();
+  gen_cmd->add_option("--buffer-memory", gen.buffer_memory,
+                      "Ring storage all connections may hold together (512M, 4G; 0: no limit); "
+                      "beyond it rings are refused and counted (tcp_buffer_refused)")
+      ->type_name("BYTES")
       ->capture_default_str();
   gen_cmd->add_option("--max-conns", gen.max_conns,
                       "Connection slots: the pools, flow table and timer wheel are sized from "

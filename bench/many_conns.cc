@@ -13,8 +13,7 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "stack/mem_device.hh"
-#include "stack/stack.hh"
+#include "wired_pair.hh"
 #include "tcp/connection.hh"
 
 using namespace ts;
@@ -37,22 +36,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   const double rss0 = rss_mb();
-  stack::MemDevice dev_s(*wire::MacAddr::parse("02:00:00:00:00:01"), 65536);
-  stack::MemDevice dev_c(*wire::MacAddr::parse("02:00:00:00:00:02"), 65536);
-  dev_s.wire_to(&dev_c);
-  dev_c.wire_to(&dev_s);
-  dev_s.set_in_process(true);
-  dev_c.set_in_process(true);
-  stack::StackConfig cs, cc;
-  cs.addr = *wire::Ipv4Cidr::parse("10.0.0.1/8");
-  cc.addr = *wire::Ipv4Cidr::parse("10.0.0.2/8");
   // Enough source addresses for n connections at 28232 ports each.
   const uint32_t addrs = uint32_t((n + 28231) / 28232);
-  cc.extra_first = *wire::Ipv4Addr::parse("10.1.0.1");
-  cc.extra_last = wire::Ipv4Addr{cc.extra_first.v + addrs - 1};
-  cs.tcp.max_connections = cc.tcp.max_connections = uint32_t(n) + 1024;
-  cc.secret[0] = 1;
-  stack::Stack server(dev_s, cs), client(dev_c, cc);
+  bench::WiredPair pair(65536, 8, [&](stack::StackConfig& c, bool is_server) {
+    c.tcp.max_connections = uint32_t(n) + 1024;
+    if (is_server) return;
+    c.extra_first = *wire::Ipv4Addr::parse("10.1.0.1");
+    c.extra_last = wire::Ipv4Addr{c.extra_first.v + addrs - 1};
+  });
+  stack::Stack& server = pair.server;
+  stack::Stack& client = pair.client;
+  const stack::StackConfig& cs = pair.cs;
   // Each side: every established connection sends one 64-byte message; the
   // server echoes it; the client counts the answers. All stay open.
   struct Side : tcp::Events, stack::Acceptor {

@@ -7,8 +7,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "stack/mem_device.hh"
-#include "stack/stack.hh"
+#include "wired_pair.hh"
 #include "workload/generator.hh"
 #include "workload/server.hh"
 
@@ -26,18 +25,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "workload-instructions: bad mode or count\n");
     return 2;
   }
-  stack::MemDevice dev_s(*wire::MacAddr::parse("02:00:00:00:00:01"), 8192);
-  stack::MemDevice dev_c(*wire::MacAddr::parse("02:00:00:00:00:02"), 8192);
-  dev_s.wire_to(&dev_c);
-  dev_c.wire_to(&dev_s);
-  // As the demo's in-process ring port: checksums deferred and trusted.
-  dev_s.set_in_process(true);
-  dev_c.set_in_process(true);
-  stack::StackConfig cs, cc;
-  cs.addr = *wire::Ipv4Cidr::parse("10.0.0.1/24");
-  cc.addr = *wire::Ipv4Cidr::parse("10.0.0.2/24");
-  cc.secret[0] = 1;
-  stack::Stack server(dev_s, cs), client(dev_c, cc);
+  bench::WiredPair pair(8192, 24, [](stack::StackConfig&, bool) {});
+  stack::Stack& server = pair.server;
+  stack::Stack& client = pair.client;
+  const stack::StackConfig& cs = pair.cs;
 
   workload::ServerConfig sc;
   // As the demo: an echo server, and a discard server for bulk.

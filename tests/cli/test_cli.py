@@ -33,10 +33,11 @@ check(r.returncode == 0 and all(c in r.stdout for c in ("serve", "gen", "demo"))
       "touchstone --help lists the commands", r.stdout + r.stderr)
 flags = {
     "serve": ["--port", "--ip", "--gw", "--vlan", "--lcores", "--eal", "--impair", "--duration",
-              "--progress", "--quiet", "--app", "--listen", "--http-root", "--http-size"],
+              "--progress", "--quiet", "--app", "--listen", "--http-root", "--http-size",
+              "--max-conns", "--buffer-memory"],
     "gen": ["--port", "--ip", "--target", "--mode", "--conns", "--rate", "--requests", "--size",
             "--req-size", "--resp-size", "--path",
-            "--timeout", "--json", "--impair", "--source-ips", "--source-ports", "--max-conns"],
+            "--timeout", "--json", "--impair", "--source-ips", "--source-ports", "--max-conns", "--buffer-memory"],
     "demo": ["--mode", "--conns", "--rate", "--duration", "--requests", "--size", "--json",
              "--impair", "--lcores"],
     "stats": ["--pid", "--socket", "--connections", "--max-connections", "--json"],
@@ -96,6 +97,8 @@ bad = [
     ["gen"] + port + ["--target", "10.9.0.1:80", "--max-conns", "0"],
     ["gen"] + port + ["--target", "10.9.0.1:80", "--conns", "100", "--max-conns", "10"],
     ["serve"] + port + ["--app", "echo", "--max-conns", "lots"],
+    ["serve"] + port + ["--app", "echo", "--buffer-memory", "much"],
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--buffer-memory", "-5"],
     ["serve"] + port + ["--app", "nosuch"],
     ["serve"] + port + ["--app", "http", "--listen", "70000"],
     ["serve"] + port + ["--app", "http", "--http-root", "/nonexistent-dir"],

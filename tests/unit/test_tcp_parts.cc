@@ -154,6 +154,30 @@ TEST(SendBuffer, StorageGrowsWithUseAndKeepsItsBytes) {
   EXPECT_EQ(b.storage(), 0u);
 }
 
+// The pool's budget turns exhaustion into counted refusals: a ring without
+// storage takes no bytes (the caller sees 0, the peer retransmits), and
+// storage given back is reused before anything new is allocated.
+TEST(BufferPool, BudgetRefusesAndCountsAndRecycles) {
+  uint64_t refused = 0;
+  BufferPool pool(4096, &refused);
+  SendBuffer a(256 * 1024, &pool), b(256 * 1024, &pool), c(256 * 1024, &pool);
+  EXPECT_EQ(a.write(stream(0, 100)), 100u);
+  EXPECT_EQ(b.write(stream(0, 100)), 100u);
+  EXPECT_EQ(c.write(stream(0, 100)), 0u);  // 2 x 2 KiB in use: the budget is spent
+  EXPECT_EQ(refused, 1u);
+  EXPECT_EQ(pool.in_use_bytes(), 4096u);
+  a.release(100);
+  a.drop_storage();
+  EXPECT_EQ(pool.cached_bytes(), 2048u);
+  EXPECT_EQ(c.write(stream(0, 100)), 100u);  // a's block, recycled
+  EXPECT_EQ(pool.allocated(), 2u);
+  RecvBuffer r(256 * 1024, &pool);
+  bool dropped = false;
+  EXPECT_EQ(r.insert(0, stream(0, 100), dropped), 0u);
+  EXPECT_TRUE(dropped);
+  EXPECT_EQ(refused, 2u);
+}
+
 TEST(RecvBuffer, StorageGrowsWithTheFarthestByteHeld) {
   RecvBuffer b(256 * 1024);
   bool dropped = false;
