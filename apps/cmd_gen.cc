@@ -99,13 +99,14 @@ int run_gen(const GenArgs& a) {
   // Check the workload flags before starting DPDK (the MTU is checked again below).
   PingPlan plan;
   TcpPlan tplan;
-  if (tcp)
+  if (tcp) {
     tplan = plan_tcp(a.work, a.common, target, tport);
-  if (tcp && tplan.gen.conns > cfg.tcp.max_connections)
-    usage_error("--conns " + std::to_string(tplan.gen.conns) + " exceeds --max-conns " +
-                std::to_string(cfg.tcp.max_connections));
-  else
+    if (tplan.gen.conns > cfg.tcp.max_connections)
+      usage_error("--conns " + std::to_string(tplan.gen.conns) + " exceeds --max-conns " +
+                  std::to_string(cfg.tcp.max_connections));
+  } else {
     plan = plan_ping(a.work, a.common, target, 1500);
+  }
 
   install_signal_handlers();
   Runtime rt(ports, a.common.lcores.empty() ? default_lcores(1) : a.common.lcores, a.common.eal);

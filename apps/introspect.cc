@@ -77,7 +77,8 @@ std::string connection_row(const tcp::Connection& c, uint64_t now) {
   else if (c.persist_deadline()) timer = "persist:" + ms(c.persist_deadline(), now);
   else if (c.time_wait_deadline()) timer = "timewait:" + ms(c.time_wait_deadline(), now);
   else if (c.keepalive_deadline()) timer = "keepalive:" + ms(c.keepalive_deadline(), now);
-  char b[200];
+  // Telemetry strings hold at most 127 characters: the row is cut there.
+  char b[128];
   std::snprintf(b, sizeof b, "%-11s %7zu %7zu %15s:%-5u %15s:%-5u rtt:%.3f/%.3f cwnd:%u %s",
                 tcp::state_name(c.state()),
                 size_t(c.bytes_received() - c.bytes_consumed()), c.send_queued(),
@@ -89,9 +90,11 @@ std::string connection_row(const tcp::Connection& c, uint64_t now) {
 
 namespace {
 
-std::mutex g_probes_mu;
-std::vector<CoreProbe*> g_probes;
-std::string g_command;
+// Never destroyed: a telemetry thread may still be answering while the
+// process exits and static destructors run.
+std::mutex& g_probes_mu = *new std::mutex;
+std::vector<CoreProbe*>& g_probes = *new std::vector<CoreProbe*>;
+std::string& g_command = *new std::string;
 
 CoreProbe* probe_at(const std::string& params, size_t& offset) {
   // params: "CORE" or "CORE,OFFSET" (CORE is the index in /touchstone/info's list)

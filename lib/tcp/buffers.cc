@@ -19,7 +19,16 @@ uint8_t* BufferPool::get(size_t size) {
       in_use_ += size;
       return p;
     }
-  if (budget_ && in_use_ + size > budget_) {
+  // The budget bounds everything held, in use or cached: cached blocks of
+  // other sizes are freed before a new block is refused.
+  for (auto& c : classes_) {
+    while (budget_ && in_use_ + cached_ + size > budget_ && !c.free.empty()) {
+      delete[] c.free.back();
+      c.free.pop_back();
+      cached_ -= c.size;
+    }
+  }
+  if (budget_ && in_use_ + cached_ + size > budget_) {
     ++refused_;
     if (refused_counter_) ++*refused_counter_;
     return nullptr;
@@ -109,14 +118,17 @@ uint64_t SendBuffer::ring_lo() const {
 }
 
 size_t SendBuffer::write(std::span<const uint8_t> data) {
-  const size_t n = std::min(data.size(), free_space());
-  if (n == 0) return 0;
   const uint64_t lo = ring_lo();
-  const size_t need = size_t(ring_end_ - lo) + n;
-  if ((!buf_ || need > store_) &&
-      !grow_storage(buf_, store_, need, cap_, pool_,
-                    [&](auto&& copy) { copy(lo, ring_end_); }))
-    return 0;
+  size_t n = std::min(data.size(), free_space());
+  if (n == 0) return 0;
+  const size_t held = size_t(ring_end_ - lo);
+  if ((!buf_ || held + n > store_) &&
+      !grow_storage(buf_, store_, held + n, cap_, pool_,
+                    [&](auto&& copy) { copy(lo, ring_end_); })) {
+    // No more memory: take what the present storage still holds.
+    n = buf_ ? std::min(n, store_ - held) : 0;
+    if (n == 0) return 0;
+  }
   const size_t pos = size_t(ring_end_ % store_);
   const size_t first = std::min(n, store_ - pos);
   std::memcpy(buf_ + pos, data.data(), first);
@@ -141,7 +153,7 @@ size_t SendBuffer::write_ref(std::span<const uint8_t> data) {
       return n;
     }
   }
-  if (data.size() < kMinRef) return write(data);
+  if (data.size() < kMinRef || cap_ < kMinRef) return write(data);
   if (n < kMinRef) return 0;
   push_piece({end_, n, data.data(), 0});
   end_ += n;

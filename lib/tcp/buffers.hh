@@ -87,7 +87,9 @@ class SendBuffer {
 
   explicit SendBuffer(uint32_t capacity, BufferPool* pool = nullptr)
       : cap_(capacity), pool_(pool) {}
-  ~SendBuffer() { drop_storage(); }
+  ~SendBuffer() {
+    if (buf_) release_block(buf_, store_, pool_);  // whatever is still held
+  }
   SendBuffer(const SendBuffer&) = delete;
   SendBuffer& operator=(const SendBuffer&) = delete;
 
@@ -169,7 +171,9 @@ class RecvBuffer {
 
   explicit RecvBuffer(uint32_t capacity, BufferPool* pool = nullptr)
       : cap_(capacity), pool_(pool) {}
-  ~RecvBuffer() { drop_storage(); }
+  ~RecvBuffer() {
+    if (buf_) SendBuffer::release_block(buf_, store_, pool_);
+  }
   RecvBuffer(const RecvBuffer&) = delete;
   RecvBuffer& operator=(const RecvBuffer&) = delete;
 

@@ -282,7 +282,13 @@ bool Server::respond(tcp::Connection& c, ConnState& s, int status, const HttpReq
     s.body.offset = first;
     s.body.size -= first;
   }
-  send(c, resp_.data(), out);
+  if (send(c, resp_.data(), out) != out) {
+    // Out of buffer memory (the stack counts the refusal): a response cut
+    // short would corrupt the stream, so the connection is reset instead.
+    s.body = Body{};
+    c.abort(tcp_.now());
+    return false;
+  }
   ++stats_.requests;
   if (status < 300)
     ++stats_.http_2xx;

@@ -96,6 +96,7 @@ bad = [
     ["gen"] + port + ["--target", "10.9.0.1:80", "--source-ports", "50000-40000"],
     ["gen"] + port + ["--target", "10.9.0.1:80", "--max-conns", "0"],
     ["gen"] + port + ["--target", "10.9.0.1:80", "--conns", "100", "--max-conns", "10"],
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--conns", "200000"],  # above the default --max-conns
     ["serve"] + port + ["--app", "echo", "--max-conns", "lots"],
     ["serve"] + port + ["--app", "echo", "--buffer-memory", "much"],
     ["gen"] + port + ["--target", "10.9.0.1:80", "--buffer-memory", "-5"],

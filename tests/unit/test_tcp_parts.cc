@@ -178,6 +178,30 @@ TEST(BufferPool, BudgetRefusesAndCountsAndRecycles) {
   EXPECT_EQ(refused, 2u);
 }
 
+// Rings destroyed while still holding data (a reset or aborted connection)
+// give their storage back; the budget counts cached blocks too, and frees
+// cached blocks of another size before refusing.
+TEST(BufferPool, DestroyedRingsReturnTheirStorageAndTheBudgetBoundsTheCache) {
+  uint64_t refused = 0;
+  BufferPool pool(16384, &refused);
+  {
+    SendBuffer s(256 * 1024, &pool);
+    RecvBuffer r(256 * 1024, &pool);
+    EXPECT_EQ(s.write(stream(0, 3000)), 3000u);  // 4 KiB, unacknowledged
+    bool dropped = false;
+    r.insert(500, stream(500, 100), dropped);  // out of order: 2 KiB held
+    EXPECT_EQ(pool.in_use_bytes(), 6144u);
+  }
+  EXPECT_EQ(pool.in_use_bytes(), 0u);
+  EXPECT_EQ(pool.cached_bytes(), 6144u);
+  // 16 KiB wanted with 6 KiB cached in other sizes: the cache makes room.
+  SendBuffer big(256 * 1024, &pool);
+  EXPECT_EQ(big.write(stream(0, 10'000)), 10'000u);
+  EXPECT_EQ(big.storage(), 16384u);
+  EXPECT_EQ(refused, 0u);
+  EXPECT_LE(pool.in_use_bytes() + pool.cached_bytes(), 16384u);
+}
+
 TEST(RecvBuffer, StorageGrowsWithTheFarthestByteHeld) {
   RecvBuffer b(256 * 1024);
   bool dropped = false;
