@@ -43,6 +43,7 @@ int run_demo(const DemoArgs& a) {
   if (common.duration.empty() && a.work.requests.empty()) common.duration = "10s";
   stack::ImpairSpec rx, tx;
   parse_impair_args(common.impair, rx, tx);
+  const hostcache::Policy hostcache_policy = parse_hostcache(common.hostcache);
   stack::StackConfig server_cfg = iface(kServerIp), client_cfg = iface(kClientIp);
   const bool tcp = a.work.mode != "ping";
   PingPlan plan;
@@ -78,8 +79,11 @@ int run_demo(const DemoArgs& a) {
   const std::string lcores =
       common.lcores.empty() ? default_lcores(online_cpus() >= 2 ? 2 : 1) : common.lcores;
   Runtime rt({ring}, lcores, common.eal);
+  PathSharing sharing(hostcache_policy);
   Endpoint server(*rt.ports()[0], server_cfg, stack::ImpairSpec{}, stack::ImpairSpec{});
   Endpoint client(*rt.ports()[1], client_cfg, rx, tx);
+  sharing.attach(server.stack().tcp());
+  sharing.attach(client.stack().tcp());
   std::unique_ptr<workload::Server> tcp_server;
   if (tcp) {
     tcp_server = std::make_unique<workload::Server>(server.stack().tcp(), sc);

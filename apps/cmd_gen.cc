@@ -80,6 +80,7 @@ int run_gen(const GenArgs& a) {
   parse_source_ports(a.source_ports, cfg.tcp);
   cfg.tcp.max_connections = parse_max_conns(a.max_conns);
   cfg.tcp.buffer_memory = parse_buffer_memory(a.buffer_memory);
+  const hostcache::Policy hostcache_policy = parse_hostcache(a.common.hostcache);
   const bool tcp = a.work.mode != "ping";
   uint16_t tport = 0;
   const wire::Ipv4Addr target = parse_target(a.target, tport, tcp);
@@ -118,7 +119,9 @@ int run_gen(const GenArgs& a) {
     throw std::runtime_error("port " + port.label() + ": link still down after 10 s");
   stack::StackConfig scfg = cfg;
   scfg.tcp.tcp.mss = uint16_t(std::min<uint32_t>(port.info().mtu - 40, scfg.tcp.tcp.mss));
+  PathSharing sharing(hostcache_policy);
   Endpoint ep(port, scfg, rx, tx);
+  sharing.attach(ep.stack().tcp());
   std::printf("touchstone gen: %s -> %s, mode %s, on %s\n", cfg.addr.str().c_str(),
               a.target.c_str(), a.work.mode.c_str(), port.describe().c_str());
   std::fflush(stdout);

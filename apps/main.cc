@@ -35,6 +35,12 @@ void add_common(CLI::App* app, CommonArgs& c, bool with_port) {
       ->type_name("DUR")
       ->capture_default_str();
   app->add_flag("--quiet", c.quiet, "No progress lines");
+  app->add_option("--hostcache", c.hostcache,
+                  "Host-pair cache (RFC 9040): off; temporal (new connections start from what "
+                  "earlier ones to the host measured: RTT, hence the first RTO, and ssthresh); "
+                  "ensemble (also a fair share of the open connections' window)")
+      ->type_name("POLICY")
+      ->capture_default_str();
 }
 
 void add_interface(CLI::App* app, InterfaceArgs& i) {

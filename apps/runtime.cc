@@ -54,6 +54,13 @@ stack::StackConfig parse_interface(const InterfaceArgs& a) {
   return c;
 }
 
+hostcache::Policy parse_hostcache(const std::string& text) {
+  if (text == "off") return hostcache::Policy::off;
+  if (text == "temporal") return hostcache::Policy::temporal;
+  if (text == "ensemble") return hostcache::Policy::ensemble;
+  usage_error("--hostcache '" + text + "' is not off, temporal or ensemble");
+}
+
 std::optional<uint64_t> parse_duration_arg(const std::string& text, const char* flag) {
   if (text.empty()) return std::nullopt;
   return parse_duration_required(text, flag);

@@ -13,6 +13,7 @@
 #include "drivers-glue/clock.hh"
 #include "drivers-glue/port.hh"
 #include "drivers-glue/port_spec.hh"
+#include "hostcache/path_cache.hh"
 #include "stack/impair.hh"
 #include "stack/stack.hh"
 
@@ -38,6 +39,7 @@ struct CommonArgs {
   std::string duration;  // empty: until stopped
   std::string progress = "1s";
   bool quiet = false;
+  std::string hostcache = "temporal";
 };
 
 struct InterfaceArgs {
@@ -47,6 +49,19 @@ struct InterfaceArgs {
 };
 
 stack::StackConfig parse_interface(const InterfaceArgs& a);
+hostcache::Policy parse_hostcache(const std::string& text);
+
+// The process's host-pair cache (shared by every endpoint and core) and the
+// policy connections use it with.
+struct PathSharing {
+  explicit PathSharing(hostcache::Policy p) : cache(), paths(cache, p) {}
+  // Connects an endpoint's TCP layer (nothing with the policy off).
+  void attach(stack::TcpLayer& tcp) {
+    if (paths.policy() != hostcache::Policy::off) tcp.set_path_cache(&paths);
+  }
+  hostcache::HostCache cache;
+  hostcache::SharedPathCache paths;
+};
 std::optional<uint64_t> parse_duration_arg(const std::string& text, const char* flag);
 uint64_t parse_duration_required(const std::string& text, const char* flag);
 void parse_impair_args(const std::vector<std::string>& specs, stack::ImpairSpec& rx,

@@ -126,7 +126,7 @@ void Link::drop(Packet& p) {
 
 void Link::take(Packet& p, uint64_t now) {
   ++stats_.offered;
-  if (lose()) {
+  if (lose() || (p_.drop_if && p_.drop_if({p.data, p.len}))) {
     ++stats_.lost;
     drop(p);
     return;

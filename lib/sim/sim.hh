@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <span>
 #include <memory>
 #include <queue>
 #include <string>
@@ -81,6 +82,8 @@ struct LinkParams {
   uint64_t reorder_delay_ns = 0;      // ... by this much more (so later ones pass it)
   double duplicate = 0;
   double corrupt = 0;                 // one bit flipped past the Ethernet header
+  // Drops chosen frames (a test's "lose this SYN"), counted as lost.
+  std::function<bool(std::span<const uint8_t> frame)> drop_if;
   std::string str() const;
 };
 

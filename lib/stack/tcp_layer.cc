@@ -96,6 +96,8 @@ uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig& cfg, 
   s.listener = nullptr;
   s.half_open = false;
   s.reaping = false;
+  s.in_cache = false;
+  s.overridden = false;
   return id;
 }
 
@@ -109,6 +111,7 @@ void TcpLayer::release(uint32_t id) {
   Slot& s = slots_[id];
   if (!s.conn) return;
   settle(s);
+  report_path(s);
   table_.erase(s.conn->tuple());
   s.conn->~Connection();
   s.conn = nullptr;
@@ -166,7 +169,13 @@ tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Ev
   const tcp::FourTuple t{src, remote, local, port};
   const uint32_t id = new_slot(t, cfg ? *cfg : cfg_.tcp, events);
   if (id == FlowTable::kNone) return nullptr;
-  tcp::Connection* c = slots_[id].conn;
+  Slot& s = slots_[id];
+  tcp::Connection* c = s.conn;
+  if (paths_) {
+    s.in_cache = true;
+    s.overridden = cfg != nullptr;
+    c->apply_hint(paths_->open(t.local_ip, t.remote_ip, now, c->smss(), c->initial_window_bytes()));
+  }
   c->connect(isn_.isn(t, now), isn_.ts_offset(t), now);
   return c;
 }
@@ -220,6 +229,11 @@ void TcpLayer::input(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, uint64_
   s.listener = l;
   s.half_open = true;
   ++l->half_open;
+  if (paths_) {
+    s.in_cache = true;
+    s.conn->apply_hint(
+        paths_->open(t.local_ip, t.remote_ip, now, s.conn->smss(), s.conn->initial_window_bytes()));
+  }
   s.conn->accept(tcp::SegmentIn::from(seg), isn_.isn(t, now), isn_.ts_offset(t), now);
 }
 
@@ -255,9 +269,20 @@ bool TcpLayer::emit(const tcp::Connection& c, const tcp::SegmentOut& s,
   return stack_.send_tcp(c.tuple().local_ip, c.tuple().remote_ip, r, payload, now_);
 }
 
+void TcpLayer::report_path(Slot& s) {
+  if (!s.in_cache || !paths_) return;
+  s.in_cache = false;
+  paths_->close(s.conn->tuple().local_ip, s.conn->tuple().remote_ip, s.conn->report(),
+                s.overridden, now_);
+}
+
 void TcpLayer::on_schedule(tcp::Connection& c) {
   const uint32_t id = c.tag();
   Slot& s = slots_[id];
+  // The path cache learns when the connection is done with its data (TIME-WAIT
+  // or closed), not when its slot is reclaimed minutes later.
+  if (s.in_cache && (c.state() == tcp::State::time_wait || c.state() == tcp::State::closed))
+    report_path(s);
   if (c.finished()) {
     if (!s.reaping) {
       s.reaping = true;

@@ -26,6 +26,20 @@ class Acceptor {
   virtual tcp::Events* on_syn(const tcp::FourTuple& tuple) = 0;
 };
 
+// Where connections learn what earlier and concurrent ones found out about a
+// path (RFC 9040); lib/hostcache implements it, shared by every core. Called
+// when a connection opens and when it ends, never per packet.
+class PathCache {
+ public:
+  virtual ~PathCache() = default;
+  virtual tcp::PathHint open(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint64_t now,
+                             uint32_t smss, uint32_t default_iw) = 0;
+  // `overridden`: the application chose the connection's parameters; the
+  // cache only takes it out of the ensemble.
+  virtual void close(wire::Ipv4Addr local, wire::Ipv4Addr remote, const tcp::PathReport& r,
+                     bool overridden, uint64_t now) = 0;
+};
+
 struct TcpLayerConfig {
   tcp::TcpConfig tcp;             // defaults for every connection
   // Connection slots: the connection pool, the flow table and the timer wheel
@@ -61,6 +75,8 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   size_t connections() const { return table_.size(); }
   // Connection slots, and the tag of each connection is below this.
   uint32_t capacity() const { return cfg_.max_connections; }
+  // Shares path knowledge through `cache` (nullptr: none).
+  void set_path_cache(PathCache* cache) { paths_ = cache; }
   // Visits the live connections in slot order, starting at the `skip`-th, at
   // most `limit` of them (for statistics; never on the per-packet path).
   template <class F>
@@ -103,6 +119,8 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
     Listener* listener = nullptr;     // half-open passive connections count against it
     bool half_open = false;
     bool reaping = false;
+    bool in_cache = false;    // opened through the path cache: report at the end
+    bool overridden = false;  // the application gave its own TcpConfig
   };
   // Storage for one connection, constructed in place when the slot is used.
   struct alignas(tcp::Connection) ConnStorage {
@@ -112,6 +130,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   uint32_t new_slot(const tcp::FourTuple& t, const tcp::TcpConfig& cfg, tcp::Events* ev);
   void release(uint32_t slot);
   void settle(Slot& s);
+  void report_path(Slot& s);
   void reap();
   void reset_for(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg);
   Listener* find_listener(uint16_t port);
@@ -134,6 +153,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   std::vector<std::pair<uint32_t, uint32_t>> burst_acks_;  // slot, generation
   uint16_t next_port_;
   uint32_t next_src_ = 0;  // index of the next extra source address
+  PathCache* paths_ = nullptr;
   uint64_t now_ = 0;
 };
 

@@ -95,6 +95,25 @@ Connection::Connection(const TcpConfig& cfg, const FourTuple& tuple, Output& out
 
 // ---------------------------------------------------------------- opening
 
+void Connection::apply_hint(const PathHint& h) {
+  if (h.have_rtt) rtt_.seed(h.srtt_ns, h.rttvar_ns);
+  hint_ssthresh_ = h.ssthresh;
+  hint_cwnd_ = h.initial_cwnd;
+}
+
+PathReport Connection::report() const {
+  PathReport r;
+  r.mss = uint16_t(std::min<uint32_t>(smss_, 65535));
+  if (rtt_.has_sample()) {
+    r.srtt_ns = rtt_.srtt();
+    r.rttvar_ns = rtt_.rttvar();
+    r.min_rtt_ns = rtt_.min_rtt() == UINT64_MAX ? 0 : rtt_.min_rtt();
+  }
+  if (cc_.ssthresh < UINT32_MAX / 2) r.ssthresh = cc_.ssthresh;
+  r.cwnd = cc_.cwnd;
+  return r;
+}
+
 void Connection::connect(uint32_t iss, uint32_t ts_offset, uint64_t now) {
   started_ = true;
   iss_ = snd_una_ = snd_nxt_ = snd_max_ = snd_sml_ = iss;
@@ -147,6 +166,12 @@ void Connection::enter_established(uint64_t now) {
   // One SMSS if the SYN or SYN-ACK had to be retransmitted (RFC 5681 3.1).
   cc_.cwnd = syn_retransmitted_ ? smss_ : initial_window();
   cc_.ssthresh = UINT32_MAX / 2;
+  // A cached path's window and ssthresh (validated by the cache), unless the
+  // handshake itself was lost.
+  if (!syn_retransmitted_) {
+    if (hint_cwnd_) cc_.cwnd = std::max(hint_cwnd_, 2 * smss_);
+    if (hint_ssthresh_) cc_.ssthresh = std::max(hint_ssthresh_, 2 * smss_);
+  }
   cc_alg_->init(cc_);
   if (syn_retransmitted_ && !rtt_.has_sample())
     rtt_.floor_rto(3 * kSecond);  // RFC 6298 5.7

@@ -107,6 +107,24 @@ class Observer {
   virtual void on_ack_deferred(Connection&) {}
 };
 
+// What a new connection may start from instead of the defaults: a cached
+// path's RTT (its first RTO), ssthresh and initial window (RFC 9040). The
+// values come validated (lib/hostcache); zero means "the default".
+struct PathHint {
+  bool have_rtt = false;
+  uint64_t srtt_ns = 0, rttvar_ns = 0;
+  uint32_t ssthresh = 0;      // bytes
+  uint32_t initial_cwnd = 0;  // bytes
+};
+
+// What a connection learned, for the cache when it ends.
+struct PathReport {
+  uint16_t mss = 0;
+  uint64_t srtt_ns = 0, rttvar_ns = 0, min_rtt_ns = 0;  // srtt 0: no sample
+  uint32_t ssthresh = 0;                                // 0: never left slow start
+  uint32_t cwnd = 0;
+};
+
 class Connection {
  public:
   // `pool` supplies the rings' storage (the heap without one).
@@ -115,6 +133,14 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
+  // Starts from a cached path (before connect() or accept()): the RTT seeds
+  // the estimator, so the first RTO follows the path; ssthresh and the
+  // initial window apply when the connection is established (unless the
+  // handshake had to be retransmitted: then RFC 5681's one segment).
+  void apply_hint(const PathHint& h);
+  PathReport report() const;
+  // The default initial window (RFC 6928) for the present MSS, in bytes.
+  uint32_t initial_window_bytes() const { return initial_window(); }
   // Active open: send SYN (RFC 9293 3.10.1).
   void connect(uint32_t iss, uint32_t ts_offset, uint64_t now);
   // Passive open from LISTEN: the SYN `syn` arrived (RFC 9293 3.10.7.2).
@@ -292,6 +318,7 @@ class Connection {
   // ACK generation.
   bool ack_now_ = false;
   bool coalesce_acks_ = false;
+  uint32_t hint_ssthresh_ = 0, hint_cwnd_ = 0;
   bool ack_burst_ = false;  // an ACK deferred to the end of the burst
   uint8_t unacked_full_ = 0;
 

@@ -34,12 +34,13 @@ check(r.returncode == 0 and all(c in r.stdout for c in ("serve", "gen", "demo"))
 flags = {
     "serve": ["--port", "--ip", "--gw", "--vlan", "--lcores", "--eal", "--impair", "--duration",
               "--progress", "--quiet", "--app", "--listen", "--http-root", "--http-size",
-              "--max-conns", "--buffer-memory"],
+              "--max-conns", "--buffer-memory", "--hostcache"],
     "gen": ["--port", "--ip", "--target", "--mode", "--conns", "--rate", "--requests", "--size",
             "--req-size", "--resp-size", "--path",
-            "--timeout", "--json", "--impair", "--source-ips", "--source-ports", "--max-conns", "--buffer-memory"],
+            "--timeout", "--json", "--impair", "--source-ips", "--source-ports", "--max-conns", "--buffer-memory",
+            "--hostcache"],
     "demo": ["--mode", "--conns", "--rate", "--duration", "--requests", "--size", "--json",
-             "--impair", "--lcores"],
+             "--impair", "--lcores", "--hostcache"],
     "stats": ["--pid", "--socket", "--connections", "--max-connections", "--json"],
 }
 for cmd, want in flags.items():
@@ -111,6 +112,8 @@ bad = [
     ["demo", "--requests", "abc"],
     ["demo", "--timeout", "0s"],
     ["demo", "--port", "ring"],
+    ["demo", "--hostcache", "sometimes"],
+    ["serve"] + port + ["--app", "echo", "--hostcache", "on"],
     ["stats", "--pid", "0"],
     ["stats", "--pid", "abc"],
     ["stats", "--bogus"],

@@ -1,0 +1,146 @@
+#include "hostcache/hostcache.hh"
+
+#include <tbb/concurrent_hash_map.h>
+
+#include <algorithm>
+#include <bit>
+
+namespace ts::hostcache {
+
+const char* policy_name(Policy p) {
+  switch (p) {
+    case Policy::off: return "off";
+    case Policy::temporal: return "temporal";
+    case Policy::ensemble: return "ensemble";
+  }
+  return "?";
+}
+
+struct alignas(64) HostCache::Shard {
+  tbb::concurrent_hash_map<uint64_t, Entry> map;
+};
+
+HostCache::HostCache(const Config& cfg, unsigned shards)
+    : cfg_(cfg), mask_(std::bit_ceil(std::max(shards, 1u)) - 1),
+      shards_(new Shard[mask_ + 1]) {}
+
+HostCache::~HostCache() = default;
+
+HostCache::Shard& HostCache::shard_of(const Key& k) const {
+  uint64_t h = k.packed() * 0x9e3779b97f4a7c15ull;
+  h ^= h >> 31;
+  return shards_[h & mask_];
+}
+
+Hint HostCache::hint_of(const Entry& e, uint64_t now, Policy p, uint16_t our_mss) const {
+  Hint h;
+  if (p == Policy::off) return h;
+  // Weight of what was learned: 1 when just written, 0 at max_age and after.
+  const uint64_t age = now > e.updated_ns ? now - e.updated_ns : 0;
+  const double w = age >= cfg_.max_age_ns ? 0.0 : 1.0 - double(age) / double(cfg_.max_age_ns);
+
+  const uint16_t floor_mss = std::min(cfg_.mss_min, our_mss);
+  if (e.mss && w > 0) h.mss = std::clamp(e.mss, floor_mss, our_mss);
+  const uint32_t mss = h.mss ? h.mss : our_mss;
+  const uint32_t max_window = cfg_.max_window_segments * mss;
+
+  if (e.srtt_ns && w > 0) {
+    // The first RTO the cached path suggests, within [rto_min, rto_initial],
+    // moved toward the default as the entry ages; srtt and rttvar are chosen
+    // so that srtt + 4 * rttvar is exactly that RTO.
+    const uint64_t srtt = std::clamp(e.srtt_ns, cfg_.rtt_min_ns, cfg_.rto_initial_ns);
+    const uint64_t rttvar = std::min(e.rttvar_ns, cfg_.rto_initial_ns);
+    const uint64_t cached_rto =
+        std::clamp(srtt + 4 * rttvar, cfg_.rto_min_ns, cfg_.rto_initial_ns);
+    const uint64_t rto =
+        uint64_t(double(cached_rto) * w + double(cfg_.rto_initial_ns) * (1.0 - w));
+    h.have_rtt = true;
+    h.srtt_ns = std::min(srtt, rto);
+    h.rttvar_ns = (rto - h.srtt_ns) / 4;
+  }
+  if (cfg_.share_ssthresh && e.ssthresh && w >= 0.5)
+    h.ssthresh = std::clamp<uint32_t>(e.ssthresh, 2 * mss, max_window);
+  if (p == Policy::ensemble && e.open > 0 && e.ensemble_cwnd > 0) {
+    // A fair share of the ensemble's window instead of a full initial
+    // window of its own (the others give up their part as they publish).
+    const uint64_t share = e.ensemble_cwnd / (uint64_t(e.open) + 1);
+    h.initial_cwnd = uint32_t(std::clamp<uint64_t>(share, 2 * mss, max_window));
+    h.ensemble_peers = e.open;
+  }
+  return h;
+}
+
+Hint HostCache::open(const Key& k, uint64_t now, Policy p, uint16_t our_mss,
+                     uint32_t default_iw) {
+  if (p == Policy::off) return {};
+  Shard& s = shard_of(k);
+  tbb::concurrent_hash_map<uint64_t, Entry>::accessor a;
+  if (s.map.insert(a, k.packed())) a->second.updated_ns = now;  // new: nothing learned yet
+  Entry& e = a->second;
+  const Hint h = hint_of(e, now, p, our_mss);
+  ++e.open;
+  e.ensemble_cwnd += h.initial_cwnd ? h.initial_cwnd : default_iw;
+  return h;
+}
+
+void HostCache::close(const Key& k, const Report& r, uint64_t now, Policy p) {
+  if (p == Policy::off) return;
+  Shard& s = shard_of(k);
+  tbb::concurrent_hash_map<uint64_t, Entry>::accessor a;
+  s.map.insert(a, k.packed());
+  Entry& e = a->second;
+  if (e.open) --e.open;
+  e.ensemble_cwnd -= std::min<uint64_t>(e.ensemble_cwnd, r.cwnd);
+  if (e.open == 0) e.ensemble_cwnd = 0;
+  if (r.overridden) return;
+  // RFC 9040 temporal sharing: RTT and variance move a quarter of the way
+  // to the closing connection's; MSS and ssthresh are the newest.
+  if (r.srtt_ns) {
+    if (!e.srtt_ns) {
+      e.srtt_ns = r.srtt_ns;
+      e.rttvar_ns = r.rttvar_ns;
+    } else {
+      e.srtt_ns = uint64_t(int64_t(e.srtt_ns) + (int64_t(r.srtt_ns) - int64_t(e.srtt_ns)) / 4);
+      e.rttvar_ns =
+          uint64_t(int64_t(e.rttvar_ns) + (int64_t(r.rttvar_ns) - int64_t(e.rttvar_ns)) / 4);
+    }
+    if (r.min_rtt_ns && (!e.min_rtt_ns || r.min_rtt_ns < e.min_rtt_ns)) e.min_rtt_ns = r.min_rtt_ns;
+  }
+  if (r.mss) e.mss = r.mss;
+  if (r.ssthresh) e.ssthresh = r.ssthresh;
+  e.updated_ns = now;
+  ++e.closes;
+}
+
+void HostCache::publish_window(const Key& k, int64_t delta, uint64_t) {
+  Shard& s = shard_of(k);
+  tbb::concurrent_hash_map<uint64_t, Entry>::accessor a;
+  if (!s.map.find(a, k.packed())) return;
+  Entry& e = a->second;
+  if (delta < 0)
+    e.ensemble_cwnd -= std::min<uint64_t>(e.ensemble_cwnd, uint64_t(-delta));
+  else
+    e.ensemble_cwnd += uint64_t(delta);
+}
+
+std::vector<std::pair<Key, Entry>> HostCache::snapshot() const {
+  std::vector<std::pair<Key, Entry>> out;
+  for (uint64_t i = 0; i <= mask_; ++i)
+    for (const auto& [packed, e] : shards_[i].map)
+      out.push_back({Key{wire::Ipv4Addr{uint32_t(packed >> 32)}, wire::Ipv4Addr{uint32_t(packed)}}, e});
+  return out;
+}
+
+size_t HostCache::size() const {
+  size_t n = 0;
+  for (uint64_t i = 0; i <= mask_; ++i) n += shards_[i].map.size();
+  return n;
+}
+
+void HostCache::poke(const Key& k, const Entry& e) {
+  tbb::concurrent_hash_map<uint64_t, Entry>::accessor a;
+  shard_of(k).map.insert(a, k.packed());
+  a->second = e;
+}
+
+}  // namespace ts::hostcache

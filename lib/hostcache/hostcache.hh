@@ -1,0 +1,115 @@
+// The host-pair cache (RFC 9040, DESIGN.md section 6): what TCP learned about
+// a (local address, remote address) pair, shared by every core and kept
+// across connections. Entries live in a power-of-two number of shards, each a
+// TBB concurrent hash map (per-entry locks); cores touch it when a connection
+// opens or closes and when they publish window deltas, never per packet.
+//
+// Every value read is validated: clamped to bounds and aged toward the
+// defaults, so a poisoned or stale entry can cost the benefit of sharing but
+// never make a connection worse than one that started without the cache.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "wire/addr.hh"
+
+namespace ts::hostcache {
+
+enum class Policy { off, temporal, ensemble };
+const char* policy_name(Policy p);
+
+struct Key {
+  wire::Ipv4Addr local, remote;
+  uint64_t packed() const { return uint64_t(local.v) << 32 | remote.v; }
+};
+
+// Bounds and ageing. The defaults follow the TCP defaults the cache must
+// never do worse than: the first RTO is at most the 1 s initial RTO of RFC
+// 6298, an MSS is at least RFC 9293's 536 bytes, and no window a connection
+// starts with exceeds max_window_segments segments.
+struct Config {
+  uint64_t rto_initial_ns = 1'000'000'000;  // default first RTO
+  uint64_t rto_min_ns = 200'000'000;        // the stack's minimum RTO
+  uint64_t rtt_min_ns = 1'000;              // a smaller cached RTT is raised to this
+  uint16_t mss_min = 536;
+  uint32_t max_window_segments = 256;       // cap on a cached ssthresh or window share
+  uint64_t max_age_ns = 600'000'000'000;    // fully decayed after 10 minutes
+  bool share_ssthresh = true;               // temporal: start from the cached ssthresh
+};
+
+// What is stored per host pair.
+struct Entry {
+  uint16_t mss = 0;            // 0: not known
+  uint64_t srtt_ns = 0;        // 0: no RTT known
+  uint64_t rttvar_ns = 0;
+  uint64_t min_rtt_ns = 0;
+  uint32_t ssthresh = 0;       // bytes; 0: not known
+  uint64_t ensemble_cwnd = 0;  // bytes: the open connections' windows together
+  uint32_t open = 0;           // connections open now
+  uint64_t updated_ns = 0;
+  uint64_t closes = 0;         // connections that reported at close
+};
+
+// What a new connection may start from (everything validated and aged).
+struct Hint {
+  bool have_rtt = false;
+  uint64_t srtt_ns = 0, rttvar_ns = 0;  // with have_rtt: the first RTO follows these
+  uint16_t mss = 0;                     // 0: use the negotiated MSS alone
+  uint32_t ssthresh = 0;                // 0: the default (infinite)
+  uint32_t initial_cwnd = 0;            // bytes; 0: the default initial window
+  uint32_t ensemble_peers = 0;          // connections it shares the window with
+};
+
+// What a connection reports when it closes.
+struct Report {
+  uint16_t mss = 0;
+  uint64_t srtt_ns = 0, rttvar_ns = 0, min_rtt_ns = 0;  // srtt 0: no RTT sample
+  uint32_t ssthresh = 0;  // 0 or above cwnd_max: not learned (never left slow start)
+  uint32_t cwnd = 0;
+  bool overridden = false;  // the application set its own parameters: not written
+};
+
+class HostCache {
+ public:
+  // `shards` is rounded up to a power of two (at least 1).
+  explicit HostCache(const Config& cfg = {}, unsigned shards = 64);
+  ~HostCache();
+  HostCache(const HostCache&) = delete;
+  HostCache& operator=(const HostCache&) = delete;
+
+  // A connection opens: its starting hint; counts it in the ensemble.
+  // `our_mss` is the connection's own MSS and `default_iw` its default initial
+  // window in bytes: no hint exceeds either where that would be worse.
+  Hint open(const Key& k, uint64_t now, Policy p, uint16_t our_mss, uint32_t default_iw);
+  // A connection closes: RFC 9040's temporal update (RTT and variance move a
+  // quarter of the way to the connection's own; MSS and ssthresh replaced),
+  // and it leaves the ensemble with its window.
+  void close(const Key& k, const Report& r, uint64_t now, Policy p);
+  // An open connection's window changed by `delta` bytes since its last
+  // publication (cores publish at a bounded rate, not per ACK).
+  void publish_window(const Key& k, int64_t delta, uint64_t now);
+
+  // The validated hint an entry gives at `now` (for tests and `stats`).
+  Hint hint_of(const Entry& e, uint64_t now, Policy p, uint16_t our_mss) const;
+  // Copies of every entry (for `touchstone stats hostcache`). TBB maps cannot
+  // be walked while they grow: call it only while no core opens connections
+  // (a statistics snapshot will go through the owning cores instead).
+  std::vector<std::pair<Key, Entry>> snapshot() const;
+  size_t size() const;
+  unsigned shards() const { return unsigned(mask_ + 1); }
+  const Config& config() const { return cfg_; }
+  // Writes an entry as is, bypassing validation: for tests of poisoning.
+  void poke(const Key& k, const Entry& e);
+
+ private:
+  struct Shard;
+  Shard& shard_of(const Key& k) const;
+
+  Config cfg_;
+  uint64_t mask_;
+  std::unique_ptr<Shard[]> shards_;
+};
+
+}  // namespace ts::hostcache

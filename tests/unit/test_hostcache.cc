@@ -1,0 +1,131 @@
+// The host-pair cache's rules: RFC 9040's temporal update, ageing toward the
+// defaults, ensemble shares, and validation that keeps every poisoned value
+// within what default TCP would do.
+#include <gtest/gtest.h>
+
+#include "hostcache/hostcache.hh"
+
+using namespace ts;
+using namespace ts::hostcache;
+
+namespace {
+
+constexpr uint64_t kMs = 1'000'000, kSec = 1'000'000'000;
+const Key kKey{wire::Ipv4Addr::from_octets(10, 0, 0, 2), wire::Ipv4Addr::from_octets(10, 0, 0, 1)};
+constexpr uint16_t kMss = 1460;
+constexpr uint32_t kIw = 10 * kMss;
+
+Report closing(uint64_t srtt, uint64_t rttvar, uint32_t ssthresh = 0, uint32_t cwnd = kIw) {
+  Report r;
+  r.mss = kMss;
+  r.srtt_ns = srtt;
+  r.rttvar_ns = rttvar;
+  r.min_rtt_ns = srtt;
+  r.ssthresh = ssthresh;
+  r.cwnd = cwnd;
+  return r;
+}
+
+TEST(HostCache, UnknownHostGivesNoHintAndOffDoesNothing) {
+  HostCache hc;
+  const Hint h = hc.open(kKey, kSec, Policy::temporal, kMss, kIw);
+  EXPECT_FALSE(h.have_rtt);
+  EXPECT_EQ(h.mss, 0);
+  EXPECT_EQ(h.ssthresh, 0u);
+  EXPECT_EQ(h.initial_cwnd, 0u);
+  HostCache off;
+  off.close(kKey, closing(100 * kMs, 10 * kMs), kSec, Policy::off);
+  EXPECT_EQ(off.size(), 0u);
+  EXPECT_FALSE(off.open(kKey, kSec, Policy::off, kMss, kIw).have_rtt);
+}
+
+TEST(HostCache, TemporalSharingFollowsRfc9040AndSetsTheFirstRto) {
+  HostCache hc;
+  hc.open(kKey, kSec, Policy::temporal, kMss, kIw);
+  hc.close(kKey, closing(100 * kMs, 40 * kMs, 40 * kMss), kSec, Policy::temporal);
+  // The next connection's first RTO is the cached path's (100 + 4 * 40 ms),
+  // not the 1 s default.
+  Hint h = hc.open(kKey, kSec, Policy::temporal, kMss, kIw);
+  ASSERT_TRUE(h.have_rtt);
+  EXPECT_EQ(h.srtt_ns + 4 * h.rttvar_ns, 260 * kMs);
+  EXPECT_EQ(h.mss, kMss);
+  EXPECT_EQ(h.ssthresh, 40u * kMss);
+  // A second close moves the RTT a quarter of the way: 100 + (200 - 100) / 4.
+  hc.close(kKey, closing(200 * kMs, 40 * kMs), kSec, Policy::temporal);
+  const auto snap = hc.snapshot();
+  ASSERT_EQ(snap.size(), 1u);
+  EXPECT_EQ(snap[0].second.srtt_ns, 125 * kMs);
+  EXPECT_EQ(snap[0].second.min_rtt_ns, 100 * kMs);
+  EXPECT_EQ(snap[0].second.open, 0u);
+}
+
+TEST(HostCache, EntriesAgeTowardTheDefaults) {
+  Config cfg;
+  cfg.max_age_ns = 100 * kSec;
+  HostCache hc(cfg);
+  hc.close(kKey, closing(50 * kMs, 10 * kMs, 20 * kMss), 0, Policy::temporal);
+  const Entry e = hc.snapshot()[0].second;
+  const auto rto = [](const Hint& h) { return h.srtt_ns + 4 * h.rttvar_ns; };
+  const Hint fresh = hc.hint_of(e, 0, Policy::temporal, kMss);
+  const Hint half = hc.hint_of(e, 50 * kSec, Policy::temporal, kMss);
+  const Hint old = hc.hint_of(e, 100 * kSec, Policy::temporal, kMss);
+  EXPECT_EQ(rto(fresh), 200 * kMs);  // 90 ms, raised to the 200 ms minimum RTO
+  EXPECT_EQ(rto(half), 600 * kMs);   // halfway to the 1 s default
+  EXPECT_FALSE(old.have_rtt);        // fully decayed: the default
+  EXPECT_EQ(fresh.ssthresh, 20u * kMss);
+  EXPECT_EQ(hc.hint_of(e, 60 * kSec, Policy::temporal, kMss).ssthresh, 0u);  // too old to trust
+}
+
+TEST(HostCache, PoisonedEntriesStayWithinDefaultTcp) {
+  HostCache hc;
+  const uint64_t now = kSec;
+  Entry e;
+  e.updated_ns = now;
+  for (uint64_t rtt : {uint64_t(1'000), uint64_t(100) * kSec, uint64_t(0) + 1, UINT64_MAX / 8}) {
+    e.srtt_ns = rtt;
+    e.rttvar_ns = rtt;
+    e.mss = 1;
+    e.ssthresh = 1;
+    e.ensemble_cwnd = uint64_t(1) << 50;  // an enormous window
+    e.open = 1;
+    hc.poke(kKey, e);
+    const Hint h = hc.hint_of(e, now, Policy::ensemble, kMss);
+    ASSERT_TRUE(h.have_rtt);
+    const uint64_t first_rto = h.srtt_ns + 4 * h.rttvar_ns;
+    EXPECT_LE(first_rto, hc.config().rto_initial_ns) << "rtt " << rtt;  // never later than default
+    EXPECT_GE(first_rto, hc.config().rto_min_ns) << "rtt " << rtt;
+    EXPECT_GE(h.mss, hc.config().mss_min);  // an MSS of 1 is not taken
+    EXPECT_LE(h.mss, kMss);
+    EXPECT_GE(h.ssthresh, 2u * h.mss);
+    EXPECT_LE(h.initial_cwnd, hc.config().max_window_segments * uint32_t(h.mss));
+  }
+  // An MSS above the connection's own is cut to it.
+  e.mss = 9000;
+  EXPECT_EQ(hc.hint_of(e, now, Policy::temporal, kMss).mss, kMss);
+}
+
+TEST(HostCache, EnsembleNewcomersTakeAFairShareAndOverriddenOnesDoNotWrite) {
+  HostCache hc;
+  // One connection open with a large window (published after slow start).
+  EXPECT_EQ(hc.open(kKey, kSec, Policy::ensemble, kMss, kIw).initial_cwnd, 0u);
+  hc.publish_window(kKey, 90 * kMss - kIw, kSec);  // now 90 segments
+  const Hint h = hc.open(kKey, kSec, Policy::ensemble, kMss, kIw);
+  EXPECT_EQ(h.initial_cwnd, 45u * kMss);  // 90 / (1 + 1)
+  EXPECT_EQ(h.ensemble_peers, 1u);
+  Report r = closing(300 * kMs, 10 * kMs);
+  r.overridden = true;
+  r.cwnd = 45 * kMss;
+  hc.close(kKey, r, 2 * kSec, Policy::ensemble);
+  const Entry e = hc.snapshot()[0].second;
+  EXPECT_EQ(e.srtt_ns, 0u);  // the overridden connection left no RTT
+  EXPECT_EQ(e.open, 1u);
+  EXPECT_EQ(e.ensemble_cwnd, 90u * kMss);
+}
+
+TEST(HostCache, ShardCountIsAPowerOfTwo) {
+  EXPECT_EQ(HostCache({}, 0).shards(), 1u);
+  EXPECT_EQ(HostCache({}, 48).shards(), 64u);
+  EXPECT_EQ(HostCache({}, 64).shards(), 64u);
+}
+
+}  // namespace
