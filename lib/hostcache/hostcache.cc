@@ -16,8 +16,15 @@ const char* policy_name(Policy p) {
   return "?";
 }
 
+// The standard allocator rather than TBB's scalable one: entries are made
+// at connection set-up, not per packet, and malloc is what ThreadSanitizer
+// can see (tbbmalloc hands memory between threads outside its view, which
+// it reports as races).
+using Map = tbb::concurrent_hash_map<uint64_t, Entry, tbb::tbb_hash_compare<uint64_t>,
+                                     std::allocator<std::pair<const uint64_t, Entry>>>;
+
 struct alignas(64) HostCache::Shard {
-  tbb::concurrent_hash_map<uint64_t, Entry> map;
+  Map map;
 };
 
 HostCache::HostCache(const Config& cfg, unsigned shards)
@@ -74,7 +81,7 @@ Hint HostCache::open(const Key& k, uint64_t now, Policy p, uint16_t our_mss,
                      uint32_t default_iw) {
   if (p == Policy::off) return {};
   Shard& s = shard_of(k);
-  tbb::concurrent_hash_map<uint64_t, Entry>::accessor a;
+  Map::accessor a;
   if (s.map.insert(a, k.packed())) a->second.updated_ns = now;  // new: nothing learned yet
   Entry& e = a->second;
   const Hint h = hint_of(e, now, p, our_mss);
@@ -86,7 +93,7 @@ Hint HostCache::open(const Key& k, uint64_t now, Policy p, uint16_t our_mss,
 void HostCache::close(const Key& k, const Report& r, uint64_t now, Policy p) {
   if (p == Policy::off) return;
   Shard& s = shard_of(k);
-  tbb::concurrent_hash_map<uint64_t, Entry>::accessor a;
+  Map::accessor a;
   s.map.insert(a, k.packed());
   Entry& e = a->second;
   if (e.open) --e.open;
@@ -114,7 +121,7 @@ void HostCache::close(const Key& k, const Report& r, uint64_t now, Policy p) {
 
 void HostCache::publish_window(const Key& k, int64_t delta, uint64_t) {
   Shard& s = shard_of(k);
-  tbb::concurrent_hash_map<uint64_t, Entry>::accessor a;
+  Map::accessor a;
   if (!s.map.find(a, k.packed())) return;
   Entry& e = a->second;
   if (delta < 0)
@@ -138,7 +145,7 @@ size_t HostCache::size() const {
 }
 
 void HostCache::poke(const Key& k, const Entry& e) {
-  tbb::concurrent_hash_map<uint64_t, Entry>::accessor a;
+  Map::accessor a;
   shard_of(k).map.insert(a, k.packed());
   a->second = e;
 }
