@@ -103,6 +103,7 @@ void Connection::apply_hint(const PathHint& h) {
 
 PathReport Connection::report() const {
   PathReport r;
+  if (!was_established_) return r;  // nothing learned about the path but that it failed
   r.mss = uint16_t(std::min<uint32_t>(smss_, 65535));
   if (rtt_.has_sample()) {
     r.srtt_ns = rtt_.srtt();
@@ -161,6 +162,7 @@ void Connection::take_syn_options(const wire::TcpOptions& o) {
 
 void Connection::enter_established(uint64_t now) {
   state_ = State::established;
+  was_established_ = true;
   ++ctr_.tcp_conn_established;
   cc_.smss = smss_;
   // One SMSS if the SYN or SYN-ACK had to be retransmitted (RFC 5681 3.1).

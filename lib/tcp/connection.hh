@@ -319,6 +319,7 @@ class Connection {
   bool ack_now_ = false;
   bool coalesce_acks_ = false;
   uint32_t hint_ssthresh_ = 0, hint_cwnd_ = 0;
+  bool was_established_ = false;  // the handshake completed (the MSS is the peer's)
   bool ack_burst_ = false;  // an ACK deferred to the end of the burst
   uint8_t unacked_full_ = 0;
 
