@@ -61,32 +61,16 @@ void parse_source_ports(const std::string& text, stack::TcpLayerConfig& t) {
 
 }  // namespace
 
-uint32_t parse_max_conns(const std::string& text) {
-  const auto n = util::parse_count(text);
-  if (!n || *n < 1 || *n > (1u << 24))
-    usage_error("--max-conns '" + text + "' is not a number between 1 and 16M");
-  return uint32_t(*n);
-}
-
-size_t parse_buffer_memory(const std::string& text) {
-  const auto n = util::parse_bytes(text);
-  if (!n) usage_error("--buffer-memory '" + text + "' is not a size like 512M, 4G or 0 (no limit)");
-  return size_t(*n);
-}
-
 int run_gen(const GenArgs& a) {
   stack::StackConfig cfg = parse_interface(a.iface);
   parse_source_ips(a.source_ips, cfg);
   parse_source_ports(a.source_ports, cfg.tcp);
-  cfg.tcp.max_connections = parse_max_conns(a.max_conns);
-  cfg.tcp.buffer_memory = parse_buffer_memory(a.buffer_memory);
+  apply_pool_args(a.pools, cfg.tcp);
   const hostcache::Policy hostcache_policy = parse_hostcache(a.common.hostcache);
   const bool tcp = a.work.mode != "ping";
   uint16_t tport = 0;
   const wire::Ipv4Addr target = parse_target(a.target, tport, tcp);
-  if (target == cfg.addr.addr || (cfg.extra_first.v && target.v >= cfg.extra_first.v &&
-                                   target.v <= cfg.extra_last.v))
-    usage_error("--target is our own address");
+  if (cfg.is_local(target)) usage_error("--target is our own address");
   const uint32_t first = target.v >> 24;
   if (first == 0 || first == 127 || first >= 224 || target == cfg.addr.subnet_broadcast())
     usage_error("--target " + a.target + " is not a unicast host address");

@@ -59,9 +59,8 @@ workload::ServerConfig plan_server(const ServeArgs& a, workload::FileIndex& file
 
 int run_serve(const ServeArgs& a) {
   stack::StackConfig cfg = parse_interface(a.iface);
-  const uint32_t max_conns = parse_max_conns(a.max_conns);
+  apply_pool_args(a.pools, cfg.tcp);
   const hostcache::Policy hostcache_policy = parse_hostcache(a.common.hostcache);
-  cfg.tcp.buffer_memory = parse_buffer_memory(a.buffer_memory);
   stack::ImpairSpec rx, tx;
   parse_impair_args(a.common.impair, rx, tx);
   const auto duration = parse_duration_arg(a.common.duration, "--duration");
@@ -78,7 +77,6 @@ int run_serve(const ServeArgs& a) {
   install_signal_handlers();
   Runtime rt(ports, a.common.lcores.empty() ? default_lcores(1) : a.common.lcores, a.common.eal);
   glue::EthPort& port = *rt.ports()[0];
-  cfg.tcp.max_connections = max_conns;
   PathSharing sharing(hostcache_policy);
   Endpoint ep(port, cfg, rx, tx);
   sharing.attach(ep.stack().tcp());

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "apps/commands.hh"
+#include "drivers-glue/eal.hh"
 
 namespace ts::app {
 
@@ -40,12 +41,15 @@ std::vector<Instance> find_instances() {
   DIR* d = opendir(base.c_str());
   if (!d) return out;
   while (dirent* e = readdir(d)) {
-    int pid = 0;
-    char extra = 0;
-    if (std::sscanf(e->d_name, "touchstone-%d%c", &pid, &extra) != 1 || pid <= 0) continue;
-    if (kill(pid, 0) != 0 && errno == ESRCH) continue;  // a stale directory
+    const std::string name = e->d_name;
+    const size_t plen = std::strlen(glue::kFilePrefix);
+    if (name.compare(0, plen, glue::kFilePrefix) != 0) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(name.c_str() + plen, &end, 10);
+    if (pid <= 0 || *end || name != glue::file_prefix_for(int(pid))) continue;
+    if (kill(pid_t(pid), 0) != 0 && errno == ESRCH) continue;  // a stale directory
     const std::string sock = base + "/" + e->d_name + "/dpdk_telemetry.v2";
-    if (access(sock.c_str(), F_OK) == 0) out.push_back({pid, sock});
+    if (access(sock.c_str(), F_OK) == 0) out.push_back({int(pid), sock});
   }
   closedir(d);
   return out;

@@ -9,6 +9,12 @@
 
 namespace ts::app {
 
+// Connection slots and ring memory of an endpoint (serve and gen).
+struct PoolArgs {
+  std::string max_conns = "65536";
+  std::string buffer_memory = "0";  // 0: no limit
+};
+
 struct ServeArgs {
   CommonArgs common;
   InterfaceArgs iface;
@@ -17,8 +23,7 @@ struct ServeArgs {
   std::string http_root;   // http: files from here
   std::string http_size = "1K";  // http: generated body size without --http-root
   std::string req_size = "64", resp_size = "64";  // rr
-  std::string max_conns = "65536";
-  std::string buffer_memory = "0";
+  PoolArgs pools;
 };
 
 struct GenArgs {
@@ -28,8 +33,7 @@ struct GenArgs {
   std::string target;
   std::string source_ips;    // FIRST[-LAST]: more local addresses for active opens
   std::string source_ports = "32768-60999";
-  std::string max_conns = "65536";
-  std::string buffer_memory = "0";
+  PoolArgs pools;
 };
 
 struct DemoArgs {
@@ -54,10 +58,9 @@ struct StatsArgs {
   bool json = false;
 };
 
-// --max-conns: connection slots of the endpoint (pools, flow table, timers).
-uint32_t parse_max_conns(const std::string& text);
-// --buffer-memory: bytes of ring storage all connections may hold (0: no limit).
-size_t parse_buffer_memory(const std::string& text);
+// --max-conns (pools, flow table and timer wheel) and --buffer-memory (ring
+// storage all connections may hold) into the TCP layer's configuration.
+void apply_pool_args(const PoolArgs& a, stack::TcpLayerConfig& t);
 
 int run_serve(const ServeArgs& a);
 int run_stats(const StatsArgs& a);

@@ -43,6 +43,20 @@ void add_common(CLI::App* app, CommonArgs& c, bool with_port) {
       ->capture_default_str();
 }
 
+void add_pools(CLI::App* app, PoolArgs& p) {
+  app->add_option("--max-conns", p.max_conns,
+                  "Connection slots: the connection pool, flow table and timer wheel are sized "
+                  "from this; beyond it connections are refused and counted (gen: --conns may "
+                  "not exceed it)")
+      ->type_name("N")
+      ->capture_default_str();
+  app->add_option("--buffer-memory", p.buffer_memory,
+                  "Ring storage all connections may hold together (512M, 4G; 0: no limit); "
+                  "beyond it rings are refused and counted (tcp_buffer_refused)")
+      ->type_name("BYTES")
+      ->capture_default_str();
+}
+
 void add_interface(CLI::App* app, InterfaceArgs& i) {
   app->add_option("--ip", i.ip, "Our address and prefix, e.g. 10.0.0.2/24")
       ->required()
@@ -111,16 +125,7 @@ void add_server(CLI::App* app, ServeArgs& s) {
   app->add_option("--req-size", s.req_size, "rr: request bytes")
       ->type_name("BYTES")
       ->capture_default_str();
-  app->add_option("--buffer-memory", s.buffer_memory,
-                  "Ring storage all connections may hold together (512M, 4G; 0: no limit); "
-                  "beyond it rings are refused and counted (tcp_buffer_refused)")
-      ->type_name("BYTES")
-      ->capture_default_str();
-  app->add_option("--max-conns", s.max_conns,
-                  "Connection slots: the per-core pools, flow table and timer wheel are sized "
-                  "from this; beyond it connections are refused and counted")
-      ->type_name("N")
-      ->capture_default_str();
+  add_pools(app, s.pools);
   app->add_option("--resp-size", s.resp_size, "rr: response bytes")
       ->type_name("BYTES")
       ->capture_default_str();
@@ -166,16 +171,7 @@ int main(int argc, char** argv) {
   gen_cmd->add_option("--source-ports", gen.source_ports, "Local port range of connections")
       ->type_name("LO-HI")
       ->capture_default_str();
-  gen_cmd->add_option("--buffer-memory", gen.buffer_memory,
-                      "Ring storage all connections may hold together (512M, 4G; 0: no limit); "
-                      "beyond it rings are refused and counted (tcp_buffer_refused)")
-      ->type_name("BYTES")
-      ->capture_default_str();
-  gen_cmd->add_option("--max-conns", gen.max_conns,
-                      "Connection slots: the pools, flow table and timer wheel are sized from "
-                      "this; --conns may not exceed it")
-      ->type_name("N")
-      ->capture_default_str();
+  add_pools(gen_cmd, gen.pools);
 
   DemoArgs demo;
   auto* demo_cmd = app.add_subcommand(

@@ -1,5 +1,6 @@
 #include "apps/runtime.hh"
 
+#include "apps/commands.hh"
 #include "apps/introspect.hh"
 
 #include <sched.h>
@@ -54,10 +55,21 @@ stack::StackConfig parse_interface(const InterfaceArgs& a) {
   return c;
 }
 
+void apply_pool_args(const PoolArgs& a, stack::TcpLayerConfig& t) {
+  const auto n = util::parse_count(a.max_conns);
+  if (!n || *n < 1 || *n > (1u << 24))
+    usage_error("--max-conns '" + a.max_conns + "' is not a number between 1 and 16M");
+  const auto bytes = util::parse_bytes(a.buffer_memory);
+  if (!bytes)
+    usage_error("--buffer-memory '" + a.buffer_memory +
+                "' is not a size like 512M, 4G or 0 (no limit)");
+  t.max_connections = uint32_t(*n);
+  t.buffer_memory = size_t(*bytes);
+}
+
 hostcache::Policy parse_hostcache(const std::string& text) {
-  if (text == "off") return hostcache::Policy::off;
-  if (text == "temporal") return hostcache::Policy::temporal;
-  if (text == "ensemble") return hostcache::Policy::ensemble;
+  for (auto p : {hostcache::Policy::off, hostcache::Policy::temporal, hostcache::Policy::ensemble})
+    if (text == hostcache::policy_name(p)) return p;
   usage_error("--hostcache '" + text + "' is not off, temporal or ensemble");
 }
 
@@ -115,7 +127,7 @@ Runtime::Runtime(const std::vector<glue::PortSpec>& ports, const std::string& lc
   opt.lcores = lcores;
   opt.raw = raw_eal;
   opt.hugepages = glue::hugepages_available();
-  opt.file_prefix = "touchstone-" + std::to_string(getpid());
+  opt.file_prefix = glue::file_prefix_for(getpid());
   const glue::EalPlan plan = glue::plan_eal(ports, opt);
   glue::eal_init(plan.args);
   lcores_ = glue::eal_lcores();

@@ -62,7 +62,7 @@ void eal_cleanup() {
   g_initialised = false;
   // The per-process runtime directory (telemetry socket, config) goes too, so
   // that `touchstone stats` never meets a dead instance's socket.
-  if (g_runtime_dir.find("/touchstone-") != std::string::npos) {
+  if (g_runtime_dir.find(std::string("/") + kFilePrefix) != std::string::npos) {
     std::error_code ec;
     std::filesystem::remove_all(g_runtime_dir, ec);
   }

@@ -6,6 +6,12 @@
 
 namespace ts::glue {
 
+// EAL's file prefix, and so the runtime directory, of a touchstone process
+// is this followed by its pid: `touchstone stats` finds instances by it and
+// eal_cleanup() removes only such directories.
+inline constexpr const char* kFilePrefix = "touchstone-";
+inline std::string file_prefix_for(int pid) { return kFilePrefix + std::to_string(pid); }
+
 // Initialises EAL with these arguments (program name first). Throws
 // std::runtime_error with a one-line reason on failure.
 void eal_init(const std::vector<std::string>& args);

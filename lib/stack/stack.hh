@@ -26,6 +26,10 @@ struct StackConfig {
   // answered like addr (ARP, ICMP, TCP) and used in turn as the source of
   // active opens, so a load generator is not limited to one address's ports.
   wire::Ipv4Addr extra_first{}, extra_last{};
+  // Whether `a` is one of our addresses.
+  bool is_local(wire::Ipv4Addr a) const {
+    return a == addr.addr || (extra_first.v && a.v >= extra_first.v && a.v <= extra_last.v);
+  }
   std::optional<wire::Ipv4Addr> gateway;  // next hop for everything off-link
   uint16_t vlan = 0;                      // 802.1Q VLAN ID, 0 for untagged
   uint8_t ttl = 64;
@@ -83,10 +87,7 @@ class Stack {
   void set_echo_handler(EchoHandler* h) { echo_ = h; }
 
   // Whether `a` is one of our addresses.
-  bool is_local(wire::Ipv4Addr a) const {
-    return a == cfg_.addr.addr || (cfg_.extra_first.v && a.v >= cfg_.extra_first.v &&
-                                   a.v <= cfg_.extra_last.v);
-  }
+  bool is_local(wire::Ipv4Addr a) const { return cfg_.is_local(a); }
   const Counters& counters() const { return ctr_; }
   const ArpCache& arp() const { return arp_; }
   const StackConfig& config() const { return cfg_; }

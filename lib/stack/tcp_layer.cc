@@ -169,13 +169,8 @@ tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Ev
   const tcp::FourTuple t{src, remote, local, port};
   const uint32_t id = new_slot(t, cfg ? *cfg : cfg_.tcp, events);
   if (id == FlowTable::kNone) return nullptr;
-  Slot& s = slots_[id];
-  tcp::Connection* c = s.conn;
-  if (paths_) {
-    s.in_cache = true;
-    s.overridden = cfg != nullptr;
-    c->apply_hint(paths_->open(t.local_ip, t.remote_ip, now, c->smss(), c->initial_window_bytes()));
-  }
+  tcp::Connection* c = slots_[id].conn;
+  open_path(slots_[id], cfg != nullptr, now);
   c->connect(isn_.isn(t, now), isn_.ts_offset(t), now);
   return c;
 }
@@ -229,11 +224,7 @@ void TcpLayer::input(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, uint64_
   s.listener = l;
   s.half_open = true;
   ++l->half_open;
-  if (paths_) {
-    s.in_cache = true;
-    s.conn->apply_hint(
-        paths_->open(t.local_ip, t.remote_ip, now, s.conn->smss(), s.conn->initial_window_bytes()));
-  }
+  open_path(s, false, now);
   s.conn->accept(tcp::SegmentIn::from(seg), isn_.isn(t, now), isn_.ts_offset(t), now);
 }
 
@@ -267,6 +258,15 @@ bool TcpLayer::emit(const tcp::Connection& c, const tcp::SegmentOut& s,
   r.window = s.window;
   r.options = s.options;
   return stack_.send_tcp(c.tuple().local_ip, c.tuple().remote_ip, r, payload, now_);
+}
+
+void TcpLayer::open_path(Slot& s, bool overridden, uint64_t now) {
+  if (!paths_) return;
+  tcp::Connection& c = *s.conn;
+  s.in_cache = true;
+  s.overridden = overridden;
+  c.apply_hint(paths_->open(c.tuple().local_ip, c.tuple().remote_ip, now, c.smss(),
+                            c.initial_window()));
 }
 
 void TcpLayer::report_path(Slot& s) {

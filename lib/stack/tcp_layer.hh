@@ -130,6 +130,9 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   uint32_t new_slot(const tcp::FourTuple& t, const tcp::TcpConfig& cfg, tcp::Events* ev);
   void release(uint32_t slot);
   void settle(Slot& s);
+  // Starts a connection from the path cache's hint; report_path tells the
+  // cache what it learned (once).
+  void open_path(Slot& s, bool overridden, uint64_t now);
   void report_path(Slot& s);
   void reap();
   void reset_for(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg);

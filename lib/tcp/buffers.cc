@@ -50,16 +50,18 @@ void BufferPool::put(uint8_t* p, size_t size) {
   cached_ += size;
 }
 
-uint8_t* SendBuffer::take_block(size_t size, BufferPool* pool) {
+uint8_t* take_storage(BufferPool* pool, size_t size) {
   return pool ? pool->get(size) : new uint8_t[size];
 }
 
-void SendBuffer::release_block(uint8_t*& p, size_t size, BufferPool* pool) {
+void release_storage(BufferPool* pool, uint8_t*& buf, size_t& size) {
+  if (!buf) return;
   if (pool)
-    pool->put(p, size);
+    pool->put(buf, size);
   else
-    delete[] p;
-  p = nullptr;
+    delete[] buf;
+  buf = nullptr;
+  size = 0;
 }
 
 void Payload::copy_to(uint8_t* out) const {
@@ -88,7 +90,7 @@ bool grow_storage(uint8_t*& buf, size_t& store, size_t need, size_t cap, BufferP
   size_t size = store ? store : std::min(cap, kFirst);
   while (size < need) size = std::min(cap, size * 2);
   if (buf && size == store) return true;
-  uint8_t* fresh = pool ? pool->get(size) : new uint8_t[size];
+  uint8_t* fresh = take_storage(pool, size);
   if (!fresh) return false;
   if (buf) {
     for_each_held([&](uint64_t lo, uint64_t hi) {
@@ -99,10 +101,7 @@ bool grow_storage(uint8_t*& buf, size_t& store, size_t need, size_t cap, BufferP
         at += n;
       }
     });
-    if (pool)
-      pool->put(buf, store);
-    else
-      delete[] buf;
+    release_storage(pool, buf, store);
   }
   buf = fresh;
   store = size;
@@ -118,9 +117,9 @@ uint64_t SendBuffer::ring_lo() const {
 }
 
 size_t SendBuffer::write(std::span<const uint8_t> data) {
-  const uint64_t lo = ring_lo();
   size_t n = std::min(data.size(), free_space());
   if (n == 0) return 0;
+  const uint64_t lo = ring_lo();
   const size_t held = size_t(ring_end_ - lo);
   if ((!buf_ || held + n > store_) &&
       !grow_storage(buf_, store_, held + n, cap_, pool_,

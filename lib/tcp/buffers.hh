@@ -71,6 +71,12 @@ class BufferPool {
   uint64_t refused_ = 0, allocated_ = 0;
 };
 
+// Ring storage of `size` bytes from the pool (the heap without one); nullptr
+// when the pool's budget is spent. release_storage gives it back and clears
+// the pointer and size.
+uint8_t* take_storage(BufferPool* pool, size_t size);
+void release_storage(BufferPool* pool, uint8_t*& buf, size_t& size);
+
 // What the application has sent and the peer not yet acknowledged. Bytes
 // written are copied into a ring that takes storage on first use, not at
 // construction (a half-open connection, a SYN flood's, holds no buffer
@@ -87,9 +93,7 @@ class SendBuffer {
 
   explicit SendBuffer(uint32_t capacity, BufferPool* pool = nullptr)
       : cap_(capacity), pool_(pool) {}
-  ~SendBuffer() {
-    if (buf_) release_block(buf_, store_, pool_);  // whatever is still held
-  }
+  ~SendBuffer() { release_storage(pool_, buf_, store_); }  // whatever is still held
   SendBuffer(const SendBuffer&) = delete;
   SendBuffer& operator=(const SendBuffer&) = delete;
 
@@ -111,21 +115,14 @@ class SendBuffer {
   size_t capacity() const { return cap_; }
   // Returns the storage when nothing is held (a connection in TIME-WAIT).
   void drop_storage() {
-    if (buf_ && size() == 0) {
-      release_block(buf_, store_, pool_);
-      store_ = 0;
-    }
+    if (size() == 0) release_storage(pool_, buf_, store_);
   }
-  bool has_storage() const { return buf_ != nullptr; }
   size_t storage() const { return store_; }
   // Bytes ever queued by copying into the ring, and by reference.
   uint64_t bytes_copied() const { return ring_end_; }
   uint64_t bytes_referenced() const { return end_ - ring_end_; }
 
  private:
-  friend class RecvBuffer;
-  static uint8_t* take_block(size_t size, BufferPool* pool);
-  static void release_block(uint8_t*& p, size_t size, BufferPool* pool);
   // The ring offset of the oldest copied byte still held.
   uint64_t ring_lo() const;
 
@@ -171,9 +168,7 @@ class RecvBuffer {
 
   explicit RecvBuffer(uint32_t capacity, BufferPool* pool = nullptr)
       : cap_(capacity), pool_(pool) {}
-  ~RecvBuffer() {
-    if (buf_) SendBuffer::release_block(buf_, store_, pool_);
-  }
+  ~RecvBuffer() { release_storage(pool_, buf_, store_); }
   RecvBuffer(const RecvBuffer&) = delete;
   RecvBuffer& operator=(const RecvBuffer&) = delete;
 
@@ -201,12 +196,8 @@ class RecvBuffer {
   size_t range_count() const { return ranges_.size(); }
   // Returns the storage when nothing is held.
   void drop_storage() {
-    if (buf_ && next_ == read_ && ranges_.empty()) {
-      SendBuffer::release_block(buf_, store_, pool_);
-      store_ = 0;
-    }
+    if (next_ == read_ && ranges_.empty()) release_storage(pool_, buf_, store_);
   }
-  bool has_storage() const { return buf_ != nullptr; }
   size_t storage() const { return store_; }
 
  private:

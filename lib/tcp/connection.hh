@@ -140,7 +140,7 @@ class Connection {
   void apply_hint(const PathHint& h);
   PathReport report() const;
   // The default initial window (RFC 6928) for the present MSS, in bytes.
-  uint32_t initial_window_bytes() const { return initial_window(); }
+  uint32_t initial_window() const;
   // Active open: send SYN (RFC 9293 3.10.1).
   void connect(uint32_t iss, uint32_t ts_offset, uint64_t now);
   // Passive open from LISTEN: the SYN `syn` arrived (RFC 9293 3.10.7.2).
@@ -250,7 +250,6 @@ class Connection {
   // --- output (connection_output.cc) ---
   void output(uint64_t now);
   bool send_data(uint64_t now, bool force);
-  uint32_t initial_window() const;
   bool send_recovery(uint64_t now);
   bool emit_range(uint64_t pos, uint32_t len, bool with_fin, bool retransmission, uint64_t now);
   void send_syn(uint64_t now);
