@@ -40,7 +40,12 @@ namespace ts::stack {
   X(icmp_other, true, "ICMP messages of other types (ignored)")                           \
   X(udp_no_listener, true, "UDP datagram for a port nobody listens on")                   \
   X(tx_alloc_failed, true, "packet not sent: buffer pool empty")                         \
-  X(tx_too_big, true, "packet not sent: larger than the MTU or the buffer")
+  X(tx_too_big, true, "packet not sent: larger than the MTU or the buffer")                \
+  X(steer_out, false, "received frames passed to the core that owns their flow")         \
+  X(steer_in, false, "frames another core received for this core's flows")               \
+  X(steer_ring_full, true, "frame dropped: the ring to the owning core was full")        \
+  X(steer_tx_relayed, false, "frames sent through the core that holds the port queue")   \
+  X(steer_tx_ring_full, true, "frame not sent: the ring to the transmitting core was full")
 
 struct Counters {
 #define TS_X(name, drop, desc) uint64_t name = 0;

@@ -89,6 +89,7 @@ class Stack {
   // Whether `a` is one of our addresses.
   bool is_local(wire::Ipv4Addr a) const { return cfg_.is_local(a); }
   const Counters& counters() const { return ctr_; }
+  Counters& counters() { return ctr_; }
   const ArpCache& arp() const { return arp_; }
   const StackConfig& config() const { return cfg_; }
   const wire::MacAddr& mac() const { return mac_; }

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "stack/stack.hh"
+#include "stack/steering.hh"
 #include "tcp/seq.hh"
 #include "wire/bytes.hh"
 
@@ -39,6 +40,23 @@ TcpLayer::TcpLayer(Stack& stack, const TcpLayerConfig& cfg, const std::array<uin
   // Start the port search somewhere unpredictable (RFC 6056).
   const uint32_t span = uint32_t(cfg_.ephemeral_last - cfg_.ephemeral_first) + 1;
   next_port_ = uint16_t(cfg_.ephemeral_first + key_half(secret, 3) % span);
+  if (cfg_.placement && cfg_.placement->cores() > 1) build_port_pool(key_half(secret, 3));
+}
+
+void TcpLayer::build_port_pool(uint32_t seed) {
+  const FlowPlacement& fp = *cfg_.placement;
+  const size_t groups = fp.reta_size();
+  group_start_.assign(groups + 1, 0);
+  group_next_.assign(groups, 0);
+  auto group_of = [&](uint16_t p) { return fp.local_port_part(p) & (groups - 1); };
+  for (uint32_t p = cfg_.ephemeral_first; p <= cfg_.ephemeral_last; ++p)
+    ++group_start_[group_of(uint16_t(p)) + 1];
+  for (size_t g = 0; g < groups; ++g) group_start_[g + 1] += group_start_[g];
+  pool_ports_.resize(group_start_[groups]);
+  std::vector<uint32_t> fill(group_start_.begin(), group_start_.end() - 1);
+  for (uint32_t p = cfg_.ephemeral_first; p <= cfg_.ephemeral_last; ++p)
+    pool_ports_[fill[group_of(uint16_t(p))]++] = uint16_t(p);
+  next_group_ = seed & (groups - 1);
 }
 
 TcpLayer::~TcpLayer() {
@@ -123,24 +141,47 @@ void TcpLayer::release(uint32_t id) {
   free_.push_back(id);
 }
 
+bool TcpLayer::take_port(tcp::FourTuple& t, uint16_t p) {
+  t.local_port = p;
+  if (find_listener(p)) return false;
+  const uint32_t id = table_.find(t);
+  if (id == FlowTable::kNone) return true;
+  // Ports are taken in turn, so the TIME-WAIT met here is the oldest: a load
+  // generator that closes first reuses it rather than run out of ports (like
+  // Linux's tcp_tw_reuse).
+  if (!slots_[id].conn->reusable_for_connect(now_)) return false;
+  slots_[id].conn->abandon();
+  release(id);
+  ++ctr_.tcp_time_wait_reused;
+  return true;
+}
+
 uint16_t TcpLayer::pick_port(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16_t remote_port) {
-  const uint32_t span = uint32_t(cfg_.ephemeral_last - cfg_.ephemeral_first) + 1;
   tcp::FourTuple t{local, remote, 0, remote_port};
-  for (uint32_t tries = 0; tries < span; ++tries) {
-    const uint16_t p = next_port_;
-    next_port_ = p == cfg_.ephemeral_last ? cfg_.ephemeral_first : uint16_t(p + 1);
-    t.local_port = p;
-    if (find_listener(p)) continue;
-    const uint32_t id = table_.find(t);
-    if (id == FlowTable::kNone) return p;
-    // Ports are taken in turn, so the TIME-WAIT met here is the oldest: a
-    // load generator that closes first reuses it rather than run out of ports
-    // (like Linux's tcp_tw_reuse).
-    if (slots_[id].conn->reusable_for_connect(now_)) {
-      slots_[id].conn->abandon();
-      release(id);
-      ++ctr_.tcp_time_wait_reused;
-      return p;
+  if (pool_ports_.empty()) {
+    const uint32_t span = uint32_t(cfg_.ephemeral_last - cfg_.ephemeral_first) + 1;
+    for (uint32_t tries = 0; tries < span; ++tries) {
+      const uint16_t p = next_port_;
+      next_port_ = p == cfg_.ephemeral_last ? cfg_.ephemeral_first : uint16_t(p + 1);
+      if (take_port(t, p)) return p;
+    }
+    return 0;
+  }
+  // The flow's hash is the XOR of the port's share and the rest's, so the
+  // core a port leads to is reta[(rest ^ group) & mask]: whole groups are
+  // ours or not, and a group is checked with one table read.
+  const FlowPlacement& fp = *cfg_.placement;
+  const uint32_t rest = fp.without_local_port(local, remote, remote_port);
+  const uint32_t groups = uint32_t(group_next_.size());
+  for (uint32_t i = 0; i < groups; ++i) {
+    const uint32_t g = next_group_;
+    next_group_ = (g + 1) & (groups - 1);
+    if (fp.owner_of_hash(rest ^ g) != cfg_.core) continue;
+    const uint32_t first = group_start_[g], size = group_start_[g + 1] - first;
+    for (uint32_t j = 0; j < size; ++j) {
+      const uint32_t at = group_next_[g];
+      group_next_[g] = at + 1 == size ? 0 : at + 1;
+      if (take_port(t, pool_ports_[first + at])) return pool_ports_[first + at];
     }
   }
   return 0;

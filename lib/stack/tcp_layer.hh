@@ -17,6 +17,7 @@
 namespace ts::stack {
 
 class Stack;
+class FlowPlacement;
 
 // A listening application: decides per SYN whether to take the connection and
 // which events object serves it (nullptr refuses it with a reset).
@@ -50,6 +51,11 @@ struct TcpLayerConfig {
   // Beyond it rings are refused and counted (tcp_buffer_refused).
   size_t buffer_memory = 0;
   uint16_t ephemeral_first = 32768, ephemeral_last = 60999;
+  // With several cores on one port: who owns which flow, and this core's
+  // index. Active opens then take only local ports whose flows this core owns
+  // (the per-core port pool of DESIGN.md section 5).
+  const FlowPlacement* placement = nullptr;
+  uint16_t core = 0;
 };
 
 class TcpLayer final : public tcp::Output, public tcp::Observer {
@@ -138,6 +144,10 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   void reset_for(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg);
   Listener* find_listener(uint16_t port);
   uint16_t pick_port(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16_t remote_port);
+  // Whether local port p can be used toward (remote, remote_port): free, or
+  // held by a TIME-WAIT connection that is reclaimed for it.
+  bool take_port(tcp::FourTuple& t, uint16_t p);
+  void build_port_pool(uint32_t seed);
 
   Stack& stack_;
   TcpLayerConfig cfg_;
@@ -155,6 +165,12 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   std::vector<std::pair<uint32_t, uint32_t>> reap_;  // slot, generation
   std::vector<std::pair<uint32_t, uint32_t>> burst_acks_;  // slot, generation
   uint16_t next_port_;
+  // The per-core port pool: the ephemeral ports grouped by the low bits of
+  // their share of the flow hash (one group per redirection-table entry),
+  // each group with its own cursor. Empty with one core.
+  std::vector<uint16_t> pool_ports_;
+  std::vector<uint32_t> group_start_, group_next_;
+  uint32_t next_group_ = 0;
   uint32_t next_src_ = 0;  // index of the next extra source address
   PathCache* paths_ = nullptr;
   uint64_t now_ = 0;
