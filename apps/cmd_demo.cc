@@ -1,13 +1,13 @@
 // touchstone demo: serve and gen in one process, joined by the in-memory ring
 // port; one core each when two are available. No NIC, no hugepages, no root.
-#include <rte_launch.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "apps/commands.hh"
+#include "apps/cores.hh"
 #include "apps/introspect.hh"
 #include "apps/tcp_run.hh"
 
@@ -17,18 +17,6 @@ namespace {
 
 const char* kServerIp = "10.0.0.1/24";
 const char* kClientIp = "10.0.0.2/24";
-
-struct ServerLoop {
-  Endpoint* ep;
-  const glue::TscClock* clock;
-  std::atomic<bool> stop{false};
-};
-
-int server_main(void* arg) {
-  auto* s = static_cast<ServerLoop*>(arg);
-  while (!s->stop.load(std::memory_order_relaxed)) s->ep->poll(s->clock->now_ns());
-  return 0;
-}
 
 stack::StackConfig iface(const char* ip) {
   InterfaceArgs a;
@@ -73,29 +61,60 @@ int run_demo(const DemoArgs& a) {
     plan = plan_ping(a.work, common, server_cfg.addr.addr, 1500);
   }
 
+  const bool paired = a.layout == "paired";
+  if (!paired && a.layout != "split") usage_error("--layout '" + a.layout + "' is not split or paired");
+
   install_signal_handlers();
   glue::PortSpec ring;
   glue::parse_port_spec("ring", ring);
-  const std::string lcores =
-      common.lcores.empty() ? default_lcores(online_cpus() >= 2 ? 2 : 1) : common.lcores;
-  Runtime rt({ring}, lcores, common.eal);
+  const std::string lcore_text = resolve_lcores(common.lcores, online_cpus() >= 2 ? 2 : 1);
+  // Queue pairs of the ring link: one per core (paired) or per core pair (split).
+  auto queues_for = [&](size_t lcores) -> uint16_t {
+    return uint16_t(paired || lcores == 1 ? lcores : lcores / 2);
+  };
+  Runtime rt({ring}, lcore_text, common.eal, queues_for);
+  const std::vector<unsigned>& lcores = rt.lcores();
+  const size_t n = lcores.size();
+  if (!paired && n > 1 && n % 2)
+    usage_error("--layout split needs an even number of cores (half gen, half serve); "
+                "--lcores gave " + std::to_string(n));
+  const size_t q = queues_for(n);
+  if (!tcp && q > 1) usage_error("--mode ping runs on one core per side; give --lcores 1 or 2");
+  if (tcp) check_core_share(tplan, unsigned(q));
+  // Core of gen queue i and of serve queue i.
+  auto gen_core = [&](size_t i) { return i; };
+  auto serve_core = [&](size_t i) { return paired || n == 1 ? i : q + i; };
+
   PathSharing sharing(hostcache_policy);
-  Endpoint server(*rt.ports()[0], server_cfg, stack::ImpairSpec{}, stack::ImpairSpec{});
-  Endpoint client(*rt.ports()[1], client_cfg, rx, tx);
-  sharing.attach(server.stack().tcp());
-  sharing.attach(client.stack().tcp());
-  std::unique_ptr<workload::Server> tcp_server;
-  if (tcp) {
-    tcp_server = std::make_unique<workload::Server>(server.stack().tcp(), sc);
-    if (!tcp_server->start()) throw std::runtime_error("cannot listen on the demo's port");
+  PortCores server_cores(*rt.ports()[0], unsigned(q)), client_cores(*rt.ports()[1], unsigned(q));
+  std::vector<std::unique_ptr<Endpoint>> server_eps, client_eps;
+  std::vector<Endpoint*> servers_all, clients_all;
+  std::vector<std::unique_ptr<workload::Server>> tcp_servers;
+  for (size_t i = 0; i < q; ++i) {
+    server_eps.push_back(std::make_unique<Endpoint>(*rt.ports()[0], server_cfg, stack::ImpairSpec{},
+                                                    stack::ImpairSpec{}, &server_cores, unsigned(i)));
+    client_eps.push_back(
+        std::make_unique<Endpoint>(*rt.ports()[1], client_cfg, rx, tx, &client_cores, unsigned(i)));
+    servers_all.push_back(server_eps.back().get());
+    clients_all.push_back(client_eps.back().get());
+    sharing.attach(server_eps.back()->stack().tcp());
+    sharing.attach(client_eps.back()->stack().tcp());
+    if (tcp) {
+      tcp_servers.push_back(std::make_unique<workload::Server>(server_eps.back()->stack().tcp(), sc));
+      if (!tcp_servers.back()->start()) throw std::runtime_error("cannot listen on the demo's port");
+    }
   }
-  const bool two_cores = rt.lcores().size() >= 2;
-  std::printf("touchstone demo: gen %s -> serve %s over the in-memory ring port, %s\n", kClientIp,
-              kServerIp,
-              two_cores ? ("gen on lcore " + std::to_string(rt.lcores()[0]) + ", serve on lcore " +
-                           std::to_string(rt.lcores()[1]))
-                              .c_str()
-                        : "both on one core");
+  std::vector<unsigned> gen_lcores, serve_lcores;
+  for (size_t i = 0; i < q; ++i) {
+    gen_lcores.push_back(lcores[gen_core(i)]);
+    serve_lcores.push_back(lcores[serve_core(i)]);
+  }
+  const std::string layout =
+      n == 1 ? "both on " + lcore_list(lcores)
+      : paired ? "gen and serve side by side on each of " + lcore_list(lcores)
+               : "gen on " + lcore_list(gen_lcores) + ", serve on " + lcore_list(serve_lcores);
+  std::printf("touchstone demo: gen %s -> serve %s over the in-memory ring port (%zu queue pair%s), %s\n",
+              kClientIp, kServerIp, q, q > 1 ? "s" : "", layout.c_str());
   const uint64_t duration_ns = tcp ? tplan.duration_ns : plan.duration_ns;
   const std::string how_long =
       duration_ns ? "for " + human_ns(duration_ns)
@@ -118,54 +137,62 @@ int run_demo(const DemoArgs& a) {
   std::fflush(stdout);
 
   const uint64_t t0 = rt.clock().now_ns();
-  const ProbeRegistration stats(
-      {client.enable_probe("gen", rt.lcores()[0], t0),
-       server.enable_probe("serve", rt.lcores()[two_cores ? 1 : 0], t0)},
-      "demo");
-  ServerLoop loop{&server, &rt.clock()};
-  if (two_cores && rte_eal_remote_launch(server_main, &loop, rt.lcores()[1]) != 0)
-    throw std::runtime_error("cannot start the server on lcore " + std::to_string(rt.lcores()[1]));
-  // However this scope is left, the server lcore stops before what it uses is destroyed.
-  struct StopServer {
-    ServerLoop& loop;
-    int lcore;  // -1: not running
-    void stop() {
-      loop.stop.store(true);
-      if (lcore >= 0) rte_eal_wait_lcore(unsigned(lcore));
-      lcore = -1;
-    }
-    ~StopServer() { stop(); }
-  } stop_server{loop, two_cores ? int(rt.lcores()[1]) : -1};
-  auto poll = [&](uint64_t now) {
-    client.poll(now);
-    if (!two_cores) server.poll(now);
+  std::vector<CoreProbe*> probes;
+  for (size_t i = 0; i < q; ++i) {
+    probes.push_back(client_eps[i]->enable_probe("gen", gen_lcores[i], t0));
+    probes.push_back(server_eps[i]->enable_probe("serve", serve_lcores[i], t0));
+  }
+  const ProbeRegistration stats(probes, "demo");
+  // Split layout: the serve cores run their own loops until the run is over.
+  std::atomic<bool> servers_stop{false};
+  std::optional<Workers> server_loops;
+  if (!paired && n > 1)
+    server_loops.emplace(
+        serve_lcores, 0,
+        [&](size_t i) {
+          Endpoint& ep = *server_eps[i];
+          while (!servers_stop.load(std::memory_order_relaxed)) ep.poll(rt.clock().now_ns());
+        },
+        servers_stop);
+  // The stacks core (gen queue) i polls itself.
+  auto poll_of = [&](size_t i) {
+    return [&, i](uint64_t now) {
+      client_eps[i]->poll(now);
+      if (paired || n == 1) server_eps[i]->poll(now);
+    };
   };
-  stack::Counters both;
   int status;
   if (tcp) {
-    workload::Generator gen(client.stack().tcp(), tplan.gen);
-    const TcpResult r = run_tcp(gen, tplan, rt.clock(), poll);
-    stop_server.stop();
+    std::vector<std::unique_ptr<workload::Generator>> gens;
+    std::vector<TcpCore> cores;
+    for (size_t i = 0; i < q; ++i) {
+      gens.push_back(std::make_unique<workload::Generator>(
+          client_eps[i]->stack().tcp(), core_share(tplan.gen, unsigned(i), unsigned(q))));
+      cores.push_back({gens.back().get(), poll_of(i)});
+    }
+    const TcpResult r = run_tcp(cores, gen_lcores, tplan, rt.clock());
+    server_loops.reset();
     print_tcp_summary("touchstone demo", tplan, r);
-    const auto& s = tcp_server->stats();
+    workload::ServerStats s;
+    for (auto& srv : tcp_servers) s.merge(srv->stats());
     std::printf("  server        accepted %llu  requests %llu  bytes in %llu out %llu\n",
                 (unsigned long long)s.accepted, (unsigned long long)s.requests,
                 (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_out);
-    print_counters("gen counters:", client);
-    print_counters("serve counters:", server);
-    both = client.stack().counters();
-    both.merge(server.stack().counters());
-    write_tcp_json("demo", tplan, r, both);
+    print_counters("gen counters:", clients_all);
+    print_counters("serve counters:", servers_all);
+    std::vector<Endpoint*> everyone = clients_all;
+    everyone.insert(everyone.end(), servers_all.begin(), servers_all.end());
+    write_tcp_json("demo", tplan, r, sum_counters(everyone));
     status = tcp_exit_status(tplan, r);
   } else {
-    stack::Pinger pinger(client.stack(), plan.cfg);
-    const PingResult r = run_ping(pinger, plan, rt.clock(), poll);
-    stop_server.stop();
+    stack::Pinger pinger(client_eps[0]->stack(), plan.cfg);
+    const PingResult r = run_ping(pinger, plan, rt.clock(), poll_of(0));
+    server_loops.reset();
     print_ping_summary("touchstone demo", plan, r);
-    print_counters("gen counters:", client);
-    print_counters("serve counters:", server);
-    both = client.stack().counters();
-    both.merge(server.stack().counters());
+    print_counters("gen counters:", clients_all);
+    print_counters("serve counters:", servers_all);
+    stack::Counters both = client_eps[0]->stack().counters();
+    both.merge(server_eps[0]->stack().counters());
     write_ping_json("demo", plan, r, both);
     status = ping_exit_status(r);
   }

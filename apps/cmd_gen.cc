@@ -1,6 +1,7 @@
 // touchstone gen: the traffic generator on one port: the TCP workloads (cps,
 // rr, bulk, http) and ICMP echo (ping).
 #include <cstdio>
+#include <memory>
 #include <stdexcept>
 
 #include "apps/commands.hh"
@@ -94,7 +95,11 @@ int run_gen(const GenArgs& a) {
   }
 
   install_signal_handlers();
-  Runtime rt(ports, a.common.lcores.empty() ? default_lcores(1) : a.common.lcores, a.common.eal);
+  Runtime rt(ports, resolve_lcores(a.common.lcores, 1), a.common.eal);
+  const std::vector<unsigned>& lcores = rt.lcores();
+  const size_t n = lcores.size();
+  if (!tcp && n > 1) usage_error("--mode ping runs on one core; give --lcores 1");
+  if (tcp) check_core_share(tplan, unsigned(n));
   glue::EthPort& port = *rt.ports()[0];
   if (!tcp) plan = plan_ping(a.work, a.common, target, port.info().mtu);
   // gen sends first: wait for the link (a memif peer, a NIC's autonegotiation)
@@ -104,26 +109,43 @@ int run_gen(const GenArgs& a) {
   stack::StackConfig scfg = cfg;
   scfg.tcp.tcp.mss = uint16_t(std::min<uint32_t>(port.info().mtu - 40, scfg.tcp.tcp.mss));
   PathSharing sharing(hostcache_policy);
-  Endpoint ep(port, scfg, rx, tx);
-  sharing.attach(ep.stack().tcp());
-  std::printf("touchstone gen: %s -> %s, mode %s, on %s\n", cfg.addr.str().c_str(),
-              a.target.c_str(), a.work.mode.c_str(), port.describe().c_str());
+  PortCores port_cores(port, unsigned(n));
+  std::vector<std::unique_ptr<Endpoint>> eps;
+  std::vector<Endpoint*> all;
+  for (size_t i = 0; i < n; ++i) {
+    eps.push_back(std::make_unique<Endpoint>(port, scfg, rx, tx, &port_cores, unsigned(i)));
+    sharing.attach(eps.back()->stack().tcp());
+    all.push_back(eps.back().get());
+  }
+  std::printf("touchstone gen: %s -> %s, mode %s, on %s, %s\n", cfg.addr.str().c_str(),
+              a.target.c_str(), a.work.mode.c_str(), port.describe().c_str(),
+              describe_cores(port, lcores).c_str());
   std::fflush(stdout);
-  const ProbeRegistration stats({ep.enable_probe("gen", rt.lcores()[0], rt.clock().now_ns())},
-                                "gen");
+  std::vector<CoreProbe*> probes;
+  for (size_t i = 0; i < n; ++i)
+    probes.push_back(eps[i]->enable_probe("gen", lcores[i], rt.clock().now_ns()));
+  const ProbeRegistration stats(probes, "gen");
+  const std::string title = "counters (" + lcore_list(lcores) + "):";
 
   if (tcp) {
-    workload::Generator gen(ep.stack().tcp(), tplan.gen);
-    const TcpResult r = run_tcp(gen, tplan, rt.clock(), [&](uint64_t now) { ep.poll(now); });
+    std::vector<std::unique_ptr<workload::Generator>> gens;
+    std::vector<TcpCore> cores;
+    for (size_t i = 0; i < n; ++i) {
+      gens.push_back(std::make_unique<workload::Generator>(
+          eps[i]->stack().tcp(), core_share(tplan.gen, unsigned(i), unsigned(n))));
+      cores.push_back({gens.back().get(), [ep = eps[i].get()](uint64_t now) { ep->poll(now); }});
+    }
+    const TcpResult r = run_tcp(cores, lcores, tplan, rt.clock());
     print_tcp_summary("touchstone gen", tplan, r);
-    print_counters(("counters (lcore " + std::to_string(rt.lcores()[0]) + "):").c_str(), ep);
-    write_tcp_json("gen", tplan, r, ep.stack().counters());
+    print_counters(title, all);
+    write_tcp_json("gen", tplan, r, sum_counters(all));
     return tcp_exit_status(tplan, r);
   }
+  Endpoint& ep = *eps[0];
   stack::Pinger pinger(ep.stack(), plan.cfg);
   const PingResult r = run_ping(pinger, plan, rt.clock(), [&](uint64_t now) { ep.poll(now); });
   print_ping_summary("touchstone gen", plan, r);
-  print_counters(("counters (lcore " + std::to_string(rt.lcores()[0]) + "):").c_str(), ep);
+  print_counters(title, all);
   write_ping_json("gen", plan, r, ep.stack().counters());
   return ping_exit_status(r);
 }

@@ -1,12 +1,14 @@
 // touchstone serve: a user-level endpoint on one port: ARP and ICMP echo
 // always, and a TCP application (echo, discard, rr, http) with --app.
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <memory>
 #include <optional>
 #include <tuple>
 
 #include "apps/commands.hh"
+#include "apps/cores.hh"
 #include "apps/introspect.hh"
 #include "apps/runtime.hh"
 #include "util/parse.hh"
@@ -75,69 +77,128 @@ int run_serve(const ServeArgs& a) {
   if (!a.app.empty()) sc = plan_server(a, files);
 
   install_signal_handlers();
-  Runtime rt(ports, a.common.lcores.empty() ? default_lcores(1) : a.common.lcores, a.common.eal);
+  Runtime rt(ports, resolve_lcores(a.common.lcores, 1), a.common.eal);
   glue::EthPort& port = *rt.ports()[0];
+  const std::vector<unsigned>& lcores = rt.lcores();
+  const size_t n = lcores.size();
   PathSharing sharing(hostcache_policy);
-  Endpoint ep(port, cfg, rx, tx);
-  sharing.attach(ep.stack().tcp());
-  std::unique_ptr<workload::Server> server;
-  if (sc) {
-    server = std::make_unique<workload::Server>(ep.stack().tcp(), *sc);
-    if (!server->start()) throw std::runtime_error("cannot listen on port " + std::to_string(sc->port));
+  PortCores port_cores(port, unsigned(n));
+  std::vector<std::unique_ptr<Endpoint>> eps;
+  std::vector<std::unique_ptr<workload::Server>> servers;
+  for (size_t i = 0; i < n; ++i) {
+    eps.push_back(std::make_unique<Endpoint>(port, cfg, rx, tx, &port_cores, unsigned(i)));
+    sharing.attach(eps.back()->stack().tcp());
+    if (sc) {
+      servers.push_back(std::make_unique<workload::Server>(eps.back()->stack().tcp(), *sc));
+      if (!servers.back()->start())
+        throw std::runtime_error("cannot listen on port " + std::to_string(sc->port));
+    }
   }
+  std::vector<Endpoint*> all;
+  for (auto& e : eps) all.push_back(e.get());
   std::printf("touchstone serve: %s%s on %s\n", cfg.addr.str().c_str(),
               cfg.gateway ? (" via " + cfg.gateway->str()).c_str() : "", port.describe().c_str());
   if (rx.active()) std::printf("  impairing rx: %s\n", rx.str().c_str());
   if (tx.active()) std::printf("  impairing tx: %s\n", tx.str().c_str());
+  const std::string where = describe_cores(port, lcores);
   if (sc)
-    std::printf("  %s on TCP port %u%s; ARP and ICMP echo answered; lcore %u; Ctrl-C to stop\n",
+    std::printf("  %s on TCP port %u%s; ARP and ICMP echo answered; %s; Ctrl-C to stop\n",
                 workload::server_app_name(sc->app), sc->port,
                 sc->files ? (", " + std::to_string(files.size()) + " files from " + a.http_root).c_str()
                           : "",
-                rt.lcores()[0]);
+                where.c_str());
   else
-    std::printf("  answering ARP and ICMP echo on lcore %u (no --app: no TCP service); "
-                "Ctrl-C to stop\n", rt.lcores()[0]);
+    std::printf("  answering ARP and ICMP echo on %s (no --app: no TCP service); "
+                "Ctrl-C to stop\n", where.c_str());
   std::fflush(stdout);
 
   const auto& clock = rt.clock();
   const uint64_t start = clock.now_ns();
-  const ProbeRegistration stats({ep.enable_probe("serve", rt.lcores()[0], start)}, "serve");
-  uint64_t next_report = start + progress;
-  uint64_t last_rx = 0, last_tx = 0, last_t = start;
-  workload::ServerStats last{};
-  while (!g_stop.load(std::memory_order_relaxed)) {
-    const uint64_t now = clock.now_ns();
-    ep.poll(now);
-    if (duration && now - start >= *duration) break;
-    if (progress && now >= next_report) {
-      const auto& c = ep.stack().counters();
-      if (!a.common.quiet) {
-        const double dt = double(now - last_t) / 1e9;
-        std::printf("[%7.1fs] rx %s/s  tx %s/s", double(now - start) / 1e9,
-                    si(double(c.rx_frames - last_rx) / dt).c_str(),
-                    si(double(c.tx_frames - last_tx) / dt).c_str());
-        if (server) {
-          const auto& s = server->stats();
-          std::printf("  conns %zu  accepted %s/s  requests %s/s  in %.3f Gbit/s  out %.3f Gbit/s",
-                      ep.stack().tcp().connections(), si(double(s.accepted - last.accepted) / dt).c_str(),
-                      si(double(s.requests - last.requests) / dt).c_str(),
-                      double(s.bytes_in - last.bytes_in) * 8 / dt / 1e9,
-                      double(s.bytes_out - last.bytes_out) * 8 / dt / 1e9);
-          last = s;
-        }
-        std::printf("  drops %llu\n", (unsigned long long)c.drops());
-        std::fflush(stdout);
+  std::vector<CoreProbe*> probes;
+  for (size_t i = 0; i < n; ++i) probes.push_back(eps[i]->enable_probe("serve", lcores[i], start));
+  const ProbeRegistration stats(probes, "serve");
+
+  // What a core reports for the progress line.
+  struct Progress {
+    uint64_t rx_frames = 0, tx_frames = 0, drops = 0;
+    size_t conns = 0;
+    workload::ServerStats server;
+  };
+  auto progress_of = [&](size_t i) {
+    Progress p;
+    const auto& c = eps[i]->stack().counters();
+    p.rx_frames = c.rx_frames;
+    p.tx_frames = c.tx_frames;
+    p.drops = c.drops();
+    p.conns = eps[i]->stack().tcp().connections();
+    if (sc) p.server = servers[i]->stats();
+    return p;
+  };
+  auto snaps = std::make_unique<Snapshot<Progress>[]>(n);
+  std::atomic<bool> stop{false};
+  uint64_t next_report = start + progress, last_t = start;
+  Progress last;
+  bool asking = false;
+  auto body = [&](size_t i) {
+    Endpoint& ep = *eps[i];
+    while (!stop.load(std::memory_order_relaxed)) {
+      const uint64_t now = clock.now_ns();
+      ep.poll(now);
+      if (i) {
+        snaps[i].serve([&](Progress& p) { p = progress_of(i); });
+        continue;
       }
-      last_rx = c.rx_frames;
-      last_tx = c.tx_frames;
+      if (g_stop.load(std::memory_order_relaxed) || (duration && now - start >= *duration)) {
+        stop.store(true);
+        break;
+      }
+      if (!progress || a.common.quiet) continue;
+      if (!asking && now >= next_report) {
+        for (size_t k = 1; k < n; ++k) snaps[k].ask();
+        asking = true;
+      }
+      if (!asking) continue;
+      bool ready = true;
+      for (size_t k = 1; k < n && ready; ++k) ready = snaps[k].ready();
+      if (!ready) continue;
+      asking = false;
+      Progress sum = progress_of(0);
+      for (size_t k = 1; k < n; ++k) {
+        const Progress& p = snaps[k].value();
+        sum.rx_frames += p.rx_frames;
+        sum.tx_frames += p.tx_frames;
+        sum.drops += p.drops;
+        sum.conns += p.conns;
+        sum.server.merge(p.server);
+      }
+      const double dt = double(now - last_t) / 1e9;
+      std::printf("[%7.1fs] rx %s/s  tx %s/s", double(now - start) / 1e9,
+                  si(double(sum.rx_frames - last.rx_frames) / dt).c_str(),
+                  si(double(sum.tx_frames - last.tx_frames) / dt).c_str());
+      if (sc) {
+        const auto& s = sum.server;
+        std::printf("  conns %zu  accepted %s/s  requests %s/s  in %.3f Gbit/s  out %.3f Gbit/s",
+                    sum.conns, si(double(s.accepted - last.server.accepted) / dt).c_str(),
+                    si(double(s.requests - last.server.requests) / dt).c_str(),
+                    double(s.bytes_in - last.server.bytes_in) * 8 / dt / 1e9,
+                    double(s.bytes_out - last.server.bytes_out) * 8 / dt / 1e9);
+      }
+      std::printf("  drops %llu\n", (unsigned long long)sum.drops);
+      std::fflush(stdout);
+      last = sum;
       last_t = now;
       next_report = now + progress;
     }
+  };
+  {
+    Workers workers(lcores, 1, body, stop);
+    body(0);
+    workers.join();
   }
   std::printf("touchstone serve: stopped after %.1f s\n", double(clock.now_ns() - start) / 1e9);
-  if (server) {
-    const auto& s = server->stats();
+  if (sc) {
+    workload::ServerStats s;
+    for (auto& srv : servers) s.merge(srv->stats());
     std::printf("  connections accepted %llu  closed %llu  aborted %llu  requests %llu  "
                 "2xx %llu 4xx %llu 5xx %llu  bytes in %llu out %llu\n",
                 (unsigned long long)s.accepted, (unsigned long long)s.closed,
@@ -146,7 +207,7 @@ int run_serve(const ServeArgs& a) {
                 (unsigned long long)s.http_5xx, (unsigned long long)s.bytes_in,
                 (unsigned long long)s.bytes_out);
   }
-  print_counters(("counters (lcore " + std::to_string(rt.lcores()[0]) + "):").c_str(), ep);
+  print_counters("counters (" + lcore_list(lcores) + "):", all);
   return 0;
 }
 

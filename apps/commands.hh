@@ -39,6 +39,9 @@ struct GenArgs {
 struct DemoArgs {
   CommonArgs common;
   WorkloadArgs work;
+  // split: half the cores generate, half serve; paired: every core runs a
+  // generator and a server side by side (for measuring per-core scaling).
+  std::string layout = "split";
 };
 
 struct SimArgs {

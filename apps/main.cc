@@ -18,10 +18,12 @@ const char* kPortHelp =
 void add_common(CLI::App* app, CommonArgs& c, bool with_port) {
   if (with_port) app->add_option("--port", c.ports, kPortHelp)->required()->type_name("SPEC");
   app->add_option("--lcores", c.lcores,
-                  "DPDK lcore list (EAL --lcores syntax); default: the last CPUs of this "
-                  "process's affinity, one per polling loop (serve and gen use one, which "
-                  "leaves CPU 0 to the kernel)")
-      ->type_name("LIST");
+                  "Polling cores: a count N (the last N CPUs this process may use) or a CPU "
+                  "list in EAL --lcores syntax (1,3 or 2-3; one CPU as 3-3). Each core polls "
+                  "its own port queue and owns its connections; where the port has no RSS or "
+                  "fewer queues than cores, packets are steered between cores in software. "
+                  "Default: 1 for serve and gen (leaving CPU 0 to the kernel), 2 for demo")
+      ->type_name("N|LIST");
   app->add_option("--eal", c.eal, "Extra raw EAL arguments, e.g. --eal \"--log-level=*:debug\"")
       ->type_name("ARGS");
   app->add_option("--impair", c.impair,
@@ -181,6 +183,13 @@ int main(int argc, char** argv) {
   add_common(demo_cmd, demo.common, false);
   demo.work.conns = 16;  // before add_workload, so --help shows it as the default
   add_workload(demo_cmd, demo.work);
+  demo_cmd
+      ->add_option("--layout", demo.layout,
+                   "How the cores are used: split (half run gen, half serve, joined queue "
+                   "by queue) or paired (every core runs a gen and a serve side by side, "
+                   "to measure per-core scaling)")
+      ->type_name("split|paired")
+      ->capture_default_str();
 
   SimArgs sim;
   auto* sim_cmd = app.add_subcommand(

@@ -121,8 +121,20 @@ std::string default_lcores(unsigned n) {
   return out;
 }
 
+std::string resolve_lcores(const std::string& text, unsigned default_count) {
+  if (text.empty()) return default_lcores(default_count);
+  if (text.find_first_not_of("0123456789") != std::string::npos) return text;
+  const auto n = util::parse_count(text);
+  const unsigned cpus = online_cpus();
+  if (!n || *n == 0 || *n > cpus)
+    usage_error("--lcores " + text + ": a count must be 1 to " + std::to_string(cpus) +
+                " (the CPUs this process may use); give a list like 2-3 to name CPUs");
+  return default_lcores(unsigned(*n));
+}
+
 Runtime::Runtime(const std::vector<glue::PortSpec>& ports, const std::string& lcores,
-                 const std::string& raw_eal) {
+                 const std::string& raw_eal,
+                 const std::function<uint16_t(size_t)>& queues_for) {
   glue::EalOptions opt;
   opt.lcores = lcores;
   opt.raw = raw_eal;
@@ -133,9 +145,10 @@ Runtime::Runtime(const std::vector<glue::PortSpec>& ports, const std::string& lc
   lcores_ = glue::eal_lcores();
   clock_ = std::make_unique<glue::TscClock>();
   glue::PortConfig pc;
+  pc.queues = queues_for ? queues_for(lcores_.size()) : uint16_t(lcores_.size());
   for (size_t i = 0; i < ports.size(); ++i) {
     if (ports[i].kind == glue::PortSpec::Kind::ring) {
-      auto [a, b] = glue::create_ring_pair("ts_ring" + std::to_string(i));
+      auto [a, b] = glue::create_ring_pair("ts_ring" + std::to_string(i), pc.queues);
       ports_.push_back(std::make_unique<glue::EthPort>(a, "ring:a", pc));
       ports_.push_back(std::make_unique<glue::EthPort>(b, "ring:b", pc));
     } else {
@@ -151,14 +164,25 @@ Runtime::~Runtime() {
 }
 
 Endpoint::Endpoint(glue::EthPort& port, const stack::StackConfig& cfg,
-                   const stack::ImpairSpec& rx, const stack::ImpairSpec& tx) {
-  port_dev_ = std::make_unique<glue::PortDevice>(port, 0);
+                   const stack::ImpairSpec& rx, const stack::ImpairSpec& tx, PortCores* cores,
+                   unsigned core) {
+  // A core beyond the port's queues keeps a device only for its buffer pool.
+  port_dev_ = std::make_unique<glue::PortDevice>(
+      port, uint16_t(std::min<unsigned>(core, port.caps().queues - 1u)));
   stack::Device* dev = port_dev_.get();
+  stack::StackConfig c = cfg;
+  if (cores && cores->fabric.cores() > 1) {
+    steering_ = std::make_unique<stack::SteeringDevice>(cores->fabric, core, *dev);
+    dev = steering_.get();
+    c.tcp.placement = &cores->fabric.placement();
+    c.tcp.core = uint16_t(core);
+  }
   if (rx.active() || tx.active()) {
-    impaired_ = std::make_unique<stack::ImpairedDevice>(*port_dev_, rx, tx);
+    impaired_ = std::make_unique<stack::ImpairedDevice>(*dev, rx, tx);
     dev = impaired_.get();
   }
-  stack_ = std::make_unique<stack::Stack>(*dev, cfg);
+  stack_ = std::make_unique<stack::Stack>(*dev, c);
+  if (steering_) steering_->set_counters(&stack_->counters());
 }
 
 Endpoint::~Endpoint() = default;
@@ -170,15 +194,51 @@ CoreProbe* Endpoint::enable_probe(const std::string& role, unsigned lcore, uint6
 
 void Endpoint::service_probe(uint64_t now) { probe_->service(now); }
 
-void print_counters(const char* title, Endpoint& ep) {
-  std::printf("%s\n", title);
-  ep.stack().counters().for_each(
+stack::Counters sum_counters(const std::vector<Endpoint*>& eps) {
+  stack::Counters sum;
+  for (Endpoint* ep : eps) sum.merge(ep->stack().counters());
+  return sum;
+}
+
+std::string lcore_list(const std::vector<unsigned>& lcores) {
+  std::string out = lcores.size() == 1 ? "lcore " : "lcores ";
+  for (size_t i = 0; i < lcores.size(); ++i) out += (i ? "," : "") + std::to_string(lcores[i]);
+  return out;
+}
+
+std::string describe_cores(const glue::EthPort& port, const std::vector<unsigned>& lcores) {
+  const unsigned n = unsigned(lcores.size());
+  if (n == 1) return lcore_list(lcores);
+  const unsigned q = std::min<unsigned>(n, port.caps().queues);
+  return lcore_list(lcores) + " (" + std::to_string(q) + " port queue" + (q > 1 ? "s" : "") +
+         ", flows placed by " + (port.rss_places(n) ? "RSS" : "software steering") + ")";
+}
+
+void print_counters(const std::string& title, const std::vector<Endpoint*>& eps) {
+  std::printf("%s\n", title.c_str());
+  sum_counters(eps).for_each(
       [](std::string_view name, uint64_t v, bool drop, std::string_view desc) {
         if (v)
           std::printf("  %-26.*s %12llu  %s%.*s\n", int(name.size()), name.data(),
                       (unsigned long long)v, drop ? "drop: " : "", int(desc.size()), desc.data());
       });
-  const auto& d = ep.port_device().stats();
+  glue::PortDeviceStats d;
+  stack::ImpairStats imp[2];
+  bool impaired = false;
+  for (Endpoint* ep : eps) {
+    const auto& s = ep->port_device().stats();
+    d.rx_packets += s.rx_packets;
+    d.tx_packets += s.tx_packets;
+    d.tx_ring_full += s.tx_ring_full;
+    d.rx_multiseg += s.rx_multiseg;
+    d.rx_copied += s.rx_copied;
+    d.alloc_failed += s.alloc_failed;
+    if (const auto* i = ep->impairer()) {
+      impaired = true;
+      imp[0].merge(i->rx_stats());
+      imp[1].merge(i->tx_stats());
+    }
+  }
   std::printf("  %-26s %12llu  frames received from the port\n", "port_rx_packets",
               (unsigned long long)d.rx_packets);
   std::printf("  %-26s %12llu  frames transmitted by the port\n", "port_tx_packets",
@@ -195,17 +255,15 @@ void print_counters(const char* title, Endpoint& ep) {
   if (d.alloc_failed)
     std::printf("  %-26s %12llu  buffer pool empty\n", "port_alloc_failed",
                 (unsigned long long)d.alloc_failed);
-  if (const auto* imp = ep.impairer()) {
-    for (auto [dir, s] : {std::pair{"rx", &imp->rx_stats()}, std::pair{"tx", &imp->tx_stats()}}) {
-      if (!s->dropped && !s->duplicated && !s->reordered && !s->corrupted && !s->delayed &&
-          !s->overflow)
-        continue;
-      std::printf("  impair_%s: dropped %llu duplicated %llu reordered %llu corrupted %llu "
-                  "delayed %llu overflow %llu\n",
-                  dir, (unsigned long long)s->dropped, (unsigned long long)s->duplicated,
-                  (unsigned long long)s->reordered, (unsigned long long)s->corrupted,
-                  (unsigned long long)s->delayed, (unsigned long long)s->overflow);
-    }
+  for (int k = 0; impaired && k < 2; ++k) {
+    const auto& s = imp[k];
+    if (!s.dropped && !s.duplicated && !s.reordered && !s.corrupted && !s.delayed && !s.overflow)
+      continue;
+    std::printf("  impair_%s: dropped %llu duplicated %llu reordered %llu corrupted %llu "
+                "delayed %llu overflow %llu\n",
+                k ? "tx" : "rx", (unsigned long long)s.dropped, (unsigned long long)s.duplicated,
+                (unsigned long long)s.reordered, (unsigned long long)s.corrupted,
+                (unsigned long long)s.delayed, (unsigned long long)s.overflow);
   }
   std::fflush(stdout);
 }

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -16,6 +17,7 @@
 #include "hostcache/path_cache.hh"
 #include "stack/impair.hh"
 #include "stack/stack.hh"
+#include "stack/steering.hh"
 
 namespace ts::app {
 
@@ -72,13 +74,20 @@ std::vector<glue::PortSpec> parse_ports(const std::vector<std::string>& specs);
 // polling cores stay off CPU 0 where the kernel and a Linux peer usually run.
 std::string default_lcores(unsigned n);
 unsigned online_cpus();
+// --lcores: a count N (that many of the last CPUs) or a CPU list in EAL
+// syntax ("1,3", "2-3"); empty gives `default_count` cores. A usage error
+// when a count exceeds the CPUs this process may use.
+std::string resolve_lcores(const std::string& text, unsigned default_count);
 
 // EAL plus opened ports. Constructed once per process.
 class Runtime {
  public:
   // Throws std::runtime_error (printed as one line by main) on any failure.
+  // Queue pairs per port: `queues_for(lcore count)` when given, else one per
+  // lcore (capped by the device).
   Runtime(const std::vector<glue::PortSpec>& ports, const std::string& lcores,
-          const std::string& raw_eal);
+          const std::string& raw_eal,
+          const std::function<uint16_t(size_t)>& queues_for = nullptr);
   ~Runtime();
 
   // The opened ports, in the order given; a ring spec opens two ports (a pair).
@@ -94,12 +103,21 @@ class Runtime {
 
 class CoreProbe;
 
-// One core's endpoint: the port's queue as a Device, optionally behind the
-// fault injector, and the stack on top.
+// The cores sharing one port: the flow placement and the rings between them.
+struct PortCores {
+  PortCores(const glue::EthPort& port, unsigned cores)
+      : fabric(port.placement(cores), std::min<unsigned>(cores, port.caps().queues)) {}
+  stack::SteeringFabric fabric;
+};
+
+// One core's endpoint: the port's queue as a Device (with several cores,
+// behind the steering device), optionally behind the fault injector, and the
+// stack on top.
 class Endpoint {
  public:
+  // `cores`: null for a port with one core; else this is core `core` of them.
   Endpoint(glue::EthPort& port, const stack::StackConfig& cfg, const stack::ImpairSpec& rx,
-           const stack::ImpairSpec& tx);
+           const stack::ImpairSpec& tx, PortCores* cores = nullptr, unsigned core = 0);
   ~Endpoint();
   stack::Stack& stack() { return *stack_; }
   const glue::PortDevice& port_device() const { return *port_dev_; }
@@ -118,13 +136,21 @@ class Endpoint {
   void service_probe(uint64_t now);
   std::unique_ptr<CoreProbe> probe_;
   std::unique_ptr<glue::PortDevice> port_dev_;
+  std::unique_ptr<stack::SteeringDevice> steering_;
   std::unique_ptr<stack::ImpairedDevice> impaired_;
   std::unique_ptr<stack::Stack> stack_;
 };
 
-// Prints the non-zero counters of an endpoint, one per line:
+// Prints the non-zero counters of endpoints (summed over them), one per line:
 //   "  <name> <value>  <description>", drops marked with "drop:".
-void print_counters(const char* title, Endpoint& ep);
+void print_counters(const std::string& title, const std::vector<Endpoint*>& eps);
+// The endpoints' stack counters, summed.
+stack::Counters sum_counters(const std::vector<Endpoint*>& eps);
+// "lcore 3" or "lcores 2,3".
+std::string lcore_list(const std::vector<unsigned>& lcores);
+// The lcores and, with several, how flows reach them: "lcores 2,3 (1 port
+// queue, flows placed by software steering)".
+std::string describe_cores(const glue::EthPort& port, const std::vector<unsigned>& lcores);
 
 // "1.23M", "45.6k", "789"
 std::string si(double v);

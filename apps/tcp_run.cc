@@ -2,7 +2,11 @@
 
 #include "apps/report.hh"
 
+#include "apps/cores.hh"
+
+#include <atomic>
 #include <cstdio>
+#include <memory>
 #include <tuple>
 
 #include <nlohmann/json.hpp>
@@ -65,62 +69,153 @@ double gbits(uint64_t bytes, double s) { return s > 0 ? double(bytes) * 8 / s / 
 
 }  // namespace
 
-TcpResult run_tcp(workload::Generator& gen, const TcpPlan& plan, const glue::TscClock& clock,
-                  const std::function<void(uint64_t)>& poll) {
-  const uint64_t start = clock.now_ns();
-  uint64_t next_report = start + plan.progress_ns, last_report = start;
-  workload::GenStats before;
-  gen.start(start);
-  uint64_t end_at = 0;
+workload::GenConfig core_share(const workload::GenConfig& g, unsigned core, unsigned cores) {
+  workload::GenConfig c = g;
+  auto part = [&](uint64_t total) { return total / cores + (core < total % cores ? 1 : 0); };
+  c.conns = uint32_t(part(g.conns));
+  c.requests = part(g.requests);
+  c.rate = g.rate / cores;
+  return c;
+}
+
+void check_core_share(const TcpPlan& plan, unsigned cores) {
+  const auto& g = plan.gen;
+  if (g.conns < cores)
+    usage_error("--conns " + std::to_string(g.conns) + " is fewer than the " +
+                std::to_string(cores) + " cores: each core runs its own connections");
+  if (g.requests && g.requests < cores)
+    usage_error("--requests " + std::to_string(g.requests) + " is fewer than the " +
+                std::to_string(cores) + " cores");
+}
+
+namespace {
+
+// What a core reports for the progress line.
+struct Progress {
+  workload::GenStats totals;
+  util::Histogram interval;
+};
+
+struct CoreState {
+  Snapshot<Progress> progress;
+  std::atomic<bool> done{false};
+  workload::GenStats final;  // written by the core before its loop returns
+};
+
+void print_progress(const TcpPlan& plan, uint64_t since_start, double dt,
+                    const workload::GenStats& s, const workload::GenStats& before,
+                    const util::Histogram& h) {
+  if (plan.gen.mode == workload::GenMode::bulk)
+    std::printf("[%7.1fs] %.2f Gbit/s  conns %llu  errors %llu\n", double(since_start) / 1e9,
+                gbits(s.bytes_acked - before.bytes_acked, dt),
+                (unsigned long long)(s.conns_established),
+                (unsigned long long)(s.errors + s.conns_failed));
+  else
+    std::printf("[%7.1fs] %s req/s  %s conn/s  ok %llu  errors %llu  p50 %s  p99 %s\n",
+                double(since_start) / 1e9,
+                si(double(s.responses_ok + s.responses_bad - before.responses_ok -
+                          before.responses_bad) / dt).c_str(),
+                si(double(s.conns_established - before.conns_established) / dt).c_str(),
+                (unsigned long long)s.responses_ok,
+                (unsigned long long)(s.errors + s.conns_failed + s.responses_bad),
+                human_ns(h.quantile(0.5)).c_str(), human_ns(h.quantile(0.99)).c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+TcpResult run_tcp(std::vector<TcpCore>& cores, const std::vector<unsigned>& lcores,
+                  const TcpPlan& plan, const glue::TscClock& clock) {
+  const size_t n = cores.size();
+  auto state = std::make_unique<CoreState[]>(n);
+  std::atomic<uint64_t> end_at{0};  // set once, by core 0
+  std::atomic<bool> abandon{false};  // set when the caller's scope is left early
   const bool bulk = plan.gen.mode == workload::GenMode::bulk;
-  for (;;) {
-    const uint64_t now = clock.now_ns();
-    poll(now);
-    gen.tick(now);
-    if (!end_at && (g_stop.load(std::memory_order_relaxed) || gen.done() ||
-                    (plan.duration_ns && now - start >= plan.duration_ns))) {
-      end_at = now;
-      gen.stop();
+  const uint64_t start = clock.now_ns();
+
+  // Core 0's bookkeeping for the progress line.
+  uint64_t next_report = start + plan.progress_ns, last_report = start;
+  bool asking = false;
+  workload::GenStats before;
+
+  auto coordinate = [&](workload::Generator& gen, uint64_t now) {
+    if (!end_at.load(std::memory_order_relaxed)) {
+      bool all_done = true;
+      for (size_t k = 0; k < n && all_done; ++k)
+        all_done = state[k].done.load(std::memory_order_acquire);
+      if (g_stop.load(std::memory_order_relaxed) || all_done ||
+          (plan.duration_ns && now - start >= plan.duration_ns))
+        end_at.store(now, std::memory_order_release);
     }
-    // After the end: requests in flight may still complete, up to 200 ms.
-    if (end_at && (gen.done() || now - end_at >= 200'000'000 || bulk)) break;
-    if (now >= next_report) {
-      const workload::GenStats& s = gen.stats();
-      if (!plan.quiet) {
-        const double dt = double(now - last_report) / 1e9;
-        const util::Histogram h = gen.take_interval();
-        if (bulk)
-          std::printf("[%7.1fs] %.2f Gbit/s  conns %llu  errors %llu\n",
-                      double(now - start) / 1e9, gbits(s.bytes_acked - before.bytes_acked, dt),
-                      (unsigned long long)(s.conns_established),
-                      (unsigned long long)(s.errors + s.conns_failed));
-        else
-          std::printf("[%7.1fs] %s req/s  %s conn/s  ok %llu  errors %llu  p50 %s  p99 %s\n",
-                      double(now - start) / 1e9,
-                      si(double(s.responses_ok + s.responses_bad - before.responses_ok -
-                                before.responses_bad) / dt).c_str(),
-                      si(double(s.conns_established - before.conns_established) / dt).c_str(),
-                      (unsigned long long)s.responses_ok,
-                      (unsigned long long)(s.errors + s.conns_failed + s.responses_bad),
-                      human_ns(h.quantile(0.5)).c_str(), human_ns(h.quantile(0.99)).c_str());
-        std::fflush(stdout);
+    if (!asking && now >= next_report) {
+      for (size_t k = 1; k < n; ++k) state[k].progress.ask();
+      asking = true;
+    }
+    if (!asking) return;
+    for (size_t k = 1; k < n; ++k)
+      if (!state[k].progress.ready()) return;
+    asking = false;
+    workload::GenStats sum = gen.stats();
+    util::Histogram interval = gen.take_interval();
+    for (size_t k = 1; k < n; ++k) {
+      sum.merge(state[k].progress.value().totals);
+      interval.merge(state[k].progress.value().interval);
+    }
+    sum.latency = util::Histogram();
+    if (!plan.quiet)
+      print_progress(plan, now - start, double(now - last_report) / 1e9, sum, before, interval);
+    before = sum;
+    last_report = now;
+    next_report += plan.progress_ns;
+    if (next_report <= now) next_report = now + plan.progress_ns;
+  };
+
+  auto body = [&](size_t i) {
+    workload::Generator& gen = *cores[i].gen;
+    CoreState& me = state[i];
+    gen.start(clock.now_ns());
+    bool stopped = false;
+    for (;;) {
+      const uint64_t now = clock.now_ns();
+      cores[i].poll(now);
+      gen.tick(now);
+      if (gen.done() && !me.done.load(std::memory_order_relaxed))
+        me.done.store(true, std::memory_order_release);
+      if (i == 0) {
+        coordinate(gen, now);
       } else {
-        gen.take_interval();
+        me.progress.serve([&](Progress& p) {
+          p.totals = gen.stats();
+          p.totals.latency = util::Histogram();
+          p.interval = gen.take_interval();
+        });
       }
-      before = s;
-      before.latency = util::Histogram();
-      last_report = now;
-      next_report += plan.progress_ns;
-      if (next_report <= now) next_report = now + plan.progress_ns;
+      if (abandon.load(std::memory_order_relaxed)) break;
+      const uint64_t e = end_at.load(std::memory_order_acquire);
+      if (e && !stopped) {
+        gen.stop();
+        stopped = true;
+      }
+      // After the end: requests in flight may still complete, up to 200 ms.
+      if (stopped && (gen.done() || now - e >= 200'000'000 || bulk)) break;
     }
+    me.final = gen.stats();
+    // Close politely and give the FINs a moment.
+    const uint64_t stop = clock.now_ns();
+    gen.close_all(stop);
+    for (uint64_t now = stop; now - stop < 100'000'000; now = clock.now_ns()) cores[i].poll(now);
+  };
+
+  {
+    Workers workers(lcores, 1, body, abandon);
+    body(0);
+    workers.join();
   }
   TcpResult r;
-  const uint64_t stop = clock.now_ns();
-  r.elapsed_s = double((end_at ? end_at : stop) - start) / 1e9;
-  r.stats = gen.stats();
-  // Close politely and give the FINs a moment.
-  gen.close_all(stop);
-  for (uint64_t now = stop; now - stop < 100'000'000; now = clock.now_ns()) poll(now);
+  const uint64_t e = end_at.load();
+  r.elapsed_s = double((e ? e : clock.now_ns()) - start) / 1e9;
+  r.stats = state[0].final;
+  for (size_t k = 1; k < n; ++k) r.stats.merge(state[k].final);
   return r;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "apps/ping_run.hh"
 #include "apps/runtime.hh"
@@ -28,14 +29,29 @@ TcpPlan plan_tcp(const WorkloadArgs& w, const CommonArgs& c, wire::Ipv4Addr targ
 
 struct TcpResult {
   double elapsed_s = 0;
-  workload::GenStats stats;
+  workload::GenStats stats;  // every core's, merged
 };
 
-// Runs the generator on the calling core until it is done, the duration ends
-// or a signal arrives; then closes its connections and lets them finish for
-// up to half a second. `poll(now)` runs the stack(s) each iteration.
-TcpResult run_tcp(workload::Generator& gen, const TcpPlan& plan, const glue::TscClock& clock,
-                  const std::function<void(uint64_t)>& poll);
+// The part of a run one core does: its generator, and how to poll its stack
+// (or stacks) once.
+struct TcpCore {
+  workload::Generator* gen = nullptr;
+  std::function<void(uint64_t)> poll;
+};
+
+// Core i's share of the workload when `cores` cores run it: connections,
+// rate and request count divided (the remainder to the first cores).
+workload::GenConfig core_share(const workload::GenConfig& g, unsigned core, unsigned cores);
+// A usage error when the workload cannot be divided among `cores` cores.
+void check_core_share(const TcpPlan& plan, unsigned cores);
+
+// Runs cores[i] on lcores[i], cores[0] on the calling core, until every
+// generator is done, the duration ends or a signal arrives; then each core
+// closes its connections and lets them finish for up to half a second. Core 0
+// prints the progress line, summed over the cores from snapshots they take
+// when asked (nothing is shared per packet).
+TcpResult run_tcp(std::vector<TcpCore>& cores, const std::vector<unsigned>& lcores,
+                  const TcpPlan& plan, const glue::TscClock& clock);
 void print_tcp_summary(const char* title, const TcpPlan& plan, const TcpResult& r);
 void write_tcp_json(const std::string& command, const TcpPlan& plan, const TcpResult& r,
                     const stack::Counters& counters);

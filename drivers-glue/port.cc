@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 namespace ts::glue {
 
@@ -20,14 +21,6 @@ namespace {
 [[noreturn]] void fail(const std::string& label, const std::string& what, int err) {
   throw std::runtime_error("port " + label + ": " + what + ": " + rte_strerror(err < 0 ? -err : err));
 }
-
-// A symmetric Toeplitz key (the 0x6d5a pattern): both directions of a flow hash
-// to the same queue, so a connection's segments meet on one core.
-constexpr uint8_t kSymmetricRssKey[52] = {
-    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d,
-    0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d,
-    0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a};
 
 }  // namespace
 
@@ -45,9 +38,12 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
     conf.rx_adv_conf.rss_conf.rss_hf =
         (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) & dev_info.flow_type_rss_offloads;
-    if (dev_info.hash_key_size >= 40 && dev_info.hash_key_size <= sizeof kSymmetricRssKey) {
-      conf.rx_adv_conf.rss_conf.rss_key = const_cast<uint8_t*>(kSymmetricRssKey);
+    // A symmetric key: both directions of a flow hash to the same queue.
+    const auto key = stack::FlowPlacement::symmetric_key();
+    if (dev_info.hash_key_size >= 16 && dev_info.hash_key_size <= key.size()) {
+      conf.rx_adv_conf.rss_conf.rss_key = const_cast<uint8_t*>(key.data());
       conf.rx_adv_conf.rss_conf.rss_key_len = dev_info.hash_key_size;
+      caps_.rss_key_ours = true;
     }
   }
   // Checksum offloads only where offered; the stack computes the rest in software
@@ -113,6 +109,18 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
 
   if (int rc = rte_eth_dev_start(id_); rc != 0) fail(label_, "start failed", rc);
   started_ = true;
+  if (caps_.rss && dev_info.reta_size > 0 && dev_info.reta_size <= 512) {
+    // Fill the redirection table ourselves (entry i -> queue i % queues), so
+    // the cores can compute where the NIC puts a flow.
+    rte_eth_rss_reta_entry64 reta[512 / RTE_ETH_RETA_GROUP_SIZE]{};
+    for (uint16_t i = 0; i < dev_info.reta_size; ++i) {
+      auto& g = reta[i / RTE_ETH_RETA_GROUP_SIZE];
+      g.mask |= 1ull << (i % RTE_ETH_RETA_GROUP_SIZE);
+      g.reta[i % RTE_ETH_RETA_GROUP_SIZE] = uint16_t(i % caps_.queues);
+    }
+    if (rte_eth_dev_rss_reta_update(id_, reta, dev_info.reta_size) == 0)
+      caps_.reta_size = dev_info.reta_size;
+  }
   if (cfg.promiscuous) rte_eth_promiscuous_enable(id_);
 }
 
@@ -132,6 +140,18 @@ std::string EthPort::describe() const {
                 caps_.tx_ip_csum ? (caps_.tx_tcp_csum ? "ip+l4" : "ip") : "none",
                 caps_.in_process ? " (in-process: deferred checksums trusted)" : "");
   return buf;
+}
+
+bool EthPort::rss_places(unsigned cores) const {
+  return caps_.rss && caps_.rss_key_ours && caps_.queues == cores && caps_.reta_size &&
+         !(caps_.reta_size & (caps_.reta_size - 1));
+}
+
+stack::FlowPlacement EthPort::placement(unsigned cores) const {
+  if (!rss_places(cores)) return stack::FlowPlacement::spread(cores);
+  std::vector<uint16_t> reta(caps_.reta_size);
+  for (size_t i = 0; i < reta.size(); ++i) reta[i] = uint16_t(i % caps_.queues);
+  return stack::FlowPlacement(stack::FlowPlacement::symmetric_key(), std::move(reta), cores);
 }
 
 bool EthPort::wait_link_up(unsigned timeout_ms) const {
@@ -261,15 +281,21 @@ void PortDevice::transmit() {
   tx_count_ = 0;
 }
 
-std::pair<uint16_t, uint16_t> create_ring_pair(const std::string& name) {
+std::pair<uint16_t, uint16_t> create_ring_pair(const std::string& name, uint16_t queues) {
   const int socket = int(rte_socket_id());
   const unsigned flags = RING_F_SP_ENQ | RING_F_SC_DEQ;
-  rte_ring* ab = rte_ring_create((name + "_ab").c_str(), 4096, socket, flags);
-  rte_ring* ba = rte_ring_create((name + "_ba").c_str(), 4096, socket, flags);
-  if (!ab || !ba)
-    throw std::runtime_error("ring port: cannot create rings: " + std::string(rte_strerror(rte_errno)));
-  const int a = rte_eth_from_rings((name + "_a").c_str(), &ba, 1, &ab, 1, unsigned(socket));
-  const int b = rte_eth_from_rings((name + "_b").c_str(), &ab, 1, &ba, 1, unsigned(socket));
+  std::vector<rte_ring*> ab(queues), ba(queues);
+  for (uint16_t q = 0; q < queues; ++q) {
+    const std::string n = name + "_" + std::to_string(q);
+    ab[q] = rte_ring_create((n + "ab").c_str(), 4096, socket, flags);
+    ba[q] = rte_ring_create((n + "ba").c_str(), 4096, socket, flags);
+    if (!ab[q] || !ba[q])
+      throw std::runtime_error("ring port: cannot create rings: " + std::string(rte_strerror(rte_errno)));
+  }
+  const int a = rte_eth_from_rings((name + "_a").c_str(), ba.data(), queues, ab.data(), queues,
+                                   unsigned(socket));
+  const int b = rte_eth_from_rings((name + "_b").c_str(), ab.data(), queues, ba.data(), queues,
+                                   unsigned(socket));
   if (a < 0 || b < 0)
     throw std::runtime_error("ring port: cannot create the port pair: " +
                              std::string(rte_strerror(rte_errno)));

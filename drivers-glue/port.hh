@@ -7,6 +7,7 @@
 #include <string>
 
 #include "stack/device.hh"
+#include "stack/steering.hh"
 
 struct rte_mempool;
 struct rte_mbuf;
@@ -27,6 +28,8 @@ struct PortCaps {
   uint16_t max_queues = 1;
   uint16_t queues = 1;
   bool rss = false;
+  uint16_t reta_size = 0;   // redirection table entries we filled (queue i % queues)
+  bool rss_key_ours = false;  // the NIC hashes with our symmetric key
   bool rx_ip_csum = false, rx_l4_csum = false;
   bool tx_ip_csum = false, tx_tcp_csum = false, tx_udp_csum = false;
   // The in-memory ring port: frames never leave this process, so checksums a
@@ -51,6 +54,12 @@ class EthPort {
   rte_mempool* pool() const { return pool_; }
   // One line: label, driver, MAC, queues, offloads.
   std::string describe() const;
+  // Which core owns which flow when `cores` cores share this port: the NIC's
+  // own hashing when it has RSS with our key and a queue per core, else the
+  // software default (stack::FlowPlacement::spread), steered by the cores.
+  stack::FlowPlacement placement(unsigned cores) const;
+  // Whether the NIC itself puts each flow on its owner's queue (RSS).
+  bool rss_places(unsigned cores) const;
   // Polls the link status until it is up or timeout_ms passes; true when up.
   // (memif, for one, is up only once its peer has connected.)
   bool wait_link_up(unsigned timeout_ms) const;
@@ -100,9 +109,9 @@ class PortDevice final : public stack::Device {
   PortDeviceStats stats_;
 };
 
-// Two ports joined back to back by a pair of rte_rings, inside this process:
-// what one transmits the other receives. Returns the two port ids.
-std::pair<uint16_t, uint16_t> create_ring_pair(const std::string& name);
+// Two ports joined back to back by rte_rings, inside this process: what one
+// transmits on queue i the other receives on queue i. Returns the two port ids.
+std::pair<uint16_t, uint16_t> create_ring_pair(const std::string& name, uint16_t queues = 1);
 
 // The ethdev port id for a device name (from plan_eal); throws if absent,
 // naming the port as the user wrote it.

@@ -36,6 +36,15 @@ std::string parse_impair(std::string_view text, ImpairSpec& rx, ImpairSpec& tx);
 struct ImpairStats {
   uint64_t passed = 0, dropped = 0, duplicated = 0, reordered = 0, corrupted = 0, delayed = 0,
            overflow = 0;
+  void merge(const ImpairStats& o) {
+    passed += o.passed;
+    dropped += o.dropped;
+    duplicated += o.duplicated;
+    reordered += o.reordered;
+    corrupted += o.corrupted;
+    delayed += o.delayed;
+    overflow += o.overflow;
+  }
 };
 
 class ImpairedDevice : public Device {

@@ -1,0 +1,64 @@
+// Running one loop per core: launching the worker lcores and joining them
+// however the caller's scope is left, and the one way a core's numbers reach
+// another while both run (a snapshot the owning core takes on request).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace ts::app {
+
+// A value owned by one core, copied by that core when another asks. The asker
+// calls ask(), then reads value() once ready(); the owner calls serve() on
+// every loop iteration (one acquire load when nothing is asked).
+template <class T>
+class Snapshot {
+ public:
+  void ask() { asked_.store(answered_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+  bool ready() const {
+    return answered_.load(std::memory_order_acquire) == asked_.load(std::memory_order_relaxed);
+  }
+  const T& value() const { return value_; }
+
+  template <class Fill>
+  void serve(Fill&& fill) {
+    const uint32_t a = asked_.load(std::memory_order_acquire);
+    if (a == answered_.load(std::memory_order_relaxed)) return;
+    fill(value_);
+    answered_.store(a, std::memory_order_release);
+  }
+
+ private:
+  alignas(64) std::atomic<uint32_t> asked_{0};
+  alignas(64) std::atomic<uint32_t> answered_{0};
+  T value_{};
+};
+
+// Runs body(i) on lcores[i] for every i >= first (the caller runs the others
+// itself). join() waits for them; the destructor sets `stop` and joins, so a
+// worker never outlives what it uses. Throws when a launch fails.
+class Workers {
+ public:
+  Workers(const std::vector<unsigned>& lcores, size_t first, std::function<void(size_t)> body,
+          std::atomic<bool>& stop);
+  ~Workers();
+  Workers(const Workers&) = delete;
+  Workers& operator=(const Workers&) = delete;
+  void join();
+
+ private:
+  struct Launch {
+    Workers* self;
+    size_t index;
+  };
+  static int entry(void* arg);
+  std::vector<unsigned> lcores_;
+  std::vector<Launch> launches_;
+  std::vector<bool> running_;
+  std::function<void(size_t)> body_;
+  std::atomic<bool>& stop_;
+};
+
+}  // namespace ts::app
