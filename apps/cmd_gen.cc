@@ -124,7 +124,7 @@ int run_gen(const GenArgs& a) {
   std::vector<CoreProbe*> probes;
   for (size_t i = 0; i < n; ++i)
     probes.push_back(eps[i]->enable_probe("gen", lcores[i], rt.clock().now_ns()));
-  const ProbeRegistration stats(probes, "gen");
+  const ProbeRegistration stats(probes, "gen", sharing.view(rt.clock()));
   const std::string title = "counters (" + lcore_list(lcores) + "):";
 
   if (tcp) {

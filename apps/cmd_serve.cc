@@ -116,7 +116,7 @@ int run_serve(const ServeArgs& a) {
   const uint64_t start = clock.now_ns();
   std::vector<CoreProbe*> probes;
   for (size_t i = 0; i < n; ++i) probes.push_back(eps[i]->enable_probe("serve", lcores[i], start));
-  const ProbeRegistration stats(probes, "serve");
+  const ProbeRegistration stats(probes, "serve", sharing.view(rt.clock()));
 
   // What a core reports for the progress line.
   struct Progress {

@@ -10,12 +10,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <nlohmann/json.hpp>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "apps/commands.hh"
+#include "apps/introspect.hh"
 #include "drivers-glue/eal.hh"
 
 namespace ts::app {
@@ -96,7 +99,71 @@ class Client {
 
 }  // namespace
 
+namespace {
+
+// `touchstone stats hostcache`: the entries, like `ip tcp_metrics`.
+int print_hostcache(Client& cl, const nlohmann::json& info, bool json) {
+  nlohmann::ordered_json entries = nlohmann::ordered_json::array();
+  std::string policy = "off";
+  for (size_t off = 0;;) {
+    const nlohmann::json page = cl.ask("/touchstone/hostcache," + std::to_string(off));
+    if (!page.is_object())
+      throw std::runtime_error("the instance did not answer /touchstone/hostcache");
+    policy = page.value("policy", policy);
+    const auto list = page.value("entries", nlohmann::json::array());
+    for (const auto& row : list) {
+      std::istringstream in(row.get<std::string>());
+      nlohmann::ordered_json e;
+      for (const char* field : kCacheRowFields) {
+        std::string v;
+        in >> v;
+        if (field == std::string("remote") || field == std::string("local"))
+          e[field] = v;
+        else
+          e[field] = std::strtoull(v.c_str(), nullptr, 10);
+      }
+      entries.push_back(e);
+    }
+    off += list.size();
+    if (list.empty() || off >= page.value("total", size_t(0))) break;
+  }
+  if (json) {
+    nlohmann::ordered_json out = {{"pid", info.value("pid", 0)},
+                                  {"command", info.value("command", "")},
+                                  {"policy", policy},
+                                  {"entries", entries}};
+    std::printf("%s\n", out.dump(1).c_str());
+    return 0;
+  }
+  std::printf("touchstone %s, pid %d: host-pair cache, policy %s, %zu entr%s\n",
+              info.value("command", "").c_str(), info.value("pid", 0), policy.c_str(),
+              entries.size(), entries.size() == 1 ? "y" : "ies");
+  auto ms = [](uint64_t us) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.3fms", double(us) / 1e3);
+    return std::string(b);
+  };
+  for (const auto& e : entries) {
+    const uint64_t srtt = e["srtt_us"], sst = e["ssthresh"], mss = e["mss"];
+    std::printf("%s age %.1fsec source %s rtt %s rttvar %s min_rtt %s mss %s ssthresh %s "
+                "open %llu window %llu closes %llu\n",
+                e["remote"].get<std::string>().c_str(), double(e["age_ms"].get<uint64_t>()) / 1e3,
+                e["local"].get<std::string>().c_str(), srtt ? ms(srtt).c_str() : "-",
+                srtt ? ms(e["rttvar_us"]).c_str() : "-",
+                e["min_rtt_us"].get<uint64_t>() ? ms(e["min_rtt_us"]).c_str() : "-",
+                mss ? std::to_string(mss).c_str() : "-", sst ? std::to_string(sst).c_str() : "-",
+                (unsigned long long)e["open"].get<uint64_t>(),
+                (unsigned long long)e["window"].get<uint64_t>(),
+                (unsigned long long)e["closes"].get<uint64_t>());
+  }
+  return 0;
+}
+
+}  // namespace
+
 int run_stats(const StatsArgs& a) {
+  if (!a.what.empty() && a.what != "hostcache")
+    usage_error("stats '" + a.what + "': the only section is hostcache");
   std::string path = a.socket;
   if (path.empty()) {
     std::vector<Instance> all = find_instances();
@@ -120,6 +187,7 @@ int run_stats(const StatsArgs& a) {
   const nlohmann::json info = cl.ask("/touchstone/info");
   if (!info.is_object())
     throw std::runtime_error(path + " is not a touchstone instance's telemetry socket");
+  if (a.what == "hostcache") return print_hostcache(cl, info, a.json);
   nlohmann::json out = {{"pid", info.value("pid", 0)},
                         {"command", info.value("command", "")},
                         {"cores", nlohmann::json::array()}};

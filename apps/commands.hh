@@ -54,6 +54,7 @@ struct SimArgs {
 };
 
 struct StatsArgs {
+  std::string what;        // empty: counters (and connections); "hostcache"
   int pid = 0;             // 0: the only running instance
   std::string socket;      // a telemetry socket path instead of searching
   bool connections = false;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -95,6 +96,7 @@ namespace {
 std::mutex& g_probes_mu = *new std::mutex;
 std::vector<CoreProbe*>& g_probes = *new std::vector<CoreProbe*>;
 std::string& g_command = *new std::string;
+CacheView& g_cache = *new CacheView;
 
 CoreProbe* probe_at(const std::string& params, size_t& offset) {
   // params: "CORE" or "CORE,OFFSET" (CORE is the index in /touchstone/info's list)
@@ -111,11 +113,28 @@ CoreProbe* probe_at(const std::string& params, size_t& offset) {
 
 }  // namespace
 
-void register_probes(const std::string& command, std::vector<CoreProbe*> probes) {
+const char* const kCacheRowFields[11] = {"remote", "local", "age_ms", "srtt_us", "rttvar_us",
+                                         "min_rtt_us", "mss", "ssthresh", "open", "window",
+                                         "closes"};
+
+std::string cache_row(const hostcache::Key& k, const hostcache::Entry& e, uint64_t now) {
+  char b[128];
+  std::snprintf(b, sizeof b, "%s %s %llu %llu %llu %llu %u %u %u %llu %llu",
+                k.remote.str().c_str(), k.local.str().c_str(),
+                (unsigned long long)((now > e.updated_ns ? now - e.updated_ns : 0) / 1'000'000),
+                (unsigned long long)(e.srtt_ns / 1000), (unsigned long long)(e.rttvar_ns / 1000),
+                (unsigned long long)(e.min_rtt_ns / 1000), unsigned(e.mss), e.ssthresh, e.open,
+                (unsigned long long)e.ensemble_cwnd, (unsigned long long)e.closes);
+  return b;
+}
+
+void register_probes(const std::string& command, std::vector<CoreProbe*> probes,
+                     CacheView cache) {
   {
     std::lock_guard<std::mutex> lock(g_probes_mu);
     g_probes = std::move(probes);
     g_command = command;
+    g_cache = std::move(cache);
   }
   static bool registered = false;
   if (registered) return;
@@ -163,11 +182,42 @@ void register_probes(const std::string& command, std::vector<CoreProbe*> probes)
         r.list_name = "connections";
         r.list = std::move(s.rows);
       });
+  glue::telemetry_register(
+      "/touchstone/hostcache",
+      "Host-pair cache entries, 100 per request (fields: see kCacheRowFields). Parameter: offset",
+      [](const std::string& params, glue::TelReply& r) {
+        std::lock_guard<std::mutex> lock(g_probes_mu);
+        unsigned long off = 0;
+        char extra = 0;
+        if (!params.empty() && std::sscanf(params.c_str(), "%lu%c", &off, &extra) != 1) {
+          r.error = true;
+          return;
+        }
+        r.strings.push_back({"policy", hostcache::policy_name(g_cache.policy)});
+        r.list_name = "entries";
+        if (!g_cache.cache) {
+          r.numbers.push_back({"total", 0});
+          return;
+        }
+        auto entries = g_cache.cache->snapshot();
+        // Most recently updated first, like a cache's users care about.
+        std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+          return a.second.updated_ns != b.second.updated_ns
+                     ? a.second.updated_ns > b.second.updated_ns
+                     : a.first.packed() < b.first.packed();
+        });
+        const uint64_t now = g_cache.now();
+        r.numbers.push_back({"total", entries.size()});
+        r.numbers.push_back({"offset", off});
+        for (size_t i = off; i < entries.size() && i < off + CoreProbe::kMaxRows; ++i)
+          r.list.push_back(cache_row(entries[i].first, entries[i].second, now));
+      });
 }
 
 void unregister_probes() {
   std::lock_guard<std::mutex> lock(g_probes_mu);
   g_probes.clear();
+  g_cache = CacheView{};
 }
 
 }  // namespace ts::app

@@ -7,10 +7,13 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "hostcache/hostcache.hh"
 
 namespace ts::tcp {
 class Connection;
@@ -61,16 +64,34 @@ class CoreProbe {
 // One line per connection, like ss: state, queues, addresses, timers, window.
 std::string connection_row(const tcp::Connection& c, uint64_t now);
 
-// Registers /touchstone/info, /touchstone/counters and /touchstone/connections
-// on the telemetry socket for these probes (which must outlive the process's
-// polling; unregister_probes() detaches them before they are destroyed).
-void register_probes(const std::string& command, std::vector<CoreProbe*> probes);
+// The process's host-pair cache as `touchstone stats hostcache` reads it:
+// snapshots taken on the telemetry thread (HostCache::snapshot is safe
+// against the cores' opens and closes), ages against `now`.
+struct CacheView {
+  const hostcache::HostCache* cache = nullptr;  // null: no cache (--hostcache off)
+  hostcache::Policy policy = hostcache::Policy::off;
+  std::function<uint64_t()> now;
+};
+
+// One entry as /touchstone/hostcache sends it: numbers in a fixed order
+// (remote, local, age ms, srtt us, rttvar us, min rtt us, mss, ssthresh,
+// open, window, closes), parsed back by cache_row_fields.
+std::string cache_row(const hostcache::Key& k, const hostcache::Entry& e, uint64_t now);
+extern const char* const kCacheRowFields[11];
+
+// Registers /touchstone/info, /touchstone/counters, /touchstone/connections
+// and /touchstone/hostcache on the telemetry socket for these probes and
+// cache (which must outlive the process's polling; unregister_probes()
+// detaches them before they are destroyed).
+void register_probes(const std::string& command, std::vector<CoreProbe*> probes,
+                     CacheView cache = {});
 void unregister_probes();
 
 // Registers probes for its lifetime (declare it after the endpoints it names).
 struct ProbeRegistration {
-  ProbeRegistration(std::vector<CoreProbe*> probes, const std::string& command) {
-    register_probes(command, std::move(probes));
+  ProbeRegistration(std::vector<CoreProbe*> probes, const std::string& command,
+                    CacheView cache = {}) {
+    register_probes(command, std::move(probes), std::move(cache));
   }
   ~ProbeRegistration() { unregister_probes(); }
   ProbeRegistration(const ProbeRegistration&) = delete;

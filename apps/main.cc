@@ -214,6 +214,10 @@ int main(int argc, char** argv) {
       "stats",
       "Counters per core and the connection list (like ss) of a running serve, gen or demo, "
       "read from its DPDK telemetry socket; needs the same user as the instance");
+  stats_cmd->add_option("section", stats.what,
+                        "hostcache: list the host-pair cache's entries (like ip tcp_metrics) "
+                        "instead of the counters")
+      ->type_name("[hostcache]");
   stats_cmd->add_option("--pid", stats.pid, "The instance to read (default: the only one running)")
       ->type_name("PID")
       ->check(CLI::PositiveNumber);

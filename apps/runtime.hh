@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/introspect.hh"
 #include "drivers-glue/clock.hh"
 #include "drivers-glue/port.hh"
 #include "drivers-glue/port_spec.hh"
@@ -56,13 +57,24 @@ hostcache::Policy parse_hostcache(const std::string& text);
 // The process's host-pair cache (shared by every endpoint and core) and the
 // policy connections use it with.
 struct PathSharing {
-  explicit PathSharing(hostcache::Policy p) : cache(), paths(cache, p) {}
-  // Connects an endpoint's TCP layer (nothing with the policy off).
+  explicit PathSharing(hostcache::Policy p) : policy(p) {}
+  // Connects an endpoint's TCP layer through an adapter of its own (nothing
+  // with the policy off).
   void attach(stack::TcpLayer& tcp) {
-    if (paths.policy() != hostcache::Policy::off) tcp.set_path_cache(&paths);
+    if (policy == hostcache::Policy::off) return;
+    cores.push_back(std::make_unique<hostcache::SharedPathCache>(cache, policy));
+    tcp.set_path_cache(cores.back().get());
   }
+  // What `touchstone stats hostcache` reads (ages measured with `clock`).
+  CacheView view(const glue::TscClock& clock) const {
+    if (policy == hostcache::Policy::off) return {};
+    return {&cache, policy, [&clock] { return clock.now_ns(); }};
+  }
+  hostcache::Policy policy;
   hostcache::HostCache cache;
-  hostcache::SharedPathCache paths;
+  // One per core (a core's adapter is used by that core only); destroyed
+  // before the cache, publishing what they still hold.
+  std::vector<std::unique_ptr<hostcache::SharedPathCache>> cores;
 };
 std::optional<uint64_t> parse_duration_arg(const std::string& text, const char* flag);
 uint64_t parse_duration_required(const std::string& text, const char* flag);

@@ -1,6 +1,7 @@
 #include "hostcache/hostcache.hh"
 
 #include <tbb/concurrent_hash_map.h>
+#include <tbb/spin_rw_mutex.h>
 
 #include <algorithm>
 #include <bit>
@@ -23,9 +24,15 @@ const char* policy_name(Policy p) {
 using Map = tbb::concurrent_hash_map<uint64_t, Entry, tbb::tbb_hash_compare<uint64_t>,
                                      std::allocator<std::pair<const uint64_t, Entry>>>;
 
+// `walk` keeps snapshot() out of a shard while connections use it: they hold
+// it shared (entries are still locked one by one through accessors), the walk
+// holds it exclusively, since a TBB map can be neither walked while it grows
+// nor read while an accessor writes. One more atomic per open and close.
 struct alignas(64) HostCache::Shard {
   Map map;
+  tbb::spin_rw_mutex walk;
 };
+using Use = tbb::spin_rw_mutex::scoped_lock;
 
 HostCache::HostCache(const Config& cfg, unsigned shards)
     : cfg_(cfg), mask_(std::bit_ceil(std::max(shards, 1u)) - 1),
@@ -77,10 +84,20 @@ Hint HostCache::hint_of(const Entry& e, uint64_t now, Policy p, uint16_t our_mss
   return h;
 }
 
+Hint HostCache::peek(const Key& k, uint64_t now, Policy p, uint16_t our_mss) const {
+  if (p == Policy::off) return {};
+  Shard& s = shard_of(k);
+  Use use(s.walk, false);
+  Map::const_accessor a;
+  if (!s.map.find(a, k.packed())) return {};
+  return hint_of(a->second, now, p, our_mss);
+}
+
 Hint HostCache::open(const Key& k, uint64_t now, Policy p, uint16_t our_mss,
                      uint32_t default_iw) {
   if (p == Policy::off) return {};
   Shard& s = shard_of(k);
+  Use use(s.walk, false);
   Map::accessor a;
   if (s.map.insert(a, k.packed())) a->second.updated_ns = now;  // new: nothing learned yet
   Entry& e = a->second;
@@ -93,6 +110,7 @@ Hint HostCache::open(const Key& k, uint64_t now, Policy p, uint16_t our_mss,
 void HostCache::close(const Key& k, const Report& r, uint64_t now, Policy p) {
   if (p == Policy::off) return;
   Shard& s = shard_of(k);
+  Use use(s.walk, false);
   Map::accessor a;
   s.map.insert(a, k.packed());
   Entry& e = a->second;
@@ -100,27 +118,14 @@ void HostCache::close(const Key& k, const Report& r, uint64_t now, Policy p) {
   e.ensemble_cwnd -= std::min<uint64_t>(e.ensemble_cwnd, r.cwnd);
   if (e.open == 0) e.ensemble_cwnd = 0;
   if (r.overridden) return;
-  // RFC 9040 temporal sharing: RTT and variance move a quarter of the way
-  // to the closing connection's; MSS and ssthresh are the newest.
-  if (r.srtt_ns) {
-    if (!e.srtt_ns) {
-      e.srtt_ns = r.srtt_ns;
-      e.rttvar_ns = r.rttvar_ns;
-    } else {
-      e.srtt_ns = uint64_t(int64_t(e.srtt_ns) + (int64_t(r.srtt_ns) - int64_t(e.srtt_ns)) / 4);
-      e.rttvar_ns =
-          uint64_t(int64_t(e.rttvar_ns) + (int64_t(r.rttvar_ns) - int64_t(e.rttvar_ns)) / 4);
-    }
-    if (r.min_rtt_ns && (!e.min_rtt_ns || r.min_rtt_ns < e.min_rtt_ns)) e.min_rtt_ns = r.min_rtt_ns;
-  }
-  if (r.mss) e.mss = r.mss;
-  if (r.ssthresh) e.ssthresh = r.ssthresh;
+  temporal_update(e, r);
   e.updated_ns = now;
-  ++e.closes;
+  e.closes += std::max<uint32_t>(r.connections, 1);
 }
 
 void HostCache::publish_window(const Key& k, int64_t delta, uint64_t) {
   Shard& s = shard_of(k);
+  Use use(s.walk, false);
   Map::accessor a;
   if (!s.map.find(a, k.packed())) return;
   Entry& e = a->second;
@@ -132,9 +137,11 @@ void HostCache::publish_window(const Key& k, int64_t delta, uint64_t) {
 
 std::vector<std::pair<Key, Entry>> HostCache::snapshot() const {
   std::vector<std::pair<Key, Entry>> out;
-  for (uint64_t i = 0; i <= mask_; ++i)
+  for (uint64_t i = 0; i <= mask_; ++i) {
+    Use walk(shards_[i].walk, true);
     for (const auto& [packed, e] : shards_[i].map)
       out.push_back({Key{wire::Ipv4Addr{uint32_t(packed >> 32)}, wire::Ipv4Addr{uint32_t(packed)}}, e});
+  }
   return out;
 }
 
@@ -145,8 +152,10 @@ size_t HostCache::size() const {
 }
 
 void HostCache::poke(const Key& k, const Entry& e) {
+  Shard& s = shard_of(k);
+  Use use(s.walk, false);
   Map::accessor a;
-  shard_of(k).map.insert(a, k.packed());
+  s.map.insert(a, k.packed());
   a->second = e;
 }
 

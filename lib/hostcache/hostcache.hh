@@ -69,7 +69,31 @@ struct Report {
   uint32_t ssthresh = 0;  // 0 or above cwnd_max: not learned (never left slow start)
   uint32_t cwnd = 0;
   bool overridden = false;  // the application set its own parameters: not written
+  uint32_t connections = 1;  // closes this report stands for (a core's batch of them)
 };
+
+// RFC 9040's temporal update of `into` (an Entry, or a core's batch of
+// reports) by a closing connection's report: RTT and variance move a quarter
+// of the way to the report's, MSS and ssthresh are the newest, the minimum
+// RTT is the least seen.
+template <class T>
+void temporal_update(T& into, const Report& r) {
+  if (r.srtt_ns) {
+    if (!into.srtt_ns) {
+      into.srtt_ns = r.srtt_ns;
+      into.rttvar_ns = r.rttvar_ns;
+    } else {
+      into.srtt_ns =
+          uint64_t(int64_t(into.srtt_ns) + (int64_t(r.srtt_ns) - int64_t(into.srtt_ns)) / 4);
+      into.rttvar_ns =
+          uint64_t(int64_t(into.rttvar_ns) + (int64_t(r.rttvar_ns) - int64_t(into.rttvar_ns)) / 4);
+    }
+    if (r.min_rtt_ns && (!into.min_rtt_ns || r.min_rtt_ns < into.min_rtt_ns))
+      into.min_rtt_ns = r.min_rtt_ns;
+  }
+  if (r.mss) into.mss = r.mss;
+  if (r.ssthresh) into.ssthresh = r.ssthresh;
+}
 
 class HostCache {
  public:
@@ -79,6 +103,9 @@ class HostCache {
   HostCache(const HostCache&) = delete;
   HostCache& operator=(const HostCache&) = delete;
 
+  // The hint for a new connection, without counting it anywhere: a read
+  // (temporal sharing needs nothing more). Unknown hosts give no hint.
+  Hint peek(const Key& k, uint64_t now, Policy p, uint16_t our_mss) const;
   // A connection opens: its starting hint; counts it in the ensemble.
   // `our_mss` is the connection's own MSS and `default_iw` its default initial
   // window in bytes: no hint exceeds either where that would be worse.
@@ -93,9 +120,8 @@ class HostCache {
 
   // The validated hint an entry gives at `now` (for tests and `stats`).
   Hint hint_of(const Entry& e, uint64_t now, Policy p, uint16_t our_mss) const;
-  // Copies of every entry (for `touchstone stats hostcache`). TBB maps cannot
-  // be walked while they grow: call it only while no core opens connections
-  // (a statistics snapshot will go through the owning cores instead).
+  // Copies of every entry (for `touchstone stats hostcache`), from any thread
+  // at any time: each shard is walked while no connection uses it.
   std::vector<std::pair<Key, Entry>> snapshot() const;
   size_t size() const;
   unsigned shards() const { return unsigned(mask_ + 1); }

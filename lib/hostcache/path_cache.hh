@@ -1,7 +1,20 @@
-// The host-pair cache as a TCP layer's PathCache: what every core's TcpLayer
-// calls when a connection opens and ends. One HostCache is shared by all
-// cores; each core has its own adapter (they hold no state of their own).
+// The host-pair cache as a TCP layer's PathCache: what one core's TcpLayer
+// calls when a connection opens and ends. One HostCache is shared by every
+// core; each core has its own adapter.
+//
+// Temporal sharing does not touch the shared map per connection: the adapter
+// keeps a small direct-mapped table of the hints it read (re-read at most
+// every kRefreshNs per host) and of the closes it has not yet published,
+// blended locally by the same rule (RFC 9040: a quarter of the way) and
+// written as one report per host at most every kRefreshNs, from tick() or the
+// next open or close of that host. A burst of short connections to one server
+// thus costs each core one shared read and one shared write per host per
+// interval instead of one each per connection. Ensemble sharing counts live
+// connections, so it goes to the shared map at every open and close.
 #pragma once
+
+#include <algorithm>
+#include <array>
 
 #include "hostcache/hostcache.hh"
 #include "stack/tcp_layer.hh"
@@ -10,12 +23,106 @@ namespace ts::hostcache {
 
 class SharedPathCache final : public stack::PathCache {
  public:
+  static constexpr uint64_t kRefreshNs = 10'000'000;
+  static constexpr size_t kNearSlots = 64;
+
   SharedPathCache(HostCache& cache, Policy policy) : cache_(cache), policy_(policy) {}
+  // Publishes what is still pending.
+  ~SharedPathCache() override {
+    for (auto& n : near_) flush(n, n.pending_since);
+  }
+  SharedPathCache(const SharedPathCache&) = delete;
+  SharedPathCache& operator=(const SharedPathCache&) = delete;
 
   tcp::PathHint open(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint64_t now, uint32_t smss,
                      uint32_t default_iw) override {
-    const Hint h = cache_.open({local, remote}, now, policy_, uint16_t(std::min<uint32_t>(smss, 65535)),
-                               default_iw);
+    const Key k{local, remote};
+    const uint16_t mss = uint16_t(std::min<uint32_t>(smss, 65535));
+    if (policy_ != Policy::temporal) return to_path(cache_.open(k, now, policy_, mss, default_iw));
+    Near& n = slot(k, now);
+    if (!n.read || n.mss != mss || now - n.read_ns >= kRefreshNs) {
+      flush(n, now);  // what this core learned first, then read
+      n.hint = cache_.peek(k, now, policy_, mss);
+      n.read = true;
+      n.read_ns = now;
+      n.mss = mss;
+    }
+    return to_path(n.hint);
+  }
+
+  void close(wire::Ipv4Addr local, wire::Ipv4Addr remote, const tcp::PathReport& r,
+             bool overridden, uint64_t now) override {
+    const Key k{local, remote};
+    Report rep = from_path(r, overridden);
+    if (policy_ == Policy::ensemble) {  // it leaves the ensemble (and writes unless overridden)
+      cache_.close(k, rep, now, policy_);
+      return;
+    }
+    if (policy_ == Policy::off || overridden) return;
+    Near& n = slot(k, now);
+    if (!n.pending) {
+      n.acc = rep;
+      n.pending_since = now;
+    } else {
+      blend(n.acc, rep);
+    }
+    ++n.pending;
+    if (now - n.pending_since >= kRefreshNs) flush(n, now);
+  }
+
+  void tick(uint64_t now) override {
+    if (now < next_tick_) return;
+    next_tick_ = now + kRefreshNs;
+    for (auto& n : near_)
+      if (n.pending && now - n.pending_since >= kRefreshNs) flush(n, now);
+  }
+
+  Policy policy() const { return policy_; }
+
+ private:
+  struct Near {
+    uint64_t key = 0;
+    bool used = false;
+    bool read = false;     // hint holds what the shared map gave at read_ns
+    uint64_t read_ns = 0;
+    uint16_t mss = 0;
+    Hint hint;
+    uint32_t pending = 0;  // closes blended into acc, not yet published
+    uint64_t pending_since = 0;
+    Report acc;
+  };
+
+  // The slot of `k`, taken over (after publishing its previous host) if
+  // another host had it.
+  Near& slot(const Key& k, uint64_t now) {
+    const uint64_t packed = k.packed();
+    uint64_t h = packed * 0x9e3779b97f4a7c15ull;
+    Near& n = near_[(h >> 32) % kNearSlots];
+    if (!n.used || n.key != packed) {
+      flush(n, now);
+      n = Near{};
+      n.key = packed;
+      n.used = true;
+    }
+    return n;
+  }
+
+  void flush(Near& n, uint64_t now) {
+    if (!n.pending) return;
+    n.acc.connections = n.pending;
+    const Key k{wire::Ipv4Addr{uint32_t(n.key >> 32)}, wire::Ipv4Addr{uint32_t(n.key)}};
+    cache_.close(k, n.acc, now, policy_);
+    n.pending = 0;
+    n.read = false;  // the next open reads what the shared map now holds
+  }
+
+  // A further close of the batch: RFC 9040's rule applied locally.
+  static void blend(Report& acc, const Report& r) {
+    temporal_update(acc, r);
+    acc.cwnd = r.cwnd;
+  }
+
+  static tcp::PathHint to_path(const Hint& h) {
     tcp::PathHint p;
     p.have_rtt = h.have_rtt;
     p.srtt_ns = h.srtt_ns;
@@ -24,8 +131,7 @@ class SharedPathCache final : public stack::PathCache {
     p.initial_cwnd = h.initial_cwnd;
     return p;
   }
-  void close(wire::Ipv4Addr local, wire::Ipv4Addr remote, const tcp::PathReport& r,
-             bool overridden, uint64_t now) override {
+  static Report from_path(const tcp::PathReport& r, bool overridden) {
     Report rep;
     rep.mss = r.mss;
     rep.srtt_ns = r.srtt_ns;
@@ -34,13 +140,13 @@ class SharedPathCache final : public stack::PathCache {
     rep.ssthresh = r.ssthresh;
     rep.cwnd = r.cwnd;
     rep.overridden = overridden;
-    cache_.close({local, remote}, rep, now, policy_);
+    return rep;
   }
-  Policy policy() const { return policy_; }
 
- private:
   HostCache& cache_;
   Policy policy_;
+  std::array<Near, kNearSlots> near_{};
+  uint64_t next_tick_ = 0;
 };
 
 }  // namespace ts::hostcache

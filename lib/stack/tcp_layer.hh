@@ -39,6 +39,9 @@ class PathCache {
   // cache only takes it out of the ensemble.
   virtual void close(wire::Ipv4Addr local, wire::Ipv4Addr remote, const tcp::PathReport& r,
                      bool overridden, uint64_t now) = 0;
+  // Every loop iteration: publish what is due (an implementation keeps it to
+  // a bounded rate).
+  virtual void tick(uint64_t now) { (void)now; }
 };
 
 struct TcpLayerConfig {

@@ -123,6 +123,7 @@ bad = [
     ["stats", "--pid", "0"],
     ["stats", "--pid", "abc"],
     ["stats", "--bogus"],
+    ["stats", "nonsense"],
     ["serve", "--port", "af_xdp:nosuch0", "--ip", "10.9.0.2/24"],
     ["serve", "--port", "af_packet:nosuch0", "--ip", "10.9.0.2/24"],
     ["serve", "--port", "pci:0000:ff:1f.7", "--ip", "10.9.0.2/24"],
@@ -254,6 +255,39 @@ r = run(["stats", "--pid", str(p.pid)])
 lines = [l for l in r.stderr.splitlines() if l.strip()]
 check(r.returncode == 1 and len(lines) == 1 and "no running touchstone" in lines[0],
       "stats for an instance that has exited: exit 1, one error line", r.stdout + r.stderr)
+
+# --- stats hostcache: the host-pair cache of a running cps demo ---
+p = subprocess.Popen([TS, "demo", "--mode", "cps", "--duration", "30s", "--quiet"],
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+try:
+    cache = {}
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        r = run(["stats", "hostcache", "--pid", str(p.pid), "--json"], timeout=20)
+        if r.returncode == 0:
+            cache = json.loads(r.stdout)
+            if len(cache.get("entries", [])) == 2 and all(e["closes"] > 100
+                                                         for e in cache["entries"]):
+                break
+        time.sleep(0.5)
+    pairs = sorted((e["local"], e["remote"]) for e in cache.get("entries", []))
+    check(cache.get("policy") == "temporal" and
+          pairs == [("10.0.0.1", "10.0.0.2"), ("10.0.0.2", "10.0.0.1")] and
+          all(e["mss"] > 0 and e["srtt_us"] > 0 and e["closes"] > 100
+              for e in cache.get("entries", [])),
+          "stats hostcache --json: both directions' entries, learned from closed connections",
+          json.dumps(cache)[:1500])
+    r = run(["stats", "hostcache", "--pid", str(p.pid)], timeout=20)
+    check(r.returncode == 0 and "policy temporal" in r.stdout and
+          "10.0.0.1 age" in r.stdout and "source 10.0.0.2" in r.stdout and "rtt" in r.stdout,
+          "stats hostcache: one line per host pair, like ip tcp_metrics", r.stdout + r.stderr)
+finally:
+    p.send_signal(signal.SIGINT)
+    try:
+        p.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
 
 p = subprocess.Popen([TS, "demo", "--duration", "60s"], stdout=subprocess.PIPE,
                      stderr=subprocess.PIPE, text=True)

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "hostcache/hostcache.hh"
+#include "hostcache/path_cache.hh"
 
 using namespace ts;
 using namespace ts::hostcache;
@@ -126,6 +127,56 @@ TEST(HostCache, ShardCountIsAPowerOfTwo) {
   EXPECT_EQ(HostCache({}, 0).shards(), 1u);
   EXPECT_EQ(HostCache({}, 48).shards(), 64u);
   EXPECT_EQ(HostCache({}, 64).shards(), 64u);
+}
+
+}  // namespace
+
+// A core's adapter batches temporal sharing: hints read from the shared map
+// at most once per interval per host, closes blended locally and published
+// as one report per interval.
+namespace {
+
+TEST(HostCacheAdapter, TemporalReadsAndClosesAreBatchedPerInterval) {
+  using ts::hostcache::SharedPathCache;
+  HostCache hc;
+  SharedPathCache core0(hc, Policy::temporal), core1(hc, Policy::temporal);
+  const auto local = kKey.local, remote = kKey.remote;
+  const uint64_t t0 = 5 * kSec, dt = SharedPathCache::kRefreshNs;
+  ts::tcp::PathReport r;
+  r.mss = kMss;
+  r.cwnd = kIw;
+  for (int i = 0; i < 100; ++i) {
+    r.srtt_ns = uint64_t(20 + i % 3) * 1'000'000;
+    r.rttvar_ns = 2'000'000;
+    core0.close(local, remote, r, false, t0 + uint64_t(i) * 1000);
+  }
+  // Nothing published yet: the shared map has not been written.
+  EXPECT_EQ(hc.size(), 0u);
+  EXPECT_FALSE(core1.open(local, remote, t0, kMss, kIw).have_rtt);
+  core0.tick(t0 + dt);
+  auto snap = hc.snapshot();
+  ASSERT_EQ(snap.size(), 1u);
+  EXPECT_EQ(snap[0].second.closes, 100u);  // one report standing for 100 closes
+  EXPECT_GE(snap[0].second.srtt_ns, 20'000'000u);
+  EXPECT_LE(snap[0].second.srtt_ns, 22'000'000u);
+  // core1 read (nothing) at t0 and keeps that for an interval, then reads again.
+  EXPECT_FALSE(core1.open(local, remote, t0 + dt / 2, kMss, kIw).have_rtt);
+  const auto h = core1.open(local, remote, t0 + dt, kMss, kIw);
+  EXPECT_TRUE(h.have_rtt);
+  // An entry changed behind core1's back shows only after its interval.
+  Entry e = hc.snapshot()[0].second;
+  e.srtt_ns = 300'000'000;
+  e.rttvar_ns = 0;
+  e.updated_ns = t0 + dt;
+  hc.poke(kKey, e);
+  EXPECT_EQ(core1.open(local, remote, t0 + dt + 1000, kMss, kIw).srtt_ns, h.srtt_ns);
+  EXPECT_EQ(core1.open(local, remote, t0 + 2 * dt, kMss, kIw).srtt_ns, 300'000'000u);
+  // Overridden connections write nothing.
+  SharedPathCache core2(hc, Policy::temporal);
+  r.srtt_ns = 900'000'000;
+  core2.close(local, remote, r, true, t0);
+  core2.tick(t0 + 10 * dt);
+  EXPECT_EQ(hc.snapshot()[0].second.srtt_ns, 300'000'000u);
 }
 
 }  // namespace
