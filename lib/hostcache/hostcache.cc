@@ -77,9 +77,14 @@ Hint HostCache::hint_of(const Entry& e, uint64_t now, Policy p, uint16_t our_mss
   if (p == Policy::ensemble && e.open > 0 && e.ensemble_cwnd > 0) {
     // A fair share of the ensemble's window instead of a full initial
     // window of its own (the others give up their part as they publish).
-    const uint64_t share = e.ensemble_cwnd / (uint64_t(e.open) + 1);
+    // The aggregate as it stands once earlier newcomers' shares are given up.
+    const uint64_t share = (e.ensemble_cwnd - std::min(e.owed, e.ensemble_cwnd)) /
+                           (uint64_t(e.open) + 1);
     h.initial_cwnd = uint32_t(std::clamp<uint64_t>(share, 2 * mss, max_window));
     h.ensemble_peers = e.open;
+    // The ensemble's window is what the path carried: a fair share of it is
+    // where congestion avoidance starts, not a floor for slow start.
+    if (!h.ssthresh || h.ssthresh > h.initial_cwnd) h.ssthresh = h.initial_cwnd;
   }
   return h;
 }
@@ -101,9 +106,21 @@ Hint HostCache::open(const Key& k, uint64_t now, Policy p, uint16_t our_mss,
   Map::accessor a;
   if (s.map.insert(a, k.packed())) a->second.updated_ns = now;  // new: nothing learned yet
   Entry& e = a->second;
-  const Hint h = hint_of(e, now, p, our_mss);
+  Hint h = hint_of(e, now, p, our_mss);
   ++e.open;
-  e.ensemble_cwnd += h.initial_cwnd ? h.initial_cwnd : default_iw;
+  if (h.initial_cwnd) {
+    // A share, which the connections already open owe back. The connection
+    // sends no larger a first burst than default TCP would: a share above
+    // the initial window is reached by slow start (up to ssthresh = share).
+    e.ensemble_cwnd += h.initial_cwnd;
+    e.owed += h.initial_cwnd;
+    ++e.joins;
+    h.share = h.initial_cwnd;
+    h.initial_cwnd = std::min(h.initial_cwnd, std::max(default_iw, 2u * our_mss));
+  } else {
+    e.ensemble_cwnd += default_iw;
+  }
+  h.joins = e.joins;
   return h;
 }
 
@@ -116,23 +133,38 @@ void HostCache::close(const Key& k, const Report& r, uint64_t now, Policy p) {
   Entry& e = a->second;
   if (e.open) --e.open;
   e.ensemble_cwnd -= std::min<uint64_t>(e.ensemble_cwnd, r.cwnd);
-  if (e.open == 0) e.ensemble_cwnd = 0;
+  // Its window is back in the pool: that much less is owed.
+  e.owed -= std::min<uint64_t>(e.owed, r.cwnd);
+  if (e.open == 0) e.ensemble_cwnd = e.owed = 0;
   if (r.overridden) return;
   temporal_update(e, r);
   e.updated_ns = now;
   e.closes += std::max<uint32_t>(r.connections, 1);
 }
 
-void HostCache::publish_window(const Key& k, int64_t delta, uint64_t) {
+uint32_t HostCache::publish_window(const Key& k, int64_t delta, uint64_t, uint32_t cwnd,
+                                   uint32_t* joins_seen) {
   Shard& s = shard_of(k);
   Use use(s.walk, false);
   Map::accessor a;
-  if (!s.map.find(a, k.packed())) return;
+  if (!s.map.find(a, k.packed())) return 0;
   Entry& e = a->second;
   if (delta < 0)
     e.ensemble_cwnd -= std::min<uint64_t>(e.ensemble_cwnd, uint64_t(-delta));
   else
     e.ensemble_cwnd += uint64_t(delta);
+  e.owed = std::min(e.owed, e.ensemble_cwnd);
+  if (!joins_seen || *joins_seen == e.joins) return 0;
+  *joins_seen = e.joins;
+  if (!e.owed || !e.open) return 0;
+  // Newcomers joined since this connection last looked: it comes down toward
+  // the fair share of what the ensemble will hold once all is given back.
+  const uint64_t target = (e.ensemble_cwnd - e.owed) / e.open;
+  if (cwnd <= target) return 0;
+  const uint64_t give = std::min<uint64_t>(cwnd - target, e.owed);
+  e.owed -= give;
+  e.ensemble_cwnd -= give;
+  return uint32_t(cwnd - give);
 }
 
 std::vector<std::pair<Key, Entry>> HostCache::snapshot() const {

@@ -47,6 +47,8 @@ struct Entry {
   uint64_t min_rtt_ns = 0;
   uint32_t ssthresh = 0;       // bytes; 0: not known
   uint64_t ensemble_cwnd = 0;  // bytes: the open connections' windows together
+  uint64_t owed = 0;           // bytes newcomers took that the others have yet to give up
+  uint32_t joins = 0;          // newcomers that took a share (the others' cue to give)
   uint32_t open = 0;           // connections open now
   uint64_t updated_ns = 0;
   uint64_t closes = 0;         // connections that reported at close
@@ -60,6 +62,8 @@ struct Hint {
   uint32_t ssthresh = 0;                // 0: the default (infinite)
   uint32_t initial_cwnd = 0;            // bytes; 0: the default initial window
   uint32_t ensemble_peers = 0;          // connections it shares the window with
+  uint32_t joins = 0;                   // the entry's joins, counting this one
+  uint32_t share = 0;                   // bytes of the ensemble's window it took
 };
 
 // What a connection reports when it closes.
@@ -115,8 +119,13 @@ class HostCache {
   // and it leaves the ensemble with its window.
   void close(const Key& k, const Report& r, uint64_t now, Policy p);
   // An open connection's window changed by `delta` bytes since its last
-  // publication (cores publish at a bounded rate, not per ACK).
-  void publish_window(const Key& k, int64_t delta, uint64_t now);
+  // publication (cores publish at a bounded rate, not per ACK). With
+  // `joins_seen` (the entry's join count when it last looked), a connection
+  // whose window is `cwnd` also learns whether to give up part of it for
+  // newcomers: the window to come down to (toward the ensemble's fair share,
+  // no more than is owed), or 0 to keep its own.
+  uint32_t publish_window(const Key& k, int64_t delta, uint64_t now, uint32_t cwnd = 0,
+                          uint32_t* joins_seen = nullptr);
 
   // The validated hint an entry gives at `now` (for tests and `stats`).
   Hint hint_of(const Entry& e, uint64_t now, Policy p, uint16_t our_mss) const;

@@ -70,6 +70,12 @@ class SharedPathCache final : public stack::PathCache {
     if (now - n.pending_since >= kRefreshNs) flush(n, now);
   }
 
+  bool wants_windows() const override { return policy_ == Policy::ensemble; }
+  uint32_t publish(wire::Ipv4Addr local, wire::Ipv4Addr remote, int64_t delta, uint32_t cwnd,
+                   uint32_t& joins_seen, uint64_t now) override {
+    return cache_.publish_window({local, remote}, delta, now, cwnd, &joins_seen);
+  }
+
   void tick(uint64_t now) override {
     if (now < next_tick_) return;
     next_tick_ = now + kRefreshNs;
@@ -129,6 +135,8 @@ class SharedPathCache final : public stack::PathCache {
     p.rttvar_ns = h.rttvar_ns;
     p.ssthresh = h.ssthresh;
     p.initial_cwnd = h.initial_cwnd;
+    p.ensemble_joins = h.joins;
+    p.ensemble_share = h.share;
     return p;
   }
   static Report from_path(const tcp::PathReport& r, bool overridden) {

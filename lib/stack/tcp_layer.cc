@@ -116,6 +116,8 @@ uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig& cfg, 
   s.reaping = false;
   s.in_cache = false;
   s.overridden = false;
+  s.published = s.joins_seen = 0;
+  s.next_publish = 0;
   return id;
 }
 
@@ -230,6 +232,9 @@ void TcpLayer::input(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, uint64_
   }
   if (id != FlowTable::kNone) {
     Slot& s = slots_[id];
+    // Ensemble sharing: the window is published at a bounded rate, before
+    // the segment (a SYN-ACK then finds the share already settled).
+    if (publish_windows_ && s.in_cache && now >= s.next_publish) publish_window(s, now);
     s.conn->input(tcp::SegmentIn::from(seg), now);
     // Established (or gone): no longer counts against the listener's backlog.
     if (s.conn && s.conn->state() != tcp::State::syn_received) settle(s);
@@ -306,15 +311,39 @@ void TcpLayer::open_path(Slot& s, bool overridden, uint64_t now) {
   tcp::Connection& c = *s.conn;
   s.in_cache = true;
   s.overridden = overridden;
-  c.apply_hint(paths_->open(c.tuple().local_ip, c.tuple().remote_ip, now, c.smss(),
-                            c.initial_window()));
+  const tcp::PathHint h =
+      paths_->open(c.tuple().local_ip, c.tuple().remote_ip, now, c.smss(), c.initial_window());
+  c.apply_hint(h);
+  s.published = h.ensemble_share ? h.ensemble_share
+                : h.initial_cwnd   ? std::max(h.initial_cwnd, 2 * c.smss())
+                                   : c.initial_window();
+  s.joins_seen = h.ensemble_joins;
 }
 
 void TcpLayer::report_path(Slot& s) {
   if (!s.in_cache || !paths_) return;
   s.in_cache = false;
-  paths_->close(s.conn->tuple().local_ip, s.conn->tuple().remote_ip, s.conn->report(),
-                s.overridden, now_);
+  tcp::PathReport r = s.conn->report();
+  // The ensemble counts the connection at the window it last published.
+  if (publish_windows_) r.cwnd = s.published;
+  paths_->close(s.conn->tuple().local_ip, s.conn->tuple().remote_ip, r, s.overridden, now_);
+}
+
+void TcpLayer::publish_window(Slot& s, uint64_t now) {
+  tcp::Connection& c = *s.conn;
+  // The window it can use: no more than the peer lets it have outstanding.
+  const uint32_t cwnd =
+      c.was_established() ? std::min(c.cwnd(), std::max(c.snd_wnd(), 2 * c.smss())) : s.published;
+  const uint32_t cap = paths_->publish(c.tuple().local_ip, c.tuple().remote_ip,
+                                       int64_t(cwnd) - int64_t(s.published), cwnd, s.joins_seen,
+                                       now);
+  s.published = cwnd;
+  if (cap && cap < cwnd) {
+    c.cap_window(cap, now);
+    // What it gave up the cache has already taken off the ensemble's total.
+    s.published = cap;
+  }
+  s.next_publish = now + std::max<uint64_t>(kPublishNs, c.rtt().srtt() / 4);
 }
 
 void TcpLayer::on_schedule(tcp::Connection& c) {

@@ -42,6 +42,17 @@ class PathCache {
   // Every loop iteration: publish what is due (an implementation keeps it to
   // a bounded rate).
   virtual void tick(uint64_t now) { (void)now; }
+  // Whether open connections should publish their windows (ensemble sharing).
+  virtual bool wants_windows() const { return false; }
+  // An open connection's window moved by `delta` bytes since it last
+  // published; at most once per kPublishNs (or a quarter RTT) per connection.
+  // Returns a window to come down to for newcomers (0: keep its own);
+  // `joins_seen` is the connection's memory of the ensemble's joins.
+  virtual uint32_t publish(wire::Ipv4Addr local, wire::Ipv4Addr remote, int64_t delta,
+                           uint32_t cwnd, uint32_t& joins_seen, uint64_t now) {
+    (void)local, (void)remote, (void)delta, (void)cwnd, (void)joins_seen, (void)now;
+    return 0;
+  }
 };
 
 struct TcpLayerConfig {
@@ -85,7 +96,12 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   // Connection slots, and the tag of each connection is below this.
   uint32_t capacity() const { return cfg_.max_connections; }
   // Shares path knowledge through `cache` (nullptr: none).
-  void set_path_cache(PathCache* cache) { paths_ = cache; }
+  void set_path_cache(PathCache* cache) {
+    paths_ = cache;
+    publish_windows_ = cache && cache->wants_windows();
+  }
+  // Ensemble connections publish their windows at most this often.
+  static constexpr uint64_t kPublishNs = 5'000'000;
   // Visits the live connections in slot order, starting at the `skip`-th, at
   // most `limit` of them (for statistics; never on the per-packet path).
   template <class F>
@@ -130,6 +146,9 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
     bool reaping = false;
     bool in_cache = false;    // opened through the path cache: report at the end
     bool overridden = false;  // the application gave its own TcpConfig
+    uint32_t published = 0;   // ensemble: the window the cache counts for it
+    uint32_t joins_seen = 0;  // ensemble: the joins it has answered
+    uint64_t next_publish = 0;
   };
   // Storage for one connection, constructed in place when the slot is used.
   struct alignas(tcp::Connection) ConnStorage {
@@ -143,6 +162,9 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   // cache what it learned (once).
   void open_path(Slot& s, bool overridden, uint64_t now);
   void report_path(Slot& s);
+  // Ensemble sharing: tells the cache how the window moved, and gives up
+  // part of it when newcomers took a share.
+  void publish_window(Slot& s, uint64_t now);
   void reap();
   void reset_for(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg);
   Listener* find_listener(uint16_t port);
@@ -176,6 +198,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   uint32_t next_group_ = 0;
   uint32_t next_src_ = 0;  // index of the next extra source address
   PathCache* paths_ = nullptr;
+  bool publish_windows_ = false;
   uint64_t now_ = 0;
 };
 

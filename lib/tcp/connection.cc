@@ -101,6 +101,19 @@ void Connection::apply_hint(const PathHint& h) {
   hint_cwnd_ = h.initial_cwnd;
 }
 
+void Connection::cap_window(uint32_t cap, uint64_t now) {
+  cap = std::max(cap, 2 * smss_);
+  if (!was_established_) {
+    if (!hint_cwnd_ || hint_cwnd_ > cap) hint_cwnd_ = cap;
+    if (!hint_ssthresh_ || hint_ssthresh_ > cap) hint_ssthresh_ = cap;
+    return;
+  }
+  if (cc_.cwnd <= cap) return;
+  cc_.ssthresh = cap;
+  // As after an idle period: the algorithm restarts its growth from here.
+  cc_alg_->on_idle(cc_, cap, now);
+}
+
 PathReport Connection::report() const {
   PathReport r;
   if (!was_established_) return r;  // nothing learned about the path but that it failed

@@ -115,6 +115,8 @@ struct PathHint {
   uint64_t srtt_ns = 0, rttvar_ns = 0;
   uint32_t ssthresh = 0;      // bytes
   uint32_t initial_cwnd = 0;  // bytes
+  uint32_t ensemble_joins = 0;  // the ensemble's joins when it opened
+  uint32_t ensemble_share = 0;  // bytes the ensemble counts for it (0: none)
 };
 
 // What a connection learned, for the cache when it ends.
@@ -138,6 +140,11 @@ class Connection {
   // initial window apply when the connection is established (unless the
   // handshake had to be retransmitted: then RFC 5681's one segment).
   void apply_hint(const PathHint& h);
+  // Ensemble sharing: comes down to `cap` bytes of window (at least 2 SMSS)
+  // for connections that joined its host, continuing in congestion avoidance
+  // from there; before the handshake completes, lowers the window it will
+  // start with.
+  void cap_window(uint32_t cap, uint64_t now);
   PathReport report() const;
   // The default initial window (RFC 6928) for the present MSS, in bytes.
   uint32_t initial_window() const;
@@ -198,6 +205,8 @@ class Connection {
   size_t send_queued() const { return sndbuf_.size(); }
   // Introspection for tests, statistics and the host cache.
   uint32_t cwnd() const { return cc_.cwnd; }
+  // Whether the handshake ever completed.
+  bool was_established() const { return was_established_; }
   uint32_t ssthresh() const { return cc_.ssthresh; }
   uint32_t smss() const { return smss_; }
   uint32_t snd_wnd() const { return snd_wnd_; }

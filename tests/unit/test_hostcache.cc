@@ -3,6 +3,8 @@
 // within what default TCP would do.
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "hostcache/hostcache.hh"
 #include "hostcache/path_cache.hh"
 
@@ -111,7 +113,9 @@ TEST(HostCache, EnsembleNewcomersTakeAFairShareAndOverriddenOnesDoNotWrite) {
   EXPECT_EQ(hc.open(kKey, kSec, Policy::ensemble, kMss, kIw).initial_cwnd, 0u);
   hc.publish_window(kKey, 90 * kMss - kIw, kSec);  // now 90 segments
   const Hint h = hc.open(kKey, kSec, Policy::ensemble, kMss, kIw);
-  EXPECT_EQ(h.initial_cwnd, 45u * kMss);  // 90 / (1 + 1)
+  EXPECT_EQ(h.share, 45u * kMss);         // 90 / (1 + 1)
+  EXPECT_EQ(h.initial_cwnd, kIw);         // no larger a first burst than default TCP
+  EXPECT_EQ(h.ssthresh, 45u * kMss);      // slow start up to the share, then avoidance
   EXPECT_EQ(h.ensemble_peers, 1u);
   Report r = closing(300 * kMs, 10 * kMs);
   r.overridden = true;
@@ -121,6 +125,42 @@ TEST(HostCache, EnsembleNewcomersTakeAFairShareAndOverriddenOnesDoNotWrite) {
   EXPECT_EQ(e.srtt_ns, 0u);  // the overridden connection left no RTT
   EXPECT_EQ(e.open, 1u);
   EXPECT_EQ(e.ensemble_cwnd, 90u * kMss);
+  EXPECT_EQ(e.owed, 0u);  // its share went back with it
+}
+
+TEST(HostCache, EnsembleGivesBackWhatNewcomersTook) {
+  HostCache hc;
+  // One connection at 90 segments, then ten newcomers in quick succession.
+  hc.open(kKey, kSec, Policy::ensemble, kMss, kIw);
+  hc.publish_window(kKey, 90 * kMss - kIw, kSec);
+  std::vector<uint32_t> cwnd = {90 * kMss}, seen = {0};
+  for (int i = 0; i < 10; ++i) {
+    const Hint h = hc.open(kKey, kSec, Policy::ensemble, kMss, kIw);
+    ASSERT_GT(h.share, 0u);
+    EXPECT_EQ(h.initial_cwnd, std::min(h.share, kIw));
+    cwnd.push_back(h.share);
+    seen.push_back(h.joins);
+  }
+  // Each share is taken from what the ensemble will hold once given back:
+  // the i-th newcomer gets 90 / (i + 1) segments, not 90 plus earlier shares.
+  for (size_t i = 1; i < cwnd.size(); ++i) EXPECT_EQ(cwnd[i], 90u * kMss / (i + 1)) << i;
+  // Each publishes once: it comes down to the fair share, and together they
+  // give back exactly what was owed.
+  for (size_t i = 0; i < cwnd.size(); ++i) {
+    const uint32_t cap = hc.publish_window(kKey, 0, kSec, cwnd[i], &seen[i]);
+    if (cap) cwnd[i] = cap;
+  }
+  const Entry e = hc.snapshot()[0].second;
+  EXPECT_EQ(e.owed, 0u);
+  uint64_t total = 0;
+  for (uint32_t w : cwnd) {
+    total += w;
+    EXPECT_NEAR(double(w), 90.0 * kMss / 11, double(kMss));
+  }
+  EXPECT_NEAR(double(total), 90.0 * kMss, 11.0);
+  EXPECT_EQ(e.ensemble_cwnd, total);
+  // Nothing more to give until someone else joins.
+  EXPECT_EQ(hc.publish_window(kKey, 0, kSec, cwnd[0], &seen[0]), 0u);
 }
 
 TEST(HostCache, ShardCountIsAPowerOfTwo) {
