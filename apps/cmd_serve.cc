@@ -158,9 +158,7 @@ int run_serve(const ServeArgs& a) {
         asking = true;
       }
       if (!asking) continue;
-      bool ready = true;
-      for (size_t k = 1; k < n && ready; ++k) ready = snaps[k].ready();
-      if (!ready) continue;
+      if (!all_ready(n, [&](size_t k) -> auto& { return snaps[k]; })) continue;
       asking = false;
       Progress sum = progress_of(0);
       for (size_t k = 1; k < n; ++k) {
@@ -190,11 +188,7 @@ int run_serve(const ServeArgs& a) {
       next_report = now + progress;
     }
   };
-  {
-    Workers workers(lcores, 1, body, stop);
-    body(0);
-    workers.join();
-  }
+  run_on_cores(lcores, body, stop);
   std::printf("touchstone serve: stopped after %.1f s\n", double(clock.now_ns() - start) / 1e9);
   if (sc) {
     workload::ServerStats s;

@@ -41,4 +41,11 @@ void Workers::join() {
     }
 }
 
+void run_on_cores(const std::vector<unsigned>& lcores, const std::function<void(size_t)>& body,
+                  std::atomic<bool>& stop) {
+  Workers workers(lcores, 1, body, stop);
+  body(0);
+  workers.join();
+}
+
 }  // namespace ts::app

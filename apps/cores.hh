@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -36,6 +37,14 @@ class Snapshot {
   T value_{};
 };
 
+// Whether cores 1..n-1 have all answered: snap(k) is core k's Snapshot.
+template <class SnapOf>
+bool all_ready(size_t n, SnapOf&& snap) {
+  for (size_t k = 1; k < n; ++k)
+    if (!snap(k).ready()) return false;
+  return true;
+}
+
 // Runs body(i) on lcores[i] for every i >= first (the caller runs the others
 // itself). join() waits for them; the destructor sets `stop` and joins, so a
 // worker never outlives what it uses. Throws when a launch fails.
@@ -60,5 +69,10 @@ class Workers {
   std::function<void(size_t)> body_;
   std::atomic<bool>& stop_;
 };
+
+// body(0) on the calling core and body(i) on lcores[i] for the others, until
+// all return (`stop` is set if the calling core's body throws).
+void run_on_cores(const std::vector<unsigned>& lcores, const std::function<void(size_t)>& body,
+                  std::atomic<bool>& stop);
 
 }  // namespace ts::app

@@ -226,13 +226,7 @@ void print_counters(const std::string& title, const std::vector<Endpoint*>& eps)
   stack::ImpairStats imp[2];
   bool impaired = false;
   for (Endpoint* ep : eps) {
-    const auto& s = ep->port_device().stats();
-    d.rx_packets += s.rx_packets;
-    d.tx_packets += s.tx_packets;
-    d.tx_ring_full += s.tx_ring_full;
-    d.rx_multiseg += s.rx_multiseg;
-    d.rx_copied += s.rx_copied;
-    d.alloc_failed += s.alloc_failed;
+    d.merge(ep->port_device().stats());
     if (const auto* i = ep->impairer()) {
       impaired = true;
       imp[0].merge(i->rx_stats());

@@ -130,6 +130,7 @@ TcpResult run_tcp(std::vector<TcpCore>& cores, const std::vector<unsigned>& lcor
   auto state = std::make_unique<CoreState[]>(n);
   std::atomic<uint64_t> end_at{0};  // set once, by core 0
   std::atomic<bool> abandon{false};  // set when the caller's scope is left early
+  std::atomic<size_t> closed{0};     // cores through their close phase
   const bool bulk = plan.gen.mode == workload::GenMode::bulk;
   const uint64_t start = clock.now_ns();
 
@@ -151,9 +152,7 @@ TcpResult run_tcp(std::vector<TcpCore>& cores, const std::vector<unsigned>& lcor
       for (size_t k = 1; k < n; ++k) state[k].progress.ask();
       asking = true;
     }
-    if (!asking) return;
-    for (size_t k = 1; k < n; ++k)
-      if (!state[k].progress.ready()) return;
+    if (!asking || !all_ready(n, [&](size_t k) -> auto& { return state[k].progress; })) return;
     asking = false;
     workload::GenStats sum = gen.stats();
     util::Histogram interval = gen.take_interval();
@@ -196,21 +195,29 @@ TcpResult run_tcp(std::vector<TcpCore>& cores, const std::vector<unsigned>& lcor
         gen.stop();
         stopped = true;
       }
-      // After the end: requests in flight may still complete, up to 200 ms.
-      if (stopped && (gen.done() || now - e >= 200'000'000 || bulk)) break;
+      // After the end: requests in flight may still complete, up to 200 ms
+      // (core 0 may have set the end after this core read its clock).
+      if (stopped && (gen.done() || bulk || (now > e && now - e >= 200'000'000))) break;
     }
     me.final = gen.stats();
-    // Close politely and give the FINs a moment.
+    // Close politely and give the FINs a moment. A core keeps polling until
+    // every core is through this (at most another 400 ms): a core without a
+    // port queue sends through another, and steered segments need their
+    // receiving core.
     const uint64_t stop = clock.now_ns();
     gen.close_all(stop);
-    for (uint64_t now = stop; now - stop < 100'000'000; now = clock.now_ns()) cores[i].poll(now);
+    bool counted = false;
+    for (uint64_t now = stop; now - stop < 500'000'000; now = clock.now_ns()) {
+      cores[i].poll(now);
+      if (!counted && now - stop >= 100'000'000) {
+        closed.fetch_add(1);
+        counted = true;
+      }
+      if (counted && closed.load() == n) break;
+    }
   };
 
-  {
-    Workers workers(lcores, 1, body, abandon);
-    body(0);
-    workers.join();
-  }
+  run_on_cores(lcores, body, abandon);
   TcpResult r;
   const uint64_t e = end_at.load();
   r.elapsed_s = double((e ? e : clock.now_ns()) - start) / 1e9;

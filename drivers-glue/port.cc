@@ -68,8 +68,12 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
     fail(label_, "descriptor counts rejected", rc);
 
   const int socket = std::max(0, rte_eth_dev_socket_id(id_));
-  const uint32_t mbufs =
-      uint32_t(caps_.queues) * (rx_desc + tx_desc + 2 * PortDevice::kTxBatch) + cfg.extra_mbufs;
+  // Beyond the queues: what the cores' steering rings and mempool caches may
+  // hold (cfg.queues is the number of cores sharing the port).
+  const uint32_t steering =
+      cfg.queues > 1 ? uint32_t(cfg.queues) * uint32_t(stack::SteeringFabric::kRingSize + 256) : 0;
+  const uint32_t mbufs = uint32_t(caps_.queues) * (rx_desc + tx_desc + 2 * PortDevice::kTxBatch) +
+                         cfg.extra_mbufs + steering;
   char pool_name[RTE_MEMPOOL_NAMESIZE];
   std::snprintf(pool_name, sizeof pool_name, "ts_pool_p%u", id_);
   pool_ = rte_pktmbuf_pool_create(pool_name, mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
@@ -113,10 +117,11 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
     // Fill the redirection table ourselves (entry i -> queue i % queues), so
     // the cores can compute where the NIC puts a flow.
     rte_eth_rss_reta_entry64 reta[512 / RTE_ETH_RETA_GROUP_SIZE]{};
+    const auto entries = stack::FlowPlacement::round_robin(dev_info.reta_size, caps_.queues);
     for (uint16_t i = 0; i < dev_info.reta_size; ++i) {
       auto& g = reta[i / RTE_ETH_RETA_GROUP_SIZE];
       g.mask |= 1ull << (i % RTE_ETH_RETA_GROUP_SIZE);
-      g.reta[i % RTE_ETH_RETA_GROUP_SIZE] = uint16_t(i % caps_.queues);
+      g.reta[i % RTE_ETH_RETA_GROUP_SIZE] = entries[i];
     }
     if (rte_eth_dev_rss_reta_update(id_, reta, dev_info.reta_size) == 0)
       caps_.reta_size = dev_info.reta_size;
@@ -149,9 +154,9 @@ bool EthPort::rss_places(unsigned cores) const {
 
 stack::FlowPlacement EthPort::placement(unsigned cores) const {
   if (!rss_places(cores)) return stack::FlowPlacement::spread(cores);
-  std::vector<uint16_t> reta(caps_.reta_size);
-  for (size_t i = 0; i < reta.size(); ++i) reta[i] = uint16_t(i % caps_.queues);
-  return stack::FlowPlacement(stack::FlowPlacement::symmetric_key(), std::move(reta), cores);
+  return stack::FlowPlacement(stack::FlowPlacement::symmetric_key(),
+                              stack::FlowPlacement::round_robin(caps_.reta_size, caps_.queues),
+                              cores);
 }
 
 bool EthPort::wait_link_up(unsigned timeout_ms) const {

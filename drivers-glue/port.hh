@@ -15,7 +15,7 @@ struct rte_mbuf;
 namespace ts::glue {
 
 struct PortConfig {
-  uint16_t queues = 1;          // rx/tx queue pairs wanted (capped by the device)
+  uint16_t queues = 1;          // rx/tx queue pairs wanted (capped by the device): one per core
   uint16_t rx_desc = 1024;
   uint16_t tx_desc = 1024;
   uint32_t extra_mbufs = 16384; // beyond the rings: held by ARP queues, the fault injector
@@ -80,6 +80,16 @@ struct PortDeviceStats {
   uint64_t rx_multiseg = 0;     // dropped: frames spanning several buffers
   uint64_t rx_copied = 0;       // shared or external buffers copied before use
   uint64_t alloc_failed = 0;
+  void merge(const PortDeviceStats& o) {
+    rx_packets += o.rx_packets;
+    rx_bytes += o.rx_bytes;
+    tx_packets += o.tx_packets;
+    tx_bytes += o.tx_bytes;
+    tx_ring_full += o.tx_ring_full;
+    rx_multiseg += o.rx_multiseg;
+    rx_copied += o.rx_copied;
+    alloc_failed += o.alloc_failed;
+  }
 };
 
 // The stack::Device for one queue pair of a port. Owned and used by one lcore.

@@ -159,7 +159,8 @@ uint32_t HostCache::publish_window(const Key& k, int64_t delta, uint64_t, uint32
   if (!e.owed || !e.open) return 0;
   // Newcomers joined since this connection last looked: it comes down toward
   // the fair share of what the ensemble will hold once all is given back.
-  const uint64_t target = (e.ensemble_cwnd - e.owed) / e.open;
+  // (At least a byte stays, so that a nonzero answer always means "give".)
+  const uint64_t target = std::max<uint64_t>((e.ensemble_cwnd - e.owed) / e.open, 1);
   if (cwnd <= target) return 0;
   const uint64_t give = std::min<uint64_t>(cwnd - target, e.owed);
   e.owed -= give;

@@ -1,5 +1,7 @@
 #include "stack/steering.hh"
 
+#include <algorithm>
+#include <bit>
 #include <cstring>
 #include <stdexcept>
 
@@ -44,10 +46,17 @@ FlowPlacement::FlowPlacement(std::span<const uint8_t> key, std::vector<uint16_t>
     }
 }
 
+std::vector<uint16_t> FlowPlacement::round_robin(size_t size, unsigned n) {
+  std::vector<uint16_t> reta(size);
+  for (size_t i = 0; i < size; ++i) reta[i] = uint16_t(i % n);
+  return reta;
+}
+
 FlowPlacement FlowPlacement::spread(unsigned cores) {
-  std::vector<uint16_t> reta(kDefaultRetaSize);
-  for (size_t i = 0; i < reta.size(); ++i) reta[i] = uint16_t(i % cores);
-  return FlowPlacement(symmetric_key(), std::move(reta), cores);
+  // Every core owns at least one entry.
+  return FlowPlacement(symmetric_key(),
+                       round_robin(std::bit_ceil(std::max<size_t>(kDefaultRetaSize, cores)), cores),
+                       cores);
 }
 
 SteeringFabric::SteeringFabric(FlowPlacement placement, unsigned queues, size_t ring_size)
@@ -123,7 +132,7 @@ void SteeringDevice::copy_to_others(const Packet& p) {
     Packet c;
     if (!base_.alloc(c) || c.room < p.len) {
       if (c.handle) base_.free(c);
-      ++ctr_->steer_ring_full;
+      ++ctr_->tx_alloc_failed;
       continue;
     }
     std::memcpy(c.data, p.data, p.len);

@@ -34,8 +34,11 @@ class FlowPlacement {
   // values whose low bits are i; its size must be a power of two. Every entry
   // must be below `cores`.
   FlowPlacement(std::span<const uint8_t> key, std::vector<uint16_t> reta, unsigned cores);
-  // The software default: the symmetric key and 128 entries dealt round-robin.
+  // The software default: the symmetric key and 128 entries (more with more
+  // cores) dealt round-robin.
   static FlowPlacement spread(unsigned cores);
+  // A redirection table of `size` entries naming 0..n-1 in turn.
+  static std::vector<uint16_t> round_robin(size_t size, unsigned n);
 
   unsigned cores() const { return cores_; }
   size_t reta_size() const { return reta_.size(); }
@@ -76,7 +79,8 @@ class FlowPlacement {
 // their carrier.
 class SteeringFabric {
  public:
-  SteeringFabric(FlowPlacement placement, unsigned queues, size_t ring_size = 4096);
+  static constexpr size_t kRingSize = 1024;
+  SteeringFabric(FlowPlacement placement, unsigned queues, size_t ring_size = kRingSize);
   const FlowPlacement& placement() const { return placement_; }
   unsigned cores() const { return placement_.cores(); }
   unsigned queues() const { return queues_; }
