@@ -76,11 +76,10 @@ class SharedPathCache final : public stack::PathCache {
     return cache_.publish_window({local, remote}, delta, now, cwnd, &joins_seen);
   }
 
-  void tick(uint64_t now) override {
-    if (now < next_tick_) return;
-    next_tick_ = now + kRefreshNs;
+  uint64_t tick(uint64_t now) override {
     for (auto& n : near_)
       if (n.pending && now - n.pending_since >= kRefreshNs) flush(n, now);
+    return now + kRefreshNs;
   }
 
   Policy policy() const { return policy_; }
@@ -154,7 +153,6 @@ class SharedPathCache final : public stack::PathCache {
   HostCache& cache_;
   Policy policy_;
   std::array<Near, kNearSlots> near_{};
-  uint64_t next_tick_ = 0;
 };
 
 }  // namespace ts::hostcache

@@ -389,7 +389,7 @@ void TcpLayer::end_of_burst(uint64_t now) {
 
 void TcpLayer::poll(uint64_t now) {
   now_ = now;
-  if (paths_) paths_->tick(now);
+  if (paths_ && now >= next_path_tick_) next_path_tick_ = paths_->tick(now);
   timers_.advance(now, [&](uint32_t id) {
     Slot& s = slots_[id];
     if (!s.conn) return;

@@ -39,9 +39,13 @@ class PathCache {
   // cache only takes it out of the ensemble.
   virtual void close(wire::Ipv4Addr local, wire::Ipv4Addr remote, const tcp::PathReport& r,
                      bool overridden, uint64_t now) = 0;
-  // Every loop iteration: publish what is due (an implementation keeps it to
-  // a bounded rate).
-  virtual void tick(uint64_t now) { (void)now; }
+  // Publishes what is due; returns when it next wants to be called
+  // (UINT64_MAX: never). The TCP layer calls it from its poll when that time
+  // has come.
+  virtual uint64_t tick(uint64_t now) {
+    (void)now;
+    return UINT64_MAX;
+  }
   // Whether open connections should publish their windows (ensemble sharing).
   virtual bool wants_windows() const { return false; }
   // An open connection's window moved by `delta` bytes since it last
@@ -199,6 +203,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   uint32_t next_src_ = 0;  // index of the next extra source address
   PathCache* paths_ = nullptr;
   bool publish_windows_ = false;
+  uint64_t next_path_tick_ = 0;
   uint64_t now_ = 0;
 };
 
