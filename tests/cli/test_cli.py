@@ -27,6 +27,16 @@ def run(args, timeout=60):
                           timeout=timeout)
 
 
+def interrupt(p):
+    """SIGINT to a running demo; killed if it does not stop within 15 s."""
+    p.send_signal(signal.SIGINT)
+    try:
+        p.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+
+
 # --- help ---
 r = run(["--help"])
 check(r.returncode == 0 and all(c in r.stdout for c in ("serve", "gen", "demo")),
@@ -245,12 +255,7 @@ try:
           "tcp_segs_in" in r.stdout,
           "stats --connections: the 4 connections on each side, like ss", r.stdout[-2000:] + r.stderr)
 finally:
-    p.send_signal(signal.SIGINT)
-    try:
-        p.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.communicate()
+    interrupt(p)
 r = run(["stats", "--pid", str(p.pid)])
 lines = [l for l in r.stderr.splitlines() if l.strip()]
 check(r.returncode == 1 and len(lines) == 1 and "no running touchstone" in lines[0],
@@ -282,12 +287,7 @@ try:
           "10.0.0.1 age" in r.stdout and "source 10.0.0.2" in r.stdout and "rtt" in r.stdout,
           "stats hostcache: one line per host pair, like ip tcp_metrics", r.stdout + r.stderr)
 finally:
-    p.send_signal(signal.SIGINT)
-    try:
-        p.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.communicate()
+    interrupt(p)
 
 p = subprocess.Popen([TS, "demo", "--duration", "60s"], stdout=subprocess.PIPE,
                      stderr=subprocess.PIPE, text=True)

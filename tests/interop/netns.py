@@ -103,6 +103,25 @@ class Topology:
     def peer(self, cmd, check=True, timeout=60):
         return self.ns(self.peer_ns, cmd, check=check, timeout=timeout)
 
+    def start_nginx(self, tmp, root, port=8080):
+        """nginx in the peer namespace serving `root` on PEER_IP:port with one worker,
+        logging every request; returns the access log's path."""
+        conf = os.path.join(tmp, "nginx.conf")
+        access = os.path.join(tmp, "access.log")
+        with open(conf, "w") as f:
+            f.write("daemon off; worker_processes 1; pid %s/nginx.pid;\n"
+                    "error_log %s/nginx-error.log;\n"
+                    "events { worker_connections 1024; }\n"
+                    "http { access_log %s; keepalive_requests 1000000;\n"
+                    "  server { listen %s:%d; root %s; } }\n" %
+                    (tmp, tmp, access, PEER_IP, port, root))
+        nginx = subprocess.Popen(["ip", "netns", "exec", self.peer_ns, "nginx", "-c", conf],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+        self.procs.append(nginx)
+        time.sleep(1)
+        return access
+
     def mac(self, ns, ifname):
         out = self.ns(ns, ["ip", "-o", "link", "show", ifname]).stdout
         return re.search(r"link/ether ([0-9a-f:]{17})", out).group(1)

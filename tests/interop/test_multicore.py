@@ -103,22 +103,9 @@ def run(args, checks, tmp):
                      "no ring-full drops", out[-1500:])
 
         # --- gen on two cores against nginx ---
-        conf = os.path.join(tmp, "nginx.conf")
-        access = os.path.join(tmp, "access.log")
-        with open(conf, "w") as f:
-            f.write("daemon off; worker_processes 1; pid %s/nginx.pid;\n"
-                    "error_log %s/nginx-error.log;\n"
-                    "events { worker_connections 1024; }\n"
-                    "http { access_log %s; keepalive_requests 1000000;\n"
-                    "  server { listen %s:8080; root %s; } }\n" %
-                    (tmp, tmp, access, PEER_IP, www))
         with open(os.path.join(www, "1k.bin"), "wb") as f:
             f.write(body[:1000])
-        nginx = subprocess.Popen(["ip", "netns", "exec", t.peer_ns, "nginx", "-c", conf],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
-        t.procs.append(nginx)
-        time.sleep(1)
+        access = t.start_nginx(tmp, www)
         jpath = os.path.join(tmp, "gen.json")
         r = t.ns(t.ts_ns, ["timeout", "90", args.touchstone, "gen", "--port", port, "--ip",
                            "%s/24" % TS_IP, "--target", "%s:8080" % PEER_IP, "--mode", "http",
