@@ -71,7 +71,9 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
   // Beyond the queues: what the cores' steering rings and mempool caches may
   // hold (cfg.queues is the number of cores sharing the port).
   const uint32_t steering =
-      cfg.queues > 1 ? uint32_t(cfg.queues) * uint32_t(stack::SteeringFabric::kRingSize + 256) : 0;
+      cfg.queues > 1 ? uint32_t(cfg.queues) * uint32_t(stack::SteeringFabric::kRingSize + 256) +
+                           uint32_t(cfg.queues - caps_.queues) * uint32_t(stack::SteeringFabric::kTxRingSize)
+                     : 0;
   const uint32_t mbufs = uint32_t(caps_.queues) * (rx_desc + tx_desc + 2 * PortDevice::kTxBatch) +
                          cfg.extra_mbufs + steering;
   char pool_name[RTE_MEMPOOL_NAMESIZE];

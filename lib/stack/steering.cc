@@ -59,7 +59,8 @@ FlowPlacement FlowPlacement::spread(unsigned cores) {
                        cores);
 }
 
-SteeringFabric::SteeringFabric(FlowPlacement placement, unsigned queues, size_t ring_size)
+SteeringFabric::SteeringFabric(FlowPlacement placement, unsigned queues, size_t ring_size,
+                               size_t tx_ring_size)
     : placement_(std::move(placement)), queues_(queues) {
   if (queues_ == 0 || queues_ > cores()) throw std::invalid_argument("queues must be 1 to cores");
   const unsigned n = cores();
@@ -68,7 +69,8 @@ SteeringFabric::SteeringFabric(FlowPlacement placement, unsigned queues, size_t 
     for (unsigned to = 0; to < n; ++to)
       if (from != to) rx_[from * n + to] = std::make_unique<util::SpscRing<Packet>>(ring_size);
   tx_.resize(n);
-  for (unsigned c = queues_; c < n; ++c) tx_[c] = std::make_unique<util::SpscRing<Packet>>(ring_size);
+  for (unsigned c = queues_; c < n; ++c)
+    tx_[c] = std::make_unique<util::SpscRing<Packet>>(tx_ring_size);
 }
 
 SteeringDevice::SteeringDevice(SteeringFabric& fabric, unsigned core, Device& base)
@@ -152,6 +154,7 @@ uint16_t SteeringDevice::rx_burst(Packet* pkts, uint16_t n, uint64_t now) {
   // Half the burst for what other cores passed on, so neither source starves.
   uint16_t k = take_steered(pkts, n / 2);
   if (owns_queue_) {
+    if (f_.queues() < f_.cores()) relay();  // room for the cores that send through us
     Packet in[64];
     const uint16_t got = base_.rx_burst(in, std::min<uint16_t>(uint16_t(n - k), 64), now);
     for (uint16_t i = 0; i < got; ++i) {
@@ -177,22 +180,31 @@ void SteeringDevice::send(Packet& p) {
     base_.send(p);
     return;
   }
-  if (f_.tx_ring(core_).push(p)) {
-    ++ctr_->steer_tx_relayed;
-  } else {
-    base_.free(p);
-    ++ctr_->steer_tx_ring_full;
+  // A full ring usually drains within microseconds (the carrier empties it
+  // every loop): try a while, as a NIC's full transmit ring is retried,
+  // before dropping and counting.
+  for (int attempt = 0; attempt < 1024; ++attempt) {
+    if (f_.tx_ring(core_).push(p)) {
+      ++ctr_->steer_tx_relayed;
+      return;
+    }
   }
+  base_.free(p);
+  ++ctr_->steer_tx_ring_full;
 }
 
-void SteeringDevice::flush(uint64_t now) {
-  if (!owns_queue_) return;
+void SteeringDevice::relay() {
   Packet batch[32];
   for (unsigned from = f_.queues(); from < f_.cores(); ++from) {
     if (f_.carrier(from) != core_) continue;
     for (size_t got; (got = f_.tx_ring(from).pop(batch, 32)) != 0;)
       for (size_t i = 0; i < got; ++i) base_.send(batch[i]);
   }
+}
+
+void SteeringDevice::flush(uint64_t now) {
+  if (!owns_queue_) return;
+  relay();
   base_.flush(now);
 }
 

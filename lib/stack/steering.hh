@@ -79,8 +79,11 @@ class FlowPlacement {
 // their carrier.
 class SteeringFabric {
  public:
-  static constexpr size_t kRingSize = 1024;
-  SteeringFabric(FlowPlacement placement, unsigned queues, size_t ring_size = kRingSize);
+  // Received frames between two cores, and a queue-less core's frames to its
+  // carrier (larger: a sender's whole window can leave in one poll).
+  static constexpr size_t kRingSize = 1024, kTxRingSize = 4096;
+  SteeringFabric(FlowPlacement placement, unsigned queues, size_t ring_size = kRingSize,
+                 size_t tx_ring_size = kTxRingSize);
   const FlowPlacement& placement() const { return placement_; }
   unsigned cores() const { return placement_.cores(); }
   unsigned queues() const { return queues_; }
@@ -121,6 +124,8 @@ class SteeringDevice final : public Device {
   Kind classify(const Packet& p, uint16_t& owner) const;
   uint16_t take_steered(Packet* pkts, uint16_t n);
   void copy_to_others(const Packet& p);
+  // Carrier: transmits what the queue-less cores it carries have queued.
+  void relay();
 
   SteeringFabric& f_;
   unsigned core_;
