@@ -3,7 +3,9 @@
 // (its mbufs and ethdev ports); tests and the simulator implement them in memory.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <new>
 
 #include "wire/addr.hh"
 
@@ -31,6 +33,16 @@ struct Packet {
   uint16_t l2_len = 0;      // for transmit offloads
   uint16_t l3_len = 0;
   void* handle = nullptr;   // the device's own buffer object
+};
+
+// Room for a burst of N packets for a device to fill, not zeroed on every
+// poll as `Packet pkts[N]` would be (every field is written before use).
+// Packet is an implicit-lifetime aggregate, so the objects come to exist in
+// the byte array's storage as they are written (C++20).
+template <size_t N>
+struct PacketBurst {
+  alignas(Packet) std::byte storage[sizeof(Packet) * N];
+  Packet* get() { return std::launder(reinterpret_cast<Packet*>(storage)); }
 };
 
 struct DeviceInfo {

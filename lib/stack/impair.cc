@@ -208,7 +208,8 @@ size_t ImpairedDevice::release(Direction& d, uint64_t now, size_t max, Out&& out
 uint16_t ImpairedDevice::rx_burst(Packet* pkts, uint16_t n, uint64_t now) {
   now_ = now;
   if (!rx_.spec.active()) return inner_.rx_burst(pkts, n, now);
-  Packet in[64];
+  PacketBurst<64> burst;
+  Packet* in = burst.get();
   const uint16_t got = inner_.rx_burst(in, n < 64 ? n : 64, now);
   for (uint16_t i = 0; i < got; ++i) admit(rx_, in[i], now, false);
   return uint16_t(release(rx_, now, n, [&](Packet& p, size_t k) { pkts[k] = p; }));

@@ -42,7 +42,8 @@ void advance(Packet& p, uint8_t* start) {
 }  // namespace
 
 void Stack::poll(uint64_t now) {
-  Packet pkts[kBurst];
+  PacketBurst<kBurst> burst;
+  Packet* pkts = burst.get();
   const uint16_t n = dev_.rx_burst(pkts, kBurst, now);
   for (uint16_t i = 0; i < n; ++i) {
     if (i + 1 < n) __builtin_prefetch(pkts[i + 1].data);

@@ -155,18 +155,21 @@ uint16_t SteeringDevice::rx_burst(Packet* pkts, uint16_t n, uint64_t now) {
   uint16_t k = take_steered(pkts, n / 2);
   if (owns_queue_) {
     if (f_.queues() < f_.cores()) relay();  // room for the cores that send through us
-    Packet in[64];
-    const uint16_t got = base_.rx_burst(in, std::min<uint16_t>(uint16_t(n - k), 64), now);
-    for (uint16_t i = 0; i < got; ++i) {
+    // Received straight into the caller's array and compacted in place (a
+    // local array of Packets would be zeroed on every call).
+    const uint16_t end = uint16_t(k + base_.rx_burst(pkts + k, uint16_t(n - k), now));
+    for (uint16_t i = k; i < end; ++i) {
+      Packet& p = pkts[i];
       uint16_t owner = uint16_t(core_);
-      const Kind kind = classify(in[i], owner);
-      if (kind == Kind::arp_reply) copy_to_others(in[i]);
+      const Kind kind = classify(p, owner);
+      if (kind == Kind::arp_reply) copy_to_others(p);
       if (owner == core_) {
-        pkts[k++] = in[i];
-      } else if (f_.rx_ring(core_, owner).push(in[i])) {
+        if (i != k) pkts[k] = p;
+        ++k;
+      } else if (f_.rx_ring(core_, owner).push(p)) {
         ++ctr_->steer_out;
       } else {
-        base_.free(in[i]);
+        base_.free(p);
         ++ctr_->steer_ring_full;
       }
     }
@@ -194,12 +197,10 @@ void SteeringDevice::send(Packet& p) {
 }
 
 void SteeringDevice::relay() {
-  Packet batch[32];
-  for (unsigned from = f_.queues(); from < f_.cores(); ++from) {
-    if (f_.carrier(from) != core_) continue;
-    for (size_t got; (got = f_.tx_ring(from).pop(batch, 32)) != 0;)
-      for (size_t i = 0; i < got; ++i) base_.send(batch[i]);
-  }
+  Packet p;
+  for (unsigned from = f_.queues(); from < f_.cores(); ++from)
+    if (f_.carrier(from) == core_)
+      while (f_.tx_ring(from).pop(&p, 1)) base_.send(p);
 }
 
 void SteeringDevice::flush(uint64_t now) {
