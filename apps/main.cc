@@ -212,7 +212,8 @@ int main(int argc, char** argv) {
   StatsArgs stats;
   auto* stats_cmd = app.add_subcommand(
       "stats",
-      "Counters per core and the connection list (like ss) of a running serve, gen or demo, "
+      "Counters per core and the connection list (like ss), or the host-pair cache (like ip "
+      "tcp_metrics), of a running serve, gen or demo, "
       "read from its DPDK telemetry socket; needs the same user as the instance");
   stats_cmd->add_option("section", stats.what,
                         "hostcache: list the host-pair cache's entries (like ip tcp_metrics) "
