@@ -153,12 +153,12 @@ int run_serve(const ServeArgs& a) {
         break;
       }
       if (!progress || a.common.quiet) continue;
+      auto snap = [&](size_t k) -> auto& { return snaps[k]; };
       if (!asking && now >= next_report) {
-        for (size_t k = 1; k < n; ++k) snaps[k].ask();
+        ask_all(n, snap);
         asking = true;
       }
-      if (!asking) continue;
-      if (!all_ready(n, [&](size_t k) -> auto& { return snaps[k]; })) continue;
+      if (!asking || !all_ready(n, snap)) continue;
       asking = false;
       Progress sum = progress_of(0);
       for (size_t k = 1; k < n; ++k) {

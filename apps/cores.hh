@@ -37,7 +37,13 @@ class Snapshot {
   T value_{};
 };
 
-// Whether cores 1..n-1 have all answered: snap(k) is core k's Snapshot.
+// Asks cores 1..n-1 for a snapshot: snap(k) is core k's Snapshot.
+template <class SnapOf>
+void ask_all(size_t n, SnapOf&& snap) {
+  for (size_t k = 1; k < n; ++k) snap(k).ask();
+}
+
+// Whether cores 1..n-1 have all answered.
 template <class SnapOf>
 bool all_ready(size_t n, SnapOf&& snap) {
   for (size_t k = 1; k < n; ++k)

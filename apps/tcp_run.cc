@@ -148,11 +148,12 @@ TcpResult run_tcp(std::vector<TcpCore>& cores, const std::vector<unsigned>& lcor
           (plan.duration_ns && now - start >= plan.duration_ns))
         end_at.store(now, std::memory_order_release);
     }
+    auto snap = [&](size_t k) -> auto& { return state[k].progress; };
     if (!asking && now >= next_report) {
-      for (size_t k = 1; k < n; ++k) state[k].progress.ask();
+      ask_all(n, snap);
       asking = true;
     }
-    if (!asking || !all_ready(n, [&](size_t k) -> auto& { return state[k].progress; })) return;
+    if (!asking || !all_ready(n, snap)) return;
     asking = false;
     workload::GenStats sum = gen.stats();
     util::Histogram interval = gen.take_interval();

@@ -5,7 +5,10 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "wire/arp.hh"
 #include "wire/bytes.hh"
+#include "wire/ethernet.hh"
+#include "wire/ipv4.hh"
 
 namespace ts::stack {
 
@@ -87,25 +90,31 @@ SteeringDevice::~SteeringDevice() {
 }
 
 SteeringDevice::Kind SteeringDevice::classify(const Packet& p, uint16_t& owner) const {
+  // Only what placement needs, from the wire layer's constants: the stack
+  // parses (and counts) the frame properly once it is on its owner's core.
   const uint8_t* d = p.data;
-  size_t off = 12;
-  if (p.len < 14) return Kind::local;
-  uint16_t type = wire::load_be16(d + off);
-  if (type == 0x8100) {
-    if (p.len < 18) return Kind::local;
-    off += 4;
-    type = wire::load_be16(d + off);
+  size_t off = wire::kEthHeaderLen;
+  if (p.len < off) return Kind::local;
+  uint16_t type = wire::load_be16(d + off - 2);
+  if (type == wire::ethertype::vlan) {
+    off += wire::kVlanTagLen;
+    if (p.len < off) return Kind::local;
+    type = wire::load_be16(d + off - 2);
   }
-  off += 2;
-  if (type == 0x0806) {
+  if (type == wire::ethertype::arp) {
     // Replies teach every core's ARP cache; requests are answered once, here.
-    return p.len >= off + 8 && wire::load_be16(d + off + 6) == 2 ? Kind::arp_reply : Kind::local;
+    return p.len >= off + wire::kArpLen &&
+                   wire::load_be16(d + off + 6) == uint16_t(wire::ArpOp::reply)
+               ? Kind::arp_reply
+               : Kind::local;
   }
-  if (type != 0x0800 || p.len < off + 20) return Kind::local;
+  if (type != wire::ethertype::ipv4 || p.len < off + wire::kIpv4HeaderLen) return Kind::local;
   const uint8_t* ip = d + off;
   const unsigned ihl = unsigned(ip[0] & 0x0f) * 4;
   const uint8_t proto = ip[9];
-  if ((proto != 6 && proto != 17) || ihl < 20 || p.len < off + ihl + 4) return Kind::local;
+  if ((proto != wire::ipproto::tcp && proto != wire::ipproto::udp) ||
+      ihl < wire::kIpv4HeaderLen || p.len < off + ihl + 4)
+    return Kind::local;
   // Fragments carry no ports past the first; they stay where they arrived.
   if (wire::load_be16(ip + 6) & 0x3fff) return Kind::local;
   const uint8_t* l4 = ip + ihl;
