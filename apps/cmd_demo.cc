@@ -145,6 +145,7 @@ int run_demo(const DemoArgs& a) {
   const ProbeRegistration stats(probes, "demo", sharing.view(rt.clock()));
   // Split layout: the serve cores run their own loops until the run is over.
   std::atomic<bool> servers_stop{false};
+  DrainBarrier servers_drain;
   std::optional<Workers> server_loops;
   if (!paired && n > 1)
     server_loops.emplace(
@@ -152,14 +153,14 @@ int run_demo(const DemoArgs& a) {
         [&](size_t i) {
           Endpoint& ep = *server_eps[i];
           while (!servers_stop.load(std::memory_order_relaxed)) ep.poll(rt.clock().now_ns());
+          if (q > 1) drain_between_cores(servers_drain, q, rt.clock(), {&ep});
         },
         servers_stop);
-  // The stacks core (gen queue) i polls itself.
-  auto poll_of = [&](size_t i) {
-    return [&, i](uint64_t now) {
-      client_eps[i]->poll(now);
-      if (paired || n == 1) server_eps[i]->poll(now);
-    };
+  // The endpoints the core of gen queue i polls.
+  auto eps_of = [&](size_t i) {
+    std::vector<Endpoint*> eps{client_eps[i].get()};
+    if (paired || n == 1) eps.push_back(server_eps[i].get());
+    return eps;
   };
   int status;
   if (tcp) {
@@ -168,7 +169,7 @@ int run_demo(const DemoArgs& a) {
     for (size_t i = 0; i < q; ++i) {
       gens.push_back(std::make_unique<workload::Generator>(
           client_eps[i]->stack().tcp(), core_share(tplan.gen, unsigned(i), unsigned(q))));
-      cores.push_back({gens.back().get(), poll_of(i)});
+      cores.push_back({gens.back().get(), eps_of(i)});
     }
     const TcpResult r = run_tcp(cores, gen_lcores, tplan, rt.clock());
     server_loops.reset();
@@ -186,7 +187,9 @@ int run_demo(const DemoArgs& a) {
     status = tcp_exit_status(tplan, r);
   } else {
     stack::Pinger pinger(client_eps[0]->stack(), plan.cfg);
-    const PingResult r = run_ping(pinger, plan, rt.clock(), poll_of(0));
+    const TcpCore core0{nullptr, eps_of(0)};
+    const PingResult r =
+        run_ping(pinger, plan, rt.clock(), [&](uint64_t now) { core0.poll(now); });
     server_loops.reset();
     print_ping_summary("touchstone demo", plan, r);
     print_counters("gen counters:", clients_all);

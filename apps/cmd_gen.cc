@@ -133,7 +133,7 @@ int run_gen(const GenArgs& a) {
     for (size_t i = 0; i < n; ++i) {
       gens.push_back(std::make_unique<workload::Generator>(
           eps[i]->stack().tcp(), core_share(tplan.gen, unsigned(i), unsigned(n))));
-      cores.push_back({gens.back().get(), [ep = eps[i].get()](uint64_t now) { ep->poll(now); }});
+      cores.push_back({gens.back().get(), {eps[i].get()}});
     }
     const TcpResult r = run_tcp(cores, lcores, tplan, rt.clock());
     print_tcp_summary("touchstone gen", tplan, r);

@@ -136,6 +136,7 @@ int run_serve(const ServeArgs& a) {
   };
   auto snaps = std::make_unique<Snapshot<Progress>[]>(n);
   std::atomic<bool> stop{false};
+  DrainBarrier drain;
   uint64_t next_report = start + progress, last_t = start;
   Progress last;
   bool asking = false;
@@ -187,6 +188,8 @@ int run_serve(const ServeArgs& a) {
       last_t = now;
       next_report = now + progress;
     }
+    // Frames one core passed to another before the stop still arrive.
+    if (n > 1) drain_between_cores(drain, n, clock, {&ep});
   };
   run_on_cores(lcores, body, stop);
   std::printf("touchstone serve: stopped after %.1f s\n", double(clock.now_ns() - start) / 1e9);

@@ -9,7 +9,13 @@
 #include <functional>
 #include <vector>
 
+namespace ts::glue {
+class TscClock;
+}
+
 namespace ts::app {
+
+class Endpoint;
 
 // A value owned by one core, copied by that core when another asks. The asker
 // calls ask(), then reads value() once ready(); the owner calls serve() on
@@ -75,6 +81,17 @@ class Workers {
   std::function<void(size_t)> body_;
   std::atomic<bool>& stop_;
 };
+
+// The end of a run on several cores without frames left between them: each
+// core stops taking frames from its port queue, then polls until every core
+// has and its rings are empty; then cores with a queue go on until every core
+// is through, transmitting what the queue-less cores sent through them (at
+// most a second in all). Afterwards steer_out equals steer_in.
+struct DrainBarrier {
+  std::atomic<size_t> quiet{0}, done{0};
+};
+void drain_between_cores(DrainBarrier& b, size_t n, const glue::TscClock& clock,
+                         const std::vector<Endpoint*>& eps);
 
 // body(0) on the calling core and body(i) on lcores[i] for the others, until
 // all return (`stop` is set if the calling core's body throws).

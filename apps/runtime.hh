@@ -141,6 +141,13 @@ class Endpoint {
     stack_->poll(now);
     if (probe_) service_probe(now);
   }
+  // With several cores: stop taking frames from the port queue; whether the
+  // rings from other cores are empty; whether this core has a queue.
+  void stop_receiving() {
+    if (steering_) steering_->stop_receiving();
+  }
+  bool steering_idle() const { return !steering_ || steering_->idle(); }
+  bool owns_queue() const { return !steering_ || steering_->owns_queue(); }
   // Makes the endpoint visible to `touchstone stats` (see introspect.hh).
   CoreProbe* enable_probe(const std::string& role, unsigned lcore, uint64_t now);
 

@@ -131,6 +131,7 @@ TcpResult run_tcp(std::vector<TcpCore>& cores, const std::vector<unsigned>& lcor
   std::atomic<uint64_t> end_at{0};  // set once, by core 0
   std::atomic<bool> abandon{false};  // set when the caller's scope is left early
   std::atomic<size_t> closed{0};     // cores through their close phase
+  DrainBarrier drain;
   const bool bulk = plan.gen.mode == workload::GenMode::bulk;
   const uint64_t start = clock.now_ns();
 
@@ -216,6 +217,7 @@ TcpResult run_tcp(std::vector<TcpCore>& cores, const std::vector<unsigned>& lcor
       }
       if (counted && closed.load() == n) break;
     }
+    if (n > 1) drain_between_cores(drain, n, clock, cores[i].eps);
   };
 
   run_on_cores(lcores, body, abandon);

@@ -32,11 +32,14 @@ struct TcpResult {
   workload::GenStats stats;  // every core's, merged
 };
 
-// The part of a run one core does: its generator, and how to poll its stack
-// (or stacks) once.
+// The part of a run one core does: its generator, and the endpoints it polls
+// (the generator's, and in demo's paired layout a server's too).
 struct TcpCore {
   workload::Generator* gen = nullptr;
-  std::function<void(uint64_t)> poll;
+  std::vector<Endpoint*> eps;
+  void poll(uint64_t now) const {
+    for (Endpoint* e : eps) e->poll(now);
+  }
 };
 
 // Core i's share of the workload when `cores` cores run it: connections,

@@ -89,6 +89,14 @@ SteeringDevice::~SteeringDevice() {
   }
 }
 
+bool SteeringDevice::idle() const {
+  for (unsigned from = 0; from < f_.cores(); ++from) {
+    if (from != core_ && !f_.rx_ring(from, core_).empty()) return false;
+    if (from >= f_.queues() && f_.carrier(from) == core_ && !f_.tx_ring(from).empty()) return false;
+  }
+  return true;
+}
+
 SteeringDevice::Kind SteeringDevice::classify(const Packet& p, uint16_t& owner) const {
   // Only what placement needs, from the wire layer's constants: the stack
   // parses (and counts) the frame properly once it is on its owner's core.
@@ -162,7 +170,7 @@ uint16_t SteeringDevice::rx_burst(Packet* pkts, uint16_t n, uint64_t now) {
   if (f_.cores() == 1) return base_.rx_burst(pkts, n, now);
   // Half the burst for what other cores passed on, so neither source starves.
   uint16_t k = take_steered(pkts, n / 2);
-  if (owns_queue_) {
+  if (owns_queue_ && receiving_) {
     if (f_.queues() < f_.cores()) relay();  // room for the cores that send through us
     // Received straight into the caller's array and compacted in place (a
     // local array of Packets would be zeroed on every call).

@@ -110,6 +110,12 @@ class SteeringDevice final : public Device {
   // have stopped polling.
   ~SteeringDevice() override;
   void set_counters(Counters* c) { ctr_ = c; }
+  // The end of a run: take nothing more from the port queue (so nothing more
+  // is passed to other cores); what they pass on is still received.
+  void stop_receiving() { receiving_ = false; }
+  bool owns_queue() const { return owns_queue_; }
+  // Whether nothing waits in the rings this core empties.
+  bool idle() const;
 
   uint16_t rx_burst(Packet* pkts, uint16_t n, uint64_t now) override;
   bool alloc(Packet& p) override { return base_.alloc(p); }
@@ -131,6 +137,7 @@ class SteeringDevice final : public Device {
   unsigned core_;
   Device& base_;
   bool owns_queue_;
+  bool receiving_ = true;
   unsigned next_from_ = 0;
   Counters scratch_;  // until set_counters
   Counters* ctr_ = &scratch_;

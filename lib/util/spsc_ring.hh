@@ -41,6 +41,11 @@ class SpscRing {
     return true;
   }
 
+  // Consumer only: whether nothing is waiting.
+  bool empty() const {
+    return prod_.tail.load(std::memory_order_acquire) == cons_.head.load(std::memory_order_relaxed);
+  }
+
   // Consumer only. Up to n items into out; returns how many.
   size_t pop(T* out, size_t n) {
     const size_t h = cons_.head.load(std::memory_order_relaxed);
