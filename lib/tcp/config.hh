@@ -10,6 +10,15 @@ namespace ts::tcp {
 enum class CcAlgo : uint8_t { newreno, cubic };
 const char* cc_name(CcAlgo a);
 
+// How lost segments are found and resent (tcp/recovery.hh).
+enum class RecoveryStyle : uint8_t {
+  tahoe,    // fast retransmit, then slow start from one segment; no fast recovery
+  reno,     // RFC 5681 3.2 fast recovery, ended by the first ACK of new data
+  newreno,  // RFC 6582: a partial ACK retransmits the next hole and recovery goes on
+  sack,     // RFC 6675 with PRR (RFC 6937); newreno where SACK was not negotiated
+};
+const char* recovery_style_name(RecoveryStyle s);
+
 struct TcpConfig {
   // Largest segment we accept, advertised in our SYN; clamped to the MTU - 40.
   uint16_t mss = 1460;
@@ -60,6 +69,7 @@ struct TcpConfig {
   bool hystart = true;
   uint32_t initial_window = 10;  // segments (RFC 6928)
   uint8_t dupthresh = 3;         // RFC 5681, RFC 6675
+  RecoveryStyle recovery = RecoveryStyle::sack;
 
   // RFC 5961 challenge ACKs, rate-limited per connection (not host-wide: a
   // host-wide limit is itself a side channel, CVE-2016-5696).

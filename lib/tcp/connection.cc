@@ -5,6 +5,8 @@
 #include "tcp/connection.hh"
 
 #include <algorithm>
+#include <cassert>
+#include <iterator>
 
 #include "tcp/seq.hh"
 
@@ -39,27 +41,6 @@ const char* reason_name(CloseReason r) {
   return "?";
 }
 
-bool Connection::accepts_new_syn(const SegmentIn& s) const {
-  // RFC 6191 (with timestamps) and RFC 1122 4.2.2.13 (without): a SYN that is
-  // unmistakably newer than the old incarnation may reopen the 4-tuple.
-  if (state_ != State::time_wait || (s.flags & (syn | ack | rst)) != syn) return false;
-  if (ts_ok_ && s.options->has_timestamps) return seq_gt(s.options->tsval, ts_recent_);
-  return seq_gt(s.seq, rcv_nxt_);
-}
-
-bool Connection::reusable_for_connect(uint64_t now) const {
-  if (state_ != State::time_wait || !ts_ok_) return false;
-  const uint64_t entered = timewait_at_ - 2 * cfg_.msl_ns;
-  return now >= entered + 2'000'000;  // two ticks of the 1 ms timestamp clock
-}
-
-void Connection::abandon() {
-  finish(CloseReason::normal);
-  notify();
-}
-
-const char* cc_name(CcAlgo a) { return a == CcAlgo::newreno ? "newreno" : "cubic"; }
-
 namespace {
 
 constexpr uint64_t kPawsIdleNs = 24ull * 24 * 3600 * 1'000'000'000;  // RFC 7323 5.5
@@ -71,7 +52,48 @@ uint8_t window_shift_for(uint32_t rcvbuf) {
   return s;
 }
 
+// The transitions of RFC 9293's state diagram (3.3.2) that this
+// implementation makes, as a bit per next state; anything may go to CLOSED.
+constexpr uint16_t bit(State s) { return uint16_t(1u << unsigned(s)); }
+constexpr uint16_t kLegalNext[] = {
+    /* closed       */ bit(State::syn_sent) | bit(State::syn_received),
+    /* syn_sent     */ bit(State::syn_received) | bit(State::established),
+    /* syn_received */ bit(State::established) | bit(State::close_wait),
+    /* established  */ bit(State::fin_wait_1) | bit(State::close_wait),
+    /* fin_wait_1   */ bit(State::fin_wait_2) | bit(State::closing),
+    /* fin_wait_2   */ bit(State::time_wait),
+    /* close_wait   */ bit(State::last_ack),
+    /* closing      */ bit(State::time_wait),
+    /* last_ack     */ 0,
+    /* time_wait    */ 0,
+};
+static_assert(std::size(kLegalNext) == size_t(State::time_wait) + 1);
+
 }  // namespace
+
+bool Connection::accepts_new_syn(const SegmentIn& s) const {
+  // RFC 6191 (with timestamps) and RFC 1122 4.2.2.13 (without): a SYN that is
+  // unmistakably newer than the old incarnation may reopen the 4-tuple.
+  if (state_ != State::time_wait || (s.flags & (syn | ack | rst)) != syn) return false;
+  if (opt_.ts && s.options->has_timestamps) return seq_gt(s.options->tsval, ts_.recent);
+  return seq_gt(s.seq, rcv_.nxt);
+}
+
+bool Connection::reusable_for_connect(uint64_t now) const {
+  if (state_ != State::time_wait || !opt_.ts) return false;
+  const uint64_t entered = timers_.time_wait - 2 * cfg_.msl_ns;
+  return now >= entered + 2'000'000;  // two ticks of the 1 ms timestamp clock
+}
+
+void Connection::abandon() {
+  enter_closed(CloseReason::normal);
+  notify();
+}
+
+inline void Connection::set_state(State s) {
+  assert(s == State::closed || (kLegalNext[size_t(state_)] & bit(s)));
+  state_ = s;
+}
 
 Connection::Connection(const TcpConfig& cfg, const FourTuple& tuple, Output& out,
                        TcpCounters& ctr, Events* events, uint16_t mtu, BufferPool* pool)
@@ -84,13 +106,11 @@ Connection::Connection(const TcpConfig& cfg, const FourTuple& tuple, Output& out
       rcvbuf_(std::max<uint32_t>(cfg.rcvbuf, 1), pool),
       mtu_(mtu),
       our_mss_(uint16_t(std::clamp<int>(std::min<int>(cfg.mss, int(mtu) - 40), 64, 65495))),
-      rtt_(cfg.rto_initial_ns, cfg.rto_min_ns, cfg.rto_max_ns) {
-  if (cfg_.cc == CcAlgo::newreno)
-    cc_alg_ = &cc_impl_.emplace<NewReno>();
-  else
-    cc_alg_ = &cc_impl_.emplace<Cubic>();
-  rcv_wscale_ = cfg_.window_scaling ? window_shift_for(uint32_t(rcvbuf_.capacity())) : 0;
-  rcv_mss_ = std::min<uint32_t>(536, our_mss_);
+      rtt_(cfg.rto_initial_ns, cfg.rto_min_ns, cfg.rto_max_ns),
+      cc_(cfg.cc, cfg.hystart),
+      recovery_(ctr, cfg.dupthresh) {
+  rcv_.wscale = cfg_.window_scaling ? window_shift_for(uint32_t(rcvbuf_.capacity())) : 0;
+  rcv_.mss = std::min<uint32_t>(536, our_mss_);
 }
 
 // ---------------------------------------------------------------- opening
@@ -108,10 +128,10 @@ void Connection::cap_window(uint32_t cap, uint64_t now) {
     if (!hint_ssthresh_ || hint_ssthresh_ > cap) hint_ssthresh_ = cap;
     return;
   }
-  if (cc_.cwnd <= cap) return;
-  cc_.ssthresh = cap;
+  if (cc_.cwnd() <= cap) return;
+  cc_.set_ssthresh(cap);
   // As after an idle period: the algorithm restarts its growth from here.
-  cc_alg_->on_idle(cc_, cap, now);
+  cc_.on_idle(cap, now);
 }
 
 PathReport Connection::report() const {
@@ -123,16 +143,16 @@ PathReport Connection::report() const {
     r.rttvar_ns = rtt_.rttvar();
     r.min_rtt_ns = rtt_.min_rtt() == UINT64_MAX ? 0 : rtt_.min_rtt();
   }
-  if (cc_.ssthresh < UINT32_MAX / 2) r.ssthresh = cc_.ssthresh;
-  r.cwnd = cc_.cwnd;
+  if (cc_.ssthresh() < UINT32_MAX / 2) r.ssthresh = cc_.ssthresh();
+  r.cwnd = cc_.cwnd();
   return r;
 }
 
 void Connection::connect(uint32_t iss, uint32_t ts_offset, uint64_t now) {
   started_ = true;
-  iss_ = snd_una_ = snd_nxt_ = snd_max_ = snd_sml_ = iss;
-  ts_offset_ = ts_offset;
-  state_ = State::syn_sent;
+  snd_.iss = snd_.una = snd_.nxt = snd_.max = snd_.sml = iss;
+  ts_.offset = ts_offset;
+  set_state(State::syn_sent);
   last_rx_ = last_tx_ = now;
   output(now);
   notify();
@@ -140,58 +160,86 @@ void Connection::connect(uint32_t iss, uint32_t ts_offset, uint64_t now) {
 
 void Connection::accept(const SegmentIn& syn, uint32_t iss, uint32_t ts_offset, uint64_t now) {
   started_ = true;
-  iss_ = snd_una_ = snd_nxt_ = snd_max_ = snd_sml_ = iss;
-  ts_offset_ = ts_offset;
-  irs_ = syn.seq;
-  rcv_nxt_ = rcv_adv_ = irs_ + 1;
-  take_syn_options(*syn.options);
-  snd_wnd_ = max_snd_wnd_ = syn.window;  // never scaled in a SYN (RFC 7323 2.2)
-  snd_wl1_ = syn.seq;
-  if (ts_ok_) {
-    ts_recent_ = syn.options->tsval;
-    ts_recent_age_ = now;
-    ts_recent_valid_ = true;
-  }
-  state_ = State::syn_received;
+  snd_.iss = snd_.una = snd_.nxt = snd_.max = snd_.sml = iss;
+  ts_.offset = ts_offset;
+  take_peer_syn(syn, now);
+  set_state(State::syn_received);
   last_rx_ = last_tx_ = now;
   output(now);
   notify();
+}
+
+void Connection::take_peer_syn(const SegmentIn& syn, uint64_t now) {
+  rcv_.irs = syn.seq;
+  rcv_.nxt = rcv_.adv = rcv_.irs + 1;
+  take_syn_options(*syn.options);
+  if (opt_.ts) {
+    ts_.recent = syn.options->tsval;
+    ts_.recent_age = now;
+    ts_.recent_valid = true;
+  }
+  snd_.wnd = snd_.max_wnd = syn.window;  // never scaled in a SYN (RFC 7323 2.2)
+  snd_.wl1 = syn.seq;
+  snd_.wl2 = syn.ack;
 }
 
 void Connection::take_syn_options(const wire::TcpOptions& o) {
   // RFC 9293 3.7.1: 536 when the peer sends no MSS. A tiny MSS would make us
   // send absurdly many segments: 64 bytes is the floor (no real path is smaller).
   const uint32_t peer_mss = o.has_mss ? std::max<uint32_t>(o.mss, 64) : 536;
-  ws_ok_ = cfg_.window_scaling && o.has_wscale;
-  snd_wscale_ = ws_ok_ ? std::min<uint8_t>(o.wscale, 14) : 0;  // RFC 7323 2.3
-  if (!ws_ok_) rcv_wscale_ = 0;
-  sack_ok_ = cfg_.sack && o.sack_permitted;
-  ts_ok_ = cfg_.timestamps && o.has_timestamps;
+  opt_.ws = cfg_.window_scaling && o.has_wscale;
+  snd_.wscale = opt_.ws ? std::min<uint8_t>(o.wscale, 14) : 0;  // RFC 7323 2.3
+  if (!opt_.ws) rcv_.wscale = 0;
+  opt_.sack = cfg_.sack && o.sack_permitted;
+  opt_.ts = cfg_.timestamps && o.has_timestamps;
+  // The recovery style: SACK's needs SACK negotiated; without it, NewReno.
+  recovery_.set_style(cfg_.recovery == RecoveryStyle::sack && !opt_.sack ? RecoveryStyle::newreno
+                                                                          : cfg_.recovery);
   // Data per segment: the smaller MSS less the timestamps every segment carries
   // (RFC 6691: the MSS does not count options).
   const uint32_t room = std::min<uint32_t>(peer_mss, uint32_t(mtu_) - 40);
-  smss_ = std::max<uint32_t>(room - (ts_ok_ ? 12 : 0), 32);
+  smss_ = std::max<uint32_t>(room - (opt_.ts ? 12 : 0), 32);
+}
+
+inline void Connection::syn_acknowledged() {
+  snd_.syn_acked = true;
+  snd_.una = snd_.iss + 1;
+  snd_.una_pos = 0;
+  if (seq_lt(snd_.nxt, snd_.una)) snd_.nxt = snd_.una;  // a SYN retransmission was pending
+}
+
+void Connection::accept_syn_ack(const SegmentIn& seg, uint64_t now) {
+  snd_.wnd = snd_.max_wnd = seg.window;  // never scaled in a SYN
+  snd_.wl1 = seg.seq;
+  snd_.wl2 = seg.ack;
+  syn_acknowledged();
+  timers_.rto = 0;
+  if (timing_.on) {
+    rtt_.sample(now - timing_.start);
+    timing_.on = false;
+  }
+  enter_established(now);
+  acks_.now = true;
 }
 
 void Connection::enter_established(uint64_t now) {
-  state_ = State::established;
+  set_state(State::established);
   was_established_ = true;
   ++ctr_.tcp_conn_established;
-  cc_.smss = smss_;
   // One SMSS if the SYN or SYN-ACK had to be retransmitted (RFC 5681 3.1).
-  cc_.cwnd = syn_retransmitted_ ? smss_ : initial_window();
-  cc_.ssthresh = UINT32_MAX / 2;
+  uint32_t cwnd = retries_.syn_retransmitted ? smss_ : initial_window();
+  uint32_t ssthresh = UINT32_MAX / 2;
   // A cached path's window and ssthresh (validated by the cache), unless the
   // handshake itself was lost.
-  if (!syn_retransmitted_) {
-    if (hint_cwnd_) cc_.cwnd = std::max(hint_cwnd_, 2 * smss_);
-    if (hint_ssthresh_) cc_.ssthresh = std::max(hint_ssthresh_, 2 * smss_);
+  if (!retries_.syn_retransmitted) {
+    if (hint_cwnd_) cwnd = std::max(hint_cwnd_, 2 * smss_);
+    if (hint_ssthresh_) ssthresh = std::max(hint_ssthresh_, 2 * smss_);
   }
-  cc_alg_->init(cc_);
-  if (syn_retransmitted_ && !rtt_.has_sample())
+  cc_.start(smss_, cwnd, ssthresh);
+  if (retries_.syn_retransmitted && !rtt_.has_sample())
     rtt_.floor_rto(3 * kSecond);  // RFC 6298 5.7
-  if (cfg_.keepalive) keepalive_at_ = now + cfg_.keepalive_idle_ns;
-  if (fin_queued_) state_ = State::fin_wait_1;  // shutdown() came during the handshake
+  if (cfg_.keepalive) timers_.keepalive = now + cfg_.keepalive_idle_ns;
+  if (snd_.fin_queued) set_state(State::fin_wait_1);  // shutdown() came during the handshake
   pending_ |= kEvConnected;
 }
 
@@ -213,16 +261,17 @@ void Connection::input(const SegmentIn& seg, uint64_t now) {
 }
 
 void Connection::end_of_burst(uint64_t now) {
-  if (!ack_burst_) return;
-  ack_burst_ = false;
-  ack_now_ = true;
+  if (!acks_.deferred) return;
+  acks_.deferred = false;
+  acks_.now = true;
   output(now);
   notify();
 }
 
 void Connection::input_syn_sent(const SegmentIn& seg, uint64_t now) {
   // RFC 9293 3.10.7.3.
-  const bool ack_ok = (seg.flags & ack) && seq_gt(seg.ack, iss_) && seq_le(seg.ack, snd_max_);
+  const bool ack_ok =
+      (seg.flags & ack) && seq_gt(seg.ack, snd_.iss) && seq_le(seg.ack, snd_.max);
   if ((seg.flags & ack) && !ack_ok) {
     if (!(seg.flags & rst)) send_rst(seg.ack);
     ++ctr_.tcp_bad_ack;
@@ -232,48 +281,27 @@ void Connection::input_syn_sent(const SegmentIn& seg, uint64_t now) {
     // RFC 5961 3.2: in SYN-SENT a reset counts only if it acknowledges our SYN.
     if (ack_ok) {
       ++ctr_.tcp_rst_in;
-      finish(CloseReason::refused);
+      enter_closed(CloseReason::refused);
     }
     return;
   }
   if (!(seg.flags & syn)) return;
-  irs_ = seg.seq;
-  rcv_nxt_ = rcv_adv_ = irs_ + 1;
-  take_syn_options(*seg.options);
-  if (ts_ok_) {
-    ts_recent_ = seg.options->tsval;
-    ts_recent_age_ = now;
-    ts_recent_valid_ = true;
-  }
-  snd_wnd_ = max_snd_wnd_ = seg.window;  // unscaled in a SYN
-  snd_wl1_ = seg.seq;
-  snd_wl2_ = seg.ack;
+  take_peer_syn(seg, now);
   last_rx_ = now;
   if (!ack_ok) {
     // Simultaneous open: answer with SYN-ACK from SYN-RECEIVED.
-    state_ = State::syn_received;
-    snd_nxt_ = iss_;
-    rto_at_ = 0;
+    set_state(State::syn_received);
+    snd_.nxt = snd_.iss;
+    timers_.rto = 0;
     return;
   }
-  if (rtt_timing_) {
-    rtt_.sample(now - rtt_start_);
-    rtt_timing_ = false;
-  }
-  snd_una_ = seg.ack;
-  if (seq_lt(snd_nxt_, snd_una_)) snd_nxt_ = snd_una_;  // a SYN retransmission was pending
-  snd_una_pos_ = 0;
-  syn_acked_ = true;
-  rto_at_ = 0;
-  enter_established(now);
-  ack_now_ = true;
-  // Data on the SYN-ACK starts after the SYN's sequence number.
+  accept_syn_ack(seg, now);
+  // Data (and a FIN) on the SYN-ACK start after the SYN's sequence number.
   if (!seg.payload.empty() || (seg.flags & fin)) {
     SegmentIn rest = seg;
     rest.seq = seg.seq + 1;
     rest.flags &= uint8_t(~syn);
-    if (!rest.payload.empty()) process_data(rest, now);
-    if (rest.flags & fin) take_fin(rest, now);
+    process_text(rest, now);
   }
 }
 
@@ -283,21 +311,21 @@ bool Connection::acceptable(const SegmentIn& seg) const {
   // RSTs and a FIN reach a full receiver.
   const uint32_t len = uint32_t(seg.payload.size()) + ((seg.flags & syn) ? 1 : 0) +
                        ((seg.flags & fin) ? 1 : 0);
-  const uint32_t wnd = seq_gt(rcv_adv_, rcv_nxt_) ? rcv_adv_ - rcv_nxt_ : 0;
-  if (seg.seq == rcv_nxt_) return true;
+  const uint32_t wnd = advertised();
+  if (seg.seq == rcv_.nxt) return true;
   if (wnd == 0) return false;
-  const uint32_t edge = rcv_nxt_ + wnd;
-  if (len == 0) return seq_in(seg.seq, rcv_nxt_, edge);
-  return seq_in(seg.seq, rcv_nxt_, edge) || seq_in(seg.seq + len - 1, rcv_nxt_, edge);
+  const uint32_t edge = rcv_.nxt + wnd;
+  if (len == 0) return seq_in(seg.seq, rcv_.nxt, edge);
+  return seq_in(seg.seq, rcv_.nxt, edge) || seq_in(seg.seq + len - 1, rcv_.nxt, edge);
 }
 
 bool Connection::paws_reject(const SegmentIn& seg, uint64_t now) {
   // RFC 7323 5.3 R1.
-  if (!ts_ok_ || !seg.options->has_timestamps || !ts_recent_valid_ || (seg.flags & rst))
+  if (!opt_.ts || !seg.options->has_timestamps || !ts_.recent_valid || (seg.flags & rst))
     return false;
-  if (seq_ge(seg.options->tsval, ts_recent_)) return false;
-  if (now - ts_recent_age_ > kPawsIdleNs) {  // RFC 7323 5.5: TS.Recent too old to trust
-    ts_recent_valid_ = false;
+  if (seq_ge(seg.options->tsval, ts_.recent)) return false;
+  if (now - ts_.recent_age > kPawsIdleNs) {  // RFC 7323 5.5: TS.Recent too old to trust
+    ts_.recent_valid = false;
     return false;
   }
   return true;
@@ -305,14 +333,14 @@ bool Connection::paws_reject(const SegmentIn& seg, uint64_t now) {
 
 void Connection::challenge_ack(uint64_t now) {
   // RFC 5961 7: rate-limited, per connection.
-  if (now - chack_window_ >= kSecond) {
-    chack_window_ = now;
-    chack_count_ = 0;
+  if (now - limits_.challenge_window >= kSecond) {
+    limits_.challenge_window = now;
+    limits_.challenges = 0;
   }
-  if (chack_count_ < cfg_.challenge_acks_per_sec) {
-    ++chack_count_;
+  if (limits_.challenges < cfg_.challenge_acks_per_sec) {
+    ++limits_.challenges;
     ++ctr_.tcp_challenge_acks;
-    ack_now_ = true;
+    acks_.now = true;
   } else {
     ++ctr_.tcp_challenge_acks_limited;
   }
@@ -323,9 +351,9 @@ void Connection::oow_ack(const SegmentIn& seg, uint64_t now) {
   // Ones carrying data are real retransmissions and always answered; bare
   // ACKs at most every 500 ms, which breaks ACK loops between confused peers
   // and limits what a blind attacker can make us send (as Linux does).
-  if (!seg.payload.empty() || now - last_oow_ack_ >= 500'000'000) {
-    last_oow_ack_ = now;
-    ack_now_ = true;
+  if (!seg.payload.empty() || now - limits_.last_oow >= 500'000'000) {
+    limits_.last_oow = now;
+    acks_.now = true;
   } else {
     ++ctr_.tcp_oow_acks_limited;
   }
@@ -334,37 +362,24 @@ void Connection::oow_ack(const SegmentIn& seg, uint64_t now) {
 void Connection::input_synchronized(const SegmentIn& seg, uint64_t now) {
   const wire::TcpOptions& o = *seg.options;
   if (state_ == State::time_wait && (seg.flags & fin) && !(seg.flags & rst) &&
-      seg.seq + uint32_t(seg.payload.size()) + 1 == rcv_nxt_) {
+      seg.seq + uint32_t(seg.payload.size()) + 1 == rcv_.nxt) {
     // The peer's FIN again: our last ACK was lost. Acknowledge it and restart
     // the 2 MSL timer (RFC 9293 3.10.7.4, TIME-WAIT).
-    ack_now_ = true;
-    timewait_at_ = now + 2 * cfg_.msl_ns;
+    acks_.now = true;
+    timers_.time_wait = now + 2 * cfg_.msl_ns;
     return;
   }
   if (state_ == State::syn_received && (seg.flags & syn) && !(seg.flags & ack) &&
-      seg.seq == irs_) {
-    snd_nxt_ = iss_;  // the peer did not get our SYN-ACK: send it again
+      seg.seq == rcv_.irs) {
+    snd_.nxt = snd_.iss;  // the peer did not get our SYN-ACK: send it again
     return;
   }
   if (state_ == State::syn_received && (seg.flags & (syn | ack | rst)) == (syn | ack) &&
-      seg.seq == irs_ && seg.ack == iss_ + 1) {
+      seg.seq == rcv_.irs && seg.ack == snd_.iss + 1) {
     // Simultaneous open: the peer's SYN-ACK acknowledges our SYN. RFC 9293
     // answers it with an ACK (its SEQ is not acceptable); that ACK is what
     // establishes the peer, and the SYN-ACK establishes us (as Linux).
-    snd_wnd_ = max_snd_wnd_ = seg.window;  // never scaled in a SYN
-    snd_wl1_ = seg.seq;
-    snd_wl2_ = seg.ack;
-    snd_una_ = seg.ack;
-    if (seq_lt(snd_nxt_, snd_una_)) snd_nxt_ = snd_una_;
-    snd_una_pos_ = 0;
-    syn_acked_ = true;
-    rto_at_ = 0;
-    if (rtt_timing_) {
-      rtt_.sample(now - rtt_start_);
-      rtt_timing_ = false;
-    }
-    enter_established(now);
-    ack_now_ = true;
+    accept_syn_ack(seg, now);
     return;
   }
   if ((seg.flags & syn) && !(seg.flags & rst)) {
@@ -382,27 +397,27 @@ void Connection::input_synchronized(const SegmentIn& seg, uint64_t now) {
     return;
   }
   last_rx_ = now;
-  keepalive_sent_ = 0;
-  if (cfg_.keepalive && synchronized()) keepalive_at_ = now + cfg_.keepalive_idle_ns;
+  retries_.keepalives = 0;
+  if (cfg_.keepalive && synchronized(state_)) timers_.keepalive = now + cfg_.keepalive_idle_ns;
   // RFC 7323 4.3: remember the timestamp to echo.
-  if (ts_ok_ && o.has_timestamps && seq_le(seg.seq, last_ack_sent_) &&
-      (!ts_recent_valid_ || seq_ge(o.tsval, ts_recent_))) {
-    ts_recent_ = o.tsval;
-    ts_recent_age_ = now;
-    ts_recent_valid_ = true;
+  if (opt_.ts && o.has_timestamps && seq_le(seg.seq, ts_.last_ack_sent) &&
+      (!ts_.recent_valid || seq_ge(o.tsval, ts_.recent))) {
+    ts_.recent = o.tsval;
+    ts_.recent_age = now;
+    ts_.recent_valid = true;
   }
 
   if (seg.flags & rst) {
     // RFC 5961 3.2: only a reset at exactly RCV.NXT counts; one elsewhere in
     // the window gets a challenge ACK, which a real peer answers with an exact one.
-    if (seg.seq != rcv_nxt_) {
+    if (seg.seq != rcv_.nxt) {
       challenge_ack(now);
       return;
     }
     if (state_ == State::time_wait) return;  // RFC 1337: no TIME-WAIT assassination
     ++ctr_.tcp_rst_in;
     const bool closing = state_ == State::closing || state_ == State::last_ack;
-    finish(closing ? CloseReason::normal : CloseReason::reset);
+    enter_closed(closing ? CloseReason::normal : CloseReason::reset);
     return;
   }
   if (!(seg.flags & ack)) {
@@ -411,325 +426,186 @@ void Connection::input_synchronized(const SegmentIn& seg, uint64_t now) {
   }
 
   if (state_ == State::syn_received) {
-    if (!(seq_gt(seg.ack, snd_una_) && seq_le(seg.ack, snd_max_))) {
+    if (!(seq_gt(seg.ack, snd_.una) && seq_le(seg.ack, snd_.max))) {
       send_rst(seg.ack);  // RFC 9293 3.10.7.4, SYN-RECEIVED
       return;
     }
-    snd_wnd_ = uint32_t(seg.window) << snd_wscale_;
-    max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
-    snd_wl1_ = seg.seq;
-    snd_wl2_ = seg.ack;
+    snd_.wnd = uint32_t(seg.window) << snd_.wscale;
+    snd_.max_wnd = std::max(snd_.max_wnd, snd_.wnd);
+    snd_.wl1 = seg.seq;
+    snd_.wl2 = seg.ack;
     enter_established(now);
   }
   // RFC 5961 5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT].
-  if (seq_gt(seg.ack, snd_max_)) {
+  if (seq_gt(seg.ack, snd_.max)) {
     ++ctr_.tcp_bad_ack;
-    ack_now_ = true;
+    acks_.now = true;
     return;
   }
-  if (seq_lt(seg.ack, snd_una_ - std::max<uint32_t>(max_snd_wnd_, 1))) {
+  if (seq_lt(seg.ack, snd_.una - std::max<uint32_t>(snd_.max_wnd, 1))) {
     ++ctr_.tcp_bad_ack;
     challenge_ack(now);
     return;
   }
   process_ack(seg, now);
   if (state_ == State::closed) return;
+  process_text(seg, now);
+}
 
+inline void Connection::process_text(const SegmentIn& seg, uint64_t now) {
   // Urgent data stays in the stream (RFC 6093): the pointer is not acted on.
   if (!seg.payload.empty()) process_data(seg, now);
   if (seg.flags & fin) take_fin(seg, now);
 }
 
+size_t Connection::sack_ranges(const wire::TcpOptions& o, SackScoreboard::Range* out) const {
+  // RFC 2018: blocks outside (SND.UNA, SND.MAX] are stale, a D-SACK, or bogus.
+  size_t n = 0;
+  for (unsigned i = 0; i < o.sack_count; ++i) {
+    const wire::SackBlock& b = o.sack[i];
+    if (!seq_lt(b.left, b.right) || !seq_gt(b.left, snd_.una) || seq_gt(b.right, snd_.max))
+      continue;
+    const uint64_t end = std::min(pos_of(b.right), sndbuf_.end());
+    const uint64_t begin = pos_of(b.left);
+    if (begin < end) out[n++] = {begin, end};
+  }
+  return n;
+}
+
 void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
   const wire::TcpOptions& o = *seg.options;
   const uint32_t ackno = seg.ack;
-  const uint32_t old_wnd = snd_wnd_;
-  probes_unanswered_ = 0;
+  const uint32_t old_wnd = snd_.wnd;
+  retries_.probes_unanswered = 0;
 
   // Window update (RFC 9293 3.10.7.4): only from a segment newer than the one
   // that last set it, so reordered segments cannot shrink it.
-  if (seq_lt(snd_wl1_, seg.seq) || (snd_wl1_ == seg.seq && seq_le(snd_wl2_, ackno))) {
-    if (seg.window == 0 && snd_wnd_ != 0) ++ctr_.tcp_zero_window_seen;
-    snd_wnd_ = uint32_t(seg.window) << snd_wscale_;
-    max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
-    snd_wl1_ = seg.seq;
-    snd_wl2_ = ackno;
-    if (snd_wnd_ > 0) persist_backoff_ = 0;
+  if (seq_lt(snd_.wl1, seg.seq) || (snd_.wl1 == seg.seq && seq_le(snd_.wl2, ackno))) {
+    if (seg.window == 0 && snd_.wnd != 0) ++ctr_.tcp_zero_window_seen;
+    snd_.wnd = uint32_t(seg.window) << snd_.wscale;
+    snd_.max_wnd = std::max(snd_.max_wnd, snd_.wnd);
+    snd_.wl1 = seg.seq;
+    snd_.wl2 = ackno;
+    if (snd_.wnd > 0) retries_.persist_backoff = 0;
   }
-  const uint64_t sacked_before = sb_.sacked_bytes();
-  if (sack_ok_ && o.sack_count) process_sack(o);
+  SackScoreboard::Range blocks[wire::kMaxSackBlocks];
+  Recovery::Ack a;
+  auto space = [this] { return flight_space(); };
+  if (opt_.sack && o.sack_count) a.sacks = {blocks, sack_ranges(o, blocks)};
 
-  if (!seq_gt(ackno, snd_una_)) {
+  if (!seq_gt(ackno, snd_.una)) {
     // RFC 5681 2: a duplicate ACK carries no data, no SYN or FIN, acknowledges
     // nothing new, leaves the window as it was, and data is outstanding.
     // With the window shut they answer our probes and say nothing about loss.
-    const bool dup = ackno == snd_una_ && seg.payload.empty() && !(seg.flags & (syn | fin)) &&
-                     snd_wnd_ == old_wnd && snd_max_ != snd_una_ && snd_wnd_ > 0;
-    const bool was_in_recovery = in_recovery_;
-    detect_loss(dup, now);
-    if (was_in_recovery && sack_ok_) {
-      check_lost_retransmissions(now);
-      prr_update(int64_t(sb_.sacked_bytes()) - int64_t(sacked_before));
-    }
+    a.duplicate = ackno == snd_.una && seg.payload.empty() && !(seg.flags & (syn | fin)) &&
+                  snd_.wnd == old_wnd && snd_.max != snd_.una && snd_.wnd > 0;
+    const Recovery::AckResult r = recovery_.on_ack(a, space, cc_, smss_, now);
+    if (r.retransmit) send_transmission(r.retransmit, now);
     return;
   }
 
   // New data acknowledged.
   const uint32_t flight_before = flight();
-  const bool cwnd_limited = flight_before + smss_ >= cc_.cwnd ||
-                            (cc_.cwnd < cc_.ssthresh && 2 * uint64_t(flight_before) >= cc_.cwnd);
-  if (!syn_acked_) {  // first, our SYN
-    syn_acked_ = true;
-    snd_una_ = iss_ + 1;
-    snd_una_pos_ = 0;
-    if (seq_lt(snd_nxt_, snd_una_)) snd_nxt_ = snd_una_;
-  }
+  const uint32_t cwnd = cc_.cwnd();
+  // In slow start, half a window in flight counts as limited by it (as Linux).
+  const bool cwnd_limited = flight_before + smss_ >= cwnd ||
+                            (cc_.in_slow_start() && 2 * uint64_t(flight_before) >= cwnd);
+  if (!snd_.syn_acked) syn_acknowledged();
   // Every ACK of new data with a timestamp echo measures one round trip, at
   // the timestamp clock's 1 ms granularity (RFC 7323 4). An echo from the
   // future, or older than the longest RTO, is a broken middlebox or a lie.
-  const int32_t ts_ms = (ts_ok_ && o.has_timestamps && o.tsecr) ? int32_t(ts_now(now) - o.tsecr) : -1;
+  const int32_t ts_ms =
+      (opt_.ts && o.has_timestamps && o.tsecr) ? int32_t(ts_now(now) - o.tsecr) : -1;
   const uint64_t ts_rtt = (ts_ms >= 0 && uint64_t(ts_ms) * 1'000'000 <= cfg_.rto_max_ns)
                               ? uint64_t(ts_ms) * 1'000'000 + 500'000
                               : 0;
   uint64_t ack_rtt = ts_rtt;
-  if (rtt_timing_ && seq_gt(ackno, rtt_seq_)) {
-    ack_rtt = now - rtt_start_;  // the precise sample of the timed segment
+  if (timing_.on && seq_gt(ackno, timing_.seq)) {
+    ack_rtt = now - timing_.start;  // the precise sample of the timed segment
     rtt_.sample(ack_rtt);
-    rtt_timing_ = false;
-    need_ts_sample_ = false;
-  } else if (need_ts_sample_ && ts_rtt) {
+    timing_.on = false;
+    timing_.need_ts_sample = false;
+  } else if (timing_.need_ts_sample && ts_rtt) {
     // After a retransmission the timestamp echo says which transmission was
     // acknowledged, where Karn's rule leaves the timer without a sample.
     rtt_.sample(ts_rtt);
-    need_ts_sample_ = false;
+    timing_.need_ts_sample = false;
   }
-  cc_.srtt_ns = rtt_.srtt();
-  cc_.min_rtt_ns = rtt_.has_sample() ? rtt_.min_rtt() : 0;
-  timeouts_ = 0;
+  cc_.set_rtt(rtt_.srtt(), rtt_.has_sample() ? rtt_.min_rtt() : 0);
+  retries_.timeouts = 0;
 
   const uint64_t acked_end = std::min(pos_of(ackno), sndbuf_.end());
-  const uint32_t data_acked = uint32_t(acked_end - snd_una_pos_);
+  a.advanced = true;
+  a.acked = uint32_t(acked_end - snd_.una_pos);
   sndbuf_.release(acked_end);
-  snd_una_pos_ = acked_end;
-  snd_una_ = ackno;
-  if (seq_lt(snd_nxt_, snd_una_)) snd_nxt_ = snd_una_;
-  sb_.advance(snd_una_pos_);
-  if (!sb_.empty() && sb_.range(0).begin <= snd_una_pos_) {
-    // The cumulative ACK stops exactly where data it had SACKed begins: the
-    // receiver threw that data away (reneged; Linux prunes its out-of-order
-    // queue under memory pressure). Forget every SACK, so that it is sent
-    // again (RFC 2018 8).
-    sb_.clear();
-    ++ctr_.tcp_sack_reneging;
-  }
-  high_rxt_ = std::max(high_rxt_, snd_una_pos_);
-  if (seq_lt(snd_sml_, snd_una_)) snd_sml_ = snd_una_;  // so the comparison survives the wrap
-  dupacks_ = 0;
+  snd_.una_pos = acked_end;
+  snd_.una = ackno;
+  if (seq_lt(snd_.nxt, snd_.una)) snd_.nxt = snd_.una;
+  if (seq_lt(snd_.sml, snd_.una)) snd_.sml = snd_.una;  // so the comparison survives the wrap
 
-  cc_.flight = flight();
-  if (recover_valid_ && !in_recovery_ && !rto_recovery_ && seq_ge(ackno, recover_))
-    recover_valid_ = false;  // no comparison against a point the sequence may wrap past
-  if (in_recovery_) {
-    if (seq_ge(ackno, recover_)) {
-      in_recovery_ = false;
-      recover_valid_ = false;
-      rxt_records_.clear();
-      relost_.clear();
-      cc_alg_->on_recovery_exit(cc_, now);
-    } else if (sack_ok_) {
-      check_lost_retransmissions(now);
-      prr_update(int64_t(data_acked) + int64_t(sb_.sacked_bytes()) - int64_t(sacked_before));
-    } else {
-      // RFC 6582 3.2 step 3, a partial ACK: retransmit the next hole at once,
-      // deflate the window by what was acknowledged, and restart the timer.
-      const uint32_t len = uint32_t(std::min<uint64_t>(smss_, sndbuf_.end() - snd_una_pos_));
-      emit_range(snd_una_pos_, len, len == 0 && fin_sent_, true, now);
-      cc_.cwnd = cc_.cwnd > data_acked ? cc_.cwnd - data_acked : smss_;
-      if (data_acked >= smss_) cc_.cwnd += smss_;
-      rto_at_ = now + rtt_.rto();
-    }
-  } else {
-    if (rto_recovery_ && seq_ge(ackno, recover_)) {
-      rto_recovery_ = false;
-      recover_valid_ = false;
-    }
-    if (cfg_.hystart && cc_.cwnd < cc_.ssthresh && !rto_recovery_)
-      hystart_.on_ack(cc_, ack_rtt, ackno, snd_max_);
-    // The window grows only while it limits sending (RFC 7661; RFC 9438 5.8):
-    // an application that sends little must not build up a huge cwnd to burst
-    // with later. In slow start, half a window in flight counts (as Linux).
-    if (data_acked && cwnd_limited) cc_alg_->on_ack(cc_, data_acked, now);
-  }
+  const Recovery::AckResult r = recovery_.on_ack(a, space, cc_, smss_, now);
+  if (r.retransmit) send_transmission(r.retransmit, now);
+  if (r.grow)
+    cc_.on_ack(a.acked, ack_rtt, ackno, snd_.max, cwnd_limited, !recovery_.going_back(), now);
 
   // RFC 6298 5.2 / 5.3.
-  rto_at_ = snd_una_ == snd_max_ ? 0 : now + rtt_.rto();
-  if (data_acked) pending_ |= kEvWritable;
-
-  if (fin_sent_ && seq_gt(ackno, fin_seq_)) {  // our FIN is acknowledged
-    switch (state_) {
-      case State::fin_wait_1:
-        state_ = State::fin_wait_2;
-        // After close() nobody will read: do not wait for the peer forever.
-        if (app_closed_) timewait_at_ = now + 2 * cfg_.msl_ns;
-        break;
-      case State::closing:
-        enter_time_wait(now);
-        break;
-      case State::last_ack:
-        finish(CloseReason::normal);
-        break;
-      default:
-        break;
-    }
-  }
+  timers_.rto = snd_.una == snd_.max ? 0 : now + rtt_.rto();
+  if (a.acked) pending_ |= kEvWritable;
+  if (snd_.fin_sent && seq_gt(ackno, snd_.fin_seq)) our_fin_acknowledged(now);
 }
 
-void Connection::process_sack(const wire::TcpOptions& o) {
-  // RFC 2018: blocks outside (SND.UNA, SND.MAX] are stale, a D-SACK, or bogus.
-  for (unsigned i = 0; i < o.sack_count; ++i) {
-    const wire::SackBlock& b = o.sack[i];
-    if (!seq_lt(b.left, b.right) || !seq_gt(b.left, snd_una_) || seq_gt(b.right, snd_max_))
-      continue;
-    const uint64_t end = std::min(pos_of(b.right), sndbuf_.end());
-    const uint64_t begin = pos_of(b.left);
-    if (begin < end) sb_.add(begin, end);
+void Connection::our_fin_acknowledged(uint64_t now) {
+  switch (state_) {
+    case State::fin_wait_1:
+      set_state(State::fin_wait_2);
+      // After close() nobody will read: do not wait for the peer forever.
+      if (app_closed_) timers_.time_wait = now + 2 * cfg_.msl_ns;
+      break;
+    case State::closing:
+      enter_time_wait(now);
+      break;
+    case State::last_ack:
+      enter_closed(CloseReason::normal);
+      break;
+    default:
+      break;
   }
-}
-
-void Connection::detect_loss(bool dup, uint64_t now) {
-  if (dup) {
-    ++dupacks_;
-    ++ctr_.tcp_dup_acks;
-  }
-  if (in_recovery_) {
-    // RFC 6582 3.2 step 4: each further duplicate ACK means a segment left the
-    // network, so the window may admit one more.
-    if (!sack_ok_ && dup) cc_.cwnd += smss_;
-    return;
-  }
-  if (rto_recovery_ || snd_max_ == snd_una_) return;
-  bool lost = dupacks_ >= cfg_.dupthresh;
-  if (sack_ok_ && !lost && !sb_.empty())
-    lost = sb_.is_lost(snd_una_pos_, cfg_.dupthresh, smss_);  // RFC 6675 5
-  if (!lost) return;
-  // A new loss event only once the cumulative ACK has passed the previous
-  // recovery point (RFC 6582 3.2 step 1, RFC 6675 5).
-  if (recover_valid_ && seq_lt(snd_una_, recover_)) return;
-
-  ++ctr_.tcp_fast_recoveries;
-  in_recovery_ = true;
-  recover_ = snd_max_;
-  recover_valid_ = true;
-  cc_.flight = flight();
-  hystart_.stop(cc_);
-  cc_alg_->on_congestion(cc_, CongestionSignal::loss, now);
-  prr_delivered_ = prr_out_ = 0;
-  recover_fs_ = std::max<uint64_t>(flight(), 1);
-  ++episode_;
-  high_rxt_ = snd_una_pos_;
-  rescue_done_ = false;
-  // Retransmit the first segment presumed lost at once (RFC 6675 5 step 4.3,
-  // RFC 6582 3.2 step 2), whatever the window says.
-  const uint32_t len = uint32_t(std::min<uint64_t>(smss_, sndbuf_.end() - snd_una_pos_));
-  const uint64_t hole_end = sack_ok_ ? std::min(sb_.next_sacked(snd_una_pos_), snd_una_pos_ + len)
-                                     : snd_una_pos_ + len;
-  const uint32_t rlen = uint32_t(hole_end - snd_una_pos_);
-  if (emit_range(snd_una_pos_, rlen, rlen == 0 && fin_sent_, true, now))
-    high_rxt_ = snd_una_pos_ + rlen;
-  if (!sack_ok_) cc_.cwnd = cc_.ssthresh + 3 * smss_;  // RFC 6582 3.2 step 2
-}
-
-void Connection::check_lost_retransmissions(uint64_t now) {
-  const uint64_t hi = sb_.highest();
-  const uint64_t margin = uint64_t(cfg_.dupthresh - 1) * smss_;  // as IsLost tolerates reordering
-  bool reduce = false;
-  while (!rxt_records_.empty()) {
-    const Rxt r = rxt_records_.front();
-    if (r.end <= snd_una_pos_) {
-      rxt_records_.pop_front();
-      continue;
-    }
-    if (hi <= r.sent_max + margin) break;  // later records were sent later still
-    rxt_records_.pop_front();
-    const uint64_t s = sb_.skip_sacked(std::max(r.begin, snd_una_pos_));
-    if (s < r.end) {
-      relost_.push_back({s, r.end, 0, 0});
-      ++ctr_.tcp_lost_retransmits;
-      reduce |= r.episode == episode_;
-    }
-  }
-  if (!reduce) return;
-  // A retransmission sent after the window was reduced was lost as well: the
-  // reduction was not enough (after a slow-start overshoot it rarely is), so
-  // this is a new congestion signal. Once per episode: what was sent under the
-  // previous window cannot tell us about the new one.
-  ++episode_;
-  recover_ = snd_max_;
-  cc_.flight = flight();
-  cc_alg_->on_congestion(cc_, CongestionSignal::loss, now);
-  prr_delivered_ = prr_out_ = 0;
-  recover_fs_ = std::max<uint64_t>(pipe(), 1);
-}
-
-void Connection::prr_update(int64_t delivered) {
-  // Proportional Rate Reduction (RFC 6937) sets cwnd during SACK recovery, so
-  // that the reduction to ssthresh is spread over the recovery instead of
-  // stopping transmission and then bursting, and so that a window far above
-  // ssthresh (a slow-start overshoot) drains the queue instead of keeping it
-  // full and losing the retransmissions too.
-  if (!sack_ok_ || !in_recovery_) return;
-  if (delivered > 0) prr_delivered_ += uint64_t(delivered);
-  const uint64_t p = pipe();
-  const uint64_t ssthresh = cc_.ssthresh;
-  int64_t sndcnt;
-  if (p > ssthresh) {
-    sndcnt = int64_t((prr_delivered_ * ssthresh + recover_fs_ - 1) / recover_fs_) - int64_t(prr_out_);
-  } else {
-    // PRR-SSRB: grow back toward ssthresh no faster than slow start.
-    const int64_t limit = std::max<int64_t>(int64_t(prr_delivered_) - int64_t(prr_out_),
-                                            std::max<int64_t>(delivered, 0)) + smss_;
-    sndcnt = std::min<int64_t>(int64_t(ssthresh - p), limit);
-  }
-  if (sndcnt < 0) sndcnt = 0;
-  cc_.cwnd = uint32_t(std::min<uint64_t>(p + uint64_t(sndcnt), UINT32_MAX / 2));
 }
 
 void Connection::process_data(const SegmentIn& seg, uint64_t now) {
-  if (state_ != State::established && state_ != State::fin_wait_1 &&
-      state_ != State::fin_wait_2)
-    return;  // after the peer's FIN no data can follow (RFC 9293 3.10.7.4 step 7)
-  if (fin_received_) return;
-  const uint32_t before = rcv_nxt_;
-  const uint64_t pos = rcvbuf_.next() + int64_t(int32_t(seg.seq - rcv_nxt_));
+  // After the peer's FIN no data can follow (RFC 9293 3.10.7.4 step 7).
+  if (!receives_data(state_) || rcv_.fin_received) return;
+  const uint32_t before = rcv_.nxt;
+  const uint64_t pos = rcvbuf_.next() + int64_t(int32_t(seg.seq - rcv_.nxt));
   const bool had_holes = rcvbuf_.has_out_of_order();
   bool dropped = false;
   const size_t in_order = rcvbuf_.insert(pos, seg.payload, dropped);
   if (dropped) ++ctr_.tcp_ooo_dropped;
-  rcv_nxt_ += uint32_t(in_order);
+  rcv_.nxt += uint32_t(in_order);
 
   if (seq_gt(seg.seq, before)) {
     // Out of order: ACK at once so the sender learns of the hole (RFC 5681 4.2),
     // with SACK blocks.
     ++ctr_.tcp_ooo_segments;
-    ack_now_ = true;
+    acks_.now = true;
   } else if (in_order == 0 || had_holes) {
-    ack_now_ = true;  // a duplicate, or the segment filled a hole
+    acks_.now = true;  // a duplicate, or the segment filled a hole
   } else {
     // In order: delayed ACK, but at least every `delack_segments` full-sized
     // segments (RFC 9293 3.8.6.3).
-    rcv_mss_ = std::max<uint32_t>(rcv_mss_, uint32_t(seg.payload.size()));
-    if (seg.payload.size() >= rcv_mss_) ++unacked_full_;
-    if (unacked_full_ >= cfg_.delack_segments) {
-      if (coalesce_acks_ && observer_) {
-        if (!ack_burst_) {
-          ack_burst_ = true;
+    rcv_.mss = std::max<uint32_t>(rcv_.mss, uint32_t(seg.payload.size()));
+    if (seg.payload.size() >= rcv_.mss) ++acks_.unacked_full;
+    if (acks_.unacked_full >= cfg_.delack_segments) {
+      if (acks_.coalesce && observer_) {
+        if (!acks_.deferred) {
+          acks_.deferred = true;
           observer_->on_ack_deferred(*this);
         }
       } else {
-        ack_now_ = true;
+        acks_.now = true;
       }
-    } else if (!delack_at_)
-      delack_at_ = now + cfg_.delack_ns;
+    } else if (!timers_.delack)
+      timers_.delack = now + cfg_.delack_ns;
   }
   if (in_order) {
     if (app_closed_) {
@@ -739,38 +615,38 @@ void Connection::process_data(const SegmentIn& seg, uint64_t now) {
       pending_ |= kEvReadable;
     }
   }
-  if (fin_pending_ && rcvbuf_.next() >= fin_pos_) process_fin(now);
+  if (rcv_.fin_pending && rcvbuf_.next() >= rcv_.fin_pos) process_fin(now);
 }
 
 void Connection::take_fin(const SegmentIn& seg, uint64_t now) {
-  if (fin_received_) {
-    ack_now_ = true;  // a retransmitted FIN
+  if (rcv_.fin_received) {
+    acks_.now = true;  // a retransmitted FIN
     return;
   }
   const uint32_t fin_seq = seg.seq + uint32_t(seg.payload.size());
-  if (fin_seq == rcv_nxt_) {
+  if (fin_seq == rcv_.nxt) {
     process_fin(now);
-  } else if (seq_gt(fin_seq, rcv_nxt_) &&
-             seq_lt(fin_seq, rcv_nxt_ + uint32_t(rcvbuf_.capacity()))) {
+  } else if (seq_gt(fin_seq, rcv_.nxt) &&
+             seq_lt(fin_seq, rcv_.nxt + uint32_t(rcvbuf_.capacity()))) {
     // Beyond a hole: act on it once the data before it has arrived.
-    fin_pending_ = true;
-    fin_pos_ = rcvbuf_.next() + (fin_seq - rcv_nxt_);
+    rcv_.fin_pending = true;
+    rcv_.fin_pos = rcvbuf_.next() + (fin_seq - rcv_.nxt);
   }
 }
 
 void Connection::process_fin(uint64_t now) {
-  fin_received_ = true;
-  fin_pending_ = false;
-  rcv_nxt_ += 1;
-  ack_now_ = true;
+  rcv_.fin_received = true;
+  rcv_.fin_pending = false;
+  rcv_.nxt += 1;
+  acks_.now = true;
   switch (state_) {
     case State::syn_received:
     case State::established:
-      state_ = State::close_wait;
+      set_state(State::close_wait);
       pending_ |= kEvPeerClosed;
       break;
     case State::fin_wait_1:
-      state_ = State::closing;  // simultaneous close: our FIN is not yet acknowledged
+      set_state(State::closing);  // simultaneous close: our FIN is not yet acknowledged
       pending_ |= kEvPeerClosed;
       break;
     case State::fin_wait_2:
@@ -783,19 +659,19 @@ void Connection::process_fin(uint64_t now) {
 }
 
 void Connection::enter_time_wait(uint64_t now) {
-  state_ = State::time_wait;
-  timewait_at_ = now + 2 * cfg_.msl_ns;
-  rto_at_ = persist_at_ = keepalive_at_ = 0;
+  set_state(State::time_wait);
+  timers_.time_wait = now + 2 * cfg_.msl_ns;
+  timers_.rto = timers_.persist = timers_.keepalive = 0;
   // Nothing is left to send; what the application has not read stays.
   sndbuf_.drop_storage();
   rcvbuf_.drop_storage();
 }
 
-void Connection::finish(CloseReason r) {
+void Connection::enter_closed(CloseReason r) {
   if (state_ == State::closed) return;
-  state_ = State::closed;
+  set_state(State::closed);
   reason_ = r;
-  rto_at_ = delack_at_ = persist_at_ = keepalive_at_ = timewait_at_ = 0;
+  timers_.clear();
   switch (r) {
     case CloseReason::normal: ++ctr_.tcp_conn_closed; break;
     case CloseReason::reset:
@@ -817,9 +693,7 @@ size_t Connection::send_ref(std::span<const uint8_t> data, uint64_t now) {
 }
 
 size_t Connection::queue(std::span<const uint8_t> data, bool by_ref, uint64_t now) {
-  const bool open = state_ == State::syn_sent || state_ == State::syn_received ||
-                    state_ == State::established || state_ == State::close_wait;
-  if (!open || fin_queued_) return 0;
+  if (!accepts_writes(state_) || snd_.fin_queued) return 0;
   const uint64_t copied = sndbuf_.bytes_copied();
   const size_t n = by_ref ? sndbuf_.write_ref(data) : sndbuf_.write(data);
   const uint64_t c = sndbuf_.bytes_copied() - copied;
@@ -836,10 +710,9 @@ void Connection::consume(size_t n, uint64_t now) {
   // Tell the peer when the window has opened enough to matter (receiver-side
   // silly window avoidance decides in window_field()).
   const uint32_t step = std::min<uint32_t>(uint32_t(rcvbuf_.capacity() / 2), our_mss_);
-  const uint32_t adv = seq_gt(rcv_adv_, rcv_nxt_) ? rcv_adv_ - rcv_nxt_ : 0;
-  if (synchronized() && rcvbuf_.window() >= adv + step && rcvbuf_.window() > before &&
-      !fin_received_)
-    ack_now_ = true;
+  if (synchronized(state_) && rcvbuf_.window() >= advertised() + step &&
+      rcvbuf_.window() > before && !rcv_.fin_received)
+    acks_.now = true;
   output(now);
   notify();
 }
@@ -847,18 +720,18 @@ void Connection::consume(size_t n, uint64_t now) {
 void Connection::shutdown(uint64_t now) {
   switch (state_) {
     case State::syn_sent:
-      finish(CloseReason::aborted);  // nothing was established: just forget it
+      enter_closed(CloseReason::aborted);  // nothing was established: just forget it
       break;
     case State::syn_received:
-      fin_queued_ = true;  // sent once established (RFC 9293 3.10.4)
+      snd_.fin_queued = true;  // sent once established (RFC 9293 3.10.4)
       break;
     case State::established:
-      fin_queued_ = true;
-      state_ = State::fin_wait_1;
+      snd_.fin_queued = true;
+      set_state(State::fin_wait_1);
       break;
     case State::close_wait:
-      fin_queued_ = true;
-      state_ = State::last_ack;
+      snd_.fin_queued = true;
+      set_state(State::last_ack);
       break;
     default:
       break;
@@ -870,20 +743,17 @@ void Connection::shutdown(uint64_t now) {
 void Connection::close(uint64_t now) {
   app_closed_ = true;
   rcvbuf_.consume(rcvbuf_.readable_size());
-  if (state_ == State::fin_wait_2 && !timewait_at_) timewait_at_ = now + 2 * cfg_.msl_ns;
+  if (state_ == State::fin_wait_2 && !timers_.time_wait)
+    timers_.time_wait = now + 2 * cfg_.msl_ns;
   shutdown(now);
 }
 
-void Connection::abort(uint64_t now) {
-  (void)now;
-  if (state_ == State::closed || state_ == State::time_wait) {
-    finish(CloseReason::aborted);
-  } else {
-    // RFC 9293 3.10.5's SND.NXT is the next new sequence number: snd_max_ here
-    // (snd_nxt_ may have been wound back by a timeout, below what the peer takes).
-    if (state_ != State::syn_sent) send_rst(snd_max_);
-    finish(CloseReason::aborted);
-  }
+void Connection::abort() {
+  // RFC 9293 3.10.5's SND.NXT is the next new sequence number: snd.max here
+  // (snd.nxt may have been wound back by a timeout, below what the peer takes).
+  if (state_ != State::closed && state_ != State::time_wait && state_ != State::syn_sent)
+    send_rst(snd_.max);
+  enter_closed(CloseReason::aborted);
   notify();
 }
 

@@ -7,20 +7,18 @@
 // keepalive, and the RFC 5961 protections.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
-#include <variant>
 
 #include "tcp/buffers.hh"
-#include "tcp/fifo.hh"
-#include "tcp/cc/cubic.hh"
-#include "tcp/cc/hystart.hh"
-#include "tcp/cc/newreno.hh"
+#include "tcp/cc/congestion.hh"
 #include "tcp/config.hh"
 #include "tcp/counters.hh"
 #include "tcp/isn.hh"
+#include "tcp/recovery.hh"
 #include "tcp/rtt.hh"
-#include "tcp/sack.hh"
+#include "tcp/seq.hh"
 #include "wire/tcp.hh"
 
 namespace ts::tcp {
@@ -38,6 +36,25 @@ enum class State : uint8_t {
   time_wait,
 };
 const char* state_name(State s);
+
+// The states by what they allow (RFC 9293 3.3.2).
+// The handshake is done (or was, before the connection began to close).
+constexpr bool synchronized(State s) { return s >= State::established; }
+// Our SYN or the peer's has not been acknowledged yet.
+constexpr bool handshaking(State s) { return s == State::syn_sent || s == State::syn_received; }
+// The application may still queue data (sent once established).
+constexpr bool accepts_writes(State s) {
+  return handshaking(s) || s == State::established || s == State::close_wait;
+}
+// Data and FIN may be (re)transmitted: synchronized, and our FIN not yet acknowledged.
+constexpr bool sends_data(State s) {
+  return s == State::established || s == State::fin_wait_1 || s == State::close_wait ||
+         s == State::closing || s == State::last_ack;
+}
+// The peer may still send data: synchronized, and its FIN not yet received.
+constexpr bool receives_data(State s) {
+  return s == State::established || s == State::fin_wait_1 || s == State::fin_wait_2;
+}
 
 enum class CloseReason : uint8_t {
   normal,     // both sides closed (after TIME-WAIT, or LAST-ACK acknowledged)
@@ -127,6 +144,17 @@ struct PathReport {
   uint32_t cwnd = 0;
 };
 
+// Ending a connection. The application has three verbs; the TCP layer one:
+//   shutdown()  half-close: FIN after the queued data; data still arrives.
+//   close()     shutdown(), and from now on whatever arrives is discarded
+//               (the application will not read again); FIN-WAIT-2 and zero
+//               windows are then bounded in time.
+//   abort()     RST now; queued and unacknowledged data is thrown away.
+//   abandon()   (the TCP layer) forgets a connection without a segment: a
+//               TIME-WAIT one whose 4-tuple a new connection takes over.
+// Every way into CLOSED (these, the peer's RST, the end of TIME-WAIT, giving
+// up after retries) goes through enter_closed() with a CloseReason, and the
+// application hears of it once, in on_closed().
 class Connection {
  public:
   // `pool` supplies the rings' storage (the heap without one).
@@ -167,11 +195,10 @@ class Connection {
   // Runs whatever timers are due; call when now >= next_deadline().
   void on_timer(uint64_t now);
   // When on_timer() is next needed; UINT64_MAX for never.
-  uint64_t next_deadline() const;
+  uint64_t next_deadline() const { return timers_.next(); }
 
   // Application calls. send() queues what fits in the send buffer and returns
-  // how much; shutdown() sends FIN after the queued data (half-close); close()
-  // also discards whatever arrives from now on; abort() sends RST.
+  // how much.
   size_t send(std::span<const uint8_t> data, uint64_t now);
   // Like send(), but by reference (zero-copy): `data` must stay unchanged
   // until the peer has acknowledged it (SendBuffer::write_ref; small pieces
@@ -181,7 +208,7 @@ class Connection {
   void consume(size_t n, uint64_t now);
   void shutdown(uint64_t now);
   void close(uint64_t now);
-  void abort(uint64_t now);
+  void abort();
   void set_events(Events* e) { ev_ = e; }
   Events* events() const { return ev_; }
   void set_observer(Observer* o, uint32_t tag) {
@@ -194,7 +221,7 @@ class Connection {
   // the endpoint calls once its burst is processed, so a burst of in-order
   // segments is acknowledged once, with the freshest window. Out-of-order
   // data, duplicates and window updates are still acknowledged at once.
-  void set_ack_coalescing(bool on) { coalesce_acks_ = on; }
+  void set_ack_coalescing(bool on) { acks_.coalesce = on; }
   void end_of_burst(uint64_t now);
 
   State state() const { return state_; }
@@ -204,54 +231,66 @@ class Connection {
   size_t send_space() const { return sndbuf_.free_space(); }
   size_t send_queued() const { return sndbuf_.size(); }
   // Introspection for tests, statistics and the host cache.
-  uint32_t cwnd() const { return cc_.cwnd; }
+  uint32_t cwnd() const { return cc_.cwnd(); }
   // Whether the handshake ever completed.
   bool was_established() const { return was_established_; }
-  uint32_t ssthresh() const { return cc_.ssthresh; }
+  uint32_t ssthresh() const { return cc_.ssthresh(); }
   uint32_t smss() const { return smss_; }
-  uint32_t snd_wnd() const { return snd_wnd_; }
-  uint32_t snd_una() const { return snd_una_; }
-  uint32_t snd_nxt() const { return snd_nxt_; }
-  uint32_t rcv_nxt() const { return rcv_nxt_; }
+  uint32_t snd_wnd() const { return snd_.wnd; }
+  uint32_t snd_una() const { return snd_.una; }
+  uint32_t snd_nxt() const { return snd_.nxt; }
+  uint32_t rcv_nxt() const { return rcv_.nxt; }
   uint32_t rcv_window() const { return uint32_t(rcvbuf_.window()); }
-  uint8_t snd_wscale() const { return snd_wscale_; }
-  uint8_t rcv_wscale() const { return rcv_wscale_; }
-  bool sack_enabled() const { return sack_ok_; }
-  bool timestamps_enabled() const { return ts_ok_; }
-  bool in_recovery() const { return in_recovery_; }
-  bool in_conservative_slow_start() const { return cc_.css; }
+  uint8_t snd_wscale() const { return snd_.wscale; }
+  uint8_t rcv_wscale() const { return rcv_.wscale; }
+  bool sack_enabled() const { return opt_.sack; }
+  bool timestamps_enabled() const { return opt_.ts; }
+  bool in_recovery() const { return recovery_.in_recovery(); }
+  const Recovery& recovery() const { return recovery_; }
   const RttEstimator& rtt() const { return rtt_; }
-  const CongestionControl& cc() const { return *cc_alg_; }
-  uint64_t rto_deadline() const { return rto_at_; }
-  uint64_t delack_deadline() const { return delack_at_; }
-  uint64_t persist_deadline() const { return persist_at_; }
-  uint64_t keepalive_deadline() const { return keepalive_at_; }
-  uint64_t time_wait_deadline() const { return timewait_at_; }
-  uint64_t bytes_acked() const { return snd_una_pos_; }
+  const CongestionControl& cc() const { return cc_.algorithm(); }
+  uint64_t rto_deadline() const { return timers_.rto; }
+  uint64_t delack_deadline() const { return timers_.delack; }
+  uint64_t persist_deadline() const { return timers_.persist; }
+  uint64_t keepalive_deadline() const { return timers_.keepalive; }
+  uint64_t time_wait_deadline() const { return timers_.time_wait; }
+  uint64_t bytes_acked() const { return snd_.una_pos; }
   uint64_t bytes_received() const { return rcvbuf_.next(); }
   uint64_t bytes_consumed() const { return rcvbuf_.read_offset(); }
   uint64_t retransmitted_bytes() const { return retransmitted_bytes_; }
   CloseReason close_reason() const { return reason_; }
 
  private:
+  // Every state change (asserts that RFC 9293's diagram has the transition).
+  void set_state(State s);
   size_t queue(std::span<const uint8_t> data, bool by_ref, uint64_t now);
   // --- input (connection.cc) ---
   void input_syn_sent(const SegmentIn& seg, uint64_t now);
   void input_synchronized(const SegmentIn& seg, uint64_t now);
+  // The peer's SYN (in a SYN or SYN-ACK): its sequence number, options,
+  // timestamp and unscaled window.
+  void take_peer_syn(const SegmentIn& syn, uint64_t now);
+  // Our SYN is acknowledged: SND.UNA moves past it and data offsets begin.
+  void syn_acknowledged();
+  // A SYN-ACK that acknowledges our SYN establishes us (SYN-SENT, or
+  // SYN-RECEIVED after a simultaneous open).
+  void accept_syn_ack(const SegmentIn& seg, uint64_t now);
   bool acceptable(const SegmentIn& seg) const;
   bool paws_reject(const SegmentIn& seg, uint64_t now);
   void take_syn_options(const wire::TcpOptions& o);
   void process_ack(const SegmentIn& seg, uint64_t now);
-  void process_sack(const wire::TcpOptions& o);
-  void detect_loss(bool dup, uint64_t now);
-  void prr_update(int64_t delivered);
+  // RFC 2018: the blocks within (SND.UNA, SND.MAX], as offsets; returns how many.
+  size_t sack_ranges(const wire::TcpOptions& o, SackScoreboard::Range* out) const;
+  // Steps seven and eight of RFC 9293 3.10.7.4: the segment's data, then its FIN.
+  void process_text(const SegmentIn& seg, uint64_t now);
   void process_data(const SegmentIn& seg, uint64_t now);
   void take_fin(const SegmentIn& seg, uint64_t now);
   void process_fin(uint64_t now);
+  void our_fin_acknowledged(uint64_t now);
   void enter_established(uint64_t now);
   void challenge_ack(uint64_t now);
   void oow_ack(const SegmentIn& seg, uint64_t now);
-  void finish(CloseReason r);
+  void enter_closed(CloseReason r);
   void enter_time_wait(uint64_t now);
   // Delivers the events collected while processing, after the state is consistent.
   void notify();
@@ -260,7 +299,18 @@ class Connection {
   void output(uint64_t now);
   bool send_data(uint64_t now, bool force);
   bool send_recovery(uint64_t now);
+  // Sends what recovery asked for; false if nothing went out.
+  bool send_transmission(const Transmission& t, uint64_t now);
   bool emit_range(uint64_t pos, uint32_t len, bool with_fin, bool retransmission, uint64_t now);
+  // After data [seq, seq + len) (and the FIN, with_fin) went out.
+  void advance_send(uint32_t seq, uint32_t len, bool with_fin) {
+    snd_.nxt = seq + len + (with_fin ? 1 : 0);
+    if (seq_gt(snd_.nxt, snd_.max)) snd_.max = snd_.nxt;
+    if (with_fin && !snd_.fin_sent) {
+      snd_.fin_sent = true;
+      snd_.fin_seq = seq + len;
+    }
+  }
   void send_syn(uint64_t now);
   void send_ack(uint64_t now);
   void send_probe(uint64_t now);
@@ -268,20 +318,33 @@ class Connection {
   bool emit(SegmentOut& seg, const Payload& payload, uint64_t now);
   uint16_t window_field(bool syn_segment);
   void fill_options(SegmentOut& seg, uint64_t now, bool syn);
-  uint32_t pipe() const;
-  void arm_rto(uint64_t now);
+  // The send space as the recovery unit sees it.
+  Flight flight_space() const {
+    Flight f;
+    f.end = sndbuf_.end();
+    f.una = snd_.una_pos;
+    f.max = std::min(pos_of(snd_.max), f.end);
+    f.bytes = flight();
+    f.fin_sent = snd_.fin_sent;
+    // In the sequence space the FIN takes the offset after the data.
+    const bool fin_acked = snd_.fin_sent && seq_gt(snd_.una, snd_.fin_seq);
+    f.acked_to = f.una + (fin_acked ? 1 : 0);
+    f.sent_to = fin_acked ? f.end + 1 : pos_of(snd_.max);
+    return f;
+  }
   void on_rto(uint64_t now);
   void on_persist(uint64_t now);
   void on_keepalive(uint64_t now);
   void update_persist(uint64_t now);
 
-  // Sequence <-> stream offset of sent data (valid near snd_una).
-  uint64_t pos_of(uint32_t seq) const { return snd_una_pos_ + int64_t(int32_t(seq - snd_una_)); }
-  uint32_t seq_of(uint64_t pos) const { return snd_una_ + uint32_t(pos - snd_una_pos_); }
-  uint32_t ts_now(uint64_t now) const { return uint32_t(now / 1'000'000) + ts_offset_; }
-  uint32_t flight() const { return snd_max_ - snd_una_; }
-  bool fin_in_seq_space() const { return fin_queued_ && fin_sent_; }
-  bool synchronized() const { return state_ >= State::established; }
+  // Sequence <-> stream offset of sent data (valid near snd.una).
+  uint64_t pos_of(uint32_t seq) const { return snd_.una_pos + int64_t(int32_t(seq - snd_.una)); }
+  uint32_t seq_of(uint64_t pos) const { return snd_.una + uint32_t(pos - snd_.una_pos); }
+  uint32_t ts_now(uint64_t now) const { return uint32_t(now / 1'000'000) + ts_.offset; }
+  uint32_t flight() const { return snd_.max - snd_.una; }
+  bool fin_in_seq_space() const { return snd_.fin_queued && snd_.fin_sent; }
+  // The receive window we last promised, from RCV.NXT.
+  uint32_t advertised() const { return seq_gt(rcv_.adv, rcv_.nxt) ? rcv_.adv - rcv_.nxt : 0; }
 
   TcpConfig cfg_;
   FourTuple tuple_;
@@ -290,96 +353,103 @@ class Connection {
   Events* ev_;
   State state_ = State::closed;
   bool started_ = false;
+  bool was_established_ = false;  // the handshake completed (the MSS is the peer's)
+  bool app_closed_ = false;       // close(): nobody reads any more
   CloseReason reason_ = CloseReason::normal;
 
-  // Send side (RFC 9293 3.3.1).
-  uint32_t iss_ = 0, snd_una_ = 0, snd_nxt_ = 0, snd_max_ = 0;
-  uint32_t snd_wl1_ = 0, snd_wl2_ = 0;
-  uint32_t snd_sml_ = 0;  // end of the last small segment sent (Minshall's Nagle)
-  uint32_t snd_wnd_ = 0, max_snd_wnd_ = 0;
-  uint64_t snd_una_pos_ = 0;  // stream offset of the byte at snd_una (once the SYN is acked)
-  bool syn_acked_ = false;
+  // Send sequence variables (RFC 9293 3.3.1) and our FIN.
+  struct SendSeq {
+    uint32_t iss = 0, una = 0, nxt = 0;
+    uint32_t max = 0;  // after the highest sequence sent (nxt is wound back below it by a timeout)
+    uint32_t wl1 = 0, wl2 = 0;
+    uint32_t wnd = 0, max_wnd = 0;
+    uint32_t sml = 0;      // end of the last small segment sent (Minshall's Nagle)
+    uint64_t una_pos = 0;  // stream offset of the byte at una (once the SYN is acknowledged)
+    uint8_t wscale = 0;    // the peer's window shift
+    bool syn_acked = false;
+    bool fin_queued = false;  // shutdown(): FIN follows the last byte
+    bool fin_sent = false;
+    uint32_t fin_seq = 0;
+  } snd_;
+  // Receive sequence variables and the peer's FIN.
+  struct RecvSeq {
+    uint32_t irs = 0, nxt = 0;
+    uint32_t adv = 0;      // the right edge we promised (RCV.NXT + RCV.WND as advertised)
+    uint8_t wscale = 0;    // our window shift
+    uint32_t mss = 536;    // largest segment seen: what "full-sized" means for delayed ACKs
+    bool fin_received = false;
+    bool fin_pending = false;  // FIN seen beyond a hole, at stream offset fin_pos
+    uint64_t fin_pos = 0;
+  } rcv_;
   SendBuffer sndbuf_;
-  bool fin_queued_ = false;  // shutdown(): FIN follows the last byte
-  bool fin_sent_ = false;
-  uint32_t fin_seq_ = 0;
-
-  // Receive side.
-  uint32_t irs_ = 0, rcv_nxt_ = 0, rcv_adv_ = 0;
   RecvBuffer rcvbuf_;
-  bool fin_received_ = false;
-  bool fin_pending_ = false;  // FIN seen beyond a hole, at stream offset fin_pos_
-  uint64_t fin_pos_ = 0;
-  bool app_closed_ = false;
-  uint32_t rcv_mss_ = 536;  // largest segment seen: what "full-sized" means for delayed ACKs
 
-  // Negotiated options and sizes.
+  // Sizes and what the handshake negotiated.
   uint16_t mtu_;
   uint16_t our_mss_;
   uint32_t smss_ = 536;  // data bytes per segment
-  uint8_t snd_wscale_ = 0, rcv_wscale_ = 0;
-  bool ws_ok_ = false, ts_ok_ = false, sack_ok_ = false;
-  uint32_t ts_offset_ = 0, ts_recent_ = 0, last_ack_sent_ = 0;
-  uint64_t ts_recent_age_ = 0;
-  bool ts_recent_valid_ = false;
+  struct Options {
+    bool ws = false, ts = false, sack = false;
+  } opt_;
+  // RFC 7323 timestamps.
+  struct Timestamps {
+    uint32_t offset = 0, recent = 0, last_ack_sent = 0;
+    uint64_t recent_age = 0;
+    bool recent_valid = false;
+  } ts_;
 
   // ACK generation.
-  bool ack_now_ = false;
-  bool coalesce_acks_ = false;
+  struct Acks {
+    bool now = false;       // owed at once
+    bool coalesce = false;  // may be deferred to the end of the receive burst
+    bool deferred = false;  // one was deferred to the end of the burst
+    uint8_t unacked_full = 0;
+  } acks_;
   uint32_t hint_ssthresh_ = 0, hint_cwnd_ = 0;
-  bool was_established_ = false;  // the handshake completed (the MSS is the peer's)
-  bool ack_burst_ = false;  // an ACK deferred to the end of the burst
-  uint8_t unacked_full_ = 0;
 
   // Timers: absolute deadlines, 0 when off.
-  uint64_t rto_at_ = 0, delack_at_ = 0, persist_at_ = 0, keepalive_at_ = 0, timewait_at_ = 0;
+  struct Timers {
+    uint64_t rto = 0, delack = 0, persist = 0, keepalive = 0, time_wait = 0;
+    uint64_t next() const {
+      uint64_t d = UINT64_MAX;
+      for (uint64_t t : {rto, delack, persist, keepalive, time_wait})
+        if (t && t < d) d = t;
+      return d;
+    }
+    void clear() { rto = delack = persist = keepalive = time_wait = 0; }
+  } timers_;
   RttEstimator rtt_;
-  bool rtt_timing_ = false;
-  uint32_t rtt_seq_ = 0;
-  uint64_t rtt_start_ = 0;
-  uint8_t syn_sends_ = 0;
-  uint8_t timeouts_ = 0;  // consecutive RTOs (or unanswered probes)
-  bool syn_retransmitted_ = false;
-  unsigned persist_backoff_ = 0;
-  uint8_t keepalive_sent_ = 0;
-  uint32_t orphan_probes_ = 0;  // persist probes after close(), answered or not
+  // The segment being timed for an RTT sample (Karn's rule), and whether the
+  // next timestamp echo should stand in for it.
+  struct RttTiming {
+    bool on = false;
+    bool need_ts_sample = false;  // the timed segment was retransmitted
+    uint32_t seq = 0;
+    uint64_t start = 0;
+  } timing_;
+  // Retries: how many times something went unanswered.
+  struct Retries {
+    uint8_t syn_sends = 0;
+    bool syn_retransmitted = false;
+    uint8_t timeouts = 0;  // consecutive RTOs
+    uint8_t keepalives = 0;
+    unsigned persist_backoff = 0;
+    uint32_t probes_unanswered = 0;
+    uint32_t orphan_probes = 0;  // persist probes after close(), answered or not
+  } retries_;
   uint64_t last_rx_ = 0, last_tx_ = 0;
 
   // Congestion control and loss recovery.
-  CcState cc_;
-  std::variant<NewReno, Cubic> cc_impl_;
-  CongestionControl* cc_alg_;
-  HyStart hystart_;
-  SackScoreboard sb_;
-  uint32_t dupacks_ = 0;
-  bool in_recovery_ = false;
-  uint32_t recover_ = 0;      // RecoveryPoint (RFC 6675) / recover (RFC 6582)
-  bool recover_valid_ = false;
-  uint64_t high_rxt_ = 0;     // stream offset after the highest byte retransmitted
-  bool rescue_done_ = false;
-  bool rto_recovery_ = false; // go-back-N after a timeout, until snd_max is acked
-  uint64_t prr_delivered_ = 0, prr_out_ = 0, recover_fs_ = 1;  // RFC 6937
-  // Retransmissions during SACK recovery, oldest first, each with the highest
-  // offset sent when it went out. Once SACKs cover data sent sufficiently
-  // after it while its range is still missing, the retransmission itself was
-  // lost (RFC 6675 only finds that by timeout); it is queued to be sent again.
-  struct Rxt {
-    uint64_t begin, end, sent_max;
-    uint32_t episode;  // which window reduction it was sent under
-  };
-  uint32_t episode_ = 0;
-  static constexpr size_t kMaxRxtRecords = 1024;
-  BoundedFifo<Rxt, kMaxRxtRecords> rxt_records_, relost_;
-  void check_lost_retransmissions(uint64_t now);
+  Congestion cc_;
+  Recovery recovery_;
   uint64_t retransmitted_bytes_ = 0;
 
-  bool need_ts_sample_ = false;  // the timed segment was retransmitted: take the next timestamp sample
-  uint32_t probes_unanswered_ = 0;
-
-  // RFC 5961 challenge ACK rate limit.
-  uint64_t chack_window_ = 0;
-  uint32_t chack_count_ = 0;
-  uint64_t last_oow_ack_ = 0;
+  // RFC 5961 challenge ACKs and out-of-window ACKs, rate-limited.
+  struct AckLimits {
+    uint64_t challenge_window = 0;
+    uint32_t challenges = 0;
+    uint64_t last_oow = 0;
+  } limits_;
 
   // Events waiting for notify().
   static constexpr uint8_t kEvConnected = 1, kEvReadable = 2, kEvWritable = 4,

@@ -286,7 +286,7 @@ bool Server::respond(tcp::Connection& c, ConnState& s, int status, const HttpReq
     // Out of buffer memory (the stack counts the refusal): a response cut
     // short would corrupt the stream, so the connection is reset instead.
     s.body = Body{};
-    c.abort(tcp_.now());
+    c.abort();
     return false;
   }
   ++stats_.requests;

@@ -163,7 +163,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         else if (r[1] & 2)
           c.close(now);
         else if (r[1] == 0xff)
-          c.abort(now);
+          c.abort();
         break;
       case 6:
         out.fail = r[1] & 1;

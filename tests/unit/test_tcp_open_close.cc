@@ -348,7 +348,7 @@ TEST(TcpClose, FinBeyondAHoleWaitsForTheMissingData) {
 TEST(TcpClose, AbortSendsResetAndCloses) {
   Harness h;
   h.establish_active();
-  h.conn->abort(h.now);
+  h.conn->abort();
   auto s = h.take();
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].seg.flags, flag::rst);

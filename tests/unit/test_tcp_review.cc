@@ -109,7 +109,7 @@ TEST(TcpReview, AResetAfterATimeoutCarriesTheNextNewSequenceNumber) {
   h.take();
   h.run_until(h.conn->rto_deadline());  // snd_nxt_ is wound back to SND.UNA
   h.take();
-  h.conn->abort(h.now);
+  h.conn->abort();
   auto s = h.take();
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].seg.flags, flag::rst);

@@ -2,7 +2,9 @@
 // reports events (new data acknowledged, a congestion signal, the end of
 // recovery, a restart after idle) and the algorithm sets cwnd and ssthresh.
 // Windows are in bytes. Loss detection and recovery (RFC 6675, RFC 6582) are
-// the connection's job; the algorithm only decides the windows.
+// the loss-recovery unit's job (tcp/recovery.hh); the algorithm only decides
+// the windows. tcp/cc/congestion.hh puts an algorithm and HyStart++ together
+// for a connection.
 #pragma once
 
 #include <cstdint>
@@ -47,6 +49,9 @@ class CongestionControl {
   }
 };
 
+// RFC 9406 CSS_GROWTH_DIVISOR: conservative slow start grows a quarter as fast.
+inline constexpr uint32_t kCssGrowthDivisor = 4;
+
 // Slow start (RFC 5681 3.1) with appropriate byte counting limited to 2 SMSS
 // per ACK (RFC 3465), shared by the algorithms that use it. When the increase
 // reaches ssthresh, returns the bytes of `acked` beyond it (for congestion
@@ -54,7 +59,7 @@ class CongestionControl {
 inline uint32_t slow_start(CcState& s, uint32_t acked) {
   const uint32_t room = s.ssthresh > s.cwnd ? s.ssthresh - s.cwnd : 0;
   uint32_t inc = acked < 2 * s.smss ? acked : 2 * s.smss;
-  if (s.css) inc /= 4;  // RFC 9406 CSS_GROWTH_DIVISOR
+  if (s.css) inc /= kCssGrowthDivisor;
   if (inc <= room) {
     s.cwnd += inc;
     return 0;

@@ -20,7 +20,6 @@ class HyStart {
   static constexpr uint64_t kMinRttDivisor = 8;
   static constexpr unsigned kRttSamples = 8;  // N_RTT_SAMPLE
   static constexpr unsigned kCssRounds = 5;
-  static constexpr uint32_t kCssGrowthDivisor = 4;
 
   // Called for every ACK of new data while cwnd < ssthresh, before the window
   // grows. `rtt_ns` is a sample for this ACK (0 if none); `acked_seq` the new
@@ -63,7 +62,6 @@ class HyStart {
     s.css = false;
     done_ = true;
   }
-  bool in_css() const { return !done_ && css_rounds_ < kCssRounds; }
 
  private:
   bool started_ = false, done_ = false;

@@ -1,0 +1,27 @@
+#include "tcp/cc/congestion.hh"
+
+namespace ts::tcp {
+
+const char* cc_name(CcAlgo a) { return a == CcAlgo::newreno ? "newreno" : "cubic"; }
+
+Congestion::Congestion(CcAlgo algo, bool hystart) : use_hystart_(hystart) {
+  if (algo == CcAlgo::newreno)
+    alg_ = &impl_.emplace<NewReno>();
+  else
+    alg_ = &impl_.emplace<Cubic>();
+}
+
+void Congestion::start(uint32_t smss, uint32_t cwnd, uint32_t ssthresh) {
+  s_.smss = smss;
+  s_.cwnd = cwnd;
+  s_.ssthresh = ssthresh;
+  alg().init(s_);
+}
+
+void Congestion::on_congestion(CongestionSignal sig, uint32_t flight, uint64_t now) {
+  hystart_.stop(s_);
+  s_.flight = flight;
+  alg().on_congestion(s_, sig, now);
+}
+
+}  // namespace ts::tcp

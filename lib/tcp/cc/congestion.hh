@@ -1,0 +1,80 @@
+// A connection's congestion window: the algorithm it runs (behind cc.hh's
+// interface), HyStart++ in front of the algorithm's slow start, and the state
+// they share. The connection reports ACKs of new data outside recovery and
+// the idle restarts; the loss-recovery unit (tcp/recovery.hh) reports
+// congestion signals and the end of recovery, and sets cwnd itself where its
+// RFC says so (NewReno's inflation, PRR).
+#pragma once
+
+#include <cstdint>
+#include <variant>
+
+#include "tcp/cc/cc.hh"
+#include "tcp/cc/cubic.hh"
+#include "tcp/cc/hystart.hh"
+#include "tcp/cc/newreno.hh"
+#include "tcp/config.hh"
+
+namespace ts::tcp {
+
+class Congestion {
+ public:
+  Congestion(CcAlgo algo, bool hystart);
+  Congestion(const Congestion&) = delete;
+  Congestion& operator=(const Congestion&) = delete;
+
+  // The handshake completed: the window starts at `cwnd` bytes (the initial
+  // window, or what a cached path suggests) below `ssthresh`.
+  void start(uint32_t smss, uint32_t cwnd, uint32_t ssthresh);
+  // `acked` bytes of new data were acknowledged outside loss recovery, with
+  // `rtt_ns` measured by this ACK (0: none); `ack` is the new SND.UNA and
+  // `snd_max` the highest sequence sent. HyStart++ looks at the round in
+  // slow start (unless `probe_slow_start` is false, as during go-back-N); the
+  // algorithm grows the window when the window limited the sender.
+  void on_ack(uint32_t acked, uint64_t rtt_ns, uint32_t ack, uint32_t snd_max,
+              bool cwnd_limited, bool probe_slow_start, uint64_t now) {
+    if (use_hystart_ && probe_slow_start && in_slow_start())
+      hystart_.on_ack(s_, rtt_ns, ack, snd_max);
+    // The window grows only while it limits sending (RFC 7661; RFC 9438 5.8):
+    // an application that sends little must not build up a huge cwnd to burst
+    // with later.
+    if (acked && cwnd_limited) alg().on_ack(s_, acked, now);
+  }
+  // A congestion signal with `flight` bytes outstanding; ends HyStart++'s
+  // search for good (RFC 9406 4.3).
+  void on_congestion(CongestionSignal sig, uint32_t flight, uint64_t now);
+  // A further timeout of the same data: RFC 5681 eq. 4 set ssthresh at the
+  // first; the loss window is one segment (RFC 5681 3.1).
+  void collapse() {
+    hystart_.stop(s_);
+    s_.cwnd = s_.smss;
+  }
+  void on_recovery_exit(uint64_t now) { alg().on_recovery_exit(s_, now); }
+  // Sending resumes after idle, or the window is capped from outside
+  // (ensemble sharing): the algorithm restarts its growth from `window`.
+  void on_idle(uint32_t window, uint64_t now) { alg().on_idle(s_, window, now); }
+  void set_rtt(uint64_t srtt_ns, uint64_t min_rtt_ns) {
+    s_.srtt_ns = srtt_ns;
+    s_.min_rtt_ns = min_rtt_ns;
+  }
+  // Loss recovery sets the window directly (RFC 6582's inflation, PRR).
+  void set_cwnd(uint32_t cwnd) { s_.cwnd = cwnd; }
+  void set_ssthresh(uint32_t ssthresh) { s_.ssthresh = ssthresh; }
+
+  uint32_t cwnd() const { return s_.cwnd; }
+  uint32_t ssthresh() const { return s_.ssthresh; }
+  uint32_t smss() const { return s_.smss; }
+  bool in_slow_start() const { return s_.cwnd < s_.ssthresh; }
+  const CongestionControl& algorithm() const { return *alg_; }
+
+ private:
+  CongestionControl& alg() { return *alg_; }
+
+  CcState s_;
+  std::variant<NewReno, Cubic> impl_;
+  CongestionControl* alg_;  // the alternative impl_ holds
+  HyStart hystart_;
+  bool use_hystart_;
+};
+
+}  // namespace ts::tcp
