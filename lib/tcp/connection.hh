@@ -85,6 +85,7 @@ struct SegmentOut {
   uint8_t flags = 0;
   uint16_t window = 0;
   wire::TcpOptions options;
+  bool operator==(const SegmentOut&) const = default;
 };
 
 class Connection;

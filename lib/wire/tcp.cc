@@ -76,6 +76,23 @@ Error TcpOptions::parse(std::span<const uint8_t> o, TcpOptions& out) {
 // Lays the options out the way common stacks do, so that the 32-bit fields stay
 // aligned: MSS, SACK-permitted folded into the timestamps' padding, window scale
 // after a NOP, SACK blocks after two NOPs, Fast Open padded in front.
+bool TcpOptions::operator==(const TcpOptions& o) const {
+  if (has_mss != o.has_mss || (has_mss && mss != o.mss)) return false;
+  if (has_wscale != o.has_wscale || (has_wscale && wscale != o.wscale)) return false;
+  if (sack_permitted != o.sack_permitted || sack_count != o.sack_count) return false;
+  if (!std::equal(sack.begin(), sack.begin() + std::min<size_t>(sack_count, kMaxSackBlocks),
+                  o.sack.begin()))
+    return false;
+  if (has_timestamps != o.has_timestamps ||
+      (has_timestamps && (tsval != o.tsval || tsecr != o.tsecr)))
+    return false;
+  if (has_fastopen != o.has_fastopen || fastopen_cookie_len != o.fastopen_cookie_len) return false;
+  const size_t cookie = std::min<size_t>(fastopen_cookie_len, kMaxFastOpenCookie);
+  return std::equal(fastopen_cookie.begin(), fastopen_cookie.begin() + cookie,
+                    o.fastopen_cookie.begin()) &&
+         unknown == o.unknown;
+}
+
 size_t TcpOptions::write(uint8_t* out) const {
   uint8_t scratch[kTcpMaxOptionsLen];
   uint8_t* p = out ? out : scratch;

@@ -62,6 +62,9 @@ struct TcpOptions {
   uint8_t unknown = 0;  // options of unknown kind skipped by their length
 
   static Error parse(std::span<const uint8_t> opts, TcpOptions& out);
+  // The same options: the SACK blocks and cookie bytes in use compare, the
+  // rest of their arrays does not.
+  bool operator==(const TcpOptions& o) const;
   // Encoded length, padded to 4 bytes, at most 40. SACK blocks that do not fit
   // are left out (the first ones are kept: RFC 2018 4 puts the newest first).
   size_t len() const { return write(nullptr); }

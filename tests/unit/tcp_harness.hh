@@ -4,8 +4,11 @@
 #pragma once
 
 #include <deque>
+#include <initializer_list>
 #include <memory>
+#include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tcp/connection.hh"
@@ -17,12 +20,59 @@ namespace ts::test {
 using namespace ts::tcp;
 namespace flag = ts::wire::tcpflag;
 
+// A segment the connection sent, or one a test expects it to send: compared
+// whole (every header field, the options and the payload), as smoltcp's
+// recv! compares whole representations. Built by Harness::ours() with the
+// fields a segment of the connection usually has, then changed where the
+// test's point lies.
 struct Sent {
   SegmentOut seg;
   std::vector<uint8_t> payload;
   uint32_t len() const { return uint32_t(payload.size()); }
   bool has(uint8_t f) const { return (seg.flags & f) == f; }
+  bool operator==(const Sent&) const = default;
+
+  Sent& window(uint16_t w) {
+    seg.window = w;
+    return *this;
+  }
+  Sent& options(const wire::TcpOptions& o) {
+    seg.options = o;
+    return *this;
+  }
+  Sent& sack(std::initializer_list<wire::SackBlock> blocks) {
+    seg.options.sack_count = 0;
+    for (const auto& b : blocks) seg.options.sack[seg.options.sack_count++] = b;
+    return *this;
+  }
+  Sent& tsecr(uint32_t v) {
+    seg.options.tsecr = v;
+    return *this;
+  }
 };
+
+inline std::string flag_letters(uint8_t f) {
+  std::string s;
+  for (auto [bit, c] : {std::pair{flag::syn, 'S'}, {flag::fin, 'F'}, {flag::rst, 'R'},
+                        {flag::psh, 'P'}, {flag::ack, '.'}})
+    if (f & bit) s += c;
+  return s;
+}
+
+// How gtest prints a segment when a comparison fails.
+inline void PrintTo(const Sent& x, std::ostream* os) {
+  const SegmentOut& s = x.seg;
+  const wire::TcpOptions& o = s.options;
+  *os << "[" << flag_letters(s.flags) << " seq " << s.seq << " ack " << s.ack << " win "
+      << s.window << " len " << x.payload.size();
+  if (o.has_mss) *os << " mss " << o.mss;
+  if (o.has_wscale) *os << " ws " << unsigned(o.wscale);
+  if (o.sack_permitted) *os << " sackOK";
+  if (o.has_timestamps) *os << " ts " << o.tsval << "/" << o.tsecr;
+  for (unsigned i = 0; i < o.sack_count && i < wire::kMaxSackBlocks; ++i)
+    *os << " sack " << o.sack[i].left << "-" << o.sack[i].right;
+  *os << "]";
+}
 
 class Recorder : public Output {
  public:
@@ -77,6 +127,8 @@ struct Harness {
   // A segment from the peer. Options live in the harness until the next call.
   SegmentIn seg(uint32_t seq, uint32_t ack, uint8_t flags, uint16_t window = 65535,
                 std::vector<uint8_t> payload = {}, wire::TcpOptions opts = {}) {
+    if (opts.has_timestamps) peer_tsval = opts.tsval;
+    if (flags & flag::syn) peer_wscale = opts.has_wscale;
     opts_.push_back(opts);
     payloads_.push_back(std::move(payload));
     SegmentIn s;
@@ -93,11 +145,6 @@ struct Harness {
     std::vector<Sent> v;
     v.swap(out.sent);
     return v;
-  }
-  // Advances time to t and runs due timers.
-  void at(uint64_t t) {
-    now = t;
-    if (conn->next_deadline() <= now) conn->on_timer(now);
   }
   // Runs timers until none is due at or before t.
   void run_until(uint64_t t) {
@@ -157,6 +204,49 @@ struct Harness {
                conn->timestamps_enabled() ? ts_opts(last_tsval()) : wire::TcpOptions{});
   }
   uint32_t last_tsval() const { return last_seen_tsval; }
+
+  // The segment the connection would send now with these fields: the window
+  // (see window()), and the timestamps (our clock in ms with offset 0,
+  // echoing the peer's latest segment) when agreed.
+  Sent ours(uint8_t flags, uint32_t seq, uint32_t ack, std::vector<uint8_t> payload = {},
+            size_t short_by = 0) const {
+    Sent x;
+    x.seg.seq = seq;
+    x.seg.ack = ack;
+    x.seg.flags = flags;
+    x.seg.window = window(short_by);
+    if (conn->timestamps_enabled()) {
+      x.seg.options.has_timestamps = true;
+      x.seg.options.tsval = uint32_t(now / kMs);
+      x.seg.options.tsecr = peer_tsval;
+    }
+    x.payload = std::move(payload);
+    return x;
+  }
+  // A reset as the connection sends it: no ACK, no window, no options.
+  static Sent rst(uint32_t seq) {
+    Sent x;
+    x.seg.seq = seq;
+    x.seg.flags = flag::rst;
+    return x;
+  }
+  // Our receive window field when the window is `short_by` bytes short of
+  // the whole buffer: bytes the application has not read, or bytes received
+  // since the advertised edge last moved (it moves only in steps of an MSS,
+  // RFC 9293 3.8.6.2.2). Scaled as the peer's SYN allowed.
+  uint16_t window(size_t short_by = 0) const {
+    const uint64_t free = cfg.rcvbuf - short_by;
+    unsigned shift = 0;
+    if (peer_wscale)
+      while (shift < 14 && (uint64_t(cfg.rcvbuf) >> shift) > 65535) ++shift;
+    return uint16_t(std::min<uint64_t>(free >> shift, 65535));
+  }
+  // What was sent since the last look (their timestamps noted).
+  std::vector<Sent> sent() {
+    auto v = take();
+    note(v);
+    return v;
+  }
   void note(const std::vector<Sent>& v) {
     for (const auto& s : v)
       if (s.seg.options.has_timestamps) last_seen_tsval = s.seg.options.tsval;
@@ -172,10 +262,60 @@ struct Harness {
   uint32_t peer_ts = 100000;  // above any SYN timestamp the tests use
   uint32_t peer_nxt = 0, our_nxt = 0;
   uint32_t last_seen_tsval = 0;
+  bool peer_wscale = false;  // the peer's SYN offered window scaling
+  uint32_t peer_tsval = 0;   // the timestamp of the peer's latest segment
 
  private:
   std::deque<wire::TcpOptions> opts_;
   std::deque<std::vector<uint8_t>> payloads_;
+};
+
+// With establish_active()'s defaults our data starts at 1001 (ISS 1000) and
+// the peer's at 5001.
+inline constexpr uint32_t kData = 1001;
+
+inline uint32_t total_len(const std::vector<Sent>& v) {
+  uint32_t n = 0;
+  for (const auto& s : v) n += s.len();
+  return n;
+}
+
+// Two connections joined back to back, segments delivered by hand.
+struct Pair {
+  struct Link : Output {
+    bool emit(const Connection&, const SegmentOut& s, const Payload& p) override {
+      Sent x{s, {}};
+      p.append_to(x.payload);
+      q.push_back(std::move(x));
+      return true;
+    }
+    std::deque<Sent> q;
+  };
+  Pair() {
+    a_app.now = b_app.now = &now;
+    FourTuple ta{wire::Ipv4Addr(0x0a000001), wire::Ipv4Addr(0x0a000002), 5000, 6000};
+    FourTuple tb{wire::Ipv4Addr(0x0a000002), wire::Ipv4Addr(0x0a000001), 6000, 5000};
+    a = std::make_unique<Connection>(TcpConfig{}, ta, a_out, ctr, &a_app);
+    b = std::make_unique<Connection>(TcpConfig{}, tb, b_out, ctr, &b_app);
+  }
+  // Delivers everything queued from one side to the other, once.
+  void deliver(Link& from, Connection& to) {
+    std::deque<Sent> q;
+    q.swap(from.q);
+    for (const Sent& s : q) {
+      opts.push_back(s.seg.options);
+      payloads.push_back(s.payload);
+      SegmentIn in{s.seg.seq, s.seg.ack, s.seg.flags, s.seg.window, 0, &opts.back(), payloads.back()};
+      to.input(in, now);
+    }
+  }
+  TcpCounters ctr;
+  Link a_out, b_out;
+  App a_app, b_app;
+  std::unique_ptr<Connection> a, b;
+  std::deque<wire::TcpOptions> opts;
+  std::deque<std::vector<uint8_t>> payloads;
+  uint64_t now = kSec;
 };
 
 inline std::vector<uint8_t> bytes(size_t n, uint8_t seed = 1) {
@@ -183,5 +323,13 @@ inline std::vector<uint8_t> bytes(size_t n, uint8_t seed = 1) {
   for (size_t i = 0; i < n; ++i) v[i] = uint8_t(seed + i * 7);
   return v;
 }
+
+// Bytes [off, off + n) of v.
+inline std::vector<uint8_t> slice(const std::vector<uint8_t>& v, size_t off, size_t n) {
+  return {v.begin() + long(off), v.begin() + long(off + n)};
+}
+
+// Expects exactly these segments to have been sent since the last look.
+#define EXPECT_SENT(h, ...) EXPECT_EQ((h).sent(), (std::vector<::ts::test::Sent>{__VA_ARGS__}))
 
 }  // namespace ts::test

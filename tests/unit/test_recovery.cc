@@ -265,6 +265,30 @@ TEST(RecoveryTimeout, GoBackNSkipsWhatTheReceiverHolds) {
   EXPECT_EQ(s.rec.high_rxt(), 0u);
 }
 
+TEST(SackScoreboard, MergesAdvancesAndDetectsLossAsRfc6675Says) {
+  SackScoreboard sb;
+  EXPECT_EQ(sb.add(3000, 4000), 1000u);
+  EXPECT_EQ(sb.add(5000, 6000), 1000u);
+  EXPECT_EQ(sb.add(3500, 5200), 1000u);  // bridges the gap: 1000 new bytes
+  EXPECT_EQ(sb.size(), 1u);
+  EXPECT_EQ(sb.sacked_bytes(), 3000u);
+  EXPECT_TRUE(sb.is_sacked(4500));
+  EXPECT_EQ(sb.skip_sacked(3200), 6000u);
+  EXPECT_EQ(sb.next_sacked(1000), 3000u);
+  // IsLost: more than (DupThresh - 1) * SMSS bytes above, or DupThresh ranges.
+  EXPECT_TRUE(sb.is_lost(0, 3, 1000));
+  SackScoreboard two;
+  two.add(3000, 4000);
+  two.add(5000, 6000);
+  EXPECT_FALSE(two.is_lost(0, 3, 1000));  // 2000 bytes, 2 ranges
+  two.add(7000, 7001);
+  EXPECT_TRUE(two.is_lost(0, 3, 1000));   // 3 discontiguous ranges
+  sb.advance(4000);
+  EXPECT_EQ(sb.sacked_bytes(), 2000u);
+  sb.advance(7000);
+  EXPECT_TRUE(sb.empty());
+}
+
 TEST(RecoveryStyleNames, EveryStyleHasItsName) {
   EXPECT_STREQ(recovery_style_name(RecoveryStyle::tahoe), "tahoe");
   EXPECT_STREQ(recovery_style_name(RecoveryStyle::reno), "reno");

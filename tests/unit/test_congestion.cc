@@ -1,0 +1,99 @@
+// The congestion controllers behind cc.hh's interface, driven directly:
+// NewReno's slow start and avoidance (RFC 5681, RFC 3465) and CUBIC (RFC 9438).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "tcp/cc/cubic.hh"
+#include "tcp/cc/newreno.hh"
+
+using namespace ts::tcp;
+
+TEST(NewReno, SlowStartThenOneSegmentPerWindow) {
+  NewReno cc;
+  CcState s;
+  s.smss = 1000;
+  s.cwnd = 10000;
+  s.ssthresh = 20000;
+  cc.init(s);
+  cc.on_ack(s, 5000, 0);  // at most 2 SMSS per ACK (RFC 3465)
+  EXPECT_EQ(s.cwnd, 12000u);
+  cc.on_ack(s, 1000, 0);
+  EXPECT_EQ(s.cwnd, 13000u);
+  s.cwnd = 20000;
+  for (int i = 0; i < 19; ++i) cc.on_ack(s, 1000, 0);
+  EXPECT_EQ(s.cwnd, 20000u);
+  cc.on_ack(s, 1000, 0);  // a full window acknowledged: + 1 SMSS
+  EXPECT_EQ(s.cwnd, 21000u);
+  s.flight = 21000;
+  cc.on_congestion(s, CongestionSignal::loss, 0);
+  EXPECT_EQ(s.ssthresh, 10500u);
+  EXPECT_EQ(s.cwnd, 10500u);
+  cc.on_congestion(s, CongestionSignal::timeout, 0);
+  EXPECT_EQ(s.cwnd, 1000u);
+}
+
+TEST(Cubic, ReducesByBetaAndFollowsTheCubicCurve) {
+  Cubic cc;
+  CcState s;
+  s.smss = 1000;
+  s.cwnd = 100'000;  // 100 segments
+  s.ssthresh = 50'000;
+  s.srtt_ns = 100'000'000;
+  cc.init(s);
+  s.flight = s.cwnd;
+  cc.on_congestion(s, CongestionSignal::loss, 0);
+  EXPECT_EQ(s.ssthresh, 70'000u);  // beta = 0.7 (RFC 9438 4.6)
+  EXPECT_EQ(s.cwnd, 70'000u);
+  EXPECT_DOUBLE_EQ(cc.w_max(), 100.0);
+  cc.on_recovery_exit(s, 0);
+  // K = cbrt(W_max (1 - beta) / C) = cbrt(75) s (RFC 9438 4.2)
+  const uint64_t t0 = 1'000'000'000;
+  cc.on_ack(s, 1000, t0);
+  EXPECT_NEAR(cc.k(), std::cbrt(30.0 / 0.4), 1e-9);
+  EXPECT_NEAR(cc.w_cubic(cc.k()), 100.0, 1e-9);
+  // Growth until K approaches W_max; concave: slower near the plateau.
+  uint64_t now = t0;
+  for (int rtt = 0; rtt < 80; ++rtt) {
+    now += 100'000'000;
+    const uint32_t acks = s.cwnd / s.smss;
+    for (uint32_t i = 0; i < acks; ++i) cc.on_ack(s, 1000, now);
+  }
+  const double t = double(now - t0) / 1e9;
+  EXPECT_NEAR(double(s.cwnd) / 1000, cc.w_cubic(t + 0.1), 3.0);
+}
+
+TEST(Cubic, FastConvergenceLowersTheRememberedMaximum) {
+  Cubic cc;
+  CcState s;
+  s.smss = 1000;
+  s.cwnd = 100'000;
+  cc.init(s);
+  cc.on_congestion(s, CongestionSignal::loss, 0);
+  EXPECT_DOUBLE_EQ(cc.w_max(), 100.0);
+  s.cwnd = 80'000;  // lost again before reaching the old maximum
+  cc.on_congestion(s, CongestionSignal::loss, 0);
+  EXPECT_DOUBLE_EQ(cc.w_max(), 80.0 * (1 + 0.7) / 2);  // RFC 9438 4.7
+}
+
+TEST(Cubic, RenoFriendlyRegionKeepsUpWithReno) {
+  // On a short-RTT path the cubic curve is flat; the Reno estimate leads.
+  Cubic cc;
+  CcState s;
+  s.smss = 1000;
+  s.cwnd = 20'000;
+  s.srtt_ns = 1'000'000;
+  cc.init(s);
+  cc.on_congestion(s, CongestionSignal::loss, 0);
+  cc.on_recovery_exit(s, 0);
+  const uint32_t start = s.cwnd;
+  uint64_t now = 0;
+  for (int rtt = 0; rtt < 10; ++rtt) {
+    now += 1'000'000;
+    const uint32_t acks = s.cwnd / s.smss;
+    for (uint32_t i = 0; i < acks; ++i) cc.on_ack(s, 1000, now);
+  }
+  // alpha = 3 (1 - 0.7) / 1.7 ~ 0.53 segments per RTT while below W_max = 20
+  // (from 14: 10 RTTs stay below it); the cubic curve alone would barely move.
+  EXPECT_NEAR(double(s.cwnd - start) / 1000, 10 * 0.53, 1.0);
+}

@@ -1,0 +1,116 @@
+// Receiving in ESTABLISHED: delayed ACKs, out-of-order data with SACK blocks,
+// duplicates and segments outside the window, urgent data, and the receive
+// window (silly-window avoidance, the advertised edge).
+#include <gtest/gtest.h>
+
+#include "tcp_harness.hh"
+
+using namespace ts::test;
+
+TEST(TcpReceive, OneSegmentIsAckedAfterTheDelayTwoAtOnce) {
+  Harness h;
+  h.establish_active();
+  h.in(h.data(5001, bytes(1448)));
+  EXPECT_SENT(h);
+  EXPECT_EQ(h.conn->delack_deadline(), h.now + 40 * kMs);
+  const uint32_t first_ts = h.peer_tsval;
+  h.in(h.data(5001 + 1448, bytes(1448)));
+  // Every second full-sized segment (RFC 9293 3.8.6.3), echoing the
+  // timestamp of the first segment it acknowledges (RFC 7323 4.3).
+  EXPECT_SENT(h, h.ours(flag::ack, kData, 5001 + 2 * 1448).tsecr(first_ts));
+  EXPECT_EQ(h.conn->delack_deadline(), 0u);
+  h.in(h.data(5001 + 2 * 1448, bytes(100)));
+  EXPECT_SENT(h);
+  h.run_until(h.now + 40 * kMs);
+  EXPECT_SENT(h, h.ours(flag::ack, kData, 5001 + 2 * 1448 + 100, {}, 100));
+}
+
+TEST(TcpReceive, OutOfOrderDataIsAckedAtOnceWithSackBlocksAndDeliveredWhenTheHoleFills) {
+  Harness h;
+  h.establish_active();
+  const uint32_t ts0 = h.peer_tsval;  // out-of-order segments do not move TS.Recent
+  h.in(h.data(5001 + 1000, bytes(500, 2)));
+  EXPECT_SENT(h, h.ours(flag::ack, kData, 5001).tsecr(ts0).sack({{6001, 6501}}));
+  h.in(h.data(5001 + 2000, bytes(100, 3)));
+  // Newest first (RFC 2018 4).
+  EXPECT_SENT(h, h.ours(flag::ack, kData, 5001)
+                     .tsecr(ts0)
+                     .sack({{7001, 7101}, {6001, 6501}}));
+  EXPECT_TRUE(h.app.data.empty());
+  h.in(h.data(5001, bytes(1000, 1)));
+  // Filling a hole is acknowledged at once; the block beyond the next hole remains.
+  EXPECT_SENT(h, h.ours(flag::ack, kData, 6501).sack({{7001, 7101}}));
+  EXPECT_EQ(h.app.data.size(), 1500u);
+  EXPECT_EQ(h.ctr.tcp_ooo_segments, 2u);
+}
+
+TEST(TcpReceive, DuplicateAndOutOfWindowSegmentsAreAnsweredNotDelivered) {
+  Harness h;
+  h.establish_active();
+  h.in(h.data(5001, bytes(100)));
+  h.take();
+  // Unacceptable segments do not move TS.Recent: every answer echoes the
+  // timestamp of the data.
+  const uint32_t ts = h.peer_tsval;
+  h.in(h.data(5001, bytes(100)));  // again
+  EXPECT_SENT(h, h.ours(flag::ack, kData, 5101, {}, 100).tsecr(ts));
+  EXPECT_EQ(h.app.data.size(), 100u);
+  h.in(h.data(5101 + 10'000'000, bytes(100)));  // far beyond the window
+  EXPECT_SENT(h, h.ours(flag::ack, kData, 5101, {}, 100).tsecr(ts));
+  EXPECT_EQ(h.ctr.tcp_bad_seq, 2u);  // the duplicate counted too
+  EXPECT_EQ(h.app.data.size(), 100u);
+  // Bare ACKs outside the window are answered at most every 500 ms.
+  h.now += kSec;
+  for (int i = 0; i < 5; ++i)
+    h.in(h.seg(5101 + 10'000'000, kData, flag::ack, 65535, {}, h.ts_opts(0)));
+  EXPECT_SENT(h, h.ours(flag::ack, kData, 5101, {}, 100).tsecr(ts));
+  EXPECT_EQ(h.ctr.tcp_oow_acks_limited, 4u);
+}
+
+TEST(TcpReceive, UrgentDataStaysInTheStream) {
+  Harness h;
+  h.establish_active();
+  SegmentIn sg = h.data(5001, bytes(50), flag::urg);
+  sg.urgent = 10;
+  h.in(sg);
+  EXPECT_EQ(h.app.data, bytes(50));  // RFC 6093: the pointer is not acted on
+}
+
+TEST(TcpReceive, TheWindowClosesWhenNobodyReadsAndReopensInMssSteps) {
+  TcpConfig cfg;
+  cfg.rcvbuf = 8192;
+  Harness h(cfg);
+  h.app.auto_read = false;
+  h.establish_active();
+  ASSERT_EQ(h.conn->rcv_wscale(), 0);
+  h.in(h.data(5001, bytes(1448)));
+  const uint32_t first_ts = h.peer_tsval;
+  h.in(h.data(5001 + 1448, bytes(1448)));
+  EXPECT_SENT(h,
+              h.ours(flag::ack, kData, 5001 + 2896, {}, 2896).window(8192 - 2896).tsecr(first_ts));
+  // Reading a little does not announce a tiny window increase (RFC 9293 3.8.6.2.2)...
+  h.conn->consume(100, h.now);
+  EXPECT_SENT(h);
+  // ... reading a segment's worth does.
+  h.conn->consume(1400, h.now);
+  EXPECT_SENT(h, h.ours(flag::ack, kData, 5001 + 2896, {}, 1396)
+                     .window(8192 - 2896 + 1500)
+                     .tsecr(first_ts));
+}
+
+TEST(TcpReceive, TheAdvertisedEdgeNeverPassesTheBuffer) {
+  TcpConfig cfg;  // 256 KiB: window shift 3
+  Harness h(cfg);
+  h.app.auto_read = false;
+  h.establish_active();
+  ASSERT_EQ(h.conn->rcv_wscale(), 3);
+  uint32_t seq = 5001;
+  for (int i = 0; i < 2000 && h.conn->rcv_window() > 0; ++i) {
+    h.in(h.data(seq, bytes(5)));
+    seq += 5;
+    for (const auto& s : h.take()) {
+      const uint64_t edge = uint64_t(s.seg.ack - 5001) + (uint64_t(s.seg.window) << 3);
+      ASSERT_LE(edge, 256u * 1024) << "after " << i << " segments";
+    }
+  }
+}
