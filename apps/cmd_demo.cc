@@ -85,7 +85,7 @@ int run_demo(const DemoArgs& a) {
   auto gen_core = [&](size_t i) { return i; };
   auto serve_core = [&](size_t i) { return paired || n == 1 ? i : q + i; };
 
-  PathSharing sharing(hostcache_policy);
+  PathSharing sharing(hostcache_policy, client_cfg.tcp.tcp);
   PortCores server_cores(*rt.ports()[0], unsigned(q)), client_cores(*rt.ports()[1], unsigned(q));
   std::vector<std::unique_ptr<Endpoint>> server_eps, client_eps;
   std::vector<Endpoint*> servers_all, clients_all;

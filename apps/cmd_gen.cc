@@ -41,8 +41,7 @@ void parse_source_ips(const std::string& text, stack::StackConfig& cfg) {
   if (last->v < first->v) usage_error("--source-ips " + text + ": the range runs backwards");
   if (!cfg.addr.contains(*first) || !cfg.addr.contains(*last))
     usage_error("--source-ips " + text + " is not inside --ip's prefix " + cfg.addr.str());
-  const uint32_t host_mask = ~cfg.addr.mask();
-  if (cfg.addr.prefix < 31 && ((first->v & host_mask) == 0 || *last == cfg.addr.subnet_broadcast()))
+  if (cfg.addr.is_network_or_broadcast(*first) || cfg.addr.is_network_or_broadcast(*last))
     usage_error("--source-ips " + text + " includes the network's own or broadcast address");
   if (cfg.gateway && cfg.gateway->v >= first->v && cfg.gateway->v <= last->v)
     usage_error("--source-ips " + text + " includes the gateway");
@@ -72,8 +71,7 @@ int run_gen(const GenArgs& a) {
   uint16_t tport = 0;
   const wire::Ipv4Addr target = parse_target(a.target, tport, tcp);
   if (cfg.is_local(target)) usage_error("--target is our own address");
-  const uint32_t first = target.v >> 24;
-  if (first == 0 || first == 127 || first >= 224 || target == cfg.addr.subnet_broadcast())
+  if (!cfg.addr.names_host(target))
     usage_error("--target " + a.target + " is not a unicast host address");
   stack::ImpairSpec rx, tx;
   parse_impair_args(a.common.impair, rx, tx);
@@ -108,7 +106,7 @@ int run_gen(const GenArgs& a) {
     throw std::runtime_error("port " + port.label() + ": link still down after 10 s");
   stack::StackConfig scfg = cfg;
   scfg.tcp.tcp.mss = uint16_t(std::min<uint32_t>(port.info().mtu - 40, scfg.tcp.tcp.mss));
-  PathSharing sharing(hostcache_policy);
+  PathSharing sharing(hostcache_policy, scfg.tcp.tcp);
   PortCores port_cores(port, unsigned(n));
   std::vector<std::unique_ptr<Endpoint>> eps;
   std::vector<Endpoint*> all;

@@ -81,7 +81,7 @@ int run_serve(const ServeArgs& a) {
   glue::EthPort& port = *rt.ports()[0];
   const std::vector<unsigned>& lcores = rt.lcores();
   const size_t n = lcores.size();
-  PathSharing sharing(hostcache_policy);
+  PathSharing sharing(hostcache_policy, cfg.tcp.tcp);
   PortCores port_cores(port, unsigned(n));
   std::vector<std::unique_ptr<Endpoint>> eps;
   std::vector<std::unique_ptr<workload::Server>> servers;

@@ -8,6 +8,8 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <random>
 #include <iostream>
 #include <stdexcept>
 
@@ -36,11 +38,8 @@ stack::StackConfig parse_interface(const InterfaceArgs& a) {
   stack::StackConfig c;
   auto cidr = wire::Ipv4Cidr::parse(a.ip);
   if (!cidr) usage_error("--ip '" + a.ip + "' is not an address with a prefix length, like 10.0.0.2/24");
-  const uint32_t first = cidr->addr.v >> 24;
-  if (first == 0 || first == 127 || first >= 224)
-    usage_error("--ip " + a.ip + " is not a unicast host address");
-  if (cidr->prefix < 31 && (cidr->addr == cidr->subnet_broadcast() ||
-                            (cidr->addr.v & ~cidr->mask()) == 0))
+  if (!cidr->addr.is_unicast()) usage_error("--ip " + a.ip + " is not a unicast host address");
+  if (cidr->is_network_or_broadcast(cidr->addr))
     usage_error("--ip " + a.ip + " is the network's own or broadcast address, not a host's");
   c.addr = *cidr;
   if (!a.gw.empty()) {
@@ -52,6 +51,13 @@ stack::StackConfig parse_interface(const InterfaceArgs& a) {
   }
   if (a.vlan > 4094) usage_error("--vlan " + std::to_string(a.vlan) + " is not a VLAN ID (1-4094)");
   c.vlan = a.vlan;
+  // RFC 6528: ISNs must not be guessable, so the secret behind them (and the
+  // flow table's hash) comes from the kernel's random source at every start.
+  std::random_device rd;
+  for (size_t i = 0; i < c.secret.size(); i += 4) {
+    const uint32_t r = rd();
+    std::memcpy(c.secret.data() + i, &r, 4);
+  }
   return c;
 }
 

@@ -57,7 +57,10 @@ hostcache::Policy parse_hostcache(const std::string& text);
 // The process's host-pair cache (shared by every endpoint and core) and the
 // policy connections use it with.
 struct PathSharing {
-  explicit PathSharing(hostcache::Policy p) : policy(p) {}
+  // The cache's RTO bounds are those of `tcp`, the configuration the
+  // connections use.
+  PathSharing(hostcache::Policy p, const tcp::TcpConfig& tcp)
+      : policy(p), cache(hostcache::Config::with_tcp(tcp)) {}
   // Connects an endpoint's TCP layer through an adapter of its own (nothing
   // with the policy off).
   void attach(stack::TcpLayer& tcp) {

@@ -46,8 +46,8 @@ HostCache::Shard& HostCache::shard_of(const Key& k) const {
   return shards_[h & mask_];
 }
 
-Hint HostCache::hint_of(const Entry& e, uint64_t now, Policy p, uint16_t our_mss) const {
-  Hint h;
+tcp::PathHint HostCache::hint_of(const Entry& e, uint64_t now, Policy p, uint16_t our_mss) const {
+  tcp::PathHint h;
   if (p == Policy::off) return h;
   // Weight of what was learned: 1 when just written, 0 at max_age and after.
   const uint64_t age = now > e.updated_ns ? now - e.updated_ns : 0;
@@ -89,7 +89,7 @@ Hint HostCache::hint_of(const Entry& e, uint64_t now, Policy p, uint16_t our_mss
   return h;
 }
 
-Hint HostCache::peek(const Key& k, uint64_t now, Policy p, uint16_t our_mss) const {
+tcp::PathHint HostCache::peek(const Key& k, uint64_t now, Policy p, uint16_t our_mss) const {
   if (p == Policy::off) return {};
   Shard& s = shard_of(k);
   Use use(s.walk, false);
@@ -98,15 +98,15 @@ Hint HostCache::peek(const Key& k, uint64_t now, Policy p, uint16_t our_mss) con
   return hint_of(a->second, now, p, our_mss);
 }
 
-Hint HostCache::open(const Key& k, uint64_t now, Policy p, uint16_t our_mss,
-                     uint32_t default_iw) {
+tcp::PathHint HostCache::open(const Key& k, uint64_t now, Policy p, uint16_t our_mss,
+                              uint32_t default_iw) {
   if (p == Policy::off) return {};
   Shard& s = shard_of(k);
   Use use(s.walk, false);
   Map::accessor a;
   if (s.map.insert(a, k.packed())) a->second.updated_ns = now;  // new: nothing learned yet
   Entry& e = a->second;
-  Hint h = hint_of(e, now, p, our_mss);
+  tcp::PathHint h = hint_of(e, now, p, our_mss);
   ++e.open;
   if (h.initial_cwnd) {
     // A share, which the connections already open owe back. The connection
@@ -115,16 +115,17 @@ Hint HostCache::open(const Key& k, uint64_t now, Policy p, uint16_t our_mss,
     e.ensemble_cwnd += h.initial_cwnd;
     e.owed += h.initial_cwnd;
     ++e.joins;
-    h.share = h.initial_cwnd;
+    h.ensemble_share = h.initial_cwnd;
     h.initial_cwnd = std::min(h.initial_cwnd, std::max(default_iw, 2u * our_mss));
   } else {
     e.ensemble_cwnd += default_iw;
   }
-  h.joins = e.joins;
+  h.ensemble_joins = e.joins;
   return h;
 }
 
-void HostCache::close(const Key& k, const Report& r, uint64_t now, Policy p) {
+void HostCache::close(const Key& k, const tcp::PathReport& r, uint64_t now, Policy p,
+                      Closing how) {
   if (p == Policy::off) return;
   Shard& s = shard_of(k);
   Use use(s.walk, false);
@@ -136,10 +137,10 @@ void HostCache::close(const Key& k, const Report& r, uint64_t now, Policy p) {
   // Its window is back in the pool: that much less is owed.
   e.owed -= std::min<uint64_t>(e.owed, r.cwnd);
   if (e.open == 0) e.ensemble_cwnd = e.owed = 0;
-  if (r.overridden) return;
+  if (how.overridden) return;
   temporal_update(e, r);
   e.updated_ns = now;
-  e.closes += std::max<uint32_t>(r.connections, 1);
+  e.closes += std::max<uint32_t>(how.connections, 1);
 }
 
 uint32_t HostCache::publish_window(const Key& k, int64_t delta, uint64_t, uint32_t cwnd,

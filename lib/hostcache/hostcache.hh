@@ -13,6 +13,8 @@
 #include <memory>
 #include <vector>
 
+#include "tcp/config.hh"
+#include "tcp/path.hh"
 #include "wire/addr.hh"
 
 namespace ts::hostcache {
@@ -25,13 +27,20 @@ struct Key {
   uint64_t packed() const { return uint64_t(local.v) << 32 | remote.v; }
 };
 
-// Bounds and ageing. The defaults follow the TCP defaults the cache must
-// never do worse than: the first RTO is at most the 1 s initial RTO of RFC
-// 6298, an MSS is at least RFC 9293's 536 bytes, and no window a connection
-// starts with exceeds max_window_segments segments.
+// Bounds and ageing. The cache must never do worse than the TCP it serves:
+// no first RTO above that TCP's initial RTO or below its minimum (both taken
+// from its configuration: with_tcp()), no MSS below RFC 9293's 536 bytes, no
+// starting window above max_window_segments segments.
 struct Config {
-  uint64_t rto_initial_ns = 1'000'000'000;  // default first RTO
-  uint64_t rto_min_ns = 200'000'000;        // the stack's minimum RTO
+  uint64_t rto_initial_ns = tcp::TcpConfig{}.rto_initial_ns;  // the first RTO without a hint
+  uint64_t rto_min_ns = tcp::TcpConfig{}.rto_min_ns;
+  // The RTO bounds of the TCP configuration the connections use.
+  static Config with_tcp(const tcp::TcpConfig& t) {
+    Config c;
+    c.rto_initial_ns = t.rto_initial_ns;
+    c.rto_min_ns = t.rto_min_ns;
+    return c;
+  }
   uint64_t rtt_min_ns = 1'000;              // a smaller cached RTT is raised to this
   uint16_t mss_min = 536;
   uint32_t max_window_segments = 256;       // cap on a cached ssthresh or window share
@@ -54,26 +63,10 @@ struct Entry {
   uint64_t closes = 0;         // connections that reported at close
 };
 
-// What a new connection may start from (everything validated and aged).
-struct Hint {
-  bool have_rtt = false;
-  uint64_t srtt_ns = 0, rttvar_ns = 0;  // with have_rtt: the first RTO follows these
-  uint16_t mss = 0;                     // 0: use the negotiated MSS alone
-  uint32_t ssthresh = 0;                // 0: the default (infinite)
-  uint32_t initial_cwnd = 0;            // bytes; 0: the default initial window
-  uint32_t ensemble_peers = 0;          // connections it shares the window with
-  uint32_t joins = 0;                   // the entry's joins, counting this one
-  uint32_t share = 0;                   // bytes of the ensemble's window it took
-};
-
-// What a connection reports when it closes.
-struct Report {
-  uint16_t mss = 0;
-  uint64_t srtt_ns = 0, rttvar_ns = 0, min_rtt_ns = 0;  // srtt 0: no RTT sample
-  uint32_t ssthresh = 0;  // 0 or above cwnd_max: not learned (never left slow start)
-  uint32_t cwnd = 0;
-  bool overridden = false;  // the application set its own parameters: not written
-  uint32_t connections = 1;  // closes this report stands for (a core's batch of them)
+// How a close report stands for its connections.
+struct Closing {
+  bool overridden = false;   // the application set its own parameters: not written
+  uint32_t connections = 1;  // closes the report stands for (a core's batch of them)
 };
 
 // RFC 9040's temporal update of `into` (an Entry, or a core's batch of
@@ -81,7 +74,7 @@ struct Report {
 // of the way to the report's, MSS and ssthresh are the newest, the minimum
 // RTT is the least seen.
 template <class T>
-void temporal_update(T& into, const Report& r) {
+void temporal_update(T& into, const tcp::PathReport& r) {
   if (r.srtt_ns) {
     if (!into.srtt_ns) {
       into.srtt_ns = r.srtt_ns;
@@ -109,15 +102,15 @@ class HostCache {
 
   // The hint for a new connection, without counting it anywhere: a read
   // (temporal sharing needs nothing more). Unknown hosts give no hint.
-  Hint peek(const Key& k, uint64_t now, Policy p, uint16_t our_mss) const;
+  tcp::PathHint peek(const Key& k, uint64_t now, Policy p, uint16_t our_mss) const;
   // A connection opens: its starting hint; counts it in the ensemble.
   // `our_mss` is the connection's own MSS and `default_iw` its default initial
   // window in bytes: no hint exceeds either where that would be worse.
-  Hint open(const Key& k, uint64_t now, Policy p, uint16_t our_mss, uint32_t default_iw);
+  tcp::PathHint open(const Key& k, uint64_t now, Policy p, uint16_t our_mss, uint32_t default_iw);
   // A connection closes: RFC 9040's temporal update (RTT and variance move a
   // quarter of the way to the connection's own; MSS and ssthresh replaced),
   // and it leaves the ensemble with its window.
-  void close(const Key& k, const Report& r, uint64_t now, Policy p);
+  void close(const Key& k, const tcp::PathReport& r, uint64_t now, Policy p, Closing how = {});
   // An open connection's window changed by `delta` bytes since its last
   // publication (cores publish at a bounded rate, not per ACK). With
   // `joins_seen` (the entry's join count when it last looked), a connection
@@ -128,7 +121,7 @@ class HostCache {
                           uint32_t* joins_seen = nullptr);
 
   // The validated hint an entry gives at `now` (for tests and `stats`).
-  Hint hint_of(const Entry& e, uint64_t now, Policy p, uint16_t our_mss) const;
+  tcp::PathHint hint_of(const Entry& e, uint64_t now, Policy p, uint16_t our_mss) const;
   // Copies of every entry (for `touchstone stats hostcache`), from any thread
   // at any time: each shard is walked while no connection uses it.
   std::vector<std::pair<Key, Entry>> snapshot() const;

@@ -17,7 +17,7 @@
 #include <array>
 
 #include "hostcache/hostcache.hh"
-#include "stack/tcp_layer.hh"
+#include "stack/path_cache.hh"
 
 namespace ts::hostcache {
 
@@ -38,7 +38,7 @@ class SharedPathCache final : public stack::PathCache {
                      uint32_t default_iw) override {
     const Key k{local, remote};
     const uint16_t mss = uint16_t(std::min<uint32_t>(smss, 65535));
-    if (policy_ != Policy::temporal) return to_path(cache_.open(k, now, policy_, mss, default_iw));
+    if (policy_ != Policy::temporal) return cache_.open(k, now, policy_, mss, default_iw);
     Near& n = slot(k, now);
     if (!n.read || n.mss != mss || now - n.read_ns >= kRefreshNs) {
       flush(n, now);  // what this core learned first, then read
@@ -47,24 +47,23 @@ class SharedPathCache final : public stack::PathCache {
       n.read_ns = now;
       n.mss = mss;
     }
-    return to_path(n.hint);
+    return n.hint;
   }
 
   void close(wire::Ipv4Addr local, wire::Ipv4Addr remote, const tcp::PathReport& r,
              bool overridden, uint64_t now) override {
     const Key k{local, remote};
-    Report rep = from_path(r, overridden);
     if (policy_ == Policy::ensemble) {  // it leaves the ensemble (and writes unless overridden)
-      cache_.close(k, rep, now, policy_);
+      cache_.close(k, r, now, policy_, {overridden, 1});
       return;
     }
     if (policy_ == Policy::off || overridden) return;
     Near& n = slot(k, now);
     if (!n.pending) {
-      n.acc = rep;
+      n.acc = r;
       n.pending_since = now;
     } else {
-      blend(n.acc, rep);
+      blend(n.acc, r);
     }
     ++n.pending;
     if (now - n.pending_since >= kRefreshNs) flush(n, now);
@@ -82,8 +81,6 @@ class SharedPathCache final : public stack::PathCache {
     return now + kRefreshNs;
   }
 
-  Policy policy() const { return policy_; }
-
  private:
   struct Near {
     uint64_t key = 0;
@@ -91,10 +88,10 @@ class SharedPathCache final : public stack::PathCache {
     bool read = false;     // hint holds what the shared map gave at read_ns
     uint64_t read_ns = 0;
     uint16_t mss = 0;
-    Hint hint;
+    tcp::PathHint hint;
     uint32_t pending = 0;  // closes blended into acc, not yet published
     uint64_t pending_since = 0;
-    Report acc;
+    tcp::PathReport acc;
   };
 
   // The slot of `k`, taken over (after publishing its previous host) if
@@ -114,40 +111,16 @@ class SharedPathCache final : public stack::PathCache {
 
   void flush(Near& n, uint64_t now) {
     if (!n.pending) return;
-    n.acc.connections = n.pending;
     const Key k{wire::Ipv4Addr{uint32_t(n.key >> 32)}, wire::Ipv4Addr{uint32_t(n.key)}};
-    cache_.close(k, n.acc, now, policy_);
+    cache_.close(k, n.acc, now, policy_, {false, n.pending});
     n.pending = 0;
     n.read = false;  // the next open reads what the shared map now holds
   }
 
   // A further close of the batch: RFC 9040's rule applied locally.
-  static void blend(Report& acc, const Report& r) {
+  static void blend(tcp::PathReport& acc, const tcp::PathReport& r) {
     temporal_update(acc, r);
     acc.cwnd = r.cwnd;
-  }
-
-  static tcp::PathHint to_path(const Hint& h) {
-    tcp::PathHint p;
-    p.have_rtt = h.have_rtt;
-    p.srtt_ns = h.srtt_ns;
-    p.rttvar_ns = h.rttvar_ns;
-    p.ssthresh = h.ssthresh;
-    p.initial_cwnd = h.initial_cwnd;
-    p.ensemble_joins = h.joins;
-    p.ensemble_share = h.share;
-    return p;
-  }
-  static Report from_path(const tcp::PathReport& r, bool overridden) {
-    Report rep;
-    rep.mss = r.mss;
-    rep.srtt_ns = r.srtt_ns;
-    rep.rttvar_ns = r.rttvar_ns;
-    rep.min_rtt_ns = r.min_rtt_ns;
-    rep.ssthresh = r.ssthresh;
-    rep.cwnd = r.cwnd;
-    rep.overridden = overridden;
-    return rep;
   }
 
   HostCache& cache_;

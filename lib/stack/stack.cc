@@ -149,9 +149,7 @@ bool Stack::bad_source(Ipv4Addr src) const {
   // multicast and the directed broadcast name no single remote host; nor does
   // our own address arriving from the wire. Answering would reflect traffic to
   // a group, onto loopback addresses, or to ourselves.
-  const uint32_t first = src.v >> 24;
-  return first == 0 || first == 127 || first >= 224 || is_local(src) ||
-         src == cfg_.addr.subnet_broadcast();
+  return !cfg_.addr.names_host(src) || is_local(src);
 }
 
 void Stack::ipv4_input(Packet& p, size_t l2, bool link_broadcast, uint64_t now) {

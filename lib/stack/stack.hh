@@ -13,6 +13,7 @@
 #include "stack/arp_cache.hh"
 #include "stack/counters.hh"
 #include "stack/device.hh"
+#include "stack/ip_output.hh"
 #include "stack/tcp_layer.hh"
 #include "tcp/buffers.hh"
 #include "wire/addr.hh"
@@ -36,7 +37,8 @@ struct StackConfig {
   ArpConfig arp;
   TcpLayerConfig tcp;
   // Keys the ISN generator (RFC 6528), timestamp offsets and the flow-table
-  // hash. Random in a real endpoint; fixed in the simulator for replay.
+  // hash. Random in a real endpoint (the apps draw it at start); fixed in the
+  // simulator for replay.
   std::array<uint8_t, 16> secret{};
 };
 
@@ -53,7 +55,7 @@ class EchoHandler {
   virtual void on_echo_reply(const EchoReply& r, uint64_t now) = 0;
 };
 
-class Stack {
+class Stack final : public IpOutput {
  public:
   static constexpr uint16_t kBurst = 32;
 
@@ -74,11 +76,19 @@ class Stack {
   uint64_t next_deadline() const { return std::min(arp_.next_deadline(), tcp_->next_deadline()); }
 
   TcpLayer& tcp() { return *tcp_; }
-  // Builds and sends one TCP segment (used by the TCP layer): headers, options,
-  // the payload copied in, checksums, then the IP output path. False when no
-  // buffer was free or the segment does not fit (counted).
+  // IpOutput, for the TCP layer. send_tcp: headers, options, the payload
+  // copied in, checksums, then the IP output path; false when no buffer was
+  // free or the segment does not fit (counted).
   bool send_tcp(wire::Ipv4Addr src, wire::Ipv4Addr dst, const wire::TcpRepr& seg,
-                const tcp::Payload& payload, uint64_t now);
+                const tcp::Payload& payload, uint64_t now) override;
+  // The extra addresses when there are some, else the primary one.
+  uint32_t source_addresses() const override {
+    return cfg_.extra_first.v ? cfg_.extra_last.v - cfg_.extra_first.v + 1 : 1;
+  }
+  wire::Ipv4Addr source_address(uint32_t i) const override {
+    return cfg_.extra_first.v ? wire::Ipv4Addr{cfg_.extra_first.v + i} : cfg_.addr.addr;
+  }
+  uint16_t mtu() const override { return dev_.info().mtu; }
 
   // Sends an ICMP echo request; false if no buffer was available or the payload
   // does not fit the MTU (counted). Resolves the next hop first if needed.

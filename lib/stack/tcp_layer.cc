@@ -1,9 +1,7 @@
 #include "stack/tcp_layer.hh"
 
 #include <algorithm>
-#include <cstring>
 
-#include "stack/stack.hh"
 #include "stack/steering.hh"
 #include "tcp/seq.hh"
 #include "wire/bytes.hh"
@@ -12,24 +10,17 @@ namespace ts::stack {
 
 using namespace wire::tcpflag;
 
-namespace {
-
-uint64_t key_half(const std::array<uint8_t, 16>& k, size_t at) {
-  uint64_t v;
-  std::memcpy(&v, k.data() + at, 8);
-  return v;
-}
-
-}  // namespace
-
-TcpLayer::TcpLayer(Stack& stack, const TcpLayerConfig& cfg, const std::array<uint8_t, 16>& secret,
+TcpLayer::TcpLayer(IpOutput& ip, const TcpLayerConfig& cfg, const std::array<uint8_t, 16>& secret,
                    tcp::TcpCounters& counters)
-    : stack_(stack),
+    : ip_(ip),
       cfg_(cfg),
-      isn_(secret),
+      // Each use of the secret has a key of its own, derived from it, so that
+      // nothing learned about one (the flow table's probe runs, the first
+      // port) tells anything about another (the ISNs).
+      isn_(tcp::derive_key128(secret, "tcp isn")),
       ctr_(counters),
-      table_(size_t(cfg.max_connections) * 2, key_half(secret, 0) ^ 0x5bd1e995,
-             key_half(secret, 8) ^ 0x27d4eb2f),
+      table_(size_t(cfg.max_connections) * 2, tcp::derive_key(secret, "flow table 0"),
+             tcp::derive_key(secret, "flow table 1")),
       buffers_(cfg.buffer_memory, &counters.tcp_buffer_refused),
       pool_(new ConnStorage[cfg.max_connections]),
       timers_(cfg.max_connections),
@@ -39,8 +30,9 @@ TcpLayer::TcpLayer(Stack& stack, const TcpLayerConfig& cfg, const std::array<uin
   burst_acks_.reserve(64);
   // Start the port search somewhere unpredictable (RFC 6056).
   const uint32_t span = uint32_t(cfg_.ephemeral_last - cfg_.ephemeral_first) + 1;
-  next_port_ = uint16_t(cfg_.ephemeral_first + key_half(secret, 3) % span);
-  if (cfg_.placement && cfg_.placement->cores() > 1) build_port_pool(key_half(secret, 3));
+  const uint64_t port_seed = tcp::derive_key(secret, "first port");
+  next_port_ = uint16_t(cfg_.ephemeral_first + port_seed % span);
+  if (cfg_.placement && cfg_.placement->cores() > 1) build_port_pool(uint32_t(port_seed));
 }
 
 void TcpLayer::build_port_pool(uint32_t seed) {
@@ -106,8 +98,7 @@ uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig& cfg, 
     return FlowTable::kNone;
   }
   Slot& s = slots_[id];
-  s.conn = new (&pool_[id]) tcp::Connection(cfg, t, *this, ctr_, ev, stack_.device().info().mtu,
-                                             &buffers_);
+  s.conn = new (&pool_[id]) tcp::Connection(cfg, t, *this, ctr_, ev, ip_.mtu(), &buffers_);
   s.conn->set_observer(this, id);
   s.conn->set_ack_coalescing(true);
   ++s.generation;
@@ -192,17 +183,13 @@ uint16_t TcpLayer::pick_port(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16
 tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Events* events,
                                    uint64_t now, const tcp::TcpConfig* cfg) {
   now_ = now;
-  // Sources: our address, or the extra addresses in turn (a full one is
-  // skipped for the next).
-  const stack::StackConfig& sc = stack_.config();
-  const uint32_t n_src = sc.extra_first.v ? sc.extra_last.v - sc.extra_first.v + 1 : 1;
-  wire::Ipv4Addr src = sc.addr.addr;
+  // Our source addresses in turn (a full one is skipped for the next).
+  const uint32_t n_src = ip_.source_addresses();
+  wire::Ipv4Addr src;
   uint16_t local = 0;
   for (uint32_t tries = 0; tries < n_src && !local; ++tries) {
-    if (sc.extra_first.v) {
-      src = wire::Ipv4Addr{sc.extra_first.v + next_src_};
-      next_src_ = next_src_ + 1 == n_src ? 0 : next_src_ + 1;
-    }
+    if (next_src_ >= n_src) next_src_ = 0;
+    src = ip_.source_address(next_src_++);
     local = pick_port(src, remote, port);
   }
   if (!local) {
@@ -258,15 +245,19 @@ void TcpLayer::input(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, uint64_
     ++ctr_.tcp_backlog_full;
     return;  // a dropped SYN is retried by the peer; a reset would refuse it
   }
+  // The slot first, then the application: what it makes for a connection it
+  // accepts always has a connection to go with it.
+  const uint32_t nid = new_slot(t, l->cfg, nullptr);
+  if (nid == FlowTable::kNone) return;
+  Slot& s = slots_[nid];
   tcp::Events* ev = l->acceptor->on_syn(t);
   if (!ev) {
+    release(nid);
     ++ctr_.tcp_refused;
     reset_for(ip, seg);
     return;
   }
-  const uint32_t nid = new_slot(t, l->cfg, ev);
-  if (nid == FlowTable::kNone) return;
-  Slot& s = slots_[nid];
+  s.conn->set_events(ev);
   s.listener = l;
   s.half_open = true;
   ++l->half_open;
@@ -290,7 +281,7 @@ void TcpLayer::reset_for(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg) {
     r.ack = seg.seq + len;
     r.flags = rst | ack;
   }
-  if (stack_.send_tcp(ip.dst, ip.src, r, {}, now_)) ++ctr_.tcp_rst_out;
+  if (ip_.send_tcp(ip.dst, ip.src, r, {}, now_)) ++ctr_.tcp_rst_out;
 }
 
 bool TcpLayer::emit(const tcp::Connection& c, const tcp::SegmentOut& s,
@@ -303,7 +294,7 @@ bool TcpLayer::emit(const tcp::Connection& c, const tcp::SegmentOut& s,
   r.flags = s.flags;
   r.window = s.window;
   r.options = s.options;
-  return stack_.send_tcp(c.tuple().local_ip, c.tuple().remote_ip, r, payload, now_);
+  return ip_.send_tcp(c.tuple().local_ip, c.tuple().remote_ip, r, payload, now_);
 }
 
 void TcpLayer::open_path(Slot& s, bool overridden, uint64_t now) {

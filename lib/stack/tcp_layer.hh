@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "stack/flow_table.hh"
+#include "stack/ip_output.hh"
+#include "stack/path_cache.hh"
 #include "stack/timer_wheel.hh"
 #include "tcp/connection.hh"
 #include "tcp/isn.hh"
@@ -16,7 +18,6 @@
 
 namespace ts::stack {
 
-class Stack;
 class FlowPlacement;
 
 // A listening application: decides per SYN whether to take the connection and
@@ -25,38 +26,6 @@ class Acceptor {
  public:
   virtual ~Acceptor() = default;
   virtual tcp::Events* on_syn(const tcp::FourTuple& tuple) = 0;
-};
-
-// Where connections learn what earlier and concurrent ones found out about a
-// path (RFC 9040); lib/hostcache implements it, shared by every core. Called
-// when a connection opens and when it ends, never per packet.
-class PathCache {
- public:
-  virtual ~PathCache() = default;
-  virtual tcp::PathHint open(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint64_t now,
-                             uint32_t smss, uint32_t default_iw) = 0;
-  // `overridden`: the application chose the connection's parameters; the
-  // cache only takes it out of the ensemble.
-  virtual void close(wire::Ipv4Addr local, wire::Ipv4Addr remote, const tcp::PathReport& r,
-                     bool overridden, uint64_t now) = 0;
-  // Publishes what is due; returns when it next wants to be called
-  // (UINT64_MAX: never). The TCP layer calls it from its poll when that time
-  // has come.
-  virtual uint64_t tick(uint64_t now) {
-    (void)now;
-    return UINT64_MAX;
-  }
-  // Whether open connections should publish their windows (ensemble sharing).
-  virtual bool wants_windows() const { return false; }
-  // An open connection's window moved by `delta` bytes since it last
-  // published; at most once per kPublishNs (or a quarter RTT) per connection.
-  // Returns a window to come down to for newcomers (0: keep its own);
-  // `joins_seen` is the connection's memory of the ensemble's joins.
-  virtual uint32_t publish(wire::Ipv4Addr local, wire::Ipv4Addr remote, int64_t delta,
-                           uint32_t cwnd, uint32_t& joins_seen, uint64_t now) {
-    (void)local, (void)remote, (void)delta, (void)cwnd, (void)joins_seen, (void)now;
-    return 0;
-  }
 };
 
 struct TcpLayerConfig {
@@ -78,7 +47,10 @@ struct TcpLayerConfig {
 
 class TcpLayer final : public tcp::Output, public tcp::Observer {
  public:
-  TcpLayer(Stack& stack, const TcpLayerConfig& cfg, const std::array<uint8_t, 16>& secret,
+  // `ip` sends the segments and says which addresses are ours; `secret`
+  // keys the ISNs (RFC 6528), timestamp offsets, the flow table's hash and
+  // where the port search starts.
+  TcpLayer(IpOutput& ip, const TcpLayerConfig& cfg, const std::array<uint8_t, 16>& secret,
            tcp::TcpCounters& counters);
   ~TcpLayer() override;
 
@@ -124,7 +96,6 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   const tcp::BufferPool& buffers() const { return buffers_; }
   // The time of the operation in progress (for applications inside callbacks).
   uint64_t now() const { return now_; }
-  Stack& stack() { return stack_; }
 
   // tcp::Output and tcp::Observer.
   bool emit(const tcp::Connection& c, const tcp::SegmentOut& seg,
@@ -178,7 +149,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   bool take_port(tcp::FourTuple& t, uint16_t p);
   void build_port_pool(uint32_t seed);
 
-  Stack& stack_;
+  IpOutput& ip_;
   TcpLayerConfig cfg_;
   tcp::IsnGenerator isn_;
   tcp::TcpCounters& ctr_;

@@ -15,7 +15,8 @@
 #include "tcp/cc/congestion.hh"
 #include "tcp/config.hh"
 #include "tcp/counters.hh"
-#include "tcp/isn.hh"
+#include "tcp/four_tuple.hh"
+#include "tcp/path.hh"
 #include "tcp/recovery.hh"
 #include "tcp/rtt.hh"
 #include "tcp/seq.hh"
@@ -123,26 +124,6 @@ class Observer {
   // The connection owes an ACK it may send at the end of the receive burst
   // (see Connection::set_ack_coalescing); called once until end_of_burst().
   virtual void on_ack_deferred(Connection&) {}
-};
-
-// What a new connection may start from instead of the defaults: a cached
-// path's RTT (its first RTO), ssthresh and initial window (RFC 9040). The
-// values come validated (lib/hostcache); zero means "the default".
-struct PathHint {
-  bool have_rtt = false;
-  uint64_t srtt_ns = 0, rttvar_ns = 0;
-  uint32_t ssthresh = 0;      // bytes
-  uint32_t initial_cwnd = 0;  // bytes
-  uint32_t ensemble_joins = 0;  // the ensemble's joins when it opened
-  uint32_t ensemble_share = 0;  // bytes the ensemble counts for it (0: none)
-};
-
-// What a connection learned, for the cache when it ends.
-struct PathReport {
-  uint16_t mss = 0;
-  uint64_t srtt_ns = 0, rttvar_ns = 0, min_rtt_ns = 0;  // srtt 0: no sample
-  uint32_t ssthresh = 0;                                // 0: never left slow start
-  uint32_t cwnd = 0;
 };
 
 // Ending a connection. The application has three verbs; the TCP layer one:

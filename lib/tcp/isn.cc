@@ -1,6 +1,7 @@
 #include "tcp/isn.hh"
 
 #include <cstring>
+#include <string>
 
 #include "wire/bytes.hh"
 
@@ -58,6 +59,19 @@ uint64_t siphash24(const std::array<uint8_t, 16>& key, const uint8_t* data, size
   v2 ^= 0xff;
   for (int r = 0; r < 4; ++r) sipround(v0, v1, v2, v3);
   return v0 ^ v1 ^ v2 ^ v3;
+}
+
+uint64_t derive_key(const std::array<uint8_t, 16>& secret, const char* label) {
+  return siphash24(secret, reinterpret_cast<const uint8_t*>(label), std::strlen(label));
+}
+
+std::array<uint8_t, 16> derive_key128(const std::array<uint8_t, 16>& secret, const char* label) {
+  const std::string lo = std::string(label) + "/0", hi = std::string(label) + "/1";
+  const uint64_t a = derive_key(secret, lo.c_str()), b = derive_key(secret, hi.c_str());
+  std::array<uint8_t, 16> k;
+  std::memcpy(k.data(), &a, 8);
+  std::memcpy(k.data() + 8, &b, 8);
+  return k;
 }
 
 uint64_t IsnGenerator::hash(const FourTuple& t, uint8_t domain) const {

@@ -9,18 +9,18 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "wire/addr.hh"
+#include "tcp/four_tuple.hh"
 
 namespace ts::tcp {
 
 // SipHash-2-4 (Aumasson and Bernstein, 2012) of `len` bytes under a 128-bit key.
 uint64_t siphash24(const std::array<uint8_t, 16>& key, const uint8_t* data, size_t len);
-
-struct FourTuple {
-  wire::Ipv4Addr local_ip, remote_ip;
-  uint16_t local_port = 0, remote_port = 0;
-  bool operator==(const FourTuple&) const = default;
-};
+// A 64-bit key for one purpose, derived from `secret` (SipHash as a keyed
+// derivation of the purpose's label): keys for different purposes reveal
+// nothing of each other or of the secret.
+uint64_t derive_key(const std::array<uint8_t, 16>& secret, const char* label);
+// A 128-bit key for one purpose, likewise.
+std::array<uint8_t, 16> derive_key128(const std::array<uint8_t, 16>& secret, const char* label);
 
 class IsnGenerator {
  public:

@@ -35,6 +35,13 @@ struct Ipv4Addr {
   bool is_unspecified() const { return v == 0; }
   bool is_broadcast() const { return v == 0xffffffffu; }
   bool is_multicast() const { return (v >> 28) == 0xe; }
+  // An address one host can have (RFC 1122 3.2.1.3): not in 0/8 ("this
+  // network"), 127/8 (loopback) or 224/3 (multicast, class E and the limited
+  // broadcast).
+  bool is_unicast() const {
+    const uint32_t first = v >> 24;
+    return first != 0 && first != 127 && first < 224;
+  }
   bool operator==(const Ipv4Addr&) const = default;
   auto operator<=>(const Ipv4Addr&) const = default;
 
@@ -54,6 +61,14 @@ struct Ipv4Cidr {
   Ipv4Addr subnet_broadcast() const {
     return prefix >= 31 ? Ipv4Addr(0xffffffffu) : Ipv4Addr(addr.v | ~mask());
   }
+  // The prefix's own address or its directed broadcast, which no host on it
+  // has (on /31 and /32 every address is a host's).
+  bool is_network_or_broadcast(Ipv4Addr a) const {
+    return prefix < 31 && contains(a) && ((a.v & ~mask()) == 0 || a == subnet_broadcast());
+  }
+  // Whether `a` can name one remote host seen from this interface: unicast,
+  // and not the directed broadcast of our prefix.
+  bool names_host(Ipv4Addr a) const { return a.is_unicast() && a != subnet_broadcast(); }
 
   static std::optional<Ipv4Cidr> parse(std::string_view s);
   std::string str() const;

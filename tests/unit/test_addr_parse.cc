@@ -32,6 +32,27 @@ TEST(Addr, Cidr) {
     EXPECT_FALSE(Ipv4Cidr::parse(bad)) << bad;
 }
 
+TEST(Addr, WhatCanNameOneHost) {
+  auto ip = [](const char* t) { return *Ipv4Addr::parse(t); };
+  for (const char* ok : {"1.0.0.1", "10.0.0.1", "126.255.255.255", "128.0.0.1", "223.255.255.254"})
+    EXPECT_TRUE(ip(ok).is_unicast()) << ok;
+  for (const char* no : {"0.0.0.0", "0.1.2.3", "127.0.0.1", "224.0.0.1", "239.1.1.1", "240.0.0.1",
+                         "255.255.255.255"})
+    EXPECT_FALSE(ip(no).is_unicast()) << no;
+  const Ipv4Cidr c = *Ipv4Cidr::parse("10.77.0.2/24");
+  EXPECT_TRUE(c.is_network_or_broadcast(ip("10.77.0.0")));
+  EXPECT_TRUE(c.is_network_or_broadcast(ip("10.77.0.255")));
+  EXPECT_FALSE(c.is_network_or_broadcast(ip("10.77.0.1")));
+  EXPECT_FALSE(c.is_network_or_broadcast(ip("10.78.0.0")));  // another prefix's
+  const Ipv4Cidr p31 = *Ipv4Cidr::parse("10.0.0.0/31");  // RFC 3021: both are hosts
+  EXPECT_FALSE(p31.is_network_or_broadcast(ip("10.0.0.0")));
+  EXPECT_FALSE(p31.is_network_or_broadcast(ip("10.0.0.1")));
+  EXPECT_TRUE(c.names_host(ip("10.77.0.1")));
+  EXPECT_TRUE(c.names_host(ip("192.0.2.7")));  // off-link hosts too
+  EXPECT_FALSE(c.names_host(ip("10.77.0.255")));
+  EXPECT_FALSE(c.names_host(ip("127.0.0.1")));
+}
+
 TEST(Addr, Mac) {
   auto m = MacAddr::parse("02:aB:00:11:22:ff");
   ASSERT_TRUE(m);

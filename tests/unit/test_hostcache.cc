@@ -18,8 +18,8 @@ const Key kKey{wire::Ipv4Addr::from_octets(10, 0, 0, 2), wire::Ipv4Addr::from_oc
 constexpr uint16_t kMss = 1460;
 constexpr uint32_t kIw = 10 * kMss;
 
-Report closing(uint64_t srtt, uint64_t rttvar, uint32_t ssthresh = 0, uint32_t cwnd = kIw) {
-  Report r;
+tcp::PathReport closing(uint64_t srtt, uint64_t rttvar, uint32_t ssthresh = 0, uint32_t cwnd = kIw) {
+  tcp::PathReport r;
   r.mss = kMss;
   r.srtt_ns = srtt;
   r.rttvar_ns = rttvar;
@@ -31,7 +31,7 @@ Report closing(uint64_t srtt, uint64_t rttvar, uint32_t ssthresh = 0, uint32_t c
 
 TEST(HostCache, UnknownHostGivesNoHintAndOffDoesNothing) {
   HostCache hc;
-  const Hint h = hc.open(kKey, kSec, Policy::temporal, kMss, kIw);
+  const tcp::PathHint h = hc.open(kKey, kSec, Policy::temporal, kMss, kIw);
   EXPECT_FALSE(h.have_rtt);
   EXPECT_EQ(h.mss, 0);
   EXPECT_EQ(h.ssthresh, 0u);
@@ -48,7 +48,7 @@ TEST(HostCache, TemporalSharingFollowsRfc9040AndSetsTheFirstRto) {
   hc.close(kKey, closing(100 * kMs, 40 * kMs, 40 * kMss), kSec, Policy::temporal);
   // The next connection's first RTO is the cached path's (100 + 4 * 40 ms),
   // not the 1 s default.
-  Hint h = hc.open(kKey, kSec, Policy::temporal, kMss, kIw);
+  tcp::PathHint h = hc.open(kKey, kSec, Policy::temporal, kMss, kIw);
   ASSERT_TRUE(h.have_rtt);
   EXPECT_EQ(h.srtt_ns + 4 * h.rttvar_ns, 260 * kMs);
   EXPECT_EQ(h.mss, kMss);
@@ -68,10 +68,10 @@ TEST(HostCache, EntriesAgeTowardTheDefaults) {
   HostCache hc(cfg);
   hc.close(kKey, closing(50 * kMs, 10 * kMs, 20 * kMss), 0, Policy::temporal);
   const Entry e = hc.snapshot()[0].second;
-  const auto rto = [](const Hint& h) { return h.srtt_ns + 4 * h.rttvar_ns; };
-  const Hint fresh = hc.hint_of(e, 0, Policy::temporal, kMss);
-  const Hint half = hc.hint_of(e, 50 * kSec, Policy::temporal, kMss);
-  const Hint old = hc.hint_of(e, 100 * kSec, Policy::temporal, kMss);
+  const auto rto = [](const tcp::PathHint& h) { return h.srtt_ns + 4 * h.rttvar_ns; };
+  const tcp::PathHint fresh = hc.hint_of(e, 0, Policy::temporal, kMss);
+  const tcp::PathHint half = hc.hint_of(e, 50 * kSec, Policy::temporal, kMss);
+  const tcp::PathHint old = hc.hint_of(e, 100 * kSec, Policy::temporal, kMss);
   EXPECT_EQ(rto(fresh), 200 * kMs);  // 90 ms, raised to the 200 ms minimum RTO
   EXPECT_EQ(rto(half), 600 * kMs);   // halfway to the 1 s default
   EXPECT_FALSE(old.have_rtt);        // fully decayed: the default
@@ -92,7 +92,7 @@ TEST(HostCache, PoisonedEntriesStayWithinDefaultTcp) {
     e.ensemble_cwnd = uint64_t(1) << 50;  // an enormous window
     e.open = 1;
     hc.poke(kKey, e);
-    const Hint h = hc.hint_of(e, now, Policy::ensemble, kMss);
+    const tcp::PathHint h = hc.hint_of(e, now, Policy::ensemble, kMss);
     ASSERT_TRUE(h.have_rtt);
     const uint64_t first_rto = h.srtt_ns + 4 * h.rttvar_ns;
     EXPECT_LE(first_rto, hc.config().rto_initial_ns) << "rtt " << rtt;  // never later than default
@@ -112,15 +112,14 @@ TEST(HostCache, EnsembleNewcomersTakeAFairShareAndOverriddenOnesDoNotWrite) {
   // One connection open with a large window (published after slow start).
   EXPECT_EQ(hc.open(kKey, kSec, Policy::ensemble, kMss, kIw).initial_cwnd, 0u);
   hc.publish_window(kKey, 90 * kMss - kIw, kSec);  // now 90 segments
-  const Hint h = hc.open(kKey, kSec, Policy::ensemble, kMss, kIw);
-  EXPECT_EQ(h.share, 45u * kMss);         // 90 / (1 + 1)
-  EXPECT_EQ(h.initial_cwnd, kIw);         // no larger a first burst than default TCP
-  EXPECT_EQ(h.ssthresh, 45u * kMss);      // slow start up to the share, then avoidance
+  const tcp::PathHint h = hc.open(kKey, kSec, Policy::ensemble, kMss, kIw);
+  EXPECT_EQ(h.ensemble_share, 45u * kMss);  // 90 / (1 + 1)
+  EXPECT_EQ(h.initial_cwnd, kIw);           // no larger a first burst than default TCP
+  EXPECT_EQ(h.ssthresh, 45u * kMss);        // slow start up to the share, then avoidance
   EXPECT_EQ(h.ensemble_peers, 1u);
-  Report r = closing(300 * kMs, 10 * kMs);
-  r.overridden = true;
+  tcp::PathReport r = closing(300 * kMs, 10 * kMs);
   r.cwnd = 45 * kMss;
-  hc.close(kKey, r, 2 * kSec, Policy::ensemble);
+  hc.close(kKey, r, 2 * kSec, Policy::ensemble, {.overridden = true});
   const Entry e = hc.snapshot()[0].second;
   EXPECT_EQ(e.srtt_ns, 0u);  // the overridden connection left no RTT
   EXPECT_EQ(e.open, 1u);
@@ -135,11 +134,11 @@ TEST(HostCache, EnsembleGivesBackWhatNewcomersTook) {
   hc.publish_window(kKey, 90 * kMss - kIw, kSec);
   std::vector<uint32_t> cwnd = {90 * kMss}, seen = {0};
   for (int i = 0; i < 10; ++i) {
-    const Hint h = hc.open(kKey, kSec, Policy::ensemble, kMss, kIw);
-    ASSERT_GT(h.share, 0u);
-    EXPECT_EQ(h.initial_cwnd, std::min(h.share, kIw));
-    cwnd.push_back(h.share);
-    seen.push_back(h.joins);
+    const tcp::PathHint h = hc.open(kKey, kSec, Policy::ensemble, kMss, kIw);
+    ASSERT_GT(h.ensemble_share, 0u);
+    EXPECT_EQ(h.initial_cwnd, std::min(h.ensemble_share, kIw));
+    cwnd.push_back(h.ensemble_share);
+    seen.push_back(h.ensemble_joins);
   }
   // Each share is taken from what the ensemble will hold once given back:
   // the i-th newcomer gets 90 / (i + 1) segments, not 90 plus earlier shares.

@@ -1,0 +1,29 @@
+// What the TCP layer needs from the IP layer below it, and no more: sending a
+// segment, and which addresses are ours. Stack implements it over a device;
+// a test implements it with a list (tests/unit/test_tcp_layer.cc).
+#pragma once
+
+#include <cstdint>
+
+#include "tcp/buffers.hh"
+#include "wire/addr.hh"
+#include "wire/tcp.hh"
+
+namespace ts::stack {
+
+class IpOutput {
+ public:
+  virtual ~IpOutput() = default;
+  // Builds and sends one TCP segment from `src` to `dst` (headers, options,
+  // the payload, checksums, routing); false when no buffer was free or the
+  // segment does not fit (counted below).
+  virtual bool send_tcp(wire::Ipv4Addr src, wire::Ipv4Addr dst, const wire::TcpRepr& seg,
+                        const tcp::Payload& payload, uint64_t now) = 0;
+  // The addresses active opens may use as their source, in turn (at least one).
+  virtual uint32_t source_addresses() const = 0;
+  virtual wire::Ipv4Addr source_address(uint32_t i) const = 0;
+  // The largest IP packet the link takes.
+  virtual uint16_t mtu() const = 0;
+};
+
+}  // namespace ts::stack
