@@ -9,7 +9,7 @@
 #include "apps/commands.hh"
 #include "apps/cores.hh"
 #include "apps/introspect.hh"
-#include "apps/tcp_run.hh"
+#include "workload/mode.hh"
 
 namespace ts::app {
 
@@ -33,33 +33,25 @@ int run_demo(const DemoArgs& a) {
   parse_impair_args(common.impair, rx, tx);
   const hostcache::Policy hostcache_policy = parse_hostcache(common.hostcache);
   stack::StackConfig server_cfg = iface(kServerIp), client_cfg = iface(kClientIp);
-  const bool tcp = a.work.mode != "ping";
-  PingPlan plan;
-  TcpPlan tplan;
+  WorkloadPlan plan = plan_workload(a.work, common, 1500);
+  const bool tcp = plan.mode().tcp;
   workload::ServerConfig sc;
   if (tcp) {
-    tplan = plan_tcp(a.work, common, server_cfg.addr.addr, 0);
-    // The server that speaks the workload: echo for equal sizes, rr otherwise,
-    // discard for bulk, http with a generated body of --resp-size.
-    const auto& g = tplan.gen;
-    switch (g.mode) {
-      case workload::GenMode::cps:
-      case workload::GenMode::rr:
-        sc.app = g.req_size == g.resp_size ? workload::ServerApp::echo : workload::ServerApp::rr;
-        break;
-      case workload::GenMode::bulk: sc.app = workload::ServerApp::discard; break;
-      case workload::GenMode::http: sc.app = workload::ServerApp::http; break;
-    }
+    // The server that speaks the workload (the mode's), with echo turned into
+    // rr when the response is not the request's size; http's generated body
+    // is --resp-size.
+    const auto& g = plan.gen;
+    sc.app = plan.mode().server;
+    if (sc.app == workload::ServerApp::echo && g.req_size != g.resp_size)
+      sc.app = workload::ServerApp::rr;
     sc.port = 5001;
     sc.req_size = g.req_size;
     sc.resp_size = g.resp_size;
     sc.http_size = g.resp_size;
-    tplan.gen.port = sc.port;
     for (auto* c : {&server_cfg, &client_cfg})
       c->tcp.max_connections = std::max<uint32_t>(c->tcp.max_connections, 65536);
-  } else {
-    plan = plan_ping(a.work, common, server_cfg.addr.addr, 1500);
   }
+  plan.aim(server_cfg.addr.addr, tcp ? sc.port : 0);
 
   const bool paired = a.layout == "paired";
   if (!paired && a.layout != "split") usage_error("--layout '" + a.layout + "' is not split or paired");
@@ -80,7 +72,7 @@ int run_demo(const DemoArgs& a) {
                 "--lcores gave " + std::to_string(n));
   const size_t q = queues_for(n);
   if (!tcp && q > 1) usage_error("--mode ping runs on one core per side; give --lcores 1 or 2");
-  if (tcp) check_core_share(tplan, unsigned(q));
+  check_core_share(plan, unsigned(q));
   // Core of gen queue i and of serve queue i.
   auto gen_core = [&](size_t i) { return i; };
   auto serve_core = [&](size_t i) { return paired || n == 1 ? i : q + i; };
@@ -115,13 +107,10 @@ int run_demo(const DemoArgs& a) {
                : "gen on " + lcore_list(gen_lcores) + ", serve on " + lcore_list(serve_lcores);
   std::printf("touchstone demo: gen %s -> serve %s over the in-memory ring port (%zu queue pair%s), %s\n",
               kClientIp, kServerIp, q, q > 1 ? "s" : "", layout.c_str());
-  const uint64_t duration_ns = tcp ? tplan.duration_ns : plan.duration_ns;
-  const std::string how_long =
-      duration_ns ? "for " + human_ns(duration_ns)
-                  : (tcp ? std::to_string(tplan.gen.requests) : std::to_string(plan.cfg.count)) +
-                        " requests";
+  const auto& g = plan.gen;
+  const std::string how_long = plan.duration_ns ? "for " + human_ns(plan.duration_ns)
+                                                : std::to_string(g.requests) + " requests";
   if (tcp) {
-    const auto& g = tplan.gen;
     std::printf("  workload: %s against serve --app %s, %s, %s\n", workload::gen_mode_name(g.mode),
                 workload::server_app_name(sc.app),
                 g.rate > 0 ? ("open loop at " + si(g.rate) + "/s").c_str()
@@ -129,10 +118,9 @@ int run_demo(const DemoArgs& a) {
                 how_long.c_str());
   } else {
     std::printf("  workload: ICMP echo, %s, %u-byte payload, %s\n",
-                plan.cfg.rate > 0 ? ("open loop at " + si(plan.cfg.rate) + " req/s").c_str()
-                                  : ("closed loop, " + std::to_string(plan.cfg.window) +
-                                     " in flight").c_str(),
-                plan.cfg.payload_len, how_long.c_str());
+                g.rate > 0 ? ("open loop at " + si(g.rate) + " req/s").c_str()
+                           : ("closed loop, " + std::to_string(g.conns) + " in flight").c_str(),
+                unsigned(g.size), how_long.c_str());
   }
   std::fflush(stdout);
 
@@ -162,44 +150,29 @@ int run_demo(const DemoArgs& a) {
     if (paired || n == 1) eps.push_back(server_eps[i].get());
     return eps;
   };
-  int status;
+  std::vector<std::unique_ptr<workload::Workload>> works;
+  std::vector<WorkloadCore> cores;
+  for (size_t i = 0; i < q; ++i) {
+    works.push_back(workload::make_workload(client_eps[i]->stack(),
+                                            core_share(g, unsigned(i), unsigned(q))));
+    cores.push_back({works.back().get(), eps_of(i)});
+  }
+  const WorkloadResult r = run_workload(cores, gen_lcores, plan, rt.clock());
+  server_loops.reset();
+  print_summary("touchstone demo", plan, r);
   if (tcp) {
-    std::vector<std::unique_ptr<workload::Generator>> gens;
-    std::vector<TcpCore> cores;
-    for (size_t i = 0; i < q; ++i) {
-      gens.push_back(std::make_unique<workload::Generator>(
-          client_eps[i]->stack().tcp(), core_share(tplan.gen, unsigned(i), unsigned(q))));
-      cores.push_back({gens.back().get(), eps_of(i)});
-    }
-    const TcpResult r = run_tcp(cores, gen_lcores, tplan, rt.clock());
-    server_loops.reset();
-    print_tcp_summary("touchstone demo", tplan, r);
     workload::ServerStats s;
     for (auto& srv : tcp_servers) s.merge(srv->stats());
     std::printf("  server        accepted %llu  requests %llu  bytes in %llu out %llu\n",
                 (unsigned long long)s.accepted, (unsigned long long)s.requests,
                 (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_out);
-    print_counters("gen counters:", clients_all);
-    print_counters("serve counters:", servers_all);
-    std::vector<Endpoint*> everyone = clients_all;
-    everyone.insert(everyone.end(), servers_all.begin(), servers_all.end());
-    write_tcp_json("demo", tplan, r, sum_counters(everyone));
-    status = tcp_exit_status(tplan, r);
-  } else {
-    stack::Pinger pinger(client_eps[0]->stack(), plan.cfg);
-    const TcpCore core0{nullptr, eps_of(0)};
-    const PingResult r =
-        run_ping(pinger, plan, rt.clock(), [&](uint64_t now) { core0.poll(now); });
-    server_loops.reset();
-    print_ping_summary("touchstone demo", plan, r);
-    print_counters("gen counters:", clients_all);
-    print_counters("serve counters:", servers_all);
-    stack::Counters both = client_eps[0]->stack().counters();
-    both.merge(server_eps[0]->stack().counters());
-    write_ping_json("demo", plan, r, both);
-    status = ping_exit_status(r);
   }
-  return status;
+  print_counters("gen counters:", clients_all);
+  print_counters("serve counters:", servers_all);
+  std::vector<Endpoint*> everyone = clients_all;
+  everyone.insert(everyone.end(), servers_all.begin(), servers_all.end());
+  write_json("demo", plan, r, sum_counters(everyone));
+  return exit_status(plan, r);
 }
 
 }  // namespace ts::app

@@ -1,12 +1,12 @@
-// touchstone gen: the traffic generator on one port: the TCP workloads (cps,
-// rr, bulk, http) and ICMP echo (ping).
+// touchstone gen: the traffic generator on one port, in any workload mode
+// (workload/mode.hh).
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
 
 #include "apps/commands.hh"
 #include "apps/introspect.hh"
-#include "apps/tcp_run.hh"
+#include "workload/mode.hh"
 #include "util/parse.hh"
 
 namespace ts::app {
@@ -67,12 +67,19 @@ int run_gen(const GenArgs& a) {
   parse_source_ports(a.source_ports, cfg.tcp);
   apply_pool_args(a.pools, cfg.tcp);
   const hostcache::Policy hostcache_policy = parse_hostcache(a.common.hostcache);
-  const bool tcp = a.work.mode != "ping";
+  // Check the workload flags before starting DPDK (ping's payload is checked
+  // against the port's MTU again below).
+  WorkloadPlan plan = plan_workload(a.work, a.common, 1500);
+  const bool tcp = plan.mode().tcp;
   uint16_t tport = 0;
   const wire::Ipv4Addr target = parse_target(a.target, tport, tcp);
   if (cfg.is_local(target)) usage_error("--target is our own address");
   if (!cfg.addr.names_host(target))
     usage_error("--target " + a.target + " is not a unicast host address");
+  plan.aim(target, tport);
+  if (tcp && plan.gen.conns > cfg.tcp.max_connections)
+    usage_error("--conns " + std::to_string(plan.gen.conns) + " exceeds --max-conns " +
+                std::to_string(cfg.tcp.max_connections));
   stack::ImpairSpec rx, tx;
   parse_impair_args(a.common.impair, rx, tx);
   auto ports = parse_ports(a.common.ports);
@@ -80,26 +87,18 @@ int run_gen(const GenArgs& a) {
   if (ports[0].kind == glue::PortSpec::Kind::ring)
     usage_error("--port ring is an in-process pair with nothing on the far side; "
                 "use 'touchstone demo' to run serve and gen over it");
-  // Check the workload flags before starting DPDK (the MTU is checked again below).
-  PingPlan plan;
-  TcpPlan tplan;
-  if (tcp) {
-    tplan = plan_tcp(a.work, a.common, target, tport);
-    if (tplan.gen.conns > cfg.tcp.max_connections)
-      usage_error("--conns " + std::to_string(tplan.gen.conns) + " exceeds --max-conns " +
-                  std::to_string(cfg.tcp.max_connections));
-  } else {
-    plan = plan_ping(a.work, a.common, target, 1500);
-  }
 
   install_signal_handlers();
   Runtime rt(ports, resolve_lcores(a.common.lcores, 1), a.common.eal);
   const std::vector<unsigned>& lcores = rt.lcores();
   const size_t n = lcores.size();
   if (!tcp && n > 1) usage_error("--mode ping runs on one core; give --lcores 1");
-  if (tcp) check_core_share(tplan, unsigned(n));
+  check_core_share(plan, unsigned(n));
   glue::EthPort& port = *rt.ports()[0];
-  if (!tcp) plan = plan_ping(a.work, a.common, target, port.info().mtu);
+  if (!tcp) {
+    plan = plan_workload(a.work, a.common, port.info().mtu);
+    plan.aim(target, tport);
+  }
   // gen sends first: wait for the link (a memif peer, a NIC's autonegotiation)
   // instead of losing the first requests.
   if (!port.wait_link_up(10'000))
@@ -116,7 +115,7 @@ int run_gen(const GenArgs& a) {
     all.push_back(eps.back().get());
   }
   std::printf("touchstone gen: %s -> %s, mode %s, on %s, %s\n", cfg.addr.str().c_str(),
-              a.target.c_str(), a.work.mode.c_str(), port.describe().c_str(),
+              a.target.c_str(), plan.mode().name, port.describe().c_str(),
               describe_cores(port, lcores).c_str());
   std::fflush(stdout);
   std::vector<CoreProbe*> probes;
@@ -125,27 +124,18 @@ int run_gen(const GenArgs& a) {
   const ProbeRegistration stats(probes, "gen", sharing.view(rt.clock()));
   const std::string title = "counters (" + lcore_list(lcores) + "):";
 
-  if (tcp) {
-    std::vector<std::unique_ptr<workload::Generator>> gens;
-    std::vector<TcpCore> cores;
-    for (size_t i = 0; i < n; ++i) {
-      gens.push_back(std::make_unique<workload::Generator>(
-          eps[i]->stack().tcp(), core_share(tplan.gen, unsigned(i), unsigned(n))));
-      cores.push_back({gens.back().get(), {eps[i].get()}});
-    }
-    const TcpResult r = run_tcp(cores, lcores, tplan, rt.clock());
-    print_tcp_summary("touchstone gen", tplan, r);
-    print_counters(title, all);
-    write_tcp_json("gen", tplan, r, sum_counters(all));
-    return tcp_exit_status(tplan, r);
+  std::vector<std::unique_ptr<workload::Workload>> works;
+  std::vector<WorkloadCore> cores;
+  for (size_t i = 0; i < n; ++i) {
+    works.push_back(workload::make_workload(eps[i]->stack(),
+                                            core_share(plan.gen, unsigned(i), unsigned(n))));
+    cores.push_back({works.back().get(), {eps[i].get()}});
   }
-  Endpoint& ep = *eps[0];
-  stack::Pinger pinger(ep.stack(), plan.cfg);
-  const PingResult r = run_ping(pinger, plan, rt.clock(), [&](uint64_t now) { ep.poll(now); });
-  print_ping_summary("touchstone gen", plan, r);
+  const WorkloadResult r = run_workload(cores, lcores, plan, rt.clock());
+  print_summary("touchstone gen", plan, r);
   print_counters(title, all);
-  write_ping_json("gen", plan, r, ep.stack().counters());
-  return ping_exit_status(r);
+  write_json("gen", plan, r, sum_counters(all));
+  return exit_status(plan, r);
 }
 
 }  // namespace ts::app

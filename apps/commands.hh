@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "apps/ping_run.hh"
 #include "apps/runtime.hh"
+#include "apps/workload_run.hh"
 #include "workload/server.hh"
 
 namespace ts::app {

@@ -19,10 +19,11 @@ class IpOutput {
   // segment does not fit (counted below).
   virtual bool send_tcp(wire::Ipv4Addr src, wire::Ipv4Addr dst, const wire::TcpRepr& seg,
                         const tcp::Payload& payload, uint64_t now) = 0;
-  // The addresses active opens may use as their source, in turn (at least one).
+  // The addresses active opens may use as their source, in turn (at least
+  // one), and the largest IP packet the link takes: fixed for the layer's
+  // life (the TCP layer reads them once, when it is made).
   virtual uint32_t source_addresses() const = 0;
   virtual wire::Ipv4Addr source_address(uint32_t i) const = 0;
-  // The largest IP packet the link takes.
   virtual uint16_t mtu() const = 0;
 };
 

@@ -24,6 +24,8 @@ Stack::Stack(Device& dev, const StackConfig& cfg)
       mac_(dev.info().mac),
       l2_len_(cfg.vlan ? wire::kEthHeaderLen + wire::kVlanTagLen : wire::kEthHeaderLen),
       arp_(cfg.arp),
+      // Made last: the TCP layer reads our addresses and MTU (IpOutput) as
+      // it is made.
       tcp_(std::make_unique<TcpLayer>(*this, cfg.tcp, cfg.secret, ctr_.tcp)) {}
 
 Stack::~Stack() {

@@ -13,6 +13,8 @@ using namespace wire::tcpflag;
 TcpLayer::TcpLayer(IpOutput& ip, const TcpLayerConfig& cfg, const std::array<uint8_t, 16>& secret,
                    tcp::TcpCounters& counters)
     : ip_(ip),
+      mtu_(ip.mtu()),
+      sources_(std::max<uint32_t>(ip.source_addresses(), 1)),
       cfg_(cfg),
       // Each use of the secret has a key of its own, derived from it, so that
       // nothing learned about one (the flow table's probe runs, the first
@@ -98,7 +100,7 @@ uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig& cfg, 
     return FlowTable::kNone;
   }
   Slot& s = slots_[id];
-  s.conn = new (&pool_[id]) tcp::Connection(cfg, t, *this, ctr_, ev, ip_.mtu(), &buffers_);
+  s.conn = new (&pool_[id]) tcp::Connection(cfg, t, *this, ctr_, ev, mtu_, &buffers_);
   s.conn->set_observer(this, id);
   s.conn->set_ack_coalescing(true);
   ++s.generation;
@@ -184,11 +186,10 @@ tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Ev
                                    uint64_t now, const tcp::TcpConfig* cfg) {
   now_ = now;
   // Our source addresses in turn (a full one is skipped for the next).
-  const uint32_t n_src = ip_.source_addresses();
   wire::Ipv4Addr src;
   uint16_t local = 0;
-  for (uint32_t tries = 0; tries < n_src && !local; ++tries) {
-    if (next_src_ >= n_src) next_src_ = 0;
+  for (uint32_t tries = 0; tries < sources_ && !local; ++tries) {
+    if (next_src_ >= sources_) next_src_ = 0;
     src = ip_.source_address(next_src_++);
     local = pick_port(src, remote, port);
   }

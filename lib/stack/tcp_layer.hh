@@ -150,6 +150,8 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   void build_port_pool(uint32_t seed);
 
   IpOutput& ip_;
+  const uint16_t mtu_;
+  const uint32_t sources_;  // how many source addresses active opens take in turn
   TcpLayerConfig cfg_;
   tcp::IsnGenerator isn_;
   tcp::TcpCounters& ctr_;

@@ -32,6 +32,7 @@ struct Seg {
 
 // The IP layer as the TCP layer sees it, recording what it is asked to send.
 struct FakeIp final : IpOutput {
+  explicit FakeIp(std::vector<Ipv4Addr> s) : sources(std::move(s)) {}
   bool send_tcp(Ipv4Addr src, Ipv4Addr dst, const wire::TcpRepr& t, const tcp::Payload& p,
                 uint64_t) override {
     sent.push_back({src, dst, t.src_port, t.dst_port, t.flags, t.seq, t.ack, p.size()});
@@ -45,7 +46,7 @@ struct FakeIp final : IpOutput {
     v.swap(sent);
     return v;
   }
-  std::vector<Ipv4Addr> sources{kOurIp};
+  std::vector<Ipv4Addr> sources;
   std::vector<Seg> sent;
 };
 
@@ -66,7 +67,8 @@ struct App final : Acceptor, tcp::Events {
 };
 
 struct Layer {
-  explicit Layer(uint32_t max_connections = 64) : tcp(ip, config(max_connections), {}, ctr) {
+  explicit Layer(uint32_t max_connections = 64, std::vector<Ipv4Addr> sources = {kOurIp})
+      : ip(std::move(sources)), tcp(ip, config(max_connections), {}, ctr) {
     EXPECT_TRUE(tcp.listen(kListenPort, &app));
   }
   static TcpLayerConfig config(uint32_t max_connections) {
@@ -182,9 +184,8 @@ TEST(TcpLayerListen, ARefusedConnectionGivesItsSlotBack) {
 }
 
 TEST(TcpLayerConnect, ActiveOpensTakeTheSourceAddressesInTurn) {
-  Layer l;
-  l.ip.sources = {Ipv4Addr::from_octets(10, 77, 0, 10), Ipv4Addr::from_octets(10, 77, 0, 11),
-                  Ipv4Addr::from_octets(10, 77, 0, 12)};
+  Layer l(64, {Ipv4Addr::from_octets(10, 77, 0, 10), Ipv4Addr::from_octets(10, 77, 0, 11),
+               Ipv4Addr::from_octets(10, 77, 0, 12)});
   App client;
   std::vector<Ipv4Addr> used;
   for (int i = 0; i < 6; ++i) {

@@ -1,0 +1,84 @@
+// Every workload mode as gen and demo run it (docs/architecture.md,
+// "Workload modes"): the flags checked into one plan, the loop on every core
+// with a progress line per interval, the summary and the JSON results
+// (docs/json.md).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "apps/runtime.hh"
+#include "workload/workload.hh"
+
+namespace ts::app {
+
+struct WorkloadArgs {
+  std::string mode = "rr";
+  uint32_t conns = 1;      // closed loop: requests in flight (TCP modes: connections)
+  std::string rate;        // open loop: requests per second
+  std::string requests;    // stop after this many
+  std::string size = "56"; // ping payload bytes
+  std::string req_size = "64", resp_size = "64";  // cps, rr
+  std::string path = "/";  // http
+  std::string timeout = "1s";
+  std::string json;        // write results here
+};
+
+struct WorkloadPlan {
+  workload::GenConfig gen;
+  uint64_t duration_ns = 0;  // 0: until the request count or a signal
+  uint64_t progress_ns = 1'000'000'000;
+  bool quiet = false;
+  std::string json_path;
+  const workload::ModeInfo& mode() const { return workload::mode_info(gen.mode); }
+  // The server to load (`port`: TCP modes).
+  void aim(wire::Ipv4Addr target, uint16_t port) {
+    gen.target = target;
+    gen.port = port;
+    gen.host = target.str();
+  }
+};
+
+// Checks the workload flags; a bad value is a usage error (exit 2). `mtu`
+// bounds ping's payload. The target comes from aim().
+WorkloadPlan plan_workload(const WorkloadArgs& w, const CommonArgs& c, uint16_t mtu);
+
+// Core i's share of the workload when `cores` cores run it: connections,
+// rate and request count divided (the remainder to the first cores).
+workload::GenConfig core_share(const workload::GenConfig& g, unsigned core, unsigned cores);
+// A usage error when the workload cannot be divided among `cores` cores.
+void check_core_share(const WorkloadPlan& plan, unsigned cores);
+
+struct WorkloadResult {
+  double elapsed_s = 0;
+  workload::GenStats stats;  // every core's, merged
+};
+
+// The part of a run one core does: its workload, and the endpoints it polls
+// (the workload's, and in demo's paired layout a server's too).
+struct WorkloadCore {
+  workload::Workload* work = nullptr;
+  std::vector<Endpoint*> eps;
+  void poll(uint64_t now) const {
+    for (Endpoint* e : eps) e->poll(now);
+  }
+};
+
+// Runs cores[i] on lcores[i], cores[0] on the calling core, until every
+// workload is done, the duration ends or a signal arrives; then each core
+// lets what is in flight complete (Workload::drain_ns), closes what is open
+// and lets it finish for up to half a second. Core 0 prints the progress
+// line, summed over the cores from snapshots they take when asked (nothing
+// is shared per packet).
+WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<unsigned>& lcores,
+                            const WorkloadPlan& plan, const glue::TscClock& clock);
+void print_summary(const char* title, const WorkloadPlan& plan, const WorkloadResult& r);
+void write_json(const std::string& command, const WorkloadPlan& plan, const WorkloadResult& r,
+                const stack::Counters& counters);
+// 0 when at least one request was answered correctly and none failed, else
+// 1 (bulk: when data was acknowledged and no connection failed; ping: when a
+// reply came back and none was corrupt).
+int exit_status(const WorkloadPlan& plan, const WorkloadResult& r);
+
+}  // namespace ts::app

@@ -1,0 +1,61 @@
+#include "workload/mode.hh"
+
+#include "workload/generator.hh"
+#include "workload/ping.hh"
+#include "workload/server.hh"
+#include "workload/tcp_mode.hh"
+
+namespace ts::workload {
+
+namespace {
+
+const ModeInfo kModes[] = {
+    {GenMode::cps, "cps", "connect, request, response, close", true, true, ServerApp::echo,
+     make_cps_mode},
+    {GenMode::rr, "rr", "request/response on persistent connections", true, true,
+     ServerApp::echo, make_rr_mode},
+    {GenMode::bulk, "bulk", "send as fast as possible", true, false, ServerApp::discard,
+     make_bulk_mode},
+    {GenMode::http, "http", "GET --path on persistent connections, status and length checked",
+     true, true, ServerApp::http, make_http_mode},
+    {GenMode::ping, "ping", "ICMP echo", false, true, ServerApp::echo, nullptr},
+};
+
+}  // namespace
+
+std::span<const ModeInfo> modes() { return kModes; }
+
+const ModeInfo& mode_info(GenMode m) {
+  for (const ModeInfo& i : kModes)
+    if (i.mode == m) return i;
+  return kModes[0];
+}
+
+const ModeInfo* find_mode(std::string_view name) {
+  for (const ModeInfo& i : kModes)
+    if (name == i.name) return &i;
+  return nullptr;
+}
+
+const char* gen_mode_name(GenMode m) { return mode_info(m).name; }
+
+bool parse_gen_mode(std::string_view s, GenMode& out) {
+  const ModeInfo* i = find_mode(s);
+  if (!i) return false;
+  out = i->mode;
+  return true;
+}
+
+std::string mode_names() {
+  std::string s;
+  for (const ModeInfo& i : kModes) s += (s.empty() ? "" : ", ") + std::string(i.name);
+  return s;
+}
+
+std::unique_ptr<Workload> make_workload(stack::Stack& stack, const GenConfig& cfg) {
+  const ModeInfo& m = mode_info(cfg.mode);
+  if (!m.tcp) return std::make_unique<PingWorkload>(stack, cfg);
+  return std::make_unique<Generator>(stack.tcp(), cfg, m.make_tcp(cfg));
+}
+
+}  // namespace ts::workload

@@ -1,0 +1,31 @@
+// rr's exchange, which cps repeats on a connection of its own (mode_cps.cc).
+#pragma once
+
+#include <vector>
+
+#include "workload/tcp_mode.hh"
+
+namespace ts::workload {
+
+// A request is --req-size bytes of a pattern; its response is complete after
+// --resp-size bytes (an echo server answers the request's own size, `serve
+// --app rr` its --resp-size for every --req-size received).
+class RrMode : public TcpMode {
+ public:
+  explicit RrMode(const GenConfig& cfg);
+  void begin(Exchange& x) const override {
+    x.req_size = x.req_left = req_size_;
+    x.resp_left = resp_size_;
+  }
+  std::span<const uint8_t> request_bytes(uint64_t offset) const override {
+    const size_t at = size_t(offset % pattern_.size());
+    return {pattern_.data() + at, pattern_.size() - at};
+  }
+  Read read(Exchange& x, tcp::Connection& c, GenStats& s, uint64_t now) const override;
+
+ private:
+  uint32_t req_size_, resp_size_;
+  std::vector<uint8_t> pattern_;
+};
+
+}  // namespace ts::workload

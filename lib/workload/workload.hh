@@ -1,0 +1,63 @@
+// What a run loop drives on each core, whatever the mode (docs/architecture.md,
+// "Workload modes"): start, tick on every loop iteration, stop issuing, end
+// what is open, and the counts. Made by make_workload() (mode.hh) from a
+// GenConfig; the TCP engine (generator.hh) and the ICMP echo engine
+// (ping.hh) implement it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "tcp/config.hh"
+#include "util/histogram.hh"
+#include "wire/addr.hh"
+#include "workload/mode.hh"
+#include "workload/stats.hh"
+
+namespace ts::workload {
+
+struct GenConfig {
+  GenMode mode = GenMode::rr;
+  wire::Ipv4Addr target;
+  uint16_t port = 80;
+  uint32_t conns = 32;         // closed loop: requests in flight (TCP: connections, cps: at a time);
+                               // open loop: the most open at once
+  double rate = 0;             // open loop: requests (cps: connections) per second
+  uint64_t requests = 0;       // stop issuing after this many (0: no limit)
+  uint32_t req_size = 64;      // cps, rr
+  uint32_t resp_size = 64;     // cps, rr: bytes that answer one request
+  std::string path = "/";      // http
+  std::string host = "touchstone";
+  uint16_t size = 56;          // ping: ICMP payload bytes
+  uint64_t timeout_ns = 1'000'000'000;  // ping: a request unanswered this long is lost
+  const tcp::TcpConfig* tcp = nullptr;  // per-connection settings (the layer's by default)
+};
+
+class Workload {
+ public:
+  virtual ~Workload() = default;
+  // Starts issuing (the closed loop's connections or requests).
+  virtual void start(uint64_t now) = 0;
+  // Issues what is due and retries what could not start; every loop iteration.
+  virtual void tick(uint64_t now) = 0;
+  // Issues nothing more; what is in flight may still complete.
+  virtual void stop() = 0;
+  // Ends what is open (TCP: FIN on every connection).
+  virtual void close_all(uint64_t now) = 0;
+  // Every request the limit allows has been answered (or failed).
+  virtual bool done() const = 0;
+  // When tick() next has work; UINT64_MAX for never.
+  virtual uint64_t next_deadline() const = 0;
+  // How long requests in flight may still complete after stop().
+  virtual uint64_t drain_ns() const = 0;
+  // The counts so far; requests still in flight are not counted.
+  virtual const GenStats& stats() const = 0;
+  // The counts at the end, once nothing more will complete: what is still in
+  // flight counted as lost.
+  virtual GenStats final_stats() const { return stats(); }
+  // Latency of the requests completed since the last call (for progress lines).
+  virtual util::Histogram take_interval() = 0;
+  virtual const GenConfig& config() const = 0;
+};
+
+}  // namespace ts::workload

@@ -1,0 +1,95 @@
+// The pacing every workload mode shares: the closed loop's limit, the open
+// loop's due times, its backlog in order, and what overflows it.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "workload/pacer.hh"
+
+using ts::workload::Pacer;
+
+TEST(Pacer, ClosedLoopIssuesUpToTheLimitAndIsDoneWhenAllEnded) {
+  Pacer p(0, 3);
+  EXPECT_FALSE(p.may_issue());  // not started
+  p.start(100);
+  EXPECT_FALSE(p.open_loop());
+  EXPECT_EQ(p.next_due(), UINT64_MAX);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(p.may_issue());
+    p.issue();
+  }
+  EXPECT_FALSE(p.may_issue());
+  p.finish();
+  p.finish();
+  EXPECT_FALSE(p.done());
+  p.finish();
+  EXPECT_TRUE(p.done());
+}
+
+TEST(Pacer, OpenLoopReleasesDueTimesAtTheRate) {
+  Pacer p(1000, 0);  // one every millisecond
+  p.start(1'000'000);
+  std::vector<uint64_t> taken;
+  p.release_due(4'500'000, 100, [&](uint64_t due) {
+    taken.push_back(due);
+    return true;
+  });
+  // Due at 1, 2, 3 and 4 ms; 5 ms is not yet.
+  EXPECT_EQ(taken, (std::vector<uint64_t>{1'000'000, 2'000'000, 3'000'000, 4'000'000}));
+  EXPECT_EQ(p.next_due(), 5'000'000u);
+  EXPECT_EQ(p.issued(), 4u);
+}
+
+TEST(Pacer, RequestsWithoutRoomWaitInOrderAndKeepTheirDueTime) {
+  Pacer p(1000, 0);
+  p.start(0);
+  int room = 1;
+  std::vector<uint64_t> taken;
+  auto take = [&](uint64_t due) {
+    if (!room) return false;
+    --room;
+    taken.push_back(due);
+    return true;
+  };
+  p.release_due(3'000'000, 100, take);  // 0 taken; 1, 2, 3 ms wait
+  EXPECT_EQ(taken, (std::vector<uint64_t>{0}));
+  ASSERT_TRUE(p.waiting());
+  EXPECT_EQ(p.oldest_waiting(), 1'000'000u);
+  // Room again: a newly due request may not overtake those waiting.
+  room = 5;
+  p.release_due(4'000'000, 100, take);
+  EXPECT_EQ(taken.size(), 1u);
+  uint64_t due;
+  std::vector<uint64_t> waited;
+  while (p.pop_waiting(due)) waited.push_back(due);
+  EXPECT_EQ(waited, (std::vector<uint64_t>{1'000'000, 2'000'000, 3'000'000, 4'000'000}));
+}
+
+TEST(Pacer, AFullBacklogDropsAndCountsTheRequestAsFinished) {
+  Pacer p(1000, 5, 2);  // a backlog of two, five requests in all
+  p.start(0);
+  p.release_due(10'000'000, 100, [](uint64_t) { return false; });
+  EXPECT_EQ(p.issued(), 5u);  // the limit
+  EXPECT_EQ(p.late_dropped(), 3u);
+  uint64_t due;
+  ASSERT_TRUE(p.pop_waiting(due));
+  EXPECT_EQ(due, 0u);
+  p.finish();
+  ASSERT_TRUE(p.pop_waiting(due));
+  EXPECT_EQ(due, 1'000'000u);
+  EXPECT_FALSE(p.done());
+  p.finish();
+  EXPECT_TRUE(p.done());  // three dropped and two answered
+}
+
+TEST(Pacer, ABoundedReleaseLeavesTheRestDueAndStopEndsIssuing) {
+  Pacer p(1'000'000, 0);  // one every microsecond
+  p.start(0);
+  unsigned n = 0;
+  p.release_due(1'000'000, 10, [&](uint64_t) { return ++n, true; });
+  EXPECT_EQ(n, 10u);
+  EXPECT_EQ(p.next_due(), 10'000u);
+  p.stop();
+  EXPECT_FALSE(p.may_issue());
+  EXPECT_EQ(p.next_due(), UINT64_MAX);
+}
