@@ -23,11 +23,9 @@ void CoreProbe::fill(uint64_t now) {
   st.counters().for_each([&](std::string_view name, uint64_t v, bool, std::string_view) {
     if (v) snap_.counters.emplace_back(std::string(name), v);
   });
-  const auto& d = ep_.port_device().stats();
-  snap_.counters.emplace_back("port_rx_packets", d.rx_packets);
-  snap_.counters.emplace_back("port_tx_packets", d.tx_packets);
-  if (d.tx_ring_full) snap_.counters.emplace_back("port_tx_ring_full", d.tx_ring_full);
-  if (d.alloc_failed) snap_.counters.emplace_back("port_alloc_failed", d.alloc_failed);
+  ep_.port_device().stats().for_each([&](const char* name, uint64_t v, bool, const char*) {
+    snap_.counters.emplace_back(name, v);
+  });
   const auto& pool = st.tcp().buffers();
   snap_.counters.emplace_back("tcp_buffer_bytes_in_use", pool.in_use_bytes());
   snap_.counters.emplace_back("tcp_buffer_bytes_cached", pool.cached_bytes());

@@ -239,22 +239,9 @@ void print_counters(const std::string& title, const std::vector<Endpoint*>& eps)
       imp[1].merge(i->tx_stats());
     }
   }
-  std::printf("  %-26s %12llu  frames received from the port\n", "port_rx_packets",
-              (unsigned long long)d.rx_packets);
-  std::printf("  %-26s %12llu  frames transmitted by the port\n", "port_tx_packets",
-              (unsigned long long)d.tx_packets);
-  if (d.tx_ring_full)
-    std::printf("  %-26s %12llu  drop: transmit ring stayed full\n", "port_tx_ring_full",
-                (unsigned long long)d.tx_ring_full);
-  if (d.rx_multiseg)
-    std::printf("  %-26s %12llu  drop: frame in several buffers\n", "port_rx_multiseg",
-                (unsigned long long)d.rx_multiseg);
-  if (d.rx_copied)
-    std::printf("  %-26s %12llu  shared receive buffers copied before use\n", "port_rx_copied",
-                (unsigned long long)d.rx_copied);
-  if (d.alloc_failed)
-    std::printf("  %-26s %12llu  buffer pool empty\n", "port_alloc_failed",
-                (unsigned long long)d.alloc_failed);
+  d.for_each([](const char* name, uint64_t v, bool drop, const char* desc) {
+    std::printf("  %-26s %12llu  %s%s\n", name, (unsigned long long)v, drop ? "drop: " : "", desc);
+  });
   for (int k = 0; impaired && k < 2; ++k) {
     const auto& s = imp[k];
     if (!s.dropped && !s.duplicated && !s.reordered && !s.corrupted && !s.delayed && !s.overflow)

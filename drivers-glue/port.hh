@@ -73,22 +73,36 @@ class EthPort {
   bool started_ = false;
 };
 
-// Port-level counters kept by the glue (the stack counts its own).
+// Port-level counters kept by the glue (the stack counts its own), listed
+// once: X(name, is_drop, always_shown, description). Reported as port_<name>
+// by the counters at exit and by `touchstone stats`.
+#define TS_PORT_COUNTERS(X)                                                        \
+  X(rx_packets, false, true, "frames received from the port")                    \
+  X(tx_packets, false, true, "frames transmitted by the port")                   \
+  X(rx_bytes, false, false, "bytes received from the port")                      \
+  X(tx_bytes, false, false, "bytes transmitted by the port")                     \
+  X(tx_ring_full, true, false, "transmit ring stayed full")                       \
+  X(rx_multiseg, true, false, "frame in several buffers")                         \
+  X(rx_copied, false, false, "shared receive buffers copied before use")          \
+  X(alloc_failed, true, false, "buffer pool empty")
+
 struct PortDeviceStats {
-  uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0;
-  uint64_t tx_ring_full = 0;    // dropped: the device's transmit ring stayed full
-  uint64_t rx_multiseg = 0;     // dropped: frames spanning several buffers
-  uint64_t rx_copied = 0;       // shared or external buffers copied before use
-  uint64_t alloc_failed = 0;
+#define TS_X(name, drop, always, desc) uint64_t name = 0;
+  TS_PORT_COUNTERS(TS_X)
+#undef TS_X
   void merge(const PortDeviceStats& o) {
-    rx_packets += o.rx_packets;
-    rx_bytes += o.rx_bytes;
-    tx_packets += o.tx_packets;
-    tx_bytes += o.tx_bytes;
-    tx_ring_full += o.tx_ring_full;
-    rx_multiseg += o.rx_multiseg;
-    rx_copied += o.rx_copied;
-    alloc_failed += o.alloc_failed;
+#define TS_X(name, drop, always, desc) name += o.name;
+    TS_PORT_COUNTERS(TS_X)
+#undef TS_X
+  }
+  // f("port_<name>", value, is_drop, description) for each counter that is
+  // non-zero or always shown.
+  template <class F>
+  void for_each(F&& f) const {
+#define TS_X(name, drop, always, desc) \
+  if (always || name) f("port_" #name, name, drop, desc);
+    TS_PORT_COUNTERS(TS_X)
+#undef TS_X
   }
 };
 

@@ -249,6 +249,12 @@ try:
     check(stats.get("command") == "demo" and stats.get("pid") == p.pid and
           roles == ["gen", "serve"], "stats --json: both cores of a running demo, by role",
           json.dumps(stats)[:1500])
+    # The port's counters come from the one list the exit summary prints too.
+    port = [c.get("counters", {}) for c in stats.get("cores", [])]
+    check(len(port) == 2 and all(c.get("port_rx_packets", 0) > 0 and c.get("port_rx_bytes", 0) > 0
+                                 for c in port),
+          "stats --json: every port counter of each core (port_rx_packets, port_rx_bytes)",
+          json.dumps(port)[:800])
     r = run(["stats", "--pid", str(p.pid), "--connections"], timeout=20)
     est_rows = [l for l in r.stdout.splitlines() if "ESTABLISHED" in l]
     check(r.returncode == 0 and len(est_rows) == 8 and "10.0.0.1:5001" in r.stdout and
