@@ -2,11 +2,13 @@
 // same scenarios the tests run, so a failing test's printed command replays it).
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "apps/commands.hh"
 #include "sim/scenario.hh"
+#include "sim/trace.hh"
 #include "util/parse.hh"
 
 namespace ts::app {
@@ -36,11 +38,23 @@ int run_sim(const SimArgs& a) {
   }
   const auto seed = util::parse_uint(a.seed);
   if (!seed) usage_error("--seed '" + a.seed + "' is not an unsigned integer");
+  std::unique_ptr<sim::TraceWriter> trace;
+  if (!a.trace.empty()) {
+    trace = std::make_unique<sim::TraceWriter>(a.trace);
+    if (!trace->ok())
+      usage_error("--trace: cannot write " + a.trace + ".pcap and " + a.trace + ".txt");
+  }
   std::printf("touchstone sim: %s (%s)\n  forward: %s\n  reverse: %s\n", s->name.c_str(),
               s->description.c_str(), s->forward.str().c_str(), s->reverse.str().c_str());
   std::fflush(stdout);
-  const sim::Result r = sim::run_scenario(*s, *seed, cc);
+  const sim::Result r = sim::run_scenario(*s, *seed, trace.get());
   std::printf("%s\n", r.summary().c_str());
+  if (trace) {
+    const uint64_t frames = trace->frames();
+    trace.reset();  // closes both files
+    std::printf("trace: %llu frames in %s.pcap and %s.txt\n", (unsigned long long)frames,
+                a.trace.c_str(), a.trace.c_str());
+  }
   if (!a.json.empty()) {
     nlohmann::ordered_json j;
     j["tool"] = "touchstone";

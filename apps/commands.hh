@@ -50,6 +50,7 @@ struct SimArgs {
   std::string seed = "1";
   std::string bytes;
   std::string json;
+  std::string trace;  // PREFIX: PREFIX.pcap and PREFIX.txt of every link's frames
   bool list = false;
 };
 

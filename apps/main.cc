@@ -207,6 +207,12 @@ int main(int argc, char** argv) {
   sim_cmd->add_option("--bytes", sim.bytes, "Bytes per flow instead of the scenario's")
       ->type_name("SIZE");
   sim_cmd->add_option("--json", sim.json, "Write the result as JSON to FILE")->type_name("FILE");
+  sim_cmd->add_option("--trace", sim.trace,
+                      "Write every frame offered to every link to PREFIX.pcap (virtual time, "
+                      "for tshark or Wireshark) and PREFIX.txt (one line per frame with what "
+                      "the link did to it: sent, lost, queue-drop, corrupted, duplicated, "
+                      "reordered)")
+      ->type_name("PREFIX");
   sim_cmd->add_flag("--list", sim.list, "List the scenarios");
 
   StatsArgs stats;

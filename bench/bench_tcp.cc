@@ -38,7 +38,7 @@ void BM_SimulatedGigabitTransfer(benchmark::State& state) {
   auto s = *sim::make_scenario("gigabit", cc);
   double sim_s = 0, wall_s = 0;
   for (auto _ : state) {
-    const sim::Result r = sim::run_scenario(s, 1, cc);
+    const sim::Result r = sim::run_scenario(s, 1);
     sim_s += double(r.completion_ns) / 1e9;
     wall_s += r.wall_s;
   }

@@ -143,7 +143,7 @@ void HostCache::close(const Key& k, const tcp::PathReport& r, uint64_t now, Poli
   e.closes += std::max<uint32_t>(how.connections, 1);
 }
 
-uint32_t HostCache::publish_window(const Key& k, int64_t delta, uint64_t, uint32_t cwnd,
+uint32_t HostCache::publish_window(const Key& k, int64_t delta, uint32_t cwnd,
                                    uint32_t* joins_seen) {
   Shard& s = shard_of(k);
   Use use(s.walk, false);

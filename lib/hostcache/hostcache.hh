@@ -1,4 +1,4 @@
-// The host-pair cache (RFC 9040, DESIGN.md section 6): what TCP learned about
+// The host-pair cache (RFC 9040, docs/hostcache.md): what TCP learned about
 // a (local address, remote address) pair, shared by every core and kept
 // across connections. Entries live in a power-of-two number of shards, each a
 // TBB concurrent hash map (per-entry locks); cores touch it when a connection
@@ -117,7 +117,7 @@ class HostCache {
   // whose window is `cwnd` also learns whether to give up part of it for
   // newcomers: the window to come down to (toward the ensemble's fair share,
   // no more than is owed), or 0 to keep its own.
-  uint32_t publish_window(const Key& k, int64_t delta, uint64_t now, uint32_t cwnd = 0,
+  uint32_t publish_window(const Key& k, int64_t delta, uint32_t cwnd = 0,
                           uint32_t* joins_seen = nullptr);
 
   // The validated hint an entry gives at `now` (for tests and `stats`).

@@ -71,8 +71,8 @@ class SharedPathCache final : public stack::PathCache {
 
   bool wants_windows() const override { return policy_ == Policy::ensemble; }
   uint32_t publish(wire::Ipv4Addr local, wire::Ipv4Addr remote, int64_t delta, uint32_t cwnd,
-                   uint32_t& joins_seen, uint64_t now) override {
-    return cache_.publish_window({local, remote}, delta, now, cwnd, &joins_seen);
+                   uint32_t& joins_seen) override {
+    return cache_.publish_window({local, remote}, delta, cwnd, &joins_seen);
   }
 
   uint64_t tick(uint64_t now) override {

@@ -24,14 +24,15 @@ struct Scenario {
   tcp::TcpConfig tcp;   // both ends
   uint64_t read_chunk = 0;    // a slow receiving application reads this much ...
   uint64_t read_period_ns = 0;  // ... this often (0: everything as it arrives)
-  uint64_t bound_ns = 0;      // completion must come within this
+  uint64_t bound_ns = 0;      // completion must come within this (per algorithm: make_scenario)
   size_t buffers = 8192;      // packet buffers per host
   uint32_t flows = 1;         // >1: a dumbbell, one sender-receiver pair per flow
   LinkParams access;          // dumbbell host links
 };
 
 std::vector<std::string> scenario_names();
-// nullopt for an unknown name.
+// The scenario with `cc` at both ends and the completion bound set for that
+// algorithm on that path; nullopt for an unknown name.
 std::optional<Scenario> make_scenario(std::string_view name, tcp::CcAlgo cc);
 
 struct FlowResult {
@@ -71,6 +72,8 @@ struct Result {
   std::string repro() const;
 };
 
-Result run_scenario(const Scenario& s, uint64_t seed, tcp::CcAlgo cc);
+// Runs the scenario as it is (its TCP settings, congestion control included,
+// and its bound); `trace`, if given, hears of every frame on every link.
+Result run_scenario(const Scenario& s, uint64_t seed, LinkTrace* trace = nullptr);
 
 }  // namespace ts::sim

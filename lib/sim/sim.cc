@@ -88,9 +88,22 @@ std::string LinkParams::str() const {
   return s;
 }
 
+const char* link_event_name(LinkEvent e) {
+  switch (e) {
+    case LinkEvent::sent: return "sent";
+    case LinkEvent::lost: return "lost";
+    case LinkEvent::queue_drop: return "queue-drop";
+    case LinkEvent::corrupted: return "corrupted";
+    case LinkEvent::duplicated: return "duplicated";
+    case LinkEvent::reordered: return "reordered";
+  }
+  return "?";
+}
+
 Link::Link(Simulator& sim, stack::MemDevice& pool, const LinkParams& p, Node* to,
-           uint32_t to_port, uint64_t seed)
-    : sim_(sim), pool_(pool), p_(p), to_(to), to_port_(to_port), rng_(seed) {}
+           uint32_t to_port, uint64_t seed, std::string name)
+    : sim_(sim), pool_(pool), p_(p), to_(to), to_port_(to_port), rng_(seed),
+      name_(std::move(name)) {}
 
 bool Link::lose() {
   const LossModel& m = p_.loss;
@@ -128,19 +141,23 @@ void Link::take(Packet& p, uint64_t now) {
   ++stats_.offered;
   if (lose() || (p_.drop_if && p_.drop_if({p.data, p.len}))) {
     ++stats_.lost;
+    note(LinkEvent::lost, now, p);
     drop(p);
     return;
   }
   while (!departures_.empty() && departures_.front() <= now) departures_.pop_front();
   if (departures_.size() >= p_.queue_packets) {
     ++stats_.queue_drops;
+    note(LinkEvent::queue_drop, now, p);
     drop(p);
     return;
   }
+  LinkEvent sent = LinkEvent::sent;
   if (rng_.chance(p_.corrupt) && p.len > 14) {
     stats_.lost_payload += tcp_payload(p);  // before the flip can change the lengths
     p.data[14 + rng_.below(p.len - 14)] ^= uint8_t(1u << rng_.below(8));
     ++stats_.corrupted;
+    sent = LinkEvent::corrupted;
   }
   const uint64_t tx = tx_time(p.len);
   busy_until_ = std::max(now, busy_until_) + tx;
@@ -153,6 +170,7 @@ void Link::take(Packet& p, uint64_t now) {
   if (rng_.chance(p_.reorder)) {
     arrive += p_.reorder_delay_ns;
     ++stats_.reordered;
+    if (sent == LinkEvent::sent) sent = LinkEvent::reordered;
   }
   if (rng_.chance(p_.duplicate)) {
     Packet copy;
@@ -160,11 +178,13 @@ void Link::take(Packet& p, uint64_t now) {
       std::memcpy(copy.data, p.data, p.len);
       copy.len = p.len;
       ++stats_.duplicated;
+      note(sent == LinkEvent::sent ? LinkEvent::duplicated : sent, now, p);
       sim_.deliver_at(arrive, to_, to_port_, p);
       sim_.deliver_at(arrive, to_, to_port_, copy);
       return;
     }
   }
+  note(sent, now, p);
   sim_.deliver_at(arrive, to_, to_port_, p);
 }
 
@@ -277,20 +297,27 @@ Host& Network::add_host(const std::string& name, const wire::Ipv4Cidr& cidr,
 }
 
 Switch& Network::add_switch() {
-  switches_.push_back(std::make_unique<Switch>(pool_));
+  switches_.push_back(
+      std::make_unique<Switch>(pool_, "switch" + std::to_string(switches_.size() + 1)));
   return *switches_.back();
 }
 
 std::pair<Link*, Link*> Network::connect(Node& a, Node& b, const LinkParams& ab,
                                          const LinkParams& ba) {
   const uint32_t pa = a.new_port(), pb = b.new_port();
-  links_.push_back(std::make_unique<Link>(sim_, pool_, ab, &b, pb, seeds_.next()));
+  links_.push_back(std::make_unique<Link>(sim_, pool_, ab, &b, pb, seeds_.next(),
+                                          a.label() + "->" + b.label()));
   Link* l1 = links_.back().get();
-  links_.push_back(std::make_unique<Link>(sim_, pool_, ba, &a, pa, seeds_.next()));
+  links_.push_back(std::make_unique<Link>(sim_, pool_, ba, &a, pa, seeds_.next(),
+                                          b.label() + "->" + a.label()));
   Link* l2 = links_.back().get();
   a.attach(pa, l1);
   b.attach(pb, l2);
   return {l1, l2};
+}
+
+void Network::set_trace(LinkTrace* t) {
+  for (auto& l : links_) l->set_trace(t);
 }
 
 void Network::finish() {

@@ -101,12 +101,34 @@ struct LinkStats {
   uint64_t lost_payload = 0;
 };
 
+// What happens to a frame offered to a link, for a trace (lib/sim/trace.hh).
+enum class LinkEvent : uint8_t {
+  sent,        // serialized, to arrive after the delay (`at` is when it was offered)
+  lost,        // dropped by the loss model (or drop_if)
+  queue_drop,  // dropped at the full queue
+  corrupted,   // sent with one bit flipped
+  duplicated,  // sent twice
+  reordered,   // held back so that later frames pass it
+};
+const char* link_event_name(LinkEvent e);
+
+class LinkTrace {
+ public:
+  virtual ~LinkTrace() = default;
+  // `link` names the link ("sender->receiver"); `frame` is as offered (for
+  // corrupted: after the flip).
+  virtual void on_link(const std::string& link, LinkEvent e, uint64_t at,
+                       std::span<const uint8_t> frame) = 0;
+};
+
 // One direction of a link: a drop-tail queue feeding a serializer of fixed
 // rate, then propagation delay, impairments, and delivery to a node's port.
 class Link final : public stack::FrameSink {
  public:
   Link(Simulator& sim, stack::MemDevice& pool, const LinkParams& p, Node* to, uint32_t to_port,
-       uint64_t seed);
+       uint64_t seed, std::string name = {});
+  void set_trace(LinkTrace* t) { trace_ = t; }
+  const std::string& name() const { return name_; }
   void take(Packet& p, uint64_t now) override;
   const LinkStats& stats() const { return stats_; }
   const LinkParams& params() const { return p_; }
@@ -116,6 +138,9 @@ class Link final : public stack::FrameSink {
  private:
   bool lose();
   void drop(Packet& p);
+  void note(LinkEvent e, uint64_t at, const Packet& p) {
+    if (trace_) trace_->on_link(name_, e, at, {p.data, p.len});
+  }
 
   Simulator& sim_;
   stack::MemDevice& pool_;
@@ -127,6 +152,8 @@ class Link final : public stack::FrameSink {
   uint64_t busy_until_ = 0;
   std::deque<uint64_t> departures_;  // of packets queued or in service
   LinkStats stats_;
+  std::string name_;
+  LinkTrace* trace_ = nullptr;
 };
 
 // ------------------------------------------------------------------ nodes
@@ -138,6 +165,8 @@ class Node {
   virtual void wake(uint64_t now) { (void)now; }
   virtual void attach(uint32_t port, Link* out) = 0;
   virtual uint32_t new_port() = 0;
+  // For traces: "sender", "switch1".
+  virtual std::string label() const = 0;
 };
 
 // A host: the real stack on an in-memory device whose frames go to a link.
@@ -149,6 +178,7 @@ class Host final : public Node {
   void wake(uint64_t now) override;
   void attach(uint32_t port, Link* out) override;
   uint32_t new_port() override { return 0; }
+  std::string label() const override { return name_; }
   // Asks for a poll at `t` (after the application acted outside a callback).
   void kick(uint64_t t);
 
@@ -168,7 +198,8 @@ class Host final : public Node {
 // A learning Ethernet switch with no delay of its own.
 class Switch final : public Node {
  public:
-  explicit Switch(stack::MemDevice& pool) : pool_(pool) {}
+  Switch(stack::MemDevice& pool, std::string name) : pool_(pool), name_(std::move(name)) {}
+  std::string label() const override { return name_; }
   void receive(Packet& p, uint32_t port, uint64_t now) override;
   void attach(uint32_t port, Link* out) override;
   uint32_t new_port() override { return uint32_t(ports_.size()); }
@@ -179,6 +210,7 @@ class Switch final : public Node {
   std::vector<Link*> ports_;
   std::unordered_map<uint64_t, uint32_t> table_;  // MAC -> port
   uint64_t copy_failed_ = 0;
+  std::string name_;
 };
 
 // ------------------------------------------------------------------ networks
@@ -200,6 +232,8 @@ class Network {
   // Lets every host's receive queue take frames from every pool (call once
   // the topology is complete).
   void finish();
+  // Every link reports what happens to each frame to `t` (nullptr: nobody).
+  void set_trace(LinkTrace* t);
 
  private:
   uint64_t seed_;

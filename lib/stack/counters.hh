@@ -1,5 +1,5 @@
 // Per-core counters of everything the endpoint does and every reason it drops a
-// packet (DESIGN.md section 3, rule 6). Plain integers written by the owning
+// packet (docs/architecture.md, "Rules", 6). Plain integers written by the owning
 // core only; a reader on another core takes a snapshot.
 #pragma once
 

@@ -37,8 +37,8 @@ class PathCache {
   // Returns a window to come down to for newcomers (0: keep its own);
   // `joins_seen` is the connection's memory of the ensemble's joins.
   virtual uint32_t publish(wire::Ipv4Addr local, wire::Ipv4Addr remote, int64_t delta,
-                           uint32_t cwnd, uint32_t& joins_seen, uint64_t now) {
-    (void)local, (void)remote, (void)delta, (void)cwnd, (void)joins_seen, (void)now;
+                           uint32_t cwnd, uint32_t& joins_seen) {
+    (void)local, (void)remote, (void)delta, (void)cwnd, (void)joins_seen;
     return 0;
   }
 };

@@ -1,6 +1,6 @@
 // One core's endpoint: an IPv4 interface on one device, with ARP and ICMP echo
-// answered inline, and the poll step of DESIGN.md section 4. Time is always a
-// parameter; nothing here reads a clock.
+// answered inline, and the poll step of docs/architecture.md ("One core's
+// loop"). Time is always a parameter; nothing here reads a clock.
 #pragma once
 
 #include <algorithm>

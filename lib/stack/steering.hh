@@ -1,4 +1,4 @@
-// Several cores on one port (DESIGN.md section 5): which core owns a flow, and
+// Several cores on one port (docs/multicore.md): which core owns a flow, and
 // the device each core's stack sees when packets may arrive on the wrong core.
 //
 // A flow's owner is reta[toeplitz(4-tuple) & (reta size - 1)], the rule a NIC

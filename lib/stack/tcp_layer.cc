@@ -77,9 +77,13 @@ bool TcpLayer::listen(uint16_t port, Acceptor* acceptor, uint32_t backlog,
 }
 
 void TcpLayer::unlisten(uint16_t port) {
-  std::erase_if(listeners_, [&](const auto& l) { return l->port == port; });
+  // Connections it accepted forget it before it goes (they must not read it
+  // once freed).
+  const Listener* l = find_listener(port);
+  if (!l) return;
   for (auto& s : slots_)
-    if (s.listener && s.listener->port == port) s.listener = nullptr;
+    if (s.listener == l) s.listener = nullptr;
+  std::erase_if(listeners_, [&](const auto& x) { return x.get() == l; });
 }
 
 uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig& cfg, tcp::Events* ev) {
@@ -327,8 +331,7 @@ void TcpLayer::publish_window(Slot& s, uint64_t now) {
   const uint32_t cwnd =
       c.was_established() ? std::min(c.cwnd(), std::max(c.snd_wnd(), 2 * c.smss())) : s.published;
   const uint32_t cap = paths_->publish(c.tuple().local_ip, c.tuple().remote_ip,
-                                       int64_t(cwnd) - int64_t(s.published), cwnd, s.joins_seen,
-                                       now);
+                                       int64_t(cwnd) - int64_t(s.published), cwnd, s.joins_seen);
   s.published = cwnd;
   if (cap && cap < cwnd) {
     c.cap_window(cap, now);

@@ -40,7 +40,7 @@ struct TcpLayerConfig {
   uint16_t ephemeral_first = 32768, ephemeral_last = 60999;
   // With several cores on one port: who owns which flow, and this core's
   // index. Active opens then take only local ports whose flows this core owns
-  // (the per-core port pool of DESIGN.md section 5).
+  // (the per-core port pool of docs/multicore.md).
   const FlowPlacement* placement = nullptr;
   uint16_t core = 0;
 };

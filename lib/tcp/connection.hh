@@ -1,10 +1,11 @@
-// One TCP connection as pure code (DESIGN.md section 3): segments in, segments
-// out through an Output, time always a parameter, timers as deadlines. The
-// RFC 9293 state machine with RFC 6298 timers, RFC 7323 window scaling,
-// timestamps and PAWS, SACK (RFC 2018) with RFC 6675 loss recovery, NewReno
-// (RFC 6582) for peers without SACK, pluggable congestion control, delayed
-// ACKs, Nagle, silly-window avoidance on both sides, the persist timer,
-// keepalive, and the RFC 5961 protections.
+// One TCP connection as pure code (docs/architecture.md, "Rules" and "The TCP
+// connection"): segments in, segments out through an Output, time always a
+// parameter, timers as deadlines. The RFC 9293 state machine with RFC 6298
+// timers, RFC 7323 window scaling, timestamps and PAWS, SACK (RFC 2018), ACK
+// processing that leaves loss recovery to tcp::Recovery (RFC 6675 with PRR,
+// NewReno, Reno or Tahoe) and the window to tcp::Congestion, delayed ACKs,
+// Nagle, silly-window avoidance on both sides, the persist timer, keepalive,
+// and the RFC 5961 protections.
 #pragma once
 
 #include <algorithm>

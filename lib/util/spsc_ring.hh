@@ -1,5 +1,5 @@
 // A bounded ring between exactly one producer thread and one consumer thread:
-// the cross-core hand-off of DESIGN.md section 5 (steered packets). Capacity a
+// the cross-core hand-off of docs/multicore.md (steered packets). Capacity a
 // power of two, storage allocated once; push and pop never block or allocate.
 // Each index is written by one side only and sits on its own cache line, with
 // a cached copy of the other side's index so that a burst touches the shared

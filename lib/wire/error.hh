@@ -1,5 +1,5 @@
 // Why a parser rejected a packet. Every reason is distinct so that each kind of
-// malformed input has its own drop counter (DESIGN.md section 3, rule 6).
+// malformed input has its own drop counter (docs/architecture.md, "Rules", 6).
 #pragma once
 
 #include <cstdint>

@@ -51,6 +51,7 @@ flags = {
             "--hostcache"],
     "demo": ["--mode", "--conns", "--rate", "--duration", "--requests", "--size", "--json",
              "--impair", "--lcores", "--hostcache", "--layout"],
+    "sim": ["--scenario", "--cc", "--seed", "--bytes", "--json", "--trace", "--list"],
     "stats": ["--pid", "--socket", "--connections", "--max-connections", "--json"],
 }
 for cmd, want in flags.items():
@@ -130,6 +131,9 @@ bad = [
     ["demo", "--layout", "paired", "--lcores", "2", "--requests", "1"],
     ["demo", "--mode", "ping", "--layout", "paired", "--lcores", "2"],
     ["serve"] + port + ["--app", "echo", "--hostcache", "on"],
+    ["sim", "--scenario", "clean", "--trace", "/nonexistent-dir/t"],
+    ["sim", "--scenario", "nosuch"],
+    ["sim", "--scenario", "clean", "--cc", "vegas2"],
     ["stats", "--pid", "0"],
     ["stats", "--pid", "abc"],
     ["stats", "--bogus"],

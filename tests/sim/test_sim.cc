@@ -1,15 +1,21 @@
 // Simulation property tests: real stacks over simulated links, many seeds.
 // Each run must deliver every byte exactly, close in order on both sides, and
 // finish within its scenario's bound. A failure prints the command that
-// replays the very same run.
+// replays the very same run and writes that run's trace (pcap and text)
+// under $TS_SIM_TRACE_DIR (default: sim-traces in the working directory).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "sim/apps.hh"
 #include "sim/scenario.hh"
+#include "sim/trace.hh"
 
 using namespace ts;
 using namespace ts::sim;
@@ -52,10 +58,28 @@ std::string case_name(const testing::TestParamInfo<Case>& p) {
   return s;
 }
 
-Result run(const std::string& name, CcAlgo cc, uint64_t seed) {
+Result run(const std::string& name, CcAlgo cc, uint64_t seed, LinkTrace* trace = nullptr) {
   auto s = make_scenario(name, cc);
   EXPECT_TRUE(s.has_value()) << name;
-  return run_scenario(*s, seed, cc);
+  return run_scenario(*s, seed, trace);
+}
+
+// What a failed run prints: its summary, the command that replays it, and a
+// trace of the same run (runs are deterministic, so running it again with a
+// trace writer attached gives the very frames of the failure).
+std::string failed(const Result& r) {
+  std::string out = r.summary() + "\nreproduce: " + r.repro();
+  const char* dir_env = std::getenv("TS_SIM_TRACE_DIR");
+  const std::filesystem::path dir = dir_env && *dir_env ? dir_env : "sim-traces";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const std::string prefix = std::filesystem::absolute(
+      dir / (r.scenario + "-" + tcp::cc_name(r.cc) + "-" + std::to_string(r.seed))).string();
+  TraceWriter t(prefix);
+  if (!t.ok()) return out + "\ntrace: cannot write " + prefix + ".pcap/.txt";
+  run(r.scenario, r.cc, r.seed, &t);
+  return out + "\ntrace: " + prefix + ".pcap and " + prefix + ".txt (" +
+         std::to_string(t.frames()) + " frames)";
 }
 
 }  // namespace
@@ -65,7 +89,7 @@ class SimProperty : public testing::TestWithParam<Case> {};
 TEST_P(SimProperty, DeliversEveryByteClosesInOrderAndInTime) {
   const Case& c = GetParam();
   const Result r = run(c.scenario, c.cc, c.seed);
-  EXPECT_TRUE(r.ok()) << r.summary() << "\nreproduce: " << r.repro();
+  EXPECT_TRUE(r.ok()) << failed(r);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, SimProperty, testing::ValuesIn(cases()), case_name);
@@ -75,11 +99,11 @@ TEST(SimRecovery, WithSackOnePercentLossIsRepairedEfficientlyAndMostlyWithoutTim
   for (CcAlgo cc : {CcAlgo::newreno, CcAlgo::cubic}) {
     for (uint64_t seed = 1; seed <= 10; ++seed) {
       const Result r = run("loss1", cc, seed);
-      ASSERT_TRUE(r.ok()) << r.summary() << "\nreproduce: " << r.repro();
+      ASSERT_TRUE(r.ok()) << failed(r);
       const uint64_t lost = r.forward.lost_payload;
       const uint64_t retx = r.flows[0].retransmitted_bytes;
       // Retransmitted bytes stay below 1.5 times the bytes lost.
-      EXPECT_LE(double(retx), 1.5 * double(lost)) << r.summary() << "\nreproduce: " << r.repro();
+      EXPECT_LE(double(retx), 1.5 * double(lost)) << failed(r);
       if (r.forward.lost) {
         EXPECT_GE(r.sender.tcp_fast_recoveries, 1u) << r.repro();
       }
@@ -95,11 +119,11 @@ TEST(SimRecovery, WithSackOnePercentLossIsRepairedEfficientlyAndMostlyWithoutTim
 TEST(SimThroughput, ACleanGigabitPathIsFilledByNewRenoAndCubic) {
   for (CcAlgo cc : {CcAlgo::newreno, CcAlgo::cubic}) {
     const Result r = run("gigabit", cc, 1);
-    ASSERT_TRUE(r.ok()) << r.summary() << "\nreproduce: " << r.repro();
+    ASSERT_TRUE(r.ok()) << failed(r);
     // At least 95% of the link rate once congestion avoidance runs (slow start
     // and the recovery of its overshoot come first; the summary has the overall
     // figure as well).
-    EXPECT_GE(r.steady_utilization, 0.95) << r.summary() << "\nreproduce: " << r.repro();
+    EXPECT_GE(r.steady_utilization, 0.95) << failed(r);
     std::printf("%s\n", r.summary().c_str());
   }
 }
@@ -118,7 +142,7 @@ TEST(SimSlowReader, ZeroWindowsAreProbedAndTheTransferCompletes) {
   uint64_t probes = 0;
   for (uint64_t seed = 1; seed <= 3; ++seed) {
     const Result r = run("slow-reader", CcAlgo::cubic, seed);
-    ASSERT_TRUE(r.ok()) << r.summary() << "\nreproduce: " << r.repro();
+    ASSERT_TRUE(r.ok()) << failed(r);
     probes += r.sender.tcp_window_probes;
   }
   EXPECT_GT(probes, 0u);
@@ -126,7 +150,7 @@ TEST(SimSlowReader, ZeroWindowsAreProbedAndTheTransferCompletes) {
 
 TEST(SimCorruption, FlippedBitsAreCaughtByChecksumsNeverDelivered) {
   const Result r = run("corrupt", CcAlgo::cubic, 3);
-  ASSERT_TRUE(r.ok()) << r.summary() << "\nreproduce: " << r.repro();
+  ASSERT_TRUE(r.ok()) << failed(r);
   EXPECT_GT(r.forward.corrupted + r.reverse.corrupted, 0u);
 }
 
@@ -144,4 +168,62 @@ TEST(SimPattern, AnyAlteredOrMisplacedByteIsFound) {
     // The same bytes one word later in the stream do not pass either.
     EXPECT_LT(check_pattern(77, off + 8, buf.data(), buf.size()), buf.size());
   }
+}
+
+TEST(SimTrace, RecordsEveryFrameAndWhatEachLinkDidToIt) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("ts-sim-trace-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string prefix = (dir / "loss5").string();
+  Result r;
+  uint64_t frames = 0;
+  {
+    TraceWriter t(prefix);
+    ASSERT_TRUE(t.ok());
+    auto s = make_scenario("loss5", CcAlgo::cubic);
+    s->bytes = 200'000;
+    r = run_scenario(*s, 4, &t);
+    frames = t.frames();
+  }
+  ASSERT_TRUE(r.ok()) << r.summary();
+  const LinkStats& f = r.forward;
+  const LinkStats& b = r.reverse;
+  EXPECT_EQ(frames, f.offered + b.offered);
+
+  // The pcap file: a nanosecond-resolution header, then one whole record per
+  // frame.
+  std::ifstream pcap(prefix + ".pcap", std::ios::binary);
+  uint32_t hdr[6];
+  ASSERT_TRUE(pcap.read(reinterpret_cast<char*>(hdr), sizeof hdr));
+  EXPECT_EQ(hdr[0], 0xa1b23c4du);
+  EXPECT_EQ(hdr[5], 1u);  // Ethernet
+  uint64_t records = 0;
+  uint32_t rec[4];
+  while (pcap.read(reinterpret_cast<char*>(rec), sizeof rec)) {
+    ASSERT_LT(rec[1], 1'000'000'000u);  // nanoseconds
+    ASSERT_EQ(rec[2], rec[3]);
+    ASSERT_GE(rec[2], 14u);
+    ASSERT_TRUE(pcap.seekg(rec[2], std::ios::cur));
+    ++records;
+  }
+  EXPECT_EQ(records, frames);
+
+  // The text: one line per frame, the losses and queue drops as the links
+  // counted them.
+  std::ifstream text(prefix + ".txt");
+  std::string line;
+  uint64_t lines = 0, lost = 0, drops = 0, syns = 0;
+  while (std::getline(text, line)) {
+    if (line.starts_with("#")) continue;
+    ++lines;
+    if (line.find(" lost ") != std::string::npos) ++lost;
+    if (line.find(" queue-drop ") != std::string::npos) ++drops;
+    if (line.find("[S") != std::string::npos) ++syns;
+  }
+  EXPECT_EQ(lines, frames);
+  EXPECT_EQ(lost, f.lost + b.lost);
+  EXPECT_GT(lost, 0u);
+  EXPECT_EQ(drops, f.queue_drops + b.queue_drops);
+  EXPECT_GE(syns, 2u);  // the SYN and the SYN-ACK at least
+  std::filesystem::remove_all(dir);
 }

@@ -33,11 +33,11 @@ int main() {
         const uint64_t now = uint64_t(i) * 1000;
         const tcp::PathHint h = hc.open(k, now, p, 1460, 14600);
         uint32_t cwnd = h.ensemble_share ? h.ensemble_share : 14600;
-        hc.publish_window(k, 1460, now);
-        hc.publish_window(k, -1460, now);
+        hc.publish_window(k, 1460);
+        hc.publish_window(k, -1460);
         // Ensemble: give back what newcomers on other threads took.
         uint32_t seen = h.ensemble_joins;
-        if (const uint32_t cap = hc.publish_window(k, 0, now, cwnd, &seen)) cwnd = cap;
+        if (const uint32_t cap = hc.publish_window(k, 0, cwnd, &seen)) cwnd = cap;
         tcp::PathReport r;
         r.mss = 1460;
         r.srtt_ns = 1'000'000 + uint64_t(i % 100) * 1000;

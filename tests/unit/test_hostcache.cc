@@ -111,7 +111,7 @@ TEST(HostCache, EnsembleNewcomersTakeAFairShareAndOverriddenOnesDoNotWrite) {
   HostCache hc;
   // One connection open with a large window (published after slow start).
   EXPECT_EQ(hc.open(kKey, kSec, Policy::ensemble, kMss, kIw).initial_cwnd, 0u);
-  hc.publish_window(kKey, 90 * kMss - kIw, kSec);  // now 90 segments
+  hc.publish_window(kKey, 90 * kMss - kIw);  // now 90 segments
   const tcp::PathHint h = hc.open(kKey, kSec, Policy::ensemble, kMss, kIw);
   EXPECT_EQ(h.ensemble_share, 45u * kMss);  // 90 / (1 + 1)
   EXPECT_EQ(h.initial_cwnd, kIw);           // no larger a first burst than default TCP
@@ -131,7 +131,7 @@ TEST(HostCache, EnsembleGivesBackWhatNewcomersTook) {
   HostCache hc;
   // One connection at 90 segments, then ten newcomers in quick succession.
   hc.open(kKey, kSec, Policy::ensemble, kMss, kIw);
-  hc.publish_window(kKey, 90 * kMss - kIw, kSec);
+  hc.publish_window(kKey, 90 * kMss - kIw);
   std::vector<uint32_t> cwnd = {90 * kMss}, seen = {0};
   for (int i = 0; i < 10; ++i) {
     const tcp::PathHint h = hc.open(kKey, kSec, Policy::ensemble, kMss, kIw);
@@ -146,7 +146,7 @@ TEST(HostCache, EnsembleGivesBackWhatNewcomersTook) {
   // Each publishes once: it comes down to the fair share, and together they
   // give back exactly what was owed.
   for (size_t i = 0; i < cwnd.size(); ++i) {
-    const uint32_t cap = hc.publish_window(kKey, 0, kSec, cwnd[i], &seen[i]);
+    const uint32_t cap = hc.publish_window(kKey, 0, cwnd[i], &seen[i]);
     if (cap) cwnd[i] = cap;
   }
   const Entry e = hc.snapshot()[0].second;
@@ -159,7 +159,7 @@ TEST(HostCache, EnsembleGivesBackWhatNewcomersTook) {
   EXPECT_NEAR(double(total), 90.0 * kMss, 11.0);
   EXPECT_EQ(e.ensemble_cwnd, total);
   // Nothing more to give until someone else joins.
-  EXPECT_EQ(hc.publish_window(kKey, 0, kSec, cwnd[0], &seen[0]), 0u);
+  EXPECT_EQ(hc.publish_window(kKey, 0, cwnd[0], &seen[0]), 0u);
 }
 
 TEST(HostCache, ShardCountIsAPowerOfTwo) {

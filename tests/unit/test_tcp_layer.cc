@@ -183,6 +183,37 @@ TEST(TcpLayerListen, ARefusedConnectionGivesItsSlotBack) {
   EXPECT_EQ(l.tcp.connections(), 1u);
 }
 
+TEST(TcpLayerListen, ClosingAListenerLeavesItsConnectionsWorking) {
+  Layer l;
+  // One connection established, one half-open (its SYN-ACK not yet acknowledged).
+  const uint32_t iss = l.open(1000, kMs);
+  auto s = l.feed(kListenPort, flag::syn, 5000, 0, kMs, 0, kPeerPort + 1);
+  ASSERT_EQ(s.size(), 1u);
+  const uint32_t iss2 = s[0].seq;
+  l.tcp.unlisten(kListenPort);
+  // Both go on (the half-open one no longer counted against a listener that
+  // is gone): data is acknowledged, the handshake completes.
+  // (two segments, so that the ACK is not delayed)
+  EXPECT_TRUE(l.feed(kListenPort, flag::ack, 1001, iss + 1, 2 * kMs, 1000).empty());
+  s = l.feed(kListenPort, flag::ack, 2001, iss + 1, 2 * kMs, 1000);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].ack, 3001u);
+  EXPECT_TRUE(l.feed(kListenPort, flag::ack, 5001, iss2 + 1, 2 * kMs, 0, kPeerPort + 1).empty());
+  EXPECT_EQ(l.app.connected, 2);
+  EXPECT_EQ(l.tcp.connections(), 2u);
+  // A new SYN finds no listener.
+  s = l.feed(kListenPort, flag::syn, 9000, 0, 3 * kMs, 0, kPeerPort + 2);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].flags, flag::rst | flag::ack);
+  EXPECT_EQ(l.ctr.tcp_no_listener, 1u);
+  // The port can be listened on again; unlistening a port nobody listens on
+  // does nothing.
+  l.tcp.unlisten(kClosedPort);
+  EXPECT_TRUE(l.tcp.listen(kListenPort, &l.app));
+  EXPECT_EQ(l.feed(kListenPort, flag::syn, 9000, 0, 4 * kMs, 0, kPeerPort + 2).size(), 1u);
+  EXPECT_EQ(l.app.asked, 3);
+}
+
 TEST(TcpLayerConnect, ActiveOpensTakeTheSourceAddressesInTurn) {
   Layer l(64, {Ipv4Addr::from_octets(10, 77, 0, 10), Ipv4Addr::from_octets(10, 77, 0, 11),
                Ipv4Addr::from_octets(10, 77, 0, 12)});

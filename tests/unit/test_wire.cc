@@ -78,15 +78,63 @@ TEST(WireFixtures, EveryMalformedFrameGetsItsOwnReason) {
   EXPECT_GE(malformed, int(kErrorCount) - 1);
 }
 
-TEST(WireFixtures, TruncationNeverReadsPastTheBuffer) {
-  // Every prefix of every fixture parses to some verdict; ASan builds catch any
-  // read beyond the span.
+// How many bytes of `frame` its layers claim: the Ethernet header and, for
+// ARP, the 28-byte packet or, for IPv4, the total length; 0 when the frame
+// does not parse that far.
+static size_t claimed_length(std::span<const uint8_t> frame) {
+  EthernetRepr eth;
+  if (EthernetRepr::parse(frame, eth) != Error::ok) return 0;
+  if (eth.ethertype == ethertype::arp) return eth.header_len() + 28;
+  if (eth.ethertype != ethertype::ipv4) return eth.header_len();
+  Ipv4View v(frame.subspan(eth.header_len()));
+  if (v.check() != Error::ok) return 0;
+  return eth.header_len() + v.total_len();
+}
+
+static bool is_length_error(Error e) {
+  switch (e) {
+    case Error::eth_truncated:
+    case Error::vlan_truncated:
+    case Error::arp_truncated:
+    case Error::ipv4_truncated:
+    case Error::ipv4_len_beyond_buffer:
+    case Error::icmp_truncated:
+    case Error::udp_truncated:
+    case Error::udp_bad_length:
+    case Error::tcp_truncated:
+    case Error::tcp_offset_beyond_packet:
+      return true;
+    default:
+      return false;
+  }
+}
+
+TEST(WireFixtures, EveryCutShortFrameIsRefusedForItsLength) {
+  // Every prefix of every well-formed fixture, in a buffer of exactly its
+  // size: one that ends before what the frame's layers claim is refused with
+  // a length error (never parsed from bytes beyond it, which the ASan build
+  // of this suite also checks), and one that keeps all of it parses as the
+  // whole frame does (what follows is Ethernet padding).
+  size_t frames = 0, cuts = 0;
   for (const auto& f : load_fixtures()) {
-    for (size_t n = 0; n <= f.bytes.size(); ++n) {
-      std::vector<uint8_t> copy(f.bytes.begin(), f.bytes.begin() + n);
-      (void)parse_all(copy);
+    if (parse_all(f.bytes) != Error::ok) continue;
+    const size_t claimed = claimed_length(f.bytes);
+    ASSERT_GT(claimed, 0u) << f.name;
+    ASSERT_LE(claimed, f.bytes.size()) << f.name;
+    ++frames;
+    for (size_t n = 0; n < f.bytes.size(); ++n) {
+      std::vector<uint8_t> copy(f.bytes.begin(), f.bytes.begin() + long(n));
+      const Error e = parse_all(copy);
+      if (n < claimed) {
+        ++cuts;
+        EXPECT_TRUE(is_length_error(e)) << f.name << " cut to " << n << ": " << error_name(e);
+      } else {
+        EXPECT_EQ(e, Error::ok) << f.name << " cut to " << n << ": " << error_name(e);
+      }
     }
   }
+  EXPECT_GE(frames, 5u);
+  EXPECT_GT(cuts, 100u);
 }
 
 TEST(Ethernet, VlanTag) {
