@@ -28,7 +28,8 @@ stack::StackConfig iface(const char* ip) {
 
 int run_demo(const DemoArgs& a) {
   CommonArgs common = a.common;
-  if (common.duration.empty() && a.work.requests.empty()) common.duration = "10s";
+  if (common.duration.empty() && a.work.requests.empty() && a.work.steps.empty())
+    common.duration = "10s";
   stack::ImpairSpec rx, tx;
   parse_impair_args(common.impair, rx, tx);
   const hostcache::Policy hostcache_policy = parse_hostcache(common.hostcache);
@@ -48,31 +49,52 @@ int run_demo(const DemoArgs& a) {
     sc.req_size = g.req_size;
     sc.resp_size = g.resp_size;
     sc.http_size = g.resp_size;
+    // Every connection asked for is opened: a half-open backlog that takes a
+    // whole first burst of SYNs, slots for all, and as many client addresses
+    // (10.0.0.2 upward, each with the whole port range) as the connections
+    // need, with room for the uneven spread of ports over cores.
+    sc.backlog = std::max<uint32_t>(sc.backlog, g.conns);
     for (auto* c : {&server_cfg, &client_cfg})
-      c->tcp.max_connections = std::max<uint32_t>(c->tcp.max_connections, 65536);
+      c->tcp.max_connections = std::max<uint32_t>({c->tcp.max_connections, 65536, g.conns});
+    const uint32_t per_address =
+        uint32_t(client_cfg.tcp.ephemeral_last - client_cfg.tcp.ephemeral_first + 1) * 3 / 4;
+    const uint32_t addresses = (g.conns + per_address - 1) / per_address;
+    constexpr uint32_t kMaxAddresses = 250;  // 10.0.0.2 to 10.0.0.251
+    if (addresses > kMaxAddresses)
+      usage_error("--conns " + std::to_string(g.conns) + ": demo opens at most " +
+                  std::to_string(kMaxAddresses * per_address) + " connections (" +
+                  std::to_string(kMaxAddresses) + " client addresses)");
+    if (addresses > 1) {
+      client_cfg.extra_first = client_cfg.addr.addr;
+      client_cfg.extra_last = wire::Ipv4Addr{client_cfg.addr.addr.v + addresses - 1};
+    }
   }
   plan.aim(server_cfg.addr.addr, tcp ? sc.port : 0);
 
   const bool paired = a.layout == "paired";
   if (!paired && a.layout != "split") usage_error("--layout '" + a.layout + "' is not split or paired");
-
-  install_signal_handlers();
-  glue::PortSpec ring;
-  glue::parse_port_spec("ring", ring);
-  const std::string lcore_text = resolve_lcores(common.lcores, online_cpus() >= 2 ? 2 : 1);
+  const EalChoice eal = plan_eal_choice(common, allowed_cpus().size() >= 2 ? 2 : 1);
+  const size_t n = eal.cores();
+  if (n == 1 && common.given.has("--layout"))
+    not_applicable("--layout", "one core (give --lcores 2 or more)");
+  if (!paired && n > 1 && n % 2)
+    usage_error("--layout split needs an even number of cores (half gen, half serve); "
+                "--lcores gave " + std::to_string(n));
   // Queue pairs of the ring link: one per core (paired) or per core pair (split).
   auto queues_for = [&](size_t lcores) -> uint16_t {
     return uint16_t(paired || lcores == 1 ? lcores : lcores / 2);
   };
-  Runtime rt({ring}, lcore_text, common.eal, queues_for);
-  const std::vector<unsigned>& lcores = rt.lcores();
-  const size_t n = lcores.size();
-  if (!paired && n > 1 && n % 2)
-    usage_error("--layout split needs an even number of cores (half gen, half serve); "
-                "--lcores gave " + std::to_string(n));
   const size_t q = queues_for(n);
-  if (!tcp && q > 1) usage_error("--mode ping runs on one core per side; give --lcores 1 or 2");
+  if (!tcp && q > 1)
+    usage_error("--mode ping runs on one core per side: give --lcores 1, or 2 with --layout "
+                "split");
   check_core_share(plan, unsigned(q));
+
+  install_signal_handlers();
+  glue::PortSpec ring;
+  glue::parse_port_spec("ring", ring);
+  Runtime rt({ring}, eal, queues_for);
+  const std::vector<unsigned>& lcores = rt.lcores();
   // Core of gen queue i and of serve queue i.
   auto gen_core = [&](size_t i) { return i; };
   auto serve_core = [&](size_t i) { return paired || n == 1 ? i : q + i; };
@@ -105,21 +127,22 @@ int run_demo(const DemoArgs& a) {
       n == 1 ? "both on " + lcore_list(lcores)
       : paired ? "gen and serve side by side on each of " + lcore_list(lcores)
                : "gen on " + lcore_list(gen_lcores) + ", serve on " + lcore_list(serve_lcores);
+  const std::string clients =
+      client_cfg.extra_first.v
+          ? client_cfg.extra_first.str() + "-" + client_cfg.extra_last.str()
+          : std::string(kClientIp);
   std::printf("touchstone demo: gen %s -> serve %s over the in-memory ring port (%zu queue pair%s), %s\n",
-              kClientIp, kServerIp, q, q > 1 ? "s" : "", layout.c_str());
+              clients.c_str(), kServerIp, q, q > 1 ? "s" : "", layout.c_str());
   const auto& g = plan.gen;
-  const std::string how_long = plan.duration_ns ? "for " + human_ns(plan.duration_ns)
-                                                : std::to_string(g.requests) + " requests";
+  std::string how_long;
+  if (g.requests) how_long = std::to_string(g.requests) + " requests";
+  if (plan.duration_ns)
+    how_long += (how_long.empty() ? "for " : " or ") + human_ns(plan.duration_ns);
   if (tcp) {
     std::printf("  workload: %s against serve --app %s, %s, %s\n", workload::gen_mode_name(g.mode),
-                workload::server_app_name(sc.app),
-                g.rate > 0 ? ("open loop at " + si(g.rate) + "/s").c_str()
-                           : ("closed loop, " + std::to_string(g.conns) + " connections").c_str(),
-                how_long.c_str());
+                workload::server_app_name(sc.app), pacing_text(plan).c_str(), how_long.c_str());
   } else {
-    std::printf("  workload: ICMP echo, %s, %u-byte payload, %s\n",
-                g.rate > 0 ? ("open loop at " + si(g.rate) + " req/s").c_str()
-                           : ("closed loop, " + std::to_string(g.conns) + " in flight").c_str(),
+    std::printf("  workload: ICMP echo, %s, %u-byte payload, %s\n", pacing_text(plan).c_str(),
                 unsigned(g.size), how_long.c_str());
   }
   std::fflush(stdout);
@@ -163,15 +186,18 @@ int run_demo(const DemoArgs& a) {
   if (tcp) {
     workload::ServerStats s;
     for (auto& srv : tcp_servers) s.merge(srv->stats());
-    std::printf("  server        accepted %llu  requests %llu  bytes in %llu out %llu\n",
-                (unsigned long long)s.accepted, (unsigned long long)s.requests,
-                (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_out);
+    std::printf("touchstone demo: serve --app %s\n%s", workload::server_app_name(sc.app),
+                server_summary(s, sc.app).c_str());
   }
-  print_counters("gen counters:", clients_all);
-  print_counters("serve counters:", servers_all);
-  std::vector<Endpoint*> everyone = clients_all;
-  everyone.insert(everyone.end(), servers_all.begin(), servers_all.end());
-  write_json("demo", plan, r, sum_counters(everyone));
+  if (!plan.quiet) {
+    print_counters("gen counters:", clients_all);
+    print_counters("serve counters:", servers_all);
+  }
+  const stack::Counters gen_counters = sum_counters(clients_all);
+  const std::string failure = failure_cause(plan, r, gen_counters);
+  write_json("demo", plan, r, {{"gen", gen_counters}, {"serve", sum_counters(servers_all)}},
+             failure);
+  if (!failure.empty()) std::fprintf(stderr, "touchstone: run failed: %s\n", failure.c_str());
   return exit_status(plan, r);
 }
 

@@ -76,24 +76,24 @@ int run_gen(const GenArgs& a) {
   if (cfg.is_local(target)) usage_error("--target is our own address");
   if (!cfg.addr.names_host(target))
     usage_error("--target " + a.target + " is not a unicast host address");
+  if (!cfg.addr.contains(target) && !cfg.gateway)
+    usage_error("--target " + a.target + " is outside " + cfg.addr.str() +
+                " and no --gw was given: nothing would route to it");
   plan.aim(target, tport);
   if (tcp && plan.gen.conns > cfg.tcp.max_connections)
     usage_error("--conns " + std::to_string(plan.gen.conns) + " exceeds --max-conns " +
                 std::to_string(cfg.tcp.max_connections));
   stack::ImpairSpec rx, tx;
   parse_impair_args(a.common.impair, rx, tx);
-  auto ports = parse_ports(a.common.ports);
-  if (ports.size() != 1) usage_error("gen takes exactly one --port");
-  if (ports[0].kind == glue::PortSpec::Kind::ring)
-    usage_error("--port ring is an in-process pair with nothing on the far side; "
-                "use 'touchstone demo' to run serve and gen over it");
+  const glue::PortSpec port_spec = parse_port(a.common.port);
+  const EalChoice eal = plan_eal_choice(a.common, 1);
+  if (!tcp && eal.cores() > 1) usage_error("--mode ping runs on one core; give --lcores 1");
+  check_core_share(plan, unsigned(eal.cores()));
 
   install_signal_handlers();
-  Runtime rt(ports, resolve_lcores(a.common.lcores, 1), a.common.eal);
+  Runtime rt({port_spec}, eal);
   const std::vector<unsigned>& lcores = rt.lcores();
   const size_t n = lcores.size();
-  if (!tcp && n > 1) usage_error("--mode ping runs on one core; give --lcores 1");
-  check_core_share(plan, unsigned(n));
   glue::EthPort& port = *rt.ports()[0];
   if (!tcp) {
     plan = plan_workload(a.work, a.common, port.info().mtu);
@@ -133,8 +133,11 @@ int run_gen(const GenArgs& a) {
   }
   const WorkloadResult r = run_workload(cores, lcores, plan, rt.clock());
   print_summary("touchstone gen", plan, r);
-  print_counters(title, all);
-  write_json("gen", plan, r, sum_counters(all));
+  if (!plan.quiet) print_counters(title, all);
+  const stack::Counters counters = sum_counters(all);
+  const std::string failure = failure_cause(plan, r, counters);
+  write_json("gen", plan, r, {{"gen", counters}}, failure);
+  if (!failure.empty()) std::fprintf(stderr, "touchstone: run failed: %s\n", failure.c_str());
   return exit_status(plan, r);
 }
 

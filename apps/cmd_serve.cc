@@ -30,6 +30,28 @@ uint16_t default_port(workload::ServerApp a) {
 
 }  // namespace
 
+std::string server_summary(const workload::ServerStats& s, workload::ServerApp app) {
+  auto n = [](uint64_t v) { return std::to_string(v); };
+  std::string out = "  connections   accepted " + n(s.accepted) + "  closed " + n(s.closed) +
+                    "  aborted " + n(s.aborted) + "\n";
+  switch (app) {
+    case workload::ServerApp::discard: break;  // it answers nothing
+    case workload::ServerApp::http:
+      out += "  requests      " + n(s.requests) + " answered: 2xx " + n(s.http_2xx) + "  4xx " +
+             n(s.http_4xx) + "  5xx " + n(s.http_5xx) + "\n";
+      break;
+    case workload::ServerApp::echo:
+      out += "  requests      " + n(s.requests) + " (one per --req-size bytes echoed)\n";
+      break;
+    case workload::ServerApp::rr:
+      out += "  requests      " + n(s.requests) + " answered\n";
+      break;
+  }
+  out += "  payload       received " + human_bytes(s.bytes_in) + "  sent " +
+         human_bytes(s.bytes_out) + "\n";
+  return out;
+}
+
 // Checks the --app family of flags; shared with demo.
 workload::ServerConfig plan_server(const ServeArgs& a, workload::FileIndex& files) {
   workload::ServerConfig sc;
@@ -51,8 +73,26 @@ workload::ServerConfig plan_server(const ServeArgs& a, workload::FileIndex& file
       usage_error(std::string(flag) + " '" + *text + "' must be 1 byte to 1G");
     *out = uint32_t(*v);
   }
+  // Each app's own flags; the others are refused.
+  const std::string app = std::string("--app ") + workload::server_app_name(sc.app);
+  const Given& g = a.common.given;
+  switch (sc.app) {
+    case workload::ServerApp::echo:
+      refuse_given(g, {"--http-root", "--http-size", "--resp-size"}, app);
+      break;
+    case workload::ServerApp::discard:
+      refuse_given(g, {"--http-root", "--http-size", "--req-size", "--resp-size"}, app);
+      break;
+    case workload::ServerApp::rr:
+      refuse_given(g, {"--http-root", "--http-size"}, app);
+      break;
+    case workload::ServerApp::http:
+      refuse_given(g, {"--req-size", "--resp-size"}, app);
+      if (g.has("--http-root") && g.has("--http-size"))
+        not_applicable("--http-size", "--http-root (the files have their own sizes)");
+      break;
+  }
   if (!a.http_root.empty()) {
-    if (sc.app != workload::ServerApp::http) usage_error("--http-root needs --app http");
     if (std::string err = files.load(a.http_root); !err.empty()) usage_error(err);
     sc.files = &files;
   }
@@ -66,18 +106,21 @@ int run_serve(const ServeArgs& a) {
   stack::ImpairSpec rx, tx;
   parse_impair_args(a.common.impair, rx, tx);
   const auto duration = parse_duration_arg(a.common.duration, "--duration");
-  const uint64_t progress = parse_duration_required(a.common.progress, "--progress");
-  auto ports = parse_ports(a.common.ports);
-  if (ports.size() != 1) usage_error("serve takes exactly one --port");
-  if (ports[0].kind == glue::PortSpec::Kind::ring)
-    usage_error("--port ring is an in-process pair with nothing on the far side; "
-                "use 'touchstone demo' to run serve and gen over it");
+  const uint64_t progress = parse_progress(a.common);
+  const glue::PortSpec port_spec = parse_port(a.common.port);
   workload::FileIndex files;
   std::optional<workload::ServerConfig> sc;
-  if (!a.app.empty()) sc = plan_server(a, files);
+  if (!a.app.empty())
+    sc = plan_server(a, files);
+  else
+    refuse_given(a.common.given,
+                 {"--listen", "--http-root", "--http-size", "--req-size", "--resp-size",
+                  "--max-conns", "--buffer-memory", "--hostcache"},
+                 "serve without --app (no TCP service)");
+  const EalChoice eal = plan_eal_choice(a.common, 1);
 
   install_signal_handlers();
-  Runtime rt(ports, resolve_lcores(a.common.lcores, 1), a.common.eal);
+  Runtime rt({port_spec}, eal);
   glue::EthPort& port = *rt.ports()[0];
   const std::vector<unsigned>& lcores = rt.lcores();
   const size_t n = lcores.size();
@@ -153,7 +196,7 @@ int run_serve(const ServeArgs& a) {
         stop.store(true);
         break;
       }
-      if (!progress || a.common.quiet) continue;
+      if (!progress) continue;
       auto snap = [&](size_t k) -> auto& { return snaps[k]; };
       if (!asking && now >= next_report) {
         ask_all(n, snap);
@@ -196,15 +239,9 @@ int run_serve(const ServeArgs& a) {
   if (sc) {
     workload::ServerStats s;
     for (auto& srv : servers) s.merge(srv->stats());
-    std::printf("  connections accepted %llu  closed %llu  aborted %llu  requests %llu  "
-                "2xx %llu 4xx %llu 5xx %llu  bytes in %llu out %llu\n",
-                (unsigned long long)s.accepted, (unsigned long long)s.closed,
-                (unsigned long long)s.aborted, (unsigned long long)s.requests,
-                (unsigned long long)s.http_2xx, (unsigned long long)s.http_4xx,
-                (unsigned long long)s.http_5xx, (unsigned long long)s.bytes_in,
-                (unsigned long long)s.bytes_out);
+    std::printf("%s", server_summary(s, sc->app).c_str());
   }
-  print_counters("counters (" + lcore_list(lcores) + "):", all);
+  if (!a.common.quiet) print_counters("counters (" + lcore_list(lcores) + "):", all);
   return 0;
 }
 

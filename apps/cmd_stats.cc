@@ -7,19 +7,25 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
+#include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.hh"
 #include "apps/introspect.hh"
+#include "apps/report.hh"
 #include "drivers-glue/eal.hh"
+#include "drivers-glue/port.hh"
+#include "util/parse.hh"
 
 namespace ts::app {
 
@@ -97,6 +103,193 @@ class Client {
   int fd_ = -1;
 };
 
+// What each counter means, for the text output: the endpoint's, the
+// port's, and the buffer pool's gauges.
+struct Meaning {
+  bool drop = false;
+  std::string text;
+};
+const std::map<std::string, Meaning, std::less<>>& meanings() {
+  static const auto* m = [] {
+    auto* out = new std::map<std::string, Meaning, std::less<>>;
+    stack::Counters{}.for_each([&](std::string_view name, uint64_t, bool drop, std::string_view d) {
+      (*out)[std::string(name)] = {drop, std::string(d)};
+    });
+#define TS_X(name, drop, always, desc) (*out)["port_" #name] = {drop, desc};
+    TS_PORT_COUNTERS(TS_X)
+#undef TS_X
+    (*out)["tcp_buffer_bytes_in_use"] = {false, "receive and send ring storage held by connections"};
+    (*out)["tcp_buffer_bytes_cached"] = {false, "ring storage kept for reuse"};
+    return out;
+  }();
+  return *m;
+}
+
+// One core's answer.
+struct CoreView {
+  std::string name;  // "gen lcore 3"
+  std::string role;
+  bool answered = false;
+  uint64_t uptime_ms = 0, connections_open = 0;
+  std::vector<std::pair<std::string, uint64_t>> counters;  // non-zero
+  std::vector<std::vector<std::string>> connections;       // rows split into fields
+};
+
+struct InstanceView {
+  int pid = 0;
+  std::string command;
+  std::vector<CoreView> cores;
+};
+
+std::vector<std::string> split_fields(const std::string& row) {
+  std::vector<std::string> f;
+  std::istringstream in(row);
+  for (std::string w; in >> w;) f.push_back(w);
+  return f;
+}
+
+InstanceView collect(Client& cl, const nlohmann::json& info, bool connections,
+                     size_t max_connections) {
+  InstanceView v;
+  v.pid = info.value("pid", 0);
+  v.command = info.value("command", "");
+  const auto cores = info.value("cores", nlohmann::json::array());
+  for (size_t i = 0; i < cores.size(); ++i) {
+    CoreView core;
+    core.name = cores[i].get<std::string>();
+    const nlohmann::json c = cl.ask("/touchstone/counters," + std::to_string(i));
+    if (c.is_object()) {
+      core.answered = true;
+      for (const auto& [k, val] : c.items()) {
+        if (k == "role")
+          core.role = val.get<std::string>();
+        else if (k == "uptime_ms")
+          core.uptime_ms = val.get<uint64_t>();
+        else if (k == "connections")
+          core.connections_open = val.get<uint64_t>();
+        else if (val.is_number_unsigned() && val.get<uint64_t>())
+          core.counters.emplace_back(k, val.get<uint64_t>());
+      }
+    }
+    for (size_t off = 0; core.answered && connections && off < max_connections;) {
+      const nlohmann::json page =
+          cl.ask("/touchstone/connections," + std::to_string(i) + "," + std::to_string(off));
+      if (!page.is_object()) break;
+      const auto list = page.value("connections", nlohmann::json::array());
+      for (const auto& r : list) {
+        if (core.connections.size() >= max_connections) break;
+        core.connections.push_back(split_fields(r.get<std::string>()));
+      }
+      off += list.size();
+      if (list.empty() || off >= page.value("total", size_t(0))) break;
+    }
+    v.cores.push_back(std::move(core));
+  }
+  return v;
+}
+
+double field_num(const std::vector<std::string>& f, size_t i) {
+  return i < f.size() ? std::strtod(f[i].c_str(), nullptr) : 0;
+}
+
+// Delivery rate over the connection's life: acknowledged bits per second.
+double delivery_bps(const std::vector<std::string>& f) {
+  const double age_s = field_num(f, 11) / 1e3;
+  return age_s > 0 ? field_num(f, 9) * 8 / age_s : 0;
+}
+
+nlohmann::ordered_json connection_json(const std::vector<std::string>& f) {
+  nlohmann::ordered_json j;
+  for (size_t i = 0; i < 13; ++i) {
+    const std::string key = kConnectionRowFields[i];
+    const std::string val = i < f.size() ? f[i] : "";
+    if (key == "state" || key == "local" || key == "peer" || key == "timer")
+      j[key] = val;
+    else
+      j[key] = std::strtoull(val.c_str(), nullptr, 10);
+  }
+  j["delivery_mbps"] = delivery_bps(f) / 1e6;
+  return j;
+}
+
+nlohmann::ordered_json instance_json(const InstanceView& v, const std::string& section) {
+  nlohmann::ordered_json j = json_meta("stats");
+  j["section"] = section;
+  j["instance"] = {{"pid", v.pid}, {"command", v.command}};
+  j["cores"] = nlohmann::ordered_json::array();
+  for (const CoreView& c : v.cores) {
+    nlohmann::ordered_json core = {{"core", c.name}, {"role", c.role}};
+    if (!c.answered) {
+      core["error"] = "the core did not answer (not polling)";
+      j["cores"].push_back(core);
+      continue;
+    }
+    core["uptime_ms"] = c.uptime_ms;
+    core["connections_open"] = c.connections_open;
+    nlohmann::ordered_json counters = nlohmann::ordered_json::object();
+    for (const auto& [k, val] : c.counters) counters[k] = val;
+    core["counters"] = counters;
+    j["cores"].push_back(core);
+  }
+  return j;
+}
+
+void print_connections(const CoreView& c) {
+  std::printf("  %-11s %7s %7s %21s %21s %15s %6s %10s %12s %12s %12s  %s\n", "State", "Recv-Q",
+              "Send-Q", "Local Address:Port", "Peer Address:Port", "rtt/var ms", "cwnd",
+              "retrans", "acked", "received", "delivery", "timer");
+  for (const auto& f : c.connections) {
+    if (f.size() < 13) continue;
+    char rtt[32];
+    std::snprintf(rtt, sizeof rtt, "%.3f/%.3f", field_num(f, 5) / 1e3, field_num(f, 6) / 1e3);
+    const double bps = delivery_bps(f);
+    std::printf("  %-11s %7s %7s %21s %21s %15s %6s %10s %12s %12s %12s  %s\n", f[0].c_str(),
+                f[1].c_str(), f[2].c_str(), f[3].c_str(), f[4].c_str(), rtt, f[7].c_str(),
+                human_bytes(uint64_t(field_num(f, 8))).c_str(),
+                human_bytes(uint64_t(field_num(f, 9))).c_str(),
+                human_bytes(uint64_t(field_num(f, 10))).c_str(),
+                bps > 0 ? (si(bps) + "bit/s").c_str() : "-", f[12].c_str());
+  }
+}
+
+// Counters as text: name, value, per second (watch), description, drops marked.
+void print_counters_text(const CoreView& c, const CoreView* before, double dt) {
+  const auto& m = meanings();
+  std::map<std::string, uint64_t, std::less<>> prev;
+  if (before)
+    for (const auto& [k, v] : before->counters) prev[k] = v;
+  for (const auto& [k, v] : c.counters) {
+    auto it = m.find(k);
+    const std::string desc =
+        it == m.end() ? std::string() : (it->second.drop ? "drop: " : "") + it->second.text;
+    if (before) {
+      const uint64_t p = prev.count(k) ? prev[k] : 0;
+      std::printf("  %-28s %14llu %10s/s  %s\n", k.c_str(), (unsigned long long)v,
+                  si(double(v >= p ? v - p : 0) / dt).c_str(), desc.c_str());
+    } else {
+      std::printf("  %-28s %14llu  %s\n", k.c_str(), (unsigned long long)v, desc.c_str());
+    }
+  }
+}
+
+void print_instance(const InstanceView& v, const InstanceView* before, double dt) {
+  std::printf("touchstone %s, pid %d, %zu core%s\n", v.command.c_str(), v.pid, v.cores.size(),
+              v.cores.size() == 1 ? "" : "s");
+  for (size_t i = 0; i < v.cores.size(); ++i) {
+    const CoreView& c = v.cores[i];
+    std::printf("core %s", c.name.c_str());
+    if (!c.answered) {
+      std::printf(": the core did not answer (not polling)\n");
+      continue;
+    }
+    std::printf(": up %.1f s, %llu connection%s open\n", double(c.uptime_ms) / 1e3,
+                (unsigned long long)c.connections_open, c.connections_open == 1 ? "" : "s");
+    const CoreView* b = before && i < before->cores.size() ? &before->cores[i] : nullptr;
+    print_counters_text(c, before ? b : nullptr, dt);
+    if (!c.connections.empty()) print_connections(c);
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -128,10 +321,11 @@ int print_hostcache(Client& cl, const nlohmann::json& info, bool json) {
     if (list.empty() || off >= page.value("total", size_t(0))) break;
   }
   if (json) {
-    nlohmann::ordered_json out = {{"pid", info.value("pid", 0)},
-                                  {"command", info.value("command", "")},
-                                  {"policy", policy},
-                                  {"entries", entries}};
+    nlohmann::ordered_json out = json_meta("stats");
+    out["section"] = "hostcache";
+    out["instance"] = {{"pid", info.value("pid", 0)}, {"command", info.value("command", "")}};
+    out["policy"] = policy;
+    out["entries"] = entries;
     std::printf("%s\n", out.dump(1).c_str());
     return 0;
   }
@@ -164,13 +358,34 @@ int print_hostcache(Client& cl, const nlohmann::json& info, bool json) {
 int run_stats(const StatsArgs& a) {
   if (!a.what.empty() && a.what != "hostcache")
     usage_error("stats '" + a.what + "': the only section is hostcache");
+  const bool cache = a.what == "hostcache";
+  if (cache)
+    refuse_given(a.given, {"--connections", "--max-connections", "--watch"}, "stats hostcache");
+  if (!a.connections && a.given.has("--max-connections"))
+    not_applicable("--max-connections", "stats without --connections");
+  const auto max_conns = util::parse_count(a.max_connections);
+  if (!max_conns || *max_conns == 0)
+    usage_error("--max-connections '" + a.max_connections + "' is not a positive number");
+  int pid = 0;
+  if (!a.pid.empty()) {
+    const auto p = util::parse_uint(a.pid);
+    if (!p || *p == 0 || *p > 4194304)
+      usage_error("--pid '" + a.pid + "' is not a process id (a positive number)");
+    pid = int(*p);
+  }
+  if (!a.pid.empty() && !a.socket.empty()) usage_error("--pid and --socket name the instance twice");
+  uint64_t watch_ns = 0;
+  if (a.given.has("--watch")) {
+    watch_ns = parse_duration_required(a.watch.empty() ? "1s" : a.watch, "--watch");
+    if (watch_ns < 100'000'000) usage_error("--watch '" + a.watch + "' must be at least 100ms");
+  }
   std::string path = a.socket;
   if (path.empty()) {
     std::vector<Instance> all = find_instances();
-    if (a.pid) {
-      std::erase_if(all, [&](const Instance& i) { return i.pid != a.pid; });
+    if (pid) {
+      std::erase_if(all, [&](const Instance& i) { return i.pid != pid; });
       if (all.empty())
-        throw std::runtime_error("no running touchstone with pid " + std::to_string(a.pid) +
+        throw std::runtime_error("no running touchstone with pid " + std::to_string(pid) +
                                  " (looked in " + dpdk_runtime_base() + ")");
     }
     if (all.empty())
@@ -187,59 +402,67 @@ int run_stats(const StatsArgs& a) {
   const nlohmann::json info = cl.ask("/touchstone/info");
   if (!info.is_object())
     throw std::runtime_error(path + " is not a touchstone instance's telemetry socket");
-  if (a.what == "hostcache") return print_hostcache(cl, info, a.json);
-  nlohmann::json out = {{"pid", info.value("pid", 0)},
-                        {"command", info.value("command", "")},
-                        {"cores", nlohmann::json::array()}};
-  const auto cores = info.value("cores", nlohmann::json::array());
-  for (size_t i = 0; i < cores.size(); ++i) {
-    nlohmann::json core = {{"core", cores[i]}};
-    const nlohmann::json c = cl.ask("/touchstone/counters," + std::to_string(i));
-    if (!c.is_object()) {
-      core["error"] = "the core did not answer (not polling)";
-      out["cores"].push_back(core);
-      continue;
+  if (cache) return print_hostcache(cl, info, a.json);
+  const size_t limit = size_t(*max_conns);
+  if (!watch_ns) {
+    const InstanceView v = collect(cl, info, a.connections, limit);
+    if (a.json) {
+      nlohmann::ordered_json j = instance_json(v, "counters");
+      if (a.connections)
+        for (size_t i = 0; i < v.cores.size(); ++i) {
+          nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+          for (const auto& f : v.cores[i].connections) rows.push_back(connection_json(f));
+          j["cores"][i]["connections"] = rows;
+        }
+      std::printf("%s\n", j.dump(1).c_str());
+    } else {
+      print_instance(v, nullptr, 0);
     }
-    core["counters"] = c;
-    if (a.connections) {
-      nlohmann::json rows = nlohmann::json::array();
-      for (size_t off = 0;;) {
-        const nlohmann::json page =
-            cl.ask("/touchstone/connections," + std::to_string(i) + "," + std::to_string(off));
-        if (!page.is_object()) break;
-        const auto list = page.value("connections", nlohmann::json::array());
-        for (const auto& r : list) rows.push_back(r);
-        off += list.size();
-        if (list.empty() || off >= page.value("total", size_t(0)) || off >= a.max_connections)
-          break;
-      }
-      core["connections"] = rows;
-    }
-    out["cores"].push_back(core);
-  }
-  if (a.json) {
-    std::printf("%s\n", out.dump(1).c_str());
     return 0;
   }
-  std::printf("touchstone %s, pid %d, %zu core%s\n", out["command"].get<std::string>().c_str(),
-              out["pid"].get<int>(), cores.size(), cores.size() == 1 ? "" : "s");
-  for (const auto& core : out["cores"]) {
-    std::printf("core %s\n", core["core"].get<std::string>().c_str());
-    if (core.contains("error")) {
-      std::printf("  %s\n", core["error"].get<std::string>().c_str());
-      continue;
+  // --watch: the counters again every interval, with their rates over it,
+  // in place (text) or one JSON object per line, until Ctrl-C or the
+  // instance ends.
+  install_signal_handlers();
+  InstanceView before = collect(cl, info, a.connections, limit);
+  auto t_before = std::chrono::steady_clock::now();
+  while (!g_stop.load()) {
+    const auto next = t_before + std::chrono::nanoseconds(watch_ns);
+    while (!g_stop.load() && std::chrono::steady_clock::now() < next)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (g_stop.load()) break;
+    InstanceView now_v;
+    try {
+      now_v = collect(cl, info, a.connections, limit);
+    } catch (const std::exception&) {
+      std::fprintf(stderr, "touchstone stats: the instance (pid %d) ended\n", before.pid);
+      return 0;
     }
-    for (const auto& [k, v] : core["counters"].items()) {
-      if (v.is_string())
-        continue;
-      std::printf("  %-28s %14llu\n", k.c_str(), (unsigned long long)v.get<uint64_t>());
+    const auto t_now = std::chrono::steady_clock::now();
+    const double dt = std::chrono::duration<double>(t_now - t_before).count();
+    if (a.json) {
+      nlohmann::ordered_json j = instance_json(now_v, "counters");
+      j["interval_s"] = dt;
+      for (size_t i = 0; i < now_v.cores.size() && i < before.cores.size(); ++i) {
+        if (!now_v.cores[i].answered) continue;
+        std::map<std::string, uint64_t, std::less<>> prev(before.cores[i].counters.begin(),
+                                                          before.cores[i].counters.end());
+        nlohmann::ordered_json rates = nlohmann::ordered_json::object();
+        for (const auto& [k, v] : now_v.cores[i].counters) {
+          const uint64_t p = prev.count(k) ? prev[k] : 0;
+          rates[k] = double(v >= p ? v - p : 0) / dt;
+        }
+        j["cores"][i]["rates"] = rates;
+      }
+      std::printf("%s\n", j.dump().c_str());
+    } else {
+      std::printf("\033[H\033[2J");  // home and clear, as watch(1) redraws
+      std::printf("every %s (Ctrl-C to stop)\n", human_ns(watch_ns).c_str());
+      print_instance(now_v, &before, dt);
     }
-    if (core.contains("connections")) {
-      std::printf("  %-11s %7s %7s %21s %21s %s\n", "State", "Recv-Q", "Send-Q",
-                  "Local Address:Port", "Peer Address:Port", "rtt/var ms, cwnd segs, timer");
-      for (const auto& r : core["connections"])
-        std::printf("  %s\n", r.get<std::string>().c_str());
-    }
+    std::fflush(stdout);
+    before = std::move(now_v);
+    t_before = t_now;
   }
   return 0;
 }

@@ -52,15 +52,18 @@ struct SimArgs {
   std::string json;
   std::string trace;  // PREFIX: PREFIX.pcap and PREFIX.txt of every link's frames
   bool list = false;
+  Given given;
 };
 
 struct StatsArgs {
   std::string what;        // empty: counters (and connections); "hostcache"
-  int pid = 0;             // 0: the only running instance
+  std::string pid;         // empty: the only running instance
   std::string socket;      // a telemetry socket path instead of searching
   bool connections = false;
-  size_t max_connections = 10000;
+  std::string max_connections = "10000";
+  std::string watch = "1s";  // with --watch: the interval
   bool json = false;
+  Given given;
 };
 
 // --max-conns (pools, flow table and timer wheel) and --buffer-memory (ring
@@ -71,6 +74,8 @@ int run_serve(const ServeArgs& a);
 int run_stats(const StatsArgs& a);
 // The --app flags of serve (and demo's server): checked, files loaded.
 workload::ServerConfig plan_server(const ServeArgs& a, workload::FileIndex& files);
+// The server's lines of a summary (serve's, and demo's server side).
+std::string server_summary(const workload::ServerStats& s, workload::ServerApp app);
 int run_sim(const SimArgs& a);
 int run_gen(const GenArgs& a);
 int run_demo(const DemoArgs& a);

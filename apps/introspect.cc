@@ -69,21 +69,31 @@ std::string ms(uint64_t deadline, uint64_t now) {
 
 }  // namespace
 
+const char* const kConnectionRowFields[13] = {
+    "state",  "recv_q",     "send_q",         "local",          "peer",   "srtt_us", "rttvar_us",
+    "cwnd",   "retrans_bytes", "acked_bytes", "received_bytes", "age_ms", "timer"};
+
 std::string connection_row(const tcp::Connection& c, uint64_t now) {
   const auto& t = c.tuple();
-  std::string timer;
+  std::string timer = "-";
   if (c.rto_deadline()) timer = "rto:" + ms(c.rto_deadline(), now);
   else if (c.persist_deadline()) timer = "persist:" + ms(c.persist_deadline(), now);
   else if (c.time_wait_deadline()) timer = "timewait:" + ms(c.time_wait_deadline(), now);
   else if (c.keepalive_deadline()) timer = "keepalive:" + ms(c.keepalive_deadline(), now);
+  const uint64_t since = c.established_at();
   // Telemetry strings hold at most 127 characters: the row is cut there.
   char b[128];
-  std::snprintf(b, sizeof b, "%-11s %7zu %7zu %15s:%-5u %15s:%-5u rtt:%.3f/%.3f cwnd:%u %s",
+  std::snprintf(b, sizeof b, "%s %zu %zu %s:%u %s:%u %llu %llu %u %llu %llu %llu %llu %s",
                 tcp::state_name(c.state()),
                 size_t(c.bytes_received() - c.bytes_consumed()), c.send_queued(),
                 t.local_ip.str().c_str(), t.local_port, t.remote_ip.str().c_str(), t.remote_port,
-                double(c.rtt().srtt()) / 1e6, double(c.rtt().rttvar()) / 1e6,
-                c.cwnd() / std::max<uint32_t>(c.smss(), 1), timer.c_str());
+                (unsigned long long)(c.rtt().srtt() / 1000),
+                (unsigned long long)(c.rtt().rttvar() / 1000),
+                c.cwnd() / std::max<uint32_t>(c.smss(), 1),
+                (unsigned long long)c.retransmitted_bytes(), (unsigned long long)c.bytes_acked(),
+                (unsigned long long)c.bytes_received(),
+                (unsigned long long)(since && now > since ? (now - since) / 1'000'000 : 0),
+                timer.c_str());
   return b;
 }
 

@@ -61,8 +61,12 @@ class CoreProbe {
   uint64_t served_ = 0;  // the owning core's copy of the last request it answered
 };
 
-// One line per connection, like ss: state, queues, addresses, timers, window.
+// One connection as /touchstone/connections sends it: fields separated by
+// spaces in the order of kConnectionRowFields (state, queues, addresses,
+// srtt and rttvar in us, cwnd in segments, bytes retransmitted, acknowledged
+// and received, ms since established, the next timer), formatted by stats.
 std::string connection_row(const tcp::Connection& c, uint64_t now);
+extern const char* const kConnectionRowFields[13];
 
 // The process's host-pair cache as `touchstone stats hostcache` reads it:
 // snapshots taken on the telemetry thread (HostCache::snapshot is safe

@@ -1,11 +1,14 @@
 // touchstone: a kernel-bypass TCP/IP stack on DPDK and the tools built on it.
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <stdexcept>
 
 #include "apps/commands.hh"
+#include "apps/report.hh"
 
 using namespace ts::app;
 
@@ -16,7 +19,7 @@ const char* kPortHelp =
     "pci:BDF; extra ,key=value pairs go to the DPDK driver";
 
 void add_common(CLI::App* app, CommonArgs& c, bool with_port) {
-  if (with_port) app->add_option("--port", c.ports, kPortHelp)->required()->type_name("SPEC");
+  if (with_port) app->add_option("--port", c.port, kPortHelp)->required()->type_name("SPEC");
   app->add_option("--lcores", c.lcores,
                   "Polling cores: a count N (the last N CPUs this process may use) or a CPU "
                   "list in EAL --lcores syntax (1,3 or 2-3; one CPU as 3-3). Each core polls "
@@ -24,19 +27,28 @@ void add_common(CLI::App* app, CommonArgs& c, bool with_port) {
                   "fewer queues than cores, packets are steered between cores in software. "
                   "Default: 1 for serve and gen (leaving CPU 0 to the kernel), 2 for demo")
       ->type_name("N|LIST");
-  app->add_option("--eal", c.eal, "Extra raw EAL arguments, e.g. --eal \"--log-level=*:debug\"")
+  app->add_option("--eal", c.eal,
+                  "Extra EAL arguments, checked against DPDK 22.11's EAL options before it "
+                  "starts, e.g. --eal \"--log-level=*:debug\" (cores, devices and the file "
+                  "prefix are touchstone's to set)")
       ->type_name("ARGS");
+  app->add_flag("--no-huge", c.no_huge,
+                "Never use hugepages. By default touchstone takes free hugepages of the "
+                "default size when the machine has some reserved (HugePages_Free in "
+                "/proc/meminfo), and otherwise runs on 1 GB of ordinary memory");
   app->add_option("--impair", c.impair,
                   "Fault injection on the port, per direction and seeded: "
                   "[rx:|tx:]loss=P,dup=P,reorder=P,corrupt=P,delay=DUR,seed=N "
                   "(P as 0.01 or 1%; without rx:/tx: both directions); repeatable")
       ->type_name("SPEC");
-  app->add_option("--duration", c.duration, "Stop after this long (10s, 500ms, 2m)")
+  app->add_option("--duration", c.duration,
+                  "Stop after this long (10s, 500ms, 2m, 1h; a plain number is seconds); "
+                  "leave it out to run until Ctrl-C")
       ->type_name("DUR");
-  app->add_option("--progress", c.progress, "Interval of the progress line")
+  app->add_option("--progress", c.progress, "Interval of the progress line; 0 for none")
       ->type_name("DUR")
       ->capture_default_str();
-  app->add_flag("--quiet", c.quiet, "No progress lines");
+  app->add_flag("--quiet", c.quiet, "No progress lines and no counter dump: the summary only");
   app->add_option("--hostcache", c.hostcache,
                   "Host-pair cache (RFC 9040): off; temporal (new connections start from what "
                   "earlier ones to the host measured: RTT, hence the first RTO, and ssthresh); "
@@ -78,13 +90,26 @@ void add_workload(CLI::App* app, WorkloadArgs& w) {
       ->type_name("MODE")
       ->capture_default_str();
   app->add_option("--conns", w.conns,
-                  "Closed loop: requests kept in flight (for TCP modes: connections)")
+                  "Closed loop: requests kept in flight (for TCP modes: connections). With "
+                  "--rate: the most connections (ping: requests) open at once")
       ->type_name("N")
       ->capture_default_str();
   app->add_option("--rate", w.rate,
-                  "Open loop: requests per second (1000, 2.5M); latency counts from the "
-                  "intended send time")
+                  "Open loop: requests per second (1000, 2.5M; cps: connections per second); "
+                  "latency counts from the intended send time; --conns caps the connections")
       ->type_name("R");
+  app->add_option("--ramp", w.ramp,
+                  "Rise linearly to the load over DUR: with --rate, the rate from 0; without, "
+                  "the connections (ping: requests in flight) from 1 to --conns")
+      ->type_name("DUR");
+  app->add_option("--steps", w.steps,
+                  "Open loop in steps: RATE:DUR,RATE:DUR,... (1000:10s,5000:10s; a rate of 0 "
+                  "pauses); the run lasts their sum (instead of --rate and --duration)")
+      ->type_name("LIST");
+  app->add_option("--warmup", w.warmup,
+                  "Leave the first DUR out of the results (shown in the progress lines, "
+                  "marked); needs --duration or --steps")
+      ->type_name("DUR");
   app->add_option("--requests", w.requests, "Stop after this many requests")->type_name("N");
   app->add_option("--req-size", w.req_size, "cps, rr: request bytes (64, 1K)")
       ->type_name("BYTES")
@@ -103,7 +128,9 @@ void add_workload(CLI::App* app, WorkloadArgs& w) {
   app->add_option("--timeout", w.timeout, "ping: a request unanswered this long counts as lost (TCP modes retransmit instead)")
       ->type_name("DUR")
       ->capture_default_str();
-  app->add_option("--json", w.json, "Write results as JSON to FILE (see docs/json.md)")
+  app->add_option("--json", w.json,
+                  "Write results as JSON to FILE (see docs/json.md); - for standard output, "
+                  "the text then going to standard error")
       ->type_name("FILE");
 }
 
@@ -133,14 +160,25 @@ void add_server(CLI::App* app, ServeArgs& s) {
       ->capture_default_str();
 }
 
+// The long names of the flags given to `cmd`.
+void collect_given(CLI::App* cmd, Given& g) {
+  for (const CLI::Option* o : cmd->get_options())
+    if (o->count()) g.names.insert(o->get_name());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Output piped into a program that exits early (head) must not kill the run
+  // before its files are written: a write to the closed pipe fails instead.
+  std::signal(SIGPIPE, SIG_IGN);
+  set_command_line(argc, argv);
   CLI::App app{
       "touchstone: a kernel-bypass TCP/IP stack on DPDK, a user-level server and a traffic "
       "generator.\nRun 'touchstone demo' to see it work without a NIC; "
       "'touchstone COMMAND --help' explains each command."};
   app.require_subcommand(1);
+  app.set_version_flag("--version", version_line());
   app.footer(
       "Exit status: 0 success; 1 the run failed (no reply, corrupt replies, a device error); "
       "2 bad command line.");
@@ -181,7 +219,7 @@ int main(int argc, char** argv) {
       "gen and serve in one process over an in-memory port (no NIC, no root, no hugepages); "
       "10 s by default; --impair applies to gen's side of the link");
   add_common(demo_cmd, demo.common, false);
-  demo.work.conns = 16;  // before add_workload, so --help shows it as the default
+  demo.work.conns = "16";  // before add_workload, so --help shows it as the default
   add_workload(demo_cmd, demo.work);
   demo_cmd
       ->add_option("--layout", demo.layout,
@@ -206,7 +244,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   sim_cmd->add_option("--bytes", sim.bytes, "Bytes per flow instead of the scenario's")
       ->type_name("SIZE");
-  sim_cmd->add_option("--json", sim.json, "Write the result as JSON to FILE")->type_name("FILE");
+  sim_cmd->add_option("--json", sim.json,
+                      "Write the result as JSON to FILE (see docs/json.md); - for standard "
+                      "output, the text then going to standard error")
+      ->type_name("FILE");
   sim_cmd->add_option("--trace", sim.trace,
                       "Write every frame offered to every link to PREFIX.pcap (virtual time, "
                       "for tshark or Wireshark) and PREFIX.txt (one line per frame with what "
@@ -226,17 +267,39 @@ int main(int argc, char** argv) {
                         "instead of the counters")
       ->type_name("[hostcache]");
   stats_cmd->add_option("--pid", stats.pid, "The instance to read (default: the only one running)")
-      ->type_name("PID")
-      ->check(CLI::PositiveNumber);
+      ->type_name("PID");
   stats_cmd->add_option("--socket", stats.socket, "A telemetry socket path instead of searching")
       ->type_name("PATH");
   stats_cmd->add_flag("-c,--connections", stats.connections,
-                      "Also list connections: state, queues, addresses, RTT, cwnd, timer");
+                      "Also list connections (like ss -ti): state, queues, addresses, RTT, cwnd, "
+                      "bytes retransmitted, acknowledged and received, delivery rate over the "
+                      "connection's life, the next timer");
   stats_cmd->add_option("--max-connections", stats.max_connections,
-                        "At most this many connections per core")
+                        "With --connections: at most this many connections per core")
       ->type_name("N")
       ->capture_default_str();
-  stats_cmd->add_flag("--json", stats.json, "Print JSON instead of text");
+  stats_cmd->add_option("--watch", stats.watch,
+                        "Refresh every DUR (default 1s) in place, like watch(1), with each "
+                        "counter's rate over the interval; with --json, one object per line")
+      ->expected(0, 1)
+      ->type_name("[DUR]");
+  stats_cmd->add_flag("--json", stats.json, "Print JSON instead of text (see docs/json.md)");
+
+  // A word where a command belongs is named as such (CLI11 would say only that
+  // a command is required).
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    std::string names;
+    for (const CLI::App* sub : app.get_subcommands({})) {
+      known = known || sub->get_name() == argv[1];
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) {
+      std::cerr << "touchstone: error: '" << argv[1] << "' is not a command; the commands are "
+                << names << " (see --help)\n";
+      return 2;
+    }
+  }
 
   try {
     app.parse(argc, argv);
@@ -249,6 +312,11 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  collect_given(serve_cmd, serve.common.given);
+  collect_given(gen_cmd, gen.common.given);
+  collect_given(demo_cmd, demo.common.given);
+  collect_given(sim_cmd, sim.given);
+  collect_given(stats_cmd, stats.given);
   try {
     if (serve_cmd->parsed()) return run_serve(serve);
     if (gen_cmd->parsed()) return run_gen(gen);

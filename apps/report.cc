@@ -1,9 +1,18 @@
 #include "apps/report.hh"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 
 #include "apps/runtime.hh"
+#include "apps/version.hh"
+#include "drivers-glue/eal.hh"
 
 namespace ts::app {
 
@@ -29,9 +38,85 @@ nlohmann::ordered_json counters_json(const stack::Counters& c) {
   return j;
 }
 
+namespace {
+std::string g_command_line;
+std::string g_started;
+int g_json_fd = -1;  // standard output, saved when --json - moved the text to stderr
+}  // namespace
+
+void set_command_line(int argc, char** argv) {
+  g_command_line.clear();
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.empty() || a.find_first_of(" \t\"'\\$*?") != std::string::npos) {
+      std::string q = "'";
+      for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      a = q + "'";
+    }
+    g_command_line += (i ? " " : "") + a;
+  }
+  char buf[32];
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  g_started = buf;
+}
+
+std::string version_line() {
+  return std::string("touchstone ") + TS_PROJECT_VERSION + " (git " + TS_GIT_DESCRIBE + "), " +
+         glue::dpdk_version();
+}
+
+nlohmann::ordered_json json_meta(const std::string& command) {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  nlohmann::ordered_json j;
+  j["tool"] = "touchstone";
+  j["version"] = std::string(TS_PROJECT_VERSION) + " (git " + TS_GIT_DESCRIBE + ")";
+  j["dpdk_version"] = glue::dpdk_version();
+  j["command"] = command;
+  j["command_line"] = g_command_line;
+  j["host"] = host;
+  j["started"] = g_started;
+  return j;
+}
+
+void check_json_path(const std::string& path, const char* flag) {
+  if (path.empty()) return;
+  if (path == "-") {
+    if (g_json_fd < 0) {
+      std::fflush(stdout);
+      g_json_fd = dup(STDOUT_FILENO);
+      dup2(STDERR_FILENO, STDOUT_FILENO);
+    }
+    return;
+  }
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path p(path);
+  if (fs::is_directory(p, ec)) usage_error(std::string(flag) + " " + path + " is a directory");
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  if (!fs::is_directory(dir, ec))
+    usage_error(std::string(flag) + " " + path + ": no directory " + dir.string());
+  if (fs::exists(p, ec) ? access(path.c_str(), W_OK) != 0 : access(dir.c_str(), W_OK) != 0)
+    usage_error(std::string(flag) + " " + path + ": " + std::strerror(errno));
+}
+
 void write_json_file(const std::string& path, const nlohmann::ordered_json& j) {
+  const std::string text = j.dump(2) + "\n";
+  if (path == "-") {
+    const int fd = g_json_fd >= 0 ? g_json_fd : STDOUT_FILENO;
+    for (size_t off = 0; off < text.size();) {
+      const ssize_t n = write(fd, text.data() + off, text.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw std::runtime_error("--json -: cannot write to standard output");
+      off += size_t(n);
+    }
+    return;
+  }
   std::ofstream out(path);
-  out << j.dump(2) << "\n";
+  out << text;
   out.close();
   if (!out) throw std::runtime_error("--json: cannot write " + path);
 }

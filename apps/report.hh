@@ -17,7 +17,22 @@ std::string percentiles_line(const util::Histogram& h);
 nlohmann::ordered_json latency_json(const util::Histogram& h);
 // Every non-zero counter by name.
 nlohmann::ordered_json counters_json(const stack::Counters& c);
-// Throws std::runtime_error when the file cannot be written.
+// The command line as given (for the JSON results), kept by main.
+void set_command_line(int argc, char** argv);
+// "touchstone 0.1.0 (git e10c610), DPDK 22.11.5"
+std::string version_line();
+// The fields every JSON result starts with: tool, version, dpdk_version,
+// command, command_line, host, started (UTC, ISO 8601).
+nlohmann::ordered_json json_meta(const std::string& command);
+
+// Checks, before any work, that `flag`'s FILE can be written: its directory
+// exists and is writable, and it is not a directory itself. "-" means
+// standard output: everything else the process prints then goes to standard
+// error, so that standard output holds the JSON alone. A usage error
+// otherwise.
+void check_json_path(const std::string& path, const char* flag = "--json");
+// Writes the JSON to `path` (or standard output for "-"); throws
+// std::runtime_error when it cannot.
 void write_json_file(const std::string& path, const nlohmann::ordered_json& j);
 
 }  // namespace ts::app

@@ -34,6 +34,16 @@ void install_signal_handlers() {
 
 void usage_error(const std::string& msg) { throw UsageError(msg); }
 
+void not_applicable(std::string_view flag, const std::string& context) {
+  usage_error(std::string(flag) + " does not apply to " + context);
+}
+
+void refuse_given(const Given& g, std::initializer_list<const char*> flags,
+                  const std::string& context) {
+  for (const char* f : flags)
+    if (g.has(f)) not_applicable(f, context);
+}
+
 stack::StackConfig parse_interface(const InterfaceArgs& a) {
   stack::StackConfig c;
   auto cidr = wire::Ipv4Cidr::parse(a.ip);
@@ -81,13 +91,24 @@ hostcache::Policy parse_hostcache(const std::string& text) {
 
 std::optional<uint64_t> parse_duration_arg(const std::string& text, const char* flag) {
   if (text.empty()) return std::nullopt;
-  return parse_duration_required(text, flag);
+  const uint64_t d = parse_duration_required(text, flag);
+  if (d == 0)
+    usage_error(std::string(flag) + " must be positive (leave " + flag +
+                " out to run until stopped)");
+  return d;
 }
 
 uint64_t parse_duration_required(const std::string& text, const char* flag) {
   auto d = util::parse_duration_ns(text);
-  if (!d) usage_error(std::string(flag) + " '" + text + "' is not a duration like 10s, 500ms or 2m");
+  if (!d)
+    usage_error(std::string(flag) + " '" + text +
+                "' is not a duration like 10s, 500ms, 2m, 1h or 3 (seconds)");
   return *d;
+}
+
+uint64_t parse_progress(const CommonArgs& c) {
+  const uint64_t p = parse_duration_required(c.progress, "--progress");
+  return c.quiet ? 0 : p;
 }
 
 void parse_impair_args(const std::vector<std::string>& specs, stack::ImpairSpec& rx,
@@ -96,59 +117,64 @@ void parse_impair_args(const std::vector<std::string>& specs, stack::ImpairSpec&
     if (std::string err = stack::parse_impair(s, rx, tx); !err.empty()) usage_error(err);
 }
 
-std::vector<glue::PortSpec> parse_ports(const std::vector<std::string>& specs) {
-  std::vector<glue::PortSpec> out;
-  for (const auto& s : specs) {
-    glue::PortSpec p;
-    if (std::string err = glue::parse_port_spec(s, p); !err.empty()) usage_error(err);
-    if (std::string err = glue::check_port_available(p); !err.empty()) usage_error(err);
-    out.push_back(std::move(p));
-  }
-  return out;
+glue::PortSpec parse_port(const std::string& spec) {
+  glue::PortSpec p;
+  if (std::string err = glue::parse_port_spec(spec, p); !err.empty()) usage_error(err);
+  if (std::string err = glue::check_port_available(p); !err.empty()) usage_error(err);
+  if (p.kind == glue::PortSpec::Kind::ring)
+    usage_error("--port ring is an in-process pair with nothing on the far side; "
+                "use 'touchstone demo' to run serve and gen over it");
+  return p;
 }
 
-unsigned online_cpus() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
-  return unsigned(CPU_COUNT(&set));
-}
-
-std::string default_lcores(unsigned n) {
+std::vector<unsigned> allowed_cpus() {
   cpu_set_t set;
   std::vector<unsigned> cpus;
   if (sched_getaffinity(0, sizeof set, &set) == 0)
     for (unsigned c = 0; c < CPU_SETSIZE; ++c)
       if (CPU_ISSET(c, &set)) cpus.push_back(c);
   if (cpus.empty()) cpus.push_back(0);
-  if (n > cpus.size()) n = unsigned(cpus.size());
-  std::string out;
-  for (size_t i = cpus.size() - n; i < cpus.size(); ++i)
-    out += (out.empty() ? "" : ",") + std::to_string(cpus[i]);
-  return out;
+  return cpus;
 }
 
-std::string resolve_lcores(const std::string& text, unsigned default_count) {
-  if (text.empty()) return default_lcores(default_count);
-  if (text.find_first_not_of("0123456789") != std::string::npos) return text;
-  const auto n = util::parse_count(text);
-  const unsigned cpus = online_cpus();
-  if (!n || *n == 0 || *n > cpus)
-    usage_error("--lcores " + text + ": a count must be 1 to " + std::to_string(cpus) +
-                " (the CPUs this process may use); give a list like 2-3 to name CPUs");
-  return default_lcores(unsigned(*n));
+EalChoice plan_eal_choice(const CommonArgs& c, unsigned default_count) {
+  EalChoice e;
+  const std::vector<unsigned> allowed = allowed_cpus();
+  const std::string text = c.lcores.empty()
+                               ? std::to_string(std::min<size_t>(default_count, allowed.size()))
+                               : c.lcores;
+  if (std::string err = glue::parse_lcores(text, allowed, e.cpus); !err.empty()) usage_error(err);
+  bool no_huge = false;
+  if (std::string err = glue::check_eal_args(c.eal, e.raw, no_huge); !err.empty())
+    usage_error(err);
+  e.no_huge = c.no_huge || no_huge;
+  return e;
 }
 
-Runtime::Runtime(const std::vector<glue::PortSpec>& ports, const std::string& lcores,
-                 const std::string& raw_eal,
+Runtime::Runtime(const std::vector<glue::PortSpec>& ports, const EalChoice& eal,
                  const std::function<uint16_t(size_t)>& queues_for) {
+  try {
+    open(ports, eal, queues_for);
+  } catch (...) {
+    ports_.clear();
+    glue::eal_cleanup();
+    throw;
+  }
+}
+
+void Runtime::open(const std::vector<glue::PortSpec>& ports, const EalChoice& eal,
+                   const std::function<uint16_t(size_t)>& queues_for) {
   glue::EalOptions opt;
-  opt.lcores = lcores;
-  opt.raw = raw_eal;
-  opt.hugepages = glue::hugepages_available();
+  for (unsigned c : eal.cpus) opt.lcores += (opt.lcores.empty() ? "" : ",") + std::to_string(c);
+  opt.raw = eal.raw;
+  opt.hugepages = !eal.no_huge && glue::hugepages_available();
   opt.file_prefix = glue::file_prefix_for(getpid());
   const glue::EalPlan plan = glue::plan_eal(ports, opt);
   glue::eal_init(plan.args);
   lcores_ = glue::eal_lcores();
+  if (lcores_.size() != eal.cpus.size())
+    throw std::runtime_error("EAL made " + std::to_string(lcores_.size()) + " lcores of the " +
+                             std::to_string(eal.cpus.size()) + " CPUs --lcores named");
   clock_ = std::make_unique<glue::TscClock>();
   glue::PortConfig pc;
   pc.queues = queues_for ? queues_for(lcores_.size()) : uint16_t(lcores_.size());
@@ -278,6 +304,20 @@ std::string human_ns(uint64_t ns) {
     std::snprintf(buf, sizeof buf, "%.2fms", double(ns) / 1e6);
   else
     std::snprintf(buf, sizeof buf, "%.2fs", double(ns) / 1e9);
+  return buf;
+}
+
+std::string human_bytes(uint64_t bytes) {
+  char buf[32];
+  const double b = double(bytes);
+  if (bytes < 1024)
+    std::snprintf(buf, sizeof buf, "%llu B", (unsigned long long)bytes);
+  else if (bytes < (1ull << 20))
+    std::snprintf(buf, sizeof buf, "%.2f KiB", b / 1024);
+  else if (bytes < (1ull << 30))
+    std::snprintf(buf, sizeof buf, "%.2f MiB", b / (1 << 20));
+  else
+    std::snprintf(buf, sizeof buf, "%.2f GiB", b / (1 << 30));
   return buf;
 }
 

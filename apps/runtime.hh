@@ -7,8 +7,10 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "apps/introspect.hh"
@@ -33,16 +35,30 @@ struct UsageError : std::runtime_error {
 };
 [[noreturn]] void usage_error(const std::string& msg);
 
+// The flags given on a command line (long names: "--json"), so that one
+// that does not apply to what was asked for is refused, never ignored.
+struct Given {
+  std::set<std::string, std::less<>> names;
+  bool has(std::string_view flag) const { return names.count(flag) != 0; }
+};
+// "--http-size does not apply to --app echo": the one shape of that error.
+[[noreturn]] void not_applicable(std::string_view flag, const std::string& context);
+// Refuses the first of `flags` that was given.
+void refuse_given(const Given& g, std::initializer_list<const char*> flags,
+                  const std::string& context);
+
 // Raw option text as CLI11 collects it; checked by the parse_* helpers below.
 struct CommonArgs {
-  std::vector<std::string> ports;
+  std::string port;
   std::string eal;
   std::string lcores;
+  bool no_huge = false;
   std::vector<std::string> impair;
   std::string duration;  // empty: until stopped
   std::string progress = "1s";
   bool quiet = false;
   std::string hostcache = "temporal";
+  Given given;
 };
 
 struct InterfaceArgs {
@@ -79,29 +95,40 @@ struct PathSharing {
   // before the cache, publishing what they still hold.
   std::vector<std::unique_ptr<hostcache::SharedPathCache>> cores;
 };
+// --duration: empty for no limit; otherwise a positive duration.
 std::optional<uint64_t> parse_duration_arg(const std::string& text, const char* flag);
 uint64_t parse_duration_required(const std::string& text, const char* flag);
+// --progress: the interval of progress lines; 0 (or --quiet) for none.
+uint64_t parse_progress(const CommonArgs& c);
 void parse_impair_args(const std::vector<std::string>& specs, stack::ImpairSpec& rx,
                        stack::ImpairSpec& tx);
-std::vector<glue::PortSpec> parse_ports(const std::vector<std::string>& specs);
+// --port: one spec, checked against what exists on this machine.
+glue::PortSpec parse_port(const std::string& spec);
 
-// The last `n` CPUs this process may run on, as an EAL --lcores list, so that
-// polling cores stay off CPU 0 where the kernel and a Linux peer usually run.
-std::string default_lcores(unsigned n);
-unsigned online_cpus();
-// --lcores: a count N (that many of the last CPUs) or a CPU list in EAL
-// syntax ("1,3", "2-3"); empty gives `default_count` cores. A usage error
-// when a count exceeds the CPUs this process may use.
-std::string resolve_lcores(const std::string& text, unsigned default_count);
+// The CPUs this process may run on (its affinity), ascending.
+std::vector<unsigned> allowed_cpus();
 
-// EAL plus opened ports. Constructed once per process.
+// What --lcores, --eal and --no-huge ask of EAL, checked before it starts.
+struct EalChoice {
+  std::vector<unsigned> cpus;    // the polling cores, the main one first
+  std::vector<std::string> raw;  // extra EAL arguments, checked
+  bool no_huge = false;          // never take reserved hugepages
+  size_t cores() const { return cpus.size(); }
+};
+// --lcores: a count N (the last N CPUs this process may use, so that polling
+// cores stay off CPU 0 where the kernel and a Linux peer usually run) or a
+// list of CPUs ("1,3", "2-3"); none gives `default_count` cores.
+EalChoice plan_eal_choice(const CommonArgs& c, unsigned default_count);
+
+// EAL plus opened ports. Constructed once per process; when anything fails
+// after EAL started, what was opened is closed and EAL's runtime directory
+// removed before the error goes up.
 class Runtime {
  public:
   // Throws std::runtime_error (printed as one line by main) on any failure.
   // Queue pairs per port: `queues_for(lcore count)` when given, else one per
   // lcore (capped by the device).
-  Runtime(const std::vector<glue::PortSpec>& ports, const std::string& lcores,
-          const std::string& raw_eal,
+  Runtime(const std::vector<glue::PortSpec>& ports, const EalChoice& eal,
           const std::function<uint16_t(size_t)>& queues_for = nullptr);
   ~Runtime();
 
@@ -111,6 +138,8 @@ class Runtime {
   const glue::TscClock& clock() const { return *clock_; }
 
  private:
+  void open(const std::vector<glue::PortSpec>& ports, const EalChoice& eal,
+            const std::function<uint16_t(size_t)>& queues_for);
   std::vector<std::unique_ptr<glue::EthPort>> ports_;
   std::vector<unsigned> lcores_;
   std::unique_ptr<glue::TscClock> clock_;
@@ -178,5 +207,7 @@ std::string describe_cores(const glue::EthPort& port, const std::vector<unsigned
 std::string si(double v);
 // A duration in ns as "850ns", "12.3us", "4.56ms", "1.20s".
 std::string human_ns(uint64_t ns);
+// Bytes as "512 B", "1.50 KiB", "12.3 MiB", "4.00 GiB".
+std::string human_bytes(uint64_t bytes);
 
 }  // namespace ts::app

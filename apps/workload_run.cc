@@ -26,27 +26,84 @@ uint64_t parse_positive(const std::string& text, const char* flag, const char* e
 
 }  // namespace
 
+namespace {
+
+constexpr uint32_t bit(workload::GenMode m) { return 1u << unsigned(m); }
+using M = workload::GenMode;
+
+// The workload flags that apply to some modes only, and the modes they apply
+// to: any other mode refuses them.
+struct ModeFlag {
+  const char* flag;
+  uint32_t modes;
+};
+constexpr uint32_t kRequestModes = bit(M::cps) | bit(M::rr) | bit(M::http) | bit(M::ping);
+constexpr ModeFlag kModeFlags[] = {
+    {"--rate", kRequestModes},
+    {"--steps", kRequestModes},
+    {"--requests", kRequestModes},
+    {"--req-size", bit(M::cps) | bit(M::rr)},
+    {"--resp-size", bit(M::cps) | bit(M::rr)},
+    {"--path", bit(M::http)},
+    {"--size", bit(M::ping)},
+    {"--timeout", bit(M::ping)},
+};
+
+}  // namespace
+
+std::vector<workload::RateStep> parse_steps(const std::string& text) {
+  std::vector<workload::RateStep> steps;
+  bool any = false;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    const size_t comma = std::min(text.find(',', pos), text.size());
+    const std::string item = text.substr(pos, comma - pos);
+    const size_t colon = item.find(':');
+    const auto rate = util::parse_count(item.substr(0, colon));
+    const auto dur = colon == std::string::npos ? std::nullopt
+                                                : util::parse_duration_ns(item.substr(colon + 1));
+    if (!rate || !dur || !*dur)
+      usage_error("--steps '" + text + "': '" + item +
+                  "' is not RATE:DURATION, like 1000:10s (a rate of 0 pauses)");
+    any = any || *rate > 0;
+    steps.push_back({*dur, double(*rate), double(*rate)});
+    pos = comma + 1;
+  }
+  if (!any) usage_error("--steps '" + text + "' has no step with a positive rate");
+  return steps;
+}
+
+bool mode_takes(workload::GenMode m, std::string_view flag) {
+  for (const ModeFlag& f : kModeFlags)
+    if (flag == f.flag) return (f.modes & bit(m)) != 0;
+  return true;
+}
+
 WorkloadPlan plan_workload(const WorkloadArgs& w, const CommonArgs& c, uint16_t mtu) {
   WorkloadPlan plan;
   workload::GenConfig& g = plan.gen;
   const workload::ModeInfo* mode = workload::find_mode(w.mode);
   if (!mode) usage_error("--mode '" + w.mode + "' is not one of " + workload::mode_names());
   g.mode = mode->mode;
+  for (const ModeFlag& f : kModeFlags)
+    if (c.given.has(f.flag) && !(f.modes & bit(mode->mode)))
+      not_applicable(f.flag, std::string("--mode ") + mode->name);
   const uint32_t max_conns = mode->tcp ? (1u << 24) : uint32_t(workload::PingWorkload::kSlots);
-  if (w.conns < 1 || w.conns > max_conns)
-    usage_error("--conns must be between 1 and " +
+  const auto conns = util::parse_count(w.conns);
+  if (!conns || *conns < 1 || *conns > max_conns)
+    usage_error("--conns '" + w.conns + "' is not a number from 1 to " +
                 (mode->tcp ? std::string("16M") : std::to_string(max_conns)));
-  g.conns = w.conns;
-  for (auto [text, flag, example] : {std::tuple{&w.rate, "--rate", "rate like 1000 or 2.5M"},
-                                     std::tuple{&w.requests, "--requests", "count"}}) {
-    if (text->empty()) continue;
-    const uint64_t v = parse_positive(*text, flag, example);
-    if (!mode->requests)
-      usage_error(std::string(flag) + " does not apply to --mode " + mode->name);
-    if (text == &w.rate)
-      g.rate = double(v);
-    else
-      g.requests = v;
+  g.conns = uint32_t(*conns);
+  if (!w.rate.empty()) g.rate = double(parse_positive(w.rate, "--rate", "rate like 1000 or 2.5M"));
+  if (!w.requests.empty()) g.requests = parse_positive(w.requests, "--requests", "count");
+  if (!w.ramp.empty()) {
+    g.ramp_ns = parse_duration_required(w.ramp, "--ramp");
+    if (!g.ramp_ns) usage_error("--ramp must be positive");
+  }
+  if (!w.steps.empty()) {
+    for (const char* f : {"--rate", "--ramp", "--duration"})
+      if (c.given.has(f)) not_applicable(f, "--steps (its steps set the rates and the run's length)");
+    g.steps = parse_steps(w.steps);
   }
   for (auto [text, flag, out] : {std::tuple{&w.req_size, "--req-size", &g.req_size},
                                  std::tuple{&w.resp_size, "--resp-size", &g.resp_size}}) {
@@ -66,14 +123,30 @@ WorkloadPlan plan_workload(const WorkloadArgs& w, const CommonArgs& c, uint16_t 
                   std::to_string(workload::PingWorkload::kMinPayload) + " to " +
                   std::to_string(max_payload) + " bytes (ICMP payload within the MTU)");
     g.size = uint16_t(*size);
+    // Connections, ports and the host cache are TCP's.
+    refuse_given(c.given, {"--hostcache", "--max-conns", "--buffer-memory", "--source-ips",
+                           "--source-ports"},
+                 "--mode ping");
   }
   g.timeout_ns = parse_duration_required(w.timeout, "--timeout");
   if (g.timeout_ns == 0) usage_error("--timeout must be positive");
   plan.duration_ns = parse_duration_arg(c.duration, "--duration").value_or(0);
-  plan.progress_ns = parse_duration_required(c.progress, "--progress");
-  if (plan.progress_ns == 0) plan.progress_ns = 1'000'000'000;
+  if (!g.steps.empty()) plan.duration_ns = workload::schedule_length(g.steps);
+  if (!w.warmup.empty()) {
+    plan.warmup_ns = parse_duration_required(w.warmup, "--warmup");
+    if (!plan.warmup_ns) usage_error("--warmup must be positive");
+    if (!plan.duration_ns)
+      usage_error("--warmup needs a run of known length: give --duration (or --steps)");
+    if (plan.warmup_ns >= plan.duration_ns)
+      usage_error("--warmup " + w.warmup + " is not shorter than the run (" +
+                  human_ns(plan.duration_ns) + ")");
+  }
+  if (g.ramp_ns && plan.duration_ns && g.ramp_ns > plan.duration_ns)
+    usage_error("--ramp " + w.ramp + " is longer than the run (" + human_ns(plan.duration_ns) + ")");
+  plan.progress_ns = parse_progress(c);
   plan.quiet = c.quiet;
   plan.json_path = w.json;
+  check_json_path(plan.json_path);
   return plan;
 }
 
@@ -83,6 +156,10 @@ workload::GenConfig core_share(const workload::GenConfig& g, unsigned core, unsi
   c.conns = uint32_t(part(g.conns));
   c.requests = part(g.requests);
   c.rate = g.rate / cores;
+  for (auto& st : c.steps) {
+    st.from /= cores;
+    st.to /= cores;
+  }
   return c;
 }
 
@@ -110,30 +187,52 @@ struct CoreState {
   workload::GenStats final;  // written by the core before its loop returns
 };
 
+// One line per interval, every figure labelled: rates over the interval
+// ("/s"), latency of the interval's requests, the gauge of what is open, and
+// running totals ("total ...").
 void print_progress(const WorkloadPlan& plan, uint64_t since_start, double dt,
                     const workload::GenStats& s, const workload::GenStats& before,
                     const util::Histogram& h) {
   const double t = double(since_start) / 1e9;
-  const double answered =
-      double(s.responses_ok + s.responses_bad - before.responses_ok - before.responses_bad) / dt;
-  if (!plan.mode().requests)
-    std::printf("[%7.1fs] %.2f Gbit/s  conns %llu  errors %llu\n", t,
-                gbits(s.bytes_acked - before.bytes_acked, dt),
-                (unsigned long long)(s.conns_established),
-                (unsigned long long)(s.errors + s.conns_failed));
-  else if (!plan.mode().tcp)
-    std::printf("[%7.1fs] %s req/s  sent %llu  ok %llu  lost %llu  rtt p50 %s p99 %s max %s\n", t,
-                si(answered).c_str(), (unsigned long long)s.requests_sent,
-                (unsigned long long)s.responses_ok, (unsigned long long)s.errors,
-                human_ns(h.quantile(0.5)).c_str(), human_ns(h.quantile(0.99)).c_str(),
-                human_ns(h.max()).c_str());
-  else
-    std::printf("[%7.1fs] %s req/s  %s conn/s  ok %llu  errors %llu  p50 %s  p99 %s\n", t,
-                si(answered).c_str(),
-                si(double(s.conns_established - before.conns_established) / dt).c_str(),
-                (unsigned long long)s.responses_ok,
-                (unsigned long long)(s.errors + s.conns_failed + s.responses_bad),
-                human_ns(h.quantile(0.5)).c_str(), human_ns(h.quantile(0.99)).c_str());
+  const auto& m = plan.mode();
+  auto per_s = [&](uint64_t now_v, uint64_t before_v) { return si(double(now_v - before_v) / dt); };
+  auto lat = [&](const char* what) {
+    if (!h.count()) return std::string(what) + " no samples";
+    return std::string(what) + " p50 " + human_ns(h.quantile(0.5)) + " p99 " +
+           human_ns(h.quantile(0.99));
+  };
+  std::string line;
+  char buf[192];
+  if (since_start < plan.warmup_ns) line = "(warm-up) ";
+  const auto& g = plan.gen;
+  if (g.open_loop() && (g.ramp_ns || !g.steps.empty()))
+    line += "target " + si(workload::rate_at(g.schedule(), since_start)) + "/s  ";
+  else if (!g.open_loop() && g.ramp_ns && since_start < g.ramp_ns)
+    line += "target " + std::to_string(g.conns_at(since_start)) + (m.tcp ? " conns  " : " in flight  ");
+  if (!m.requests) {
+    std::snprintf(buf, sizeof buf, "sent %.3f Gbit/s  received %.3f Gbit/s",
+                  gbits(s.bytes_acked - before.bytes_acked, dt),
+                  gbits(s.bytes_rx - before.bytes_rx, dt));
+    line += buf;
+    line += " | open " + std::to_string(s.open) + " conns";
+    line += " | total sent " + human_bytes(s.bytes_acked) + " failed " +
+            std::to_string(s.conns_failed + s.errors);
+  } else if (!m.tcp) {
+    line += per_s(s.responses_ok, before.responses_ok) + " replies/s  " + lat("rtt");
+    line += " | in flight " + std::to_string(s.open);
+    line += " | total sent " + std::to_string(s.requests_sent) + " ok " +
+            std::to_string(s.responses_ok) + " lost " + std::to_string(s.errors);
+  } else {
+    line += per_s(s.responses_ok + s.responses_bad, before.responses_ok + before.responses_bad) +
+            " req/s  ";
+    if (m.mode == workload::GenMode::cps)
+      line += per_s(s.conns_established, before.conns_established) + " conn/s  ";
+    line += lat("latency");
+    line += " | open " + std::to_string(s.open) + " conns";
+    line += " | total ok " + std::to_string(s.responses_ok) + " errors " +
+            std::to_string(s.errors + s.conns_failed + s.responses_bad);
+  }
+  std::printf("[%7.1fs] %s\n", t, line.c_str());
   std::fflush(stdout);
 }
 
@@ -164,6 +263,7 @@ WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<
           (plan.duration_ns && now - start >= plan.duration_ns))
         end_at.store(now, std::memory_order_release);
     }
+    if (!plan.progress_ns) return;
     auto snap = [&](size_t k) -> auto& { return state[k].progress; };
     if (!asking && now >= next_report) {
       ask_all(n, snap);
@@ -178,8 +278,7 @@ WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<
       interval.merge(state[k].progress.value().interval);
     }
     sum.latency = util::Histogram();
-    if (!plan.quiet)
-      print_progress(plan, now - start, double(now - last_report) / 1e9, sum, before, interval);
+    print_progress(plan, now - start, double(now - last_report) / 1e9, sum, before, interval);
     before = sum;
     last_report = now;
     next_report += plan.progress_ns;
@@ -191,10 +290,20 @@ WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<
     CoreState& me = state[i];
     work.start(clock.now_ns());
     bool stopped = false;
+    // The warm-up's end: the counts so far are the baseline the results
+    // start from, and the latency recorded so far is forgotten.
+    bool warm = plan.warmup_ns == 0;
+    workload::GenStats baseline;
     for (;;) {
       const uint64_t now = clock.now_ns();
       cores[i].poll(now);
       work.tick(now);
+      if (!warm && now - start >= plan.warmup_ns) {
+        baseline = work.stats();
+        baseline.latency = util::Histogram();
+        work.clear_latency();
+        warm = true;
+      }
       if (work.done() && !me.done.load(std::memory_order_relaxed))
         me.done.store(true, std::memory_order_release);
       if (i == 0) {
@@ -216,7 +325,7 @@ WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<
       // (core 0 may have set the end after this core read its clock).
       if (stopped && (work.done() || !requests || (now > e && now - e >= work.drain_ns()))) break;
     }
-    me.final = work.final_stats();
+    me.final = work.final_stats().since(baseline);
     // Close politely and give the FINs a moment. A core keeps polling until
     // every core is through this (at most another 400 ms): a core without a
     // port queue sends through another, and steered segments need their
@@ -238,7 +347,11 @@ WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<
   run_on_cores(lcores, body, abandon);
   WorkloadResult r;
   const uint64_t e = end_at.load();
-  r.elapsed_s = double((e ? e : clock.now_ns()) - start) / 1e9;
+  const uint64_t measured_from = start + plan.warmup_ns;
+  const uint64_t end = e ? e : clock.now_ns();
+  r.elapsed_s = end > measured_from ? double(end - measured_from) / 1e9 : 0;
+  r.ended_in_warmup = end <= measured_from;
+  if (r.ended_in_warmup) r.elapsed_s = double(end - start) / 1e9;
   r.stats = state[0].final;
   for (size_t k = 1; k < n; ++k) r.stats.merge(state[k].final);
   return r;
@@ -246,15 +359,40 @@ WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<
 
 namespace {
 
+// Rates over a run shorter than this say more about start-up than about the
+// target: none is shown (in the JSON: null).
+constexpr double kMinRateSeconds = 0.1;
+
+bool rates_shown(const WorkloadResult& r) { return r.elapsed_s >= kMinRateSeconds; }
+
+std::string rate_text(uint64_t count, const WorkloadResult& r, const char* unit) {
+  if (!rates_shown(r))
+    return std::string("- ") + unit + " (the run lasted " +
+           human_ns(uint64_t(r.elapsed_s * 1e9)) + "; rates need 100 ms)";
+  return si(double(count) / r.elapsed_s) + " " + unit;
+}
+
+nlohmann::ordered_json rate_json(uint64_t count, const WorkloadResult& r) {
+  if (!rates_shown(r)) return nullptr;
+  return double(count) / r.elapsed_s;
+}
+
+nlohmann::ordered_json latency_or_null(const util::Histogram& h) {
+  if (!h.count()) return nullptr;
+  return latency_json(h);
+}
+
+std::string latency_text(const util::Histogram& h, bool with_min) {
+  if (!h.count()) return "no samples";
+  return (with_min ? "min " + human_ns(h.min()) + "  " : std::string()) + percentiles_line(h);
+}
+
 void print_ping_summary(const char* title, const WorkloadPlan& plan, const WorkloadResult& r) {
   const auto& s = r.stats;
-  const auto& h = s.latency;
   const auto& g = plan.gen;
   const double ok_pct = s.requests_sent ? 100.0 * double(s.responses_ok) / double(s.requests_sent) : 0.0;
-  std::printf("%s: %s, %s%u in flight%s, %u-byte payload, %.2f s\n", title, g.target.str().c_str(),
-              g.rate > 0 ? "open loop " : "closed loop ", g.rate > 0 ? 0u : g.conns,
-              g.rate > 0 ? (" at " + si(g.rate) + " req/s").c_str() : "", unsigned(g.size),
-              r.elapsed_s);
+  std::printf("%s: %s, %s, %u-byte payload, %.2f s\n", title, g.target.str().c_str(),
+              pacing_text(plan).c_str(), unsigned(g.size), r.elapsed_s);
   std::printf("  requests sent     %llu\n", (unsigned long long)s.requests_sent);
   std::printf("  replies ok        %llu (%.3f%%), byte-for-byte identical to the request\n",
               (unsigned long long)s.responses_ok, ok_pct);
@@ -262,43 +400,90 @@ void print_ping_summary(const char* title, const WorkloadPlan& plan, const Workl
               (unsigned long long)s.errors, (unsigned long long)s.late_replies,
               (unsigned long long)s.responses_bad, (unsigned long long)s.duplicates,
               (unsigned long long)s.foreign, (unsigned long long)s.send_failed);
-  std::printf("  rate              %s replies/s\n",
-              si(r.elapsed_s > 0 ? double(s.responses_ok) / r.elapsed_s : 0).c_str());
-  std::printf("  round trip        min %s  %s\n", human_ns(h.min()).c_str(),
-              percentiles_line(h).c_str());
+  std::printf("  rate              %s\n", rate_text(s.responses_ok, r, "replies/s").c_str());
+  std::printf("  round trip        %s\n", latency_text(s.latency, true).c_str());
+}
+
+// "200 1234  404 5", the codes seen, at most ten (then "others N").
+std::string status_text(const workload::GenStats& s) {
+  std::string out;
+  unsigned listed = 0;
+  uint64_t others = 0;
+  for (unsigned i = 0; i < s.http_status.size(); ++i) {
+    if (!s.http_status[i]) continue;
+    if (listed++ < 10)
+      out += (out.empty() ? "" : "  ") + std::to_string(i + s.kFirstStatus) + " " +
+             std::to_string(s.http_status[i]);
+    else
+      others += s.http_status[i];
+  }
+  if (others) out += "  others " + std::to_string(others);
+  return out.empty() ? "none" : out;
 }
 
 void print_tcp_summary(const char* title, const WorkloadPlan& plan, const WorkloadResult& r) {
   const auto& s = r.stats;
-  const auto& h = s.latency;
   const auto& g = plan.gen;
-  std::printf("%s: %s:%u, mode %s, %s, %.2f s\n", title, g.target.str().c_str(), g.port,
-              plan.mode().name,
-              g.rate > 0 ? ("open loop at " + si(g.rate) + "/s, at most " +
-                            std::to_string(g.conns) + " connections").c_str()
-                         : ("closed loop, " + std::to_string(g.conns) + " connections").c_str(),
-              r.elapsed_s);
+  const auto& m = plan.mode();
+  std::printf("%s: %s:%u, mode %s, %s, %.2f s\n", title, g.target.str().c_str(), g.port, m.name,
+              pacing_text(plan).c_str(), r.elapsed_s);
   std::printf("  connections   attempted %llu  established %llu  failed %llu  no port/slot %llu\n",
               (unsigned long long)s.conns_attempted, (unsigned long long)s.conns_established,
               (unsigned long long)s.conns_failed, (unsigned long long)s.conns_no_slot);
-  if (plan.mode().requests) {
+  if (r.ended_in_warmup)
+    std::printf("  note          the run ended during the warm-up: these counts are the warm-up's\n");
+  if (!g.open_loop() && m.mode != workload::GenMode::cps && s.conns_established < g.conns)
+    std::printf("  short         only %llu of the %u connections asked for were established\n",
+                (unsigned long long)s.conns_established, g.conns);
+  if (s.conns_refused + s.conns_timed_out + s.conns_reset)
+    std::printf("  ended badly   refused %llu  timed out %llu  reset %llu\n",
+                (unsigned long long)s.conns_refused, (unsigned long long)s.conns_timed_out,
+                (unsigned long long)s.conns_reset);
+  if (m.requests) {
     std::printf("  requests      sent %llu  ok %llu  bad %llu  lost with their connection %llu%s\n",
                 (unsigned long long)s.requests_sent, (unsigned long long)s.responses_ok,
                 (unsigned long long)s.responses_bad, (unsigned long long)s.errors,
                 s.late_dropped ? ("  dropped (queue full) " + std::to_string(s.late_dropped)).c_str()
                                : "");
-    std::printf("  rate          %s req/s  %s conn/s\n",
-                si(double(s.responses_ok) / r.elapsed_s).c_str(),
-                si(double(s.conns_established) / r.elapsed_s).c_str());
-    std::printf("  latency       %s\n", percentiles_line(h).c_str());
+    if (m.mode == workload::GenMode::http)
+      std::printf("  http status   %s\n", status_text(s).c_str());
+    std::string rate = rate_text(s.responses_ok, r, "req/s");
+    if (m.mode == workload::GenMode::cps && rates_shown(r))
+      rate += "  " + rate_text(s.conns_established, r, "conn/s");
+    std::printf("  rate          %s\n", rate.c_str());
+    std::printf("  latency       %s\n", latency_text(s.latency, false).c_str());
   }
-  std::printf("  bytes         tx %llu (acknowledged %llu)  rx %llu  goodput %.3f Gbit/s\n",
-              (unsigned long long)s.bytes_tx, (unsigned long long)s.bytes_acked,
-              (unsigned long long)s.bytes_rx,
-              gbits(plan.mode().requests ? s.bytes_rx + s.bytes_tx : s.bytes_acked, r.elapsed_s));
+  std::printf("  payload       sent %s (acknowledged %s)  received %s\n",
+              human_bytes(s.bytes_tx).c_str(), human_bytes(s.bytes_acked).c_str(),
+              human_bytes(s.bytes_rx).c_str());
+  if (rates_shown(r))
+    std::printf("  goodput       sent %.3f Gbit/s  received %.3f Gbit/s (payload, each way)\n",
+                gbits(s.bytes_acked, r.elapsed_s), gbits(s.bytes_rx, r.elapsed_s));
 }
 
 }  // namespace
+
+std::string pacing_text(const WorkloadPlan& plan) {
+  const auto& g = plan.gen;
+  const bool tcp = plan.mode().tcp;
+  auto count = [&](uint32_t n) {
+    return std::to_string(n) + (tcp ? " connection" : " in flight") + (tcp && n != 1 ? "s" : "");
+  };
+  const char* unit = plan.mode().mode == workload::GenMode::cps ? " conn/s" : " req/s";
+  std::string warm = plan.warmup_ns ? ", the first " + human_ns(plan.warmup_ns) + " a warm-up" : "";
+  if (!g.steps.empty()) {
+    std::string steps;
+    for (const auto& st : g.steps)
+      steps += (steps.empty() ? "" : ", ") + si(st.from) + unit + " for " + human_ns(st.ns);
+    return "open loop in steps (" + steps + "), at most " + count(g.conns) + warm;
+  }
+  if (g.rate > 0)
+    return "open loop at " + si(g.rate) + unit +
+           (g.ramp_ns ? " (reached over " + human_ns(g.ramp_ns) + ")" : std::string()) +
+           ", at most " + count(g.conns) + warm;
+  return "closed loop, " + count(g.conns) +
+         (g.ramp_ns ? " (reached over " + human_ns(g.ramp_ns) + ")" : std::string()) + warm;
+}
 
 void print_summary(const char* title, const WorkloadPlan& plan, const WorkloadResult& r) {
   if (plan.mode().tcp)
@@ -309,23 +494,28 @@ void print_summary(const char* title, const WorkloadPlan& plan, const WorkloadRe
 }
 
 void write_json(const std::string& command, const WorkloadPlan& plan, const WorkloadResult& r,
-                const stack::Counters& counters) {
+                const std::vector<std::pair<std::string, stack::Counters>>& counters,
+                const std::string& failure) {
   if (plan.json_path.empty()) return;
   const auto& s = r.stats;
   const auto& g = plan.gen;
-  const double t = r.elapsed_s > 0 ? r.elapsed_s : 1;
-  nlohmann::ordered_json j;
-  j["tool"] = "touchstone";
-  j["command"] = command;
-  j["mode"] = plan.mode().name;
-  j["target"] = plan.mode().tcp ? g.target.str() + ":" + std::to_string(g.port) : g.target.str();
+  const auto& m = plan.mode();
+  nlohmann::ordered_json j = json_meta(command);
+  j["mode"] = m.name;
+  j["target"] = m.tcp ? g.target.str() + ":" + std::to_string(g.port) : g.target.str();
   j["duration_s"] = r.elapsed_s;
-  if (!plan.mode().tcp) {
-    j["config"] = {{"conns", g.conns},
-                   {"rate", g.rate},
-                   {"requests", g.requests},
-                   {"size", g.size},
-                   {"timeout_ms", double(g.timeout_ns) / 1e6}};
+  nlohmann::ordered_json config = {{"conns", g.conns}};
+  if (mode_takes(g.mode, "--rate")) config["rate"] = g.rate;
+  if (mode_takes(g.mode, "--requests")) config["requests"] = g.requests;
+  if (mode_takes(g.mode, "--req-size")) config["req_size"] = g.req_size;
+  if (mode_takes(g.mode, "--resp-size")) config["resp_size"] = g.resp_size;
+  if (mode_takes(g.mode, "--path")) config["path"] = g.path;
+  if (mode_takes(g.mode, "--size")) config["size"] = g.size;
+  if (mode_takes(g.mode, "--timeout")) config["timeout_ms"] = double(g.timeout_ns) / 1e6;
+  j["config"] = config;
+  j["ok"] = failure.empty();
+  j["failure"] = failure.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(failure);
+  if (!m.tcp) {
     j["requests_sent"] = s.requests_sent;
     j["responses_ok"] = s.responses_ok;
     j["lost"] = s.errors;
@@ -334,27 +524,39 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
     j["duplicate"] = s.duplicates;
     j["foreign"] = s.foreign;
     j["send_failed"] = s.send_failed;
-    j["rps"] = r.elapsed_s > 0 ? double(s.responses_ok) / r.elapsed_s : 0.0;
+    j["rps"] = rate_json(s.responses_ok, r);
+    j["latency_us"] = latency_or_null(s.latency);
   } else {
-    j["config"] = {{"conns", g.conns},       {"rate", g.rate},
-                   {"requests", g.requests}, {"req_size", g.req_size},
-                   {"resp_size", g.resp_size}, {"path", g.path}};
-    j["connections"] = {{"attempted", s.conns_attempted},
-                        {"established", s.conns_established},
-                        {"failed", s.conns_failed},
+    j["connections"] = {{"attempted", s.conns_attempted}, {"established", s.conns_established},
+                        {"failed", s.conns_failed},       {"refused", s.conns_refused},
+                        {"timed_out", s.conns_timed_out}, {"reset", s.conns_reset},
                         {"no_slot", s.conns_no_slot}};
-    j["requests_sent"] = s.requests_sent;
-    j["responses_ok"] = s.responses_ok;
-    j["responses_bad"] = s.responses_bad;
-    j["requests_lost"] = s.errors;
-    j["requests_dropped_late"] = s.late_dropped;
+    if (m.requests) {
+      j["requests_sent"] = s.requests_sent;
+      j["responses_ok"] = s.responses_ok;
+      j["responses_bad"] = s.responses_bad;
+      j["requests_lost"] = s.errors;
+      j["requests_dropped_late"] = s.late_dropped;
+      if (m.mode == workload::GenMode::http) {
+        nlohmann::ordered_json st = nlohmann::ordered_json::object();
+        for (unsigned i = 0; i < s.http_status.size(); ++i)
+          if (s.http_status[i]) st[std::to_string(i + s.kFirstStatus)] = s.http_status[i];
+        j["http_status"] = st;
+      }
+    }
     j["bytes"] = {{"tx", s.bytes_tx}, {"tx_acked", s.bytes_acked}, {"rx", s.bytes_rx}};
-    j["cps"] = double(s.conns_established) / t;
-    j["rps"] = double(s.responses_ok) / t;
-    j["gbps"] = gbits(plan.mode().requests ? s.bytes_rx + s.bytes_tx : s.bytes_acked, t);
+    if (m.mode == workload::GenMode::cps) j["cps"] = rate_json(s.conns_established, r);
+    if (m.requests) j["rps"] = rate_json(s.responses_ok, r);
+    j["goodput_gbps"] = {
+        {"sent", rates_shown(r) ? nlohmann::ordered_json(gbits(s.bytes_acked, r.elapsed_s))
+                                : nlohmann::ordered_json(nullptr)},
+        {"received", rates_shown(r) ? nlohmann::ordered_json(gbits(s.bytes_rx, r.elapsed_s))
+                                    : nlohmann::ordered_json(nullptr)}};
+    if (m.requests) j["latency_us"] = latency_or_null(s.latency);
   }
-  j["latency_us"] = latency_json(s.latency);
-  j["counters"] = counters_json(counters);
+  nlohmann::ordered_json cj = nlohmann::ordered_json::object();
+  for (const auto& [role, c] : counters) cj[role] = counters_json(c);
+  j["counters"] = cj;
   write_json_file(plan.json_path, j);
 }
 
@@ -363,6 +565,52 @@ int exit_status(const WorkloadPlan& plan, const WorkloadResult& r) {
   if (!plan.mode().tcp) return s.responses_ok > 0 && s.responses_bad == 0 ? 0 : 1;
   if (!plan.mode().requests) return s.bytes_acked > 0 && !s.conns_failed ? 0 : 1;
   return s.responses_ok > 0 && !s.responses_bad && !s.errors && !s.conns_failed ? 0 : 1;
+}
+
+std::string failure_cause(const WorkloadPlan& plan, const WorkloadResult& r,
+                          const stack::Counters& c) {
+  if (exit_status(plan, r) == 0) return {};
+  const auto& s = r.stats;
+  const auto& g = plan.gen;
+  const auto& m = plan.mode();
+  const std::string target =
+      m.tcp ? g.target.str() + ":" + std::to_string(g.port) : g.target.str();
+  auto n = [](uint64_t v) { return std::to_string(v); };
+  if (c.arp_resolve_failed && !c.arp_replies_in)
+    return "no ARP reply for the next hop toward " + g.target.str() + " (" +
+           n(c.arp_requests_out) + " requests): nothing answers at that address on this link";
+  if (c.ipv4_no_route) return "no route to " + g.target.str() + " (" + n(c.ipv4_no_route) + " packets)";
+  if (!m.tcp) {
+    if (s.responses_bad) return n(s.responses_bad) + " replies differed from their request";
+    if (!s.requests_sent) return "no echo request could be sent (" + n(s.send_failed) + " found no buffer)";
+    return "no echo reply from " + g.target.str() + " to " + n(s.requests_sent) + " requests";
+  }
+  if (!s.conns_attempted)
+    return "no connection could be opened (" + n(s.conns_no_slot) +
+           " times no local port or connection slot was free)";
+  if (!s.conns_established && s.conns_refused)
+    return "every connection was refused (" + n(s.conns_refused) + " resets to our SYN): " +
+           "nothing listens on " + target;
+  if (!s.conns_established && s.conns_timed_out)
+    return "no answer from " + target + ": " + n(s.conns_timed_out) +
+           " connection attempts timed out";
+  if (!s.conns_established)
+    return "no connection to " + target + " was established in " +
+           human_ns(uint64_t(r.elapsed_s * 1e9)) + " (" + n(s.conns_attempted) + " attempted)";
+  std::string why;
+  auto add = [&](uint64_t v, const std::string& what) {
+    if (v) why += (why.empty() ? "" : ", ") + n(v) + " " + what;
+  };
+  add(s.conns_failed, "connections failed (" + n(s.conns_refused) + " refused, " +
+                          n(s.conns_timed_out) + " timed out)");
+  if (m.mode == workload::GenMode::http && s.responses_bad)
+    add(s.responses_bad, "bad responses (status " + status_text(s) + ")");
+  else
+    add(s.responses_bad, "bad responses (wrong length or content, or bytes nobody asked for)");
+  add(s.errors, "requests lost with their connection (" + n(s.conns_reset) + " resets)");
+  if (!why.empty()) return why;
+  if (m.requests) return "no response came back from " + target;
+  return "nothing sent to " + target + " was acknowledged";
 }
 
 }  // namespace ts::app

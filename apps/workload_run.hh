@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "apps/runtime.hh"
@@ -15,8 +16,11 @@ namespace ts::app {
 
 struct WorkloadArgs {
   std::string mode = "rr";
-  uint32_t conns = 1;      // closed loop: requests in flight (TCP modes: connections)
+  std::string conns = "1"; // closed loop: requests in flight (TCP modes: connections)
   std::string rate;        // open loop: requests per second
+  std::string ramp;        // the rate (closed loop: the connections) reached over this
+  std::string steps;       // open loop: RATE:DUR,RATE:DUR,... instead of --rate
+  std::string warmup;      // excluded from the results
   std::string requests;    // stop after this many
   std::string size = "56"; // ping payload bytes
   std::string req_size = "64", resp_size = "64";  // cps, rr
@@ -28,8 +32,9 @@ struct WorkloadArgs {
 struct WorkloadPlan {
   workload::GenConfig gen;
   uint64_t duration_ns = 0;  // 0: until the request count or a signal
-  uint64_t progress_ns = 1'000'000'000;
-  bool quiet = false;
+  uint64_t warmup_ns = 0;    // the first part of the run, left out of the results
+  uint64_t progress_ns = 1'000'000'000;  // 0: no progress lines
+  bool quiet = false;                    // the summary only (no progress, no counters)
   std::string json_path;
   const workload::ModeInfo& mode() const { return workload::mode_info(gen.mode); }
   // The server to load (`port`: TCP modes).
@@ -40,9 +45,16 @@ struct WorkloadPlan {
   }
 };
 
-// Checks the workload flags; a bad value is a usage error (exit 2). `mtu`
-// bounds ping's payload. The target comes from aim().
+// Checks the workload flags; a bad value, or a flag the mode does not take,
+// is a usage error (exit 2). `mtu` bounds ping's payload. The target comes
+// from aim().
 WorkloadPlan plan_workload(const WorkloadArgs& w, const CommonArgs& c, uint16_t mtu);
+
+// --steps: "RATE:DUR,RATE:DUR,..." (a rate of 0 pauses); a usage error
+// unless every step reads and one has a positive rate.
+std::vector<workload::RateStep> parse_steps(const std::string& text);
+// Whether `flag` (a workload flag: "--req-size") applies to mode `m`.
+bool mode_takes(workload::GenMode m, std::string_view flag);
 
 // Core i's share of the workload when `cores` cores run it: connections,
 // rate and request count divided (the remainder to the first cores).
@@ -51,7 +63,8 @@ workload::GenConfig core_share(const workload::GenConfig& g, unsigned core, unsi
 void check_core_share(const WorkloadPlan& plan, unsigned cores);
 
 struct WorkloadResult {
-  double elapsed_s = 0;
+  double elapsed_s = 0;          // measured: from the end of the warm-up
+  bool ended_in_warmup = false;  // then elapsed_s and the counts are the warm-up's
   workload::GenStats stats;  // every core's, merged
 };
 
@@ -73,12 +86,22 @@ struct WorkloadCore {
 // is shared per packet).
 WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<unsigned>& lcores,
                             const WorkloadPlan& plan, const glue::TscClock& clock);
+// "closed loop, 16 connections", "open loop at 10.0k req/s, at most 16 connections".
+std::string pacing_text(const WorkloadPlan& plan);
 void print_summary(const char* title, const WorkloadPlan& plan, const WorkloadResult& r);
+// The JSON results (docs/json.md), with the counters of each role ("gen",
+// "serve") and the failure (empty: none).
 void write_json(const std::string& command, const WorkloadPlan& plan, const WorkloadResult& r,
-                const stack::Counters& counters);
+                const std::vector<std::pair<std::string, stack::Counters>>& counters,
+                const std::string& failure);
 // 0 when at least one request was answered correctly and none failed, else
 // 1 (bulk: when data was acknowledged and no connection failed; ping: when a
 // reply came back and none was corrupt).
 int exit_status(const WorkloadPlan& plan, const WorkloadResult& r);
+// Why a run failed, in one line naming the cause (nothing listens, no ARP
+// reply, timeouts, bad responses...), from its results and the generating
+// endpoints' counters `c`; empty when it did not fail.
+std::string failure_cause(const WorkloadPlan& plan, const WorkloadResult& r,
+                          const stack::Counters& c);
 
 }  // namespace ts::app

@@ -4,12 +4,20 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
+#include <rte_version.h>
 
+#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+
+#ifdef TS_HAVE_LIBXDP
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+#endif
 
 namespace ts::glue {
 
@@ -17,12 +25,60 @@ namespace {
 bool g_initialised = false;
 std::string g_runtime_dir;
 
-// DPDK's log goes to stderr through this filter, which drops the one line
-// the telemetry library prints on every start about a socket nobody needs.
+// Lines DPDK and the af_xdp driver's libraries print on every start about
+// their own set-up, which say nothing the user can act on: the telemetry
+// library's legacy socket, hugepage sizes with none reserved while another
+// size has some, and libbpf/libxdp explaining how they load the XDP program
+// where no bpffs is mounted. Warnings and errors pass.
+bool is_noise(std::string_view line) {
+  static constexpr std::string_view kNoise[] = {
+      "TELEMETRY: No legacy callbacks",
+      "kB hugepages reported on node",  // "EAL: No free 1048576 kB hugepages reported on node 0"
+      "skipping unrecognized data section",
+      "No bpffs found at",
+      "Can't use dispatcher without a working bpffs",
+      "Falling back to loading single prog without dispatcher",
+      // memif's multi-process hook, which touchstone (one process, no shared
+      // runtime files) does not use
+      "Failed to register mp action callback",
+  };
+  for (std::string_view n : kNoise)
+    if (line.find(n) != std::string_view::npos) return true;
+  return false;
+}
+
+// DPDK's log goes to stderr through this filter.
 ssize_t log_write(void*, const char* buf, size_t n) {
-  static const char kNoise[] = "TELEMETRY: No legacy callbacks";
-  if (n >= sizeof kNoise - 1 && std::memcmp(buf, kNoise, sizeof kNoise - 1) == 0) return ssize_t(n);
+  if (is_noise({buf, n})) return ssize_t(n);
   return ssize_t(std::fwrite(buf, 1, n, stderr));
+}
+
+#ifdef TS_HAVE_LIBXDP
+int xdp_log(const char* prefix, const char* fmt, va_list ap) {
+  char line[512];
+  std::vsnprintf(line, sizeof line, fmt, ap);
+  if (!is_noise(line)) std::fprintf(stderr, "%s%s", prefix, line);
+  return 0;
+}
+int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list ap) {
+  if (level == LIBBPF_DEBUG) return 0;
+  return xdp_log("libbpf: ", fmt, ap);
+}
+int libxdp_log(enum libxdp_print_level level, const char* fmt, va_list ap) {
+  if (level == LIBXDP_DEBUG) return 0;
+  return xdp_log("libxdp: ", fmt, ap);
+}
+#endif
+
+// The per-process runtime directory (telemetry socket, config) goes when the
+// process ends, however it ends, so that `touchstone stats` never meets a dead
+// instance's socket; only ever one of ours.
+void remove_runtime_dir() {
+  if (g_runtime_dir.find(std::string("/") + kFilePrefix) != std::string::npos) {
+    std::error_code ec;
+    std::filesystem::remove_all(g_runtime_dir, ec);
+  }
+  g_runtime_dir.clear();
 }
 
 FILE* filtered_log_stream() {
@@ -44,8 +100,15 @@ void eal_init(const std::vector<std::string>& args) {
   for (auto& s : copy) argv.push_back(s.data());
   argv.push_back(nullptr);
   if (FILE* f = filtered_log_stream()) rte_openlog_stream(f);
+#ifdef TS_HAVE_LIBXDP
+  libbpf_set_print(libbpf_log);
+  libxdp_set_print(libxdp_log);
+#endif
   const int rc = rte_eal_init(int(argv.size() - 1), argv.data());
   if (rc < 0) {
+    // EAL may have made its runtime directory before it failed.
+    if (const char* dir = rte_eal_get_runtime_dir()) g_runtime_dir = dir;
+    remove_runtime_dir();
     std::string cmd;
     for (const auto& s : args) cmd += (cmd.empty() ? "" : " ") + s;
     throw std::runtime_error(std::string("DPDK EAL initialisation failed: ") +
@@ -60,14 +123,10 @@ bool eal_initialised() { return g_initialised; }
 void eal_cleanup() {
   if (g_initialised) rte_eal_cleanup();
   g_initialised = false;
-  // The per-process runtime directory (telemetry socket, config) goes too, so
-  // that `touchstone stats` never meets a dead instance's socket.
-  if (g_runtime_dir.find(std::string("/") + kFilePrefix) != std::string::npos) {
-    std::error_code ec;
-    std::filesystem::remove_all(g_runtime_dir, ec);
-  }
-  g_runtime_dir.clear();
+  remove_runtime_dir();
 }
+
+const char* dpdk_version() { return rte_version(); }
 
 std::vector<unsigned> eal_lcores() {
   std::vector<unsigned> out{rte_get_main_lcore()};

@@ -19,6 +19,9 @@ bool eal_initialised();
 // Releases EAL resources; ports must be closed first.
 void eal_cleanup();
 
+// "DPDK 22.11.x" (needs no initialisation).
+const char* dpdk_version();
+
 // The lcore ids EAL made available, main lcore first.
 std::vector<unsigned> eal_lcores();
 

@@ -34,7 +34,7 @@ const char* kind_name(PortSpec::Kind k);
 struct EalOptions {
   std::string program = "touchstone";
   std::string lcores;          // EAL --lcores value; empty: EAL's default
-  std::string raw;             // extra EAL arguments, split on whitespace
+  std::vector<std::string> raw;  // extra EAL arguments (checked by check_eal_args)
   bool hugepages = false;      // free hugepages are reserved on this machine
   unsigned memory_mb = 1024;   // with --no-huge
   std::string file_prefix;     // unique per process
@@ -58,5 +58,21 @@ std::string check_port_available(const PortSpec& p);
 
 // Whether hugepages of the default size are free (/proc/meminfo).
 bool hugepages_available();
+
+// --eal: checks the extra EAL arguments against the options of DPDK 22.11's
+// EAL before it starts, so that a typo is one line, not EAL's usage text.
+// Options touchstone sets itself (cores, devices, file prefix, process type)
+// are refused with the touchstone flag to use instead. Returns "" or a
+// one-line error; `no_huge` tells whether --no-huge was among them (it is
+// then taken out of `kept`, the arguments to pass on, since the EAL plan
+// sets it).
+std::string check_eal_args(std::string_view raw, std::vector<std::string>& kept, bool& no_huge);
+
+// --lcores: a count N (the last N of `allowed`, the CPUs this process may
+// run on) or a list of CPUs and ranges ("1,3", "2-3", "3-3"), each in
+// `allowed`. Fills `cpus` (in the order given, no repeats) and returns "", or
+// a one-line error.
+std::string parse_lcores(std::string_view text, const std::vector<unsigned>& allowed,
+                         std::vector<unsigned>& cpus);
 
 }  // namespace ts::glue

@@ -60,17 +60,18 @@ tcp::PathHint HostCache::hint_of(const Entry& e, uint64_t now, Policy p, uint16_
 
   if (e.srtt_ns && w > 0) {
     // The first RTO the cached path suggests, within [rto_min, rto_initial],
-    // moved toward the default as the entry ages; srtt and rttvar are chosen
-    // so that srtt + 4 * rttvar is exactly that RTO.
+    // moved toward the default as the entry ages. SRTT and RTTVAR go to the
+    // connection as the path measured them (bounded), never bent to produce
+    // that RTO: the connection reports them back when it closes, and a
+    // made-up variance would feed on itself.
     const uint64_t srtt = std::clamp(e.srtt_ns, cfg_.rtt_min_ns, cfg_.rto_initial_ns);
     const uint64_t rttvar = std::min(e.rttvar_ns, cfg_.rto_initial_ns);
     const uint64_t cached_rto =
         std::clamp(srtt + 4 * rttvar, cfg_.rto_min_ns, cfg_.rto_initial_ns);
-    const uint64_t rto =
-        uint64_t(double(cached_rto) * w + double(cfg_.rto_initial_ns) * (1.0 - w));
     h.have_rtt = true;
-    h.srtt_ns = std::min(srtt, rto);
-    h.rttvar_ns = (rto - h.srtt_ns) / 4;
+    h.srtt_ns = srtt;
+    h.rttvar_ns = rttvar;
+    h.rto_ns = uint64_t(double(cached_rto) * w + double(cfg_.rto_initial_ns) * (1.0 - w));
   }
   if (cfg_.share_ssthresh && e.ssthresh && w >= 0.5)
     h.ssthresh = std::clamp<uint32_t>(e.ssthresh, 2 * mss, max_window);

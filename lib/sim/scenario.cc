@@ -1,5 +1,7 @@
 #include "sim/scenario.hh"
 
+#include <functional>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -53,7 +55,7 @@ void path100(Scenario& s) {
 }
 
 const Preset kPresets[] = {
-    {"clean", "100 Mbit/s, 10 ms RTT, 2 MB", [](Scenario& s) { path100(s); }, {300, 300}},
+    {"clean", "100 Mbit/s, 10 ms RTT", [](Scenario& s) { path100(s); }, {300, 300}},
     {"loss1", "the clean path with 1% random loss both ways",
      [](Scenario& s) {
        path100(s);
@@ -103,21 +105,21 @@ const Preset kPresets[] = {
        s.read_period_ns = 400 * kMs;
        s.reverse.loss.bernoulli = 0.05;
      }, {12500, 12500}},
-    {"lfn", "a long fat path: 1 Gbit/s, 100 ms RTT, 64 MB (needs window scaling)",
+    {"lfn", "a long fat path: 1 Gbit/s, 100 ms RTT (needs window scaling)",
      [](Scenario& s) {
        s.forward = s.reverse = link(1000, 50, bdp_packets(1000, 100));
        s.bytes = 64ull << 20;
        s.tcp.sndbuf = s.tcp.rcvbuf = 32u << 20;
        s.buffers = 40000;
      }, {2300, 2300}},
-    {"gigabit", "1 Gbit/s, 10 ms RTT, queue of one BDP, 100 MB",
+    {"gigabit", "1 Gbit/s, 10 ms RTT, queue of one BDP",
      [](Scenario& s) {
        s.forward = s.reverse = link(1000, 5, bdp_packets(1000, 10));
        s.bytes = 100ull << 20;
        s.tcp.sndbuf = s.tcp.rcvbuf = 4u << 20;
        s.buffers = 8192;
      }, {1250, 1250}},
-    {"dumbbell", "4 flows sharing a 100 Mbit/s, 10 ms RTT bottleneck, 2 MB each",
+    {"dumbbell", "4 flows sharing a 100 Mbit/s, 10 ms RTT bottleneck",
      [](Scenario& s) {
        path100(s);
        s.flows = 4;
@@ -149,6 +151,13 @@ std::optional<Scenario> make_scenario(std::string_view name, tcp::CcAlgo cc) {
   return std::nullopt;
 }
 
+void set_bytes(Scenario& s, uint64_t bytes) {
+  s.bytes_overridden = true;
+  if (bytes > s.bytes)
+    s.bound_ns = uint64_t(double(s.bound_ns) * double(bytes) / double(s.bytes));
+  s.bytes = bytes;
+}
+
 double Result::goodput_bps() const {
   return completion_ns ? double(bytes) * double(flows.size()) * 8e9 / double(completion_ns) : 0;
 }
@@ -159,7 +168,7 @@ double Result::utilization() const {
 
 std::string Result::repro() const {
   return "touchstone sim --scenario " + scenario + " --cc " + tcp::cc_name(cc) + " --seed " +
-         std::to_string(seed);
+         std::to_string(seed) + (bytes_overridden ? " --bytes " + std::to_string(bytes) : "");
 }
 
 std::string Result::summary() const {
@@ -168,22 +177,40 @@ std::string Result::summary() const {
     std::snprintf(steady, sizeof steady, "%.1f%% from %.0f ms, when congestion avoidance began",
                   steady_utilization * 100, double(steady_from_ns) / 1e6);
   char buf[1200];
-  const double ms = double(completion_ns) / 1e6;
-  uint64_t retx = 0;
-  for (const auto& f : flows) retx += f.retransmitted_bytes;
+  uint64_t retx = 0, delivered = 0;
+  for (const auto& f : flows) {
+    retx += f.retransmitted_bytes;
+    delivered += f.delivered;
+  }
+  char done[160];
+  if (completion_ns && ok())
+    std::snprintf(done, sizeof done, "completed in %.1f ms (bound %.0f ms)",
+                  double(completion_ns) / 1e6, double(bound_ns) / 1e6);
+  else if (completion_ns)
+    std::snprintf(done, sizeof done, "the slowest completed in %.1f ms (bound %.0f ms)",
+                  double(completion_ns) / 1e6, double(bound_ns) / 1e6);
+  else
+    std::snprintf(done, sizeof done, "not completed: %llu of %llu bytes delivered (bound %.0f ms)",
+                  (unsigned long long)delivered,
+                  (unsigned long long)(bytes * std::max<size_t>(flows.size(), 1)),
+                  double(bound_ns) / 1e6);
+  char rate[160] = "goodput -";
+  if (completion_ns)
+    std::snprintf(rate, sizeof rate, "goodput %.1f Mbit/s, data link busy %.1f%% of the time",
+                  goodput_bps() / 1e6, utilization() * 100);
   std::snprintf(
       buf, sizeof buf,
       "scenario %s, %s, seed %llu: %s\n"
-      "  %zu flow(s) of %llu bytes, completed in %.1f ms (bound %.0f ms)\n"
-      "  goodput %.1f Mbit/s, data link busy %.1f%% of the time (%s)\n"
+      "  %zu flow(s) of %llu bytes, %s\n"
+      "  %s (%s)\n"
       "  data link: %llu packets, %llu lost, %llu queue drops, %llu corrupted, %llu duplicated, "
       "%llu reordered, max queue %u\n"
       "  retransmitted %llu bytes for %llu payload bytes lost; %llu timeouts, %llu fast "
       "recoveries, %llu window probes\n"
       "  simulated %.3f s in %.3f s of wall time (%llu events)",
       scenario.c_str(), tcp::cc_name(cc), (unsigned long long)seed,
-      ok() ? "ok" : ("FAILED: " + failure).c_str(), flows.size(), (unsigned long long)bytes, ms,
-      double(bound_ns) / 1e6, goodput_bps() / 1e6, utilization() * 100, steady,
+      ok() ? "ok" : ("FAILED: " + failure).c_str(), flows.size(), (unsigned long long)bytes, done,
+      rate, steady,
       (unsigned long long)forward.sent, (unsigned long long)forward.lost,
       (unsigned long long)forward.queue_drops, (unsigned long long)forward.corrupted,
       (unsigned long long)forward.duplicated, (unsigned long long)forward.reordered,
@@ -194,8 +221,10 @@ std::string Result::summary() const {
   return buf;
 }
 
-Result run_scenario(const Scenario& sc, uint64_t seed, LinkTrace* trace) {
+Result run_scenario(const Scenario& sc, uint64_t seed, LinkTrace* trace,
+                    const std::function<void(uint64_t, uint64_t)>& progress) {
   Result r;
+  r.bytes_overridden = sc.bytes_overridden;
   r.scenario = sc.name;
   r.seed = seed;
   r.cc = sc.tcp.cc;
@@ -268,6 +297,12 @@ Result run_scenario(const Scenario& sc, uint64_t seed, LinkTrace* trace) {
     const uint64_t next = net.sim().now() + kMs;
     if (next > limit) break;
     net.sim().run_until_done(done, next);
+    if (progress && next % kSec == 0) {
+      uint64_t delivered = 0;
+      for (const auto& rcv : rx)
+        for (const auto& f : rcv->flows()) delivered += f.received;
+      progress(next, delivered);
+    }
     if (!r.steady_from_ns && steady()) {
       r.steady_from_ns = net.sim().now();
       busy_at_steady = fwd->stats().busy_ns;

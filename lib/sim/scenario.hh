@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,7 +21,8 @@ struct Scenario {
   std::string description;
   LinkParams forward;   // the data direction (sender to receiver)
   LinkParams reverse;   // the ACK direction
-  uint64_t bytes = 2 << 20;
+  uint64_t bytes = 2 << 20;   // per flow
+  bool bytes_overridden = false;  // set_bytes() changed it (the replay command says so)
   tcp::TcpConfig tcp;   // both ends
   uint64_t read_chunk = 0;    // a slow receiving application reads this much ...
   uint64_t read_period_ns = 0;  // ... this often (0: everything as it arrives)
@@ -34,6 +36,9 @@ std::vector<std::string> scenario_names();
 // The scenario with `cc` at both ends and the completion bound set for that
 // algorithm on that path; nullopt for an unknown name.
 std::optional<Scenario> make_scenario(std::string_view name, tcp::CcAlgo cc);
+// Another transfer size per flow; a larger one scales the completion bound
+// in proportion (the bounds were set for the scenario's own size).
+void set_bytes(Scenario& s, uint64_t bytes);
 
 struct FlowResult {
   uint64_t delivered = 0;
@@ -49,7 +54,8 @@ struct Result {
   uint64_t seed = 0;
   tcp::CcAlgo cc = tcp::CcAlgo::cubic;
   std::vector<FlowResult> flows;
-  uint64_t bytes = 0;
+  uint64_t bytes = 0;             // per flow
+  bool bytes_overridden = false;
   uint64_t bound_ns = 0;
   uint64_t completion_ns = 0;     // the slowest flow
   uint64_t sim_ns = 0;
@@ -73,7 +79,10 @@ struct Result {
 };
 
 // Runs the scenario as it is (its TCP settings, congestion control included,
-// and its bound); `trace`, if given, hears of every frame on every link.
-Result run_scenario(const Scenario& s, uint64_t seed, LinkTrace* trace = nullptr);
+// and its bound); `trace`, if given, hears of every frame on every link;
+// `progress`, if given, is called every simulated second with the simulated
+// time and the bytes delivered so far (all flows).
+Result run_scenario(const Scenario& s, uint64_t seed, LinkTrace* trace = nullptr,
+                    const std::function<void(uint64_t, uint64_t)>& progress = nullptr);
 
 }  // namespace ts::sim

@@ -116,7 +116,7 @@ Connection::Connection(const TcpConfig& cfg, const FourTuple& tuple, Output& out
 // ---------------------------------------------------------------- opening
 
 void Connection::apply_hint(const PathHint& h) {
-  if (h.have_rtt) rtt_.seed(h.srtt_ns, h.rttvar_ns);
+  if (h.have_rtt) rtt_.seed(h.srtt_ns, h.rttvar_ns, h.rto_ns);
   hint_ssthresh_ = h.ssthresh;
   hint_cwnd_ = h.initial_cwnd;
 }
@@ -225,6 +225,7 @@ void Connection::accept_syn_ack(const SegmentIn& seg, uint64_t now) {
 void Connection::enter_established(uint64_t now) {
   set_state(State::established);
   was_established_ = true;
+  established_ns_ = now;
   ++ctr_.tcp_conn_established;
   // One SMSS if the SYN or SYN-ACK had to be retransmitted (RFC 5681 3.1).
   uint32_t cwnd = retries_.syn_retransmitted ? smss_ : initial_window();

@@ -241,6 +241,8 @@ class Connection {
   uint64_t bytes_received() const { return rcvbuf_.next(); }
   uint64_t bytes_consumed() const { return rcvbuf_.read_offset(); }
   uint64_t retransmitted_bytes() const { return retransmitted_bytes_; }
+  // When the handshake completed (0: it never did).
+  uint64_t established_at() const { return established_ns_; }
   CloseReason close_reason() const { return reason_; }
 
  private:
@@ -426,6 +428,7 @@ class Connection {
   Congestion cc_;
   Recovery recovery_;
   uint64_t retransmitted_bytes_ = 0;
+  uint64_t established_ns_ = 0;
 
   // RFC 5961 challenge ACKs and out-of-window ACKs, rate-limited.
   struct AckLimits {

@@ -11,7 +11,8 @@ namespace ts::tcp {
 // What a new connection may start from instead of the defaults.
 struct PathHint {
   bool have_rtt = false;
-  uint64_t srtt_ns = 0, rttvar_ns = 0;  // with have_rtt: the first RTO follows these
+  uint64_t srtt_ns = 0, rttvar_ns = 0;  // with have_rtt: the path's, as measured
+  uint64_t rto_ns = 0;                  // with have_rtt: the first RTO (validated, aged)
   uint16_t mss = 0;                     // the MSS the path had (0: only the negotiated one)
   uint32_t ssthresh = 0;                // bytes; 0: "arbitrarily high" (RFC 5681)
   uint32_t initial_cwnd = 0;            // bytes; 0: the default initial window

@@ -52,12 +52,13 @@ class RttEstimator {
     rto_ = std::min(std::max(rto_, v), max_);
     backoff_ = 0;  // "re-initialized"
   }
-  // Seeds the estimator from elsewhere (a cached path, RFC 9040), as if sampled.
-  void seed(uint64_t srtt_ns, uint64_t rttvar_ns) {
+  // Seeds the estimator from elsewhere (a cached path, RFC 9040), as if
+  // sampled, with the first RTO to use (the next sample recomputes it).
+  void seed(uint64_t srtt_ns, uint64_t rttvar_ns, uint64_t rto_ns) {
     srtt_ = srtt_ns;
     rttvar_ = rttvar_ns;
     has_sample_ = true;
-    rto_ = std::clamp<uint64_t>(srtt_ + std::max<uint64_t>(1000, 4 * rttvar_), min_, max_);
+    rto_ = std::clamp<uint64_t>(rto_ns, min_, max_);
   }
 
  private:

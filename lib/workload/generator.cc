@@ -14,7 +14,7 @@ Generator::Generator(stack::TcpLayer& tcp, const GenConfig& cfg, std::unique_ptr
       mode_(mode ? std::move(mode) : mode_info(cfg.mode).make_tcp(cfg)),
       per_request_(mode_->connection_per_request()),
       streaming_(mode_->streaming()),
-      pacer_(cfg.rate, cfg.requests),
+      pacer_(cfg.schedule(), cfg.requests),
       conns_(tcp.capacity()) {}
 
 Generator::~Generator() = default;
@@ -32,6 +32,7 @@ uint64_t Generator::next_deadline() const {
 }
 
 void Generator::start(uint64_t now) {
+  start_ = now;
   pacer_.start(now);
   last_now_ = now;
   // The closed loop's connections (all modes), or the open loop's pool of
@@ -41,6 +42,7 @@ void Generator::start(uint64_t now) {
 }
 
 bool Generator::open_connection(uint64_t now, uint64_t due) {
+  if (!may_connect()) return false;
   tcp::Connection* c = tcp_.connect(cfg_.target, cfg_.port, this, now, cfg_.tcp);
   if (!c) {
     ++stats_.conns_no_slot;
@@ -51,16 +53,24 @@ bool Generator::open_connection(uint64_t now, uint64_t due) {
   k.phase = Phase::connecting;
   k.conn = c;
   k.started = due;
-  ++open_;
+  ++connecting_;
+  ++opened_this_tick_;
+  stats_.open = ++open_;
   ++stats_.conns_attempted;
   return true;
 }
 
 void Generator::tick(uint64_t now) {
   last_now_ = now;
+  if (now != budget_time_) {  // callbacks at the same instant share the budget
+    budget_time_ = now;
+    opened_this_tick_ = 0;
+  }
   if (!pacer_.started()) return;
-  // (Re)open connections the closed loop (or the open loop's pool) lacks.
-  while (want_open_ && !pacer_.stopped()) {
+  // (Re)open connections the closed loop (or the open loop's pool) lacks, as
+  // many as the closed loop's ramp allows by now.
+  const uint32_t allowed = cfg_.conns_at(now - start_);
+  while (want_open_ && !pacer_.stopped() && open_ < allowed) {
     if (per_request_ && !pacer_.open_loop()) {
       if (!pacer_.may_issue()) {
         want_open_ = 0;
@@ -126,6 +136,8 @@ void Generator::pump(Conn& k, tcp::Connection& c) {
 void Generator::on_connected(tcp::Connection& c) {
   Conn& k = conns_[c.tag()];
   if (k.phase != Phase::connecting) return;
+  --connecting_;
+  reached_ = true;
   ++stats_.conns_established;
   k.phase = Phase::idle;
   if (per_request_) {
@@ -136,6 +148,7 @@ void Generator::on_connected(tcp::Connection& c) {
   } else {
     next_request(k, c, tcp_.now());
   }
+  if (want_open_ || pacer_.waiting()) tick(tcp_.now());  // a handshake slot is free
 }
 
 void Generator::on_writable(tcp::Connection& c) {
@@ -209,12 +222,13 @@ void Generator::next_request(Conn& k, tcp::Connection& c, uint64_t now) {
 }
 
 void Generator::retire(Conn& k, tcp::Connection& c) {
+  if (k.phase == Phase::connecting) --connecting_;
   if (k.phase == Phase::idle) {
     auto it = std::find(idle_.begin(), idle_.end(), c.tag());
     if (it != idle_.end()) idle_.erase(it);
   }
   k.phase = Phase::closing;
-  --open_;
+  stats_.open = --open_;
 }
 
 void Generator::on_peer_closed(tcp::Connection& c) {
@@ -229,14 +243,21 @@ void Generator::on_peer_closed(tcp::Connection& c) {
   if ((!per_request_ || !pacer_.open_loop()) && !pacer_.stopped()) ++want_open_;
 }
 
-void Generator::on_closed(tcp::Connection& c, tcp::CloseReason) {
+void Generator::on_closed(tcp::Connection& c, tcp::CloseReason why) {
   Conn& k = conns_[c.tag()];
   const Phase was = k.phase;
   if (was == Phase::closing || was == Phase::unused) {
     k = Conn{};
     return;
   }
+  switch (why) {
+    case tcp::CloseReason::refused: ++stats_.conns_refused; break;
+    case tcp::CloseReason::timeout: ++stats_.conns_timed_out; break;
+    case tcp::CloseReason::reset: ++stats_.conns_reset; break;
+    default: break;
+  }
   if (was == Phase::connecting) {
+    if (why == tcp::CloseReason::refused) reached_ = true;
     ++stats_.conns_failed;
     if (per_request_) pacer_.finish();
   } else if (was == Phase::busy && !streaming_) {

@@ -5,6 +5,14 @@
 // each start the next request when the last is answered. Open loop: requests
 // (cps: connections) are due at a fixed rate; a request finds an idle
 // connection or waits for one.
+//
+// Connections open at a pace the path can take: at most kFirstBurst until the
+// target has answered (what the ARP cache holds for one unresolved address,
+// so the first SYNs survive resolution, and a dead target gets a handful of
+// SYNs, not a flood), then at most kMaxConnecting handshakes in flight and
+// kOpenPerTick new ones per tick; what cannot open yet opens as handshakes complete (in
+// open loop, the requests wait, their latency counting from when they were
+// due).
 #pragma once
 
 #include <cstdint>
@@ -21,6 +29,9 @@ namespace ts::workload {
 
 class Generator final : public Workload, public tcp::Events {
  public:
+  static constexpr uint32_t kFirstBurst = 16;
+  static constexpr uint32_t kMaxConnecting = 1024;
+  static constexpr uint32_t kOpenPerTick = 256;
   // The mode's TcpMode from the table (mode.hh) unless one is given.
   Generator(stack::TcpLayer& tcp, const GenConfig& cfg, std::unique_ptr<TcpMode> mode = nullptr);
   ~Generator() override;
@@ -35,6 +46,7 @@ class Generator final : public Workload, public tcp::Events {
   uint64_t drain_ns() const override { return 200'000'000; }
   const GenStats& stats() const override { return stats_; }
   util::Histogram take_interval() override;
+  void clear_latency() override { stats_.latency = util::Histogram(); }
   const GenConfig& config() const override { return cfg_; }
 
   // tcp::Events.
@@ -54,6 +66,11 @@ class Generator final : public Workload, public tcp::Events {
     Exchange x;
   };
 
+  // Whether another handshake may start now (see the pacing above).
+  bool may_connect() const {
+    return connecting_ < (reached_ ? kMaxConnecting : kFirstBurst) &&
+           opened_this_tick_ < kOpenPerTick;
+  }
   bool open_connection(uint64_t now, uint64_t due);
   void begin_request(Conn& k, tcp::Connection& c, uint64_t due);
   void pump(Conn& k, tcp::Connection& c);
@@ -75,7 +92,12 @@ class Generator final : public Workload, public tcp::Events {
   std::vector<uint32_t> idle_;  // tags of idle persistent connections
   uint32_t open_ = 0;           // connections we hold (not yet closed)
   uint32_t want_open_ = 0;      // closed loop: connections still to (re)open
+  uint32_t connecting_ = 0;     // handshakes in flight
+  uint32_t opened_this_tick_ = 0;
+  uint64_t budget_time_ = 0;    // the tick opened_this_tick_ counts for
+  bool reached_ = false;        // the target answered a SYN (accepted or refused)
   uint64_t last_now_ = 0;
+  uint64_t start_ = 0;
 };
 
 }  // namespace ts::workload

@@ -1,7 +1,9 @@
 // http: GET --path on persistent connections (HTTP/1.1). A response is
 // complete after its header block and Content-Length body; it is ok with a
-// 2xx status. Without a length (or chunked, or unparsable) the response, and
-// the connection, end there; so does a server's "Connection: close".
+// 2xx status, and counted by status code either way. The connection stays
+// for the next request whatever the status (as wrk keeps it); without a
+// length (or chunked, or unparsable) the response, and the connection, end
+// there; so does a server's "Connection: close".
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -52,6 +54,7 @@ class Http final : public TcpMode {
       x.keep_alive = resp.keep_alive;
       x.resp_left = resp.content_length;
       x.status = uint16_t(resp.status);
+      s.count_status(resp.status);
       if (x.resp_left == 0) return complete(x);
     }
     const size_t n = size_t(std::min<uint64_t>(c.readable().size(), x.resp_left));
@@ -66,7 +69,7 @@ class Http final : public TcpMode {
  private:
   static Read complete(const Exchange& x) {
     const bool ok = x.status >= 200 && x.status < 300;
-    return {ok ? Outcome::ok : Outcome::bad, ok && x.keep_alive};
+    return {ok ? Outcome::ok : Outcome::bad, x.keep_alive};
   }
 
   std::string request_;

@@ -16,7 +16,7 @@ PingWorkload::PingWorkload(stack::Stack& stack, const GenConfig& cfg)
     : stack_(stack),
       cfg_(cfg),
       window_(std::clamp<uint32_t>(cfg.conns, 1, kSlots)),
-      pacer_(cfg.rate, cfg.requests),
+      pacer_(cfg.schedule(), cfg.requests),
       slots_(kSlots),
       payload_(std::max(cfg.size, kMinPayload)) {
   cfg_.size = uint16_t(payload_.size());
@@ -44,10 +44,10 @@ bool PingWorkload::send_one(uint64_t intended, uint64_t now) {
   Slot& s = slots_[reqno % kSlots];
   if (s.in_flight) {  // more than kSlots outstanding: the oldest is given up
     ++stats_.errors;
-    --in_flight_;
+    stats_.open = --in_flight_;
   }
   s = {reqno, intended, true};
-  ++in_flight_;
+  stats_.open = ++in_flight_;
   ++next_reqno_;
   ++stats_.requests_sent;
   stats_.bytes_tx += payload_.size();
@@ -60,7 +60,7 @@ void PingWorkload::expire(uint64_t now) {
     if (s.reqno == oldest_ && s.in_flight) {
       if (now - s.intended < cfg_.timeout_ns) break;
       s.in_flight = false;
-      --in_flight_;
+      stats_.open = --in_flight_;
       ++stats_.errors;
     }
     ++oldest_;
@@ -68,6 +68,7 @@ void PingWorkload::expire(uint64_t now) {
 }
 
 void PingWorkload::start(uint64_t now) {
+  start_ = now;
   pacer_.start(now);
   tick(now);
 }
@@ -76,7 +77,8 @@ void PingWorkload::tick(uint64_t now) {
   if (!pacer_.started()) return;
   expire(now);
   if (!pacer_.open_loop()) {
-    while (in_flight_ < window_ && pacer_.may_issue()) {
+    const uint32_t window = std::min<uint32_t>(window_, cfg_.conns_at(now - start_));
+    while (in_flight_ < window && pacer_.may_issue()) {
       if (!send_one(now, now)) break;
       pacer_.issue();
     }
@@ -106,6 +108,7 @@ uint64_t PingWorkload::next_deadline() const {
 GenStats PingWorkload::final_stats() const {
   GenStats s = stats_;
   s.errors += in_flight_;
+  s.open = 0;
   return s;
 }
 
@@ -143,7 +146,7 @@ void PingWorkload::on_echo_reply(const stack::EchoReply& r, uint64_t now) {
     return;
   }
   s.in_flight = false;
-  --in_flight_;
+  stats_.open = --in_flight_;
   ++stats_.responses_ok;
   stats_.bytes_rx += r.payload.size();
   stats_.latency.record(now - s.intended);

@@ -37,6 +37,7 @@ class PingWorkload final : public Workload, public stack::EchoHandler {
   // Requests never answered by the end count as lost.
   GenStats final_stats() const override;
   util::Histogram take_interval() override;
+  void clear_latency() override { stats_.latency = util::Histogram(); }
   const GenConfig& config() const override { return cfg_; }
   uint64_t in_flight() const { return in_flight_; }
   uint16_t payload_len() const { return uint16_t(payload_.size()); }
@@ -64,6 +65,7 @@ class PingWorkload final : public Workload, public stack::EchoHandler {
   uint64_t next_reqno_ = 0;
   uint64_t oldest_ = 0;  // no request older than this is in flight
   uint64_t in_flight_ = 0;
+  uint64_t start_ = 0;
 };
 
 }  // namespace ts::workload

@@ -184,7 +184,7 @@ void Server::finish_if_done(tcp::Connection& c, ConnState& s) {
   }
 }
 
-void Server::serve_echo(tcp::Connection& c, ConnState&) {
+void Server::serve_echo(tcp::Connection& c, ConnState& s) {
   // Echo what fits; the rest stays unread, so the window closes on a client
   // that sends faster than it reads.
   const tcp::Bytes2 r = c.readable();
@@ -192,6 +192,12 @@ void Server::serve_echo(tcp::Connection& c, ConnState&) {
   if (done == r.a.size() && !r.b.empty()) done += send(c, r.b.data(), r.b.size());
   stats_.bytes_in += done;
   if (done) c.consume(done, tcp_.now());
+  // Echo has no framing: a request is every req_size bytes echoed (gen's
+  // request size in demo, --req-size for serve).
+  s.rx_partial += done;
+  const uint64_t req = std::max<uint32_t>(cfg_.req_size, 1);
+  stats_.requests += s.rx_partial / req;
+  s.rx_partial %= req;
 }
 
 bool Server::pump_body(tcp::Connection& c, ConnState& s) {

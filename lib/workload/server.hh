@@ -55,7 +55,8 @@ struct ServerConfig {
   ServerApp app = ServerApp::echo;
   uint16_t port = 80;
   uint32_t backlog = 1024;
-  // rr: a response of resp_size bytes for every req_size bytes received.
+  // rr: a response of resp_size bytes for every req_size bytes received;
+  // echo: the request size it counts requests by.
   uint32_t req_size = 64, resp_size = 64;
   // http: files from `files` when set, else a generated body of http_size.
   const FileIndex* files = nullptr;
@@ -66,7 +67,7 @@ struct ServerStats {
   uint64_t accepted = 0;      // connections established
   uint64_t closed = 0;        // connections ended (any reason)
   uint64_t aborted = 0;       // ended by a reset or a timeout
-  uint64_t requests = 0;      // rr and http requests answered
+  uint64_t requests = 0;      // requests answered: rr's and http's; echo's, one per req_size bytes echoed
   uint64_t http_2xx = 0, http_4xx = 0, http_5xx = 0;
   uint64_t bytes_in = 0, bytes_out = 0;
   void merge(const ServerStats& o);

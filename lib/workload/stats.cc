@@ -1,12 +1,18 @@
 #include "workload/stats.hh"
 
+#include <cstddef>
+
 namespace ts::workload {
 
 void GenStats::merge(const GenStats& o) {
   conns_attempted += o.conns_attempted;
   conns_established += o.conns_established;
   conns_failed += o.conns_failed;
+  conns_refused += o.conns_refused;
+  conns_timed_out += o.conns_timed_out;
+  conns_reset += o.conns_reset;
   conns_no_slot += o.conns_no_slot;
+  open += o.open;
   requests_sent += o.requests_sent;
   responses_ok += o.responses_ok;
   responses_bad += o.responses_bad;
@@ -19,7 +25,29 @@ void GenStats::merge(const GenStats& o) {
   bytes_rx += o.bytes_rx;
   bytes_tx += o.bytes_tx;
   bytes_acked += o.bytes_acked;
+  for (std::size_t i = 0; i < kStatusCodes; ++i) http_status[i] += o.http_status[i];
   latency.merge(o.latency);
+}
+
+GenStats GenStats::since(const GenStats& base) const {
+  GenStats d = *this;
+  auto less = [](uint64_t a, uint64_t b) { return a > b ? a - b : 0; };
+  const uint64_t ended = base.responses_ok + base.responses_bad + base.errors;
+  d.requests_sent = less(requests_sent, ended);
+  d.responses_ok = less(responses_ok, base.responses_ok);
+  d.responses_bad = less(responses_bad, base.responses_bad);
+  d.errors = less(errors, base.errors);
+  d.late_dropped = less(late_dropped, base.late_dropped);
+  d.late_replies = less(late_replies, base.late_replies);
+  d.duplicates = less(duplicates, base.duplicates);
+  d.foreign = less(foreign, base.foreign);
+  d.send_failed = less(send_failed, base.send_failed);
+  d.bytes_rx = less(bytes_rx, base.bytes_rx);
+  d.bytes_tx = less(bytes_tx, base.bytes_tx);
+  d.bytes_acked = less(bytes_acked, base.bytes_acked);
+  for (std::size_t i = 0; i < kStatusCodes; ++i)
+    d.http_status[i] = less(http_status[i], base.http_status[i]);
+  return d;
 }
 
 }  // namespace ts::workload

@@ -3,6 +3,7 @@
 // (docs/json.md). Fields a mode does not produce stay zero.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include "util/histogram.hh"
@@ -14,7 +15,11 @@ struct GenStats {
   uint64_t conns_attempted = 0;
   uint64_t conns_established = 0;
   uint64_t conns_failed = 0;     // refused, reset or timed out before done
+  uint64_t conns_refused = 0;    // of the failed: the peer reset our SYN (nothing listens)
+  uint64_t conns_timed_out = 0;  // of the failed: retransmissions went unanswered
+  uint64_t conns_reset = 0;      // of the failed: reset by the peer once established
   uint64_t conns_no_slot = 0;    // no local port or connection slot was free
+  uint64_t open = 0;             // a gauge: connections open (ping: requests in flight)
   // Requests (all modes but bulk).
   uint64_t requests_sent = 0;
   uint64_t responses_ok = 0;
@@ -29,8 +34,21 @@ struct GenStats {
   // Payload bytes.
   uint64_t bytes_rx = 0, bytes_tx = 0;
   uint64_t bytes_acked = 0;      // of bytes_tx, acknowledged by the peer (TCP)
+  // http: responses by status code (100-599; anything else is not HTTP and
+  // counts as a bad response only).
+  static constexpr unsigned kFirstStatus = 100, kStatusCodes = 500;
+  std::array<uint64_t, kStatusCodes> http_status{};
+  void count_status(unsigned code) {
+    if (code >= kFirstStatus && code < kFirstStatus + kStatusCodes) ++http_status[code - kFirstStatus];
+  }
   util::Histogram latency;       // ns, per completed request
   void merge(const GenStats& o);
+  // What was counted after `base` was taken (the end of a warm-up): requests,
+  // responses, bytes and statuses less base's; requests in flight at that
+  // moment count as sent after it (so that every request sent is still
+  // answered or lost); connections and the gauge as they are (over the whole
+  // run); the latency as it is (cleared when base was taken).
+  GenStats since(const GenStats& base) const;
 };
 
 }  // namespace ts::workload

@@ -6,12 +6,15 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "tcp/config.hh"
 #include "util/histogram.hh"
 #include "wire/addr.hh"
 #include "workload/mode.hh"
+#include "workload/pacer.hh"
 #include "workload/stats.hh"
 
 namespace ts::workload {
@@ -23,6 +26,9 @@ struct GenConfig {
   uint32_t conns = 32;         // closed loop: requests in flight (TCP: connections, cps: at a time);
                                // open loop: the most open at once
   double rate = 0;             // open loop: requests (cps: connections) per second
+  std::vector<RateStep> steps; // open loop: a schedule of rates instead of `rate`
+  uint64_t ramp_ns = 0;        // open loop: `rate` reached linearly over this; closed
+                               // loop: `conns` connections (ping: in flight) likewise
   uint64_t requests = 0;       // stop issuing after this many (0: no limit)
   uint32_t req_size = 64;      // cps, rr
   uint32_t resp_size = 64;     // cps, rr: bytes that answer one request
@@ -31,6 +37,18 @@ struct GenConfig {
   uint16_t size = 56;          // ping: ICMP payload bytes
   uint64_t timeout_ns = 1'000'000'000;  // ping: a request unanswered this long is lost
   const tcp::TcpConfig* tcp = nullptr;  // per-connection settings (the layer's by default)
+
+  bool open_loop() const { return rate > 0 || !steps.empty(); }
+  // The open loop's rate schedule (empty: the closed loop).
+  std::vector<RateStep> schedule() const {
+    return steps.empty() ? constant_rate(rate, ramp_ns) : steps;
+  }
+  // Closed loop: how many of `conns` may be open (ping: in flight) `t` ns
+  // after the start, rising linearly from 1 over the ramp.
+  uint32_t conns_at(uint64_t t) const {
+    if (!ramp_ns || open_loop() || t >= ramp_ns) return conns;
+    return std::max<uint32_t>(1, uint32_t(uint64_t(conns) * t / ramp_ns));
+  }
 };
 
 class Workload {
@@ -57,6 +75,8 @@ class Workload {
   virtual GenStats final_stats() const { return stats(); }
   // Latency of the requests completed since the last call (for progress lines).
   virtual util::Histogram take_interval() = 0;
+  // Forgets the latency recorded so far (the end of a warm-up).
+  virtual void clear_latency() = 0;
   virtual const GenConfig& config() const = 0;
 };
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "hostcache/hostcache.hh"
+#include "tcp/rtt.hh"
 #include "hostcache/path_cache.hh"
 
 using namespace ts;
@@ -50,7 +51,10 @@ TEST(HostCache, TemporalSharingFollowsRfc9040AndSetsTheFirstRto) {
   // not the 1 s default.
   tcp::PathHint h = hc.open(kKey, kSec, Policy::temporal, kMss, kIw);
   ASSERT_TRUE(h.have_rtt);
-  EXPECT_EQ(h.srtt_ns + 4 * h.rttvar_ns, 260 * kMs);
+  EXPECT_EQ(h.rto_ns, 260 * kMs);
+  // The path's own SRTT and RTTVAR, not values bent to make that RTO.
+  EXPECT_EQ(h.srtt_ns, 100 * kMs);
+  EXPECT_EQ(h.rttvar_ns, 40 * kMs);
   EXPECT_EQ(h.mss, kMss);
   EXPECT_EQ(h.ssthresh, 40u * kMss);
   // A second close moves the RTT a quarter of the way: 100 + (200 - 100) / 4.
@@ -62,13 +66,35 @@ TEST(HostCache, TemporalSharingFollowsRfc9040AndSetsTheFirstRto) {
   EXPECT_EQ(snap[0].second.open, 0u);
 }
 
+TEST(HostCache, AShortRttIsHandedOnAsMeasuredWithTheRtoAtItsMinimum) {
+  // A LAN path: 40 us smoothed, 10 us of variance. The first RTO is the
+  // minimum, but SRTT and RTTVAR stay the path's: a connection seeded with a
+  // variance bent to produce the RTO (about 50 ms here) reported it back when
+  // it closed, and the cache showed rttvar 21 ms beside srtt 0.04 ms.
+  HostCache hc;
+  hc.close(kKey, closing(40'000, 10'000), kSec, Policy::temporal);
+  const tcp::PathHint h = hc.open(kKey, kSec, Policy::temporal, kMss, kIw);
+  ASSERT_TRUE(h.have_rtt);
+  EXPECT_EQ(h.rto_ns, hc.config().rto_min_ns);
+  EXPECT_EQ(h.srtt_ns, 40'000u);
+  EXPECT_EQ(h.rttvar_ns, 10'000u);
+  // A connection that starts from it and measures the same path reports the
+  // path's variance back, not the seed's.
+  tcp::RttEstimator est(1'000'000'000, hc.config().rto_min_ns, 60'000'000'000);
+  est.seed(h.srtt_ns, h.rttvar_ns, h.rto_ns);
+  EXPECT_EQ(est.rto(), hc.config().rto_min_ns);
+  est.sample(40'000);
+  EXPECT_LE(est.rttvar(), 10'000u);
+  EXPECT_EQ(est.rto(), hc.config().rto_min_ns);
+}
+
 TEST(HostCache, EntriesAgeTowardTheDefaults) {
   Config cfg;
   cfg.max_age_ns = 100 * kSec;
   HostCache hc(cfg);
   hc.close(kKey, closing(50 * kMs, 10 * kMs, 20 * kMss), 0, Policy::temporal);
   const Entry e = hc.snapshot()[0].second;
-  const auto rto = [](const tcp::PathHint& h) { return h.srtt_ns + 4 * h.rttvar_ns; };
+  const auto rto = [](const tcp::PathHint& h) { return h.rto_ns; };
   const tcp::PathHint fresh = hc.hint_of(e, 0, Policy::temporal, kMss);
   const tcp::PathHint half = hc.hint_of(e, 50 * kSec, Policy::temporal, kMss);
   const tcp::PathHint old = hc.hint_of(e, 100 * kSec, Policy::temporal, kMss);
@@ -94,7 +120,7 @@ TEST(HostCache, PoisonedEntriesStayWithinDefaultTcp) {
     hc.poke(kKey, e);
     const tcp::PathHint h = hc.hint_of(e, now, Policy::ensemble, kMss);
     ASSERT_TRUE(h.have_rtt);
-    const uint64_t first_rto = h.srtt_ns + 4 * h.rttvar_ns;
+    const uint64_t first_rto = h.rto_ns;
     EXPECT_LE(first_rto, hc.config().rto_initial_ns) << "rtt " << rtt;  // never later than default
     EXPECT_GE(first_rto, hc.config().rto_min_ns) << "rtt " << rtt;
     EXPECT_GE(h.mss, hc.config().mss_min);  // an MSS of 1 is not taken

@@ -2,6 +2,7 @@
 // loop's due times, its backlog in order, and what overflows it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "workload/pacer.hh"
@@ -92,4 +93,63 @@ TEST(Pacer, ABoundedReleaseLeavesTheRestDueAndStopEndsIssuing) {
   p.stop();
   EXPECT_FALSE(p.may_issue());
   EXPECT_EQ(p.next_due(), UINT64_MAX);
+}
+
+namespace {
+
+// Every due time the pacer releases up to `until`, all taken.
+std::vector<uint64_t> due_times(Pacer& p, uint64_t until) {
+  std::vector<uint64_t> v;
+  p.release_due(until, 1u << 30, [&](uint64_t due) {
+    v.push_back(due);
+    return true;
+  });
+  return v;
+}
+
+}  // namespace
+
+TEST(PacerSchedule, ARampRisesLinearlyThenHoldsTheRate) {
+  using ts::workload::constant_rate;
+  // 0 to 1000/s over 2 s: 1000 requests in the ramp (the area under it),
+  // then 1000/s.
+  Pacer p(constant_rate(1000, 2'000'000'000), 0);
+  p.start(0);
+  const auto v = due_times(p, 4'000'000'000 - 1);
+  const auto in = [&](uint64_t from, uint64_t to) {
+    return std::count_if(v.begin(), v.end(), [&](uint64_t t) { return t >= from && t < to; });
+  };
+  EXPECT_NEAR(double(in(0, 2'000'000'000)), 1000, 2);
+  // The first half second of the ramp carries a sixteenth of it, the last
+  // half second seven sixteenths.
+  EXPECT_NEAR(double(in(0, 500'000'000)), 1000.0 / 16, 2);
+  EXPECT_NEAR(double(in(1'500'000'000, 2'000'000'000)), 1000.0 * 7 / 16, 2);
+  EXPECT_NEAR(double(in(2'000'000'000, 4'000'000'000)), 2000, 2);
+  EXPECT_TRUE(std::is_sorted(v.begin(), v.end()));
+  EXPECT_NEAR(p.rate_now(1'000'000'000), 500, 1e-9);
+  EXPECT_FALSE(p.done());
+}
+
+TEST(PacerSchedule, StepsHoldEachRateForItsTimeThenTheScheduleEnds) {
+  using ts::workload::RateStep;
+  // 100/s for 1 s, a pause of 1 s, 1000/s for 0.5 s.
+  Pacer p({{1'000'000'000, 100, 100}, {1'000'000'000, 0, 0}, {500'000'000, 1000, 1000}}, 0);
+  p.start(10);
+  const auto v = due_times(p, 10'000'000'000);
+  const auto in = [&](uint64_t from, uint64_t to) {
+    return std::count_if(v.begin(), v.end(), [&](uint64_t t) { return t >= 10 + from && t < 10 + to; });
+  };
+  EXPECT_EQ(in(0, 1'000'000'000), 100);
+  EXPECT_EQ(in(1'000'000'000, 2'000'000'000), 0);
+  EXPECT_EQ(in(2'000'000'000, 2'500'000'000), 500);
+  EXPECT_EQ(v.size(), 600u);
+  EXPECT_EQ(v.front(), 10u);
+  // Over: nothing more is due, and the run is done once all have ended.
+  EXPECT_FALSE(p.may_issue());
+  EXPECT_EQ(p.next_due(), UINT64_MAX);
+  EXPECT_FALSE(p.done());
+  for (size_t i = 0; i < v.size(); ++i) p.finish();
+  EXPECT_TRUE(p.done());
+  EXPECT_EQ(ts::workload::schedule_length({{1'000'000'000, 100, 100}, {500'000'000, 1, 1}}),
+            1'500'000'000u);
 }
