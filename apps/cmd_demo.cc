@@ -45,6 +45,8 @@ int run_demo(const DemoArgs& a) {
     sc.app = plan.mode().server;
     if (sc.app == workload::ServerApp::echo && g.req_size != g.resp_size)
       sc.app = workload::ServerApp::rr;
+    if (g.mode == workload::GenMode::bulk && g.direction != workload::BulkDirection::send)
+      sc.app = workload::ServerApp::source;
     sc.port = 5001;
     sc.req_size = g.req_size;
     sc.resp_size = g.resp_size;

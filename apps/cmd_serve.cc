@@ -22,6 +22,7 @@ uint16_t default_port(workload::ServerApp a) {
   switch (a) {
     case workload::ServerApp::echo: return 7;
     case workload::ServerApp::discard: return 9;
+    case workload::ServerApp::source: return 19;
     case workload::ServerApp::rr: return 9000;
     case workload::ServerApp::http: return 80;
   }
@@ -35,7 +36,8 @@ std::string server_summary(const workload::ServerStats& s, workload::ServerApp a
   std::string out = "  connections   accepted " + n(s.accepted) + "  closed " + n(s.closed) +
                     "  aborted " + n(s.aborted) + "\n";
   switch (app) {
-    case workload::ServerApp::discard: break;  // it answers nothing
+    case workload::ServerApp::discard:
+    case workload::ServerApp::source: break;  // no requests
     case workload::ServerApp::http:
       out += "  requests      " + n(s.requests) + " answered: 2xx " + n(s.http_2xx) + "  4xx " +
              n(s.http_4xx) + "  5xx " + n(s.http_5xx) + "\n";
@@ -56,7 +58,7 @@ std::string server_summary(const workload::ServerStats& s, workload::ServerApp a
 workload::ServerConfig plan_server(const ServeArgs& a, workload::FileIndex& files) {
   workload::ServerConfig sc;
   if (!workload::parse_server_app(a.app, sc.app))
-    usage_error("--app '" + a.app + "' is not one of echo, discard, rr, http");
+    usage_error("--app '" + a.app + "' is not one of echo, discard, source, rr, http");
   sc.port = default_port(sc.app);
   if (!a.listen.empty()) {
     auto p = util::parse_count(a.listen);
@@ -81,6 +83,7 @@ workload::ServerConfig plan_server(const ServeArgs& a, workload::FileIndex& file
       refuse_given(g, {"--http-root", "--http-size", "--resp-size"}, app);
       break;
     case workload::ServerApp::discard:
+    case workload::ServerApp::source:
       refuse_given(g, {"--http-root", "--http-size", "--req-size", "--resp-size"}, app);
       break;
     case workload::ServerApp::rr:

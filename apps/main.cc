@@ -119,9 +119,30 @@ void add_workload(CLI::App* app, WorkloadArgs& w) {
                   "--req-size; serve --app rr answers its own --resp-size)")
       ->type_name("BYTES")
       ->capture_default_str();
-  app->add_option("--path", w.path, "http: the path to GET")
+  app->add_option("--path", w.path, "http: the path to request")
       ->type_name("PATH")
       ->capture_default_str();
+  app->add_option("--paths", w.paths,
+                  "http: request the paths listed in FILE (one per line; # comments), in turn "
+                  "or at random (--path-order)")
+      ->type_name("FILE");
+  app->add_option("--path-order", w.path_order, "http, with --paths: turn or random")
+      ->type_name("ORDER")
+      ->capture_default_str();
+  app->add_option("--method", w.method,
+                  "http: GET, HEAD, POST, PUT, DELETE, OPTIONS or PATCH (default GET; POST with "
+                  "--body-size); serve --app http answers GET, HEAD and POST")
+      ->type_name("METHOD");
+  app->add_option("--header", w.headers,
+                  "http: an extra request header 'Name: value' (repeatable; a Host header "
+                  "replaces the default one)")
+      ->type_name("HEADER");
+  app->add_option("--body-size", w.body_size, "http: a request body of this many bytes")
+      ->type_name("BYTES");
+  app->add_flag("--reverse", w.reverse,
+                "bulk: the target sends and we receive (against serve --app source, or any "
+                "chargen server)");
+  app->add_flag("--bidir", w.bidir, "bulk: both sides send at once (against serve --app source)");
   app->add_option("--size", w.size, "ping: ICMP payload bytes")
       ->type_name("BYTES")
       ->capture_default_str();
@@ -136,13 +157,15 @@ void add_workload(CLI::App* app, WorkloadArgs& w) {
 
 void add_server(CLI::App* app, ServeArgs& s) {
   app->add_option("--app", s.app,
-                  "TCP service: echo (every byte back), discard (read and drop), rr (--resp-size "
-                  "bytes for every --req-size bytes received), http (HTTP/1.1 GET and HEAD, "
+                  "TCP service: echo (every byte back; a request counted per --req-size bytes), "
+                  "discard (read and drop), source (send as fast as the path allows, drop what "
+                  "arrives: for gen --mode bulk --reverse or --bidir), rr (--resp-size bytes "
+                  "for every --req-size bytes received), http (HTTP/1.1 GET, HEAD and POST, "
                   "keep-alive, pipelining; files from --http-root or a generated body of "
                   "--http-size)")
       ->type_name("APP");
   app->add_option("--listen", s.listen,
-                  "TCP port (default: echo 7, discard 9, rr 9000, http 80)")
+                  "TCP port (default: echo 7, discard 9, source 19, rr 9000, http 80)")
       ->type_name("PORT");
   app->add_option("--http-root", s.http_root,
                   "http: serve the files below DIR (indexed and mapped at start; a directory "

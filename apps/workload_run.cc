@@ -1,7 +1,11 @@
 #include "apps/workload_run.hh"
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <memory>
 #include <tuple>
 
@@ -45,9 +49,83 @@ constexpr ModeFlag kModeFlags[] = {
     {"--req-size", bit(M::cps) | bit(M::rr)},
     {"--resp-size", bit(M::cps) | bit(M::rr)},
     {"--path", bit(M::http)},
+    {"--paths", bit(M::http)},
+    {"--path-order", bit(M::http)},
+    {"--method", bit(M::http)},
+    {"--header", bit(M::http)},
+    {"--body-size", bit(M::http)},
+    {"--reverse", bit(M::bulk)},
+    {"--bidir", bit(M::bulk)},
     {"--size", bit(M::ping)},
     {"--timeout", bit(M::ping)},
 };
+
+}  // namespace
+
+namespace {
+
+bool valid_path(const std::string& p) {
+  return !p.empty() && p[0] == '/' && p.find_first_of(" \t\r\n") == std::string::npos;
+}
+
+bool http_token(std::string_view t) {
+  if (t.empty()) return false;
+  for (char ch : t)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && !std::strchr("!#$%&'*+-.^_`|~", ch))
+      return false;
+  return true;
+}
+
+// The http flags: method, headers, body, the list of paths.
+void plan_http(const WorkloadArgs& w, const Given& given, workload::GenConfig& g) {
+  if (!w.body_size.empty()) {
+    const auto b = util::parse_bytes(w.body_size);
+    if (!b || *b > (1ull << 30)) usage_error("--body-size '" + w.body_size + "' must be 0 to 1G");
+    g.body_size = *b;
+  }
+  g.method = w.method.empty() ? (g.body_size ? "POST" : "GET") : w.method;
+  static const char* const kMethods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"};
+  if (std::find_if(std::begin(kMethods), std::end(kMethods),
+                   [&](const char* m) { return g.method == m; }) == std::end(kMethods))
+    usage_error("--method '" + g.method + "' is not one of GET, HEAD, POST, PUT, DELETE, OPTIONS, "
+                "PATCH");
+  if (g.body_size && g.method != "POST" && g.method != "PUT" && g.method != "PATCH")
+    not_applicable("--body-size", "--method " + g.method + " (POST, PUT and PATCH carry a body)");
+  for (const std::string& h : w.headers) {
+    const size_t colon = h.find(':');
+    const std::string name = h.substr(0, colon);
+    if (colon == std::string::npos || !http_token(name) ||
+        h.find_first_of("\r\n") != std::string::npos)
+      usage_error("--header '" + h + "' is not 'Name: value'");
+    std::string lower = name;
+    for (char& ch : lower) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    if (lower == "content-length" || lower == "transfer-encoding")
+      usage_error("--header '" + h + "': touchstone sets the body's length itself (--body-size)");
+    g.headers.push_back(h);
+  }
+  if (!w.paths.empty()) {
+    if (given.has("--path")) not_applicable("--path", "--paths (the file lists the paths)");
+    std::ifstream in(w.paths);
+    if (!in) usage_error("--paths " + w.paths + ": cannot read the file");
+    size_t line_no = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++line_no;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty() || line[0] == '#') continue;
+      if (!valid_path(line))
+        usage_error("--paths " + w.paths + ", line " + std::to_string(line_no) + ": '" + line +
+                    "' must start with / and hold no spaces");
+      if (g.paths.size() == 1'000'000) usage_error("--paths " + w.paths + ": more than 1M paths");
+      g.paths.push_back(line);
+    }
+    if (g.paths.empty()) usage_error("--paths " + w.paths + " lists no path");
+  } else if (given.has("--path-order")) {
+    not_applicable("--path-order", "one --path (give --paths FILE)");
+  }
+  if (w.path_order != "turn" && w.path_order != "random")
+    usage_error("--path-order '" + w.path_order + "' is not turn or random");
+  g.paths_random = w.path_order == "random";
+}
 
 }  // namespace
 
@@ -112,9 +190,14 @@ WorkloadPlan plan_workload(const WorkloadArgs& w, const CommonArgs& c, uint16_t 
       usage_error(std::string(flag) + " '" + *text + "' must be 1 byte to 1G");
     *out = uint32_t(*v);
   }
-  if (w.path.empty() || w.path[0] != '/' || w.path.find_first_of(" \r\n") != std::string::npos)
+  if (!valid_path(w.path))
     usage_error("--path '" + w.path + "' must start with / and hold no spaces or line breaks");
   g.path = w.path;
+  if (mode->mode == workload::GenMode::http) plan_http(w, c.given, g);
+  if (w.reverse && w.bidir) not_applicable("--reverse", "--bidir (give one of them)");
+  g.direction = w.reverse  ? workload::BulkDirection::receive
+                : w.bidir  ? workload::BulkDirection::both
+                           : workload::BulkDirection::send;
   if (!mode->tcp) {
     auto size = util::parse_bytes(w.size);
     const uint64_t max_payload = uint64_t(mtu) - 28;
@@ -156,6 +239,7 @@ workload::GenConfig core_share(const workload::GenConfig& g, unsigned core, unsi
   c.conns = uint32_t(part(g.conns));
   c.requests = part(g.requests);
   c.rate = g.rate / cores;
+  c.seed = g.seed + core;
   for (auto& st : c.steps) {
     st.from /= cores;
     st.to /= cores;
@@ -214,9 +298,14 @@ void print_progress(const WorkloadPlan& plan, uint64_t since_start, double dt,
                   gbits(s.bytes_acked - before.bytes_acked, dt),
                   gbits(s.bytes_rx - before.bytes_rx, dt));
     line += buf;
+    if (g.direction != workload::BulkDirection::receive) {  // else they are the target's
+      line += "  retr " + human_bytes(s.retransmitted_bytes - before.retransmitted_bytes);
+      line += "  cwnd " +
+              (s.cwnd_conns ? human_bytes(s.cwnd_sum / s.cwnd_conns) : std::string("-"));
+    }
     line += " | open " + std::to_string(s.open) + " conns";
-    line += " | total sent " + human_bytes(s.bytes_acked) + " failed " +
-            std::to_string(s.conns_failed + s.errors);
+    line += " | total sent " + human_bytes(s.bytes_acked) + " received " +
+            human_bytes(s.bytes_rx) + " failed " + std::to_string(s.conns_failed + s.errors);
   } else if (!m.tcp) {
     line += per_s(s.responses_ok, before.responses_ok) + " replies/s  " + lat("rtt");
     line += " | in flight " + std::to_string(s.open);
@@ -272,6 +361,7 @@ WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<
     if (!asking || !all_ready(n, snap)) return;
     asking = false;
     workload::GenStats sum = work.stats();
+    work.sample(sum);
     util::Histogram interval = work.take_interval();
     for (size_t k = 1; k < n; ++k) {
       sum.merge(state[k].progress.value().totals);
@@ -300,6 +390,7 @@ WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<
       work.tick(now);
       if (!warm && now - start >= plan.warmup_ns) {
         baseline = work.stats();
+        work.sample(baseline);
         baseline.latency = util::Histogram();
         work.clear_latency();
         warm = true;
@@ -311,6 +402,7 @@ WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<
       } else {
         me.progress.serve([&](Progress& p) {
           p.totals = work.stats();
+          work.sample(p.totals);
           p.totals.latency = util::Histogram();
           p.interval = work.take_interval();
         });
@@ -325,7 +417,9 @@ WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<
       // (core 0 may have set the end after this core read its clock).
       if (stopped && (work.done() || !requests || (now > e && now - e >= work.drain_ns()))) break;
     }
-    me.final = work.final_stats().since(baseline);
+    workload::GenStats final = work.final_stats();
+    work.sample(final);
+    me.final = final.since(baseline);
     // Close politely and give the FINs a moment. A core keeps polling until
     // every core is through this (at most another 400 ms): a core without a
     // port queue sends through another, and steered segments need their
@@ -453,9 +547,9 @@ void print_tcp_summary(const char* title, const WorkloadPlan& plan, const Worklo
     std::printf("  rate          %s\n", rate.c_str());
     std::printf("  latency       %s\n", latency_text(s.latency, false).c_str());
   }
-  std::printf("  payload       sent %s (acknowledged %s)  received %s\n",
+  std::printf("  payload       sent %s (acknowledged %s)  received %s  retransmitted %s\n",
               human_bytes(s.bytes_tx).c_str(), human_bytes(s.bytes_acked).c_str(),
-              human_bytes(s.bytes_rx).c_str());
+              human_bytes(s.bytes_rx).c_str(), human_bytes(s.retransmitted_bytes).c_str());
   if (rates_shown(r))
     std::printf("  goodput       sent %.3f Gbit/s  received %.3f Gbit/s (payload, each way)\n",
                 gbits(s.bytes_acked, r.elapsed_s), gbits(s.bytes_rx, r.elapsed_s));
@@ -509,7 +603,26 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
   if (mode_takes(g.mode, "--requests")) config["requests"] = g.requests;
   if (mode_takes(g.mode, "--req-size")) config["req_size"] = g.req_size;
   if (mode_takes(g.mode, "--resp-size")) config["resp_size"] = g.resp_size;
-  if (mode_takes(g.mode, "--path")) config["path"] = g.path;
+  if (mode_takes(g.mode, "--path")) {
+    config["method"] = g.method;
+    if (g.paths.empty())
+      config["path"] = g.path;
+    else
+      config["paths"] = {{"count", g.paths.size()}, {"order", g.paths_random ? "random" : "turn"}};
+    config["headers"] = g.headers;
+    config["body_size"] = g.body_size;
+  }
+  if (mode_takes(g.mode, "--reverse"))
+    config["direction"] = g.direction == workload::BulkDirection::send      ? "send"
+                          : g.direction == workload::BulkDirection::receive ? "receive"
+                                                                            : "both";
+  if (g.ramp_ns) config["ramp_s"] = double(g.ramp_ns) / 1e9;
+  if (!g.steps.empty()) {
+    nlohmann::ordered_json st = nlohmann::ordered_json::array();
+    for (const auto& x : g.steps) st.push_back({{"rate", x.from}, {"duration_s", double(x.ns) / 1e9}});
+    config["steps"] = st;
+  }
+  if (plan.warmup_ns) config["warmup_s"] = double(plan.warmup_ns) / 1e9;
   if (mode_takes(g.mode, "--size")) config["size"] = g.size;
   if (mode_takes(g.mode, "--timeout")) config["timeout_ms"] = double(g.timeout_ns) / 1e6;
   j["config"] = config;
@@ -544,7 +657,10 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
         j["http_status"] = st;
       }
     }
-    j["bytes"] = {{"tx", s.bytes_tx}, {"tx_acked", s.bytes_acked}, {"rx", s.bytes_rx}};
+    j["bytes"] = {{"tx", s.bytes_tx},
+                  {"tx_acked", s.bytes_acked},
+                  {"rx", s.bytes_rx},
+                  {"retransmitted", s.retransmitted_bytes}};
     if (m.mode == workload::GenMode::cps) j["cps"] = rate_json(s.conns_established, r);
     if (m.requests) j["rps"] = rate_json(s.responses_ok, r);
     j["goodput_gbps"] = {
@@ -563,7 +679,12 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
 int exit_status(const WorkloadPlan& plan, const WorkloadResult& r) {
   const auto& s = r.stats;
   if (!plan.mode().tcp) return s.responses_ok > 0 && s.responses_bad == 0 ? 0 : 1;
-  if (!plan.mode().requests) return s.bytes_acked > 0 && !s.conns_failed ? 0 : 1;
+  if (!plan.mode().requests) {
+    const auto d = plan.gen.direction;
+    const bool sent = d == workload::BulkDirection::receive || s.bytes_acked > 0;
+    const bool received = d == workload::BulkDirection::send || s.bytes_rx > 0;
+    return sent && received && !s.conns_failed ? 0 : 1;
+  }
   return s.responses_ok > 0 && !s.responses_bad && !s.errors && !s.conns_failed ? 0 : 1;
 }
 
@@ -610,6 +731,9 @@ std::string failure_cause(const WorkloadPlan& plan, const WorkloadResult& r,
   add(s.errors, "requests lost with their connection (" + n(s.conns_reset) + " resets)");
   if (!why.empty()) return why;
   if (m.requests) return "no response came back from " + target;
+  if (g.direction != workload::BulkDirection::send && !s.bytes_rx)
+    return "nothing came from " + target + " (bulk --reverse and --bidir need a sender there, "
+           "like serve --app source)";
   return "nothing sent to " + target + " was acknowledged";
 }
 

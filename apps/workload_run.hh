@@ -25,6 +25,13 @@ struct WorkloadArgs {
   std::string size = "56"; // ping payload bytes
   std::string req_size = "64", resp_size = "64";  // cps, rr
   std::string path = "/";  // http
+  std::string method;      // http: GET (POST with --body-size)
+  std::vector<std::string> headers;  // http: "Name: value"
+  std::string body_size;   // http
+  std::string paths;       // http: a file of paths
+  std::string path_order = "turn";  // http, with --paths: turn or random
+  bool reverse = false;    // bulk: the target sends
+  bool bidir = false;      // bulk: both send
   std::string timeout = "1s";
   std::string json;        // write results here
 };

@@ -47,7 +47,9 @@ std::optional<uint64_t> parse_uint(std::string_view s) {
 std::optional<uint64_t> parse_duration_ns(std::string_view s) {
   auto [num, unit] = split_suffix(s);
   double scale;
-  if (unit == "ns")
+  if (unit.empty())
+    scale = 1e9;  // a plain number is seconds
+  else if (unit == "ns")
     scale = 1;
   else if (unit == "us")
     scale = 1e3;
@@ -57,6 +59,8 @@ std::optional<uint64_t> parse_duration_ns(std::string_view s) {
     scale = 1e9;
   else if (unit == "m" || unit == "min")
     scale = 60e9;
+  else if (unit == "h")
+    scale = 3600e9;
   else
     return std::nullopt;
   return scaled(num, scale);

@@ -9,7 +9,7 @@
 
 namespace ts::util {
 
-// "250ns", "200us", "5ms", "1.5s", "2m"; a unit is required.
+// "250ns", "200us", "5ms", "1.5s", "2m", "1h"; a plain number is seconds ("3").
 std::optional<uint64_t> parse_duration_ns(std::string_view s);
 // "0.01" or "1%"; must lie in [0, 1].
 std::optional<double> parse_probability(std::string_view s);

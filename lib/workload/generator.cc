@@ -115,16 +115,17 @@ void Generator::begin_request(Conn& k, tcp::Connection& c, uint64_t due) {
 void Generator::pump(Conn& k, tcp::Connection& c) {
   const uint64_t now = tcp_.now();
   if (streaming_) {
+    if (!mode_->sends()) return;
     // By reference (zero-copy): segments are built straight from the mode's bytes.
     for (;;) {
-      const std::span<const uint8_t> b = mode_->request_bytes(0);
+      const std::span<const uint8_t> b = mode_->request_bytes(k.x, 0);
       const size_t sent = c.send_ref(b, now);
       stats_.bytes_tx += sent;
       if (sent < b.size()) return;
     }
   }
   while (k.x.req_left) {
-    const std::span<const uint8_t> b = mode_->request_bytes(k.x.req_size - k.x.req_left);
+    const std::span<const uint8_t> b = mode_->request_bytes(k.x, k.x.req_size - k.x.req_left);
     const size_t n = size_t(std::min<uint64_t>(b.size(), k.x.req_left));
     const size_t sent = c.send(b.first(n), now);
     stats_.bytes_tx += sent;
@@ -243,9 +244,23 @@ void Generator::on_peer_closed(tcp::Connection& c) {
   if ((!per_request_ || !pacer_.open_loop()) && !pacer_.stopped()) ++want_open_;
 }
 
+void Generator::sample(GenStats& into) const {
+  into.retransmitted_bytes = retx_closed_;
+  into.cwnd_sum = into.cwnd_conns = 0;
+  for (const Conn& k : conns_) {
+    if (k.phase == Phase::unused || !k.conn) continue;
+    into.retransmitted_bytes += k.conn->retransmitted_bytes();
+    if (k.phase == Phase::idle || k.phase == Phase::busy) {
+      into.cwnd_sum += k.conn->cwnd();
+      ++into.cwnd_conns;
+    }
+  }
+}
+
 void Generator::on_closed(tcp::Connection& c, tcp::CloseReason why) {
   Conn& k = conns_[c.tag()];
   const Phase was = k.phase;
+  if (was != Phase::unused) retx_closed_ += c.retransmitted_bytes();
   if (was == Phase::closing || was == Phase::unused) {
     k = Conn{};
     return;

@@ -47,6 +47,7 @@ class Generator final : public Workload, public tcp::Events {
   const GenStats& stats() const override { return stats_; }
   util::Histogram take_interval() override;
   void clear_latency() override { stats_.latency = util::Histogram(); }
+  void sample(GenStats& into) const override;
   const GenConfig& config() const override { return cfg_; }
 
   // tcp::Events.
@@ -98,6 +99,7 @@ class Generator final : public Workload, public tcp::Events {
   bool reached_ = false;        // the target answered a SYN (accepted or refused)
   uint64_t last_now_ = 0;
   uint64_t start_ = 0;
+  uint64_t retx_closed_ = 0;    // bytes retransmitted by connections now closed
 };
 
 }  // namespace ts::workload

@@ -130,7 +130,10 @@ bool parse_request(std::string_view block, HttpRequest& out) {
   if (minor < 0) return false;
   for (char c : method)
     if (c < 'A' || c > 'Z') return false;
-  out.method = method == "GET" ? Method::get : method == "HEAD" ? Method::head : Method::other;
+  out.method = method == "GET"    ? Method::get
+               : method == "HEAD" ? Method::head
+               : method == "POST" ? Method::post
+                                  : Method::other;
   out.minor = minor;
   HeaderFacts f;
   if (!read_headers(rest, f)) return false;

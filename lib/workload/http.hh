@@ -25,7 +25,8 @@ std::string_view header_view(std::span<const uint8_t> a, std::span<const uint8_t
 // while it is incomplete.
 size_t find_header_end(std::string_view data);
 
-enum class Method : uint8_t { get, head, other };
+// POST is answered like GET once its body is read (a load tester's sink).
+enum class Method : uint8_t { get, head, post, other };
 
 struct HttpRequest {
   Method method = Method::other;

@@ -17,7 +17,7 @@ class RrMode : public TcpMode {
     x.req_size = x.req_left = req_size_;
     x.resp_left = resp_size_;
   }
-  std::span<const uint8_t> request_bytes(uint64_t offset) const override {
+  std::span<const uint8_t> request_bytes(const Exchange&, uint64_t offset) const override {
     const size_t at = size_t(offset % pattern_.size());
     return {pattern_.data() + at, pattern_.size() - at};
   }

@@ -25,6 +25,7 @@ const char* server_app_name(ServerApp a) {
   switch (a) {
     case ServerApp::echo: return "echo";
     case ServerApp::discard: return "discard";
+    case ServerApp::source: return "source";
     case ServerApp::rr: return "rr";
     case ServerApp::http: return "http";
   }
@@ -32,7 +33,8 @@ const char* server_app_name(ServerApp a) {
 }
 
 bool parse_server_app(std::string_view s, ServerApp& out) {
-  for (ServerApp a : {ServerApp::echo, ServerApp::discard, ServerApp::rr, ServerApp::http})
+  for (ServerApp a : {ServerApp::echo, ServerApp::discard, ServerApp::source, ServerApp::rr,
+                      ServerApp::http})
     if (s == server_app_name(a)) {
       out = a;
       return true;
@@ -168,6 +170,7 @@ void Server::serve(tcp::Connection& c) {
       c.consume(n, tcp_.now());
       break;
     }
+    case ServerApp::source: serve_source(c, s); break;
     case ServerApp::rr: serve_rr(c, s); break;
     case ServerApp::http: serve_http(c, s); break;
   }
@@ -176,6 +179,7 @@ void Server::serve(tcp::Connection& c) {
 
 void Server::finish_if_done(tcp::Connection& c, ConnState& s) {
   if (s.closing) return;
+  if (cfg_.app == ServerApp::source && s.peer_closed) s.body = Body{};  // stop sending
   const bool idle = s.body.size == 0 && s.owed == 0;
   const bool drained = c.readable().size() == 0 || cfg_.app == ServerApp::rr;
   if ((s.peer_closed && idle && drained) || (s.close_after && idle)) {
@@ -198,6 +202,16 @@ void Server::serve_echo(tcp::Connection& c, ConnState& s) {
   const uint64_t req = std::max<uint32_t>(cfg_.req_size, 1);
   stats_.requests += s.rx_partial / req;
   s.rx_partial %= req;
+}
+
+void Server::serve_source(tcp::Connection& c, ConnState& s) {
+  const size_t n = c.readable().size();
+  stats_.bytes_in += n;
+  if (n) c.consume(n, tcp_.now());
+  if (s.peer_closed) return;  // the client is done: finish_if_done closes
+  // An endless generated body, queued by reference as the window allows.
+  if (!s.body.size) s.body = Body{nullptr, UINT64_MAX, 0, true};
+  pump_body(c, s);
 }
 
 bool Server::pump_body(tcp::Connection& c, ConnState& s) {
@@ -248,11 +262,9 @@ void Server::serve_rr(tcp::Connection& c, ConnState& s) {
   }
 }
 
-bool Server::respond(tcp::Connection& c, ConnState& s, int status, const HttpRequest* req,
+bool Server::respond(tcp::Connection& c, ConnState& s, int status, bool head, bool keep,
                      const FileIndex::File* file) {
   char hdr[512];
-  const bool head = req && req->method == Method::head;
-  const bool keep = req && req->keep_alive;  // a 400 (no req) always closes
   uint64_t length;
   std::string_view type;
   const char* error_body = nullptr;
@@ -316,13 +328,19 @@ void Server::serve_http(tcp::Connection& c, ConnState& s) {
       s.skip -= n;
       if (s.skip) return;
     }
+    if (s.after_body.status) {  // a POST, answered once its body is read
+      const Pending p = s.after_body;
+      if (!respond(c, s, p.status, false, p.keep, p.file)) return;  // wait for space
+      s.after_body = Pending{};
+      continue;
+    }
     const tcp::Bytes2 r = c.readable();
     if (r.size() == 0) return;
     const std::string_view view = header_view(r.a, r.b, scratch_.data());
     const size_t end = find_header_end(view);
     if (end == 0) {
       if (view.size() >= kMaxHeaderBlock || s.peer_closed) {
-        if (respond(c, s, 400, nullptr, nullptr)) c.consume(r.size(), tcp_.now());
+        if (respond(c, s, 400, false, false, nullptr)) c.consume(r.size(), tcp_.now());
       }
       return;
     }
@@ -341,12 +359,20 @@ void Server::serve_http(tcp::Connection& c, ConnState& s) {
       else if (!(file = cfg_.files->find(std::string_view(path, size_t(len)))))
         status = 404;
     }
-    if (status == 400) req.keep_alive = false;
-    if (!respond(c, s, status, status == 400 ? nullptr : &req, file)) return;  // wait for space
+    if (status == 400) {
+      // A 400 always closes: what follows cannot be trusted to be a request.
+      if (!respond(c, s, 400, false, false, nullptr)) return;
+      c.consume(c.readable().size(), tcp_.now());
+      return;
+    }
+    if (req.method == Method::post && req.content_length) {
+      s.after_body = Pending{status, req.keep_alive, file};
+    } else if (!respond(c, s, status, req.method == Method::head, req.keep_alive, file)) {
+      return;  // wait for space
+    }
     stats_.bytes_in += end;
     c.consume(end, tcp_.now());
     s.skip = req.content_length;
-    if (status == 400) c.consume(c.readable().size(), tcp_.now());
   }
 }
 

@@ -1,8 +1,10 @@
 // The servers of `touchstone serve`, as applications on one core's TCP layer:
-// echo (every byte back), discard (read and drop), rr (a response of a set
-// size for every request of a set size) and http (HTTP/1.1 with keep-alive and
-// pipelining, static files from an index built at start-up or a generated
-// body). They run unchanged in the simulator and on a port.
+// echo (every byte back), discard (read and drop), source (send for as long
+// as the connection lasts, and drop what arrives: RFC 864's chargen for
+// bulk --reverse and --bidir), rr (a response of a set size for every
+// request of a set size) and http (HTTP/1.1 with keep-alive and pipelining,
+// static files from an index built at start-up or a generated body). They
+// run unchanged in the simulator and on a port.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +19,7 @@
 
 namespace ts::workload {
 
-enum class ServerApp : uint8_t { echo, discard, rr, http };
+enum class ServerApp : uint8_t { echo, discard, source, rr, http };
 const char* server_app_name(ServerApp a);
 bool parse_server_app(std::string_view s, ServerApp& out);
 
@@ -96,6 +98,12 @@ class Server final : public stack::Acceptor, public tcp::Events {
     uint64_t offset = 0; // next byte's offset into the body
     bool generated = false;
   };
+  // An http response to send once the request's body is read (POST).
+  struct Pending {
+    int status = 0;  // 0: none
+    bool keep = true;
+    const FileIndex::File* file = nullptr;
+  };
   struct ConnState {
     bool peer_closed = false;
     bool closing = false;     // close() called: nothing more to do
@@ -103,17 +111,19 @@ class Server final : public stack::Acceptor, public tcp::Events {
     uint64_t rx_partial = 0;  // rr: bytes of the current request
     uint64_t owed = 0;        // rr: responses not yet started
     uint64_t skip = 0;        // http: request body bytes still to discard
+    Pending after_body;       // http: the response owed once they are
     Body body;                // the response being queued
   };
 
   void serve(tcp::Connection& c);
   void serve_echo(tcp::Connection& c, ConnState& s);
+  void serve_source(tcp::Connection& c, ConnState& s);
   void serve_rr(tcp::Connection& c, ConnState& s);
   void serve_http(tcp::Connection& c, ConnState& s);
   // Queues as much of the body as fits; true once all of it is queued.
   bool pump_body(tcp::Connection& c, ConnState& s);
   // Starts a response; false when the header does not fit the send buffer yet.
-  bool respond(tcp::Connection& c, ConnState& s, int status, const HttpRequest* req,
+  bool respond(tcp::Connection& c, ConnState& s, int status, bool head, bool keep,
                const FileIndex::File* file);
   void finish_if_done(tcp::Connection& c, ConnState& s);
   size_t send(tcp::Connection& c, const uint8_t* p, size_t n);

@@ -25,6 +25,9 @@ void GenStats::merge(const GenStats& o) {
   bytes_rx += o.bytes_rx;
   bytes_tx += o.bytes_tx;
   bytes_acked += o.bytes_acked;
+  retransmitted_bytes += o.retransmitted_bytes;
+  cwnd_sum += o.cwnd_sum;
+  cwnd_conns += o.cwnd_conns;
   for (std::size_t i = 0; i < kStatusCodes; ++i) http_status[i] += o.http_status[i];
   latency.merge(o.latency);
 }
@@ -45,6 +48,7 @@ GenStats GenStats::since(const GenStats& base) const {
   d.bytes_rx = less(bytes_rx, base.bytes_rx);
   d.bytes_tx = less(bytes_tx, base.bytes_tx);
   d.bytes_acked = less(bytes_acked, base.bytes_acked);
+  d.retransmitted_bytes = less(retransmitted_bytes, base.retransmitted_bytes);
   for (std::size_t i = 0; i < kStatusCodes; ++i)
     d.http_status[i] = less(http_status[i], base.http_status[i]);
   return d;

@@ -34,6 +34,12 @@ struct GenStats {
   // Payload bytes.
   uint64_t bytes_rx = 0, bytes_tx = 0;
   uint64_t bytes_acked = 0;      // of bytes_tx, acknowledged by the peer (TCP)
+  // TCP, filled by Workload::sample(): bytes our connections retransmitted,
+  // and the congestion windows of those established now (a gauge: their sum
+  // and how many).
+  uint64_t retransmitted_bytes = 0;
+  uint64_t cwnd_sum = 0;
+  uint64_t cwnd_conns = 0;
   // http: responses by status code (100-599; anything else is not HTTP and
   // counts as a bad response only).
   static constexpr unsigned kFirstStatus = 100, kStatusCodes = 500;

@@ -17,6 +17,8 @@ namespace ts::workload {
 
 // One connection's request in progress.
 struct Exchange {
+  uint32_t which = 0;        // http: the request of the mode's list it is
+  bool head = false;         // http: a HEAD request (the response has no body)
   uint64_t req_size = 0;     // the request's length
   uint64_t req_left = 0;     // request bytes still to queue
   uint64_t resp_left = 0;    // response bytes still to come (once known)
@@ -38,7 +40,9 @@ class TcpMode {
   // The request's bytes from `offset` on (contiguous, non-empty while any
   // are left); they stay valid while the mode lives (sent by reference when
   // large). Streaming modes: what to send next, forever.
-  virtual std::span<const uint8_t> request_bytes(uint64_t offset) const = 0;
+  virtual std::span<const uint8_t> request_bytes(const Exchange& x, uint64_t offset) const = 0;
+  // Streaming modes: whether this side sends (bulk --reverse only receives).
+  virtual bool sends() const { return true; }
 
   enum class Outcome : uint8_t { pending, ok, bad };
   struct Read {

@@ -19,6 +19,9 @@
 
 namespace ts::workload {
 
+// bulk: which way the data goes.
+enum class BulkDirection : uint8_t { send, receive, both };
+
 struct GenConfig {
   GenMode mode = GenMode::rr;
   wire::Ipv4Addr target;
@@ -32,7 +35,14 @@ struct GenConfig {
   uint64_t requests = 0;       // stop issuing after this many (0: no limit)
   uint32_t req_size = 64;      // cps, rr
   uint32_t resp_size = 64;     // cps, rr: bytes that answer one request
-  std::string path = "/";      // http
+  std::string path = "/";      // http: the one path, unless `paths` lists several
+  std::vector<std::string> paths;  // http: taken in turn (or at random)
+  bool paths_random = false;
+  std::string method = "GET";  // http
+  std::vector<std::string> headers;  // http: extra "Name: value" lines
+  uint64_t body_size = 0;      // http: a request body of this many bytes (POST, PUT, PATCH)
+  uint64_t seed = 1;           // http: the random path order
+  BulkDirection direction = BulkDirection::send;  // bulk
   std::string host = "touchstone";
   uint16_t size = 56;          // ping: ICMP payload bytes
   uint64_t timeout_ns = 1'000'000'000;  // ping: a request unanswered this long is lost
@@ -77,6 +87,10 @@ class Workload {
   virtual util::Histogram take_interval() = 0;
   // Forgets the latency recorded so far (the end of a warm-up).
   virtual void clear_latency() = 0;
+  // Fills what is read off the connections rather than counted as it
+  // happens (retransmitted bytes, congestion windows): for progress lines and
+  // the results, not per packet.
+  virtual void sample(GenStats& into) const { (void)into; }
   virtual const GenConfig& config() const = 0;
 };
 

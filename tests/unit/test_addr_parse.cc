@@ -69,7 +69,10 @@ TEST(Parse, Durations) {
   EXPECT_EQ(util::parse_duration_ns("5ms"), 5'000'000u);
   EXPECT_EQ(util::parse_duration_ns("2m"), 120'000'000'000u);
   EXPECT_EQ(util::parse_duration_ns("7ns"), 7u);
-  for (const char* bad : {"", "5", "ms", "-1s", "1h", "1.5.5s", "1e3"})
+  EXPECT_EQ(util::parse_duration_ns("1h"), 3'600'000'000'000u);
+  EXPECT_EQ(util::parse_duration_ns("3"), 3'000'000'000u);  // a plain number is seconds
+  EXPECT_EQ(util::parse_duration_ns("0.25"), 250'000'000u);
+  for (const char* bad : {"", "ms", "-1s", "-3", "1d", "1.5.5s", "5 s", "s5"})
     EXPECT_FALSE(util::parse_duration_ns(bad)) << bad;
 }
 
