@@ -241,6 +241,8 @@ class Connection {
   uint64_t bytes_received() const { return rcvbuf_.next(); }
   uint64_t bytes_consumed() const { return rcvbuf_.read_offset(); }
   uint64_t retransmitted_bytes() const { return retransmitted_bytes_; }
+  // Whether our SYN (or SYN-ACK) had to be sent again.
+  bool syn_retransmitted() const { return retries_.syn_retransmitted; }
   // When the handshake completed (0: it never did).
   uint64_t established_at() const { return established_ns_; }
   CloseReason close_reason() const { return reason_; }

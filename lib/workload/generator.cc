@@ -53,6 +53,7 @@ bool Generator::open_connection(uint64_t now, uint64_t due) {
   k.phase = Phase::connecting;
   k.conn = c;
   k.started = due;
+  k.open_seq = ++opens_;
   ++connecting_;
   ++opened_this_tick_;
   stats_.open = ++open_;
@@ -138,7 +139,7 @@ void Generator::on_connected(tcp::Connection& c) {
   Conn& k = conns_[c.tag()];
   if (k.phase != Phase::connecting) return;
   --connecting_;
-  reached_ = true;
+  handshake_answered(k, c);
   ++stats_.conns_established;
   k.phase = Phase::idle;
   if (per_request_) {
@@ -244,6 +245,15 @@ void Generator::on_peer_closed(tcp::Connection& c) {
   if ((!per_request_ || !pacer_.open_loop()) && !pacer_.stopped()) ++want_open_;
 }
 
+void Generator::handshake_answered(const Conn& k, const tcp::Connection& c) {
+  if (!c.syn_retransmitted()) {
+    if (syn_window_ < kMaxConnecting) ++syn_window_;
+  } else if (k.open_seq > halved_at_) {
+    syn_window_ = std::max(kFirstBurst, syn_window_ / 2);
+    halved_at_ = opens_;
+  }
+}
+
 void Generator::sample(GenStats& into) const {
   into.retransmitted_bytes = retx_closed_;
   into.cwnd_sum = into.cwnd_conns = 0;
@@ -272,7 +282,7 @@ void Generator::on_closed(tcp::Connection& c, tcp::CloseReason why) {
     default: break;
   }
   if (was == Phase::connecting) {
-    if (why == tcp::CloseReason::refused) reached_ = true;
+    if (why == tcp::CloseReason::refused) handshake_answered(k, c);
     ++stats_.conns_failed;
     if (per_request_) pacer_.finish();
   } else if (was == Phase::busy && !streaming_) {

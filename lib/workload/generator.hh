@@ -64,13 +64,13 @@ class Generator final : public Workload, public tcp::Events {
     tcp::Connection* conn = nullptr;
     uint64_t started = 0;     // when the current request was due (or sent)
     uint64_t acked_seen = 0;  // the connection's bytes_acked() last counted
+    uint64_t open_seq = 0;    // which open it was (for the handshake window)
     Exchange x;
   };
 
   // Whether another handshake may start now (see the pacing above).
   bool may_connect() const {
-    return connecting_ < (reached_ ? kMaxConnecting : kFirstBurst) &&
-           opened_this_tick_ < kOpenPerTick;
+    return connecting_ < syn_window_ && opened_this_tick_ < kOpenPerTick;
   }
   bool open_connection(uint64_t now, uint64_t due);
   void begin_request(Conn& k, tcp::Connection& c, uint64_t due);
@@ -81,6 +81,9 @@ class Generator final : public Workload, public tcp::Events {
   // The generator is done with the connection (it is closing or closed):
   // no longer idle, no longer counted open.
   void retire(Conn& k, tcp::Connection& c);
+  // A handshake ended with an answer: the window grows, or halves when it
+  // took a retransmitted SYN.
+  void handshake_answered(const Conn& k, const tcp::Connection& c);
 
   stack::TcpLayer& tcp_;
   GenConfig cfg_;
@@ -96,7 +99,9 @@ class Generator final : public Workload, public tcp::Events {
   uint32_t connecting_ = 0;     // handshakes in flight
   uint32_t opened_this_tick_ = 0;
   uint64_t budget_time_ = 0;    // the tick opened_this_tick_ counts for
-  bool reached_ = false;        // the target answered a SYN (accepted or refused)
+  uint32_t syn_window_ = kFirstBurst;  // handshakes that may be in flight
+  uint64_t opens_ = 0;                // connections opened so far
+  uint64_t halved_at_ = 0;            // opens_ when the window last halved
   uint64_t last_now_ = 0;
   uint64_t start_ = 0;
   uint64_t retx_closed_ = 0;    // bytes retransmitted by connections now closed

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "sim/sim.hh"
 #include "workload/generator.hh"
@@ -22,13 +23,14 @@ namespace {
 constexpr uint64_t kMs = 1'000'000, kSec = 1'000'000'000;
 
 struct Bed {
-  explicit Bed(uint64_t seed = 1, double mbps = 1000, uint64_t one_way_us = 50)
+  explicit Bed(uint64_t seed = 1, double mbps = 1000, uint64_t one_way_us = 50, double loss = 0)
       : net(seed), server(net.add_host("server", *wire::Ipv4Cidr::parse("10.0.0.1/24"))),
         client(net.add_host("client", *wire::Ipv4Cidr::parse("10.0.0.2/24"))) {
     LinkParams p;
     p.rate_bps = mbps * 1e6;
     p.delay_ns = one_way_us * 1000;
     p.queue_packets = 1000;
+    p.loss.bernoulli = loss;
     net.connect(server, client, p, p);
     net.finish();
   }
@@ -397,3 +399,221 @@ TEST(Workload, OpenLoopLatencyIncludesTheWaitOfRequestsAServerCannotKeepUpWith) 
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------- issue 12
+
+TEST(WorkloadHttp, A404KeepsTheConnectionAndIsCountedByStatus) {
+  TempDir dir;
+  dir.write("/here.txt", 100);
+  FileIndex files;
+  ASSERT_EQ(files.load(dir.path), "");
+  Bed bed;
+  ServerConfig sc;
+  sc.app = ServerApp::http;
+  sc.port = 80;
+  sc.files = &files;
+  Server srv(bed.server.stack().tcp(), sc);
+  ASSERT_TRUE(srv.start());
+  GenConfig gc = bed.gen_config(GenMode::http, 80);
+  gc.conns = 3;
+  gc.requests = 300;
+  gc.path = "/missing";
+  Generator gen(bed.client.stack().tcp(), gc);
+  ASSERT_TRUE(bed.run(gen, 10 * kSec));
+  const GenStats& s = gen.stats();
+  EXPECT_EQ(s.responses_bad, 300u);  // not 2xx
+  EXPECT_EQ(s.http_status[404 - GenStats::kFirstStatus], 300u);
+  EXPECT_EQ(s.conns_established, 3u);  // no reconnection per 404 (as wrk)
+  EXPECT_EQ(srv.stats().http_4xx, 300u);
+}
+
+TEST(WorkloadHttp, PathsInTurnPostBodiesAndHead) {
+  TempDir dir;
+  dir.write("/a", 10);
+  dir.write("/b", 2000);
+  FileIndex files;
+  ASSERT_EQ(files.load(dir.path), "");
+  Bed bed;
+  ServerConfig sc;
+  sc.app = ServerApp::http;
+  sc.port = 80;
+  sc.files = &files;
+  Server srv(bed.server.stack().tcp(), sc);
+  ASSERT_TRUE(srv.start());
+  // In turn over /a, /b, /nope: a third of the answers are 404.
+  GenConfig gc = bed.gen_config(GenMode::http, 80);
+  gc.conns = 1;
+  gc.requests = 300;
+  gc.paths = {"/a", "/b", "/nope"};
+  Generator gen(bed.client.stack().tcp(), gc);
+  ASSERT_TRUE(bed.run(gen, 10 * kSec));
+  EXPECT_EQ(gen.stats().http_status[200 - GenStats::kFirstStatus], 200u);
+  EXPECT_EQ(gen.stats().http_status[404 - GenStats::kFirstStatus], 100u);
+  EXPECT_EQ(gen.stats().bytes_rx - srv.stats().bytes_out, 0u);
+  // 100 of each file's body plus the headers.
+  EXPECT_GT(gen.stats().bytes_rx, 100u * (10 + 2000));
+
+  // POST with a 50 000-byte body: answered once the body is in, so every
+  // response is ok (an answer before the whole request was sent would not be).
+  GenConfig post = bed.gen_config(GenMode::http, 80);
+  post.conns = 2;
+  post.requests = 20;
+  post.method = "POST";
+  post.path = "/a";
+  post.body_size = 50000;
+  post.headers = {"X-Run: post"};
+  Generator poster(bed.client.stack().tcp(), post);
+  const uint64_t in_before = srv.stats().bytes_in;
+  ASSERT_TRUE(bed.run(poster, 10 * kSec));
+  EXPECT_EQ(poster.stats().responses_ok, 20u);
+  EXPECT_EQ(poster.stats().responses_bad, 0u);
+  EXPECT_GE(srv.stats().bytes_in - in_before, 20u * 50000);
+
+  // HEAD: a Content-Length but no body; the next response still parses.
+  GenConfig head = bed.gen_config(GenMode::http, 80);
+  head.conns = 1;
+  head.requests = 50;
+  head.method = "HEAD";
+  head.path = "/b";
+  Generator header(bed.client.stack().tcp(), head);
+  ASSERT_TRUE(bed.run(header, 10 * kSec));
+  EXPECT_EQ(header.stats().responses_ok, 50u);
+  EXPECT_EQ(header.stats().responses_bad, 0u);
+  EXPECT_LT(header.stats().bytes_rx, 50u * 2000);  // no bodies
+}
+
+TEST(WorkloadBulk, ReverseReceivesFromASourceAndBidirSendsBothWays) {
+  Bed bed(1, 100, 1000);  // 100 Mbit/s, 2 ms RTT
+  ServerConfig sc;
+  sc.app = ServerApp::source;
+  sc.port = 19;
+  Server srv(bed.server.stack().tcp(), sc);
+  ASSERT_TRUE(srv.start());
+  GenConfig gc = bed.gen_config(GenMode::bulk, 19);
+  gc.conns = 2;
+  gc.direction = BulkDirection::receive;
+  Generator rev(bed.client.stack().tcp(), gc);
+  bed.run(rev, 1 * kSec);
+  EXPECT_EQ(rev.stats().bytes_tx, 0u);
+  // Most of the link, from the target.
+  EXPECT_GT(double(rev.stats().bytes_rx) * 8, 0.8 * 100e6 * 1448 / 1514);
+  rev.close_all(bed.net.sim().now());
+  bed.net.sim().run_until(bed.net.sim().now() + 100 * kMs);
+
+  gc.direction = BulkDirection::both;
+  Generator both(bed.client.stack().tcp(), gc);
+  bed.run(both, 1 * kSec);
+  EXPECT_GT(double(both.stats().bytes_rx) * 8, 0.8 * 100e6 * 1448 / 1514);
+  EXPECT_GT(double(both.stats().bytes_acked) * 8, 0.8 * 100e6 * 1448 / 1514);
+  GenStats sampled;
+  both.sample(sampled);
+  EXPECT_EQ(sampled.cwnd_conns, 2u);
+  EXPECT_GT(sampled.cwnd_sum, 2u * 10 * 1448);  // grew past the initial window
+}
+
+TEST(WorkloadBulk, RetransmissionsAreSampledFromTheConnections) {
+  Bed bed(3, 100, 1000, 0.01);  // 1% loss both ways
+  ServerConfig sc;
+  sc.app = ServerApp::discard;
+  sc.port = 9;
+  Server srv(bed.server.stack().tcp(), sc);
+  ASSERT_TRUE(srv.start());
+  GenConfig gc = bed.gen_config(GenMode::bulk, 9);
+  gc.conns = 4;
+  Generator gen(bed.client.stack().tcp(), gc);
+  bed.run(gen, 3 * kSec);
+  GenStats s = gen.stats();
+  gen.sample(s);
+  EXPECT_GT(s.retransmitted_bytes, 0u);
+  EXPECT_GT(bed.client.stack().counters().tcp.tcp_retransmits, 0u);
+  uint64_t direct = 0;
+  bed.client.stack().tcp().for_each_connection(0, SIZE_MAX, [&](const tcp::Connection& c) {
+    direct += c.retransmitted_bytes();
+  });
+  EXPECT_EQ(s.retransmitted_bytes, direct);
+}
+
+TEST(WorkloadPacing, ADeadTargetGetsAFirstBurstNotAFlood) {
+  Bed bed;
+  // Nothing answers at 10.0.0.9: SYNs wait for ARP, which never resolves.
+  GenConfig gc = bed.gen_config(GenMode::rr, 80);
+  gc.target = wire::Ipv4Addr::from_octets(10, 0, 0, 9);
+  gc.conns = 5000;
+  Generator gen(bed.client.stack().tcp(), gc);
+  bed.run(gen, 500 * kMs);
+  EXPECT_EQ(gen.stats().conns_attempted, Generator::kFirstBurst);
+  EXPECT_EQ(gen.stats().conns_established, 0u);
+}
+
+TEST(WorkloadPacing, ManyConnectionsOpenAsHandshakesComplete) {
+  Bed bed;
+  ServerConfig sc;
+  sc.app = ServerApp::echo;
+  sc.port = 7;
+  sc.backlog = 8000;
+  Server srv(bed.server.stack().tcp(), sc);
+  ASSERT_TRUE(srv.start());
+  // Open loop at a rate the link carries easily: the pool of 3000
+  // connections opens at once, paced by the handshake window.
+  GenConfig gc = bed.gen_config(GenMode::rr, 7);
+  gc.conns = 3000;  // (a simulated host holds 4096)
+  gc.rate = 20000;
+  Generator gen(bed.client.stack().tcp(), gc);
+  bed.run(gen, 1 * kSec);
+  EXPECT_EQ(gen.stats().conns_established, 3000u);
+  EXPECT_EQ(gen.stats().open, 3000u);
+  EXPECT_EQ(gen.stats().conns_failed, 0u);
+  // The first SYNs all waited for ARP (none dropped from its queue).
+  EXPECT_EQ(bed.client.stack().counters().arp_queue_full, 0u);
+  // The echo server counts a request per --req-size bytes echoed.
+  EXPECT_NEAR(double(srv.stats().requests), double(gen.stats().responses_ok), 100);
+  EXPECT_GT(gen.stats().responses_ok, 19000u);
+}
+
+TEST(WorkloadPacing, AClosedLoopRampOpensConnectionsLinearly) {
+  Bed bed;
+  ServerConfig sc;
+  sc.app = ServerApp::echo;
+  sc.port = 7;
+  Server srv(bed.server.stack().tcp(), sc);
+  ASSERT_TRUE(srv.start());
+  GenConfig gc = bed.gen_config(GenMode::rr, 7);
+  gc.conns = 100;
+  gc.ramp_ns = 1 * kSec;
+  Generator gen(bed.client.stack().tcp(), gc);
+  std::vector<uint64_t> open_at;
+  Simulator& sim = bed.net.sim();
+  for (uint64_t t : {250 * kMs, 500 * kMs, 750 * kMs, 1500 * kMs})
+    sim.call_at(sim.now() + t, [&] { open_at.push_back(gen.stats().open); });
+  bed.run(gen, 2 * kSec);
+  ASSERT_EQ(open_at.size(), 4u);
+  EXPECT_NEAR(double(open_at[0]), 25, 2);
+  EXPECT_NEAR(double(open_at[1]), 50, 2);
+  EXPECT_NEAR(double(open_at[2]), 75, 2);
+  EXPECT_EQ(open_at[3], 100u);
+}
+
+TEST(WorkloadStats, AfterAWarmUpEveryRequestSentIsStillAnsweredOrLost) {
+  GenStats base;
+  base.requests_sent = 110;  // 10 in flight at the end of the warm-up
+  base.responses_ok = 95;
+  base.responses_bad = 3;
+  base.errors = 2;
+  base.bytes_tx = 1000;
+  base.conns_established = 4;
+  base.count_status(200);
+  GenStats end = base;
+  end.requests_sent = 510;
+  end.responses_ok = 495;
+  end.responses_bad = 5;
+  end.errors = 10;
+  end.bytes_tx = 5000;
+  end.count_status(200);
+  end.count_status(200);
+  const GenStats d = end.since(base);
+  EXPECT_EQ(d.requests_sent, 410u);  // 400 sent after it, and the 10 in flight
+  EXPECT_EQ(d.responses_ok + d.responses_bad + d.errors, 410u);
+  EXPECT_EQ(d.bytes_tx, 4000u);
+  EXPECT_EQ(d.conns_established, 4u);  // connections: the whole run
+  EXPECT_EQ(d.http_status[200 - GenStats::kFirstStatus], 2u);
+}

@@ -26,9 +26,11 @@ TEST(Http, RequestLineAndKeepAliveRules) {
   ASSERT_TRUE(parse_request("GET / HTTP/1.0\r\nconnection: keep-alive\r\n\r\n", r));
   EXPECT_TRUE(r.keep_alive);
   ASSERT_TRUE(parse_request("POST /x HTTP/1.1\r\nContent-Length: 12\r\n\r\n", r));
-  EXPECT_EQ(r.method, Method::other);
+  EXPECT_EQ(r.method, Method::post);
   EXPECT_TRUE(r.has_body);
   EXPECT_EQ(r.content_length, 12u);
+  ASSERT_TRUE(parse_request("DELETE /x HTTP/1.1\r\n\r\n", r));
+  EXPECT_EQ(r.method, Method::other);
 }
 
 TEST(Http, MalformedRequestsAreRefused) {

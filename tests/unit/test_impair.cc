@@ -70,7 +70,7 @@ TEST(ImpairParse, AcceptsTheDocumentedSyntax) {
 
 TEST(ImpairParse, RejectsWithOneClearLine) {
   ImpairSpec rx, tx;
-  for (const char* bad : {"", "loss", "loss=2", "loss=x", "delay=5", "jitter=1ms", "seed=-1",
+  for (const char* bad : {"", "loss", "loss=2", "loss=x", "delay=5x", "jitter=1ms", "seed=-1",
                           "rx:"}) {
     std::string err = parse_impair(bad, rx, tx);
     EXPECT_FALSE(err.empty()) << bad;
