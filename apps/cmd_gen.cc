@@ -71,6 +71,8 @@ int run_gen(const GenArgs& a) {
   // against the port's MTU again below).
   WorkloadPlan plan = plan_workload(a.work, a.common, 1500);
   const bool tcp = plan.mode().tcp;
+  if (plan.gen.mode == workload::GenMode::http)
+    refuse_given(a.common.given, {"--resp-size"}, "gen --mode http (the server sizes its responses)");
   uint16_t tport = 0;
   const wire::Ipv4Addr target = parse_target(a.target, tport, tcp);
   if (cfg.is_local(target)) usage_error("--target is our own address");

@@ -116,7 +116,8 @@ void add_workload(CLI::App* app, WorkloadArgs& w) {
       ->capture_default_str();
   app->add_option("--resp-size", w.resp_size,
                   "cps, rr: response bytes expected per request (an echo server answers "
-                  "--req-size; serve --app rr answers its own --resp-size)")
+                  "--req-size; serve --app rr answers its own --resp-size); demo --mode http: "
+                  "the generated body's size")
       ->type_name("BYTES")
       ->capture_default_str();
   app->add_option("--path", w.path, "http: the path to request")

@@ -47,7 +47,7 @@ constexpr ModeFlag kModeFlags[] = {
     {"--steps", kRequestModes},
     {"--requests", kRequestModes},
     {"--req-size", bit(M::cps) | bit(M::rr)},
-    {"--resp-size", bit(M::cps) | bit(M::rr)},
+    {"--resp-size", bit(M::cps) | bit(M::rr) | bit(M::http)},  // http: demo's body size
     {"--path", bit(M::http)},
     {"--paths", bit(M::http)},
     {"--path-order", bit(M::http)},
@@ -697,7 +697,7 @@ std::string failure_cause(const WorkloadPlan& plan, const WorkloadResult& r,
   const std::string target =
       m.tcp ? g.target.str() + ":" + std::to_string(g.port) : g.target.str();
   auto n = [](uint64_t v) { return std::to_string(v); };
-  if (c.arp_resolve_failed && !c.arp_replies_in)
+  if (c.arp_requests_out && !c.arp_replies_in)
     return "no ARP reply for the next hop toward " + g.target.str() + " (" +
            n(c.arp_requests_out) + " requests): nothing answers at that address on this link";
   if (c.ipv4_no_route) return "no route to " + g.target.str() + " (" + n(c.ipv4_no_route) + " packets)";

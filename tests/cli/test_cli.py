@@ -49,10 +49,12 @@ flags = {
             "--req-size", "--resp-size", "--path",
             "--timeout", "--json", "--impair", "--source-ips", "--source-ports", "--max-conns", "--buffer-memory",
             "--hostcache"],
-    "demo": ["--mode", "--conns", "--rate", "--duration", "--requests", "--size", "--json",
+    "demo": ["--mode", "--conns", "--rate", "--ramp", "--steps", "--warmup", "--method", "--header",
+             "--body-size", "--paths", "--path-order", "--reverse", "--bidir", "--no-huge",
+             "--duration", "--requests", "--size", "--json",
              "--impair", "--lcores", "--hostcache", "--layout"],
     "sim": ["--scenario", "--cc", "--seed", "--bytes", "--json", "--trace", "--list"],
-    "stats": ["--pid", "--socket", "--connections", "--max-connections", "--json"],
+    "stats": ["--pid", "--socket", "--connections", "--max-connections", "--watch", "--json"],
 }
 for cmd, want in flags.items():
     r = run([cmd, "--help"])
@@ -78,7 +80,7 @@ bad = [
     ["serve", "--port", "ring", "--ip", "10.0.0.1/24"],
     ["serve"] + port + ["--impair", "loss=2"],
     ["serve"] + port + ["--impair", "jitter=1ms"],
-    ["serve"] + port + ["--duration", "5"],
+    ["serve"] + port + ["--duration", "5x"],
     ["serve"] + port + ["--vlan", "5000"],
     ["serve"] + port + ["--vlan", "x"],
     ["serve"] + port + ["--bogus"],
@@ -174,7 +176,7 @@ j3 = os.path.join(tmp, "corrupt.json")
 r = run(["demo", "--mode", "ping", "--requests", "20000", "--impair", "corrupt=0.05,seed=2", "--timeout", "20ms",
          "--json", j3, "--quiet"], timeout=120)
 res = json.load(open(j3)) if os.path.exists(j3) else {}
-counters = res.get("counters", {})
+counters = res.get("counters", {}).get("gen", {})
 caught = sum(v for k, v in counters.items() if k.endswith("_checksum"))
 check(r.returncode == 0 and res.get("corrupt") == 0 and
       res.get("responses_ok", 0) + res.get("lost", 0) == 20000 and caught > 0,
@@ -215,7 +217,10 @@ for layout, what in (("paired", "a gen and a serve side by side on each of 2 cor
         r = run(["demo", "--mode", mode, "--layout", layout, "--lcores", "2", "--requests",
                  str(n), "--json", jt], timeout=120)
         res = json.load(open(jt)) if os.path.exists(jt) else {}
-        c = res.get("counters", {})
+        c = {}
+        for role in res.get("counters", {}).values():
+            for k, v in role.items():
+                c[k] = c.get(k, 0) + v
         check(r.returncode == 0 and res.get("responses_ok") == n and
               res.get("requests_lost") == 0 and res.get("connections", {}).get("failed") == 0 and
               c.get("steer_ring_full", 0) == 0 and c.get("steer_tx_ring_full", 0) == 0,
@@ -231,8 +236,9 @@ for layout, what in (("paired", "a gen and a serve side by side on each of 2 cor
 jt = os.path.join(tmp, "bulk.json")
 r = run(["demo", "--mode", "bulk", "--duration", "2s", "--json", jt, "--quiet"], timeout=60)
 res = json.load(open(jt)) if os.path.exists(jt) else {}
-check(r.returncode == 0 and res.get("gbps", 0) > 0.1 and
-      res.get("bytes", {}).get("tx_acked", 0) > 0, "demo --mode bulk: data acknowledged",
+check(r.returncode == 0 and res.get("goodput_gbps", {}).get("sent", 0) > 0.1 and
+      res.get("bytes", {}).get("tx_acked", 0) > 0 and "latency_us" not in res,
+      "demo --mode bulk: data acknowledged, no latency fields (nothing is timed)",
       r.stdout[-1500:])
 
 # --- stats: counters and connections of a running instance over telemetry ---
@@ -249,9 +255,13 @@ try:
             if len(est) == 2 and min(est) >= 4:
                 break
         time.sleep(0.5)
-    roles = sorted(c.get("counters", {}).get("role", "") for c in stats.get("cores", []))
-    check(stats.get("command") == "demo" and stats.get("pid") == p.pid and
-          roles == ["gen", "serve"], "stats --json: both cores of a running demo, by role",
+    roles = sorted(c.get("role", "") for c in stats.get("cores", []))
+    inst = stats.get("instance", {})
+    check(stats.get("command") == "stats" and inst.get("command") == "demo" and
+          inst.get("pid") == p.pid and roles == ["gen", "serve"] and
+          all(isinstance(v, int) and v > 0 for c in stats.get("cores", [])
+              for v in c.get("counters", {}).values()),
+          "stats --json: both cores of a running demo, by role; counters are non-zero numbers",
           json.dumps(stats)[:1500])
     # The port's counters come from the one list the exit summary prints too.
     port = [c.get("counters", {}) for c in stats.get("cores", [])]
@@ -262,14 +272,225 @@ try:
     r = run(["stats", "--pid", str(p.pid), "--connections"], timeout=20)
     est_rows = [l for l in r.stdout.splitlines() if "ESTABLISHED" in l]
     check(r.returncode == 0 and len(est_rows) == 8 and "10.0.0.1:5001" in r.stdout and
-          "tcp_segs_in" in r.stdout,
-          "stats --connections: the 4 connections on each side, like ss", r.stdout[-2000:] + r.stderr)
+          "tcp_segs_in" in r.stdout and "TCP segments received" in r.stdout and
+          all("bit/s" in l for l in est_rows),
+          "stats --connections: the 4 connections on each side, like ss -ti (delivery rate); "
+          "counters with their descriptions", r.stdout[-2000:] + r.stderr)
+    zero = [l for l in r.stdout.splitlines() if l.startswith("  ") and len(l.split()) >= 2
+            and l.split()[1] == "0" and not "ESTABLISHED" in l]
+    check(not zero, "stats: no counter listed at zero", "\n".join(zero))
+    r = run(["stats", "--pid", str(p.pid), "--connections", "--max-connections", "3", "--json"],
+            timeout=20)
+    js = json.loads(r.stdout) if r.returncode == 0 else {}
+    rows = [len(c.get("connections", [])) for c in js.get("cores", [])]
+    check(rows == [3, 3] and all(x.get("acked_bytes", 0) > 0 and "delivery_mbps" in x
+                                 for c in js["cores"] for x in c["connections"]),
+          "stats --max-connections 3: three connections per core, with bytes and delivery rate",
+          r.stdout[:1500] + r.stderr)
+    # --watch: one JSON object per interval, with each counter's rate.
+    w = subprocess.Popen([TS, "stats", "--pid", str(p.pid), "--watch", "300ms", "--json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    w.send_signal(signal.SIGINT)
+    try:
+        wout, _ = w.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        w.kill()
+        wout, _ = w.communicate()
+    lines = [json.loads(l) for l in wout.splitlines() if l.strip()]
+    rates = [c.get("rates", {}).get("tcp_segs_in", 0) for l in lines for c in l.get("cores", [])]
+    check(len(lines) >= 2 and all(x > 0 for x in rates),
+          "stats --watch 300ms --json: a line per interval with counter rates (%d lines)" % len(lines),
+          json.dumps(lines)[:1500])
 finally:
     interrupt(p)
 r = run(["stats", "--pid", str(p.pid)])
 lines = [l for l in r.stderr.splitlines() if l.strip()]
 check(r.returncode == 1 and len(lines) == 1 and "no running touchstone" in lines[0],
       "stats for an instance that has exited: exit 1, one error line", r.stdout + r.stderr)
+
+# --- issue 12: what a new user trips over ---
+# One line and exit 2 before anything starts.
+for args, says in (
+        (["foo"], "'foo' is not a command"),
+        (["demo", "--lcores", "abc"], "--lcores 'abc'"),
+        (["demo", "--lcores", "9990-9999"], "CPU 9990 is not available"),
+        (["demo", "--eal", "--bogus"], "'--bogus' is not an option of DPDK"),
+        (["demo", "--eal", "--file-prefix x"], "touchstone sets --file-prefix itself"),
+        (["stats", "--pid", "0"], "--pid '0' is not a process id"),
+        (["demo", "--conns", "-5"], "--conns '-5'"),
+        (["demo", "--json", "/nonexistent/x.json"], "no directory /nonexistent"),
+        (["demo", "--lcores", "2", "--layout", "paired", "--mode", "ping"], "--mode ping"),
+        (["demo", "--duration", "0s"], "--duration must be positive"),
+        (["demo", "--duration", "0"], "--duration must be positive"),
+        (["demo", "--mode", "bulk", "--req-size", "1M"], "--req-size does not apply to --mode bulk"),
+        (["demo", "--mode", "rr", "--path", "/x"], "--path does not apply to --mode rr"),
+        (["demo", "--mode", "http", "--method", "GET", "--body-size", "1K"],
+         "--body-size does not apply to --method GET"),
+        (["demo", "--mode", "http", "--header", "Content-Length: 3"], "--body-size"),
+        (["demo", "--mode", "bulk", "--reverse", "--bidir"], "--reverse does not apply"),
+        (["demo", "--steps", "1000:1s", "--rate", "5"], "--rate does not apply to --steps"),
+        (["demo", "--steps", "1000"], "is not RATE:DURATION"),
+        (["demo", "--warmup", "1s", "--requests", "10"], "--warmup needs"),
+        (["demo", "--warmup", "5s", "--duration", "2s"], "is not shorter than the run"),
+        (["demo", "--mode", "ping", "--hostcache", "off"], "--hostcache does not apply to --mode ping"),
+        (["serve", "--port", "af_xdp:lo", "--ip", "10.9.0.2/24", "--app", "echo", "--http-size", "5K"],
+         "--http-size does not apply to --app echo"),
+        (["serve", "--port", "af_xdp:lo", "--ip", "10.9.0.2/24", "--listen", "80"],
+         "--listen does not apply to serve without --app"),
+        (["gen", "--port", "af_xdp:lo", "--ip", "10.9.0.2/24", "--target", "10.1.0.1:80"],
+         "no --gw was given"),
+        (["gen", "--port", "memif:/tmp/ts-none.sock,role=client", "--ip", "10.9.0.2/24",
+          "--target", "10.9.0.1:80"], "no memif server listens"),
+        (["stats", "hostcache", "--connections"], "--connections does not apply to stats hostcache"),
+        (["stats", "--max-connections", "5"], "--max-connections does not apply"),
+        (["stats", "--connections", "--max-connections", "0"], "--max-connections '0'"),
+        (["sim", "--list", "--scenario", "clean"], "--scenario does not apply to --list"),
+        (["sim", "--scenario", "clean", "--bytes", "11G"], "--bytes '11G'")):
+    r = run(args)
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    check(r.returncode == 2 and len(lines) == 1 and says in lines[0] and not r.stdout.strip(),
+          "touchstone %s -> exit 2: %s" % (" ".join(args), says),
+          "exit %d, stdout:\n%s\nstderr:\n%s" % (r.returncode, r.stdout[:500], r.stderr))
+
+r = run(["--version"])
+check(r.returncode == 0 and r.stdout.startswith("touchstone ") and "DPDK 22.11" in r.stdout,
+      "touchstone --version names its version and DPDK's", r.stdout + r.stderr)
+
+# --json -: the JSON alone on stdout, the text on stderr; every JSON carries
+# the version, DPDK's, the host and the command line.
+r = run(["demo", "--mode", "rr", "--requests", "2000", "--json", "-"], timeout=60)
+try:
+    res = json.loads(r.stdout)
+except ValueError:
+    res = {}
+check(r.returncode == 0 and res.get("responses_ok") == 2000 and "touchstone demo" in r.stderr and
+      res.get("version") and res.get("dpdk_version", "").startswith("DPDK") and res.get("host") and
+      "--json -" in res.get("command_line", "") and res.get("started"),
+      "demo --json -: JSON on stdout (with version, DPDK, host, command line), text on stderr",
+      r.stdout[:800] + r.stderr[-800:])
+gen_c, serve_c = res.get("counters", {}).get("gen", {}), res.get("counters", {}).get("serve", {})
+check(gen_c.get("tcp_conn_established") == 16 and serve_c.get("tcp_conn_established") == 16,
+      "demo JSON: gen's and serve's counters apart (16 connections each side, not 32)",
+      json.dumps(res.get("counters"))[:800])
+
+# Piped into head: the run is not killed before its JSON is written.
+jp = os.path.join(tmp, "piped.json")
+sh = subprocess.run("'%s' demo --requests 200000 --progress 100ms --json '%s' | head -1" % (TS, jp),
+                    shell=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+ok_json = False
+if os.path.exists(jp):
+    try:
+        ok_json = json.load(open(jp)).get("responses_ok") == 200000
+    except ValueError:
+        pass
+check(ok_json, "demo | head -1: the JSON is still written in full", sh.stderr[-500:])
+
+# --quiet: the summary only; --progress 0: no progress lines.
+r = run(["demo", "--requests", "5000", "--quiet"], timeout=60)
+check(r.returncode == 0 and "counters" not in r.stdout and "[" not in r.stdout and
+      "touchstone demo: 10.0.0.1:5001" in r.stdout,
+      "demo --quiet: the summary without progress lines or counter dump", r.stdout[-1500:])
+r = run(["demo", "--duration", "1500ms", "--progress", "0"], timeout=60)
+check(r.returncode == 0 and "[" not in r.stdout and "counters" in r.stdout,
+      "demo --progress 0: no progress lines (the counters still print)", r.stdout[:1000])
+
+# Honest numbers: labelled progress; conn/s only for cps; goodput each way;
+# the echo server counts requests; no rate over a run too short to have one.
+r = run(["demo", "--duration", "2s", "--progress", "500ms"], timeout=60)
+prog = [l for l in r.stdout.splitlines() if l.startswith("[")]
+check(r.returncode == 0 and len(prog) >= 3 and all("req/s" in l and "open" in l and "total ok" in l
+                                                  for l in prog),
+      "progress lines label their rates, gauge and totals", "\n".join(prog))
+server_req = [l for l in r.stdout.splitlines() if l.strip().startswith("requests") and "echoed" in l]
+check("conn/s" not in r.stdout and "goodput       sent" in r.stdout and "received" in r.stdout
+      and server_req and int(server_req[0].split()[1]) > 0,
+      "rr: no conn/s, goodput per direction, the echo server's requests counted",
+      r.stdout[-2000:])
+r = run(["demo", "--mode", "cps", "--duration", "1s", "--quiet"], timeout=60)
+check(r.returncode == 0 and "conn/s" in r.stdout, "cps: its summary has conn/s", r.stdout[-800:])
+jt = os.path.join(tmp, "short.json")
+r = run(["demo", "--duration", "100us", "--json", jt, "--quiet"], timeout=60)
+res = json.load(open(jt)) if os.path.exists(jt) else {}
+check("rps" in res and res["rps"] is None and "rates need 100 ms" in r.stdout,
+      "a 100 us run shows no rate (JSON null)", r.stdout[-1000:] + json.dumps(res)[:300])
+
+# A run that fails says why, in one line.
+jt = os.path.join(tmp, "dead.json")
+r = run(["demo", "--mode", "ping", "--requests", "20", "--impair", "loss=100%",
+         "--timeout", "100ms", "--json", jt, "--quiet"], timeout=60)
+res = json.load(open(jt)) if os.path.exists(jt) else {}
+err = [l for l in r.stderr.splitlines() if l.startswith("touchstone: run failed:")]
+check(r.returncode == 1 and len(err) == 1 and "no ARP reply" in err[0] and
+      res.get("latency_us", 0) is None and res.get("ok") is False and "ARP" in res.get("failure", ""),
+      "demo with 100% loss: exit 1, 'no ARP reply' named; latency null in the JSON",
+      r.stdout[-800:] + r.stderr)
+r = run(["demo", "--mode", "ping", "--rate", "10k", "--requests", "2000", "--quiet"], timeout=60)
+check(r.returncode == 0 and "open loop at 10.0k req/s" in r.stdout and "0 in flight" not in r.stdout,
+      "ping --rate: the summary says open loop at its rate", r.stdout[:600])
+
+# Many connections: demo gives its client more addresses rather than
+# stopping at one port range.
+jt = os.path.join(tmp, "many.json")
+r = run(["demo", "--conns", "40000", "--duration", "3s", "--json", jt, "--quiet"], timeout=60)
+res = json.load(open(jt)) if os.path.exists(jt) else {}
+conns = res.get("connections", {})
+check(conns.get("attempted", 0) > 28232 and conns.get("no_slot") == 0 and
+      "10.0.0.2-10.0.0.3" in r.stdout,
+      "demo --conns 40000: beyond one address's ports (%d attempted)" % conns.get("attempted", 0),
+      r.stdout[-1500:])
+
+# Load profiles, bulk directions, http requests.
+jt = os.path.join(tmp, "steps.json")
+r = run(["demo", "--steps", "20k:1s,40k:1s", "--warmup", "500ms", "--json", jt, "--quiet"],
+        timeout=60)
+res = json.load(open(jt)) if os.path.exists(jt) else {}
+check(r.returncode == 0 and abs(res.get("duration_s", 0) - 1.5) < 0.1 and
+      abs(res.get("responses_ok", 0) - 50000) < 2500 and len(res.get("config", {}).get("steps", [])) == 2,
+      "demo --steps 20k:1s,40k:1s --warmup 500ms: 1.5 s measured, about 50k requests (%s)"
+      % res.get("responses_ok"), r.stdout[-1200:])
+r = run(["demo", "--rate", "100k", "--ramp", "1s", "--duration", "2s", "--progress", "250ms"],
+        timeout=60)
+targets = [l.split("target ")[1].split("/s")[0] for l in r.stdout.splitlines()
+           if l.startswith("[") and "target " in l]
+check(r.returncode == 0 and len(targets) >= 6 and targets[0] != targets[-1],
+      "demo --ramp: the progress lines show the target rate rising (%s)" % ", ".join(targets),
+      r.stdout[:1500])
+for flag, key in (("--reverse", "rx"), ("--bidir", "tx_acked")):
+    jt = os.path.join(tmp, "bulk%s.json" % flag)
+    r = run(["demo", "--mode", "bulk", flag, "--duration", "1s", "--json", jt, "--quiet"], timeout=60)
+    res = json.load(open(jt)) if os.path.exists(jt) else {}
+    b = res.get("bytes", {})
+    check(r.returncode == 0 and b.get("rx", 0) > 0 and b.get(key, 0) > 0 and
+          (flag == "--bidir" or b.get("tx", 1) == 0) and "serve --app source" in r.stdout,
+          "demo --mode bulk %s against serve --app source: %s" % (flag, json.dumps(b)),
+          r.stdout[-1000:])
+pf = os.path.join(tmp, "paths.txt")
+with open(pf, "w") as f:
+    f.write("# paths\n/a\n/b?x=1\n\n/c\n")
+jt = os.path.join(tmp, "http.json")
+r = run(["demo", "--mode", "http", "--paths", pf, "--path-order", "random", "--header",
+         "X-Test: yes", "--body-size", "2K", "--requests", "3000", "--json", jt, "--quiet"],
+        timeout=60)
+res = json.load(open(jt)) if os.path.exists(jt) else {}
+cfg = res.get("config", {})
+check(r.returncode == 0 and res.get("http_status") == {"200": 3000} and cfg.get("method") == "POST"
+      and cfg.get("paths") == {"count": 3, "order": "random"} and cfg.get("headers") == ["X-Test: yes"],
+      "demo --mode http with --paths, --header, --body-size (POST): 3000 answered 200",
+      r.stdout[-1200:] + json.dumps(cfg))
+
+# sim: --bytes scales the bound; the JSON has every flow.
+r = run(["sim", "--scenario", "clean", "--bytes", "50M"], timeout=120)
+check(r.returncode == 0 and "1 flow of 50.00 MiB" in r.stdout and ": ok" in r.stdout,
+      "sim --bytes 50M: the bound scales with the size", r.stdout[-800:])
+jt = os.path.join(tmp, "sim.json")
+r = run(["sim", "--scenario", "dumbbell", "--json", jt], timeout=120)
+res = json.load(open(jt)) if os.path.exists(jt) else {}
+flows = res.get("flows", [])
+check(r.returncode == 0 and len(flows) == 4 and
+      res.get("retransmitted_bytes") == sum(f["retransmitted_bytes"] for f in flows) and
+      all(f["orderly_close"] for f in flows),
+      "sim dumbbell --json: every flow, and retransmissions summed over them", json.dumps(res)[:1500])
 
 # --- stats hostcache: the host-pair cache of a running cps demo ---
 p = subprocess.Popen([TS, "demo", "--mode", "cps", "--duration", "30s", "--quiet"],

@@ -54,7 +54,7 @@ def main():
     short = {"af_xdp": "x", "af_packet": "p"}[args.driver]
     with Topology("tsi%s%d" % (short, os.getpid())) as t:
         port = "%s:%s" % (args.driver, t.ts_if)
-        serve = [args.touchstone, "serve", "--port", port, "--ip", "%s/24" % TS_IP, "--quiet",
+        serve = [args.touchstone, "serve", "--port", port, "--ip", "%s/24" % TS_IP, "--progress", "0",
                  "--duration", "180s"]
         ts_mac = t.mac(t.ts_ns, t.ts_if)
         peer_mac = t.mac(t.peer_ns, t.peer_if)
@@ -135,7 +135,7 @@ def main():
                            "8", "--quiet", "--json", jpath], check=False)
         g = json.load(open(jpath)) if os.path.exists(jpath) else {}
         checks.check(r.returncode == 0 and g.get("responses_ok") == 2000 and
-                     g.get("corrupt") == 0 and g.get("counters", {}).get("arp_requests_out", 0) >= 1,
+                     g.get("corrupt") == 0 and g.get("counters", {}).get("gen", {}).get("arp_requests_out", 0) >= 1,
                      "gen -> Linux: 2000 of 2000 echo replies, none corrupt, MAC resolved first",
                      r.stdout[-1200:])
 

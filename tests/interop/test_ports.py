@@ -44,7 +44,7 @@ def main():
         run(["ip", "netns", "add", ns])
         log = os.path.join(tmp, "tap.log")
         p = subprocess.Popen(["ip", "netns", "exec", ns, args.touchstone, "serve", "--port",
-                              "tap:" + tap, "--ip", "10.78.0.2/24", "--quiet", "--duration", "60s"],
+                              "tap:" + tap, "--ip", "10.78.0.2/24", "--progress", "0", "--duration", "60s"],
                              stdout=open(log, "w"), stderr=subprocess.STDOUT,
                              start_new_session=True)
         procs.append(p)
@@ -69,7 +69,7 @@ def main():
         sock = os.path.join(tmp, "memif.sock")
         slog = os.path.join(tmp, "memif-serve.log")
         s = subprocess.Popen([args.touchstone, "serve", "--port", "memif:" + sock, "--ip",
-                              "10.79.0.1/24", "--quiet", "--duration", "60s"],
+                              "10.79.0.1/24", "--progress", "0", "--duration", "60s"],
                              stdout=open(slog, "w"), stderr=subprocess.STDOUT,
                              start_new_session=True)
         procs.append(s)

@@ -89,7 +89,7 @@ def main():
 def run(args, checks, tmp, www, files):
     with Topology("tst%d" % os.getpid()) as t:
         port = "%s:%s" % (args.driver, t.ts_if)
-        base = [args.touchstone, "serve", "--port", port, "--ip", "%s/24" % TS_IP, "--quiet",
+        base = [args.touchstone, "serve", "--port", port, "--ip", "%s/24" % TS_IP, "--progress", "0",
                 "--duration", "600s"]
 
         # --- HTTP downloads, then wrk ---
@@ -152,6 +152,35 @@ def run(args, checks, tmp, www, files):
                      "gen --mode http -> nginx: 5000 ok, no errors, nginx logged %d" % logged,
                      r.stdout[-1500:])
 
+        # --- a 404 keeps the connection (as wrk), counted by status ---
+        jpath = os.path.join(tmp, "gen-404.json")
+        r = t.ns(t.ts_ns, ["timeout", "60", args.touchstone, "gen", "--port", port, "--ip",
+                           "%s/24" % TS_IP, "--target", "%s:8080" % PEER_IP, "--mode", "http",
+                           "--path", "/missing", "--conns", "4", "--requests", "2000", "--quiet",
+                           "--json", jpath], check=False, timeout=90)
+        g = json.load(open(jpath)) if os.path.exists(jpath) else {}
+        checks.check(r.returncode == 1 and g.get("http_status") == {"404": 2000} and
+                     g.get("connections", {}).get("established") == 4 and
+                     "run failed: 2000 bad responses (status 404 2000)" in r.stdout,
+                     "gen --path /missing -> nginx: 2000 404s on the same 4 connections, "
+                     "exit 1 naming the status", r.stdout[-1500:] + json.dumps(g)[:600])
+        # Nothing but our own lines: libbpf's and libxdp's set-up chatter and
+        # EAL's hugepage notes are filtered.
+        noise = [l for l in r.stdout.splitlines()
+                 if l.startswith(("libbpf:", "libxdp:", "EAL:", "TELEMETRY:"))]
+        checks.check(not noise, "gen prints no driver set-up noise", "\n".join(noise))
+
+        # --- a closed port: one line naming the cause ---
+        r = t.ns(t.ts_ns, ["timeout", "60", args.touchstone, "gen", "--port", port, "--ip",
+                           "%s/24" % TS_IP, "--target", "%s:81" % PEER_IP, "--mode", "rr",
+                           "--conns", "2", "--duration", "2s", "--quiet"],
+                 check=False, timeout=90)
+        checks.check(r.returncode == 1 and
+                     ("run failed: every connection was refused" in r.stdout and
+                      "nothing listens on %s:81" % PEER_IP in r.stdout),
+                     "gen against a closed port: exit 1, 'nothing listens' named",
+                     r.stdout[-1200:])
+
         # --- source address and port ranges: connections from several
         # addresses, each answering the Linux peer's ARP ---
         jpath = os.path.join(tmp, "gen-cps-range.json")
@@ -163,7 +192,7 @@ def run(args, checks, tmp, www, files):
                  check=False, timeout=90)
         time.sleep(0.5)
         g = json.load(open(jpath)) if os.path.exists(jpath) else {}
-        lines = open(access).read().splitlines()[5000:] if os.path.exists(access) else []
+        lines = open(access).read().splitlines()[7000:] if os.path.exists(access) else []
         sources = sorted(set(l.split()[0] for l in lines if l.strip()))
         checks.check(r.returncode == 0 and g.get("responses_ok") == 3000 and
                      sources == ["10.77.0.20", "10.77.0.21", "10.77.0.22"],
