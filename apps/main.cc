@@ -9,6 +9,7 @@
 
 #include "apps/commands.hh"
 #include "apps/report.hh"
+#include "workload/mode.hh"
 
 using namespace ts::app;
 
@@ -21,8 +22,8 @@ const char* kPortHelp =
 void add_common(CLI::App* app, CommonArgs& c, bool with_port) {
   if (with_port) app->add_option("--port", c.port, kPortHelp)->required()->type_name("SPEC");
   app->add_option("--lcores", c.lcores,
-                  "Polling cores: a count N (the last N CPUs this process may use) or a CPU "
-                  "list in EAL --lcores syntax (1,3 or 2-3; one CPU as 3-3). Each core polls "
+                  "Polling cores: a count N (the last N CPUs this process may use) or a list "
+                  "of CPUs and ranges (1,3 or 2-3; one CPU as 3-3). Each core polls "
                   "its own port queue and owns its connections; where the port has no RSS or "
                   "fewer queues than cores, packets are steered between cores in software. "
                   "Default: 1 for serve and gen (leaving CPU 0 to the kernel), 2 for demo")
@@ -82,11 +83,10 @@ void add_interface(CLI::App* app, InterfaceArgs& i) {
 }
 
 void add_workload(CLI::App* app, WorkloadArgs& w) {
-  app->add_option("--mode", w.mode,
-                  "Workload: cps (connect, request, response, close), rr (request/response "
-                  "on persistent connections), bulk (send as fast as possible), http (GET "
-                  "--path on persistent connections, status and length checked), ping (ICMP "
-                  "echo)")
+  std::string modes;
+  for (const auto& m : ts::workload::modes())
+    modes += std::string(modes.empty() ? "" : ", ") + m.name + " (" + m.help + ")";
+  app->add_option("--mode", w.mode, "Workload: " + modes)
       ->type_name("MODE")
       ->capture_default_str();
   app->add_option("--conns", w.conns,

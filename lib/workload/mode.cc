@@ -14,9 +14,11 @@ const ModeInfo kModes[] = {
      make_cps_mode},
     {GenMode::rr, "rr", "request/response on persistent connections", true, true,
      ServerApp::echo, make_rr_mode},
-    {GenMode::bulk, "bulk", "send as fast as possible", true, false, ServerApp::discard,
-     make_bulk_mode},
-    {GenMode::http, "http", "GET --path on persistent connections, status and length checked",
+    {GenMode::bulk, "bulk", "send as fast as possible; --reverse receives, --bidir both", true,
+     false, ServerApp::discard, make_bulk_mode},
+    {GenMode::http, "http",
+     "HTTP/1.1 requests of --method for --path or --paths on persistent connections, status and "
+     "length checked",
      true, true, ServerApp::http, make_http_mode},
     {GenMode::ping, "ping", "ICMP echo", false, true, ServerApp::echo, nullptr},
 };
