@@ -107,6 +107,7 @@ uint64_t parse_duration_required(const std::string& text, const char* flag) {
 }
 
 uint64_t parse_progress(const CommonArgs& c) {
+  if (c.quiet && c.given.has("--progress")) not_applicable("--progress", "--quiet (no progress lines)");
   const uint64_t p = parse_duration_required(c.progress, "--progress");
   return c.quiet ? 0 : p;
 }

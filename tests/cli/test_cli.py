@@ -322,6 +322,7 @@ for args, says in (
         (["demo", "--json", "/nonexistent/x.json"], "no directory /nonexistent"),
         (["demo", "--lcores", "2", "--layout", "paired", "--mode", "ping"], "--mode ping"),
         (["demo", "--duration", "0s"], "--duration must be positive"),
+        (["demo", "--quiet", "--progress", "2s"], "--progress does not apply to --quiet"),
         (["demo", "--duration", "0"], "--duration must be positive"),
         (["demo", "--mode", "bulk", "--req-size", "1M"], "--req-size does not apply to --mode bulk"),
         (["demo", "--mode", "rr", "--path", "/x"], "--path does not apply to --mode rr"),

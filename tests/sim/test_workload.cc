@@ -402,18 +402,33 @@ TEST(Workload, OpenLoopLatencyIncludesTheWaitOfRequestsAServerCannotKeepUpWith) 
 
 // ---------------------------------------------------------------- issue 12
 
+// A server of `app` on `port`, listening.
+struct Serving {
+  Serving(Bed& bed, ServerApp app, uint16_t port, const FileIndex* files = nullptr,
+          uint32_t backlog = 1024)
+      : srv(bed.server.stack().tcp(), config(app, port, files, backlog)) {
+    EXPECT_TRUE(srv.start());
+  }
+  static ServerConfig config(ServerApp app, uint16_t port, const FileIndex* files,
+                             uint32_t backlog) {
+    ServerConfig sc;
+    sc.app = app;
+    sc.port = port;
+    sc.files = files;
+    sc.backlog = backlog;
+    return sc;
+  }
+  const ServerStats& stats() const { return srv.stats(); }
+  Server srv;
+};
+
 TEST(WorkloadHttp, A404KeepsTheConnectionAndIsCountedByStatus) {
   TempDir dir;
   dir.write("/here.txt", 100);
   FileIndex files;
   ASSERT_EQ(files.load(dir.path), "");
   Bed bed;
-  ServerConfig sc;
-  sc.app = ServerApp::http;
-  sc.port = 80;
-  sc.files = &files;
-  Server srv(bed.server.stack().tcp(), sc);
-  ASSERT_TRUE(srv.start());
+  Serving srv(bed, ServerApp::http, 80, &files);
   GenConfig gc = bed.gen_config(GenMode::http, 80);
   gc.conns = 3;
   gc.requests = 300;
@@ -434,12 +449,7 @@ TEST(WorkloadHttp, PathsInTurnPostBodiesAndHead) {
   FileIndex files;
   ASSERT_EQ(files.load(dir.path), "");
   Bed bed;
-  ServerConfig sc;
-  sc.app = ServerApp::http;
-  sc.port = 80;
-  sc.files = &files;
-  Server srv(bed.server.stack().tcp(), sc);
-  ASSERT_TRUE(srv.start());
+  Serving srv(bed, ServerApp::http, 80, &files);
   // In turn over /a, /b, /nope: a third of the answers are 404.
   GenConfig gc = bed.gen_config(GenMode::http, 80);
   gc.conns = 1;
@@ -484,11 +494,7 @@ TEST(WorkloadHttp, PathsInTurnPostBodiesAndHead) {
 
 TEST(WorkloadBulk, ReverseReceivesFromASourceAndBidirSendsBothWays) {
   Bed bed(1, 100, 1000);  // 100 Mbit/s, 2 ms RTT
-  ServerConfig sc;
-  sc.app = ServerApp::source;
-  sc.port = 19;
-  Server srv(bed.server.stack().tcp(), sc);
-  ASSERT_TRUE(srv.start());
+  Serving srv(bed, ServerApp::source, 19);
   GenConfig gc = bed.gen_config(GenMode::bulk, 19);
   gc.conns = 2;
   gc.direction = BulkDirection::receive;
@@ -513,11 +519,7 @@ TEST(WorkloadBulk, ReverseReceivesFromASourceAndBidirSendsBothWays) {
 
 TEST(WorkloadBulk, RetransmissionsAreSampledFromTheConnections) {
   Bed bed(3, 100, 1000, 0.01);  // 1% loss both ways
-  ServerConfig sc;
-  sc.app = ServerApp::discard;
-  sc.port = 9;
-  Server srv(bed.server.stack().tcp(), sc);
-  ASSERT_TRUE(srv.start());
+  Serving srv(bed, ServerApp::discard, 9);
   GenConfig gc = bed.gen_config(GenMode::bulk, 9);
   gc.conns = 4;
   Generator gen(bed.client.stack().tcp(), gc);
@@ -547,12 +549,7 @@ TEST(WorkloadPacing, ADeadTargetGetsAFirstBurstNotAFlood) {
 
 TEST(WorkloadPacing, ManyConnectionsOpenAsHandshakesComplete) {
   Bed bed;
-  ServerConfig sc;
-  sc.app = ServerApp::echo;
-  sc.port = 7;
-  sc.backlog = 8000;
-  Server srv(bed.server.stack().tcp(), sc);
-  ASSERT_TRUE(srv.start());
+  Serving srv(bed, ServerApp::echo, 7, nullptr, 8000);
   // Open loop at a rate the link carries easily: the pool of 3000
   // connections opens at once, paced by the handshake window.
   GenConfig gc = bed.gen_config(GenMode::rr, 7);
@@ -572,11 +569,7 @@ TEST(WorkloadPacing, ManyConnectionsOpenAsHandshakesComplete) {
 
 TEST(WorkloadPacing, AClosedLoopRampOpensConnectionsLinearly) {
   Bed bed;
-  ServerConfig sc;
-  sc.app = ServerApp::echo;
-  sc.port = 7;
-  Server srv(bed.server.stack().tcp(), sc);
-  ASSERT_TRUE(srv.start());
+  Serving srv(bed, ServerApp::echo, 7);
   GenConfig gc = bed.gen_config(GenMode::rr, 7);
   gc.conns = 100;
   gc.ramp_ns = 1 * kSec;
