@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,22 +37,31 @@ struct Bed {
     net.finish();
   }
   // Runs the generator until it is done or `limit` of simulated time passes;
-  // ticks it every 100 us as a poll loop would.
+  // ticks it every 100 us as a poll loop would. The ticks still scheduled
+  // when it returns do nothing (a bed may run several generators in turn).
   bool run(Generator& g, uint64_t limit) {
     Simulator& sim = net.sim();
     const uint64_t end = sim.now() + limit;
-    sim.call_at(sim.now(), [&] {
-      g.start(sim.now());
-      client.kick(sim.now());
+    auto live = std::make_shared<bool>(true);
+    Generator* gen = &g;
+    Host* host = &client;
+    sim.call_at(sim.now(), [live, gen, host, &sim] {
+      if (!*live) return;
+      gen->start(sim.now());
+      host->kick(sim.now());
     });
-    std::function<void()> tick = [&] {
-      g.tick(sim.now());
-      client.kick(sim.now());
-      if (sim.now() + 100'000 < end) sim.call_at(sim.now() + 100'000, tick);
+    auto tick = std::make_shared<std::function<void()>>();
+    *tick = [live, gen, host, &sim, end, weak = std::weak_ptr<std::function<void()>>(tick)] {
+      if (!*live) return;
+      gen->tick(sim.now());
+      host->kick(sim.now());
+      if (auto t = weak.lock(); t && sim.now() + 100'000 < end)
+        sim.call_at(sim.now() + 100'000, [t] { (*t)(); });
     };
-    sim.call_at(sim.now() + 100'000, tick);
+    sim.call_at(sim.now() + 100'000, [tick] { (*tick)(); });
     const bool ok = sim.run_until_done([&] { return g.done(); }, end);
     sim.run_until(sim.now() + 10 * kMs);  // let the last ACKs and FINs pass
+    *live = false;
     return ok;
   }
   GenConfig gen_config(GenMode mode, uint16_t port) const {
