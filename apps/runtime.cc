@@ -149,6 +149,17 @@ EalChoice plan_eal_choice(const CommonArgs& c, unsigned default_count) {
   if (std::string err = glue::check_eal_args(c.eal, e.raw, no_huge); !err.empty())
     usage_error(err);
   e.no_huge = c.no_huge || no_huge;
+  // Without hugepages EAL runs on `-m 1024` of ordinary memory, which its
+  // per-socket hugepage options contradict.
+  if (e.no_huge || !glue::hugepages_available())
+    for (const std::string& w : e.raw)
+      for (const char* opt : {"-m", "--socket-mem", "--socket-limit"})
+        if (w.rfind(opt, 0) == 0 && (w.size() == std::strlen(opt) || w[std::strlen(opt)] == '=' ||
+                                     (opt[1] != '-' && w.size() > 2)))
+          usage_error(std::string("--eal: ") + opt +
+                      " sizes hugepage memory; this run has none (" +
+                      (e.no_huge ? "--no-huge" : "no free hugepages on this machine") +
+                      "), and runs on 1 GB of ordinary memory");
   return e;
 }
 
@@ -156,6 +167,10 @@ Runtime::Runtime(const std::vector<glue::PortSpec>& ports, const EalChoice& eal,
                  const std::function<uint16_t(size_t)>& queues_for) {
   try {
     open(ports, eal, queues_for);
+  } catch (const glue::EalArgumentError& e) {
+    ports_.clear();
+    glue::eal_cleanup();
+    throw UsageError(e.what());
   } catch (...) {
     ports_.clear();
     glue::eal_cleanup();

@@ -6,6 +6,11 @@
 #include <rte_log.h>
 #include <rte_version.h>
 
+#include <cerrno>
+
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -47,10 +52,37 @@ bool is_noise(std::string_view line) {
   return false;
 }
 
+// While EAL starts, its lines are held: on success they are printed, on a
+// failure the first one names the cause in touchstone's one error line.
+bool g_holding = false;
+std::string g_held;
+
 // DPDK's log goes to stderr through this filter.
 ssize_t log_write(void*, const char* buf, size_t n) {
   if (is_noise({buf, n})) return ssize_t(n);
+  if (g_holding) {
+    g_held.append(buf, n);
+    return ssize_t(n);
+  }
   return ssize_t(std::fwrite(buf, 1, n, stderr));
+}
+
+// The first line EAL logged that says what was wrong (not its generic
+// "FATAL: Invalid 'command line' arguments" that follows), without "EAL: ".
+std::string first_reason(const std::string& held) {
+  size_t pos = 0;
+  while (pos < held.size()) {
+    const size_t end = std::min(held.find('\n', pos), held.size());
+    std::string line = held.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.rfind("EAL: ", 0) == 0) line = line.substr(5);
+    if (line.empty() || line.find("FATAL") != std::string::npos ||
+        line.find("Invalid 'command line' arguments") != std::string::npos ||
+        line.rfind("Error - exiting", 0) == 0)
+      continue;
+    return line;
+  }
+  return {};
 }
 
 #ifdef TS_HAVE_LIBXDP
@@ -104,15 +136,59 @@ void eal_init(const std::vector<std::string>& args) {
   libbpf_set_print(libbpf_log);
   libxdp_set_print(libxdp_log);
 #endif
+  // EAL prints its whole usage text to stdout on a bad argument, and an
+  // alert straight to stderr besides its log; the reason goes into our one
+  // error line instead. So while it starts, stdout goes nowhere and stderr
+  // into a temporary file, shown afterwards only if EAL started.
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const int saved_stdout = dup(STDOUT_FILENO), saved_stderr = dup(STDERR_FILENO);
+  if (const int null = open("/dev/null", O_WRONLY); null >= 0) {
+    dup2(null, STDOUT_FILENO);
+    close(null);
+  }
+  std::FILE* captured = std::tmpfile();
+  if (captured) dup2(fileno(captured), STDERR_FILENO);
+  g_holding = true;
+  g_held.clear();
   const int rc = rte_eal_init(int(argv.size() - 1), argv.data());
+  const int err = rte_errno;
+  if (FILE* f = filtered_log_stream()) std::fflush(f);
+  g_holding = false;
+  std::fflush(stdout);
+  std::fflush(stderr);
+  if (saved_stdout >= 0) {
+    dup2(saved_stdout, STDOUT_FILENO);
+    close(saved_stdout);
+  }
+  if (saved_stderr >= 0) {
+    dup2(saved_stderr, STDERR_FILENO);
+    close(saved_stderr);
+  }
+  if (captured) {
+    if (rc >= 0) {
+      std::rewind(captured);
+      char buf[4096];
+      for (size_t n; (n = std::fread(buf, 1, sizeof buf, captured)) > 0;)
+        std::fwrite(buf, 1, n, stderr);
+    }
+    std::fclose(captured);
+  }
+  if (rc >= 0) std::fwrite(g_held.data(), 1, g_held.size(), stderr);
   if (rc < 0) {
     // EAL may have made its runtime directory before it failed.
     if (const char* dir = rte_eal_get_runtime_dir()) g_runtime_dir = dir;
     remove_runtime_dir();
     std::string cmd;
     for (const auto& s : args) cmd += (cmd.empty() ? "" : " ") + s;
+    const std::string reason = first_reason(g_held);
+    if (err == EINVAL)
+      throw EalArgumentError("--eal: DPDK's EAL refused its arguments" +
+                             (reason.empty() ? std::string() : ": " + reason) +
+                             " (arguments: " + cmd + ")");
     throw std::runtime_error(std::string("DPDK EAL initialisation failed: ") +
-                             rte_strerror(rte_errno) + " (arguments: " + cmd + ")");
+                             (reason.empty() ? rte_strerror(err) : reason) +
+                             " (arguments: " + cmd + ")");
   }
   g_initialised = true;
   if (const char* dir = rte_eal_get_runtime_dir()) g_runtime_dir = dir;

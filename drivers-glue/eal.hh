@@ -1,6 +1,7 @@
 // EAL initialisation. EAL can be initialised once per process.
 #pragma once
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -12,8 +13,15 @@ namespace ts::glue {
 inline constexpr const char* kFilePrefix = "touchstone-";
 inline std::string file_prefix_for(int pid) { return kFilePrefix + std::to_string(pid); }
 
+// EAL refused an argument's value (a bad command line, not a failure).
+struct EalArgumentError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 // Initialises EAL with these arguments (program name first). Throws
-// std::runtime_error with a one-line reason on failure.
+// EalArgumentError when EAL refuses them, std::runtime_error with a one-line
+// reason on any other failure; either way EAL's own lines are folded into
+// that one line.
 void eal_init(const std::vector<std::string>& args);
 bool eal_initialised();
 // Releases EAL resources; ports must be closed first.
