@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   // Each side: every established connection sends one 64-byte message; the
   // server echoes it; the client counts the answers. All stay open.
   struct Side : tcp::Events, stack::Acceptor {
-    tcp::Events* on_syn(const tcp::FourTuple&) override { return this; }
+    tcp::Events* on_accept(const tcp::FourTuple&) override { return this; }
     void on_connected(tcp::Connection& c) override {
       ++up;
       if (client) c.send(msg, c.tag() ? now : now);

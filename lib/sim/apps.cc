@@ -108,7 +108,7 @@ uint64_t BulkSender::retransmitted_bytes() const {
 BulkReceiver::BulkReceiver(Simulator& sim, Host& host, uint64_t chunk, uint64_t period_ns)
     : sim_(sim), host_(host), chunk_(chunk), period_(period_ns) {}
 
-tcp::Events* BulkReceiver::on_syn(const tcp::FourTuple& t) {
+tcp::Events* BulkReceiver::on_accept(const tcp::FourTuple& t) {
   Flow f;
   f.seed = flow_seed(t.remote_ip, t.remote_port);
   flows_.push_back(f);

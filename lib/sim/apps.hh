@@ -71,7 +71,7 @@ class BulkReceiver final : public stack::Acceptor, public tcp::Events {
   // it, as it arrives, when period_ns is 0).
   BulkReceiver(Simulator& sim, Host& host, uint64_t chunk = 0, uint64_t period_ns = 0);
 
-  tcp::Events* on_syn(const tcp::FourTuple& t) override;
+  tcp::Events* on_accept(const tcp::FourTuple& t) override;
   void on_readable(tcp::Connection& c) override { read(c); }
   void on_peer_closed(tcp::Connection& c) override;
   void on_closed(tcp::Connection& c, tcp::CloseReason r) override;

@@ -10,6 +10,12 @@ namespace ts::stack {
 
 using namespace wire::tcpflag;
 
+namespace {
+size_t half_capacity(const TcpLayerConfig& c) {
+  return c.max_half_open ? c.max_half_open : c.max_connections;
+}
+}  // namespace
+
 TcpLayer::TcpLayer(IpOutput& ip, const TcpLayerConfig& cfg, const std::array<uint8_t, 16>& secret,
                    tcp::TcpCounters& counters)
     : ip_(ip),
@@ -20,15 +26,19 @@ TcpLayer::TcpLayer(IpOutput& ip, const TcpLayerConfig& cfg, const std::array<uin
       // nothing learned about one (the flow table's probe runs, the first
       // port) tells anything about another (the ISNs).
       isn_(tcp::derive_key128(secret, "tcp isn")),
+      cookies_(secret),
       ctr_(counters),
-      table_(size_t(cfg.max_connections) * 2, tcp::derive_key(secret, "flow table 0"),
-             tcp::derive_key(secret, "flow table 1")),
+      table_((size_t(cfg.max_connections) + half_capacity(cfg)) * 2,
+             tcp::derive_key(secret, "flow table 0"), tcp::derive_key(secret, "flow table 1")),
       buffers_(cfg.buffer_memory, &counters.tcp_buffer_refused),
       pool_(new ConnStorage[cfg.max_connections]),
-      timers_(cfg.max_connections),
+      half_(half_capacity(cfg)),
+      timers_(uint32_t(cfg.max_connections + half_capacity(cfg))),
       next_port_(cfg.ephemeral_first) {
   slots_.reserve(cfg.max_connections);
   free_.reserve(cfg.max_connections);
+  half_free_.reserve(half_.size());
+  for (uint32_t i = uint32_t(half_.size()); i-- > 0;) half_free_.push_back(i);
   burst_acks_.reserve(64);
   // Start the port search somewhere unpredictable (RFC 6056).
   const uint32_t span = uint32_t(cfg_.ephemeral_last - cfg_.ephemeral_first) + 1;
@@ -71,18 +81,19 @@ bool TcpLayer::listen(uint16_t port, Acceptor* acceptor, uint32_t backlog,
   l->port = port;
   l->acceptor = acceptor;
   l->backlog = backlog;
+  l->syncookies = cfg_.syncookies;
   l->cfg = cfg ? *cfg : cfg_.tcp;
   listeners_.push_back(std::move(l));
   return true;
 }
 
 void TcpLayer::unlisten(uint16_t port) {
-  // Connections it accepted forget it before it goes (they must not read it
-  // once freed).
+  // Its handshakes in progress go with it (they must not read it once freed);
+  // connections it accepted are the application's and go on.
   const Listener* l = find_listener(port);
   if (!l) return;
-  for (auto& s : slots_)
-    if (s.listener == l) s.listener = nullptr;
+  for (uint32_t i = 0; i < half_.size(); ++i)
+    if (half_[i].listener == l) drop_half_open(i);
   std::erase_if(listeners_, [&](const auto& x) { return x.get() == l; });
 }
 
@@ -108,8 +119,6 @@ uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig& cfg, 
   s.conn->set_observer(this, id);
   s.conn->set_ack_coalescing(true);
   ++s.generation;
-  s.listener = nullptr;
-  s.half_open = false;
   s.reaping = false;
   s.in_cache = false;
   s.overridden = false;
@@ -118,24 +127,15 @@ uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig& cfg, 
   return id;
 }
 
-void TcpLayer::settle(Slot& s) {
-  if (!s.half_open) return;
-  s.half_open = false;
-  if (s.listener) --s.listener->half_open;
-}
-
 void TcpLayer::release(uint32_t id) {
   Slot& s = slots_[id];
   if (!s.conn) return;
-  settle(s);
   report_path(s);
   table_.erase(s.conn->tuple());
   s.conn->~Connection();
   s.conn = nullptr;
   timers_.cancel(id);
   ++s.generation;
-  s.listener = nullptr;
-  s.half_open = false;
   s.reaping = false;
   free_.push_back(id);
 }
@@ -145,6 +145,7 @@ bool TcpLayer::take_port(tcp::FourTuple& t, uint16_t p) {
   if (find_listener(p)) return false;
   const uint32_t id = table_.find(t);
   if (id == FlowTable::kNone) return true;
+  if (is_half_open(id)) return false;
   // Ports are taken in turn, so the TIME-WAIT met here is the oldest: a load
   // generator that closes first reuses it rather than run out of ports (like
   // Linux's tcp_tw_reuse).
@@ -214,6 +215,10 @@ void TcpLayer::input(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, uint64_
   now_ = now;
   const tcp::FourTuple t{ip.dst, ip.src, seg.dst_port, seg.src_port};
   uint32_t id = table_.find(t);
+  if (id != FlowTable::kNone && is_half_open(id)) {
+    half_open_input(id - cfg_.max_connections, ip, seg);
+    return;
+  }
   if (id != FlowTable::kNone && slots_[id].conn->accepts_new_syn(tcp::SegmentIn::from(seg))) {
     // A newer SYN for a 4-tuple in TIME-WAIT starts a new connection now
     // (RFC 6191), instead of waiting out 2 MSL.
@@ -228,8 +233,6 @@ void TcpLayer::input(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, uint64_
     // the segment (a SYN-ACK then finds the share already settled).
     if (publish_windows_ && s.in_cache && now >= s.next_publish) publish_window(s, now);
     s.conn->input(tcp::SegmentIn::from(seg), now);
-    // Established (or gone): no longer counts against the listener's backlog.
-    if (s.conn && s.conn->state() != tcp::State::syn_received) settle(s);
     return;
   }
   Listener* l = find_listener(seg.dst_port);
@@ -239,35 +242,7 @@ void TcpLayer::input(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, uint64_
     ++ctr_.tcp_no_listener;
     return;
   }
-  // RFC 9293 3.10.7.2, LISTEN: a reset is ignored, an ACK is answered with a
-  // reset, and anything else without SYN is dropped.
-  if ((seg.flags & (syn | ack | rst)) != syn) {
-    if ((seg.flags & ack) && !(seg.flags & rst)) reset_for(ip, seg);
-    ++ctr_.tcp_listen_dropped;
-    return;
-  }
-  if (l->half_open >= l->backlog) {
-    ++ctr_.tcp_backlog_full;
-    return;  // a dropped SYN is retried by the peer; a reset would refuse it
-  }
-  // The slot first, then the application: what it makes for a connection it
-  // accepts always has a connection to go with it.
-  const uint32_t nid = new_slot(t, l->cfg, nullptr);
-  if (nid == FlowTable::kNone) return;
-  Slot& s = slots_[nid];
-  tcp::Events* ev = l->acceptor->on_syn(t);
-  if (!ev) {
-    release(nid);
-    ++ctr_.tcp_refused;
-    reset_for(ip, seg);
-    return;
-  }
-  s.conn->set_events(ev);
-  s.listener = l;
-  s.half_open = true;
-  ++l->half_open;
-  open_path(s, false, now);
-  s.conn->accept(tcp::SegmentIn::from(seg), isn_.isn(t, now), isn_.ts_offset(t), now);
+  listen_input(*l, ip, seg, t);
 }
 
 void TcpLayer::reset_for(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg) {
@@ -386,12 +361,15 @@ void TcpLayer::poll(uint64_t now) {
   now_ = now;
   if (paths_ && now >= next_path_tick_) next_path_tick_ = paths_->tick(now);
   timers_.advance(now, [&](uint32_t id) {
+    if (is_half_open(id)) {
+      half_open_timer(id - cfg_.max_connections);
+      return;
+    }
     Slot& s = slots_[id];
     if (!s.conn) return;
     tcp::Connection& c = *s.conn;
     if (c.next_deadline() <= now) {
       c.on_timer(now);  // re-arms itself through on_schedule()
-      if (c.state() != tcp::State::syn_received) settle(s);
     } else {
       on_schedule(c);  // beyond the wheel's horizon: armed again
     }

@@ -1,6 +1,12 @@
 // TCP on one core's endpoint: demultiplexing segments to connections (flow
 // table, then listeners, else a reset), opening connections both ways,
 // building the segments connections send, and running their timers.
+//
+// A passive open costs no connection until its handshake completes: between
+// the SYN and the ACK it is an entry of the half-open table (the handshake's
+// numbers and options, a few dozen bytes, no buffers), or, when that table
+// or the listener's backlog is full (or always, as configured), nothing at
+// all: a SYN cookie (tcp/syncookie.hh). See docs/defences.md.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +19,7 @@
 #include "stack/timer_wheel.hh"
 #include "tcp/connection.hh"
 #include "tcp/isn.hh"
+#include "tcp/syncookie.hh"
 #include "wire/ipv4.hh"
 #include "wire/tcp.hh"
 
@@ -20,13 +27,22 @@ namespace ts::stack {
 
 class FlowPlacement;
 
-// A listening application: decides per SYN whether to take the connection and
-// which events object serves it (nullptr refuses it with a reset).
+// A listening application: asked when a handshake completes (a connection
+// slot is then already held) whether to take the connection and which events
+// object serves it (nullptr refuses it with a reset).
 class Acceptor {
  public:
   virtual ~Acceptor() = default;
-  virtual tcp::Events* on_syn(const tcp::FourTuple& tuple) = 0;
+  virtual tcp::Events* on_accept(const tcp::FourTuple& tuple) = 0;
 };
+
+// When listeners answer a SYN with a cookie instead of a half-open entry.
+enum class SynCookieMode : uint8_t {
+  never,      // a SYN beyond the backlog is dropped (the peer retries)
+  automatic,  // when the listener's backlog or the half-open table is full (Linux's default)
+  always,     // for every SYN: no half-open state at all
+};
+const char* syncookie_mode_name(SynCookieMode m);
 
 struct TcpLayerConfig {
   tcp::TcpConfig tcp;             // defaults for every connection
@@ -38,6 +54,10 @@ struct TcpLayerConfig {
   // Beyond it rings are refused and counted (tcp_buffer_refused).
   size_t buffer_memory = 0;
   uint16_t ephemeral_first = 32768, ephemeral_last = 60999;
+  // Passive opens: entries of the half-open table (0: as many as
+  // max_connections), and when SYN cookies answer instead.
+  uint32_t max_half_open = 0;
+  SynCookieMode syncookies = SynCookieMode::automatic;
   // With several cores on one port: who owns which flow, and this core's
   // index. Active opens then take only local ports whose flows this core owns
   // (the per-core port pool of docs/multicore.md).
@@ -68,7 +88,9 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   // Runs connection timers that are due and reclaims finished connections.
   void poll(uint64_t now);
   uint64_t next_deadline() const;
-  size_t connections() const { return table_.size(); }
+  // Connections (half-open entries are not connections).
+  size_t connections() const { return table_.size() - half_count_; }
+  size_t half_open() const { return half_count_; }
   // Connection slots, and the tag of each connection is below this.
   uint32_t capacity() const { return cfg_.max_connections; }
   // Shares path knowledge through `cache` (nullptr: none).
@@ -110,14 +132,26 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
     uint16_t port = 0;
     Acceptor* acceptor = nullptr;
     uint32_t backlog = 0;
-    uint32_t half_open = 0;
+    uint32_t half_open = 0;  // its entries in the half-open table
+    SynCookieMode syncookies = SynCookieMode::automatic;
     tcp::TcpConfig cfg;
+  };
+  // A passive open between its SYN and the ACK that completes it: what the
+  // handshake needs and nothing more. Its id in the flow table and the timer
+  // wheel is max_connections + its index.
+  struct HalfOpen {
+    tcp::FourTuple t;
+    Listener* listener = nullptr;  // null: the entry is free
+    uint32_t irs = 0, iss = 0, ts_recent = 0;
+    uint64_t sent_ns = 0;          // when the SYN-ACK last went out
+    uint16_t peer_mss = 0;
+    int8_t peer_wscale = -1;
+    uint8_t resent = 0;            // SYN-ACKs sent again
+    bool sack = false, ts = false;
   };
   struct Slot {
     tcp::Connection* conn = nullptr;  // in pool_[slot] while in use
     uint32_t generation = 0;
-    Listener* listener = nullptr;     // half-open passive connections count against it
-    bool half_open = false;
     bool reaping = false;
     bool in_cache = false;    // opened through the path cache: report at the end
     bool overridden = false;  // the application gave its own TcpConfig
@@ -132,7 +166,23 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
 
   uint32_t new_slot(const tcp::FourTuple& t, const tcp::TcpConfig& cfg, tcp::Events* ev);
   void release(uint32_t slot);
-  void settle(Slot& s);
+  // Passive opens (tcp_layer_listen.cc).
+  void listen_input(Listener& l, const wire::Ipv4Repr& ip, const wire::TcpRepr& seg,
+                    const tcp::FourTuple& t);
+  void half_open_input(uint32_t index, const wire::Ipv4Repr& ip, const wire::TcpRepr& seg);
+  void half_open_timer(uint32_t index);
+  void drop_half_open(uint32_t index);
+  // The SYN-ACK of a handshake (an entry's, or a cookie's with its own TSval).
+  bool send_syn_ack(const Listener& l, const tcp::FourTuple& t, const HalfOpen& h,
+                    uint32_t tsval);
+  // A bare ACK or reset for a handshake that has no connection.
+  void send_bare(const tcp::FourTuple& t, uint32_t seq, uint32_t ack, uint8_t flags);
+  // The handshake is complete: a connection in its place (false: none was
+  // made: no slot, or the application refused).
+  bool promote(Listener& l, const tcp::FourTuple& t, const tcp::Handshake& h,
+               const wire::TcpRepr& ack);
+  bool is_half_open(uint32_t id) const { return id >= cfg_.max_connections; }
+  bool slot_available() const { return !free_.empty() || slots_.size() < cfg_.max_connections; }
   // Starts a connection from the path cache's hint; report_path tells the
   // cache what it learned (once).
   void open_path(Slot& s, bool overridden, uint64_t now);
@@ -154,6 +204,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   const uint32_t sources_;  // how many source addresses active opens take in turn
   TcpLayerConfig cfg_;
   tcp::IsnGenerator isn_;
+  tcp::SynCookies cookies_;
   tcp::TcpCounters& ctr_;
   FlowTable table_;
   tcp::BufferPool buffers_;
@@ -162,8 +213,14 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   std::unique_ptr<ConnStorage[]> pool_;
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
+  std::vector<HalfOpen> half_;         // max_half_open entries
+  std::vector<uint32_t> half_free_;
+  uint32_t half_count_ = 0;
+  uint64_t cookies_until_ = 0;         // cookie ACKs are checked until then
+  uint64_t challenge_window_ = 0;      // RFC 5961 challenge ACKs for half-open entries:
+  uint32_t challenges_ = 0;            // this many in the second from challenge_window_
   std::vector<std::unique_ptr<Listener>> listeners_;  // few: a linear search is fine
-  TimerWheel timers_;  // one timer per slot: the connection's next deadline
+  TimerWheel timers_;  // one timer per slot and per half-open entry
   std::vector<std::pair<uint32_t, uint32_t>> reap_;  // slot, generation
   std::vector<std::pair<uint32_t, uint32_t>> burst_acks_;  // slot, generation
   uint16_t next_port_;

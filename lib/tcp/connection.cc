@@ -41,16 +41,16 @@ const char* reason_name(CloseReason r) {
   return "?";
 }
 
-namespace {
-
-constexpr uint64_t kPawsIdleNs = 24ull * 24 * 3600 * 1'000'000'000;  // RFC 7323 5.5
-constexpr uint64_t kSecond = 1'000'000'000;
-
 uint8_t window_shift_for(uint32_t rcvbuf) {
   uint8_t s = 0;
   while (s < 14 && (uint64_t(rcvbuf) >> s) > 65535) ++s;  // RFC 7323 2.3: at most 14
   return s;
 }
+
+namespace {
+
+constexpr uint64_t kPawsIdleNs = 24ull * 24 * 3600 * 1'000'000'000;  // RFC 7323 5.5
+constexpr uint64_t kSecond = 1'000'000'000;
 
 // The transitions of RFC 9293's state diagram (3.3.2) that this
 // implementation makes, as a bit per next state; anything may go to CLOSED.
@@ -167,6 +167,31 @@ void Connection::accept(const SegmentIn& syn, uint32_t iss, uint32_t ts_offset, 
   last_rx_ = last_tx_ = now;
   output(now);
   notify();
+}
+
+void Connection::accept_handshake(const Handshake& h, uint64_t now) {
+  started_ = true;
+  snd_.iss = snd_.una = snd_.sml = h.iss;
+  snd_.nxt = snd_.max = h.iss + 1;  // the SYN-ACK is out
+  ts_.offset = h.ts_offset;
+  wire::TcpOptions o;
+  o.has_mss = h.peer_mss != 0;
+  o.mss = h.peer_mss;
+  o.has_wscale = h.peer_wscale >= 0;
+  o.wscale = uint8_t(std::max<int>(h.peer_wscale, 0));
+  o.sack_permitted = h.sack;
+  o.has_timestamps = h.ts;
+  o.tsval = h.ts_recent;
+  SegmentIn syn;
+  syn.seq = h.irs;
+  syn.flags = wire::tcpflag::syn;
+  syn.options = &o;
+  take_peer_syn(syn, now);  // the window comes with the ACK
+  ts_.last_ack_sent = rcv_.nxt;
+  retries_.syn_sends = 1;
+  if (h.rtt_ns) rtt_.sample(h.rtt_ns);
+  set_state(State::syn_received);
+  last_rx_ = last_tx_ = now;
 }
 
 void Connection::take_peer_syn(const SegmentIn& syn, uint64_t now) {

@@ -90,6 +90,23 @@ struct SegmentOut {
   bool operator==(const SegmentOut&) const = default;
 };
 
+// A passive open's handshake as it was settled outside the connection (the
+// TCP layer's table of half-open connections, or a SYN cookie): the
+// sequence numbers and what the SYN negotiated.
+struct Handshake {
+  uint32_t irs = 0, iss = 0;
+  uint16_t peer_mss = 0;    // 0: the SYN had no MSS option
+  int8_t peer_wscale = -1;  // -1: the SYN had no window scale option
+  bool sack = false;        // SACK-permitted was in the SYN
+  bool ts = false;          // timestamps were in the SYN
+  uint32_t ts_recent = 0;   // its TSval
+  uint32_t ts_offset = 0;   // ours (RFC 7323 5.4)
+  uint64_t rtt_ns = 0;      // the SYN-ACK's round trip, when one was measured
+};
+
+// The receive window scale we offer for a receive buffer of `rcvbuf` bytes.
+uint8_t window_shift_for(uint32_t rcvbuf);
+
 class Connection;
 
 // Where segments go (the stack builds packets; a test records them).
@@ -163,6 +180,10 @@ class Connection {
   void connect(uint32_t iss, uint32_t ts_offset, uint64_t now);
   // Passive open from LISTEN: the SYN `syn` arrived (RFC 9293 3.10.7.2).
   void accept(const SegmentIn& syn, uint32_t iss, uint32_t ts_offset, uint64_t now);
+  // Passive open whose SYN-ACK was sent without a connection: SYN-RECEIVED
+  // as if this connection had sent it; the ACK that completes the handshake
+  // goes to input() next.
+  void accept_handshake(const Handshake& h, uint64_t now);
 
   // A segment for this connection arrived (RFC 9293 3.10.7.3, 3.10.7.4).
   void input(const SegmentIn& seg, uint64_t now);

@@ -39,7 +39,12 @@ namespace ts::tcp {
   X(tcp_keepalive_probes, false, "keepalive probes sent")                                        \
   X(tcp_emit_failed, true, "segments not sent: no packet buffer")                                \
   X(tcp_no_listener, true, "segments for a port nobody listens on (answered with a reset)")     \
-  X(tcp_backlog_full, true, "SYNs dropped: the listener's half-open backlog is full")           \
+  X(tcp_backlog_full, true, "SYNs beyond the listener's backlog or the half-open table (answered with a cookie, or dropped)") \
+  X(tcp_half_open_expired, true, "handshakes given up: the SYN-ACK went unanswered")               \
+  X(tcp_syncookie_sent, false, "SYN-ACKs carrying a SYN cookie (no state kept)")                   \
+  X(tcp_syncookie_valid, false, "connections made from a valid SYN cookie")                        \
+  X(tcp_syncookie_stale, true, "ACKs with a SYN cookie too old (over two periods)")                \
+  X(tcp_syncookie_forged, true, "ACKs to a listener whose cookie did not check (forged or stray)")  \
   X(tcp_listen_dropped, true, "segments without SYN to a listening port (an ACK gets a reset)") \
   X(tcp_time_wait_reused, false, "TIME-WAIT connections replaced by a newer SYN (RFC 6191) or our own connect")  \
   X(tcp_refused, true, "connections the application refused (answered with a reset)")         \

@@ -130,7 +130,7 @@ Server::~Server() { tcp_.unlisten(cfg_.port); }
 
 bool Server::start() { return tcp_.listen(cfg_.port, this, cfg_.backlog); }
 
-tcp::Events* Server::on_syn(const tcp::FourTuple&) { return this; }
+tcp::Events* Server::on_accept(const tcp::FourTuple&) { return this; }
 
 void Server::on_connected(tcp::Connection& c) {
   conns_[c.tag()] = ConnState{};

@@ -84,7 +84,7 @@ class Server final : public stack::Acceptor, public tcp::Events {
   const ServerStats& stats() const { return stats_; }
   const ServerConfig& config() const { return cfg_; }
 
-  tcp::Events* on_syn(const tcp::FourTuple& t) override;
+  tcp::Events* on_accept(const tcp::FourTuple& t) override;
   void on_connected(tcp::Connection& c) override;
   void on_readable(tcp::Connection& c) override { serve(c); }
   void on_writable(tcp::Connection& c) override { serve(c); }

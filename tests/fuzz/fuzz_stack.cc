@@ -14,7 +14,7 @@
 namespace {
 
 struct Echo : ts::stack::Acceptor, ts::tcp::Events {
-  ts::tcp::Events* on_syn(const ts::tcp::FourTuple&) override { return this; }
+  ts::tcp::Events* on_accept(const ts::tcp::FourTuple&) override { return this; }
   void on_readable(ts::tcp::Connection& c) override {
     ts::tcp::Bytes2 b = c.readable();
     c.send(b.a, *now);

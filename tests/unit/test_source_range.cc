@@ -17,7 +17,7 @@ using namespace ts;
 namespace {
 
 struct Sink : tcp::Events, stack::Acceptor {
-  tcp::Events* on_syn(const tcp::FourTuple& t) override {
+  tcp::Events* on_accept(const tcp::FourTuple& t) override {
     sources.insert(t.remote_ip.v);
     return this;
   }

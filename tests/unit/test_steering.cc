@@ -69,7 +69,7 @@ TEST(SpscRing, KeepsOrderAndRefusesWhenFull) {
 }
 
 struct Sink : tcp::Events, stack::Acceptor {
-  tcp::Events* on_syn(const tcp::FourTuple&) override { return this; }
+  tcp::Events* on_accept(const tcp::FourTuple&) override { return this; }
   void on_connected(tcp::Connection& c) override { tuples.push_back(c.tuple()); }
   std::vector<tcp::FourTuple> tuples;
 };

@@ -28,6 +28,8 @@ struct Seg {
   uint8_t flags = 0;
   uint32_t seq = 0, ack = 0;
   size_t len = 0;
+  uint16_t window = 0;
+  wire::TcpOptions opts;
 };
 
 // The IP layer as the TCP layer sees it, recording what it is asked to send.
@@ -35,7 +37,8 @@ struct FakeIp final : IpOutput {
   explicit FakeIp(std::vector<Ipv4Addr> s) : sources(std::move(s)) {}
   bool send_tcp(Ipv4Addr src, Ipv4Addr dst, const wire::TcpRepr& t, const tcp::Payload& p,
                 uint64_t) override {
-    sent.push_back({src, dst, t.src_port, t.dst_port, t.flags, t.seq, t.ack, p.size()});
+    sent.push_back({src, dst, t.src_port, t.dst_port, t.flags, t.seq, t.ack, p.size(), t.window,
+                    t.options});
     return true;
   }
   uint32_t source_addresses() const override { return uint32_t(sources.size()); }
@@ -52,7 +55,7 @@ struct FakeIp final : IpOutput {
 
 // Takes every connection (or refuses them all) and remembers the last one.
 struct App final : Acceptor, tcp::Events {
-  tcp::Events* on_syn(const tcp::FourTuple&) override {
+  tcp::Events* on_accept(const tcp::FourTuple&) override {
     ++asked;
     return refuse ? nullptr : this;
   }
@@ -67,18 +70,21 @@ struct App final : Acceptor, tcp::Events {
 };
 
 struct Layer {
-  explicit Layer(uint32_t max_connections = 64, std::vector<Ipv4Addr> sources = {kOurIp})
-      : ip(std::move(sources)), tcp(ip, config(max_connections), {}, ctr) {
-    EXPECT_TRUE(tcp.listen(kListenPort, &app));
+  explicit Layer(uint32_t max_connections = 64, std::vector<Ipv4Addr> sources = {kOurIp},
+                 SynCookieMode cookies = SynCookieMode::automatic, uint32_t backlog = 1024)
+      : ip(std::move(sources)), tcp(ip, config(max_connections, cookies), {}, ctr) {
+    EXPECT_TRUE(tcp.listen(kListenPort, &app, backlog));
   }
-  static TcpLayerConfig config(uint32_t max_connections) {
+  static TcpLayerConfig config(uint32_t max_connections, SynCookieMode cookies) {
     TcpLayerConfig c;
     c.max_connections = max_connections;
+    c.syncookies = cookies;
     return c;
   }
-  // A segment from the peer (no options, no payload but `len` bytes of zeros).
+  // A segment from the peer (no payload but `len` bytes of zeros).
   std::vector<Seg> feed(uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack, uint64_t now,
-                        size_t len = 0, uint16_t sport = kPeerPort) {
+                        size_t len = 0, uint16_t sport = kPeerPort,
+                        const wire::TcpOptions& opts = {}) {
     wire::Ipv4Repr ip4;
     ip4.src = kPeerIp;
     ip4.dst = kOurIp;
@@ -91,6 +97,7 @@ struct Layer {
     t.ack = ack;
     t.flags = flags;
     t.window = 65535;
+    t.options = opts;
     t.payload = payload;
     tcp.input(ip4, t, now);
     tcp.end_of_burst(now);
@@ -156,31 +163,132 @@ TEST(TcpLayerListen, AnAckGetsAResetAResetAndABareSegmentAreDropped) {
   EXPECT_EQ(s[0].seq, 99u);
 }
 
-TEST(TcpLayerListen, TheApplicationIsAskedOnlyOnceASlotIsHeld) {
-  Layer l(1);
-  l.open(1000, kMs);
-  ASSERT_EQ(l.app.asked, 1);
-  // No slot for a second connection: counted and dropped before the
-  // application hears of it, so nothing it would make is left without one.
-  EXPECT_TRUE(l.feed(kListenPort, flag::syn, 5000, 0, kMs, 0, kPeerPort + 1).empty());
-  EXPECT_EQ(l.app.asked, 1);
-  EXPECT_EQ(l.ctr.tcp_conn_limit, 1u);
+TEST(TcpLayerListen, AHandshakeInProgressHoldsNoConnection) {
+  Layer l;
+  auto s = l.feed(kListenPort, flag::syn, 1000, 0, kMs);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].flags, flag::syn | flag::ack);
+  EXPECT_EQ(s[0].ack, 1001u);
+  EXPECT_TRUE(s[0].opts.has_mss);
+  EXPECT_EQ(l.tcp.connections(), 0u);  // an entry of the half-open table only
+  EXPECT_EQ(l.tcp.half_open(), 1u);
+  EXPECT_EQ(l.app.asked, 0);           // asked when the handshake completes
+  EXPECT_TRUE(l.feed(kListenPort, flag::ack, 1001, s[0].seq + 1, 2 * kMs).empty());
   EXPECT_EQ(l.tcp.connections(), 1u);
+  EXPECT_EQ(l.tcp.half_open(), 0u);
+  EXPECT_EQ(l.app.asked, 1);
+  EXPECT_EQ(l.app.connected, 1);
+  ASSERT_NE(l.app.conn, nullptr);
+  EXPECT_EQ(l.app.conn->state(), tcp::State::established);
+  EXPECT_EQ(l.app.conn->snd_una(), s[0].seq + 1);
+  EXPECT_EQ(l.app.conn->rcv_nxt(), 1001u);
+  // The SYN-ACK's round trip (1 ms) is the connection's first RTT sample.
+  EXPECT_EQ(l.app.conn->rtt().srtt(), kMs);
 }
 
-TEST(TcpLayerListen, ARefusedConnectionGivesItsSlotBack) {
+TEST(TcpLayerListen, DataOnTheThirdAckIsReceived) {
+  Layer l;
+  auto s = l.feed(kListenPort, flag::syn, 1000, 0, kMs);
+  ASSERT_EQ(s.size(), 1u);
+  l.feed(kListenPort, flag::ack | flag::psh, 1001, s[0].seq + 1, 2 * kMs, 300);
+  ASSERT_NE(l.app.conn, nullptr);
+  EXPECT_EQ(l.app.conn->rcv_nxt(), 1301u);
+  EXPECT_EQ(l.app.conn->readable().size(), 300u);
+}
+
+TEST(TcpLayerListen, WithoutASlotTheAckIsDroppedAndTheHandshakeWaits) {
+  Layer l(1);
+  const uint32_t iss = l.open(1000, kMs);
+  ASSERT_EQ(l.app.asked, 1);
+  auto s = l.feed(kListenPort, flag::syn, 5000, 0, kMs, 0, kPeerPort + 1);
+  ASSERT_EQ(s.size(), 1u);  // the handshake needs no slot
+  // Its ACK finds none: dropped (as if lost), the entry kept, the
+  // application not asked, so nothing it would make is left without one.
+  EXPECT_TRUE(l.feed(kListenPort, flag::ack, 5001, s[0].seq + 1, kMs, 0, kPeerPort + 1).empty());
+  EXPECT_EQ(l.app.asked, 1);
+  EXPECT_EQ(l.ctr.tcp_conn_limit, 1u);
+  EXPECT_EQ(l.tcp.half_open(), 1u);
+  // The first connection ends; the second's next ACK gets the slot.
+  l.app.conn->abort();
+  l.tcp.poll(2 * kMs);
+  EXPECT_EQ(l.tcp.connections(), 0u);
+  const auto rst = l.ip.take();
+  ASSERT_EQ(rst.size(), 1u);  // the abort's reset
+  EXPECT_EQ(rst[0].flags, flag::rst);
+  EXPECT_TRUE(l.feed(kListenPort, flag::ack, 5001, s[0].seq + 1, 3 * kMs, 0, kPeerPort + 1).empty());
+  EXPECT_EQ(l.app.connected, 2);
+  EXPECT_EQ(l.tcp.connections(), 1u);
+  (void)iss;
+}
+
+TEST(TcpLayerListen, ARefusedConnectionIsResetAndGivesItsSlotBack) {
   Layer l(1);
   l.app.refuse = true;
   auto s = l.feed(kListenPort, flag::syn, 1000, 0, kMs);
   ASSERT_EQ(s.size(), 1u);
-  EXPECT_EQ(s[0].flags, flag::rst | flag::ack);
+  s = l.feed(kListenPort, flag::ack, 1001, s[0].seq + 1, kMs);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].flags, flag::rst);
   EXPECT_EQ(l.ctr.tcp_refused, 1u);
   EXPECT_EQ(l.tcp.connections(), 0u);
-  // The one slot is free again for the next SYN the application takes.
+  // The one slot is free again for the next connection the application takes.
   l.app.refuse = false;
   l.open(2000, kMs);
   EXPECT_EQ(l.app.connected, 1);
   EXPECT_EQ(l.tcp.connections(), 1u);
+}
+
+TEST(TcpLayerListen, SynReceivedWithoutAConnectionFollowsRfc9293And5961) {
+  Layer l;
+  auto s = l.feed(kListenPort, flag::syn, 1000, 0, kMs);
+  ASSERT_EQ(s.size(), 1u);
+  const uint32_t iss = s[0].seq;
+  // The same SYN again: the SYN-ACK again.
+  s = l.feed(kListenPort, flag::syn, 1000, 0, 2 * kMs);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].flags, flag::syn | flag::ack);
+  EXPECT_EQ(s[0].seq, iss);
+  // Another SYN on the 4-tuple, or a reset inside the window but not at
+  // RCV.NXT: a challenge ACK.
+  s = l.feed(kListenPort, flag::syn, 7777, 0, 3 * kMs);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].flags, flag::ack);
+  EXPECT_EQ(s[0].seq, iss + 1);
+  EXPECT_EQ(s[0].ack, 1001u);
+  s = l.feed(kListenPort, flag::rst, 1005, 0, 3 * kMs);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].flags, flag::ack);
+  EXPECT_EQ(l.tcp.half_open(), 1u);
+  // An ACK of something we never sent: a reset, <SEQ=SEG.ACK>.
+  s = l.feed(kListenPort, flag::ack, 1001, iss + 7, 3 * kMs);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].flags, flag::rst);
+  EXPECT_EQ(s[0].seq, iss + 7);
+  EXPECT_EQ(l.tcp.half_open(), 1u);
+  // A reset at RCV.NXT ends the handshake.
+  EXPECT_TRUE(l.feed(kListenPort, flag::rst, 1001, 0, 4 * kMs).empty());
+  EXPECT_EQ(l.tcp.half_open(), 0u);
+  EXPECT_EQ(l.app.asked, 0);
+}
+
+TEST(TcpLayerListen, AnUnansweredSynAckIsSentAgainWithBackoffThenGivenUp) {
+  Layer l;
+  auto s = l.feed(kListenPort, flag::syn, 1000, 0, 0);
+  ASSERT_EQ(s.size(), 1u);
+  std::vector<uint64_t> resent_at;
+  for (uint64_t t = 0; t < 200'000 * kMs; t += 10 * kMs) {
+    l.tcp.poll(t);
+    for (const Seg& x : l.ip.take())
+      if (x.flags == (flag::syn | flag::ack)) resent_at.push_back(t / (10 * kMs) * 10);
+  }
+  // 1, 3, 7, 15, 31, 63 s after the SYN (RFC 6298 5.5), then given up.
+  ASSERT_EQ(resent_at.size(), size_t(tcp::TcpConfig{}.syn_retries));
+  // (at the timer wheel's resolution)
+  EXPECT_NEAR(double(resent_at[0]), 1000, 40);
+  EXPECT_NEAR(double(resent_at[1]), 3000, 40);
+  EXPECT_NEAR(double(resent_at[2]), 7000, 40);
+  EXPECT_EQ(l.ctr.tcp_half_open_expired, 1u);
+  EXPECT_EQ(l.tcp.half_open(), 0u);
 }
 
 TEST(TcpLayerListen, ClosingAListenerLeavesItsConnectionsWorking) {
@@ -191,27 +299,119 @@ TEST(TcpLayerListen, ClosingAListenerLeavesItsConnectionsWorking) {
   ASSERT_EQ(s.size(), 1u);
   const uint32_t iss2 = s[0].seq;
   l.tcp.unlisten(kListenPort);
-  // Both go on (the half-open one no longer counted against a listener that
-  // is gone): data is acknowledged, the handshake completes.
-  // (two segments, so that the ACK is not delayed)
+  // The connection goes on: data is acknowledged
+  // (two segments, so that the ACK is not delayed).
   EXPECT_TRUE(l.feed(kListenPort, flag::ack, 1001, iss + 1, 2 * kMs, 1000).empty());
   s = l.feed(kListenPort, flag::ack, 2001, iss + 1, 2 * kMs, 1000);
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].ack, 3001u);
-  EXPECT_TRUE(l.feed(kListenPort, flag::ack, 5001, iss2 + 1, 2 * kMs, 0, kPeerPort + 1).empty());
-  EXPECT_EQ(l.app.connected, 2);
-  EXPECT_EQ(l.tcp.connections(), 2u);
-  // A new SYN finds no listener.
-  s = l.feed(kListenPort, flag::syn, 9000, 0, 3 * kMs, 0, kPeerPort + 2);
+  // The handshake in progress went with the listener: its ACK finds a
+  // closed port and gets a reset.
+  EXPECT_EQ(l.tcp.half_open(), 0u);
+  s = l.feed(kListenPort, flag::ack, 5001, iss2 + 1, 2 * kMs, 0, kPeerPort + 1);
   ASSERT_EQ(s.size(), 1u);
-  EXPECT_EQ(s[0].flags, flag::rst | flag::ack);
+  EXPECT_EQ(s[0].flags, flag::rst);
+  EXPECT_EQ(l.app.connected, 1);
+  EXPECT_EQ(l.tcp.connections(), 1u);
   EXPECT_EQ(l.ctr.tcp_no_listener, 1u);
   // The port can be listened on again; unlistening a port nobody listens on
   // does nothing.
   l.tcp.unlisten(kClosedPort);
   EXPECT_TRUE(l.tcp.listen(kListenPort, &l.app));
-  EXPECT_EQ(l.feed(kListenPort, flag::syn, 9000, 0, 4 * kMs, 0, kPeerPort + 2).size(), 1u);
-  EXPECT_EQ(l.app.asked, 3);
+  s = l.feed(kListenPort, flag::syn, 9000, 0, 4 * kMs, 0, kPeerPort + 2);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].flags, flag::syn | flag::ack);
+}
+
+// ---------------------------------------------------------------- SYN cookies
+
+namespace {
+
+wire::TcpOptions syn_options(bool ts, int wscale, bool sack, uint16_t mss = 1460) {
+  wire::TcpOptions o;
+  o.has_mss = true;
+  o.mss = mss;
+  if (wscale >= 0) {
+    o.has_wscale = true;
+    o.wscale = uint8_t(wscale);
+  }
+  o.sack_permitted = sack;
+  if (ts) {
+    o.has_timestamps = true;
+    o.tsval = 5555;
+  }
+  return o;
+}
+
+}  // namespace
+
+TEST(TcpLayerCookies, BeyondTheBacklogSynsGetCookiesAndTheirAcksConnect) {
+  Layer l(64, {kOurIp}, SynCookieMode::automatic, 2);
+  for (uint16_t i = 0; i < 2; ++i)
+    ASSERT_EQ(l.feed(kListenPort, flag::syn, 100 * i, 0, kMs, 0, uint16_t(kPeerPort + i)).size(), 1u);
+  EXPECT_EQ(l.tcp.half_open(), 2u);
+  // The backlog is full: a cookie, no state.
+  auto s = l.feed(kListenPort, flag::syn, 9000, 0, kMs, 0, kPeerPort + 9, syn_options(false, -1, false, 1400));
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].flags, flag::syn | flag::ack);
+  EXPECT_EQ(l.tcp.half_open(), 2u);
+  EXPECT_EQ(l.ctr.tcp_syncookie_sent, 1u);
+  EXPECT_EQ(l.ctr.tcp_backlog_full, 1u);
+  // Its ACK makes the connection, with the MSS the cookie carried.
+  EXPECT_TRUE(l.feed(kListenPort, flag::ack, 9001, s[0].seq + 1, 2 * kMs, 0, kPeerPort + 9).empty());
+  EXPECT_EQ(l.ctr.tcp_syncookie_valid, 1u);
+  EXPECT_EQ(l.tcp.connections(), 1u);
+  ASSERT_NE(l.app.conn, nullptr);
+  EXPECT_EQ(l.app.conn->state(), tcp::State::established);
+  EXPECT_EQ(l.app.conn->smss(), 1400u);
+  EXPECT_FALSE(l.app.conn->sack_enabled());  // no timestamps: the other options are lost
+  // Forged and stale cookies: counted, never answered (no reflection).
+  EXPECT_TRUE(l.feed(kListenPort, flag::ack, 9001, s[0].seq + 2, 2 * kMs, 0, kPeerPort + 8).empty());
+  EXPECT_EQ(l.ctr.tcp_syncookie_forged, 1u);
+  s = l.feed(kListenPort, flag::syn, 7000, 0, 3 * kMs, 0, kPeerPort + 7);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_TRUE(l.feed(kListenPort, flag::ack, 7001, s[0].seq + 1,
+                     3 * kMs + 2 * tcp::SynCookies::kPeriodNs + kMs, 0, kPeerPort + 7)
+                  .empty());
+  EXPECT_EQ(l.ctr.tcp_syncookie_stale, 1u);
+  EXPECT_EQ(l.tcp.connections(), 1u);
+}
+
+TEST(TcpLayerCookies, TimestampsCarryWindowScaleAndSackThroughACookie) {
+  Layer l(64, {kOurIp}, SynCookieMode::always);
+  auto s = l.feed(kListenPort, flag::syn, 1000, 0, kMs, 0, kPeerPort, syn_options(true, 7, true));
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(l.tcp.half_open(), 0u);  // always: no state at all
+  ASSERT_TRUE(s[0].opts.has_timestamps);
+  EXPECT_EQ(s[0].opts.tsecr, 5555u);
+  EXPECT_TRUE(s[0].opts.has_wscale);
+  EXPECT_TRUE(s[0].opts.sack_permitted);
+  wire::TcpOptions ack_opts;
+  ack_opts.has_timestamps = true;
+  ack_opts.tsval = 5556;
+  ack_opts.tsecr = s[0].opts.tsval;
+  EXPECT_TRUE(l.feed(kListenPort, flag::ack, 1001, s[0].seq + 1, 2 * kMs, 0, kPeerPort, ack_opts)
+                  .empty());
+  ASSERT_NE(l.app.conn, nullptr);
+  const tcp::Connection& c = *l.app.conn;
+  EXPECT_EQ(c.state(), tcp::State::established);
+  EXPECT_TRUE(c.timestamps_enabled());
+  EXPECT_TRUE(c.sack_enabled());
+  EXPECT_EQ(c.snd_wscale(), 7u);
+  EXPECT_EQ(c.rcv_wscale(), s[0].opts.wscale);
+  EXPECT_EQ(c.smss(), 1460u - 12);  // the cookie's MSS, less the timestamps
+}
+
+TEST(TcpLayerCookies, NeverMeansBeyondTheBacklogSynsAreDropped) {
+  Layer l(64, {kOurIp}, SynCookieMode::never, 1);
+  ASSERT_EQ(l.feed(kListenPort, flag::syn, 1, 0, kMs).size(), 1u);
+  EXPECT_TRUE(l.feed(kListenPort, flag::syn, 2, 0, kMs, 0, kPeerPort + 1).empty());
+  EXPECT_EQ(l.ctr.tcp_backlog_full, 1u);
+  EXPECT_EQ(l.ctr.tcp_syncookie_sent, 0u);
+  // With no cookies in use, a stray ACK is answered as RFC 9293 says.
+  auto s = l.feed(kListenPort, flag::ack, 50, 60, kMs, 0, kPeerPort + 2);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].flags, flag::rst);
 }
 
 TEST(TcpLayerConnect, ActiveOpensTakeTheSourceAddressesInTurn) {

@@ -1,0 +1,294 @@
+// Passive opens: LISTEN and SYN-RECEIVED (RFC 9293 3.10.7.2 and 3.10.7.4)
+// without a connection, in the half-open table or in a SYN cookie; the
+// connection is made when the ACK completes the handshake. See
+// docs/defences.md.
+#include <algorithm>
+
+#include "stack/tcp_layer.hh"
+#include "tcp/seq.hh"
+
+namespace ts::stack {
+
+using namespace wire::tcpflag;
+
+const char* syncookie_mode_name(SynCookieMode m) {
+  switch (m) {
+    case SynCookieMode::never: return "never";
+    case SynCookieMode::automatic: return "auto";
+    case SynCookieMode::always: return "always";
+  }
+  return "?";
+}
+
+namespace {
+
+// The window a SYN-ACK offers (never scaled in a SYN, RFC 7323 2.2).
+uint16_t syn_window(const tcp::TcpConfig& c) {
+  return uint16_t(std::min<uint32_t>(std::max<uint32_t>(c.rcvbuf, 1), 65535));
+}
+
+uint32_t ts_clock(uint64_t now, uint32_t offset) { return uint32_t(now / 1'000'000) + offset; }
+
+}  // namespace
+
+void TcpLayer::send_bare(const tcp::FourTuple& t, uint32_t seq, uint32_t ack_no, uint8_t flags) {
+  wire::TcpRepr r;
+  r.src_port = t.local_port;
+  r.dst_port = t.remote_port;
+  r.seq = seq;
+  r.ack = ack_no;
+  r.flags = flags;
+  if (ip_.send_tcp(t.local_ip, t.remote_ip, r, {}, now_) && (flags & rst)) ++ctr_.tcp_rst_out;
+}
+
+bool TcpLayer::send_syn_ack(const Listener& l, const tcp::FourTuple& t, const HalfOpen& h,
+                            uint32_t tsval) {
+  const tcp::TcpConfig& c = l.cfg;
+  wire::TcpRepr r;
+  r.src_port = t.local_port;
+  r.dst_port = t.remote_port;
+  r.seq = h.iss;
+  r.ack = h.irs + 1;
+  r.flags = syn | ack;
+  r.window = syn_window(c);
+  // The MSS the connection will use (tcp::Connection's rule).
+  r.options.has_mss = true;
+  r.options.mss = uint16_t(std::clamp<int>(std::min<int>(c.mss, int(mtu_) - 40), 64, 65495));
+  if (c.window_scaling && h.peer_wscale >= 0) {
+    r.options.has_wscale = true;
+    r.options.wscale = tcp::window_shift_for(std::max<uint32_t>(c.rcvbuf, 1));
+  }
+  r.options.sack_permitted = c.sack && h.sack;
+  if (c.timestamps && h.ts) {
+    r.options.has_timestamps = true;
+    r.options.tsval = tsval;
+    r.options.tsecr = h.ts_recent;
+  }
+  return ip_.send_tcp(t.local_ip, t.remote_ip, r, {}, now_);
+}
+
+void TcpLayer::listen_input(Listener& l, const wire::Ipv4Repr& ip, const wire::TcpRepr& seg,
+                            const tcp::FourTuple& t) {
+  const uint8_t f = seg.flags & (syn | ack | rst);
+  // An ACK for a handshake we kept no state for: a SYN cookie, checked only
+  // while we have been sending them (a random ACK is a 2^-24 guess).
+  if (f == ack && l.syncookies != SynCookieMode::never && now_ < cookies_until_) {
+    uint16_t mss = 0;
+    const uint32_t irs = seg.seq - 1, cookie = seg.ack - 1;
+    switch (cookies_.check(t, irs, cookie, now_, mss)) {
+      case tcp::SynCookies::Verdict::ok: {
+        ++ctr_.tcp_syncookie_valid;
+        tcp::Handshake h;
+        h.irs = irs;
+        h.iss = cookie;
+        h.peer_mss = mss;
+        h.ts_offset = isn_.ts_offset(t);
+        if (l.cfg.timestamps && seg.options.has_timestamps) {
+          // What else the SYN negotiated came back in the echoed timestamp.
+          int wscale;
+          bool sack;
+          tcp::SynCookies::options_from_ts(seg.options.tsecr, wscale, sack);
+          h.peer_wscale = int8_t(wscale);
+          h.sack = sack;
+          h.ts = true;
+          h.ts_recent = seg.options.tsval;
+        }
+        promote(l, t, h, seg);
+        return;
+      }
+      case tcp::SynCookies::Verdict::stale:
+        ++ctr_.tcp_syncookie_stale;
+        return;  // no reset: a flood of ACKs must not make us a reflector
+      case tcp::SynCookies::Verdict::forged:
+        ++ctr_.tcp_syncookie_forged;
+        return;
+    }
+  }
+  // RFC 9293 3.10.7.2, LISTEN: a reset is ignored, an ACK is answered with a
+  // reset, and anything else without SYN is dropped.
+  if (f != syn) {
+    if ((seg.flags & ack) && !(seg.flags & rst)) reset_for(ip, seg);
+    ++ctr_.tcp_listen_dropped;
+    return;
+  }
+  HalfOpen h;
+  h.t = t;
+  h.irs = seg.seq;
+  h.peer_mss = seg.options.has_mss ? seg.options.mss : 0;
+  h.peer_wscale = seg.options.has_wscale ? int8_t(std::min<uint8_t>(seg.options.wscale, 14)) : -1;
+  h.sack = seg.options.sack_permitted;
+  h.ts = seg.options.has_timestamps;
+  h.ts_recent = seg.options.tsval;
+  const bool full = l.half_open >= l.backlog || half_free_.empty();
+  if (full) ++ctr_.tcp_backlog_full;
+  if (l.syncookies == SynCookieMode::always ||
+      (full && l.syncookies == SynCookieMode::automatic)) {
+    // No state: everything the ACK needs rides in the SYN-ACK.
+    h.iss = cookies_.make(t, h.irs, h.peer_mss, now_);
+    const uint32_t clock = ts_clock(now_, isn_.ts_offset(t));
+    const uint32_t tsval = tcp::SynCookies::ts_with_options(
+        clock, l.cfg.window_scaling ? h.peer_wscale : -1, l.cfg.sack && h.sack);
+    if (send_syn_ack(l, t, h, tsval)) ++ctr_.tcp_syncookie_sent;
+    // Checked while any cookie sent could come back, and a period beyond, so
+    // that late ones are counted as stale rather than reset.
+    cookies_until_ = now_ + 3 * tcp::SynCookies::kPeriodNs;
+    return;
+  }
+  if (full) return;  // a dropped SYN is retried by the peer; a reset would refuse it
+  const uint32_t index = half_free_.back();
+  const uint32_t id = cfg_.max_connections + index;
+  if (!table_.insert(t, id)) {
+    ++ctr_.tcp_conn_limit;
+    return;
+  }
+  half_free_.pop_back();
+  ++half_count_;
+  ++l.half_open;
+  h.listener = &l;
+  h.iss = isn_.isn(t, now_);
+  h.sent_ns = now_;
+  half_[index] = h;
+  send_syn_ack(l, t, half_[index], ts_clock(now_, isn_.ts_offset(t)));
+  timers_.schedule(id, now_ + l.cfg.rto_initial_ns, now_);
+}
+
+void TcpLayer::drop_half_open(uint32_t index) {
+  HalfOpen& h = half_[index];
+  if (!h.listener) return;
+  table_.erase(h.t);
+  timers_.cancel(cfg_.max_connections + index);
+  --h.listener->half_open;
+  --half_count_;
+  h.listener = nullptr;
+  half_free_.push_back(index);
+}
+
+void TcpLayer::half_open_timer(uint32_t index) {
+  HalfOpen& h = half_[index];
+  if (!h.listener) return;
+  const tcp::TcpConfig& c = h.listener->cfg;
+  if (h.resent >= c.syn_retries) {
+    ++ctr_.tcp_half_open_expired;
+    drop_half_open(index);
+    return;
+  }
+  // RFC 6298 5.5: the SYN-ACK again, after twice as long each time.
+  ++h.resent;
+  ++ctr_.tcp_retransmits;
+  h.sent_ns = now_;
+  send_syn_ack(*h.listener, h.t, h, ts_clock(now_, isn_.ts_offset(h.t)));
+  const uint64_t wait = std::min<uint64_t>(c.rto_initial_ns << std::min<int>(h.resent, 20), c.rto_max_ns);
+  timers_.schedule(cfg_.max_connections + index, now_ + wait, now_);
+}
+
+void TcpLayer::half_open_input(uint32_t index, const wire::Ipv4Repr& ip,
+                               const wire::TcpRepr& seg) {
+  HalfOpen& h = half_[index];
+  Listener& l = *h.listener;
+  const uint32_t rcv_nxt = h.irs + 1;
+  auto challenge = [&] {
+    // RFC 5961 7, rate-limited over all half-open entries.
+    if (now_ - challenge_window_ >= 1'000'000'000) {
+      challenge_window_ = now_;
+      challenges_ = 0;
+    }
+    if (challenges_ >= l.cfg.challenge_acks_per_sec) {
+      ++ctr_.tcp_challenge_acks_limited;
+      return;
+    }
+    ++challenges_;
+    ++ctr_.tcp_challenge_acks;
+    send_bare(h.t, h.iss + 1, rcv_nxt, ack);
+  };
+  if ((seg.flags & syn) && !(seg.flags & (ack | rst))) {
+    if (seg.seq == h.irs) {
+      // The peer did not get our SYN-ACK: it goes again.
+      ++ctr_.tcp_retransmits;
+      ++h.resent;  // Karn: the round trip is no longer known
+      send_syn_ack(l, h.t, h, ts_clock(now_, isn_.ts_offset(h.t)));
+    } else {
+      challenge();  // RFC 5961 4.2
+    }
+    return;
+  }
+  if (seg.flags & rst) {
+    // RFC 5961 3.2: exactly RCV.NXT ends the handshake; elsewhere in the
+    // window, a challenge.
+    if (seg.seq == rcv_nxt) {
+      ++ctr_.tcp_rst_in;
+      drop_half_open(index);
+    } else if (tcp::seq_in(seg.seq, rcv_nxt, rcv_nxt + syn_window(l.cfg))) {
+      challenge();
+    }
+    return;
+  }
+  if (seg.flags & syn) {
+    challenge();
+    return;
+  }
+  if (!(seg.flags & ack)) {
+    ++ctr_.tcp_no_ack_flag;
+    return;
+  }
+  if (seg.ack != h.iss + 1) {
+    reset_for(ip, seg);  // RFC 9293 3.10.7.4, SYN-RECEIVED: <SEQ=SEG.ACK><CTL=RST>
+    return;
+  }
+  // RFC 7323 5.3: PAWS, against the SYN's timestamp.
+  if (h.ts && l.cfg.timestamps && seg.options.has_timestamps &&
+      tcp::seq_lt(seg.options.tsval, h.ts_recent)) {
+    ++ctr_.tcp_paws_drops;
+    send_bare(h.t, h.iss + 1, rcv_nxt, ack);
+    return;
+  }
+  const uint32_t len = uint32_t(seg.payload.size()) + ((seg.flags & fin) ? 1 : 0);
+  if (seg.seq != rcv_nxt &&
+      !(len && tcp::seq_in(seg.seq, rcv_nxt, rcv_nxt + syn_window(l.cfg)))) {
+    ++ctr_.tcp_bad_seq;
+    send_bare(h.t, h.iss + 1, rcv_nxt, ack);
+    return;
+  }
+  tcp::Handshake hs;
+  hs.irs = h.irs;
+  hs.iss = h.iss;
+  hs.peer_mss = h.peer_mss;
+  hs.peer_wscale = l.cfg.window_scaling ? h.peer_wscale : -1;
+  hs.sack = l.cfg.sack && h.sack;
+  hs.ts = l.cfg.timestamps && h.ts;
+  hs.ts_recent = h.ts_recent;
+  hs.ts_offset = isn_.ts_offset(h.t);
+  hs.rtt_ns = h.resent ? 0 : now_ - h.sent_ns;  // Karn: not after a retransmission
+  // Without a connection slot the ACK is dropped as if lost: the entry stays,
+  // its SYN-ACK goes again, and the peer's next ACK may find one.
+  if (!slot_available()) {
+    ++ctr_.tcp_conn_limit;
+    return;
+  }
+  // The entry goes first: its 4-tuple becomes the connection's.
+  const tcp::FourTuple t = h.t;
+  drop_half_open(index);
+  promote(l, t, hs, seg);
+}
+
+bool TcpLayer::promote(Listener& l, const tcp::FourTuple& t, const tcp::Handshake& h,
+                       const wire::TcpRepr& ack_seg) {
+  // The slot first, then the application: what it makes for a connection it
+  // accepts always has a connection to go with it.
+  const uint32_t id = new_slot(t, l.cfg, nullptr);
+  if (id == FlowTable::kNone) return false;
+  Slot& s = slots_[id];
+  tcp::Events* ev = l.acceptor->on_accept(t);
+  if (!ev) {
+    release(id);
+    ++ctr_.tcp_refused;
+    send_bare(t, ack_seg.ack, 0, rst);
+    return false;
+  }
+  s.conn->set_events(ev);
+  open_path(s, false, now_);
+  s.conn->accept_handshake(h, now_);
+  s.conn->input(tcp::SegmentIn::from(ack_seg), now_);
+  return true;
+}
+
+}  // namespace ts::stack
