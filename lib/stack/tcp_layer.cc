@@ -360,6 +360,10 @@ void TcpLayer::end_of_burst(uint64_t now) {
 void TcpLayer::poll(uint64_t now) {
   now_ = now;
   if (paths_ && now >= next_path_tick_) next_path_tick_ = paths_->tick(now);
+  if (now >= next_reclaim_check_) {
+    next_reclaim_check_ = now + kReclaimCheckNs;
+    reclaim_under_pressure(now);
+  }
   timers_.advance(now, [&](uint32_t id) {
     if (is_half_open(id)) {
       half_open_timer(id - cfg_.max_connections);
@@ -388,6 +392,67 @@ void TcpLayer::reap() {
 uint64_t TcpLayer::next_deadline() const {
   if (!reap_.empty()) return 0;
   return timers_.next_deadline();
+}
+
+void TcpLayer::reclaim_under_pressure(uint64_t now) {
+  const bool persist_on = cfg_.persist_reclaim_ns > 0, stall_on = cfg_.stall_reclaim_ns > 0;
+  if (!persist_on && !stall_on) return;
+  const uint64_t refused = ctr_.tcp_buffer_refused + ctr_.tcp_conn_limit;
+  const bool refusals = refused != refused_seen_;
+  refused_seen_ = refused;
+  size_t conns = connections();
+  size_t memory = buffers_.in_use_bytes();
+  const size_t budget = cfg_.buffer_memory;
+  auto high = [&] {
+    return conns * 10 >= size_t(cfg_.max_connections) * 9 || (budget && memory * 10 >= budget * 9);
+  };
+  auto low = [&] {
+    return conns * 10 < size_t(cfg_.max_connections) * 8 && (!budget || memory * 10 < budget * 8);
+  };
+  // Pressure begins at 90% (or with a refusal) and lasts until both are back
+  // below 80%.
+  if (high()) pressured_ = true;
+  if (pressured_ && low()) pressured_ = false;
+  if (!refusals && !pressured_) return;
+  struct Candidate {
+    uint32_t id;
+    uint8_t reason;  // 0 held back by the window, 1 stalled
+    uint64_t for_ns;
+    size_t memory;
+  };
+  std::vector<Candidate> c;
+  for (uint32_t id = 0; id < slots_.size(); ++id) {
+    const tcp::Connection* conn = slots_[id].conn;
+    if (!conn || conn->state() == tcp::State::closed) continue;
+    const uint64_t held = conn->held_back_for(now);
+    if (persist_on && held >= cfg_.persist_reclaim_ns &&
+        conn->acked_while_held() * 1'000'000'000 < uint64_t(conn->smss()) * held) {
+      c.push_back({id, 0, held, conn->memory()});
+      continue;
+    }
+    const uint64_t stalled = conn->stalled_for(now);
+    if (stall_on && stalled >= cfg_.stall_reclaim_ns)
+      c.push_back({id, 1, stalled, conn->memory()});
+  }
+  // Held back by the window first, then stalled; the longest-held and the
+  // largest first.
+  std::sort(c.begin(), c.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.reason != b.reason) return a.reason < b.reason;
+    if (a.for_ns != b.for_ns) return a.for_ns > b.for_ns;
+    return a.memory > b.memory;
+  });
+  // Until both are back below 80%; after a refusal alone, a few at least.
+  constexpr size_t kAfterRefusal = 16;
+  size_t done = 0;
+  for (const Candidate& x : c) {
+    if (low() && (!refusals || done >= kAfterRefusal)) break;
+    tcp::Connection& conn = *slots_[x.id].conn;
+    ++(x.reason == 0 ? ctr_.tcp_reclaim_persist : ctr_.tcp_reclaim_stall);
+    memory -= std::min(memory, conn.memory() - sizeof(tcp::Connection));
+    --conns;
+    ++done;
+    conn.reclaim();
+  }
 }
 
 }  // namespace ts::stack

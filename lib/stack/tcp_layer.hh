@@ -58,6 +58,13 @@ struct TcpLayerConfig {
   // max_connections), and when SYN cookies answer instead.
   uint32_t max_half_open = 0;
   SynCookieMode syncookies = SynCookieMode::automatic;
+  // Reclaiming under pressure (slots or buffer memory 90% spent, or a
+  // refusal): connections held back by their peer's window for longer than
+  // persist_reclaim_ns with less than a segment a second of progress, then
+  // connections whose live peer has made no progress for longer than
+  // stall_reclaim_ns while data waits; 0 never. See docs/defences.md.
+  uint64_t persist_reclaim_ns = 60'000'000'000;
+  uint64_t stall_reclaim_ns = 300'000'000'000;
   // With several cores on one port: who owns which flow, and this core's
   // index. Active opens then take only local ports whose flows this core owns
   // (the per-core port pool of docs/multicore.md).
@@ -100,6 +107,8 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   }
   // Ensemble connections publish their windows at most this often.
   static constexpr uint64_t kPublishNs = 5'000'000;
+  // How often pressure is looked for (and, under it, connections reclaimed).
+  static constexpr uint64_t kReclaimCheckNs = 100'000'000;
   // Visits the live connections in slot order, starting at the `skip`-th, at
   // most `limit` of them (for statistics; never on the per-packet path).
   template <class F>
@@ -144,6 +153,8 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
     Listener* listener = nullptr;  // null: the entry is free
     uint32_t irs = 0, iss = 0, ts_recent = 0;
     uint64_t sent_ns = 0;          // when the SYN-ACK last went out
+    uint64_t challenged_ns = 0;    // RFC 5961 challenge ACKs: this second's start,
+    uint16_t challenges = 0;       // and how many in it (per entry, never host-wide)
     uint16_t peer_mss = 0;
     int8_t peer_wscale = -1;
     uint8_t resent = 0;            // SYN-ACKs sent again
@@ -191,6 +202,8 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   // part of it when newcomers took a share.
   void publish_window(Slot& s, uint64_t now);
   void reap();
+  // Under pressure, reclaims what the policy allows (docs/defences.md).
+  void reclaim_under_pressure(uint64_t now);
   void reset_for(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg);
   Listener* find_listener(uint16_t port);
   uint16_t pick_port(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16_t remote_port);
@@ -217,8 +230,6 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   std::vector<uint32_t> half_free_;
   uint32_t half_count_ = 0;
   uint64_t cookies_until_ = 0;         // cookie ACKs are checked until then
-  uint64_t challenge_window_ = 0;      // RFC 5961 challenge ACKs for half-open entries:
-  uint32_t challenges_ = 0;            // this many in the second from challenge_window_
   std::vector<std::unique_ptr<Listener>> listeners_;  // few: a linear search is fine
   TimerWheel timers_;  // one timer per slot and per half-open entry
   std::vector<std::pair<uint32_t, uint32_t>> reap_;  // slot, generation
@@ -234,6 +245,9 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   PathCache* paths_ = nullptr;
   bool publish_windows_ = false;
   uint64_t next_path_tick_ = 0;
+  uint64_t next_reclaim_check_ = 0;
+  uint64_t refused_seen_ = 0;  // refusals counted by the last pressure check
+  bool pressured_ = false;     // between 90% and back below 80%
   uint64_t now_ = 0;
 };
 

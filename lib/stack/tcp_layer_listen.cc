@@ -187,16 +187,17 @@ void TcpLayer::half_open_input(uint32_t index, const wire::Ipv4Repr& ip,
   Listener& l = *h.listener;
   const uint32_t rcv_nxt = h.irs + 1;
   auto challenge = [&] {
-    // RFC 5961 7, rate-limited over all half-open entries.
-    if (now_ - challenge_window_ >= 1'000'000'000) {
-      challenge_window_ = now_;
-      challenges_ = 0;
+    // RFC 5961 7, rate-limited per entry (a shared limit would be a side
+    // channel, as for connections).
+    if (now_ - h.challenged_ns >= 1'000'000'000) {
+      h.challenged_ns = now_;
+      h.challenges = 0;
     }
-    if (challenges_ >= l.cfg.challenge_acks_per_sec) {
+    if (h.challenges >= l.cfg.challenge_acks_per_sec) {
       ++ctr_.tcp_challenge_acks_limited;
       return;
     }
-    ++challenges_;
+    ++h.challenges;
     ++ctr_.tcp_challenge_acks;
     send_bare(h.t, h.iss + 1, rcv_nxt, ack);
   };

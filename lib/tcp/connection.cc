@@ -37,6 +37,7 @@ const char* reason_name(CloseReason r) {
     case CloseReason::refused: return "refused";
     case CloseReason::timeout: return "timeout";
     case CloseReason::aborted: return "aborted";
+    case CloseReason::reclaimed: return "reclaimed";
   }
   return "?";
 }
@@ -251,6 +252,7 @@ void Connection::enter_established(uint64_t now) {
   set_state(State::established);
   was_established_ = true;
   established_ns_ = now;
+  press_.last_progress = now;
   ++ctr_.tcp_conn_established;
   // One SMSS if the SYN or SYN-ACK had to be retransmitted (RFC 5681 3.1).
   uint32_t cwnd = retries_.syn_retransmitted ? smss_ : initial_window();
@@ -531,6 +533,7 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
   }
 
   // New data acknowledged.
+  press_.last_progress = now;
   const uint32_t flight_before = flight();
   const uint32_t cwnd = cc_.cwnd();
   // In slow start, half a window in flight counts as limited by it (as Linux).
@@ -602,6 +605,7 @@ void Connection::process_data(const SegmentIn& seg, uint64_t now) {
   // After the peer's FIN no data can follow (RFC 9293 3.10.7.4 step 7).
   if (!receives_data(state_) || rcv_.fin_received) return;
   const uint32_t before = rcv_.nxt;
+  press_.last_progress = now;
   const uint64_t pos = rcvbuf_.next() + int64_t(int32_t(seg.seq - rcv_.nxt));
   const bool had_holes = rcvbuf_.has_out_of_order();
   bool dropped = false;
@@ -772,6 +776,20 @@ void Connection::close(uint64_t now) {
   if (state_ == State::fin_wait_2 && !timers_.time_wait)
     timers_.time_wait = now + 2 * cfg_.msl_ns;
   shutdown(now);
+}
+
+void Connection::reclaim() {
+  if (state_ != State::closed && state_ != State::time_wait && state_ != State::syn_sent)
+    send_rst(snd_.max);
+  enter_closed(CloseReason::reclaimed);
+  notify();
+}
+
+uint64_t Connection::stalled_for(uint64_t now) const {
+  const bool waiting = sndbuf_.size() > 0 || (snd_.fin_queued && !snd_.fin_sent);
+  if (!waiting || !synchronized(state_) || press_.held_since || retries_.timeouts > 0) return 0;
+  if (last_rx_ <= press_.last_progress) return 0;  // the peer has been silent since
+  return now > press_.last_progress ? now - press_.last_progress : 0;
 }
 
 void Connection::abort() {

@@ -64,6 +64,7 @@ enum class CloseReason : uint8_t {
   refused,    // the peer reset our SYN
   timeout,    // retransmissions or keepalives went unanswered
   aborted,    // the application aborted
+  reclaimed,  // the TCP layer took it back under memory pressure (docs/defences.md)
 };
 const char* reason_name(CloseReason r);
 
@@ -213,6 +214,9 @@ class Connection {
   void shutdown(uint64_t now);
   void close(uint64_t now);
   void abort();
+  // Reset by the TCP layer to free its memory (the application hears
+  // CloseReason::reclaimed).
+  void reclaim();
   void set_events(Events* e) { ev_ = e; }
   Events* events() const { return ev_; }
   void set_observer(Observer* o, uint32_t tag) {
@@ -262,6 +266,28 @@ class Connection {
   uint64_t bytes_received() const { return rcvbuf_.next(); }
   uint64_t bytes_consumed() const { return rcvbuf_.read_offset(); }
   uint64_t retransmitted_bytes() const { return retransmitted_bytes_; }
+  // What the TCP layer judges reclaiming by (docs/defences.md). A connection
+  // is held back by its peer's window from when it first had to wait for a
+  // window (persist) until the peer has since acknowledged at least one
+  // segment per second on average with its window open again, or nothing is
+  // left to send: a peer that opens its window by a byte now and then does
+  // not end it.
+  uint64_t held_back_for(uint64_t now) const {
+    return press_.held_since && now > press_.held_since ? now - press_.held_since : 0;
+  }
+  // Bytes acknowledged since it was first held back.
+  uint64_t acked_while_held() const {
+    return press_.held_since ? snd_.una_pos - press_.acked_at_hold : 0;
+  }
+  uint32_t persist_entries() const { return press_.persist_entries; }
+  // How long its peer, still sending us segments, has made no progress
+  // (acknowledged nothing new, sent nothing new) while data waits to be sent;
+  // 0 when nothing waits, when the peer is silent (that is the network's
+  // problem, left to the retransmission timer's retry limit), or when it is
+  // held back by the window (see held_back_for).
+  uint64_t stalled_for(uint64_t now) const;
+  // Memory it holds: the connection itself and its rings' storage.
+  size_t memory() const { return sizeof(Connection) + sndbuf_.storage() + rcvbuf_.storage(); }
   // Whether our SYN (or SYN-ACK) had to be sent again.
   bool syn_retransmitted() const { return retries_.syn_retransmitted; }
   // When the handshake completed (0: it never did).
@@ -452,6 +478,13 @@ class Connection {
   Recovery recovery_;
   uint64_t retransmitted_bytes_ = 0;
   uint64_t established_ns_ = 0;
+  // Reclaim bookkeeping (held_back_for, stalled_for).
+  struct Pressure {
+    uint64_t held_since = 0;     // 0: not held back by the peer's window
+    uint64_t acked_at_hold = 0;  // SND.UNA's offset then
+    uint32_t persist_entries = 0;
+    uint64_t last_progress = 0;  // when SND.UNA or RCV.NXT last advanced
+  } press_;
 
   // RFC 5961 challenge ACKs and out-of-window ACKs, rate-limited.
   struct AckLimits {

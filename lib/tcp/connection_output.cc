@@ -387,6 +387,12 @@ void Connection::update_persist(uint64_t now) {
   // silly-window avoidance held back (RFC 9293 3.8.6.1, 3.8.6.2.1).
   if (sends_data(state_) && waiting && snd_.max == snd_.una && !timers_.rto) {
     if (!timers_.persist) {
+      // Held back by the peer's window from now, unless already.
+      ++press_.persist_entries;
+      if (!press_.held_since) {
+        press_.held_since = std::max<uint64_t>(now, 1);  // 0 means "not held"
+        press_.acked_at_hold = snd_.una_pos;
+      }
       const uint64_t base = std::max(rtt_.rto(), cfg_.rto_min_ns);
       const uint64_t interval = retries_.persist_backoff >= 20 ? cfg_.persist_max_ns
                                                               : base << retries_.persist_backoff;
@@ -394,6 +400,15 @@ void Connection::update_persist(uint64_t now) {
     }
   } else {
     timers_.persist = 0;
+    // Released once nothing waits, or once the peer has kept up at least a
+    // segment a second on average since it began holding us back and its
+    // window is open again.
+    if (press_.held_since) {
+      const uint64_t held = now - press_.held_since;
+      const uint64_t acked = snd_.una_pos - press_.acked_at_hold;
+      if (!waiting || (snd_.wnd >= smss_ && acked * 1'000'000'000 >= uint64_t(smss_) * held))
+        press_.held_since = 0;
+    }
   }
 }
 

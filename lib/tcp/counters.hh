@@ -41,6 +41,8 @@ namespace ts::tcp {
   X(tcp_no_listener, true, "segments for a port nobody listens on (answered with a reset)")     \
   X(tcp_backlog_full, true, "SYNs beyond the listener's backlog or the half-open table (answered with a cookie, or dropped)") \
   X(tcp_half_open_expired, true, "handshakes given up: the SYN-ACK went unanswered")               \
+  X(tcp_reclaim_persist, true, "connections reclaimed under pressure: held back by the peer's window") \
+  X(tcp_reclaim_stall, true, "connections reclaimed under pressure: the peer made no progress")     \
   X(tcp_syncookie_sent, false, "SYN-ACKs carrying a SYN cookie (no state kept)")                   \
   X(tcp_syncookie_valid, false, "connections made from a valid SYN cookie")                        \
   X(tcp_syncookie_stale, true, "ACKs with a SYN cookie too old (over two periods)")                \

@@ -1,0 +1,84 @@
+// What the TCP layer judges reclaiming by (docs/defences.md): how long a
+// connection has been held back by its peer's window and how much the peer
+// accepted meanwhile (a window opened by a byte now and then does not end
+// it), and how long a live peer has made no progress.
+#include <gtest/gtest.h>
+
+#include "tcp_harness.hh"
+
+using namespace ts::test;
+
+TEST(TcpPressure, AZeroWindowHoldsItBackUntilThePeerKeepsUp) {
+  Harness h;
+  h.establish_active(1000, 5000, Harness::syn_opts(1460, -1));  // no window scaling
+  EXPECT_EQ(h.conn->held_back_for(h.now), 0u);
+  h.in(h.seg(5001, kData, flag::ack, 0, {}, h.ts_opts(0)));
+  h.conn->send(bytes(100000), h.now);
+  const uint64_t start = h.now;
+  EXPECT_EQ(h.conn->persist_entries(), 1u);
+  h.run_until(start + 10 * kSec);
+  h.sent();
+  EXPECT_EQ(h.conn->held_back_for(h.now), 10 * kSec);
+  EXPECT_EQ(h.conn->acked_while_held(), 0u);
+  EXPECT_EQ(h.conn->stalled_for(h.now), 0u);  // held back, not stalled
+  EXPECT_GT(h.conn->memory(), 100000u);       // the connection and its send ring
+
+  // The byte-now-and-then trick: every 2 s the peer opens its window by a
+  // byte, takes what comes and closes it again. The connection may leave
+  // persist and enter it again, but stays held back: a byte every 2 s is far
+  // below a segment a second.
+  for (int i = 0; i < 10; ++i) {
+    h.in(h.seg(5001, h.conn->snd_una(), flag::ack, 1, {}, h.ts_opts(h.last_tsval())));
+    h.run_until(h.now + kSec);
+    h.sent();
+    h.in(h.seg(5001, h.conn->snd_nxt(), flag::ack, 0, {}, h.ts_opts(h.last_tsval())));
+    h.run_until(h.now + kSec);
+    h.sent();
+  }
+  EXPECT_GE(h.conn->held_back_for(h.now), 30 * kSec);
+  EXPECT_GT(h.conn->acked_while_held(), 0u);
+  EXPECT_LE(h.conn->acked_while_held(), 10u);
+
+  // A reader that keeps up: it acknowledges everything sent, with its
+  // window wide open, and the data flows.
+  for (int i = 0; i < 400 && h.conn->send_queued(); ++i) {
+    h.now += kMs;
+    h.in(h.ack_all(65535));
+    h.sent();
+  }
+  EXPECT_EQ(h.conn->send_queued(), 0u);
+  EXPECT_EQ(h.conn->held_back_for(h.now), 0u);
+}
+
+TEST(TcpPressure, ALivePeerThatAcknowledgesNothingIsStalledASilentOneIsNot) {
+  Harness h;
+  h.establish_active();
+  const auto data = bytes(3000);
+  h.conn->send(data, h.now);
+  h.take();
+  // The peer keeps sending (a byte of data each time, already acknowledged
+  // by us) but never acknowledges ours: no progress, yet alive.
+  const uint64_t start = h.now;
+  for (int i = 0; i < 5; ++i) {
+    h.now += 100 * kMs;
+    h.in(h.seg(5001, kData, flag::ack, 65535, {}, h.ts_opts(h.last_tsval())));
+  }
+  EXPECT_EQ(h.conn->stalled_for(h.now), h.now - start);
+  // Silence: the retransmission timer takes over, and it is no longer
+  // "stalled" but the network's problem.
+  h.run_until(h.conn->rto_deadline());
+  EXPECT_EQ(h.conn->stalled_for(h.now), 0u);
+}
+
+TEST(TcpPressure, ReclaimResetsAndSaysWhy) {
+  Harness h;
+  h.establish_active();
+  h.conn->send(bytes(100), h.now);
+  h.take();
+  h.conn->reclaim();
+  const auto sent = h.take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_TRUE(sent[0].has(flag::rst));
+  EXPECT_EQ(h.conn->state(), State::closed);
+  EXPECT_EQ(h.app.reason, CloseReason::reclaimed);
+}
