@@ -34,6 +34,8 @@ int run_demo(const DemoArgs& a) {
   parse_impair_args(common.impair, rx, tx);
   const hostcache::Policy hostcache_policy = parse_hostcache(common.hostcache);
   stack::StackConfig server_cfg = iface(kServerIp), client_cfg = iface(kClientIp);
+  apply_defence_args(a.defences, server_cfg.tcp);
+  apply_defence_args(a.defences, client_cfg.tcp);
   WorkloadPlan plan = plan_workload(a.work, common, 1500);
   const bool tcp = plan.mode().tcp;
   workload::ServerConfig sc;

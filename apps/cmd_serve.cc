@@ -105,6 +105,7 @@ workload::ServerConfig plan_server(const ServeArgs& a, workload::FileIndex& file
 int run_serve(const ServeArgs& a) {
   stack::StackConfig cfg = parse_interface(a.iface);
   apply_pool_args(a.pools, cfg.tcp);
+  apply_defence_args(a.defences, cfg.tcp);
   const hostcache::Policy hostcache_policy = parse_hostcache(a.common.hostcache);
   stack::ImpairSpec rx, tx;
   parse_impair_args(a.common.impair, rx, tx);
@@ -118,7 +119,8 @@ int run_serve(const ServeArgs& a) {
   else
     refuse_given(a.common.given,
                  {"--listen", "--http-root", "--http-size", "--req-size", "--resp-size",
-                  "--max-conns", "--buffer-memory", "--hostcache"},
+                  "--max-conns", "--buffer-memory", "--hostcache", "--syncookies",
+                  "--persist-reclaim-after", "--stall-reclaim-after"},
                  "serve without --app (no TCP service)");
   const EalChoice eal = plan_eal_choice(a.common, 1);
 

@@ -176,11 +176,12 @@ InstanceView collect(Client& cl, const nlohmann::json& info, bool connections,
           cl.ask("/touchstone/connections," + std::to_string(i) + "," + std::to_string(off));
       if (!page.is_object()) break;
       const auto list = page.value("connections", nlohmann::json::array());
-      for (const auto& r : list) {
+      for (size_t k = 0; k + 1 < list.size(); k += 2) {  // two strings per connection
         if (core.connections.size() >= max_connections) break;
-        core.connections.push_back(split_fields(r.get<std::string>()));
+        auto f = split_fields(list[k].get<std::string>() + " " + list[k + 1].get<std::string>());
+        core.connections.push_back(std::move(f));
       }
-      off += list.size();
+      off += list.size() / 2;
       if (list.empty() || off >= page.value("total", size_t(0))) break;
     }
     v.cores.push_back(std::move(core));
@@ -192,15 +193,21 @@ double field_num(const std::vector<std::string>& f, size_t i) {
   return i < f.size() ? std::strtod(f[i].c_str(), nullptr) : 0;
 }
 
+// Field positions (kConnectionRowFields).
+enum Field : size_t {
+  kState, kRecvQ, kSendQ, kLocal, kPeer, kTimer, kSrtt, kRttvar, kCwnd, kRetrans, kAcked,
+  kReceived, kAge, kHeld, kPersist
+};
+
 // Delivery rate over the connection's life: acknowledged bits per second.
 double delivery_bps(const std::vector<std::string>& f) {
-  const double age_s = field_num(f, 11) / 1e3;
-  return age_s > 0 ? field_num(f, 9) * 8 / age_s : 0;
+  const double age_s = field_num(f, kAge) / 1e3;
+  return age_s > 0 ? field_num(f, kAcked) * 8 / age_s : 0;
 }
 
 nlohmann::ordered_json connection_json(const std::vector<std::string>& f) {
   nlohmann::ordered_json j;
-  for (size_t i = 0; i < 13; ++i) {
+  for (size_t i = 0; i < kConnectionFields; ++i) {
     const std::string key = kConnectionRowFields[i];
     const std::string val = i < f.size() ? f[i] : "";
     if (key == "state" || key == "local" || key == "peer" || key == "timer")
@@ -235,20 +242,25 @@ nlohmann::ordered_json instance_json(const InstanceView& v, const std::string& s
 }
 
 void print_connections(const CoreView& c) {
-  std::printf("  %-11s %7s %7s %21s %21s %15s %6s %10s %12s %12s %12s  %s\n", "State", "Recv-Q",
-              "Send-Q", "Local Address:Port", "Peer Address:Port", "rtt/var ms", "cwnd",
-              "retrans", "acked", "received", "delivery", "timer");
+  std::printf("  %-11s %7s %7s %21s %21s %15s %6s %10s %12s %12s %12s %12s  %s\n", "State",
+              "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "rtt/var ms",
+              "cwnd", "retrans", "acked", "received", "delivery", "held back", "timer");
   for (const auto& f : c.connections) {
-    if (f.size() < 13) continue;
+    if (f.size() < kConnectionFields) continue;
     char rtt[32];
-    std::snprintf(rtt, sizeof rtt, "%.3f/%.3f", field_num(f, 5) / 1e3, field_num(f, 6) / 1e3);
+    std::snprintf(rtt, sizeof rtt, "%.3f/%.3f", field_num(f, kSrtt) / 1e3,
+                  field_num(f, kRttvar) / 1e3);
     const double bps = delivery_bps(f);
-    std::printf("  %-11s %7s %7s %21s %21s %15s %6s %10s %12s %12s %12s  %s\n", f[0].c_str(),
-                f[1].c_str(), f[2].c_str(), f[3].c_str(), f[4].c_str(), rtt, f[7].c_str(),
-                human_bytes(uint64_t(field_num(f, 8))).c_str(),
-                human_bytes(uint64_t(field_num(f, 9))).c_str(),
-                human_bytes(uint64_t(field_num(f, 10))).c_str(),
-                bps > 0 ? (si(bps) + "bit/s").c_str() : "-", f[12].c_str());
+    const uint64_t held_ms = uint64_t(field_num(f, kHeld));
+    const std::string held =
+        held_ms ? human_ns(held_ms * 1'000'000) + " (" + f[kPersist] + "x)" : std::string("-");
+    std::printf("  %-11s %7s %7s %21s %21s %15s %6s %10s %12s %12s %12s %12s  %s\n",
+                f[kState].c_str(), f[kRecvQ].c_str(), f[kSendQ].c_str(), f[kLocal].c_str(),
+                f[kPeer].c_str(), rtt, f[kCwnd].c_str(),
+                human_bytes(uint64_t(field_num(f, kRetrans))).c_str(),
+                human_bytes(uint64_t(field_num(f, kAcked))).c_str(),
+                human_bytes(uint64_t(field_num(f, kReceived))).c_str(),
+                bps > 0 ? (si(bps) + "bit/s").c_str() : "-", held.c_str(), f[kTimer].c_str());
   }
 }
 

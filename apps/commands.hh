@@ -15,6 +15,14 @@ struct PoolArgs {
   std::string buffer_memory = "0";  // 0: no limit
 };
 
+// Defences (docs/defences.md): SYN cookies for listeners, and when
+// connections are reclaimed under pressure.
+struct DefenceArgs {
+  std::string syncookies = "auto";
+  std::string persist_reclaim = "60s";
+  std::string stall_reclaim = "300s";
+};
+
 struct ServeArgs {
   CommonArgs common;
   InterfaceArgs iface;
@@ -24,6 +32,7 @@ struct ServeArgs {
   std::string http_size = "1K";  // http: generated body size without --http-root
   std::string req_size = "64", resp_size = "64";  // rr
   PoolArgs pools;
+  DefenceArgs defences;
 };
 
 struct GenArgs {
@@ -34,6 +43,7 @@ struct GenArgs {
   std::string source_ips;    // FIRST[-LAST]: more local addresses for active opens
   std::string source_ports = "32768-60999";
   PoolArgs pools;
+  DefenceArgs defences;
 };
 
 struct DemoArgs {
@@ -42,6 +52,7 @@ struct DemoArgs {
   // split: half the cores generate, half serve; paired: every core runs a
   // generator and a server side by side (for measuring per-core scaling).
   std::string layout = "split";
+  DefenceArgs defences;
 };
 
 struct SimArgs {
@@ -69,6 +80,9 @@ struct StatsArgs {
 // --max-conns (pools, flow table and timer wheel) and --buffer-memory (ring
 // storage all connections may hold) into the TCP layer's configuration.
 void apply_pool_args(const PoolArgs& a, stack::TcpLayerConfig& t);
+// --syncookies, --persist-reclaim-after and --stall-reclaim-after into the
+// TCP layer's configuration.
+void apply_defence_args(const DefenceArgs& a, stack::TcpLayerConfig& t);
 
 int run_serve(const ServeArgs& a);
 int run_stats(const StatsArgs& a);

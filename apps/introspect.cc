@@ -33,7 +33,9 @@ void CoreProbe::fill(uint64_t now) {
   snap_.uptime_ns = now - started_ns_;
   if (req_rows_.load(std::memory_order_relaxed))
     st.tcp().for_each_connection(req_offset_.load(std::memory_order_relaxed), kMaxRows, [&](const tcp::Connection& c) {
-      snap_.rows.push_back(connection_row(c, now));
+      auto [a, b] = connection_row(c, now);
+      snap_.rows.push_back(std::move(a));
+      snap_.rows.push_back(std::move(b));
     });
   served_ = r;
   done_.store(r, std::memory_order_release);
@@ -69,11 +71,12 @@ std::string ms(uint64_t deadline, uint64_t now) {
 
 }  // namespace
 
-const char* const kConnectionRowFields[13] = {
-    "state",  "recv_q",     "send_q",         "local",          "peer",   "srtt_us", "rttvar_us",
-    "cwnd",   "retrans_bytes", "acked_bytes", "received_bytes", "age_ms", "timer"};
+const char* const kConnectionRowFields[kConnectionFields] = {
+    "state",   "recv_q",      "send_q",        "local",          "peer",
+    "timer",   "srtt_us",     "rttvar_us",     "cwnd",           "retrans_bytes",
+    "acked_bytes", "received_bytes", "age_ms", "held_back_ms",   "persist_entries"};
 
-std::string connection_row(const tcp::Connection& c, uint64_t now) {
+std::pair<std::string, std::string> connection_row(const tcp::Connection& c, uint64_t now) {
   const auto& t = c.tuple();
   std::string timer = "-";
   if (c.rto_deadline()) timer = "rto:" + ms(c.rto_deadline(), now);
@@ -81,20 +84,21 @@ std::string connection_row(const tcp::Connection& c, uint64_t now) {
   else if (c.time_wait_deadline()) timer = "timewait:" + ms(c.time_wait_deadline(), now);
   else if (c.keepalive_deadline()) timer = "keepalive:" + ms(c.keepalive_deadline(), now);
   const uint64_t since = c.established_at();
-  // Telemetry strings hold at most 127 characters: the row is cut there.
-  char b[128];
-  std::snprintf(b, sizeof b, "%s %zu %zu %s:%u %s:%u %llu %llu %u %llu %llu %llu %llu %s",
-                tcp::state_name(c.state()),
+  // Telemetry strings hold at most 127 characters: a connection is two.
+  char a[128], b[128];
+  std::snprintf(a, sizeof a, "%s %zu %zu %s:%u %s:%u %s", tcp::state_name(c.state()),
                 size_t(c.bytes_received() - c.bytes_consumed()), c.send_queued(),
                 t.local_ip.str().c_str(), t.local_port, t.remote_ip.str().c_str(), t.remote_port,
+                timer.c_str());
+  std::snprintf(b, sizeof b, "%llu %llu %u %llu %llu %llu %llu %llu %u",
                 (unsigned long long)(c.rtt().srtt() / 1000),
                 (unsigned long long)(c.rtt().rttvar() / 1000),
                 c.cwnd() / std::max<uint32_t>(c.smss(), 1),
                 (unsigned long long)c.retransmitted_bytes(), (unsigned long long)c.bytes_acked(),
                 (unsigned long long)c.bytes_received(),
                 (unsigned long long)(since && now > since ? (now - since) / 1'000'000 : 0),
-                timer.c_str());
-  return b;
+                (unsigned long long)(c.held_back_for(now) / 1'000'000), c.persist_entries());
+  return {a, b};
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <utility>
 #include <vector>
 
 #include "hostcache/hostcache.hh"
@@ -26,13 +27,13 @@ class Endpoint;
 struct ProbeSnapshot {
   std::vector<std::pair<std::string, uint64_t>> counters;  // non-zero ones
   size_t connections = 0;                                  // live connection slots
-  std::vector<std::string> rows;                           // one line per connection
+  std::vector<std::string> rows;                           // two strings per connection
   uint64_t uptime_ns = 0;
 };
 
 class CoreProbe {
  public:
-  static constexpr size_t kMaxRows = 100;  // per request: the socket's replies are 16 KB
+  static constexpr size_t kMaxRows = 64;  // per request: the socket's replies are 16 KB
 
   CoreProbe(std::string role, unsigned lcore, Endpoint& ep, uint64_t started_ns);
   const std::string& role() const { return role_; }
@@ -61,12 +62,15 @@ class CoreProbe {
   uint64_t served_ = 0;  // the owning core's copy of the last request it answered
 };
 
-// One connection as /touchstone/connections sends it: fields separated by
-// spaces in the order of kConnectionRowFields (state, queues, addresses,
-// srtt and rttvar in us, cwnd in segments, bytes retransmitted, acknowledged
-// and received, ms since established, the next timer), formatted by stats.
-std::string connection_row(const tcp::Connection& c, uint64_t now);
-extern const char* const kConnectionRowFields[13];
+// One connection as /touchstone/connections sends it: two strings (a
+// telemetry string holds 127 characters), their fields separated by spaces,
+// together in the order of kConnectionRowFields: state, queues, addresses,
+// the next timer; srtt and rttvar in us, cwnd in segments, bytes
+// retransmitted, acknowledged and received, ms since established, ms held
+// back by the peer's window, entries into persist. Formatted by stats.
+std::pair<std::string, std::string> connection_row(const tcp::Connection& c, uint64_t now);
+inline constexpr size_t kConnectionFields = 15;
+extern const char* const kConnectionRowFields[kConnectionFields];
 
 // The process's host-pair cache as `touchstone stats hostcache` reads it:
 // snapshots taken on the telemetry thread (HostCache::snapshot is safe

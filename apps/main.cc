@@ -72,6 +72,26 @@ void add_pools(CLI::App* app, PoolArgs& p) {
       ->capture_default_str();
 }
 
+void add_defences(CLI::App* app, DefenceArgs& d, bool listens) {
+  if (listens)
+    app->add_option("--syncookies", d.syncookies,
+                    "SYN cookies (RFC 4987): auto (when a listener's backlog or the half-open "
+                    "table is full), always (no half-open state at all), never (SYNs beyond the "
+                    "backlog are dropped)")
+        ->type_name("auto|always|never")
+        ->capture_default_str();
+  app->add_option("--persist-reclaim-after", d.persist_reclaim,
+                  "Under memory or slot pressure, reset connections whose peer's window has held "
+                  "them back this long with under a segment a second of progress (0: never)")
+      ->type_name("DUR")
+      ->capture_default_str();
+  app->add_option("--stall-reclaim-after", d.stall_reclaim,
+                  "Under pressure, then reset connections whose live peer has made no progress "
+                  "this long while data waits (0: never)")
+      ->type_name("DUR")
+      ->capture_default_str();
+}
+
 void add_interface(CLI::App* app, InterfaceArgs& i) {
   app->add_option("--ip", i.ip, "Our address and prefix, e.g. 10.0.0.2/24")
       ->required()
@@ -215,6 +235,7 @@ int main(int argc, char** argv) {
   add_common(serve_cmd, serve.common, true);
   add_interface(serve_cmd, serve.iface);
   add_server(serve_cmd, serve);
+  add_defences(serve_cmd, serve.defences, true);
 
   GenArgs gen;
   auto* gen_cmd = app.add_subcommand(
@@ -236,6 +257,7 @@ int main(int argc, char** argv) {
       ->type_name("LO-HI")
       ->capture_default_str();
   add_pools(gen_cmd, gen.pools);
+  add_defences(gen_cmd, gen.defences, false);
 
   DemoArgs demo;
   auto* demo_cmd = app.add_subcommand(
@@ -252,6 +274,7 @@ int main(int argc, char** argv) {
                    "to measure per-core scaling)")
       ->type_name("split|paired")
       ->capture_default_str();
+  add_defences(demo_cmd, demo.defences, true);
 
   SimArgs sim;
   auto* sim_cmd = app.add_subcommand(

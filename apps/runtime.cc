@@ -83,6 +83,19 @@ void apply_pool_args(const PoolArgs& a, stack::TcpLayerConfig& t) {
   t.buffer_memory = size_t(*bytes);
 }
 
+void apply_defence_args(const DefenceArgs& a, stack::TcpLayerConfig& t) {
+  using M = stack::SynCookieMode;
+  bool found = false;
+  for (M m : {M::never, M::automatic, M::always})
+    if (a.syncookies == stack::syncookie_mode_name(m)) {
+      t.syncookies = m;
+      found = true;
+    }
+  if (!found) usage_error("--syncookies '" + a.syncookies + "' is not auto, always or never");
+  t.persist_reclaim_ns = parse_duration_required(a.persist_reclaim, "--persist-reclaim-after");
+  t.stall_reclaim_ns = parse_duration_required(a.stall_reclaim, "--stall-reclaim-after");
+}
+
 hostcache::Policy parse_hostcache(const std::string& text) {
   for (auto p : {hostcache::Policy::off, hostcache::Policy::temporal, hostcache::Policy::ensemble})
     if (text == hostcache::policy_name(p)) return p;

@@ -208,7 +208,8 @@ WorkloadPlan plan_workload(const WorkloadArgs& w, const CommonArgs& c, uint16_t 
     g.size = uint16_t(*size);
     // Connections, ports and the host cache are TCP's.
     refuse_given(c.given, {"--hostcache", "--max-conns", "--buffer-memory", "--source-ips",
-                           "--source-ports"},
+                           "--source-ports", "--syncookies", "--persist-reclaim-after",
+                           "--stall-reclaim-after"},
                  "--mode ping");
   }
   g.timeout_ns = parse_duration_required(w.timeout, "--timeout");
