@@ -306,6 +306,19 @@ void print_instance(const InstanceView& v, const InstanceView* before, double dt
 
 namespace {
 
+// " held_back 12.3s reclaims 2 cookie_failures 5 abuse 21.0", or nothing
+// for a host that has done none of it.
+std::string abuse_text(const nlohmann::ordered_json& e) {
+  const uint64_t held = e["held_back_ms"], reclaims = e["reclaims"], cookies = e["cookie_failures"];
+  const double abuse = e["abuse"];
+  if (!held && !reclaims && !cookies && abuse <= 0) return {};
+  char b[160];
+  std::snprintf(b, sizeof b, " held_back %.1fsec reclaims %llu cookie_failures %llu abuse %.1f",
+                double(held) / 1e3, (unsigned long long)reclaims, (unsigned long long)cookies,
+                abuse);
+  return b;
+}
+
 // `touchstone stats hostcache`: the entries, like `ip tcp_metrics`.
 int print_hostcache(Client& cl, const nlohmann::json& info, bool json) {
   nlohmann::ordered_json entries = nlohmann::ordered_json::array();
@@ -316,20 +329,22 @@ int print_hostcache(Client& cl, const nlohmann::json& info, bool json) {
       throw std::runtime_error("the instance did not answer /touchstone/hostcache");
     policy = page.value("policy", policy);
     const auto list = page.value("entries", nlohmann::json::array());
-    for (const auto& row : list) {
-      std::istringstream in(row.get<std::string>());
+    for (size_t r = 0; r + 1 < list.size(); r += 2) {  // two strings per entry
+      std::istringstream in(list[r].get<std::string>() + " " + list[r + 1].get<std::string>());
       nlohmann::ordered_json e;
       for (const char* field : kCacheRowFields) {
         std::string v;
         in >> v;
         if (field == std::string("remote") || field == std::string("local"))
           e[field] = v;
+        else if (field == std::string("abuse"))
+          e[field] = std::strtod(v.c_str(), nullptr);
         else
           e[field] = std::strtoull(v.c_str(), nullptr, 10);
       }
       entries.push_back(e);
     }
-    off += list.size();
+    off += list.size() / 2;
     if (list.empty() || off >= page.value("total", size_t(0))) break;
   }
   if (json) {
@@ -352,7 +367,7 @@ int print_hostcache(Client& cl, const nlohmann::json& info, bool json) {
   for (const auto& e : entries) {
     const uint64_t srtt = e["srtt_us"], sst = e["ssthresh"], mss = e["mss"];
     std::printf("%s age %.1fsec source %s rtt %s rttvar %s min_rtt %s mss %s ssthresh %s "
-                "open %llu window %llu closes %llu\n",
+                "open %llu window %llu closes %llu%s\n",
                 e["remote"].get<std::string>().c_str(), double(e["age_ms"].get<uint64_t>()) / 1e3,
                 e["local"].get<std::string>().c_str(), srtt ? ms(srtt).c_str() : "-",
                 srtt ? ms(e["rttvar_us"]).c_str() : "-",
@@ -360,7 +375,7 @@ int print_hostcache(Client& cl, const nlohmann::json& info, bool json) {
                 mss ? std::to_string(mss).c_str() : "-", sst ? std::to_string(sst).c_str() : "-",
                 (unsigned long long)e["open"].get<uint64_t>(),
                 (unsigned long long)e["window"].get<uint64_t>(),
-                (unsigned long long)e["closes"].get<uint64_t>());
+                (unsigned long long)e["closes"].get<uint64_t>(), abuse_text(e).c_str());
   }
   return 0;
 }

@@ -125,19 +125,23 @@ CoreProbe* probe_at(const std::string& params, size_t& offset) {
 
 }  // namespace
 
-const char* const kCacheRowFields[11] = {"remote", "local", "age_ms", "srtt_us", "rttvar_us",
-                                         "min_rtt_us", "mss", "ssthresh", "open", "window",
-                                         "closes"};
+const char* const kCacheRowFields[kCacheFields] = {
+    "remote",    "local",   "age_ms",   "srtt_us",      "rttvar_us",       "min_rtt_us",
+    "mss",       "ssthresh", "open",    "window",       "closes",          "held_back_ms",
+    "reclaims",  "cookie_failures", "abuse"};
 
-std::string cache_row(const hostcache::Key& k, const hostcache::Entry& e, uint64_t now) {
-  char b[128];
-  std::snprintf(b, sizeof b, "%s %s %llu %llu %llu %llu %u %u %u %llu %llu",
-                k.remote.str().c_str(), k.local.str().c_str(),
+std::pair<std::string, std::string> cache_row(const hostcache::Key& k, const hostcache::Entry& e,
+                                              uint64_t now) {
+  char a[128], b[128];
+  std::snprintf(a, sizeof a, "%s %s %llu %llu %llu %llu %u %u %u", k.remote.str().c_str(),
+                k.local.str().c_str(),
                 (unsigned long long)((now > e.updated_ns ? now - e.updated_ns : 0) / 1'000'000),
                 (unsigned long long)(e.srtt_ns / 1000), (unsigned long long)(e.rttvar_ns / 1000),
-                (unsigned long long)(e.min_rtt_ns / 1000), unsigned(e.mss), e.ssthresh, e.open,
-                (unsigned long long)e.ensemble_cwnd, (unsigned long long)e.closes);
-  return b;
+                (unsigned long long)(e.min_rtt_ns / 1000), unsigned(e.mss), e.ssthresh, e.open);
+  std::snprintf(b, sizeof b, "%llu %llu %llu %u %u %.1f", (unsigned long long)e.ensemble_cwnd,
+                (unsigned long long)e.closes, (unsigned long long)e.held_back_ms, e.reclaims,
+                e.cookie_failures, hostcache::abuse_at(e, now));
+  return {a, b};
 }
 
 void register_probes(const std::string& command, std::vector<CoreProbe*> probes,
@@ -196,7 +200,8 @@ void register_probes(const std::string& command, std::vector<CoreProbe*> probes,
       });
   glue::telemetry_register(
       "/touchstone/hostcache",
-      "Host-pair cache entries, 100 per request (fields: see kCacheRowFields). Parameter: offset",
+      "Host-pair cache entries, 64 per request, two strings each (fields: see "
+      "kCacheRowFields). Parameter: offset",
       [](const std::string& params, glue::TelReply& r) {
         std::lock_guard<std::mutex> lock(g_probes_mu);
         unsigned long off = 0;
@@ -221,8 +226,11 @@ void register_probes(const std::string& command, std::vector<CoreProbe*> probes,
         const uint64_t now = g_cache.now();
         r.numbers.push_back({"total", entries.size()});
         r.numbers.push_back({"offset", off});
-        for (size_t i = off; i < entries.size() && i < off + CoreProbe::kMaxRows; ++i)
-          r.list.push_back(cache_row(entries[i].first, entries[i].second, now));
+        for (size_t i = off; i < entries.size() && i < off + CoreProbe::kMaxRows; ++i) {
+          auto [a, b] = cache_row(entries[i].first, entries[i].second, now);
+          r.list.push_back(std::move(a));
+          r.list.push_back(std::move(b));
+        }
       });
 }
 

@@ -81,11 +81,14 @@ struct CacheView {
   std::function<uint64_t()> now;
 };
 
-// One entry as /touchstone/hostcache sends it: numbers in a fixed order
-// (remote, local, age ms, srtt us, rttvar us, min rtt us, mss, ssthresh,
-// open, window, closes), parsed back by cache_row_fields.
-std::string cache_row(const hostcache::Key& k, const hostcache::Entry& e, uint64_t now);
-extern const char* const kCacheRowFields[11];
+// One entry as /touchstone/hostcache sends it: two strings, numbers in the
+// order of kCacheRowFields (remote, local, age ms, srtt us, rttvar us, min
+// rtt us, mss, ssthresh, open; window, closes, ms held back, reclaims,
+// cookie failures, abuse score).
+std::pair<std::string, std::string> cache_row(const hostcache::Key& k, const hostcache::Entry& e,
+                                              uint64_t now);
+inline constexpr size_t kCacheFields = 15;
+extern const char* const kCacheRowFields[kCacheFields];
 
 // Registers /touchstone/info, /touchstone/counters, /touchstone/connections
 // and /touchstone/hostcache on the telemetry socket for these probes and

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 
 namespace ts::hostcache {
 
@@ -46,9 +47,16 @@ HostCache::Shard& HostCache::shard_of(const Key& k) const {
   return shards_[h & mask_];
 }
 
+double abuse_at(const Entry& e, uint64_t now) {
+  if (e.abuse <= 0) return 0;
+  const double age = now > e.abuse_ns ? double(now - e.abuse_ns) : 0;
+  return std::min(kAbuseMax, e.abuse * std::exp2(-age / double(kAbuseHalfLifeNs)));
+}
+
 tcp::PathHint HostCache::hint_of(const Entry& e, uint64_t now, Policy p, uint16_t our_mss) const {
   tcp::PathHint h;
   if (p == Policy::off) return h;
+  h.abuse = uint8_t(std::lround(abuse_at(e, now)));
   // Weight of what was learned: 1 when just written, 0 at max_age and after.
   const uint64_t age = now > e.updated_ns ? now - e.updated_ns : 0;
   const double w = age >= cfg_.max_age_ns ? 0.0 : 1.0 - double(age) / double(cfg_.max_age_ns);
@@ -138,6 +146,14 @@ void HostCache::close(const Key& k, const tcp::PathReport& r, uint64_t now, Poli
   // Its window is back in the pool: that much less is owed.
   e.owed -= std::min<uint64_t>(e.owed, r.cwnd);
   if (e.open == 0) e.ensemble_cwnd = e.owed = 0;
+  // Abuse counts whatever the application set.
+  if (r.held_back_ns || r.reclaims) {
+    e.abuse = std::min(kAbuseMax, abuse_at(e, now) + double(r.held_back_ns) / 10e9 +
+                                      10.0 * r.reclaims);
+    e.abuse_ns = now;
+    e.held_back_ms += r.held_back_ns / 1'000'000;
+    e.reclaims += r.reclaims;
+  }
   if (how.overridden) return;
   temporal_update(e, r);
   e.updated_ns = now;
@@ -168,6 +184,13 @@ uint32_t HostCache::publish_window(const Key& k, int64_t delta, uint32_t cwnd,
   e.owed -= give;
   e.ensemble_cwnd -= give;
   return uint32_t(cwnd - give);
+}
+
+void HostCache::note_cookie_failures(const Key& k, uint32_t n) {
+  Shard& s = shard_of(k);
+  Use use(s.walk, false);
+  Map::accessor a;
+  if (s.map.find(a, k.packed())) a->second.cookie_failures += n;
 }
 
 std::vector<std::pair<Key, Entry>> HostCache::snapshot() const {

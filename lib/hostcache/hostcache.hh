@@ -61,7 +61,22 @@ struct Entry {
   uint32_t open = 0;           // connections open now
   uint64_t updated_ns = 0;
   uint64_t closes = 0;         // connections that reported at close
+  // Abuse (docs/defences.md): points from time held back by the host's
+  // window and connections reclaimed, halved every kAbuseHalfLifeNs since
+  // abuse_ns, at most 100; and, for `stats`, the totals.
+  double abuse = 0;
+  uint64_t abuse_ns = 0;
+  uint64_t held_back_ms = 0;
+  uint32_t reclaims = 0;
+  uint32_t cookie_failures = 0;  // spoofable: shown, never scored
 };
+
+// Abuse points: one per 10 s a host's window held a connection back, ten per
+// connection reclaimed; halved every 10 minutes, at most 100.
+inline constexpr uint64_t kAbuseHalfLifeNs = 600'000'000'000ull;
+inline constexpr double kAbuseMax = 100;
+// The score at `now` (decayed, clamped).
+double abuse_at(const Entry& e, uint64_t now);
 
 // How a close report stands for its connections.
 struct Closing {
@@ -119,6 +134,9 @@ class HostCache {
   // no more than is owed), or 0 to keep its own.
   uint32_t publish_window(const Key& k, int64_t delta, uint32_t cwnd = 0,
                           uint32_t* joins_seen = nullptr);
+  // Forged SYN cookies from a host the cache already knows (an unknown one is
+  // not added: a flood of spoofed sources must not grow the cache).
+  void note_cookie_failures(const Key& k, uint32_t n);
 
   // The validated hint an entry gives at `now` (for tests and `stats`).
   tcp::PathHint hint_of(const Entry& e, uint64_t now, Policy p, uint16_t our_mss) const;

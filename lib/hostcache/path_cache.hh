@@ -57,7 +57,12 @@ class SharedPathCache final : public stack::PathCache {
       cache_.close(k, r, now, policy_, {overridden, 1});
       return;
     }
-    if (policy_ == Policy::off || overridden) return;
+    if (policy_ == Policy::off) return;
+    // Abuse is written whatever the application set (and at once: it is rare).
+    if (overridden) {
+      if (r.held_back_ns || r.reclaims) cache_.close(k, r, now, policy_, {true, 1});
+      return;
+    }
     Near& n = slot(k, now);
     if (!n.pending) {
       n.acc = r;
@@ -67,6 +72,10 @@ class SharedPathCache final : public stack::PathCache {
     }
     ++n.pending;
     if (now - n.pending_since >= kRefreshNs) flush(n, now);
+  }
+
+  void note_cookie_failures(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint32_t n) override {
+    if (policy_ != Policy::off) cache_.note_cookie_failures({local, remote}, n);
   }
 
   bool wants_windows() const override { return policy_ == Policy::ensemble; }
@@ -121,6 +130,8 @@ class SharedPathCache final : public stack::PathCache {
   static void blend(tcp::PathReport& acc, const tcp::PathReport& r) {
     temporal_update(acc, r);
     acc.cwnd = r.cwnd;
+    acc.held_back_ns += r.held_back_ns;
+    acc.reclaims += r.reclaims;
   }
 
   HostCache& cache_;

@@ -30,6 +30,11 @@ class PathCache {
     (void)now;
     return UINT64_MAX;
   }
+  // ACKs to a listener from this host carried forged SYN cookies (kept for
+  // `stats`; spoofable, so they never raise the host's abuse score).
+  virtual void note_cookie_failures(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint32_t n) {
+    (void)local, (void)remote, (void)n;
+  }
   // Whether open connections should publish their windows (ensemble sharing).
   virtual bool wants_windows() const { return false; }
   // An open connection's window moved by `delta` bytes since it last

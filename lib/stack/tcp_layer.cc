@@ -121,6 +121,8 @@ uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig& cfg, 
   ++s.generation;
   s.reaping = false;
   s.in_cache = false;
+  s.abusive = false;
+  s.reclaimed = false;
   s.overridden = false;
   s.published = s.joins_seen = 0;
   s.next_publish = 0;
@@ -285,6 +287,14 @@ void TcpLayer::open_path(Slot& s, bool overridden, uint64_t now) {
   const tcp::PathHint h =
       paths_->open(c.tuple().local_ip, c.tuple().remote_ip, now, c.smss(), c.initial_window());
   c.apply_hint(h);
+  // A host that has abused us lately gets a quarter of the buffers while
+  // memory is short (never otherwise: docs/defences.md).
+  s.abusive = h.abuse >= tcp::PathHint::kAbusive;
+  if (s.abusive && pressured_) {
+    const tcp::TcpConfig& cfg = c.config();
+    c.limit_buffers(std::max<uint32_t>(cfg.sndbuf / 4, 8192), std::max<uint32_t>(cfg.rcvbuf / 4, 8192));
+    ++ctr_.tcp_abusive_limited;
+  }
   s.published = h.ensemble_share ? h.ensemble_share
                 : h.initial_cwnd   ? std::max(h.initial_cwnd, 2 * c.smss())
                                    : c.initial_window();
@@ -294,7 +304,8 @@ void TcpLayer::open_path(Slot& s, bool overridden, uint64_t now) {
 void TcpLayer::report_path(Slot& s) {
   if (!s.in_cache || !paths_) return;
   s.in_cache = false;
-  tcp::PathReport r = s.conn->report();
+  tcp::PathReport r = s.conn->report(now_);
+  r.reclaims = s.reclaimed ? 1 : 0;
   // The ensemble counts the connection at the window it last published.
   if (publish_windows_) r.cwnd = s.published;
   paths_->close(s.conn->tuple().local_ip, s.conn->tuple().remote_ip, r, s.overridden, now_);
@@ -363,6 +374,7 @@ void TcpLayer::poll(uint64_t now) {
   if (now >= next_reclaim_check_) {
     next_reclaim_check_ = now + kReclaimCheckNs;
     reclaim_under_pressure(now);
+    flush_cookie_failures();
   }
   timers_.advance(now, [&](uint32_t id) {
     if (is_half_open(id)) {
@@ -394,6 +406,28 @@ uint64_t TcpLayer::next_deadline() const {
   return timers_.next_deadline();
 }
 
+void TcpLayer::note_cookie_failure(const tcp::FourTuple& t) {
+  if (!paths_) return;
+  uint64_t h = (uint64_t(t.local_ip.v) << 32 | t.remote_ip.v) * 0x9e3779b97f4a7c15ull;
+  CookieFailures& f = cookie_failures_[(h >> 32) % cookie_failures_.size()];
+  if (f.n && (f.local != t.local_ip || f.remote != t.remote_ip)) {
+    paths_->note_cookie_failures(f.local, f.remote, f.n);
+    f.n = 0;
+  }
+  f.local = t.local_ip;
+  f.remote = t.remote_ip;
+  ++f.n;
+}
+
+void TcpLayer::flush_cookie_failures() {
+  if (!paths_) return;
+  for (CookieFailures& f : cookie_failures_)
+    if (f.n) {
+      paths_->note_cookie_failures(f.local, f.remote, f.n);
+      f.n = 0;
+    }
+}
+
 void TcpLayer::reclaim_under_pressure(uint64_t now) {
   const bool persist_on = cfg_.persist_reclaim_ns > 0, stall_on = cfg_.stall_reclaim_ns > 0;
   if (!persist_on && !stall_on) return;
@@ -416,6 +450,7 @@ void TcpLayer::reclaim_under_pressure(uint64_t now) {
   if (!refusals && !pressured_) return;
   struct Candidate {
     uint32_t id;
+    bool abusive;
     uint8_t reason;  // 0 held back by the window, 1 stalled
     uint64_t for_ns;
     size_t memory;
@@ -427,16 +462,17 @@ void TcpLayer::reclaim_under_pressure(uint64_t now) {
     const uint64_t held = conn->held_back_for(now);
     if (persist_on && held >= cfg_.persist_reclaim_ns &&
         conn->acked_while_held() * 1'000'000'000 < uint64_t(conn->smss()) * held) {
-      c.push_back({id, 0, held, conn->memory()});
+      c.push_back({id, slots_[id].abusive, 0, held, conn->memory()});
       continue;
     }
     const uint64_t stalled = conn->stalled_for(now);
     if (stall_on && stalled >= cfg_.stall_reclaim_ns)
-      c.push_back({id, 1, stalled, conn->memory()});
+      c.push_back({id, slots_[id].abusive, 1, stalled, conn->memory()});
   }
-  // Held back by the window first, then stalled; the longest-held and the
-  // largest first.
+  // Abusive hosts' first, then held back by the window before stalled; the
+  // longest-held and the largest first.
   std::sort(c.begin(), c.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.abusive != b.abusive) return a.abusive;
     if (a.reason != b.reason) return a.reason < b.reason;
     if (a.for_ns != b.for_ns) return a.for_ns > b.for_ns;
     return a.memory > b.memory;
@@ -451,6 +487,7 @@ void TcpLayer::reclaim_under_pressure(uint64_t now) {
     memory -= std::min(memory, conn.memory() - sizeof(tcp::Connection));
     --conns;
     ++done;
+    slots_[x.id].reclaimed = true;
     conn.reclaim();
   }
 }

@@ -165,6 +165,8 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
     uint32_t generation = 0;
     bool reaping = false;
     bool in_cache = false;    // opened through the path cache: report at the end
+    bool abusive = false;     // its host's abuse score was high when it opened
+    bool reclaimed = false;   // the layer reclaimed it (reported to the path cache)
     bool overridden = false;  // the application gave its own TcpConfig
     uint32_t published = 0;   // ensemble: the window the cache counts for it
     uint32_t joins_seen = 0;  // ensemble: the joins it has answered
@@ -247,6 +249,15 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   uint64_t next_path_tick_ = 0;
   uint64_t next_reclaim_check_ = 0;
   uint64_t refused_seen_ = 0;  // refusals counted by the last pressure check
+  // Forged SYN cookies per host since the last flush to the path cache (a
+  // small direct-mapped table: bounded whatever the flood).
+  struct CookieFailures {
+    wire::Ipv4Addr local, remote;
+    uint32_t n = 0;
+  };
+  std::array<CookieFailures, 64> cookie_failures_{};
+  void note_cookie_failure(const tcp::FourTuple& t);
+  void flush_cookie_failures();
   bool pressured_ = false;     // between 90% and back below 80%
   uint64_t now_ = 0;
 };

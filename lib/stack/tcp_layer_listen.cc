@@ -101,6 +101,7 @@ void TcpLayer::listen_input(Listener& l, const wire::Ipv4Repr& ip, const wire::T
         return;  // no reset: a flood of ACKs must not make us a reflector
       case tcp::SynCookies::Verdict::forged:
         ++ctr_.tcp_syncookie_forged;
+        note_cookie_failure(t);
         return;
     }
   }

@@ -5,6 +5,7 @@
 // only and no byte is ever moved once stored.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -118,6 +119,10 @@ class SendBuffer {
     if (size() == 0) release_storage(pool_, buf_, store_);
   }
   size_t storage() const { return store_; }
+  // A smaller capacity while nothing has been written yet.
+  void limit(uint32_t capacity) {
+    if (end_ == 0 && !buf_) cap_ = std::min<size_t>(cap_, std::max<uint32_t>(capacity, 1));
+  }
   // Bytes ever queued by copying into the ring, and by reference.
   uint64_t bytes_copied() const { return ring_end_; }
   uint64_t bytes_referenced() const { return end_ - ring_end_; }
@@ -199,6 +204,10 @@ class RecvBuffer {
     if (next_ == read_ && ranges_.empty()) release_storage(pool_, buf_, store_);
   }
   size_t storage() const { return store_; }
+  // A smaller capacity while nothing has arrived yet.
+  void limit(uint32_t capacity) {
+    if (next_ == 0 && !buf_) cap_ = std::min<size_t>(cap_, std::max<uint32_t>(capacity, 1));
+  }
 
  private:
   bool copy_in(uint64_t off, std::span<const uint8_t> data);

@@ -135,9 +135,10 @@ void Connection::cap_window(uint32_t cap, uint64_t now) {
   cc_.on_idle(cap, now);
 }
 
-PathReport Connection::report() const {
+PathReport Connection::report(uint64_t now) const {
   PathReport r;
   if (!was_established_) return r;  // nothing learned about the path but that it failed
+  r.held_back_ns = press_.held_total + held_back_for(now);
   r.mss = uint16_t(std::min<uint32_t>(smss_, 65535));
   if (rtt_.has_sample()) {
     r.srtt_ns = rtt_.srtt();

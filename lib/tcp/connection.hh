@@ -174,7 +174,7 @@ class Connection {
   // from there; before the handshake completes, lowers the window it will
   // start with.
   void cap_window(uint32_t cap, uint64_t now);
-  PathReport report() const;
+  PathReport report(uint64_t now) const;
   // The default initial window (RFC 6928) for the present MSS, in bytes.
   uint32_t initial_window() const;
   // Active open: send SYN (RFC 9293 3.10.1).
@@ -286,6 +286,12 @@ class Connection {
   // problem, left to the retransmission timer's retry limit), or when it is
   // held back by the window (see held_back_for).
   uint64_t stalled_for(uint64_t now) const;
+  // Smaller buffers than its configuration's, before any data (the TCP
+  // layer's allowance for an abusive host under pressure).
+  void limit_buffers(uint32_t snd, uint32_t rcv) {
+    sndbuf_.limit(snd);
+    rcvbuf_.limit(rcv);
+  }
   // Memory it holds: the connection itself and its rings' storage.
   size_t memory() const { return sizeof(Connection) + sndbuf_.storage() + rcvbuf_.storage(); }
   // Whether our SYN (or SYN-ACK) had to be sent again.
@@ -482,6 +488,7 @@ class Connection {
   struct Pressure {
     uint64_t held_since = 0;     // 0: not held back by the peer's window
     uint64_t acked_at_hold = 0;  // SND.UNA's offset then
+    uint64_t held_total = 0;     // of earlier times it was held back
     uint32_t persist_entries = 0;
     uint64_t last_progress = 0;  // when SND.UNA or RCV.NXT last advanced
   } press_;

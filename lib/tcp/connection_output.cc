@@ -406,8 +406,10 @@ void Connection::update_persist(uint64_t now) {
     if (press_.held_since) {
       const uint64_t held = now - press_.held_since;
       const uint64_t acked = snd_.una_pos - press_.acked_at_hold;
-      if (!waiting || (snd_.wnd >= smss_ && acked * 1'000'000'000 >= uint64_t(smss_) * held))
+      if (!waiting || (snd_.wnd >= smss_ && acked * 1'000'000'000 >= uint64_t(smss_) * held)) {
+        press_.held_total += held;
         press_.held_since = 0;
+      }
     }
   }
 }

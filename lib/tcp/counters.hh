@@ -43,6 +43,7 @@ namespace ts::tcp {
   X(tcp_half_open_expired, true, "handshakes given up: the SYN-ACK went unanswered")               \
   X(tcp_reclaim_persist, true, "connections reclaimed under pressure: held back by the peer's window") \
   X(tcp_reclaim_stall, true, "connections reclaimed under pressure: the peer made no progress")     \
+  X(tcp_abusive_limited, false, "connections from an abusive host given smaller buffers under pressure") \
   X(tcp_syncookie_sent, false, "SYN-ACKs carrying a SYN cookie (no state kept)")                   \
   X(tcp_syncookie_valid, false, "connections made from a valid SYN cookie")                        \
   X(tcp_syncookie_stale, true, "ACKs with a SYN cookie too old (over two periods)")                \

@@ -245,3 +245,46 @@ TEST(HostCacheAdapter, TemporalReadsAndClosesAreBatchedPerInterval) {
 }
 
 }  // namespace
+
+TEST(HostCacheAbuse, HeldBackTimeAndReclaimsScoreDecayAndClamp) {
+  HostCache hc;
+  tcp::PathReport r = closing(1 * kMs, kMs / 2);
+  r.held_back_ns = 100 * kSec;  // 10 points
+  hc.close(kKey, r, kSec, Policy::temporal);
+  EXPECT_EQ(hc.open(kKey, kSec, Policy::temporal, kMss, kIw).abuse, 10);
+  tcp::PathReport rec = closing(1 * kMs, kMs / 2);
+  rec.reclaims = 1;  // 10 more
+  hc.close(kKey, rec, kSec, Policy::temporal);
+  EXPECT_EQ(hc.open(kKey, kSec, Policy::temporal, kMss, kIw).abuse, 20);
+  // Halved every ten minutes.
+  EXPECT_EQ(hc.open(kKey, kSec + kAbuseHalfLifeNs, Policy::temporal, kMss, kIw).abuse, 10);
+  EXPECT_EQ(hc.open(kKey, kSec + 4 * kAbuseHalfLifeNs, Policy::temporal, kMss, kIw).abuse, 1);
+  // Never above 100, however much is reported.
+  tcp::PathReport huge = closing(1 * kMs, kMs / 2);
+  huge.held_back_ns = 1'000'000 * kSec;
+  huge.reclaims = 1000;
+  hc.close(kKey, huge, 2 * kSec, Policy::temporal);
+  EXPECT_EQ(hc.open(kKey, 2 * kSec, Policy::temporal, kMss, kIw).abuse, 100);
+  const Entry e = hc.snapshot()[0].second;
+  EXPECT_EQ(e.reclaims, 1001u);
+  EXPECT_EQ(e.held_back_ms, 100'000u + 1'000'000'000u);
+  // The rest of the hint is what it would be anyway: abuse changes no TCP value.
+  HostCache clean;
+  clean.close(kKey, closing(1 * kMs, kMs / 2), 2 * kSec, Policy::temporal);
+  tcp::PathHint a = hc.open(kKey, 2 * kSec, Policy::temporal, kMss, kIw);
+  const tcp::PathHint b = clean.open(kKey, 2 * kSec, Policy::temporal, kMss, kIw);
+  EXPECT_EQ(a.mss, b.mss);
+  EXPECT_EQ(a.ssthresh, b.ssthresh);
+}
+
+TEST(HostCacheAbuse, CookieFailuresAreShownNeverScoredAndAddNoEntries) {
+  HostCache hc;
+  // An unknown host (a spoofed source): nothing is stored.
+  hc.note_cookie_failures(kKey, 5);
+  EXPECT_EQ(hc.size(), 0u);
+  hc.close(kKey, closing(1 * kMs, kMs / 2), kSec, Policy::temporal);
+  hc.note_cookie_failures(kKey, 5);
+  hc.note_cookie_failures(kKey, 7);
+  EXPECT_EQ(hc.snapshot()[0].second.cookie_failures, 12u);
+  EXPECT_EQ(hc.open(kKey, kSec, Policy::temporal, kMss, kIw).abuse, 0);
+}

@@ -630,3 +630,38 @@ TEST(TcpLayerReclaim, HeldBackBeforeStalledAndASilentPeerIsLeftToTheRetryLimit) 
   EXPECT_EQ(srv.ctr.tcp_reclaim_persist, 1u);
   EXPECT_EQ(srv.ctr.tcp_reclaim_stall, 1u);
 }
+
+TEST(TcpLayerReclaim, AnAbusiveHostGetsSmallerBuffersOnlyUnderPressure) {
+  struct Abusive final : PathCache {
+    tcp::PathHint open(Ipv4Addr, Ipv4Addr, uint64_t, uint32_t, uint32_t) override {
+      tcp::PathHint h;
+      h.abuse = 50;
+      return h;
+    }
+    void close(Ipv4Addr, Ipv4Addr, const tcp::PathReport& r, bool, uint64_t) override {
+      reports.push_back(r);
+    }
+    std::vector<tcp::PathReport> reports;
+  } cache;
+  Server srv(10);
+  srv.tcp.set_path_cache(&cache);
+  tcp::Connection* first = srv.open(kPeerPort, 0, 0, kMs);
+  EXPECT_EQ(first->send_space(), first->config().sndbuf);  // no pressure: full buffers
+  for (uint16_t i = 1; i < 9; ++i) srv.open(uint16_t(kPeerPort + i), 0, 10000, kMs);
+  srv.tcp.poll(200 * kMs);  // 9 of 10 slots: pressure noticed
+  srv.app.conns.back()->abort();
+  srv.tcp.poll(300 * kMs);
+  tcp::Connection* late = srv.open(kPeerPort + 20, 0, 0, 300 * kMs);
+  EXPECT_EQ(late->send_space(), first->config().sndbuf / 4);
+  EXPECT_EQ(srv.ctr.tcp_abusive_limited, 1u);
+  // What it reports when reclaimed tells the cache: held back, and reclaimed.
+  for (uint64_t t = 400 * kMs; t < 7'000 * kMs; t += 100 * kMs) srv.tcp.poll(t);
+  ASSERT_FALSE(cache.reports.empty());
+  bool reclaimed = false;
+  for (const auto& r : cache.reports)
+    if (r.reclaims) {
+      reclaimed = true;
+      EXPECT_GE(r.held_back_ns, 5'000 * kMs);
+    }
+  EXPECT_TRUE(reclaimed);
+}
