@@ -45,7 +45,8 @@ int run_demo(const DemoArgs& a) {
     // is --resp-size.
     const auto& g = plan.gen;
     sc.app = plan.mode().server;
-    if (sc.app == workload::ServerApp::echo && g.req_size != g.resp_size)
+    if (sc.app == workload::ServerApp::echo && g.req_size != g.resp_size &&
+        g.mode != workload::GenMode::slowread)
       sc.app = workload::ServerApp::rr;
     if (g.mode == workload::GenMode::bulk && g.direction != workload::BulkDirection::send)
       sc.app = workload::ServerApp::source;
@@ -60,6 +61,13 @@ int run_demo(const DemoArgs& a) {
     sc.backlog = std::max<uint32_t>(sc.backlog, g.conns);
     for (auto* c : {&server_cfg, &client_cfg})
       c->tcp.max_connections = std::max<uint32_t>({c->tcp.max_connections, 65536, g.conns});
+    // The server's slots and memory as given (to see its defences at work).
+    if (common.given.has("--max-conns") || common.given.has("--buffer-memory")) {
+      PoolArgs p = a.pools;
+      if (!common.given.has("--max-conns"))
+        p.max_conns = std::to_string(server_cfg.tcp.max_connections);
+      apply_pool_args(p, server_cfg.tcp);
+    }
     const uint32_t per_address =
         uint32_t(client_cfg.tcp.ephemeral_last - client_cfg.tcp.ephemeral_first + 1) * 3 / 4;
     const uint32_t addresses = (g.conns + per_address - 1) / per_address;

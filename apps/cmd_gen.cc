@@ -83,6 +83,8 @@ int run_gen(const GenArgs& a) {
     usage_error("--target " + a.target + " is outside " + cfg.addr.str() +
                 " and no --gw was given: nothing would route to it");
   plan.aim(target, tport);
+  plan.gen.port_first = cfg.tcp.ephemeral_first;  // synflood's source ports
+  plan.gen.port_last = cfg.tcp.ephemeral_last;
   if (tcp && plan.gen.conns > cfg.tcp.max_connections)
     usage_error("--conns " + std::to_string(plan.gen.conns) + " exceeds --max-conns " +
                 std::to_string(cfg.tcp.max_connections));

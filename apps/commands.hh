@@ -53,6 +53,7 @@ struct DemoArgs {
   // generator and a server side by side (for measuring per-core scaling).
   std::string layout = "split";
   DefenceArgs defences;
+  PoolArgs pools;  // the server side's (the client's are sized for --conns)
 };
 
 struct SimArgs {

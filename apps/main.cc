@@ -164,6 +164,10 @@ void add_workload(CLI::App* app, WorkloadArgs& w) {
                 "bulk: the target sends and we receive (against serve --app source, or any "
                 "chargen server)");
   app->add_flag("--bidir", w.bidir, "bulk: both sides send at once (against serve --app source)");
+  app->add_option("--read-rate", w.read_rate,
+                  "slowread: bytes a second each connection reads, a byte at a time (0, the "
+                  "default: none, the window stays shut)")
+      ->type_name("BYTES");
   app->add_option("--size", w.size, "ping: ICMP payload bytes")
       ->type_name("BYTES")
       ->capture_default_str();
@@ -275,6 +279,7 @@ int main(int argc, char** argv) {
       ->type_name("split|paired")
       ->capture_default_str();
   add_defences(demo_cmd, demo.defences, true);
+  add_pools(demo_cmd, demo.pools);
 
   SimArgs sim;
   auto* sim_cmd = app.add_subcommand(

@@ -41,14 +41,18 @@ struct ModeFlag {
   const char* flag;
   uint32_t modes;
 };
-constexpr uint32_t kRequestModes = bit(M::cps) | bit(M::rr) | bit(M::http) | bit(M::ping);
+constexpr uint32_t kRequestModes =
+    bit(M::cps) | bit(M::rr) | bit(M::http) | bit(M::ping) | bit(M::synflood);
+constexpr uint32_t kAllModes = 0xffffffffu;
 constexpr ModeFlag kModeFlags[] = {
     {"--rate", kRequestModes},
     {"--steps", kRequestModes},
     {"--requests", kRequestModes},
-    {"--req-size", bit(M::cps) | bit(M::rr)},
+    {"--conns", kAllModes & ~bit(M::synflood)},
+    {"--req-size", bit(M::cps) | bit(M::rr) | bit(M::slowread)},
     {"--resp-size", bit(M::cps) | bit(M::rr) | bit(M::http)},  // http: demo's body size
-    {"--path", bit(M::http)},
+    {"--path", bit(M::http) | bit(M::slowread)},
+    {"--read-rate", bit(M::slowread)},
     {"--paths", bit(M::http)},
     {"--path-order", bit(M::http)},
     {"--method", bit(M::http)},
@@ -194,6 +198,17 @@ WorkloadPlan plan_workload(const WorkloadArgs& w, const CommonArgs& c, uint16_t 
     usage_error("--path '" + w.path + "' must start with / and hold no spaces or line breaks");
   g.path = w.path;
   if (mode->mode == workload::GenMode::http) plan_http(w, c.given, g);
+  if (mode->mode == workload::GenMode::slowread) {
+    g.mode_http = c.given.has("--path");
+    // Enough asked for to fill the target's buffers (an echo's answer).
+    if (!c.given.has("--req-size")) g.req_size = 64 * 1024;
+    if (!w.read_rate.empty()) {
+      const auto r = util::parse_count(w.read_rate);
+      if (!r || *r > 1'000'000)
+        usage_error("--read-rate '" + w.read_rate + "' is not bytes a second from 0 to 1M");
+      g.read_rate = *r;
+    }
+  }
   if (w.reverse && w.bidir) not_applicable("--reverse", "--bidir (give one of them)");
   g.direction = w.reverse  ? workload::BulkDirection::receive
                 : w.bidir  ? workload::BulkDirection::both
@@ -216,6 +231,10 @@ WorkloadPlan plan_workload(const WorkloadArgs& w, const CommonArgs& c, uint16_t 
   if (g.timeout_ns == 0) usage_error("--timeout must be positive");
   plan.duration_ns = parse_duration_arg(c.duration, "--duration").value_or(0);
   if (!g.steps.empty()) plan.duration_ns = workload::schedule_length(g.steps);
+  if (mode->mode == workload::GenMode::slowread && !plan.duration_ns)
+    usage_error("--mode slowread holds its connections for --duration: give one");
+  if (mode->mode == workload::GenMode::synflood && !g.open_loop() && !g.requests)
+    usage_error("--mode synflood needs --rate (SYNs a second), --steps or --requests");
   if (!w.warmup.empty()) {
     plan.warmup_ns = parse_duration_required(w.warmup, "--warmup");
     if (!plan.warmup_ns) usage_error("--warmup must be positive");
@@ -294,7 +313,18 @@ void print_progress(const WorkloadPlan& plan, uint64_t since_start, double dt,
     line += "target " + si(workload::rate_at(g.schedule(), since_start)) + "/s  ";
   else if (!g.open_loop() && g.ramp_ns && since_start < g.ramp_ns)
     line += "target " + std::to_string(g.conns_at(since_start)) + (m.tcp ? " conns  " : " in flight  ");
-  if (!m.requests) {
+  if (m.mode == workload::GenMode::synflood) {
+    line += per_s(s.requests_sent, before.requests_sent) + " SYN/s  " +
+            per_s(s.responses_ok, before.responses_ok) + " SYN-ACK/s  " +
+            per_s(s.resets, before.resets) + " RST/s  " + lat("syn-ack");
+    line += " | total SYN " + std::to_string(s.requests_sent) + " SYN-ACK " +
+            std::to_string(s.responses_ok) + " RST " + std::to_string(s.resets);
+  } else if (m.mode == workload::GenMode::slowread) {
+    line += "open " + std::to_string(s.open) + " conns | total established " +
+            std::to_string(s.conns_established) + " closed by the target " +
+            std::to_string(s.conns_closed_by_peer) + " reset " + std::to_string(s.conns_reset) +
+            " failed " + std::to_string(s.conns_failed);
+  } else if (!m.requests) {
     std::snprintf(buf, sizeof buf, "sent %.3f Gbit/s  received %.3f Gbit/s",
                   gbits(s.bytes_acked - before.bytes_acked, dt),
                   gbits(s.bytes_rx - before.bytes_rx, dt));
@@ -516,6 +546,41 @@ std::string status_text(const workload::GenStats& s) {
   return out.empty() ? "none" : out;
 }
 
+void print_synflood_summary(const char* title, const WorkloadPlan& plan, const WorkloadResult& r) {
+  const auto& s = r.stats;
+  const auto& g = plan.gen;
+  std::printf("%s: %s:%u, mode synflood, %s, %.2f s\n", title, g.target.str().c_str(), g.port,
+              pacing_text(plan).c_str(), r.elapsed_s);
+  std::printf("  SYNs          sent %llu (%s)  no buffer %llu  dropped (queue full) %llu\n",
+              (unsigned long long)s.requests_sent, rate_text(s.requests_sent, r, "SYN/s").c_str(),
+              (unsigned long long)s.send_failed, (unsigned long long)s.late_dropped);
+  std::printf("  answers       SYN-ACK %llu (%s)  reset %llu  none %llu\n",
+              (unsigned long long)s.responses_ok,
+              rate_text(s.responses_ok, r, "SYN-ACK/s").c_str(), (unsigned long long)s.resets,
+              (unsigned long long)(s.requests_sent > s.responses_ok + s.resets
+                                       ? s.requests_sent - s.responses_ok - s.resets
+                                       : 0));
+  std::printf("  SYN-ACK after %s\n", latency_text(s.latency, true).c_str());
+}
+
+void print_slowread_summary(const char* title, const WorkloadPlan& plan, const WorkloadResult& r) {
+  const auto& s = r.stats;
+  const auto& g = plan.gen;
+  std::printf("%s: %s:%u, mode slowread, %u connections reading %s, %.2f s\n", title,
+              g.target.str().c_str(), g.port, g.conns,
+              g.read_rate ? (std::to_string(g.read_rate) + " bytes a second").c_str() : "nothing",
+              r.elapsed_s);
+  std::printf("  connections   attempted %llu  established %llu  failed %llu  no port/slot %llu\n",
+              (unsigned long long)s.conns_attempted, (unsigned long long)s.conns_established,
+              (unsigned long long)s.conns_failed, (unsigned long long)s.conns_no_slot);
+  std::printf("  the target    kept %llu  closed %llu  reset %llu\n",
+              (unsigned long long)(s.conns_established - s.conns_closed_by_peer - s.conns_reset),
+              (unsigned long long)s.conns_closed_by_peer, (unsigned long long)s.conns_reset);
+  std::printf("  ended after   %s\n", latency_text(s.latency, true).c_str());
+  std::printf("  payload       sent %s  read %s\n", human_bytes(s.bytes_tx).c_str(),
+              human_bytes(s.bytes_rx).c_str());
+}
+
 void print_tcp_summary(const char* title, const WorkloadPlan& plan, const WorkloadResult& r) {
   const auto& s = r.stats;
   const auto& g = plan.gen;
@@ -564,8 +629,16 @@ std::string pacing_text(const WorkloadPlan& plan) {
   auto count = [&](uint32_t n) {
     return std::to_string(n) + (tcp ? " connection" : " in flight") + (tcp && n != 1 ? "s" : "");
   };
-  const char* unit = plan.mode().mode == workload::GenMode::cps ? " conn/s" : " req/s";
+  const auto mode = plan.mode().mode;
+  const char* unit = mode == workload::GenMode::cps        ? " conn/s"
+                     : mode == workload::GenMode::synflood ? " SYN/s"
+                                                           : " req/s";
   std::string warm = plan.warmup_ns ? ", the first " + human_ns(plan.warmup_ns) + " a warm-up" : "";
+  if (mode == workload::GenMode::synflood && !g.open_loop())
+    return std::to_string(g.requests) + " SYNs as fast as they go" + warm;
+  if (mode == workload::GenMode::synflood && g.steps.empty())
+    return "open loop at " + si(g.rate) + unit +
+           (g.ramp_ns ? " (reached over " + human_ns(g.ramp_ns) + ")" : std::string()) + warm;
   if (!g.steps.empty()) {
     std::string steps;
     for (const auto& st : g.steps)
@@ -581,10 +654,12 @@ std::string pacing_text(const WorkloadPlan& plan) {
 }
 
 void print_summary(const char* title, const WorkloadPlan& plan, const WorkloadResult& r) {
-  if (plan.mode().tcp)
-    print_tcp_summary(title, plan, r);
-  else
-    print_ping_summary(title, plan, r);
+  switch (plan.mode().mode) {
+    case workload::GenMode::ping: print_ping_summary(title, plan, r); break;
+    case workload::GenMode::synflood: print_synflood_summary(title, plan, r); break;
+    case workload::GenMode::slowread: print_slowread_summary(title, plan, r); break;
+    default: print_tcp_summary(title, plan, r);
+  }
   std::fflush(stdout);
 }
 
@@ -629,7 +704,29 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
   j["config"] = config;
   j["ok"] = failure.empty();
   j["failure"] = failure.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(failure);
-  if (!m.tcp) {
+  if (m.mode == workload::GenMode::synflood) {
+    j["syns_sent"] = s.requests_sent;
+    j["syn_acks"] = s.responses_ok;
+    j["resets"] = s.resets;
+    j["send_failed"] = s.send_failed;
+    j["dropped_late"] = s.late_dropped;
+    j["syn_rate"] = rate_json(s.requests_sent, r);
+    j["syn_ack_rate"] = rate_json(s.responses_ok, r);
+    j["syn_ack_latency_us"] = latency_or_null(s.latency);
+  } else if (m.mode == workload::GenMode::slowread) {
+    j["connections"] = {{"attempted", s.conns_attempted}, {"established", s.conns_established},
+                        {"failed", s.conns_failed},       {"no_slot", s.conns_no_slot}};
+    j["target"] = g.target.str() + ":" + std::to_string(g.port);
+    j["kept"] = s.conns_established - s.conns_closed_by_peer - s.conns_reset;
+    j["closed_by_target"] = s.conns_closed_by_peer;
+    j["reset_by_target"] = s.conns_reset;
+    j["ended_after_ms"] = s.latency.count() ? nlohmann::ordered_json(
+                                                  {{"min", double(s.latency.min()) / 1e6},
+                                                   {"p50", double(s.latency.quantile(0.5)) / 1e6},
+                                                   {"max", double(s.latency.max()) / 1e6}})
+                                            : nlohmann::ordered_json(nullptr);
+    j["bytes"] = {{"tx", s.bytes_tx}, {"rx", s.bytes_rx}};
+  } else if (!m.tcp) {
     j["requests_sent"] = s.requests_sent;
     j["responses_ok"] = s.responses_ok;
     j["lost"] = s.errors;
@@ -679,6 +776,10 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
 
 int exit_status(const WorkloadPlan& plan, const WorkloadResult& r) {
   const auto& s = r.stats;
+  // The attack modes measure how the target answers: the run succeeded when
+  // the load went out.
+  if (plan.mode().mode == workload::GenMode::synflood) return s.requests_sent > 0 ? 0 : 1;
+  if (plan.mode().mode == workload::GenMode::slowread) return s.conns_established > 0 ? 0 : 1;
   if (!plan.mode().tcp) return s.responses_ok > 0 && s.responses_bad == 0 ? 0 : 1;
   if (!plan.mode().requests) {
     const auto d = plan.gen.direction;
@@ -702,6 +803,8 @@ std::string failure_cause(const WorkloadPlan& plan, const WorkloadResult& r,
     return "no ARP reply for the next hop toward " + g.target.str() + " (" +
            n(c.arp_requests_out) + " requests): nothing answers at that address on this link";
   if (c.ipv4_no_route) return "no route to " + g.target.str() + " (" + n(c.ipv4_no_route) + " packets)";
+  if (m.mode == workload::GenMode::synflood)
+    return "no SYN could be sent (" + n(s.send_failed) + " found no buffer)";
   if (!m.tcp) {
     if (s.responses_bad) return n(s.responses_bad) + " replies differed from their request";
     if (!s.requests_sent) return "no echo request could be sent (" + n(s.send_failed) + " found no buffer)";

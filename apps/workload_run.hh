@@ -32,6 +32,7 @@ struct WorkloadArgs {
   std::string path_order = "turn";  // http, with --paths: turn or random
   bool reverse = false;    // bulk: the target sends
   bool bidir = false;      // bulk: both send
+  std::string read_rate;   // slowread: bytes a second each connection reads
   std::string timeout = "1s";
   std::string json;        // write results here
 };

@@ -238,6 +238,7 @@ void TcpLayer::input(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, uint64_
     return;
   }
   Listener* l = find_listener(seg.dst_port);
+  if (!l && tap_ && tap_->on_stray(ip, seg, now)) return;
   if (!l) {
     // RFC 9293 3.10.7.1: CLOSED answers everything but a reset with a reset.
     if (!(seg.flags & rst)) reset_for(ip, seg);

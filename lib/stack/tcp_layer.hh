@@ -36,6 +36,16 @@ class Acceptor {
   virtual tcp::Events* on_accept(const tcp::FourTuple& tuple) = 0;
 };
 
+// Sees the segments that belong to no connection and no listener before the
+// layer answers them with a reset: a raw load generator (synflood) counts
+// the replies to the SYNs it sent and answers nothing.
+class SegmentTap {
+ public:
+  virtual ~SegmentTap() = default;
+  // True when the tap took the segment (no reset is sent).
+  virtual bool on_stray(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, uint64_t now) = 0;
+};
+
 // When listeners answer a SYN with a cookie instead of a half-open entry.
 enum class SynCookieMode : uint8_t {
   never,      // a SYN beyond the backlog is dropped (the peer retries)
@@ -100,6 +110,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   size_t half_open() const { return half_count_; }
   // Connection slots, and the tag of each connection is below this.
   uint32_t capacity() const { return cfg_.max_connections; }
+  void set_tap(SegmentTap* tap) { tap_ = tap; }
   // Shares path knowledge through `cache` (nullptr: none).
   void set_path_cache(PathCache* cache) {
     paths_ = cache;
@@ -245,6 +256,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   uint32_t next_group_ = 0;
   uint32_t next_src_ = 0;  // index of the next extra source address
   PathCache* paths_ = nullptr;
+  SegmentTap* tap_ = nullptr;
   bool publish_windows_ = false;
   uint64_t next_path_tick_ = 0;
   uint64_t next_reclaim_check_ = 0;

@@ -30,6 +30,9 @@ struct TcpConfig {
   bool timestamps = true;      // RFC 7323
   bool sack = true;            // RFC 2018 / RFC 6675
   bool nodelay = false;        // disables Nagle's algorithm (RFC 9293 3.7.4)
+  // Receiver-side silly window avoidance (RFC 9293 3.8.6.2.2). Off only for
+  // a load generator that plays a slow reader opening its window by a byte.
+  bool rcv_sws_avoidance = true;
 
   // Delayed ACK (RFC 9293 3.8.6.3, RFC 1122 4.2.3.2): at least every second
   // full-sized segment, and no later than this. 40 ms like Linux's minimum;

@@ -252,7 +252,7 @@ uint16_t Connection::window_field(bool syn_segment) {
   // moves only in steps of min(buffer / 2, MSS), and never back. rcv.adv is
   // the edge we promise, never past the buffer's real end.
   const uint32_t edge = rcv_.nxt + wnd;
-  const uint32_t step = std::min<uint32_t>(cap / 2, our_mss_);
+  const uint32_t step = cfg_.rcv_sws_avoidance ? std::min<uint32_t>(cap / 2, our_mss_) : 1;
   if (seq_gt(edge, rcv_.adv) && edge - rcv_.adv >= step) rcv_.adv = edge;
   // Scaling rounds down: the peer may see the edge up to 2^shift - 1 bytes
   // short of the promise, which RFC 7323 2.4 allows; rounding up would let

@@ -42,7 +42,7 @@ void Generator::start(uint64_t now) {
 }
 
 bool Generator::open_connection(uint64_t now, uint64_t due) {
-  if (!may_connect()) return false;
+  if (!handshakes_.may_open(now)) return false;
   tcp::Connection* c = tcp_.connect(cfg_.target, cfg_.port, this, now, cfg_.tcp);
   if (!c) {
     ++stats_.conns_no_slot;
@@ -53,9 +53,7 @@ bool Generator::open_connection(uint64_t now, uint64_t due) {
   k.phase = Phase::connecting;
   k.conn = c;
   k.started = due;
-  k.open_seq = ++opens_;
-  ++connecting_;
-  ++opened_this_tick_;
+  k.open_seq = handshakes_.opened();
   stats_.open = ++open_;
   ++stats_.conns_attempted;
   return true;
@@ -63,10 +61,6 @@ bool Generator::open_connection(uint64_t now, uint64_t due) {
 
 void Generator::tick(uint64_t now) {
   last_now_ = now;
-  if (now != budget_time_) {  // callbacks at the same instant share the budget
-    budget_time_ = now;
-    opened_this_tick_ = 0;
-  }
   if (!pacer_.started()) return;
   // (Re)open connections the closed loop (or the open loop's pool) lacks, as
   // many as the closed loop's ramp allows by now.
@@ -138,8 +132,7 @@ void Generator::pump(Conn& k, tcp::Connection& c) {
 void Generator::on_connected(tcp::Connection& c) {
   Conn& k = conns_[c.tag()];
   if (k.phase != Phase::connecting) return;
-  --connecting_;
-  handshake_answered(k, c);
+  handshakes_.answered(k.open_seq, c.syn_retransmitted());
   ++stats_.conns_established;
   k.phase = Phase::idle;
   if (per_request_) {
@@ -224,7 +217,7 @@ void Generator::next_request(Conn& k, tcp::Connection& c, uint64_t now) {
 }
 
 void Generator::retire(Conn& k, tcp::Connection& c) {
-  if (k.phase == Phase::connecting) --connecting_;
+  if (k.phase == Phase::connecting) handshakes_.ended();
   if (k.phase == Phase::idle) {
     auto it = std::find(idle_.begin(), idle_.end(), c.tag());
     if (it != idle_.end()) idle_.erase(it);
@@ -243,15 +236,6 @@ void Generator::on_peer_closed(tcp::Connection& c) {
   retire(k, c);
   c.close(tcp_.now());
   if ((!per_request_ || !pacer_.open_loop()) && !pacer_.stopped()) ++want_open_;
-}
-
-void Generator::handshake_answered(const Conn& k, const tcp::Connection& c) {
-  if (!c.syn_retransmitted()) {
-    if (syn_window_ < kMaxConnecting) ++syn_window_;
-  } else if (k.open_seq > halved_at_) {
-    syn_window_ = std::max(kFirstBurst, syn_window_ / 2);
-    halved_at_ = opens_;
-  }
 }
 
 void Generator::sample(GenStats& into) const {
@@ -282,7 +266,10 @@ void Generator::on_closed(tcp::Connection& c, tcp::CloseReason why) {
     default: break;
   }
   if (was == Phase::connecting) {
-    if (why == tcp::CloseReason::refused) handshake_answered(k, c);
+    if (why == tcp::CloseReason::refused) {
+      handshakes_.answered(k.open_seq, c.syn_retransmitted());
+      k.phase = Phase::idle;  // the handshake is no longer in flight (retire below)
+    }
     ++stats_.conns_failed;
     if (per_request_) pacer_.finish();
   } else if (was == Phase::busy && !streaming_) {

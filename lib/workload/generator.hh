@@ -6,13 +6,9 @@
 // (cps: connections) are due at a fixed rate; a request finds an idle
 // connection or waits for one.
 //
-// Connections open at a pace the path can take: at most kFirstBurst until the
-// target has answered (what the ARP cache holds for one unresolved address,
-// so the first SYNs survive resolution, and a dead target gets a handful of
-// SYNs, not a flood), then at most kMaxConnecting handshakes in flight and
-// kOpenPerTick new ones per tick; what cannot open yet opens as handshakes complete (in
-// open loop, the requests wait, their latency counting from when they were
-// due).
+// Connections open at the pace of a HandshakeWindow (handshake_window.hh);
+// what cannot open yet opens as handshakes complete (in open loop, the
+// requests wait, their latency counting from when they were due).
 #pragma once
 
 #include <cstdint>
@@ -21,6 +17,7 @@
 
 #include "stack/tcp_layer.hh"
 #include "util/histogram.hh"
+#include "workload/handshake_window.hh"
 #include "workload/pacer.hh"
 #include "workload/tcp_mode.hh"
 #include "workload/workload.hh"
@@ -29,9 +26,6 @@ namespace ts::workload {
 
 class Generator final : public Workload, public tcp::Events {
  public:
-  static constexpr uint32_t kFirstBurst = 16;
-  static constexpr uint32_t kMaxConnecting = 1024;
-  static constexpr uint32_t kOpenPerTick = 256;
   // The mode's TcpMode from the table (mode.hh) unless one is given.
   Generator(stack::TcpLayer& tcp, const GenConfig& cfg, std::unique_ptr<TcpMode> mode = nullptr);
   ~Generator() override;
@@ -68,10 +62,6 @@ class Generator final : public Workload, public tcp::Events {
     Exchange x;
   };
 
-  // Whether another handshake may start now (see the pacing above).
-  bool may_connect() const {
-    return connecting_ < syn_window_ && opened_this_tick_ < kOpenPerTick;
-  }
   bool open_connection(uint64_t now, uint64_t due);
   void begin_request(Conn& k, tcp::Connection& c, uint64_t due);
   void pump(Conn& k, tcp::Connection& c);
@@ -81,9 +71,6 @@ class Generator final : public Workload, public tcp::Events {
   // The generator is done with the connection (it is closing or closed):
   // no longer idle, no longer counted open.
   void retire(Conn& k, tcp::Connection& c);
-  // A handshake ended with an answer: the window grows, or halves when it
-  // took a retransmitted SYN.
-  void handshake_answered(const Conn& k, const tcp::Connection& c);
 
   stack::TcpLayer& tcp_;
   GenConfig cfg_;
@@ -96,12 +83,7 @@ class Generator final : public Workload, public tcp::Events {
   std::vector<uint32_t> idle_;  // tags of idle persistent connections
   uint32_t open_ = 0;           // connections we hold (not yet closed)
   uint32_t want_open_ = 0;      // closed loop: connections still to (re)open
-  uint32_t connecting_ = 0;     // handshakes in flight
-  uint32_t opened_this_tick_ = 0;
-  uint64_t budget_time_ = 0;    // the tick opened_this_tick_ counts for
-  uint32_t syn_window_ = kFirstBurst;  // handshakes that may be in flight
-  uint64_t opens_ = 0;                // connections opened so far
-  uint64_t halved_at_ = 0;            // opens_ when the window last halved
+  HandshakeWindow handshakes_;
   uint64_t last_now_ = 0;
   uint64_t start_ = 0;
   uint64_t retx_closed_ = 0;    // bytes retransmitted by connections now closed

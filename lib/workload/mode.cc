@@ -2,6 +2,8 @@
 
 #include "workload/generator.hh"
 #include "workload/ping.hh"
+#include "workload/slowread.hh"
+#include "workload/synflood.hh"
 #include "workload/server.hh"
 #include "workload/tcp_mode.hh"
 
@@ -9,18 +11,38 @@ namespace ts::workload {
 
 namespace {
 
+std::unique_ptr<Workload> make_ping(stack::Stack& s, const GenConfig& c) {
+  return std::make_unique<PingWorkload>(s, c);
+}
+std::unique_ptr<Workload> make_synflood(stack::Stack& s, const GenConfig& c) {
+  return std::make_unique<SynFlood>(s, c);
+}
+std::unique_ptr<Workload> make_slowread(stack::Stack& s, const GenConfig& c) {
+  return std::make_unique<SlowRead>(s.tcp(), c);
+}
+
+constexpr auto kConn = Engine::connections;
+
 const ModeInfo kModes[] = {
     {GenMode::cps, "cps", "connect, request, response, close", true, true, ServerApp::echo,
-     make_cps_mode},
+     kConn, make_cps_mode, nullptr},
     {GenMode::rr, "rr", "request/response on persistent connections", true, true,
-     ServerApp::echo, make_rr_mode},
+     ServerApp::echo, kConn, make_rr_mode, nullptr},
     {GenMode::bulk, "bulk", "send as fast as possible; --reverse receives, --bidir both", true,
-     false, ServerApp::discard, make_bulk_mode},
+     false, ServerApp::discard, kConn, make_bulk_mode, nullptr},
     {GenMode::http, "http",
      "HTTP/1.1 requests of --method for --path or --paths on persistent connections, status and "
      "length checked",
-     true, true, ServerApp::http, make_http_mode},
-    {GenMode::ping, "ping", "ICMP echo", false, true, ServerApp::echo, nullptr},
+     true, true, ServerApp::http, kConn, make_http_mode, nullptr},
+    {GenMode::slowread, "slowread",
+     "connections that ask for data (--path for http, else --req-size bytes) and then read "
+     "nothing (or --read-rate bytes a second): what does the target keep?",
+     true, false, ServerApp::echo, Engine::connections, nullptr, make_slowread},
+    {GenMode::synflood, "synflood",
+     "SYNs at --rate from --source-ips, no state kept: SYN-ACKs and resets counted", true, true,
+     ServerApp::echo, Engine::raw, nullptr, make_synflood},
+    {GenMode::ping, "ping", "ICMP echo", false, true, ServerApp::echo, Engine::echo, nullptr,
+     make_ping},
 };
 
 }  // namespace
@@ -56,7 +78,7 @@ std::string mode_names() {
 
 std::unique_ptr<Workload> make_workload(stack::Stack& stack, const GenConfig& cfg) {
   const ModeInfo& m = mode_info(cfg.mode);
-  if (!m.tcp) return std::make_unique<PingWorkload>(stack, cfg);
+  if (m.make) return m.make(stack, cfg);
   return std::make_unique<Generator>(stack.tcp(), cfg, m.make_tcp(cfg));
 }
 

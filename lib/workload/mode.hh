@@ -17,7 +17,11 @@ class Stack;
 
 namespace ts::workload {
 
-enum class GenMode : uint8_t { cps, rr, bulk, http, ping };
+enum class GenMode : uint8_t { cps, rr, bulk, http, slowread, synflood, ping };
+
+// How a mode's load is made: by the TCP engine over connections (generator.hh),
+// as raw segments with no connection (synflood), or as ICMP echo (ping).
+enum class Engine : uint8_t { connections, raw, echo };
 enum class ServerApp : uint8_t;
 struct GenConfig;
 class TcpMode;
@@ -27,11 +31,14 @@ struct ModeInfo {
   GenMode mode;
   const char* name;
   const char* help;       // one line for --help
-  bool tcp;               // over TCP connections (else ICMP echo)
+  bool tcp;               // aimed at a TCP port (else ICMP echo)
   bool requests;          // made of requests: --rate and --requests apply, latency is measured
   ServerApp server;       // what `demo` serves it with (for tcp modes)
-  // The TCP request/response behaviour (tcp modes); null for the others.
+  Engine engine;
+  // The TCP request/response behaviour (the connections engine); null for the others.
   std::unique_ptr<TcpMode> (*make_tcp)(const GenConfig&);
+  // The engine of the other modes.
+  std::unique_ptr<Workload> (*make)(stack::Stack&, const GenConfig&);
 };
 
 std::span<const ModeInfo> modes();

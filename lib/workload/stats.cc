@@ -11,6 +11,8 @@ void GenStats::merge(const GenStats& o) {
   conns_refused += o.conns_refused;
   conns_timed_out += o.conns_timed_out;
   conns_reset += o.conns_reset;
+  conns_closed_by_peer += o.conns_closed_by_peer;
+  resets += o.resets;
   conns_no_slot += o.conns_no_slot;
   open += o.open;
   requests_sent += o.requests_sent;
@@ -45,6 +47,7 @@ GenStats GenStats::since(const GenStats& base) const {
   d.duplicates = less(duplicates, base.duplicates);
   d.foreign = less(foreign, base.foreign);
   d.send_failed = less(send_failed, base.send_failed);
+  d.resets = less(resets, base.resets);
   d.bytes_rx = less(bytes_rx, base.bytes_rx);
   d.bytes_tx = less(bytes_tx, base.bytes_tx);
   d.bytes_acked = less(bytes_acked, base.bytes_acked);

@@ -18,6 +18,8 @@ struct GenStats {
   uint64_t conns_refused = 0;    // of the failed: the peer reset our SYN (nothing listens)
   uint64_t conns_timed_out = 0;  // of the failed: retransmissions went unanswered
   uint64_t conns_reset = 0;      // of the failed: reset by the peer once established
+  uint64_t conns_closed_by_peer = 0;  // slowread: the target ended it with a FIN
+  uint64_t resets = 0;           // synflood: resets received for our SYNs
   uint64_t conns_no_slot = 0;    // no local port or connection slot was free
   uint64_t open = 0;             // a gauge: connections open (ping: requests in flight)
   // Requests (all modes but bulk).

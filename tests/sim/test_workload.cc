@@ -554,7 +554,7 @@ TEST(WorkloadPacing, ADeadTargetGetsAFirstBurstNotAFlood) {
   gc.conns = 5000;
   Generator gen(bed.client.stack().tcp(), gc);
   bed.run(gen, 500 * kMs);
-  EXPECT_EQ(gen.stats().conns_attempted, Generator::kFirstBurst);
+  EXPECT_EQ(gen.stats().conns_attempted, HandshakeWindow::kFirstBurst);
   EXPECT_EQ(gen.stats().conns_established, 0u);
 }
 
