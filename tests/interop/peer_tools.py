@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Runs inside the Linux peer's namespace (via `ip netns exec`) for the interop
-tests: byte-exact ICMP echo checks over a raw socket, and sending the fixture
-frames of tests/fixtures/frames.txt on the veth with the real MAC addresses."""
+tests: byte-exact ICMP echo checks over a raw socket, sending the fixture
+frames of tests/fixtures/frames.txt on the veth with the real MAC addresses,
+TCP echo checks, connections held open unread, and repeated HTTP fetches."""
 import argparse
 import json
 import os
@@ -147,6 +148,80 @@ def tcp_echo(args):
     return 0 if ok else 1
 
 
+def hold(args):
+    """Opens --conns connections with a tiny receive buffer, sends --bytes on
+    each to an echo server and never reads: the server's answers fill the
+    windows and wait in its persist state. Holds them --seconds, then reports
+    how many were still open and how many the server reset (JSON)."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = args.conns + 64
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+    socks = []
+    failed = 0
+    for _ in range(args.conns):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        s.settimeout(5)
+        try:
+            s.connect((args.target, args.port))
+        except OSError:
+            failed += 1
+            s.close()
+            continue
+        s.setblocking(False)
+        socks.append([s, 0])
+    payload = b"x" * args.bytes
+    deadline = time.time() + args.seconds
+    while time.time() < deadline:
+        for entry in socks:
+            s, sent = entry
+            if s is None or sent >= len(payload):
+                continue
+            try:
+                entry[1] += s.send(payload[sent:])
+            except BlockingIOError:
+                pass
+            except OSError:
+                entry[0] = None
+        time.sleep(0.05)
+    reset = 0
+    for s, _ in socks:
+        if s is None:
+            reset += 1
+            continue
+        try:
+            s.send(b"")
+            s.getpeername()
+            # A reset shows as an error on the next call that looks.
+            err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                reset += 1
+        except OSError:
+            reset += 1
+        s.close()
+    print(json.dumps({"opened": len(socks), "connect_failed": failed, "reset": reset}))
+    return 0
+
+
+def fetch(args):
+    """Fetches --url --count times, one after the other, each within --timeout
+    seconds; prints how many answered 200 with the whole body (JSON)."""
+    import urllib.request
+    ok = 0
+    for _ in range(args.count):
+        try:
+            with urllib.request.urlopen(args.url, timeout=args.timeout) as r:
+                body = r.read()
+                if r.status == 200 and len(body) == args.size:
+                    ok += 1
+        except Exception:  # noqa: BLE001 (any failure is a failed fetch)
+            pass
+    print(json.dumps({"ok": ok, "count": args.count}))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -167,8 +242,20 @@ def main():
     t.add_argument("--seed", type=int, default=1)
     t.add_argument("--slow", action="store_true")
     t.add_argument("--timeout", type=float, default=60)
+    h = sub.add_parser("hold")
+    h.add_argument("--target", required=True)
+    h.add_argument("--port", type=int, default=7)
+    h.add_argument("--conns", type=int, default=1000)
+    h.add_argument("--bytes", type=int, default=65536)
+    h.add_argument("--seconds", type=float, default=20)
+    g = sub.add_parser("fetch")
+    g.add_argument("--url", required=True)
+    g.add_argument("--count", type=int, default=50)
+    g.add_argument("--size", type=int, default=1024)
+    g.add_argument("--timeout", type=float, default=1)
     a = ap.parse_args()
-    return {"echo-check": echo_check, "send-frames": send_frames, "tcp-echo": tcp_echo}[a.cmd](a)
+    return {"echo-check": echo_check, "send-frames": send_frames, "tcp-echo": tcp_echo,
+            "hold": hold, "fetch": fetch}[a.cmd](a)
 
 
 if __name__ == "__main__":
