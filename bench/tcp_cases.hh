@@ -143,4 +143,64 @@ struct BuildCase {
   }
 };
 
+// The listener's side of a SYN flood: a SYN frame arrives (from one of 256
+// source ports, a new sequence number each time), is parsed, finds no
+// connection, and the listener answers with a SYN cookie: the keyed hash,
+// the SYN-ACK built and sent (checksums left to the device, as on the
+// in-process port). The frames are built once, by another stack.
+struct SynCookieCase {
+  struct Listen final : stack::Acceptor {
+    tcp::Events* on_accept(const tcp::FourTuple&) override { return nullptr; }
+  };
+  stack::MemDevice dev{*wire::MacAddr::parse("02:00:00:00:00:01"), 1024};
+  stack::MemDevice peer_dev{*wire::MacAddr::parse("02:00:00:00:00:02"), 1024};
+  Discard discard{dev};
+  std::unique_ptr<stack::Stack> st, peer;
+  Listen app;
+  std::vector<std::vector<uint8_t>> frames;
+  size_t next = 0;
+  uint64_t now = 1;
+  SynCookieCase() {
+    stack::StackConfig cfg;
+    cfg.addr = *wire::Ipv4Cidr::parse("10.0.0.1/24");
+    cfg.tcp.syncookies = stack::SynCookieMode::always;
+    st = std::make_unique<stack::Stack>(dev, cfg);
+    st->tcp().listen(80, &app);
+    stack::StackConfig pcfg;
+    pcfg.addr = *wire::Ipv4Cidr::parse("10.0.0.2/24");
+    peer = std::make_unique<stack::Stack>(peer_dev, pcfg);
+    peer_dev.set_in_process(true);
+    dev.set_in_process(true);
+    // Teach each the other's MAC, then have the peer build 256 SYNs.
+    const uint8_t arp[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 2, 0x08, 0x06, 0, 1,
+                           0x08, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 2, 10, 0, 0, 2, 0, 0, 0, 0, 0, 0,
+                           10, 0, 0, 1};
+    dev.inject(arp);
+    st->poll(0);
+    for (auto& f : dev.take_sent()) peer_dev.inject(f);
+    peer->poll(0);
+    peer_dev.take_sent();
+    for (uint16_t i = 0; i < 256; ++i) {
+      wire::TcpRepr syn;
+      syn.src_port = uint16_t(40000 + i);
+      syn.dst_port = 80;
+      syn.seq = 1000u * i;
+      syn.flags = wire::tcpflag::syn;
+      syn.window = 65535;
+      syn.options.has_mss = true;
+      syn.options.mss = 1460;
+      peer->send_tcp(pcfg.addr.addr, cfg.addr.addr, syn, {}, 0);
+      peer_dev.flush(0);
+      for (auto& f : peer_dev.take_sent()) frames.push_back(std::move(f));
+    }
+    dev.take_sent();
+    dev.set_sink(&discard);
+  }
+  void step() {
+    dev.inject(frames[next], stack::pktflag::rx_ip_csum_good | stack::pktflag::rx_l4_csum_good);
+    next = (next + 1) % frames.size();
+    st->poll(++now);
+  }
+};
+
 }  // namespace ts::bench

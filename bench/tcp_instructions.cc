@@ -9,7 +9,7 @@
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: tcp-instructions receive|ack|build COUNT\n");
+    std::fprintf(stderr, "usage: tcp-instructions receive|ack|build|syncookie COUNT\n");
     return 2;
   }
   const std::string which = argv[1];
@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
     for (long i = 0; i < n; ++i) c.step();
   } else if (which == "build") {
     ts::bench::BuildCase c;
+    for (long i = 0; i < n; ++i) c.step();
+  } else if (which == "syncookie") {
+    ts::bench::SynCookieCase c;
     for (long i = 0; i < n; ++i) c.step();
   } else {
     std::fprintf(stderr, "unknown case %s\n", which.c_str());

@@ -74,15 +74,16 @@ void TcpLayer::listen_input(Listener& l, const wire::Ipv4Repr& ip, const wire::T
   // while we have been sending them (a random ACK is a 2^-24 guess).
   if (f == ack && l.syncookies != SynCookieMode::never && now_ < cookies_until_) {
     uint16_t mss = 0;
+    uint32_t ts_offset = 0;
     const uint32_t irs = seg.seq - 1, cookie = seg.ack - 1;
-    switch (cookies_.check(t, irs, cookie, now_, mss)) {
+    switch (cookies_.check(t, irs, cookie, now_, mss, ts_offset)) {
       case tcp::SynCookies::Verdict::ok: {
         ++ctr_.tcp_syncookie_valid;
         tcp::Handshake h;
         h.irs = irs;
         h.iss = cookie;
         h.peer_mss = mss;
-        h.ts_offset = isn_.ts_offset(t);
+        h.ts_offset = ts_offset;
         if (l.cfg.timestamps && seg.options.has_timestamps) {
           // What else the SYN negotiated came back in the echoed timestamp.
           int wscale;
@@ -125,8 +126,9 @@ void TcpLayer::listen_input(Listener& l, const wire::Ipv4Repr& ip, const wire::T
   if (l.syncookies == SynCookieMode::always ||
       (full && l.syncookies == SynCookieMode::automatic)) {
     // No state: everything the ACK needs rides in the SYN-ACK.
-    h.iss = cookies_.make(t, h.irs, h.peer_mss, now_);
-    const uint32_t clock = ts_clock(now_, isn_.ts_offset(t));
+    uint32_t ts_offset;
+    h.iss = cookies_.make(t, h.irs, h.peer_mss, now_, ts_offset);
+    const uint32_t clock = ts_clock(now_, ts_offset);
     const uint32_t tsval = tcp::SynCookies::ts_with_options(
         clock, l.cfg.window_scaling ? h.peer_wscale : -1, l.cfg.sack && h.sack);
     if (send_syn_ack(l, t, h, tsval)) ++ctr_.tcp_syncookie_sent;

@@ -19,7 +19,7 @@ const std::array<uint8_t, 16>& SynCookies::key_of(uint64_t period) {
   return k.key;
 }
 
-uint32_t SynCookies::mac(const FourTuple& t, uint32_t irs, uint32_t top8, uint64_t period) {
+uint64_t SynCookies::hash(const FourTuple& t, uint32_t irs, uint32_t top8, uint64_t period) {
   uint8_t b[17];
   wire::store_be32(b, t.local_ip.v);
   wire::store_be32(b + 4, t.remote_ip.v);
@@ -27,21 +27,24 @@ uint32_t SynCookies::mac(const FourTuple& t, uint32_t irs, uint32_t top8, uint64
   wire::store_be16(b + 10, t.remote_port);
   wire::store_be32(b + 12, irs);
   b[16] = uint8_t(top8);
-  return uint32_t(siphash24(key_of(period), b, sizeof b)) & 0xffffff;
+  return siphash24(key_of(period), b, sizeof b);
 }
 
-uint32_t SynCookies::make(const FourTuple& t, uint32_t irs, uint16_t mss, uint64_t now) {
+uint32_t SynCookies::make(const FourTuple& t, uint32_t irs, uint16_t mss, uint64_t now,
+                          uint32_t& ts_offset) {
   const uint64_t period = now / kPeriodNs;
   const uint16_t peer = mss ? mss : 536;
   uint32_t m = 0;
   for (uint32_t i = 0; i < 8; ++i)
     if (kMss[i] <= peer) m = i;
   const uint32_t top8 = (uint32_t(period & 31) << 3) | m;
-  return (top8 << 24) | mac(t, irs, top8, period);
+  const uint64_t h = hash(t, irs, top8, period);
+  ts_offset = uint32_t(h >> 32);
+  return (top8 << 24) | (uint32_t(h) & 0xffffff);
 }
 
 SynCookies::Verdict SynCookies::check(const FourTuple& t, uint32_t irs, uint32_t cookie,
-                                      uint64_t now, uint16_t& mss) {
+                                      uint64_t now, uint16_t& mss, uint32_t& ts_offset) {
   const uint64_t period = now / kPeriodNs;
   const uint32_t top8 = cookie >> 24;
   // The period it was made in: this one or the one before.
@@ -52,8 +55,10 @@ SynCookies::Verdict SynCookies::check(const FourTuple& t, uint32_t irs, uint32_t
     made = period - 1;
   else
     return Verdict::stale;
-  if ((cookie & 0xffffff) != mac(t, irs, top8, made)) return Verdict::forged;
+  const uint64_t h = hash(t, irs, top8, made);
+  if ((cookie & 0xffffff) != (uint32_t(h) & 0xffffff)) return Verdict::forged;
   mss = kMss[top8 & 7];
+  ts_offset = uint32_t(h >> 32);
   return Verdict::ok;
 }
 

@@ -33,14 +33,17 @@ class SynCookies {
   explicit SynCookies(const std::array<uint8_t, 16>& secret);
 
   // Our ISN for a SYN from the peer of `t` with sequence number `irs` and
-  // MSS option `mss` (0: none).
-  uint32_t make(const FourTuple& t, uint32_t irs, uint16_t mss, uint64_t now);
+  // MSS option `mss` (0: none). `ts_offset` is the connection's timestamp
+  // offset (RFC 7323 5.4), from the same keyed hash, so that a cookie costs
+  // one hash.
+  uint32_t make(const FourTuple& t, uint32_t irs, uint16_t mss, uint64_t now, uint32_t& ts_offset);
 
   enum class Verdict : uint8_t { ok, stale, forged };
   // Checks the cookie an ACK returns (its acknowledgment number less one)
   // for its SYN's `irs` (its sequence number less one); with ok, `mss` is the
-  // MSS the cookie carried.
-  Verdict check(const FourTuple& t, uint32_t irs, uint32_t cookie, uint64_t now, uint16_t& mss);
+  // MSS the cookie carried and `ts_offset` the one make() gave.
+  Verdict check(const FourTuple& t, uint32_t irs, uint32_t cookie, uint64_t now, uint16_t& mss,
+                uint32_t& ts_offset);
 
   // The TSval of a cookie's SYN-ACK: our clock `ts_now` with its low 6 bits
   // replaced by the options (wscale 0-14, or -1 for none; SACK-permitted),
@@ -51,7 +54,8 @@ class SynCookies {
   static void options_from_ts(uint32_t tsecr, int& wscale, bool& sack);
 
  private:
-  uint32_t mac(const FourTuple& t, uint32_t irs, uint32_t top8, uint64_t period);
+  // The keyed hash: its low 24 bits are the MAC, its high 32 the timestamp offset.
+  uint64_t hash(const FourTuple& t, uint32_t irs, uint32_t top8, uint64_t period);
   const std::array<uint8_t, 16>& key_of(uint64_t period);
 
   std::array<uint8_t, 16> master_;
