@@ -58,9 +58,10 @@ int run_demo(const DemoArgs& a) {
     // whole first burst of SYNs, slots for all, and as many client addresses
     // (10.0.0.2 upward, each with the whole port range) as the connections
     // need, with room for the uneven spread of ports over cores.
-    sc.backlog = std::max<uint32_t>(sc.backlog, g.conns);
+    const uint32_t conns = std::max(g.conns, g.legit_conns);
+    sc.backlog = std::max<uint32_t>(sc.backlog, conns);
     for (auto* c : {&server_cfg, &client_cfg})
-      c->tcp.max_connections = std::max<uint32_t>({c->tcp.max_connections, 65536, g.conns});
+      c->tcp.max_connections = std::max<uint32_t>({c->tcp.max_connections, 65536, conns});
     // The server's slots and memory as given (to see its defences at work).
     if (common.given.has("--max-conns") || common.given.has("--buffer-memory")) {
       PoolArgs p = a.pools;
@@ -70,10 +71,10 @@ int run_demo(const DemoArgs& a) {
     }
     const uint32_t per_address =
         uint32_t(client_cfg.tcp.ephemeral_last - client_cfg.tcp.ephemeral_first + 1) * 3 / 4;
-    const uint32_t addresses = (g.conns + per_address - 1) / per_address;
+    const uint32_t addresses = (conns + per_address - 1) / per_address;
     constexpr uint32_t kMaxAddresses = 250;  // 10.0.0.2 to 10.0.0.251
     if (addresses > kMaxAddresses)
-      usage_error("--conns " + std::to_string(g.conns) + ": demo opens at most " +
+      usage_error("--conns " + std::to_string(conns) + ": demo opens at most " +
                   std::to_string(kMaxAddresses * per_address) + " connections (" +
                   std::to_string(kMaxAddresses) + " client addresses)");
     if (addresses > 1) {
@@ -82,6 +83,9 @@ int run_demo(const DemoArgs& a) {
     }
   }
   plan.aim(server_cfg.addr.addr, tcp ? sc.port : 0);
+  // synflood: source ports below the connections' ephemeral range.
+  plan.gen.port_first = 1024;
+  plan.gen.port_last = uint16_t(client_cfg.tcp.ephemeral_first - 1);
 
   const bool paired = a.layout == "paired";
   if (!paired && a.layout != "split") usage_error("--layout '" + a.layout + "' is not split or paired");
@@ -207,8 +211,8 @@ int run_demo(const DemoArgs& a) {
   }
   const stack::Counters gen_counters = sum_counters(clients_all);
   const std::string failure = failure_cause(plan, r, gen_counters);
-  write_json("demo", plan, r, {{"gen", gen_counters}, {"serve", sum_counters(servers_all)}},
-             failure);
+  write_json("demo", plan, r,
+             {role_counters("gen", clients_all), role_counters("serve", servers_all)}, failure);
   if (!failure.empty()) std::fprintf(stderr, "touchstone: run failed: %s\n", failure.c_str());
   return exit_status(plan, r);
 }

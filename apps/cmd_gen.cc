@@ -83,10 +83,25 @@ int run_gen(const GenArgs& a) {
     usage_error("--target " + a.target + " is outside " + cfg.addr.str() +
                 " and no --gw was given: nothing would route to it");
   plan.aim(target, tport);
-  plan.gen.port_first = cfg.tcp.ephemeral_first;  // synflood's source ports
+  // synflood's source ports: --source-ports, the lower half of it when
+  // legitimate connections take the upper half (so that no SYN-ACK to the
+  // flood ever meets one of them).
+  plan.gen.port_first = cfg.tcp.ephemeral_first;
   plan.gen.port_last = cfg.tcp.ephemeral_last;
+  if (plan.gen.legit_conns) {
+    if (cfg.tcp.ephemeral_first == cfg.tcp.ephemeral_last)
+      usage_error("--legit-conns needs at least two --source-ports (the flood takes the lower "
+                  "half, the connections the upper)");
+    const uint16_t mid =
+        uint16_t(cfg.tcp.ephemeral_first + (cfg.tcp.ephemeral_last - cfg.tcp.ephemeral_first) / 2);
+    plan.gen.port_last = mid;
+    cfg.tcp.ephemeral_first = uint16_t(mid + 1);
+  }
   if (tcp && plan.gen.conns > cfg.tcp.max_connections)
     usage_error("--conns " + std::to_string(plan.gen.conns) + " exceeds --max-conns " +
+                std::to_string(cfg.tcp.max_connections));
+  if (plan.gen.legit_conns > cfg.tcp.max_connections)
+    usage_error("--legit-conns " + std::to_string(plan.gen.legit_conns) + " exceeds --max-conns " +
                 std::to_string(cfg.tcp.max_connections));
   stack::ImpairSpec rx, tx;
   parse_impair_args(a.common.impair, rx, tx);
@@ -141,7 +156,7 @@ int run_gen(const GenArgs& a) {
   if (!plan.quiet) print_counters(title, all);
   const stack::Counters counters = sum_counters(all);
   const std::string failure = failure_cause(plan, r, counters);
-  write_json("gen", plan, r, {{"gen", counters}}, failure);
+  write_json("gen", plan, r, {role_counters("gen", all)}, failure);
   if (!failure.empty()) std::fprintf(stderr, "touchstone: run failed: %s\n", failure.c_str());
   return exit_status(plan, r);
 }

@@ -168,6 +168,12 @@ void add_workload(CLI::App* app, WorkloadArgs& w) {
                   "slowread: bytes a second each connection reads, a byte at a time (0, the "
                   "default: none, the window stays shut)")
       ->type_name("BYTES");
+  app->add_option("--legit-conns", w.legit_conns,
+                  "synflood: this many legitimate cps connections at a time (connect, "
+                  "--req-size request, --resp-size response, close) beside the flood, from "
+                  "source ports apart from the flood's; their connections/s, failures and "
+                  "latency are reported")
+      ->type_name("N");
   app->add_option("--size", w.size, "ping: ICMP payload bytes")
       ->type_name("BYTES")
       ->capture_default_str();

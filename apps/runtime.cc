@@ -255,6 +255,22 @@ CoreProbe* Endpoint::enable_probe(const std::string& role, unsigned lcore, uint6
 
 void Endpoint::service_probe(uint64_t now) { probe_->service(now); }
 
+Endpoint::Busy Endpoint::busy() const {
+  const double hz = double(rte_get_tsc_hz());
+  if (!first_poll_cycles_) return {};
+  return {double(busy_cycles_) / hz, double(rte_rdtsc() - first_poll_cycles_) / hz};
+}
+
+Endpoint::Busy sum_busy(const std::vector<Endpoint*>& eps) {
+  Endpoint::Busy b;
+  for (Endpoint* ep : eps) b.merge(ep->busy());
+  return b;
+}
+
+RoleCounters role_counters(const std::string& role, const std::vector<Endpoint*>& eps) {
+  return {role, sum_counters(eps), sum_busy(eps)};
+}
+
 stack::Counters sum_counters(const std::vector<Endpoint*>& eps) {
   stack::Counters sum;
   for (Endpoint* ep : eps) sum.merge(ep->stack().counters());
@@ -277,6 +293,9 @@ std::string describe_cores(const glue::EthPort& port, const std::vector<unsigned
 
 void print_counters(const std::string& title, const std::vector<Endpoint*>& eps) {
   std::printf("%s\n", title.c_str());
+  const Endpoint::Busy b = sum_busy(eps);
+  std::printf("  busy %.1f%% of %s (polls that moved frames; %.2f of %.2f core-seconds)\n",
+              100 * b.fraction(), eps.size() == 1 ? "its core" : "their cores", b.busy_s, b.span_s);
   sum_counters(eps).for_each(
       [](std::string_view name, uint64_t v, bool drop, std::string_view desc) {
         if (v)

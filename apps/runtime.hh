@@ -168,10 +168,34 @@ class Endpoint {
   const stack::ImpairedDevice* impairer() const { return impaired_.get(); }
 
   // One iteration of this core's loop: the stack's poll, then a statistics
-  // request if one is waiting.
+  // request if one is waiting. A poll that received or sent a frame counts
+  // its time as busy (two TSC reads; one when idle).
   void poll(uint64_t now) {
+    const stack::Counters& c = stack_->counters();
+    const uint64_t frames = c.rx_frames + c.tx_frames;
+    const uint64_t t0 = rte_rdtsc();
+    if (!first_poll_cycles_) first_poll_cycles_ = t0;
     stack_->poll(now);
     if (probe_) service_probe(now);
+    if (c.rx_frames + c.tx_frames != frames) busy_cycles_ += rte_rdtsc() - t0;
+  }
+  // How busy the core has been with this endpoint since its first poll: the
+  // time of its polls that moved frames, and all the time, in seconds.
+  struct Busy {
+    double busy_s = 0, span_s = 0;
+    void merge(const Busy& o) {
+      busy_s += o.busy_s;
+      span_s += o.span_s;
+    }
+    double fraction() const { return span_s > 0 ? busy_s / span_s : 0; }
+  };
+  Busy busy() const;
+  // Time the core spent on this endpoint's behalf outside poll() (a
+  // workload's tick that sent frames).
+  void add_busy(uint64_t cycles) { busy_cycles_ += cycles; }
+  uint64_t frames_moved() const {
+    const stack::Counters& c = stack_->counters();
+    return c.rx_frames + c.tx_frames;
   }
   // With several cores: stop taking frames from the port queue; whether the
   // rings from other cores are empty; whether this core has a queue.
@@ -190,6 +214,8 @@ class Endpoint {
   std::unique_ptr<stack::SteeringDevice> steering_;
   std::unique_ptr<stack::ImpairedDevice> impaired_;
   std::unique_ptr<stack::Stack> stack_;
+  uint64_t busy_cycles_ = 0;
+  uint64_t first_poll_cycles_ = 0;
 };
 
 // Prints the non-zero counters of endpoints (summed over them), one per line:
@@ -197,6 +223,15 @@ class Endpoint {
 void print_counters(const std::string& title, const std::vector<Endpoint*>& eps);
 // The endpoints' stack counters, summed.
 stack::Counters sum_counters(const std::vector<Endpoint*>& eps);
+// The endpoints' busy time, summed (span_s: core-seconds).
+Endpoint::Busy sum_busy(const std::vector<Endpoint*>& eps);
+// What one role ("gen", "serve") counted, and how busy its cores were.
+struct RoleCounters {
+  std::string role;
+  stack::Counters counters;
+  Endpoint::Busy busy;
+};
+RoleCounters role_counters(const std::string& role, const std::vector<Endpoint*>& eps);
 // "lcore 3" or "lcores 2,3".
 std::string lcore_list(const std::vector<unsigned>& lcores);
 // The lcores and, with several, how flows reach them: "lcores 2,3 (1 port

@@ -49,8 +49,9 @@ constexpr ModeFlag kModeFlags[] = {
     {"--steps", kRequestModes},
     {"--requests", kRequestModes},
     {"--conns", kAllModes & ~bit(M::synflood)},
-    {"--req-size", bit(M::cps) | bit(M::rr) | bit(M::slowread)},
-    {"--resp-size", bit(M::cps) | bit(M::rr) | bit(M::http)},  // http: demo's body size
+    {"--req-size", bit(M::cps) | bit(M::rr) | bit(M::slowread) | bit(M::synflood)},
+    {"--resp-size", bit(M::cps) | bit(M::rr) | bit(M::http) | bit(M::synflood)},  // http: demo's body size
+    {"--legit-conns", bit(M::synflood)},
     {"--path", bit(M::http) | bit(M::slowread)},
     {"--read-rate", bit(M::slowread)},
     {"--paths", bit(M::http)},
@@ -233,8 +234,19 @@ WorkloadPlan plan_workload(const WorkloadArgs& w, const CommonArgs& c, uint16_t 
   if (!g.steps.empty()) plan.duration_ns = workload::schedule_length(g.steps);
   if (mode->mode == workload::GenMode::slowread && !plan.duration_ns)
     usage_error("--mode slowread holds its connections for --duration: give one");
-  if (mode->mode == workload::GenMode::synflood && !g.open_loop() && !g.requests)
-    usage_error("--mode synflood needs --rate (SYNs a second), --steps or --requests");
+  if (mode->mode == workload::GenMode::synflood) {
+    if (!g.open_loop() && !g.requests)
+      usage_error("--mode synflood needs --rate (SYNs a second), --steps or --requests");
+    if (!w.legit_conns.empty()) {
+      const auto n = util::parse_count(w.legit_conns);
+      if (!n || *n < 1 || *n > (1u << 20))
+        usage_error("--legit-conns '" + w.legit_conns + "' is not a number from 1 to 1M");
+      g.legit_conns = uint32_t(*n);
+    } else {
+      for (const char* f : {"--req-size", "--resp-size"})
+        if (c.given.has(f)) not_applicable(f, "--mode synflood without --legit-conns");
+    }
+  }
   if (!w.warmup.empty()) {
     plan.warmup_ns = parse_duration_required(w.warmup, "--warmup");
     if (!plan.warmup_ns) usage_error("--warmup must be positive");
@@ -257,6 +269,7 @@ workload::GenConfig core_share(const workload::GenConfig& g, unsigned core, unsi
   workload::GenConfig c = g;
   auto part = [&](uint64_t total) { return total / cores + (core < total % cores ? 1 : 0); };
   c.conns = uint32_t(part(g.conns));
+  c.legit_conns = uint32_t(part(g.legit_conns));
   c.requests = part(g.requests);
   c.rate = g.rate / cores;
   c.seed = g.seed + core;
@@ -319,6 +332,9 @@ void print_progress(const WorkloadPlan& plan, uint64_t since_start, double dt,
             per_s(s.resets, before.resets) + " RST/s  " + lat("syn-ack");
     line += " | total SYN " + std::to_string(s.requests_sent) + " SYN-ACK " +
             std::to_string(s.responses_ok) + " RST " + std::to_string(s.resets);
+    if (g.legit_conns)
+      line += " | legit " + per_s(s.legit_ok, before.legit_ok) + " conn/s  failed " +
+              std::to_string(s.conns_failed + s.legit_errors);
   } else if (m.mode == workload::GenMode::slowread) {
     line += "open " + std::to_string(s.open) + " conns | total established " +
             std::to_string(s.conns_established) + " closed by the target " +
@@ -418,7 +434,10 @@ WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<
     for (;;) {
       const uint64_t now = clock.now_ns();
       cores[i].poll(now);
+      // The tick's time, when it sent, is the workload endpoint's busy time.
+      const uint64_t frames = cores[i].eps[0]->frames_moved(), t0 = rte_rdtsc();
       work.tick(now);
+      if (cores[i].eps[0]->frames_moved() != frames) cores[i].eps[0]->add_busy(rte_rdtsc() - t0);
       if (!warm && now - start >= plan.warmup_ns) {
         baseline = work.stats();
         work.sample(baseline);
@@ -561,6 +580,16 @@ void print_synflood_summary(const char* title, const WorkloadPlan& plan, const W
                                        ? s.requests_sent - s.responses_ok - s.resets
                                        : 0));
   std::printf("  SYN-ACK after %s\n", latency_text(s.latency, true).c_str());
+  if (!g.legit_conns) return;
+  std::printf("  legitimate    %u connections at a time: completed %llu (%s)  failed %llu "
+              "(refused %llu, timed out %llu, reset %llu)  exchanges lost %llu  no port/slot %llu\n",
+              g.legit_conns, (unsigned long long)s.legit_ok,
+              rate_text(s.legit_ok, r, "conn/s").c_str(), (unsigned long long)s.conns_failed,
+              (unsigned long long)s.conns_refused, (unsigned long long)s.conns_timed_out,
+              (unsigned long long)s.conns_reset, (unsigned long long)s.legit_errors,
+              (unsigned long long)s.conns_no_slot);
+  std::printf("  legit latency %s (connect to the whole response)\n",
+              latency_text(s.legit_latency, true).c_str());
 }
 
 void print_slowread_summary(const char* title, const WorkloadPlan& plan, const WorkloadResult& r) {
@@ -664,7 +693,7 @@ void print_summary(const char* title, const WorkloadPlan& plan, const WorkloadRe
 }
 
 void write_json(const std::string& command, const WorkloadPlan& plan, const WorkloadResult& r,
-                const std::vector<std::pair<std::string, stack::Counters>>& counters,
+                const std::vector<RoleCounters>& counters,
                 const std::string& failure) {
   if (plan.json_path.empty()) return;
   const auto& s = r.stats;
@@ -713,6 +742,17 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
     j["syn_rate"] = rate_json(s.requests_sent, r);
     j["syn_ack_rate"] = rate_json(s.responses_ok, r);
     j["syn_ack_latency_us"] = latency_or_null(s.latency);
+    if (g.legit_conns)
+      j["legit"] = {{"conns", g.legit_conns},
+                    {"completed", s.legit_ok},
+                    {"cps", rate_json(s.legit_ok, r)},
+                    {"connections",
+                     {{"attempted", s.conns_attempted}, {"established", s.conns_established},
+                      {"failed", s.conns_failed}, {"refused", s.conns_refused},
+                      {"timed_out", s.conns_timed_out}, {"reset", s.conns_reset},
+                      {"no_slot", s.conns_no_slot}}},
+                    {"lost", s.legit_errors},
+                    {"latency_us", latency_or_null(s.legit_latency)}};
   } else if (m.mode == workload::GenMode::slowread) {
     j["connections"] = {{"attempted", s.conns_attempted}, {"established", s.conns_established},
                         {"failed", s.conns_failed},       {"no_slot", s.conns_no_slot}};
@@ -769,8 +809,15 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
     if (m.requests) j["latency_us"] = latency_or_null(s.latency);
   }
   nlohmann::ordered_json cj = nlohmann::ordered_json::object();
-  for (const auto& [role, c] : counters) cj[role] = counters_json(c);
+  nlohmann::ordered_json bj = nlohmann::ordered_json::object();
+  for (const auto& rc : counters) {
+    cj[rc.role] = counters_json(rc.counters);
+    bj[rc.role] = {{"busy_s", rc.busy.busy_s},
+                   {"span_s", rc.busy.span_s},
+                   {"fraction", rc.busy.fraction()}};
+  }
   j["counters"] = cj;
+  j["busy"] = bj;
   write_json_file(plan.json_path, j);
 }
 

@@ -33,6 +33,7 @@ struct WorkloadArgs {
   bool reverse = false;    // bulk: the target sends
   bool bidir = false;      // bulk: both send
   std::string read_rate;   // slowread: bytes a second each connection reads
+  std::string legit_conns; // synflood: cps connections at a time beside the flood
   std::string timeout = "1s";
   std::string json;        // write results here
 };
@@ -100,7 +101,7 @@ void print_summary(const char* title, const WorkloadPlan& plan, const WorkloadRe
 // The JSON results (docs/json.md), with the counters of each role ("gen",
 // "serve") and the failure (empty: none).
 void write_json(const std::string& command, const WorkloadPlan& plan, const WorkloadResult& r,
-                const std::vector<std::pair<std::string, stack::Counters>>& counters,
+                const std::vector<RoleCounters>& counters,
                 const std::string& failure);
 // 0 when at least one request was answered correctly and none failed, else
 // 1 (bulk: when data was acknowledged and no connection failed; ping: when a

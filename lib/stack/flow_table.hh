@@ -58,6 +58,13 @@ class FlowTable {
     }
     return false;
   }
+  // Starts loading the slot where a search for `t` begins (a hint: a burst
+  // prefetches its packets' slots before processing them, so that the cache
+  // misses of a large table overlap instead of stalling one by one). Forced
+  // inline: as a call, GCC finds it free of side effects and drops the call.
+  [[gnu::always_inline]] void prefetch(const tcp::FourTuple& t) const {
+    __builtin_prefetch(&slots_[home(t)]);
+  }
   size_t size() const { return used_; }
   size_t capacity() const { return slots_.size(); }
 
@@ -66,7 +73,7 @@ class FlowTable {
     tcp::FourTuple key;
     uint32_t value = kNone;
   };
-  size_t home(const tcp::FourTuple& t) const {
+  [[gnu::always_inline]] size_t home(const tcp::FourTuple& t) const {
     // Keyed multiply-xorshift mixing: cheap per packet, and without the key an
     // attacker cannot predict which tuples collide.
     uint64_t a = (uint64_t(t.local_ip.v) << 32 | t.remote_ip.v) ^ k0_;

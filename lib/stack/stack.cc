@@ -47,14 +47,31 @@ void Stack::poll(uint64_t now) {
   PacketBurst<kBurst> burst;
   Packet* pkts = burst.get();
   const uint16_t n = dev_.rx_burst(pkts, kBurst, now);
-  for (uint16_t i = 0; i < n; ++i) {
-    if (i + 1 < n) __builtin_prefetch(pkts[i + 1].data);
-    input_frame(pkts[i], now);
-  }
+  // First the whole burst's headers are read and its TCP segments' flow-table
+  // slots prefetched, so that their cache misses overlap (a flood from random
+  // sources, or many connections, misses on every lookup); then each frame is
+  // processed. Only for bursts of 8 and more: a short burst is a light load,
+  // where the extra pass (some 30 instructions a frame) is not worth it.
+  if (n >= kBurst / 4)
+    for (uint16_t i = 0; i < n; ++i) prefetch_flow(pkts[i]);
+  for (uint16_t i = 0; i < n; ++i) input_frame(pkts[i], now);
   if (n) tcp_->end_of_burst(now);
   if (now >= arp_.next_deadline()) run_timers(now);
   tcp_->poll(now);
   dev_.flush(now);
+}
+
+void Stack::prefetch_flow(const Packet& p) const {
+  // Untagged IPv4 carrying TCP, read at fixed offsets; anything else (and
+  // anything malformed, which input_frame() drops) is simply not prefetched.
+  const uint8_t* d = p.data;
+  if (p.len < 14 + 20 + 4 || wire::load_be16(d + 12) != wire::ethertype::ipv4) return;
+  const uint8_t* ip = d + 14;
+  const size_t ihl = size_t(ip[0] & 0x0f) * 4;
+  if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != 6 || p.len < 14 + ihl + 4) return;
+  const uint8_t* tcp = ip + ihl;
+  tcp_->prefetch({Ipv4Addr{wire::load_be32(ip + 16)}, Ipv4Addr{wire::load_be32(ip + 12)},
+                  wire::load_be16(tcp + 2), wire::load_be16(tcp)});
 }
 
 void Stack::run_timers(uint64_t now) {

@@ -107,6 +107,7 @@ class Stack final : public IpOutput {
 
  private:
   void input_frame(Packet& p, uint64_t now);
+  void prefetch_flow(const Packet& p) const;
   void arp_input(Packet& p, size_t l2, uint64_t now);
   void ipv4_input(Packet& p, size_t l2, bool link_broadcast, uint64_t now);
   bool bad_source(wire::Ipv4Addr src) const;

@@ -111,6 +111,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   // Connection slots, and the tag of each connection is below this.
   uint32_t capacity() const { return cfg_.max_connections; }
   void set_tap(SegmentTap* tap) { tap_ = tap; }
+  const TcpLayerConfig& config() const { return cfg_; }
   // Shares path knowledge through `cache` (nullptr: none).
   void set_path_cache(PathCache* cache) {
     paths_ = cache;
@@ -146,6 +147,8 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   void on_ack_deferred(tcp::Connection& c) override;
   // Sends the ACKs deferred during a receive burst (Stack::poll calls it).
   void end_of_burst(uint64_t now);
+  // A hint that a segment of `t` is coming: its flow-table slot is prefetched.
+  [[gnu::always_inline]] void prefetch(const tcp::FourTuple& t) const { table_.prefetch(t); }
 
  private:
   struct Listener {

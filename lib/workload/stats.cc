@@ -32,6 +32,9 @@ void GenStats::merge(const GenStats& o) {
   cwnd_conns += o.cwnd_conns;
   for (std::size_t i = 0; i < kStatusCodes; ++i) http_status[i] += o.http_status[i];
   latency.merge(o.latency);
+  legit_ok += o.legit_ok;
+  legit_errors += o.legit_errors;
+  legit_latency.merge(o.legit_latency);
 }
 
 GenStats GenStats::since(const GenStats& base) const {
@@ -52,6 +55,8 @@ GenStats GenStats::since(const GenStats& base) const {
   d.bytes_tx = less(bytes_tx, base.bytes_tx);
   d.bytes_acked = less(bytes_acked, base.bytes_acked);
   d.retransmitted_bytes = less(retransmitted_bytes, base.retransmitted_bytes);
+  d.legit_ok = less(legit_ok, base.legit_ok);
+  d.legit_errors = less(legit_errors, base.legit_errors);
   for (std::size_t i = 0; i < kStatusCodes; ++i)
     d.http_status[i] = less(http_status[i], base.http_status[i]);
   return d;

@@ -50,6 +50,12 @@ struct GenStats {
     if (code >= kFirstStatus && code < kFirstStatus + kStatusCodes) ++http_status[code - kFirstStatus];
   }
   util::Histogram latency;       // ns, per completed request
+  // synflood with legitimate connections beside it (their connections are
+  // counted in the conns_* fields): exchanges completed and lost, and their
+  // latency (connect to the whole response).
+  uint64_t legit_ok = 0;
+  uint64_t legit_errors = 0;
+  util::Histogram legit_latency;
   void merge(const GenStats& o);
   // What was counted after `base` was taken (the end of a warm-up): requests,
   // responses, bytes and statuses less base's; requests in flight at that

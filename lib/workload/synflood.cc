@@ -1,5 +1,8 @@
 #include "workload/synflood.hh"
 
+#include <algorithm>
+#include <stdexcept>
+
 namespace ts::workload {
 
 namespace {
@@ -10,16 +13,85 @@ constexpr unsigned kClosedBurst = 256;
 SynFlood::SynFlood(stack::Stack& stack, const GenConfig& cfg)
     : stack_(stack), cfg_(cfg), pacer_(cfg.schedule(), cfg.requests), rng_(cfg.seed * 7919 + 1) {
   stack_.tcp().set_tap(this);
+  if (cfg.legit_conns) {
+    const auto& t = stack_.tcp().config();
+    if (cfg.port_first <= t.ephemeral_last && t.ephemeral_first <= cfg.port_last)
+      throw std::invalid_argument(
+          "synflood: the flood's source ports overlap the ephemeral ports of the legitimate "
+          "connections");
+    // A closed loop of cps connections; their segments match connections, so
+    // the tap never sees them.
+    GenConfig lc = cfg;
+    lc.mode = GenMode::cps;
+    lc.conns = cfg.legit_conns;
+    lc.rate = 0;
+    lc.steps.clear();
+    lc.ramp_ns = 0;
+    lc.requests = 0;
+    legit_ = std::make_unique<Generator>(stack_.tcp(), lc);
+  }
 }
 
 SynFlood::~SynFlood() { stack_.tcp().set_tap(nullptr); }
 
 void SynFlood::start(uint64_t now) {
   pacer_.start(now);
+  if (legit_) legit_->start(now);
   tick(now);
 }
 
+void SynFlood::stop() {
+  pacer_.stop();
+  if (legit_) legit_->stop();
+}
+
+void SynFlood::close_all(uint64_t now) {
+  if (legit_) legit_->close_all(now);
+}
+
+uint64_t SynFlood::next_deadline() const {
+  return legit_ ? std::min(pacer_.next_due(), legit_->next_deadline()) : pacer_.next_due();
+}
+
+uint64_t SynFlood::drain_ns() const {
+  constexpr uint64_t kLateSynAck = 100'000'000;
+  return legit_ ? std::max(kLateSynAck, legit_->drain_ns()) : kLateSynAck;
+}
+
+void SynFlood::add_legit(GenStats& into, const GenStats& l) const {
+  into.conns_attempted = l.conns_attempted;
+  into.conns_established = l.conns_established;
+  into.conns_failed = l.conns_failed;
+  into.conns_refused = l.conns_refused;
+  into.conns_timed_out = l.conns_timed_out;
+  into.conns_reset = l.conns_reset;
+  into.conns_no_slot = l.conns_no_slot;
+  into.open = l.open;
+  into.legit_ok = l.responses_ok;
+  into.legit_errors = l.responses_bad + l.errors;
+  into.legit_latency = l.latency;
+}
+
+const GenStats& SynFlood::stats() const {
+  if (!legit_) return stats_;
+  view_ = stats_;
+  add_legit(view_, legit_->stats());
+  return view_;
+}
+
+GenStats SynFlood::final_stats() const {
+  GenStats s = stats_;
+  if (legit_) add_legit(s, legit_->final_stats());
+  return s;
+}
+
+void SynFlood::clear_latency() {
+  stats_.latency = util::Histogram();
+  if (legit_) legit_->clear_latency();
+}
+
 util::Histogram SynFlood::take_interval() {
+  if (legit_) legit_->take_interval();  // the progress line shows the SYN-ACKs'
   util::Histogram h;
   std::swap(h, interval_);
   return h;
@@ -47,6 +119,7 @@ bool SynFlood::send_syn(uint64_t now) {
 
 void SynFlood::tick(uint64_t now) {
   if (!pacer_.started()) return;
+  if (legit_) legit_->tick(now);
   if (pacer_.open_loop()) {
     // A SYN that found no buffer waits (bounded) and goes first.
     uint64_t due;

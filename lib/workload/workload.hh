@@ -46,6 +46,7 @@ struct GenConfig {
   uint64_t read_rate = 0;      // slowread: bytes a second each connection reads (0: none)
   bool mode_http = false;      // slowread: ask with an HTTP GET of `path`
   uint16_t port_first = 1024, port_last = 65535;  // synflood: source ports
+  uint32_t legit_conns = 0;    // synflood: cps connections at a time beside the flood
   std::string host = "touchstone";
   uint16_t size = 56;          // ping: ICMP payload bytes
   uint64_t timeout_ns = 1'000'000'000;  // ping: a request unanswered this long is lost

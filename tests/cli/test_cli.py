@@ -44,15 +44,19 @@ check(r.returncode == 0 and all(c in r.stdout for c in ("serve", "gen", "demo"))
 flags = {
     "serve": ["--port", "--ip", "--gw", "--vlan", "--lcores", "--eal", "--impair", "--duration",
               "--progress", "--quiet", "--app", "--listen", "--http-root", "--http-size",
-              "--max-conns", "--buffer-memory", "--hostcache"],
+              "--max-conns", "--buffer-memory", "--hostcache", "--syncookies",
+              "--persist-reclaim-after", "--stall-reclaim-after"],
     "gen": ["--port", "--ip", "--target", "--mode", "--conns", "--rate", "--requests", "--size",
             "--req-size", "--resp-size", "--path",
             "--timeout", "--json", "--impair", "--source-ips", "--source-ports", "--max-conns", "--buffer-memory",
-            "--hostcache"],
+            "--hostcache", "--read-rate", "--legit-conns", "--persist-reclaim-after",
+            "--stall-reclaim-after"],
     "demo": ["--mode", "--conns", "--rate", "--ramp", "--steps", "--warmup", "--method", "--header",
              "--body-size", "--paths", "--path-order", "--reverse", "--bidir", "--no-huge",
              "--duration", "--requests", "--size", "--json",
-             "--impair", "--lcores", "--hostcache", "--layout"],
+             "--impair", "--lcores", "--hostcache", "--layout", "--syncookies", "--read-rate",
+             "--legit-conns", "--persist-reclaim-after", "--stall-reclaim-after", "--max-conns",
+             "--buffer-memory"],
     "sim": ["--scenario", "--cc", "--seed", "--bytes", "--json", "--trace", "--list"],
     "stats": ["--pid", "--socket", "--connections", "--max-connections", "--watch", "--json"],
 }
@@ -140,6 +144,29 @@ bad = [
     ["stats", "--pid", "abc"],
     ["stats", "--bogus"],
     ["stats", "nonsense"],
+    # The defences and the attack modes (docs/defences.md).
+    ["serve"] + port + ["--app", "echo", "--syncookies", "sometimes"],
+    ["serve"] + port + ["--app", "echo", "--persist-reclaim-after", "soon"],
+    ["serve"] + port + ["--app", "echo", "--stall-reclaim-after", "-1s"],
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--syncookies", "always"],  # gen has no listener
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "synflood"],  # no --rate
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "synflood", "--rate", "1k",
+                      "--conns", "5"],
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "synflood", "--rate", "1k",
+                      "--req-size", "100"],  # only with --legit-conns
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "synflood", "--rate", "1k",
+                      "--legit-conns", "0"],
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "synflood", "--rate", "1k",
+                      "--legit-conns", "5", "--source-ports", "40000-40000"],
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "cps", "--legit-conns", "5"],
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "slowread", "--conns", "5"],  # no --duration
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "slowread", "--duration", "5s",
+                      "--read-rate", "2M"],
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "rr", "--read-rate", "10"],
+    ["gen"] + port + ["--target", "10.1.0.1:80", "--mode", "synflood", "--rate", "1k"],  # off-link, no --gw
+    ["demo", "--mode", "synflood", "--rate", "1k", "--syncookies", "often"],
+    ["demo", "--mode", "ping", "--syncookies", "always"],
+    ["demo", "--mode", "slowread", "--read-rate", "x", "--duration", "1s"],
     ["serve", "--port", "af_xdp:nosuch0", "--ip", "10.9.0.2/24"],
     ["serve", "--port", "af_packet:nosuch0", "--ip", "10.9.0.2/24"],
     ["serve", "--port", "pci:0000:ff:1f.7", "--ip", "10.9.0.2/24"],
@@ -240,6 +267,50 @@ check(r.returncode == 0 and res.get("goodput_gbps", {}).get("sent", 0) > 0.1 and
       res.get("bytes", {}).get("tx_acked", 0) > 0 and "latency_us" not in res,
       "demo --mode bulk: data acknowledged, no latency fields (nothing is timed)",
       r.stdout[-1500:])
+
+# --- the attack modes against demo's server (docs/defences.md) ---
+jt = os.path.join(tmp, "synflood.json")
+r = run(["demo", "--mode", "synflood", "--rate", "200k", "--legit-conns", "4", "--duration", "2s",
+         "--syncookies", "always", "--json", jt, "--quiet"], timeout=60)
+res = json.load(open(jt)) if os.path.exists(jt) else {}
+serve = res.get("counters", {}).get("serve", {})
+legit = res.get("legit", {})
+busy = res.get("busy", {})
+check(r.returncode == 0 and res.get("syns_sent", 0) > 300000 and
+      res.get("syn_acks", 0) >= res.get("syns_sent", 1) * 0.99 and
+      serve.get("tcp_syncookie_sent", 0) >= res.get("syn_acks", 1) and
+      legit.get("completed", 0) > 100 and legit.get("connections", {}).get("failed") == 0 and
+      legit.get("lost") == 0 and
+      all(0 < busy.get(k, {}).get("fraction", 0) <= 1 for k in ("gen", "serve")),
+      "demo --mode synflood --rate 200k --legit-conns 4 --syncookies always: %s SYNs, %s "
+      "SYN-ACKs, %s cookies, %s legitimate connections beside the flood, none failed" % (
+          res.get("syns_sent"), res.get("syn_acks"), serve.get("tcp_syncookie_sent"),
+          legit.get("completed")),
+      r.stdout[-1500:] + r.stderr[-500:])
+r = run(["demo", "--mode", "synflood", "--rate", "100k", "--legit-conns", "2", "--duration", "1s",
+         "--syncookies", "always"], timeout=60)
+check(r.returncode == 0 and "legitimate" in r.stdout and "tcp_syncookie_sent" in r.stdout and
+      "busy" in r.stdout,
+      "demo --mode synflood prints the legitimate connections, the cookie counter and how busy "
+      "each side was", r.stdout[-2000:])
+# Slow readers within their budget keep their connections; against slots
+# nearly spent (60 of 64) they are reclaimed once held back longer than 1 s.
+for extra, want_reset in (([], False),
+                          (["--max-conns", "64", "--persist-reclaim-after", "1s"], True)):
+    jt = os.path.join(tmp, "slowread.json")
+    r = run(["demo", "--mode", "slowread", "--conns", "60", "--duration", "4s", "--json", jt,
+             "--quiet"] + extra, timeout=60)
+    res = json.load(open(jt)) if os.path.exists(jt) else {}
+    serve = res.get("counters", {}).get("serve", {})
+    if want_reset:
+        ok = res.get("reset_by_target", 0) > 0 and serve.get("tcp_reclaim_persist", 0) > 0
+    else:
+        ok = res.get("kept") == 60 and serve.get("tcp_reclaim_persist", 0) == 0
+    check(r.returncode == 0 and ok,
+          "demo --mode slowread --conns 60 %s: kept %s, reset %s, reclaimed %s" % (
+              " ".join(extra) or "(no pressure)", res.get("kept"), res.get("reset_by_target"),
+              serve.get("tcp_reclaim_persist")),
+          r.stdout[-1500:] + r.stderr[-500:])
 
 # --- stats: counters and connections of a running instance over telemetry ---
 p = subprocess.Popen([TS, "demo", "--duration", "30s", "--conns", "4", "--quiet"],
