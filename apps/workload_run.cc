@@ -729,6 +729,7 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
   }
   if (plan.warmup_ns) config["warmup_s"] = double(plan.warmup_ns) / 1e9;
   if (mode_takes(g.mode, "--size")) config["size"] = g.size;
+  if (mode_takes(g.mode, "--read-rate")) config["read_rate"] = g.read_rate;
   if (mode_takes(g.mode, "--timeout")) config["timeout_ms"] = double(g.timeout_ns) / 1e6;
   j["config"] = config;
   j["ok"] = failure.empty();
@@ -756,7 +757,6 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
   } else if (m.mode == workload::GenMode::slowread) {
     j["connections"] = {{"attempted", s.conns_attempted}, {"established", s.conns_established},
                         {"failed", s.conns_failed},       {"no_slot", s.conns_no_slot}};
-    j["target"] = g.target.str() + ":" + std::to_string(g.port);
     j["kept"] = s.conns_established - s.conns_closed_by_peer - s.conns_reset;
     j["closed_by_target"] = s.conns_closed_by_peer;
     j["reset_by_target"] = s.conns_reset;
