@@ -36,6 +36,11 @@ int run_demo(const DemoArgs& a) {
   stack::StackConfig server_cfg = iface(kServerIp), client_cfg = iface(kClientIp);
   apply_defence_args(a.defences, server_cfg.tcp);
   apply_defence_args(a.defences, client_cfg.tcp);
+  const std::string& sep = a.fastopen.separate_fin_side;
+  if (!sep.empty() && sep != "gen" && sep != "serve" && sep != "both")
+    usage_error("--separate-fin '" + sep + "' is not gen, serve or both");
+  apply_fastopen_args(a.fastopen, common.given, sep == "serve" || sep == "both", server_cfg.tcp);
+  apply_fastopen_args(a.fastopen, common.given, sep == "gen" || sep == "both", client_cfg.tcp);
   WorkloadPlan plan = plan_workload(a.work, common, 1500);
   const bool tcp = plan.mode().tcp;
   workload::ServerConfig sc;

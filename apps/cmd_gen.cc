@@ -67,6 +67,7 @@ int run_gen(const GenArgs& a) {
   parse_source_ports(a.source_ports, cfg.tcp);
   apply_pool_args(a.pools, cfg.tcp);
   apply_defence_args(a.defences, cfg.tcp);
+  apply_fastopen_args(a.fastopen, a.common.given, a.fastopen.separate_fin, cfg.tcp);
   const hostcache::Policy hostcache_policy = parse_hostcache(a.common.hostcache);
   // Check the workload flags before starting DPDK (ping's payload is checked
   // against the port's MTU again below).

@@ -106,6 +106,7 @@ int run_serve(const ServeArgs& a) {
   stack::StackConfig cfg = parse_interface(a.iface);
   apply_pool_args(a.pools, cfg.tcp);
   apply_defence_args(a.defences, cfg.tcp);
+  apply_fastopen_args(a.fastopen, a.common.given, a.fastopen.separate_fin, cfg.tcp);
   const hostcache::Policy hostcache_policy = parse_hostcache(a.common.hostcache);
   stack::ImpairSpec rx, tx;
   parse_impair_args(a.common.impair, rx, tx);
@@ -120,7 +121,8 @@ int run_serve(const ServeArgs& a) {
     refuse_given(a.common.given,
                  {"--listen", "--http-root", "--http-size", "--req-size", "--resp-size",
                   "--max-conns", "--buffer-memory", "--hostcache", "--syncookies",
-                  "--persist-reclaim-after", "--stall-reclaim-after"},
+                  "--persist-reclaim-after", "--stall-reclaim-after", "--tfo", "--tfo-pending",
+                  "--tfo-replay-guard", "--separate-fin"},
                  "serve without --app (no TCP service)");
   const EalChoice eal = plan_eal_choice(a.common, 1);
 

@@ -23,6 +23,15 @@ struct DefenceArgs {
   std::string stall_reclaim = "300s";
 };
 
+// TCP Fast Open and where the FIN goes (docs/fastopen.md).
+struct FastOpenArgs {
+  bool tfo = false;
+  std::string pending = "1024";   // listeners: Fast Open connections not yet established
+  bool replay_guard = false;      // listeners
+  bool separate_fin = false;      // serve, gen: the FIN in a segment of its own
+  std::string separate_fin_side;  // demo: gen, serve or both
+};
+
 struct ServeArgs {
   CommonArgs common;
   InterfaceArgs iface;
@@ -33,6 +42,7 @@ struct ServeArgs {
   std::string req_size = "64", resp_size = "64";  // rr
   PoolArgs pools;
   DefenceArgs defences;
+  FastOpenArgs fastopen;
 };
 
 struct GenArgs {
@@ -44,6 +54,7 @@ struct GenArgs {
   std::string source_ports = "32768-60999";
   PoolArgs pools;
   DefenceArgs defences;
+  FastOpenArgs fastopen;
 };
 
 struct DemoArgs {
@@ -54,6 +65,7 @@ struct DemoArgs {
   std::string layout = "split";
   DefenceArgs defences;
   PoolArgs pools;  // the server side's (the client's are sized for --conns)
+  FastOpenArgs fastopen;
 };
 
 struct SimArgs {
@@ -84,6 +96,11 @@ void apply_pool_args(const PoolArgs& a, stack::TcpLayerConfig& t);
 // --syncookies, --persist-reclaim-after and --stall-reclaim-after into the
 // TCP layer's configuration.
 void apply_defence_args(const DefenceArgs& a, stack::TcpLayerConfig& t);
+// --tfo (and, for listeners, --tfo-pending and --tfo-replay-guard) and
+// --separate-fin into the TCP layer's configuration; `separate_fin` is
+// whether this side sends its FIN alone (demo decides it per side).
+void apply_fastopen_args(const FastOpenArgs& a, const Given& given, bool separate_fin,
+                         stack::TcpLayerConfig& t);
 
 int run_serve(const ServeArgs& a);
 int run_stats(const StatsArgs& a);

@@ -92,6 +92,44 @@ void add_defences(CLI::App* app, DefenceArgs& d, bool listens) {
       ->capture_default_str();
 }
 
+// Fast Open and FIN placement (docs/fastopen.md); `listens`: serve and demo.
+void add_fastopen(CLI::App* app, FastOpenArgs& f, bool listens, bool demo) {
+  app->add_flag("--tfo", f.tfo,
+                demo ? "TCP Fast Open on both sides (RFC 7413): the first connection gets a "
+                       "cookie, later ones carry their request in the SYN and get the answer "
+                       "with the SYN-ACK (cps, rr, http)"
+                : listens
+                    ? "TCP Fast Open (RFC 7413): a SYN asking for a cookie gets one; a SYN with "
+                      "a valid cookie hands its data to the application at once, and the "
+                      "SYN-ACK carries the first segment of the answer"
+                    : "TCP Fast Open (RFC 7413; cps, rr, http): the first connection to the "
+                      "target asks for a cookie (kept in the host-pair cache); later ones put "
+                      "their request in the SYN. A server that drops such SYNs is left alone for "
+                      "10 minutes");
+  if (listens) {
+    app->add_option("--tfo-pending", f.pending,
+                    "With --tfo: at most this many connections per listener whose SYN data was "
+                    "taken before their handshake completed (RFC 7413 5.1); beyond it the data "
+                    "waits for the handshake")
+        ->type_name("N")
+        ->capture_default_str();
+    app->add_flag("--tfo-replay-guard", f.replay_guard,
+                  "With --tfo: remember the SYN data delivered in the last two minutes (client, "
+                  "ISN, data hash; 16384 per core) and never deliver a repeat (Fast Open is for "
+                  "idempotent requests)");
+  }
+  if (demo)
+    app->add_option("--separate-fin", f.separate_fin_side,
+                    "The FIN in a segment of its own, as the BSD stacks of T/TCP's day sent it, "
+                    "on one side or both (gen, serve, both); by default it rides on the last "
+                    "data segment")
+        ->type_name("SIDE");
+  else
+    app->add_flag("--separate-fin", f.separate_fin,
+                  "The FIN in a segment of its own, as the BSD stacks of T/TCP's day sent it; by "
+                  "default it rides on the last data segment when the application has closed");
+}
+
 void add_interface(CLI::App* app, InterfaceArgs& i) {
   app->add_option("--ip", i.ip, "Our address and prefix, e.g. 10.0.0.2/24")
       ->required()
@@ -174,6 +212,9 @@ void add_workload(CLI::App* app, WorkloadArgs& w) {
                   "source ports apart from the flood's; their connections/s, failures and "
                   "latency are reported")
       ->type_name("N");
+  app->add_flag("--close", w.close,
+                "http: one request per connection, with 'Connection: close' (the HTTP form of "
+                "cps, as wrk -H 'Connection: close')");
   app->add_option("--size", w.size, "ping: ICMP payload bytes")
       ->type_name("BYTES")
       ->capture_default_str();
@@ -246,6 +287,7 @@ int main(int argc, char** argv) {
   add_interface(serve_cmd, serve.iface);
   add_server(serve_cmd, serve);
   add_defences(serve_cmd, serve.defences, true);
+  add_fastopen(serve_cmd, serve.fastopen, true, false);
 
   GenArgs gen;
   auto* gen_cmd = app.add_subcommand(
@@ -268,6 +310,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   add_pools(gen_cmd, gen.pools);
   add_defences(gen_cmd, gen.defences, false);
+  add_fastopen(gen_cmd, gen.fastopen, false, false);
 
   DemoArgs demo;
   auto* demo_cmd = app.add_subcommand(
@@ -286,6 +329,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   add_defences(demo_cmd, demo.defences, true);
   add_pools(demo_cmd, demo.pools);
+  add_fastopen(demo_cmd, demo.fastopen, true, true);
 
   SimArgs sim;
   auto* sim_cmd = app.add_subcommand(

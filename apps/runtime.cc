@@ -96,6 +96,18 @@ void apply_defence_args(const DefenceArgs& a, stack::TcpLayerConfig& t) {
   t.stall_reclaim_ns = parse_duration_required(a.stall_reclaim, "--stall-reclaim-after");
 }
 
+void apply_fastopen_args(const FastOpenArgs& a, const Given& given, bool separate_fin,
+                         stack::TcpLayerConfig& t) {
+  if (!a.tfo) refuse_given(given, {"--tfo-pending", "--tfo-replay-guard"}, "connections without --tfo");
+  const auto n = util::parse_count(a.pending);
+  if (!n || *n < 1 || *n > (1u << 20))
+    usage_error("--tfo-pending '" + a.pending + "' is not a number from 1 to 1M");
+  t.tcp.fast_open = a.tfo;
+  t.fastopen_max_pending = uint32_t(*n);
+  t.fastopen_replay_guard = a.replay_guard;
+  t.tcp.piggyback_fin = !separate_fin;
+}
+
 hostcache::Policy parse_hostcache(const std::string& text) {
   for (auto p : {hostcache::Policy::off, hostcache::Policy::temporal, hostcache::Policy::ensemble})
     if (text == hostcache::policy_name(p)) return p;

@@ -76,20 +76,23 @@ struct PathSharing {
   // The cache's RTO bounds are those of `tcp`, the configuration the
   // connections use.
   PathSharing(hostcache::Policy p, const tcp::TcpConfig& tcp)
-      : policy(p), cache(hostcache::Config::with_tcp(tcp)) {}
+      : policy(p), fast_open(tcp.fast_open), cache(hostcache::Config::with_tcp(tcp)) {}
   // Connects an endpoint's TCP layer through an adapter of its own (nothing
-  // with the policy off).
+  // with the policy off, unless Fast Open keeps its cookies there:
+  // docs/fastopen.md).
+  bool used() const { return policy != hostcache::Policy::off || fast_open; }
   void attach(stack::TcpLayer& tcp) {
-    if (policy == hostcache::Policy::off) return;
+    if (!used()) return;
     cores.push_back(std::make_unique<hostcache::SharedPathCache>(cache, policy));
     tcp.set_path_cache(cores.back().get());
   }
   // What `touchstone stats hostcache` reads (ages measured with `clock`).
   CacheView view(const glue::TscClock& clock) const {
-    if (policy == hostcache::Policy::off) return {};
+    if (!used()) return {};
     return {&cache, policy, [&clock] { return clock.now_ns(); }};
   }
   hostcache::Policy policy;
+  bool fast_open;
   hostcache::HostCache cache;
   // One per core (a core's adapter is used by that core only); destroyed
   // before the cache, publishing what they still hold.

@@ -52,6 +52,8 @@ constexpr ModeFlag kModeFlags[] = {
     {"--req-size", bit(M::cps) | bit(M::rr) | bit(M::slowread) | bit(M::synflood)},
     {"--resp-size", bit(M::cps) | bit(M::rr) | bit(M::http) | bit(M::synflood)},  // http: demo's body size
     {"--legit-conns", bit(M::synflood)},
+    {"--tfo", bit(M::cps) | bit(M::rr) | bit(M::http)},
+    {"--close", bit(M::http)},
     {"--path", bit(M::http) | bit(M::slowread)},
     {"--read-rate", bit(M::slowread)},
     {"--paths", bit(M::http)},
@@ -106,6 +108,9 @@ void plan_http(const WorkloadArgs& w, const Given& given, workload::GenConfig& g
     for (char& ch : lower) ch = char(std::tolower(static_cast<unsigned char>(ch)));
     if (lower == "content-length" || lower == "transfer-encoding")
       usage_error("--header '" + h + "': touchstone sets the body's length itself (--body-size)");
+    if (lower == "connection")
+      usage_error("--header '" + h + "': touchstone sets Connection itself (--close for one "
+                  "request per connection)");
     g.headers.push_back(h);
   }
   if (!w.paths.empty()) {
@@ -130,6 +135,7 @@ void plan_http(const WorkloadArgs& w, const Given& given, workload::GenConfig& g
   if (w.path_order != "turn" && w.path_order != "random")
     usage_error("--path-order '" + w.path_order + "' is not turn or random");
   g.paths_random = w.path_order == "random";
+  g.http_close = w.close;
 }
 
 }  // namespace

@@ -34,6 +34,7 @@ struct WorkloadArgs {
   bool bidir = false;      // bulk: both send
   std::string read_rate;   // slowread: bytes a second each connection reads
   std::string legit_conns; // synflood: cps connections at a time beside the flood
+  bool close = false;      // http: one request per connection, "Connection: close"
   std::string timeout = "1s";
   std::string json;        // write results here
 };

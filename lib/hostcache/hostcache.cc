@@ -55,6 +55,16 @@ double abuse_at(const Entry& e, uint64_t now) {
 
 tcp::PathHint HostCache::hint_of(const Entry& e, uint64_t now, Policy p, uint16_t our_mss) const {
   tcp::PathHint h;
+  // Fast Open, whatever the policy: a cookie of a length the option can
+  // carry, no older than a day; the MSS learned with it at least 536 (a
+  // smaller one only shrinks what the SYN carries).
+  if (now < e.fastopen_blocked_until) {
+    h.fastopen_blocked = true;
+  } else if (tcp::FastOpenCookie::valid_length(e.fastopen.len) &&
+             now - e.fastopen_ns < kFastOpenCookieAgeNs) {
+    h.fastopen = e.fastopen;
+    h.fastopen_mss = e.fastopen_mss >= 536 ? e.fastopen_mss : 0;
+  }
   if (p == Policy::off) return h;
   h.abuse = uint8_t(std::lround(abuse_at(e, now)));
   // Weight of what was learned: 1 when just written, 0 at max_age and after.
@@ -99,7 +109,6 @@ tcp::PathHint HostCache::hint_of(const Entry& e, uint64_t now, Policy p, uint16_
 }
 
 tcp::PathHint HostCache::peek(const Key& k, uint64_t now, Policy p, uint16_t our_mss) const {
-  if (p == Policy::off) return {};
   Shard& s = shard_of(k);
   Use use(s.walk, false);
   Map::const_accessor a;
@@ -184,6 +193,27 @@ uint32_t HostCache::publish_window(const Key& k, int64_t delta, uint32_t cwnd,
   e.owed -= give;
   e.ensemble_cwnd -= give;
   return uint32_t(cwnd - give);
+}
+
+void HostCache::note_fastopen(const Key& k, const tcp::FastOpenNews& n, uint64_t now) {
+  using Kind = tcp::FastOpenNews::Kind;
+  if (n.kind == Kind::none) return;
+  if (n.kind == Kind::cookie && !tcp::FastOpenCookie::valid_length(n.cookie.len)) return;
+  Shard& s = shard_of(k);
+  Use use(s.walk, false);
+  Map::accessor a;
+  if (s.map.insert(a, k.packed())) a->second.updated_ns = now;
+  Entry& e = a->second;
+  if (n.kind == Kind::cookie) {
+    e.fastopen = n.cookie;
+    e.fastopen_mss = n.mss;
+    e.fastopen_ns = now;
+    e.fastopen_blocked_until = 0;
+  } else {
+    e.fastopen = {};
+    e.fastopen_mss = 0;
+    e.fastopen_blocked_until = now + kFastOpenBlockNs;
+  }
 }
 
 void HostCache::note_cookie_failures(const Key& k, uint32_t n) {

@@ -69,7 +69,20 @@ struct Entry {
   uint64_t held_back_ms = 0;
   uint32_t reclaims = 0;
   uint32_t cookie_failures = 0;  // spoofable: shown, never scored
+  // Fast Open (docs/fastopen.md), kept whatever the policy: the server's
+  // cookie and MSS and when they were learned; until when the server is not
+  // to be tried with Fast Open (it dropped a SYN with data, or answered one
+  // without the option).
+  tcp::FastOpenCookie fastopen;
+  uint16_t fastopen_mss = 0;
+  uint64_t fastopen_ns = 0;
+  uint64_t fastopen_blocked_until = 0;
 };
+
+// A Fast Open cookie is used for a day after it was learned; a server that
+// dropped SYNs with data is tried again after ten minutes.
+inline constexpr uint64_t kFastOpenCookieAgeNs = 24 * 3600'000'000'000ull;
+inline constexpr uint64_t kFastOpenBlockNs = 600'000'000'000ull;
 
 // Abuse points: one per 10 s a host's window held a connection back, ten per
 // connection reclaimed; halved every 10 minutes, at most 100.
@@ -116,7 +129,8 @@ class HostCache {
   HostCache& operator=(const HostCache&) = delete;
 
   // The hint for a new connection, without counting it anywhere: a read
-  // (temporal sharing needs nothing more). Unknown hosts give no hint.
+  // (temporal sharing needs nothing more). Unknown hosts give no hint. With
+  // Policy::off, only the Fast Open fields.
   tcp::PathHint peek(const Key& k, uint64_t now, Policy p, uint16_t our_mss) const;
   // A connection opens: its starting hint; counts it in the ensemble.
   // `our_mss` is the connection's own MSS and `default_iw` its default initial
@@ -137,6 +151,8 @@ class HostCache {
   // Forged SYN cookies from a host the cache already knows (an unknown one is
   // not added: a flood of spoofed sources must not grow the cache).
   void note_cookie_failures(const Key& k, uint32_t n);
+  // What a client connection learned about the server's Fast Open.
+  void note_fastopen(const Key& k, const tcp::FastOpenNews& n, uint64_t now);
 
   // The validated hint an entry gives at `now` (for tests and `stats`).
   tcp::PathHint hint_of(const Entry& e, uint64_t now, Policy p, uint16_t our_mss) const;

@@ -38,7 +38,9 @@ class SharedPathCache final : public stack::PathCache {
                      uint32_t default_iw) override {
     const Key k{local, remote};
     const uint16_t mss = uint16_t(std::min<uint32_t>(smss, 65535));
-    if (policy_ != Policy::temporal) return cache_.open(k, now, policy_, mss, default_iw);
+    if (policy_ == Policy::ensemble) return cache_.open(k, now, policy_, mss, default_iw);
+    // Temporal, and off (for the Fast Open fields alone): a read at most every
+    // kRefreshNs per host and core.
     Near& n = slot(k, now);
     if (!n.read || n.mss != mss || now - n.read_ns >= kRefreshNs) {
       flush(n, now);  // what this core learned first, then read
@@ -72,6 +74,13 @@ class SharedPathCache final : public stack::PathCache {
     }
     ++n.pending;
     if (now - n.pending_since >= kRefreshNs) flush(n, now);
+  }
+
+  void fastopen(wire::Ipv4Addr local, wire::Ipv4Addr remote, const tcp::FastOpenNews& news,
+                uint64_t now) override {
+    const Key k{local, remote};
+    cache_.note_fastopen(k, news, now);
+    slot(k, now).read = false;  // this core's next connection reads it
   }
 
   void note_cookie_failures(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint32_t n) override {

@@ -35,6 +35,13 @@ class PathCache {
   virtual void note_cookie_failures(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint32_t n) {
     (void)local, (void)remote, (void)n;
   }
+  // What a client connection learned about a server's Fast Open (a cookie,
+  // that it does not answer with one, that a SYN with data was lost); kept
+  // whatever the sharing policy (docs/fastopen.md).
+  virtual void fastopen(wire::Ipv4Addr local, wire::Ipv4Addr remote, const tcp::FastOpenNews& n,
+                        uint64_t now) {
+    (void)local, (void)remote, (void)n, (void)now;
+  }
   // Whether open connections should publish their windows (ensemble sharing).
   virtual bool wants_windows() const { return false; }
   // An open connection's window moved by `delta` bytes since it last

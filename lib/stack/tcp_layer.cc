@@ -27,6 +27,10 @@ TcpLayer::TcpLayer(IpOutput& ip, const TcpLayerConfig& cfg, const std::array<uin
       // port) tells anything about another (the ISNs).
       isn_(tcp::derive_key128(secret, "tcp isn")),
       cookies_(secret),
+      fastopen_cookies_(secret),
+      replay_guard_(cfg.fastopen_replay_guard
+                        ? std::make_unique<tcp::ReplayGuard>(secret, cfg.fastopen_replay_entries)
+                        : nullptr),
       ctr_(counters),
       table_((size_t(cfg.max_connections) + half_capacity(cfg)) * 2,
              tcp::derive_key(secret, "flow table 0"), tcp::derive_key(secret, "flow table 1")),
@@ -94,6 +98,8 @@ void TcpLayer::unlisten(uint16_t port) {
   if (!l) return;
   for (uint32_t i = 0; i < half_.size(); ++i)
     if (half_[i].listener == l) drop_half_open(i);
+  for (Slot& s : slots_)
+    if (s.fastopen_listener == l) s.fastopen_listener = nullptr;
   std::erase_if(listeners_, [&](const auto& x) { return x.get() == l; });
 }
 
@@ -124,6 +130,7 @@ uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig& cfg, 
   s.abusive = false;
   s.reclaimed = false;
   s.overridden = false;
+  s.fastopen_listener = nullptr;
   s.published = s.joins_seen = 0;
   s.next_publish = 0;
   return id;
@@ -132,6 +139,7 @@ uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig& cfg, 
 void TcpLayer::release(uint32_t id) {
   Slot& s = slots_[id];
   if (!s.conn) return;
+  fastopen_settled(s);
   report_path(s);
   table_.erase(s.conn->tuple());
   s.conn->~Connection();
@@ -208,7 +216,14 @@ tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Ev
   const uint32_t id = new_slot(t, cfg ? *cfg : cfg_.tcp, events);
   if (id == FlowTable::kNone) return nullptr;
   tcp::Connection* c = slots_[id].conn;
-  open_path(slots_[id], cfg != nullptr, now);
+  const tcp::PathHint h = open_path(slots_[id], cfg != nullptr, now);
+  if (c->config().fast_open && h.fastopen_blocked) {
+    ++ctr_.tcp_fastopen_blocked;  // it dropped SYNs with data lately
+  } else if (c->config().fast_open) {
+    const tcp::FastOpenClient fo{h.fastopen, h.fastopen_mss};
+    c->connect(isn_.isn(t, now), isn_.ts_offset(t), now, &fo);
+    return c;
+  }
   c->connect(isn_.isn(t, now), isn_.ts_offset(t), now);
   return c;
 }
@@ -264,7 +279,10 @@ void TcpLayer::reset_for(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg) {
     r.ack = seg.seq + len;
     r.flags = rst | ack;
   }
-  if (ip_.send_tcp(ip.dst, ip.src, r, {}, now_)) ++ctr_.tcp_rst_out;
+  if (ip_.send_tcp(ip.dst, ip.src, r, {}, now_)) {
+    ++ctr_.tcp_rst_out;
+    ++ctr_.tcp_segs_out;
+  }
 }
 
 bool TcpLayer::emit(const tcp::Connection& c, const tcp::SegmentOut& s,
@@ -280,8 +298,8 @@ bool TcpLayer::emit(const tcp::Connection& c, const tcp::SegmentOut& s,
   return ip_.send_tcp(c.tuple().local_ip, c.tuple().remote_ip, r, payload, now_);
 }
 
-void TcpLayer::open_path(Slot& s, bool overridden, uint64_t now) {
-  if (!paths_) return;
+tcp::PathHint TcpLayer::open_path(Slot& s, bool overridden, uint64_t now) {
+  if (!paths_) return {};
   tcp::Connection& c = *s.conn;
   s.in_cache = true;
   s.overridden = overridden;
@@ -300,6 +318,7 @@ void TcpLayer::open_path(Slot& s, bool overridden, uint64_t now) {
                 : h.initial_cwnd   ? std::max(h.initial_cwnd, 2 * c.smss())
                                    : c.initial_window();
   s.joins_seen = h.ensemble_joins;
+  return h;
 }
 
 void TcpLayer::report_path(Slot& s) {
@@ -331,6 +350,10 @@ void TcpLayer::publish_window(Slot& s, uint64_t now) {
 void TcpLayer::on_schedule(tcp::Connection& c) {
   const uint32_t id = c.tag();
   Slot& s = slots_[id];
+  if (s.fastopen_listener && c.state() != tcp::State::syn_received) fastopen_settled(s);
+  tcp::FastOpenNews news;
+  if (paths_ && c.take_fastopen_news(news))
+    paths_->fastopen(c.tuple().local_ip, c.tuple().remote_ip, news, now_);
   // The path cache learns when the connection is done with its data (TIME-WAIT
   // or closed), not when its slot is reclaimed minutes later.
   if (s.in_cache && (c.state() == tcp::State::time_wait || c.state() == tcp::State::closed))

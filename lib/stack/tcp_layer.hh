@@ -18,6 +18,7 @@
 #include "stack/path_cache.hh"
 #include "stack/timer_wheel.hh"
 #include "tcp/connection.hh"
+#include "tcp/fastopen.hh"
 #include "tcp/isn.hh"
 #include "tcp/syncookie.hh"
 #include "wire/ipv4.hh"
@@ -75,6 +76,14 @@ struct TcpLayerConfig {
   // stall_reclaim_ns while data waits; 0 never. See docs/defences.md.
   uint64_t persist_reclaim_ns = 60'000'000'000;
   uint64_t stall_reclaim_ns = 300'000'000'000;
+  // Fast Open listeners (TcpConfig::fast_open, docs/fastopen.md): at most this
+  // many connections per listener whose SYN's data was taken and whose
+  // handshake is not yet complete (RFC 7413 5.1; beyond it the SYN's data
+  // waits for the handshake); with the replay guard, SYN data already
+  // delivered within two minutes is not delivered again.
+  uint32_t fastopen_max_pending = 1024;
+  bool fastopen_replay_guard = false;
+  uint32_t fastopen_replay_entries = 16384;
   // With several cores on one port: who owns which flow, and this core's
   // index. Active opens then take only local ports whose flows this core owns
   // (the per-core port pool of docs/multicore.md).
@@ -156,6 +165,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
     Acceptor* acceptor = nullptr;
     uint32_t backlog = 0;
     uint32_t half_open = 0;  // its entries in the half-open table
+    uint32_t fastopen_pending = 0;  // its Fast Open connections not yet established
     SynCookieMode syncookies = SynCookieMode::automatic;
     tcp::TcpConfig cfg;
   };
@@ -173,6 +183,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
     int8_t peer_wscale = -1;
     uint8_t resent = 0;            // SYN-ACKs sent again
     bool sack = false, ts = false;
+    bool fastopen_grant = false;   // its SYN-ACKs carry a Fast Open cookie
   };
   struct Slot {
     tcp::Connection* conn = nullptr;  // in pool_[slot] while in use
@@ -182,6 +193,8 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
     bool abusive = false;     // its host's abuse score was high when it opened
     bool reclaimed = false;   // the layer reclaimed it (reported to the path cache)
     bool overridden = false;  // the application gave its own TcpConfig
+    // A Fast Open connection of this listener whose handshake is pending.
+    Listener* fastopen_listener = nullptr;
     uint32_t published = 0;   // ensemble: the window the cache counts for it
     uint32_t joins_seen = 0;  // ensemble: the joins it has answered
     uint64_t next_publish = 0;
@@ -212,7 +225,12 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   bool slot_available() const { return !free_.empty() || slots_.size() < cfg_.max_connections; }
   // Starts a connection from the path cache's hint; report_path tells the
   // cache what it learned (once).
-  void open_path(Slot& s, bool overridden, uint64_t now);
+  tcp::PathHint open_path(Slot& s, bool overridden, uint64_t now);
+  // Fast Open (tcp_layer_listen.cc): a SYN whose cookie checked and whose
+  // data the listener takes at once; a connection leaving SYN-RECEIVED.
+  void fastopen_open(Listener& l, const wire::Ipv4Repr& ip, const wire::TcpRepr& seg,
+                     const tcp::FourTuple& t);
+  void fastopen_settled(Slot& s);
   void report_path(Slot& s);
   // Ensemble sharing: tells the cache how the window moved, and gives up
   // part of it when newcomers took a share.
@@ -234,6 +252,8 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   TcpLayerConfig cfg_;
   tcp::IsnGenerator isn_;
   tcp::SynCookies cookies_;
+  tcp::FastOpenCookies fastopen_cookies_;
+  std::unique_ptr<tcp::ReplayGuard> replay_guard_;  // with fastopen_replay_guard
   tcp::TcpCounters& ctr_;
   FlowTable table_;
   tcp::BufferPool buffers_;

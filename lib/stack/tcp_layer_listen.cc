@@ -38,7 +38,9 @@ void TcpLayer::send_bare(const tcp::FourTuple& t, uint32_t seq, uint32_t ack_no,
   r.seq = seq;
   r.ack = ack_no;
   r.flags = flags;
-  if (ip_.send_tcp(t.local_ip, t.remote_ip, r, {}, now_) && (flags & rst)) ++ctr_.tcp_rst_out;
+  if (!ip_.send_tcp(t.local_ip, t.remote_ip, r, {}, now_)) return;
+  ++ctr_.tcp_segs_out;  // every segment the layer sends itself counts too
+  if (flags & rst) ++ctr_.tcp_rst_out;
 }
 
 bool TcpLayer::send_syn_ack(const Listener& l, const tcp::FourTuple& t, const HalfOpen& h,
@@ -64,7 +66,16 @@ bool TcpLayer::send_syn_ack(const Listener& l, const tcp::FourTuple& t, const Ha
     r.options.tsval = tsval;
     r.options.tsecr = h.ts_recent;
   }
-  return ip_.send_tcp(t.local_ip, t.remote_ip, r, {}, now_);
+  if (h.fastopen_grant) {
+    const tcp::FastOpenCookie k = fastopen_cookies_.make(t.remote_ip, t.local_ip, now_);
+    r.options.has_fastopen = true;
+    r.options.fastopen_cookie_len = k.len;
+    std::copy_n(k.bytes.begin(), k.len, r.options.fastopen_cookie.begin());
+    ++ctr_.tcp_fastopen_cookies_sent;
+  }
+  if (!ip_.send_tcp(t.local_ip, t.remote_ip, r, {}, now_)) return false;
+  ++ctr_.tcp_segs_out;
+  return true;
 }
 
 void TcpLayer::listen_input(Listener& l, const wire::Ipv4Repr& ip, const wire::TcpRepr& seg,
@@ -123,8 +134,33 @@ void TcpLayer::listen_input(Listener& l, const wire::Ipv4Repr& ip, const wire::T
   h.ts_recent = seg.options.tsval;
   const bool full = l.half_open >= l.backlog || half_free_.empty();
   if (full) ++ctr_.tcp_backlog_full;
-  if (l.syncookies == SynCookieMode::always ||
-      (full && l.syncookies == SynCookieMode::automatic)) {
+  const bool stateless = l.syncookies == SynCookieMode::always ||
+                         (full && l.syncookies == SynCookieMode::automatic);
+  if (l.cfg.fast_open && seg.options.has_fastopen) {
+    // RFC 7413 4.2: a cookie request gets one; a valid cookie with data hands
+    // the data to the application now (within the limits below); anything
+    // else is an ordinary handshake whose SYN-ACK acknowledges the SYN alone,
+    // so no data reaches the application before the peer proved its address
+    // (seed 004's spoofing). docs/fastopen.md.
+    const std::span<const uint8_t> cookie(seg.options.fastopen_cookie.data(),
+                                          seg.options.fastopen_cookie_len);
+    if (cookie.empty()) {
+      h.fastopen_grant = true;
+    } else if (!fastopen_cookies_.check(t.remote_ip, t.local_ip, cookie, now_)) {
+      ++ctr_.tcp_fastopen_cookie_invalid;
+      h.fastopen_grant = true;  // a fresh one (the key may have moved on)
+    } else if (!seg.payload.empty()) {
+      if (stateless)
+        ++ctr_.tcp_fastopen_syncookie_wait;  // no state to keep the data in
+      else if (l.fastopen_pending >= cfg_.fastopen_max_pending)
+        ++ctr_.tcp_fastopen_pending_full;
+      else if (replay_guard_ && replay_guard_->seen(t.remote_ip, seg.seq, seg.payload, now_))
+        ++ctr_.tcp_fastopen_replayed;
+      else
+        return fastopen_open(l, ip, seg, t);
+    }
+  }
+  if (stateless) {
     // No state: everything the ACK needs rides in the SYN-ACK.
     uint32_t ts_offset;
     h.iss = cookies_.make(t, h.irs, h.peer_mss, now_, ts_offset);
@@ -153,6 +189,33 @@ void TcpLayer::listen_input(Listener& l, const wire::Ipv4Repr& ip, const wire::T
   half_[index] = h;
   send_syn_ack(l, t, half_[index], ts_clock(now_, isn_.ts_offset(t)));
   timers_.schedule(id, now_ + l.cfg.rto_initial_ns, now_);
+}
+
+void TcpLayer::fastopen_open(Listener& l, const wire::Ipv4Repr& ip, const wire::TcpRepr& seg,
+                             const tcp::FourTuple& t) {
+  // A connection at once (the data needs one), as promote() makes them.
+  const uint32_t id = new_slot(t, l.cfg, nullptr);
+  if (id == FlowTable::kNone) return;  // counted; the peer sends the SYN again
+  Slot& s = slots_[id];
+  tcp::Events* ev = l.acceptor->on_accept(t);
+  if (!ev) {
+    release(id);
+    ++ctr_.tcp_refused;
+    reset_for(ip, seg);
+    return;
+  }
+  s.conn->set_events(ev);
+  open_path(s, false, now_);
+  s.fastopen_listener = &l;
+  ++l.fastopen_pending;
+  ++ctr_.tcp_fastopen_accepted;
+  s.conn->accept(tcp::SegmentIn::from(seg), isn_.isn(t, now_), isn_.ts_offset(t), now_, true);
+}
+
+void TcpLayer::fastopen_settled(Slot& s) {
+  if (!s.fastopen_listener) return;
+  --s.fastopen_listener->fastopen_pending;
+  s.fastopen_listener = nullptr;
 }
 
 void TcpLayer::drop_half_open(uint32_t index) {

@@ -33,6 +33,15 @@ struct TcpConfig {
   // Receiver-side silly window avoidance (RFC 9293 3.8.6.2.2). Off only for
   // a load generator that plays a slow reader opening its window by a byte.
   bool rcv_sws_avoidance = true;
+  // The FIN rides on the last data segment when the application has closed
+  // by the time it is built. Off: the FIN always goes in a segment of its own
+  // (as the BSD stacks of T/TCP's day did; for comparisons, docs/fastopen.md).
+  bool piggyback_fin = true;
+  // TCP Fast Open (RFC 7413, docs/fastopen.md). An active open puts its first
+  // data in the SYN when it holds a cookie for the server (else it asks for
+  // one); a listener hands the data of a SYN with a valid cookie to the
+  // application at once.
+  bool fast_open = false;
 
   // Delayed ACK (RFC 9293 3.8.6.3, RFC 1122 4.2.3.2): at least every second
   // full-sized segment, and no later than this. 40 ms like Linux's minimum;

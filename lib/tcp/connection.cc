@@ -150,23 +150,45 @@ PathReport Connection::report(uint64_t now) const {
   return r;
 }
 
-void Connection::connect(uint32_t iss, uint32_t ts_offset, uint64_t now) {
+void Connection::connect(uint32_t iss, uint32_t ts_offset, uint64_t now,
+                         const FastOpenClient* fast_open) {
   started_ = true;
   snd_.iss = snd_.una = snd_.nxt = snd_.max = snd_.sml = iss;
   ts_.offset = ts_offset;
   set_state(State::syn_sent);
   last_rx_ = last_tx_ = now;
+  if (fast_open) {
+    fo_.client = true;
+    fo_.cookie = fast_open->cookie;
+    fo_.mss = fast_open->mss;
+    fo_.defer_syn = true;
+    timers_.rto = now;  // at the latest, the next timer pass sends it
+    notify();
+    return;
+  }
   output(now);
   notify();
 }
 
-void Connection::accept(const SegmentIn& syn, uint32_t iss, uint32_t ts_offset, uint64_t now) {
+void Connection::accept(const SegmentIn& syn, uint32_t iss, uint32_t ts_offset, uint64_t now,
+                        bool fast_open) {
   started_ = true;
   snd_.iss = snd_.una = snd_.nxt = snd_.max = snd_.sml = iss;
   ts_.offset = ts_offset;
   take_peer_syn(syn, now);
   set_state(State::syn_received);
   last_rx_ = last_tx_ = now;
+  if (fast_open && !syn.payload.empty()) {
+    // RFC 7413 4.2.2: the data goes to the application now; whatever it
+    // answers in its handlers leaves with the SYN-ACK. (A FIN in the SYN is
+    // left for the peer to send again once synchronized.)
+    fo_.accepted = true;
+    SegmentIn rest = syn;
+    rest.seq = syn.seq + 1;
+    rest.flags = uint8_t(rest.flags & ~(wire::tcpflag::syn | wire::tcpflag::fin));
+    process_data(rest, now);
+    notify();
+  }
   output(now);
   notify();
 }
@@ -240,6 +262,7 @@ void Connection::accept_syn_ack(const SegmentIn& seg, uint64_t now) {
   snd_.wl1 = seg.seq;
   snd_.wl2 = seg.ack;
   syn_acknowledged();
+  if (fo_.client) take_fastopen_answer(seg);
   timers_.rto = 0;
   if (timing_.on) {
     rtt_.sample(now - timing_.start);
@@ -247,6 +270,41 @@ void Connection::accept_syn_ack(const SegmentIn& seg, uint64_t now) {
   }
   enter_established(now);
   acks_.now = true;
+}
+
+void Connection::take_fastopen_answer(const SegmentIn& seg) {
+  const wire::TcpOptions& o = *seg.options;
+  const uint32_t acked = seg.ack - (snd_.iss + 1);
+  if (fo_.syn_data_len) {
+    if (acked) {
+      const uint32_t n = std::min(acked, fo_.syn_data_len);
+      sndbuf_.release(n);
+      snd_.una_pos = n;
+      snd_.una = snd_.iss + 1 + n;
+      pending_ |= kEvWritable;
+      ++ctr_.tcp_fastopen_syn_data_acked;
+    } else {
+      // The server took the SYN but not its data: the data goes again once
+      // synchronized (not a loss: no congestion response).
+      ++ctr_.tcp_fastopen_syn_data_unacked;
+      snd_.nxt = snd_.una;
+    }
+  }
+  // What the cache should know. Only a SYN-ACK to our first SYN (the one
+  // with the option) says anything about the server's Fast Open.
+  const bool answers_option = retries_.syn_sends == 1 && !fo_.data_lost;
+  if (o.has_fastopen && FastOpenCookie::valid_length(o.fastopen_cookie_len)) {
+    FastOpenCookie c;
+    c.len = o.fastopen_cookie_len;
+    std::copy_n(o.fastopen_cookie.begin(), c.len, c.bytes.begin());
+    if (!(c == fo_.cookie)) {
+      fo_.news.kind = FastOpenNews::Kind::cookie;
+      fo_.news.cookie = c;
+      fo_.news.mss = o.has_mss ? o.mss : 0;
+    }
+  } else if (answers_option && !o.has_fastopen && (fo_.cookie.len == 0 || !acked)) {
+    fo_.news.kind = FastOpenNews::Kind::unsupported;
+  }
 }
 
 void Connection::enter_established(uint64_t now) {
@@ -603,8 +661,10 @@ void Connection::our_fin_acknowledged(uint64_t now) {
 }
 
 void Connection::process_data(const SegmentIn& seg, uint64_t now) {
-  // After the peer's FIN no data can follow (RFC 9293 3.10.7.4 step 7).
-  if (!receives_data(state_) || rcv_.fin_received) return;
+  // After the peer's FIN no data can follow (RFC 9293 3.10.7.4 step 7). A
+  // Fast Open SYN's data arrives in SYN-RECEIVED.
+  const bool open = receives_data(state_) || (state_ == State::syn_received && fo_.accepted);
+  if (!open || rcv_.fin_received) return;
   const uint32_t before = rcv_.nxt;
   press_.last_progress = now;
   const uint64_t pos = rcvbuf_.next() + int64_t(int32_t(seg.seq - rcv_.nxt));
@@ -709,6 +769,7 @@ void Connection::enter_closed(CloseReason r) {
     case CloseReason::refused: ++ctr_.tcp_conn_reset; break;
     case CloseReason::timeout: ++ctr_.tcp_conn_timeout; break;
     case CloseReason::aborted: ++ctr_.tcp_conn_aborted; break;
+    case CloseReason::reclaimed: break;  // the TCP layer counts it, by reason
   }
   pending_ |= kEvClosed;
 }
@@ -730,8 +791,7 @@ size_t Connection::queue(std::span<const uint8_t> data, bool by_ref, uint64_t no
   const uint64_t c = sndbuf_.bytes_copied() - copied;
   ctr_.tcp_send_bytes_copied += c;
   ctr_.tcp_send_bytes_referenced += n - c;
-  output(now);
-  notify();
+  output_soon(now);
   return n;
 }
 
@@ -744,8 +804,7 @@ void Connection::consume(size_t n, uint64_t now) {
   if (synchronized(state_) && rcvbuf_.window() >= advertised() + step &&
       rcvbuf_.window() > before && !rcv_.fin_received)
     acks_.now = true;
-  output(now);
-  notify();
+  output_soon(now);
 }
 
 void Connection::shutdown(uint64_t now) {
@@ -767,8 +826,7 @@ void Connection::shutdown(uint64_t now) {
     default:
       break;
   }
-  output(now);
-  notify();
+  output_soon(now);
 }
 
 void Connection::close(uint64_t now) {
@@ -802,22 +860,43 @@ void Connection::abort() {
   notify();
 }
 
+void Connection::output_soon(uint64_t now) {
+  if (notifying_) {
+    // Inside an event handler: one output round when the handlers are done,
+    // so that what they did together (read, answer, close) leaves in as few
+    // segments as possible: the ACK with the answer, the FIN with the last
+    // data (docs/tcp.md, "Fewer segments").
+    output_owed_ = true;
+    owed_now_ = now;
+    return;
+  }
+  output(now);
+  notify();
+}
+
 void Connection::notify() {
   if (notifying_) return;  // an event handler's own calls are picked up by the loop
   notifying_ = true;
-  while (pending_ && ev_) {
-    const uint8_t ev = pending_;
-    pending_ = 0;
-    if (ev & kEvConnected) ev_->on_connected(*this);
-    if ((ev & kEvReadable) && rcvbuf_.readable_size()) ev_->on_readable(*this);
-    if ((ev & kEvWritable) && state_ != State::closed) ev_->on_writable(*this);
-    if (ev & kEvPeerClosed) ev_->on_peer_closed(*this);
-    if (ev & kEvClosed) {
-      ev_->on_closed(*this, reason_);
+  bool closed = false;
+  for (;;) {
+    while (pending_ && ev_ && !closed) {
+      const uint8_t ev = pending_;
       pending_ = 0;
-      break;
+      if (ev & kEvConnected) ev_->on_connected(*this);
+      if ((ev & kEvReadable) && rcvbuf_.readable_size()) ev_->on_readable(*this);
+      if ((ev & kEvWritable) && state_ != State::closed) ev_->on_writable(*this);
+      if (ev & kEvPeerClosed) ev_->on_peer_closed(*this);
+      if (ev & kEvClosed) {
+        ev_->on_closed(*this, reason_);
+        pending_ = 0;
+        closed = true;
+      }
     }
+    if (!output_owed_ || closed || state_ == State::closed) break;
+    output_owed_ = false;
+    output(owed_now_);  // may raise events of its own (the loop delivers them)
   }
+  output_owed_ = false;
   if (!ev_) pending_ = 0;
   notifying_ = false;
   if (observer_) observer_->on_schedule(*this);

@@ -105,6 +105,13 @@ struct Handshake {
   uint64_t rtt_ns = 0;      // the SYN-ACK's round trip, when one was measured
 };
 
+// What an active open tries Fast Open with (docs/fastopen.md): the server's
+// cookie from the path cache (len 0: ask for one) and the MSS cached with it.
+struct FastOpenClient {
+  FastOpenCookie cookie;
+  uint16_t mss = 0;
+};
+
 // The receive window scale we offer for a receive buffer of `rcvbuf` bytes.
 uint8_t window_shift_for(uint32_t rcvbuf);
 
@@ -177,10 +184,18 @@ class Connection {
   PathReport report(uint64_t now) const;
   // The default initial window (RFC 6928) for the present MSS, in bytes.
   uint32_t initial_window() const;
-  // Active open: send SYN (RFC 9293 3.10.1).
-  void connect(uint32_t iss, uint32_t ts_offset, uint64_t now);
+  // Active open: send SYN (RFC 9293 3.10.1). With `fast_open` (RFC 7413) the
+  // SYN waits for the application's first write in this operation (or goes
+  // at the next timer pass): with a cookie it carries the data, without one
+  // it asks for a cookie.
+  void connect(uint32_t iss, uint32_t ts_offset, uint64_t now,
+               const FastOpenClient* fast_open = nullptr);
   // Passive open from LISTEN: the SYN `syn` arrived (RFC 9293 3.10.7.2).
-  void accept(const SegmentIn& syn, uint32_t iss, uint32_t ts_offset, uint64_t now);
+  // With `fast_open` (the listener checked its cookie) the SYN's data goes to
+  // the application at once, and the SYN-ACK carries the first segment of
+  // its answer (and the FIN, if it closed).
+  void accept(const SegmentIn& syn, uint32_t iss, uint32_t ts_offset, uint64_t now,
+              bool fast_open = false);
   // Passive open whose SYN-ACK was sent without a connection: SYN-RECEIVED
   // as if this connection had sent it; the ACK that completes the handshake
   // goes to input() next.
@@ -294,6 +309,15 @@ class Connection {
   }
   // Memory it holds: the connection itself and its rings' storage.
   size_t memory() const { return sizeof(Connection) + sndbuf_.storage() + rcvbuf_.storage(); }
+  // Fast Open: whether the SYN's data was taken before the handshake
+  // (server), and what the host cache should learn (client; once).
+  bool fast_open_accepted() const { return fo_.accepted; }
+  bool take_fastopen_news(FastOpenNews& n) {
+    if (fo_.news.kind == FastOpenNews::Kind::none) return false;
+    n = fo_.news;
+    fo_.news = FastOpenNews{};
+    return true;
+  }
   // Whether our SYN (or SYN-ACK) had to be sent again.
   bool syn_retransmitted() const { return retries_.syn_retransmitted; }
   // When the handshake completed (0: it never did).
@@ -315,6 +339,9 @@ class Connection {
   // A SYN-ACK that acknowledges our SYN establishes us (SYN-SENT, or
   // SYN-RECEIVED after a simultaneous open).
   void accept_syn_ack(const SegmentIn& seg, uint64_t now);
+  // A client's SYN-ACK, for Fast Open: what of the SYN's data it
+  // acknowledged, and the cookie it brought.
+  void take_fastopen_answer(const SegmentIn& seg);
   bool acceptable(const SegmentIn& seg) const;
   bool paws_reject(const SegmentIn& seg, uint64_t now);
   void take_syn_options(const wire::TcpOptions& o);
@@ -332,8 +359,12 @@ class Connection {
   void oow_ack(const SegmentIn& seg, uint64_t now);
   void enter_closed(CloseReason r);
   void enter_time_wait(uint64_t now);
-  // Delivers the events collected while processing, after the state is consistent.
+  // Delivers the events collected while processing, after the state is
+  // consistent, and then sends what the handlers queued (output_soon).
   void notify();
+  // After an application call: output now, or, inside an event handler, once
+  // the handlers are done.
+  void output_soon(uint64_t now);
 
   // --- output (connection_output.cc) ---
   void output(uint64_t now);
@@ -352,6 +383,9 @@ class Connection {
     }
   }
   void send_syn(uint64_t now);
+  // Data bytes a SYN (client, Fast Open) or SYN-ACK (server, Fast Open) can
+  // carry with the options of `s` (filled).
+  uint32_t syn_data_room(const SegmentOut& s) const;
   void send_ack(uint64_t now);
   void send_probe(uint64_t now);
   void send_rst(uint32_t seq);
@@ -484,6 +518,17 @@ class Connection {
   Recovery recovery_;
   uint64_t retransmitted_bytes_ = 0;
   uint64_t established_ns_ = 0;
+  // Fast Open (docs/fastopen.md).
+  struct FastOpenState {
+    bool client = false;        // an active open trying Fast Open
+    bool defer_syn = false;     // the SYN waits for the first write
+    bool accepted = false;      // server: the SYN's data was taken before the handshake
+    bool data_lost = false;     // client: the SYN with data timed out
+    uint32_t syn_data_len = 0;  // client: data bytes the first SYN carried
+    uint16_t mss = 0;           // client: the server's MSS, as cached
+    FastOpenCookie cookie;      // client: the cookie presented (len 0: asked for one)
+    FastOpenNews news;          // for the path cache
+  } fo_;
   // Reclaim bookkeeping (held_back_for, stalled_for).
   struct Pressure {
     uint64_t held_since = 0;     // 0: not held back by the peer's window
@@ -505,6 +550,8 @@ class Connection {
                            kEvPeerClosed = 8, kEvClosed = 16;
   uint8_t pending_ = 0;
   bool notifying_ = false;
+  bool output_owed_ = false;  // an application call inside a handler wants output
+  uint64_t owed_now_ = 0;
   Observer* observer_ = nullptr;
   uint32_t tag_ = 0;
 };

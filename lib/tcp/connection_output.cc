@@ -15,8 +15,10 @@ using namespace wire::tcpflag;
 void Connection::output(uint64_t now) {
   if (!started_ || state_ == State::closed) return;
   if (handshaking(state_)) {
-    if (snd_.nxt == snd_.iss)
-      send_syn(now);
+    if (snd_.nxt == snd_.iss) {
+      // A Fast Open SYN waits for the data it is to carry (docs/fastopen.md).
+      if (!fo_.defer_syn || sndbuf_.size()) send_syn(now);
+    }
     else if (acks_.now && state_ == State::syn_received)
       send_ack(now);  // an unacceptable segment is answered here too
     return;
@@ -74,7 +76,8 @@ bool Connection::send_data(uint64_t now, bool force) {
   if (force && usable == 0 && snd_.wnd > outstanding) usable = snd_.wnd - outstanding;
   const uint32_t len = uint32_t(std::min<uint64_t>({avail, smss_, usable}));
   // FIN follows the last byte; it needs no window (a full receiver still takes it).
-  const bool with_fin = snd_.fin_queued && pos + len == end && (!snd_.fin_sent || retrans);
+  const bool with_fin = snd_.fin_queued && pos + len == end && (!snd_.fin_sent || retrans) &&
+                        (cfg_.piggyback_fin || len == 0);
   if (len == 0 && !with_fin) return false;
   if (!retrans && !force && len > 0 && len < smss_) {
     // Nagle (RFC 9293 3.7.4) with Minshall's refinement (as Linux): a small
@@ -157,13 +160,45 @@ bool Connection::emit_range(uint64_t pos, uint32_t len, bool with_fin, bool retr
   return true;
 }
 
+uint32_t Connection::syn_data_room(const SegmentOut& s) const {
+  // RFC 6691: data and options together within the MSS. A client uses the
+  // MSS cached with the cookie (536 without one, RFC 7413 4.1.2); a server
+  // the one the SYN gave.
+  const uint32_t mss = fo_.client ? (fo_.mss ? fo_.mss : 536u) : smss_ + (opt_.ts ? 12u : 0u);
+  const uint32_t room = std::min<uint32_t>(mss, uint32_t(mtu_) - 40);
+  const uint32_t opts = uint32_t(s.options.len());
+  return room > opts ? room - opts : 0;
+}
+
 void Connection::send_syn(uint64_t now) {
   SegmentOut s;
   s.seq = snd_.iss;
   s.flags = syn | (state_ == State::syn_received ? ack : 0);
-  if (!emit(s, {}, now)) {
+  fo_.defer_syn = false;
+  // Data with the SYN (docs/fastopen.md): a client's first SYN when it holds
+  // a cookie; a server's SYN-ACK (every copy) after it took a Fast Open SYN's
+  // data, with the FIN when the application has closed and all of it fits.
+  const bool first = retries_.syn_sends == 0;
+  uint32_t len = 0;
+  bool with_fin = false;
+  const bool client_data = fo_.client && state_ == State::syn_sent && first && fo_.cookie.len;
+  if (client_data || fo_.accepted) {
+    SegmentOut probe = s;
+    fill_options(probe, now, true);
+    len = uint32_t(std::min<uint64_t>(sndbuf_.size(), syn_data_room(probe)));
+    with_fin = fo_.accepted && snd_.fin_queued && len == sndbuf_.size() &&
+               (cfg_.piggyback_fin || len == 0);
+  }
+  if (with_fin) s.flags |= fin;
+  if (len && len == sndbuf_.size()) s.flags |= psh;
+  if (!emit(s, len ? sndbuf_.view(0, len) : Payload{}, now)) {
     if (!timers_.rto) timers_.rto = now + rtt_.rto();
     return;
+  }
+  if (len) ++ctr_.tcp_data_segs_out;
+  if (fo_.client && first) {
+    fo_.syn_data_len = len;
+    ++(fo_.cookie.len ? ctr_.tcp_fastopen_syn_data : ctr_.tcp_fastopen_cookie_requests);
   }
   if (retries_.syn_sends > 0) {
     ++ctr_.tcp_retransmits;
@@ -175,8 +210,12 @@ void Connection::send_syn(uint64_t now) {
     timing_.start = now;
   }
   ++retries_.syn_sends;
-  snd_.nxt = snd_.iss + 1;
+  snd_.nxt = snd_.iss + 1 + len + (with_fin ? 1 : 0);
   if (seq_gt(snd_.nxt, snd_.max)) snd_.max = snd_.nxt;
+  if (with_fin && !snd_.fin_sent) {
+    snd_.fin_sent = true;
+    snd_.fin_seq = snd_.iss + 1 + len;
+  }
   timers_.rto = now + rtt_.rto();
 }
 
@@ -280,6 +319,13 @@ void Connection::fill_options(SegmentOut& s, uint64_t now, bool syn_segment) {
       o.tsval = ts_now(now);
       o.tsecr = active ? 0 : ts_.recent;
     }
+    // Fast Open (RFC 7413 4.1): the first SYN presents the cookie or asks for
+    // one; a SYN sent again goes without (4.1.3).
+    if (active && fo_.client && retries_.syn_sends == 0) {
+      o.has_fastopen = true;
+      o.fastopen_cookie_len = fo_.cookie.len;
+      std::copy_n(fo_.cookie.bytes.begin(), fo_.cookie.len, o.fastopen_cookie.begin());
+    }
     return;
   }
   if (opt_.ts) {
@@ -302,6 +348,14 @@ void Connection::fill_options(SegmentOut& s, uint64_t now, bool syn_segment) {
 
 void Connection::on_timer(uint64_t now) {
   if (!started_ || state_ == State::closed) return;
+  if (fo_.defer_syn) {
+    // A Fast Open SYN that no write came for: it goes now, without data.
+    fo_.defer_syn = false;
+    timers_.rto = 0;
+    output(now);
+    notify();
+    return;
+  }
   if (timers_.time_wait && now >= timers_.time_wait) {
     timers_.time_wait = 0;
     if (state_ == State::time_wait || state_ == State::fin_wait_2) {
@@ -331,6 +385,14 @@ void Connection::on_rto(uint64_t now) {
     if (retries_.syn_sends > cfg_.syn_retries) {
       enter_closed(CloseReason::timeout);
       return;
+    }
+    if (fo_.client && fo_.syn_data_len && !fo_.data_lost && state_ == State::syn_sent) {
+      // RFC 7413 4.1.3: a SYN with data unanswered may be a middlebox that
+      // drops them; the SYN goes again without data, and the cache is told.
+      fo_.data_lost = true;
+      fo_.news = FastOpenNews{};
+      fo_.news.kind = FastOpenNews::Kind::syn_data_lost;
+      ++ctr_.tcp_fastopen_syn_data_timeout;
     }
     rtt_.backoff();
     snd_.nxt = snd_.iss;  // output() sends the SYN again

@@ -48,6 +48,18 @@ namespace ts::tcp {
   X(tcp_syncookie_valid, false, "connections made from a valid SYN cookie")                        \
   X(tcp_syncookie_stale, true, "ACKs with a SYN cookie too old (over two periods)")                \
   X(tcp_syncookie_forged, true, "ACKs to a listener whose cookie did not check (forged or stray)")  \
+  X(tcp_fastopen_accepted, false, "Fast Open SYNs whose data went to the application at once")       \
+  X(tcp_fastopen_cookies_sent, false, "SYN-ACKs carrying a new Fast Open cookie")                  \
+  X(tcp_fastopen_cookie_invalid, true, "Fast Open SYNs with a cookie that did not check (data not taken)") \
+  X(tcp_fastopen_pending_full, true, "Fast Open SYNs beyond the listener's pending limit (data not taken)") \
+  X(tcp_fastopen_syncookie_wait, false, "Fast Open SYNs answered with a SYN cookie (their data waits for the handshake)") \
+  X(tcp_fastopen_replayed, true, "Fast Open SYN data seen before (the replay guard did not take it again)") \
+  X(tcp_fastopen_cookie_requests, false, "SYNs asking a server for a Fast Open cookie")            \
+  X(tcp_fastopen_syn_data, false, "SYNs sent with data and a Fast Open cookie")                    \
+  X(tcp_fastopen_syn_data_acked, false, "SYN-ACKs that acknowledged our SYN's data")               \
+  X(tcp_fastopen_syn_data_unacked, false, "SYN-ACKs that left our SYN's data unacknowledged (sent again)") \
+  X(tcp_fastopen_syn_data_timeout, false, "SYNs with data unanswered (sent again without; the server marked)") \
+  X(tcp_fastopen_blocked, false, "connects without Fast Open: the server is marked as dropping it") \
   X(tcp_listen_dropped, true, "segments without SYN to a listening port (an ACK gets a reset)") \
   X(tcp_time_wait_reused, false, "TIME-WAIT connections replaced by a newer SYN (RFC 6191) or our own connect")  \
   X(tcp_refused, true, "connections the application refused (answered with a reset)")         \

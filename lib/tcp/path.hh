@@ -4,9 +4,37 @@
 // default" throughout.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 
 namespace ts::tcp {
+
+// A TCP Fast Open cookie as the option carries it (RFC 7413 4.1.1: 4 to 16
+// bytes; len 0: none). See docs/fastopen.md.
+struct FastOpenCookie {
+  static constexpr uint8_t kMax = 16;
+  uint8_t len = 0;
+  std::array<uint8_t, kMax> bytes{};
+  bool operator==(const FastOpenCookie& o) const {
+    return len == o.len && std::equal(bytes.begin(), bytes.begin() + len, o.bytes.begin());
+  }
+  // A length the option may carry: 4 to 16, even.
+  static bool valid_length(unsigned n) { return n >= 4 && n <= kMax && n % 2 == 0; }
+};
+
+// What a client connection learned about a server's Fast Open, for the cache.
+struct FastOpenNews {
+  enum class Kind : uint8_t {
+    none,
+    cookie,         // the server gave a cookie (and its MSS)
+    unsupported,    // the server answered a Fast Open SYN without the option
+    syn_data_lost,  // a SYN with data went unanswered (RFC 7413 4.1.3)
+  };
+  Kind kind = Kind::none;
+  FastOpenCookie cookie;
+  uint16_t mss = 0;
+};
 
 // What a new connection may start from instead of the defaults.
 struct PathHint {
@@ -24,6 +52,11 @@ struct PathHint {
   // connections get smaller buffers and it is reclaimed first.
   uint8_t abuse = 0;
   static constexpr uint8_t kAbusive = 10;
+  // Fast Open (docs/fastopen.md): the server's cookie and MSS as cached, or
+  // that the server is not to be tried with Fast Open for now.
+  FastOpenCookie fastopen;
+  uint16_t fastopen_mss = 0;
+  bool fastopen_blocked = false;
 };
 
 // What a connection learned about its path, reported when it is done.

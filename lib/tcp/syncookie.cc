@@ -1,23 +1,11 @@
 #include "tcp/syncookie.hh"
 
-#include <string>
-
 #include "tcp/isn.hh"
 #include "wire/bytes.hh"
 
 namespace ts::tcp {
 
-SynCookies::SynCookies(const std::array<uint8_t, 16>& secret)
-    : master_(derive_key128(secret, "syn cookies")) {}
-
-const std::array<uint8_t, 16>& SynCookies::key_of(uint64_t period) {
-  Key& k = keys_[period & 1];
-  if (k.period != period) {
-    k.period = period;
-    k.key = derive_key128(master_, ("period " + std::to_string(period)).c_str());
-  }
-  return k.key;
-}
+SynCookies::SynCookies(const std::array<uint8_t, 16>& secret) : keys_(secret, "syn cookies") {}
 
 uint64_t SynCookies::hash(const FourTuple& t, uint32_t irs, uint32_t top8, uint64_t period) {
   uint8_t b[17];
@@ -27,7 +15,7 @@ uint64_t SynCookies::hash(const FourTuple& t, uint32_t irs, uint32_t top8, uint6
   wire::store_be16(b + 10, t.remote_port);
   wire::store_be32(b + 12, irs);
   b[16] = uint8_t(top8);
-  return siphash24(key_of(period), b, sizeof b);
+  return siphash24(keys_.of(period), b, sizeof b);
 }
 
 uint32_t SynCookies::make(const FourTuple& t, uint32_t irs, uint16_t mss, uint64_t now,

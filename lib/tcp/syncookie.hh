@@ -20,6 +20,7 @@
 #include <cstdint>
 
 #include "tcp/four_tuple.hh"
+#include "tcp/period_keys.hh"
 
 namespace ts::tcp {
 
@@ -56,16 +57,10 @@ class SynCookies {
  private:
   // The keyed hash: its low 24 bits are the MAC, its high 32 the timestamp offset.
   uint64_t hash(const FourTuple& t, uint32_t irs, uint32_t top8, uint64_t period);
-  const std::array<uint8_t, 16>& key_of(uint64_t period);
 
-  std::array<uint8_t, 16> master_;
   // The keys of the two periods in use, derived when a period begins (per
   // core: nothing is shared or locked).
-  struct Key {
-    uint64_t period = UINT64_MAX;
-    std::array<uint8_t, 16> key{};
-  };
-  Key keys_[2];
+  PeriodKeys keys_;
 };
 
 }  // namespace ts::tcp

@@ -56,7 +56,26 @@ bool Generator::open_connection(uint64_t now, uint64_t due) {
   k.open_seq = handshakes_.opened();
   stats_.open = ++open_;
   ++stats_.conns_attempted;
+  // Fast Open: the first request goes with the SYN (cps and --close: the
+  // connection's only one; persistent connections in closed loop: their
+  // first, as the pacer allows).
+  if (c->config().fast_open && !streaming_) {
+    if (per_request_) {
+      begin_early(k, *c, due);
+    } else if (!pacer_.open_loop() && pacer_.may_issue()) {
+      pacer_.issue();
+      begin_early(k, *c, due);
+    }
+  }
   return true;
+}
+
+void Generator::begin_early(Conn& k, tcp::Connection& c, uint64_t due) {
+  k.early = true;
+  k.started = due;
+  mode_->begin(k.x);
+  ++stats_.requests_sent;
+  pump(k, c);
 }
 
 void Generator::tick(uint64_t now) {
@@ -135,7 +154,10 @@ void Generator::on_connected(tcp::Connection& c) {
   handshakes_.answered(k.open_seq, c.syn_retransmitted());
   ++stats_.conns_established;
   k.phase = Phase::idle;
-  if (per_request_) {
+  if (k.early) {
+    k.early = false;
+    k.phase = Phase::busy;  // its request is on its way (maybe answered already)
+  } else if (per_request_) {
     begin_request(k, c, k.started);
   } else if (streaming_) {
     k.phase = Phase::busy;
@@ -272,6 +294,10 @@ void Generator::on_closed(tcp::Connection& c, tcp::CloseReason why) {
     }
     ++stats_.conns_failed;
     if (per_request_) pacer_.finish();
+    if (k.early) {
+      ++stats_.errors;  // its request was sent and is lost with it
+      if (!per_request_) pacer_.finish();
+    }
   } else if (was == Phase::busy && !streaming_) {
     ++stats_.errors;
     pacer_.finish();

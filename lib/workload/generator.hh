@@ -59,11 +59,15 @@ class Generator final : public Workload, public tcp::Events {
     uint64_t started = 0;     // when the current request was due (or sent)
     uint64_t acked_seen = 0;  // the connection's bytes_acked() last counted
     uint64_t open_seq = 0;    // which open it was (for the handshake window)
+    bool early = false;       // Fast Open: its request began before the handshake
     Exchange x;
   };
 
   bool open_connection(uint64_t now, uint64_t due);
   void begin_request(Conn& k, tcp::Connection& c, uint64_t due);
+  // Fast Open: the request is queued while the connection is still
+  // connecting, so the SYN carries it (docs/fastopen.md).
+  void begin_early(Conn& k, tcp::Connection& c, uint64_t due);
   void pump(Conn& k, tcp::Connection& c);
   void read_response(Conn& k, tcp::Connection& c);
   void next_request(Conn& k, tcp::Connection& c, uint64_t now);

@@ -5,7 +5,10 @@
 // for HEAD); it is ok with a 2xx status, and counted by status code either
 // way. The connection stays for the next request whatever the status (as wrk
 // keeps it); without a length (or chunked, or unparsable) the response, and
-// the connection, end there; so does a server's "Connection: close".
+// the connection, end there; so does a server's "Connection: close". With
+// `http_close` (gen --close) every request asks for "Connection: close" and
+// has a connection of its own (the HTTP form of cps, as wrk -H 'Connection:
+// close' runs).
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -24,7 +27,8 @@ constexpr size_t kBodyPattern = 64 * 1024;
 class Http final : public TcpMode {
  public:
   explicit Http(const GenConfig& cfg)
-      : body_size_(cfg.body_size),
+      : close_(cfg.http_close),
+        body_size_(cfg.body_size),
         head_(cfg.method == "HEAD"),
         random_(cfg.paths_random),
         rng_(cfg.seed),
@@ -38,6 +42,7 @@ class Http final : public TcpMode {
     }
     const std::string host = own_host ? "" : "Host: " + cfg.host + "\r\n";
     if (body_size_) extra += "Content-Length: " + std::to_string(body_size_) + "\r\n";
+    if (close_) extra += "Connection: close\r\n";
     const std::vector<std::string> one{cfg.path};
     for (const std::string& path : cfg.paths.empty() ? one : cfg.paths)
       requests_.push_back(cfg.method + " " + path + " HTTP/1.1\r\n" + host +
@@ -48,6 +53,7 @@ class Http final : public TcpMode {
     }
   }
 
+  bool connection_per_request() const override { return close_; }
   void begin(Exchange& x) const override {
     x.which = uint32_t(random_ ? rng_.below(requests_.size()) : next_++ % requests_.size());
     x.head = head_;
@@ -105,6 +111,7 @@ class Http final : public TcpMode {
     return {ok ? Outcome::ok : Outcome::bad, x.keep_alive};
   }
 
+  bool close_;
   std::vector<std::string> requests_;  // each path's request header block
   std::vector<uint8_t> body_;          // the body pattern (with a body)
   uint64_t body_size_;

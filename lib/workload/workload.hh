@@ -40,6 +40,7 @@ struct GenConfig {
   bool paths_random = false;
   std::string method = "GET";  // http
   std::vector<std::string> headers;  // http: extra "Name: value" lines
+  bool http_close = false;     // http: one request per connection, "Connection: close"
   uint64_t body_size = 0;      // http: a request body of this many bytes (POST, PUT, PATCH)
   uint64_t seed = 1;           // http: the random path order
   BulkDirection direction = BulkDirection::send;  // bulk
