@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "hostcache/path_cache.hh"
 #include "sim/sim.hh"
 #include "workload/generator.hh"
 #include "workload/server.hh"
@@ -26,15 +27,22 @@ constexpr uint64_t kMs = 1'000'000, kSec = 1'000'000'000;
 
 struct Bed {
   explicit Bed(uint64_t seed = 1, double mbps = 1000, uint64_t one_way_us = 50, double loss = 0)
-      : net(seed), server(net.add_host("server", *wire::Ipv4Cidr::parse("10.0.0.1/24"))),
-        client(net.add_host("client", *wire::Ipv4Cidr::parse("10.0.0.2/24"))) {
+      : Bed(seed, link(mbps, one_way_us, loss), link(mbps, one_way_us, loss), {}) {}
+  // Hosts of `base`, links of `to_client` and `to_server`.
+  Bed(uint64_t seed, const LinkParams& to_client, const LinkParams& to_server,
+      const stack::StackConfig& base)
+      : net(seed), server(net.add_host("server", *wire::Ipv4Cidr::parse("10.0.0.1/24"), base)),
+        client(net.add_host("client", *wire::Ipv4Cidr::parse("10.0.0.2/24"), base)) {
+    net.connect(server, client, to_client, to_server);
+    net.finish();
+  }
+  static LinkParams link(double mbps = 1000, uint64_t one_way_us = 50, double loss = 0) {
     LinkParams p;
     p.rate_bps = mbps * 1e6;
     p.delay_ns = one_way_us * 1000;
     p.queue_packets = 1000;
     p.loss.bernoulli = loss;
-    net.connect(server, client, p, p);
-    net.finish();
+    return p;
   }
   // Runs the generator until it is done or `limit` of simulated time passes;
   // ticks it every 100 us as a poll loop would. The ticks still scheduled
@@ -620,4 +628,137 @@ TEST(WorkloadStats, AfterAWarmUpEveryRequestSentIsStillAnsweredOrLost) {
   EXPECT_EQ(d.bytes_tx, 4000u);
   EXPECT_EQ(d.conns_established, 4u);  // connections: the whole run
   EXPECT_EQ(d.http_status[200 - GenStats::kFirstStatus], 2u);
+}
+
+// TCP Fast Open between the generator and the server (docs/fastopen.md):
+// cps with the request in the SYN and the answer in the SYN-ACK, and what
+// happens when the SYN's data, or the SYN-ACK's, is lost, or a middlebox
+// drops every SYN that carries data. Every request is answered in full.
+namespace {
+
+// Whether a frame is a TCP segment with SYN (and ACK, with `ack`) carrying data.
+bool syn_with_data(std::span<const uint8_t> f, bool ack) {
+  if (f.size() < 14 + 20 + 20 || f[12] != 0x08 || f[13] != 0x00 || f[14 + 9] != 6) return false;
+  const size_t ihl = size_t(f[14] & 0x0f) * 4;
+  const size_t total = size_t(f[16]) << 8 | f[17];
+  const uint8_t* tcp = f.data() + 14 + ihl;
+  const size_t doff = size_t(tcp[12] >> 4) * 4;
+  const uint8_t want = wire::tcpflag::syn | (ack ? wire::tcpflag::ack : 0);
+  return (tcp[13] & (wire::tcpflag::syn | wire::tcpflag::ack)) == want && total > ihl + doff;
+}
+
+struct FastOpenRun {
+  GenStats gen;
+  tcp::TcpCounters client, server;
+  uint64_t segments = 0;
+  bool blocked_after = false;  // the cache marks the server as dropping SYN data
+};
+
+// 300 cps exchanges of 100 bytes, 4 at a time, both ends with Fast Open;
+// the client keeps cookies in a host-pair cache (Policy::off: cookies only).
+FastOpenRun fast_open_cps(const LinkParams& to_client, const LinkParams& to_server) {
+  stack::StackConfig base;
+  base.tcp.tcp.fast_open = true;
+  Bed bed(3, to_client, to_server, base);
+  hostcache::HostCache cache;
+  hostcache::SharedPathCache paths(cache, hostcache::Policy::off);
+  bed.client.stack().tcp().set_path_cache(&paths);
+  ServerConfig sc;
+  sc.app = ServerApp::echo;
+  sc.port = 7;
+  Server srv(bed.server.stack().tcp(), sc);
+  EXPECT_TRUE(srv.start());
+  GenConfig gc = bed.gen_config(GenMode::cps, 7);
+  gc.conns = 4;
+  gc.requests = 300;
+  gc.req_size = gc.resp_size = 100;
+  Generator gen(bed.client.stack().tcp(), gc);
+  EXPECT_TRUE(bed.run(gen, 60 * kSec));
+  FastOpenRun r;
+  r.gen = gen.stats();
+  r.client = bed.client.stack().counters().tcp;
+  r.server = bed.server.stack().counters().tcp;
+  r.segments = r.client.tcp_segs_out + r.server.tcp_segs_out;
+  r.blocked_after = cache.peek({bed.client.ip(), bed.server.ip()}, bed.net.sim().now(),
+                               hostcache::Policy::off, 1460)
+                        .fastopen_blocked;
+  return r;
+}
+
+void expect_all_answered(const FastOpenRun& r) {
+  EXPECT_EQ(r.gen.responses_ok, 300u);
+  EXPECT_EQ(r.gen.responses_bad, 0u);
+  EXPECT_EQ(r.gen.errors, 0u);
+  EXPECT_EQ(r.gen.conns_failed, 0u);
+}
+
+}  // namespace
+
+TEST(WorkloadFastOpen, CpsCarriesTheRequestInTheSynAndTheAnswerInTheSynAck) {
+  const FastOpenRun r = fast_open_cps(Bed::link(), Bed::link());
+  expect_all_answered(r);
+  // The first connections ask for the cookie; every later one uses it.
+  EXPECT_GE(r.client.tcp_fastopen_cookie_requests, 1u);
+  EXPECT_LE(r.client.tcp_fastopen_cookie_requests, 4u);
+  EXPECT_EQ(r.client.tcp_fastopen_syn_data + r.client.tcp_fastopen_cookie_requests, 300u);
+  EXPECT_EQ(r.client.tcp_fastopen_syn_data_acked, r.client.tcp_fastopen_syn_data);
+  EXPECT_EQ(r.server.tcp_fastopen_accepted, r.client.tcp_fastopen_syn_data);
+  EXPECT_EQ(r.client.tcp_retransmits + r.server.tcp_retransmits, 0u);
+  // Five segments a transaction (SYN+request, SYN-ACK+answer, FIN, FIN, ACK)
+  // once the cookie is held; the cookie requests cost seven.
+  const double per = double(r.segments) / 300;
+  std::printf("Fast Open cps: %.2f segments a transaction\n", per);
+  EXPECT_LT(per, 5.1);
+}
+
+TEST(WorkloadFastOpen, ALostSynWithDataFallsBackAndTheServerIsLeftAlone) {
+  LinkParams up = Bed::link();
+  int dropped = 0;
+  up.drop_if = [&](std::span<const uint8_t> f) {
+    if (dropped || !syn_with_data(f, false)) return false;
+    ++dropped;
+    return true;
+  };
+  const FastOpenRun r = fast_open_cps(Bed::link(), up);
+  expect_all_answered(r);
+  EXPECT_EQ(dropped, 1);
+  EXPECT_EQ(r.client.tcp_fastopen_syn_data_timeout, 1u);
+  EXPECT_TRUE(r.blocked_after);  // later connects skip Fast Open for a while
+}
+
+TEST(WorkloadFastOpen, ALostSynAckWithTheAnswerIsSentAgainWithIt) {
+  LinkParams down = Bed::link();
+  int dropped = 0;
+  down.drop_if = [&](std::span<const uint8_t> f) {
+    if (dropped >= 3 || !syn_with_data(f, true)) return false;
+    ++dropped;
+    return true;
+  };
+  const FastOpenRun r = fast_open_cps(down, Bed::link());
+  expect_all_answered(r);
+  EXPECT_EQ(dropped, 3);
+  EXPECT_GE(r.server.tcp_retransmits, 3u);
+  // The client cannot tell a lost SYN-ACK from a lost SYN (RFC 7413 4.1.3):
+  // it sent its SYN again without data, and the server answered with the
+  // SYN-ACK and the answer again, delivered once.
+  EXPECT_EQ(r.client.tcp_fastopen_syn_data_timeout, 3u);
+  EXPECT_EQ(r.server.tcp_fastopen_accepted, r.client.tcp_fastopen_syn_data);
+}
+
+TEST(WorkloadFastOpen, AMiddleboxDroppingSynsWithDataCostsOneTimeoutPerConnectionInFlight) {
+  LinkParams up = Bed::link();
+  int dropped = 0;
+  up.drop_if = [&](std::span<const uint8_t> f) {
+    if (!syn_with_data(f, false)) return false;
+    ++dropped;
+    return true;
+  };
+  const FastOpenRun r = fast_open_cps(Bed::link(), up);
+  expect_all_answered(r);
+  EXPECT_GE(dropped, 1);
+  EXPECT_LE(dropped, 4);  // the connections in flight when the first timed out
+  EXPECT_EQ(r.client.tcp_fastopen_syn_data_timeout, uint64_t(dropped));
+  EXPECT_EQ(r.server.tcp_fastopen_accepted, 0u);
+  EXPECT_TRUE(r.blocked_after);
+  EXPECT_GT(r.client.tcp_fastopen_blocked, 250u);  // the rest went without
 }

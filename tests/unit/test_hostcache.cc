@@ -288,3 +288,70 @@ TEST(HostCacheAbuse, CookieFailuresAreShownNeverScoredAndAddNoEntries) {
   EXPECT_EQ(hc.snapshot()[0].second.cookie_failures, 12u);
   EXPECT_EQ(hc.open(kKey, kSec, Policy::temporal, kMss, kIw).abuse, 0);
 }
+
+namespace {
+
+tcp::FastOpenNews cookie_news(uint8_t b, uint8_t len = 8, uint16_t mss = 1460) {
+  tcp::FastOpenNews n;
+  n.kind = tcp::FastOpenNews::Kind::cookie;
+  n.cookie.len = len;
+  n.cookie.bytes.fill(b);
+  n.mss = mss;
+  return n;
+}
+
+TEST(HostCacheFastOpen, ACookieIsKeptWhateverThePolicyAgedAndValidated) {
+  for (Policy p : {Policy::off, Policy::temporal, Policy::ensemble}) {
+    HostCache hc;
+    hc.note_fastopen(kKey, cookie_news(0x11), kSec);
+    const tcp::PathHint h = hc.peek(kKey, 2 * kSec, p, kMss);
+    EXPECT_EQ(h.fastopen.len, 8) << policy_name(p);
+    EXPECT_EQ(h.fastopen.bytes[0], 0x11);
+    EXPECT_EQ(h.fastopen_mss, 1460);
+    EXPECT_FALSE(h.fastopen_blocked);
+    // A day later it is no longer offered.
+    EXPECT_EQ(hc.peek(kKey, kSec + kFastOpenCookieAgeNs, p, kMss).fastopen.len, 0);
+  }
+  HostCache hc;
+  // A length the option cannot carry is not stored; a tiny MSS is not handed on.
+  hc.note_fastopen(kKey, cookie_news(0x22, 3), kSec);
+  EXPECT_EQ(hc.peek(kKey, kSec, Policy::temporal, kMss).fastopen.len, 0);
+  hc.note_fastopen(kKey, cookie_news(0x22, 8, 100), kSec);
+  EXPECT_EQ(hc.peek(kKey, kSec, Policy::temporal, kMss).fastopen.len, 8);
+  EXPECT_EQ(hc.peek(kKey, kSec, Policy::temporal, kMss).fastopen_mss, 0);
+  // A poisoned entry with a bad length is not handed on either.
+  Entry e;
+  e.fastopen.len = 17;
+  e.fastopen_ns = kSec;
+  hc.poke(kKey, e);
+  EXPECT_EQ(hc.peek(kKey, kSec, Policy::temporal, kMss).fastopen.len, 0);
+}
+
+TEST(HostCacheFastOpen, AServerThatDropsSynDataIsLeftAloneForAWhile) {
+  HostCache hc;
+  hc.note_fastopen(kKey, cookie_news(0x11), kSec);
+  tcp::FastOpenNews lost;
+  lost.kind = tcp::FastOpenNews::Kind::syn_data_lost;
+  hc.note_fastopen(kKey, lost, 2 * kSec);
+  tcp::PathHint h = hc.peek(kKey, 3 * kSec, Policy::temporal, kMss);
+  EXPECT_TRUE(h.fastopen_blocked);
+  EXPECT_EQ(h.fastopen.len, 0);
+  h = hc.peek(kKey, 2 * kSec + kFastOpenBlockNs, Policy::temporal, kMss);
+  EXPECT_FALSE(h.fastopen_blocked);  // tried again: asks for a cookie
+  EXPECT_EQ(h.fastopen.len, 0);
+  // A new cookie ends the block at once.
+  hc.note_fastopen(kKey, lost, 4 * kSec);
+  hc.note_fastopen(kKey, cookie_news(0x33), 5 * kSec);
+  EXPECT_FALSE(hc.peek(kKey, 6 * kSec, Policy::temporal, kMss).fastopen_blocked);
+}
+
+TEST(HostCacheFastOpen, TheAdapterHandsANewCookieToTheNextConnectionAtOnce) {
+  HostCache hc;
+  SharedPathCache core(hc, Policy::temporal);
+  EXPECT_EQ(core.open(kKey.local, kKey.remote, kSec, kMss, kIw).fastopen.len, 0);
+  core.fastopen(kKey.local, kKey.remote, cookie_news(0x44), kSec + 1);
+  // Within the adapter's refresh interval, yet the cookie is there.
+  EXPECT_EQ(core.open(kKey.local, kKey.remote, kSec + 2, kMss, kIw).fastopen.len, 8);
+}
+
+}  // namespace
