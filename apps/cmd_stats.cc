@@ -319,6 +319,14 @@ std::string abuse_text(const nlohmann::ordered_json& e) {
   return b;
 }
 
+// " fastopen cookie mss 1460", " fastopen blocked", or nothing.
+std::string fastopen_text(const nlohmann::ordered_json& e) {
+  const std::string fo = e["fastopen"];
+  if (fo == "-") return {};
+  const uint64_t mss = e["fastopen_mss"];
+  return " fastopen " + fo + (mss ? " mss " + std::to_string(mss) : std::string());
+}
+
 // `touchstone stats hostcache`: the entries, like `ip tcp_metrics`.
 int print_hostcache(Client& cl, const nlohmann::json& info, bool json) {
   nlohmann::ordered_json entries = nlohmann::ordered_json::array();
@@ -335,7 +343,8 @@ int print_hostcache(Client& cl, const nlohmann::json& info, bool json) {
       for (const char* field : kCacheRowFields) {
         std::string v;
         in >> v;
-        if (field == std::string("remote") || field == std::string("local"))
+        if (field == std::string("remote") || field == std::string("local") ||
+            field == std::string("fastopen"))
           e[field] = v;
         else if (field == std::string("abuse"))
           e[field] = std::strtod(v.c_str(), nullptr);
@@ -367,7 +376,7 @@ int print_hostcache(Client& cl, const nlohmann::json& info, bool json) {
   for (const auto& e : entries) {
     const uint64_t srtt = e["srtt_us"], sst = e["ssthresh"], mss = e["mss"];
     std::printf("%s age %.1fsec source %s rtt %s rttvar %s min_rtt %s mss %s ssthresh %s "
-                "open %llu window %llu closes %llu%s\n",
+                "open %llu window %llu closes %llu%s%s\n",
                 e["remote"].get<std::string>().c_str(), double(e["age_ms"].get<uint64_t>()) / 1e3,
                 e["local"].get<std::string>().c_str(), srtt ? ms(srtt).c_str() : "-",
                 srtt ? ms(e["rttvar_us"]).c_str() : "-",
@@ -375,7 +384,8 @@ int print_hostcache(Client& cl, const nlohmann::json& info, bool json) {
                 mss ? std::to_string(mss).c_str() : "-", sst ? std::to_string(sst).c_str() : "-",
                 (unsigned long long)e["open"].get<uint64_t>(),
                 (unsigned long long)e["window"].get<uint64_t>(),
-                (unsigned long long)e["closes"].get<uint64_t>(), abuse_text(e).c_str());
+                (unsigned long long)e["closes"].get<uint64_t>(), abuse_text(e).c_str(),
+                fastopen_text(e).c_str());
   }
   return 0;
 }

@@ -128,7 +128,7 @@ CoreProbe* probe_at(const std::string& params, size_t& offset) {
 const char* const kCacheRowFields[kCacheFields] = {
     "remote",    "local",   "age_ms",   "srtt_us",      "rttvar_us",       "min_rtt_us",
     "mss",       "ssthresh", "open",    "window",       "closes",          "held_back_ms",
-    "reclaims",  "cookie_failures", "abuse"};
+    "reclaims",  "cookie_failures", "abuse", "fastopen", "fastopen_mss"};
 
 std::pair<std::string, std::string> cache_row(const hostcache::Key& k, const hostcache::Entry& e,
                                               uint64_t now) {
@@ -138,9 +138,14 @@ std::pair<std::string, std::string> cache_row(const hostcache::Key& k, const hos
                 (unsigned long long)((now > e.updated_ns ? now - e.updated_ns : 0) / 1'000'000),
                 (unsigned long long)(e.srtt_ns / 1000), (unsigned long long)(e.rttvar_ns / 1000),
                 (unsigned long long)(e.min_rtt_ns / 1000), unsigned(e.mss), e.ssthresh, e.open);
-  std::snprintf(b, sizeof b, "%llu %llu %llu %u %u %.1f", (unsigned long long)e.ensemble_cwnd,
-                (unsigned long long)e.closes, (unsigned long long)e.held_back_ms, e.reclaims,
-                e.cookie_failures, hostcache::abuse_at(e, now));
+  // Fast Open: "cookie" (held and usable), "blocked" (the server dropped
+  // SYN data lately) or "-".
+  const tcp::PathHint h = hostcache::HostCache::fastopen_of(e, now);
+  const char* fo = h.fastopen_blocked ? "blocked" : h.fastopen.len ? "cookie" : "-";
+  std::snprintf(b, sizeof b, "%llu %llu %llu %u %u %.1f %s %u",
+                (unsigned long long)e.ensemble_cwnd, (unsigned long long)e.closes,
+                (unsigned long long)e.held_back_ms, e.reclaims, e.cookie_failures,
+                hostcache::abuse_at(e, now), fo, unsigned(h.fastopen_mss));
   return {a, b};
 }
 

@@ -87,7 +87,7 @@ struct CacheView {
 // cookie failures, abuse score).
 std::pair<std::string, std::string> cache_row(const hostcache::Key& k, const hostcache::Entry& e,
                                               uint64_t now);
-inline constexpr size_t kCacheFields = 15;
+inline constexpr size_t kCacheFields = 17;
 extern const char* const kCacheRowFields[kCacheFields];
 
 // Registers /touchstone/info, /touchstone/counters, /touchstone/connections

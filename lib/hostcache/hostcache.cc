@@ -53,11 +53,10 @@ double abuse_at(const Entry& e, uint64_t now) {
   return std::min(kAbuseMax, e.abuse * std::exp2(-age / double(kAbuseHalfLifeNs)));
 }
 
-tcp::PathHint HostCache::hint_of(const Entry& e, uint64_t now, Policy p, uint16_t our_mss) const {
+tcp::PathHint HostCache::fastopen_of(const Entry& e, uint64_t now) {
+  // A cookie of a length the option can carry, no older than a day; the MSS
+  // learned with it at least 536 (a smaller one only shrinks the SYN's data).
   tcp::PathHint h;
-  // Fast Open, whatever the policy: a cookie of a length the option can
-  // carry, no older than a day; the MSS learned with it at least 536 (a
-  // smaller one only shrinks what the SYN carries).
   if (now < e.fastopen_blocked_until) {
     h.fastopen_blocked = true;
   } else if (tcp::FastOpenCookie::valid_length(e.fastopen.len) &&
@@ -65,6 +64,11 @@ tcp::PathHint HostCache::hint_of(const Entry& e, uint64_t now, Policy p, uint16_
     h.fastopen = e.fastopen;
     h.fastopen_mss = e.fastopen_mss >= 536 ? e.fastopen_mss : 0;
   }
+  return h;
+}
+
+tcp::PathHint HostCache::hint_of(const Entry& e, uint64_t now, Policy p, uint16_t our_mss) const {
+  tcp::PathHint h = fastopen_of(e, now);  // whatever the policy
   if (p == Policy::off) return h;
   h.abuse = uint8_t(std::lround(abuse_at(e, now)));
   // Weight of what was learned: 1 when just written, 0 at max_age and after.

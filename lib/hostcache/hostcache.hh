@@ -154,6 +154,9 @@ class HostCache {
   // What a client connection learned about the server's Fast Open.
   void note_fastopen(const Key& k, const tcp::FastOpenNews& n, uint64_t now);
 
+  // The Fast Open fields of the hint an entry gives at `now`, whatever the
+  // policy (validated and aged).
+  static tcp::PathHint fastopen_of(const Entry& e, uint64_t now);
   // The validated hint an entry gives at `now` (for tests and `stats`).
   tcp::PathHint hint_of(const Entry& e, uint64_t now, Policy p, uint16_t our_mss) const;
   // Copies of every entry (for `touchstone stats hostcache`), from any thread

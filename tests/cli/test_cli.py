@@ -45,18 +45,20 @@ flags = {
     "serve": ["--port", "--ip", "--gw", "--vlan", "--lcores", "--eal", "--impair", "--duration",
               "--progress", "--quiet", "--app", "--listen", "--http-root", "--http-size",
               "--max-conns", "--buffer-memory", "--hostcache", "--syncookies",
-              "--persist-reclaim-after", "--stall-reclaim-after"],
+              "--persist-reclaim-after", "--stall-reclaim-after", "--tfo", "--tfo-pending",
+              "--tfo-replay-guard", "--separate-fin"],
     "gen": ["--port", "--ip", "--target", "--mode", "--conns", "--rate", "--requests", "--size",
             "--req-size", "--resp-size", "--path",
             "--timeout", "--json", "--impair", "--source-ips", "--source-ports", "--max-conns", "--buffer-memory",
             "--hostcache", "--read-rate", "--legit-conns", "--persist-reclaim-after",
-            "--stall-reclaim-after"],
+            "--stall-reclaim-after", "--tfo", "--close", "--separate-fin"],
     "demo": ["--mode", "--conns", "--rate", "--ramp", "--steps", "--warmup", "--method", "--header",
              "--body-size", "--paths", "--path-order", "--reverse", "--bidir", "--no-huge",
              "--duration", "--requests", "--size", "--json",
              "--impair", "--lcores", "--hostcache", "--layout", "--syncookies", "--read-rate",
              "--legit-conns", "--persist-reclaim-after", "--stall-reclaim-after", "--max-conns",
-             "--buffer-memory"],
+             "--buffer-memory", "--tfo", "--tfo-pending", "--tfo-replay-guard", "--close",
+             "--separate-fin"],
     "sim": ["--scenario", "--cc", "--seed", "--bytes", "--json", "--trace", "--list"],
     "stats": ["--pid", "--socket", "--connections", "--max-connections", "--watch", "--json"],
 }
@@ -167,6 +169,17 @@ bad = [
     ["demo", "--mode", "synflood", "--rate", "1k", "--syncookies", "often"],
     ["demo", "--mode", "ping", "--syncookies", "always"],
     ["demo", "--mode", "slowread", "--read-rate", "x", "--duration", "1s"],
+    # Fast Open and the FIN (docs/fastopen.md).
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "bulk", "--tfo"],
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "rr", "--close"],
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "http", "--tfo-pending", "5"],  # a listener's
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "http", "--header", "Connection: close"],
+    ["serve"] + port + ["--app", "echo", "--tfo-pending", "5"],  # without --tfo
+    ["serve"] + port + ["--app", "echo", "--tfo-replay-guard"],  # without --tfo
+    ["serve"] + port + ["--app", "echo", "--tfo", "--tfo-pending", "0"],
+    ["serve"] + port + ["--tfo"],  # no --app
+    ["demo", "--mode", "cps", "--separate-fin", "client"],
+    ["demo", "--mode", "ping", "--tfo"],
     ["serve", "--port", "af_xdp:nosuch0", "--ip", "10.9.0.2/24"],
     ["serve", "--port", "af_packet:nosuch0", "--ip", "10.9.0.2/24"],
     ["serve", "--port", "pci:0000:ff:1f.7", "--ip", "10.9.0.2/24"],
@@ -582,8 +595,30 @@ check(r.returncode == 0 and len(flows) == 4 and
       all(f["orderly_close"] for f in flows),
       "sim dumbbell --json: every flow, and retransmissions summed over them", json.dumps(res)[:1500])
 
-# --- stats hostcache: the host-pair cache of a running cps demo ---
-p = subprocess.Popen([TS, "demo", "--mode", "cps", "--duration", "30s", "--quiet"],
+# --- Fast Open and the FIN: segments per transaction (docs/fastopen.md) ---
+def segments_per_transaction(args):
+    jt = os.path.join(tmp, "segs.json")
+    r = run(["demo", "--duration", "2s", "--json", jt, "--quiet"] + args, timeout=60)
+    res = json.load(open(jt)) if os.path.exists(jt) else {}
+    c = res.get("counters", {})
+    ok = res.get("responses_ok", 0)
+    segs = c.get("gen", {}).get("tcp_segs_out", 0) + c.get("serve", {}).get("tcp_segs_out", 0)
+    return r, res, (segs / ok if ok else None)
+for args, lo, hi in ((["--mode", "cps"], 6.9, 7.1),
+                     (["--mode", "cps", "--tfo"], 4.9, 5.1),
+                     (["--mode", "http", "--close"], 5.9, 6.1),
+                     (["--mode", "http", "--close", "--tfo"], 3.9, 4.1),
+                     (["--mode", "http", "--close", "--separate-fin", "both"], 7.5, 8.5)):
+    r, res, per = segments_per_transaction(args)
+    serve = res.get("counters", {}).get("serve", {})
+    fo = "--tfo" not in args or serve.get("tcp_fastopen_accepted", 0) > 1000
+    check(r.returncode == 0 and per is not None and lo <= per <= hi and fo and
+          res.get("responses_bad") == 0 and res.get("requests_lost") == 0,
+          "demo %s: %s segments a transaction (want %s to %s)" % (" ".join(args), per and round(per, 2), lo, hi),
+          r.stdout[-1500:] + r.stderr[-500:])
+
+# --- stats hostcache: the host-pair cache of a running cps demo (with Fast Open) ---
+p = subprocess.Popen([TS, "demo", "--mode", "cps", "--tfo", "--duration", "30s", "--quiet"],
                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 try:
     cache = {}
@@ -600,12 +635,16 @@ try:
     check(cache.get("policy") == "temporal" and
           pairs == [("10.0.0.1", "10.0.0.2"), ("10.0.0.2", "10.0.0.1")] and
           all(e["mss"] > 0 and e["srtt_us"] > 0 and e["closes"] > 100
-              for e in cache.get("entries", [])),
-          "stats hostcache --json: both directions' entries, learned from closed connections",
+              for e in cache.get("entries", [])) and
+          [e["fastopen"] for e in sorted(cache.get("entries", []), key=lambda e: e["local"])] ==
+          ["-", "cookie"],
+          "stats hostcache --json: both directions' entries, learned from closed connections; "
+          "the client's holds the server's Fast Open cookie",
           json.dumps(cache)[:1500])
     r = run(["stats", "hostcache", "--pid", str(p.pid)], timeout=20)
     check(r.returncode == 0 and "policy temporal" in r.stdout and
-          "10.0.0.1 age" in r.stdout and "source 10.0.0.2" in r.stdout and "rtt" in r.stdout,
+          "10.0.0.1 age" in r.stdout and "source 10.0.0.2" in r.stdout and "rtt" in r.stdout and
+          "fastopen cookie" in r.stdout,
           "stats hostcache: one line per host pair, like ip tcp_metrics", r.stdout + r.stderr)
 finally:
     interrupt(p)
