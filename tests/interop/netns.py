@@ -103,9 +103,10 @@ class Topology:
     def peer(self, cmd, check=True, timeout=60):
         return self.ns(self.peer_ns, cmd, check=check, timeout=timeout)
 
-    def start_nginx(self, tmp, root, port=8080):
+    def start_nginx(self, tmp, root, port=8080, fastopen_port=None):
         """nginx in the peer namespace serving `root` on PEER_IP:port with one worker,
-        logging every request; returns the access log's path."""
+        logging every request (and on fastopen_port with TCP Fast Open, if given);
+        returns the access log's path."""
         conf = os.path.join(tmp, "nginx.conf")
         access = os.path.join(tmp, "access.log")
         with open(conf, "w") as f:
@@ -113,8 +114,10 @@ class Topology:
                     "error_log %s/nginx-error.log;\n"
                     "events { worker_connections 1024; }\n"
                     "http { access_log %s; keepalive_requests 1000000;\n"
-                    "  server { listen %s:%d; root %s; } }\n" %
-                    (tmp, tmp, access, PEER_IP, port, root))
+                    "  server { listen %s:%d; %s root %s; } }\n" %
+                    (tmp, tmp, access, PEER_IP, port,
+                     "listen %s:%d fastopen=256;" % (PEER_IP, fastopen_port)
+                     if fastopen_port else "", root))
         nginx = subprocess.Popen(["ip", "netns", "exec", self.peer_ns, "nginx", "-c", conf],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
                                  start_new_session=True)
