@@ -183,6 +183,11 @@ void Connection::accept(const SegmentIn& syn, uint32_t iss, uint32_t ts_offset, 
     // answers in its handlers leaves with the SYN-ACK. (A FIN in the SYN is
     // left for the peer to send again once synchronized.)
     fo_.accepted = true;
+    // Data goes out before the SYN is acknowledged: stream offsets count from
+    // ISS + 1 already (the offset of SND.UNA, the SYN, is one before 0), and
+    // the window is the initial one.
+    snd_.una_pos = UINT64_MAX;
+    cc_.start(smss_, initial_window(), UINT32_MAX / 2);
     SegmentIn rest = syn;
     rest.seq = syn.seq + 1;
     rest.flags = uint8_t(rest.flags & ~(wire::tcpflag::syn | wire::tcpflag::fin));
@@ -221,6 +226,10 @@ void Connection::accept_handshake(const Handshake& h, uint64_t now) {
 void Connection::take_peer_syn(const SegmentIn& syn, uint64_t now) {
   rcv_.irs = syn.seq;
   rcv_.nxt = rcv_.adv = rcv_.irs + 1;
+  // An active opener promised its SYN's (unscaled) window before it knew the
+  // peer's sequence numbers: that is the edge a SYN-ACK's data lands within.
+  if (state_ == State::syn_sent)
+    rcv_.adv += std::min<uint32_t>(uint32_t(rcvbuf_.window()), 65535);
   take_syn_options(*syn.options);
   if (opt_.ts) {
     ts_.recent = syn.options->tsval;
@@ -384,6 +393,9 @@ void Connection::input_syn_sent(const SegmentIn& seg, uint64_t now) {
   }
   accept_syn_ack(seg, now);
   // Data (and a FIN) on the SYN-ACK start after the SYN's sequence number.
+  // A Fast Open server's answer there is acknowledged as data is (delayed,
+  // or with what the application sends back, its FIN included), not at once.
+  if (!seg.payload.empty()) acks_.now = false;
   if (!seg.payload.empty() || (seg.flags & fin)) {
     SegmentIn rest = seg;
     rest.seq = seg.seq + 1;
@@ -798,11 +810,14 @@ size_t Connection::queue(std::span<const uint8_t> data, bool by_ref, uint64_t no
 void Connection::consume(size_t n, uint64_t now) {
   const size_t before = rcvbuf_.window();
   rcvbuf_.consume(n);
-  // Tell the peer when the window has opened enough to matter (receiver-side
-  // silly window avoidance decides in window_field()).
+  // Tell the peer at once when the window has opened enough to matter
+  // (receiver-side silly window avoidance decides in window_field()) and the
+  // peer may be held back: less than four segments' room left to it.
+  // Otherwise the wider window rides on the next ACK, and an exchange that
+  // reads its answer and closes sends one segment, not an update and a FIN.
   const uint32_t step = std::min<uint32_t>(uint32_t(rcvbuf_.capacity() / 2), our_mss_);
   if (synchronized(state_) && rcvbuf_.window() >= advertised() + step &&
-      rcvbuf_.window() > before && !rcv_.fin_received)
+      advertised() < 4u * our_mss_ && rcvbuf_.window() > before && !rcv_.fin_received)
     acks_.now = true;
   output_soon(now);
 }

@@ -277,7 +277,7 @@ class Connection {
   uint64_t persist_deadline() const { return timers_.persist; }
   uint64_t keepalive_deadline() const { return timers_.keepalive; }
   uint64_t time_wait_deadline() const { return timers_.time_wait; }
-  uint64_t bytes_acked() const { return snd_.una_pos; }
+  uint64_t bytes_acked() const { return snd_.syn_acked ? snd_.una_pos : 0; }
   uint64_t bytes_received() const { return rcvbuf_.next(); }
   uint64_t bytes_consumed() const { return rcvbuf_.read_offset(); }
   uint64_t retransmitted_bytes() const { return retransmitted_bytes_; }

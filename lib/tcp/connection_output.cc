@@ -18,9 +18,15 @@ void Connection::output(uint64_t now) {
     if (snd_.nxt == snd_.iss) {
       // A Fast Open SYN waits for the data it is to carry (docs/fastopen.md).
       if (!fo_.defer_syn || sndbuf_.size()) send_syn(now);
-    }
-    else if (acks_.now && state_ == State::syn_received)
+    } else if (acks_.now && state_ == State::syn_received) {
       send_ack(now);  // an unacceptable segment is answered here too
+    }
+    // A Fast Open server answers within the initial window before the
+    // handshake completes (RFC 7413 4.2.2): what the SYN-ACK could not carry
+    // follows it.
+    if (state_ == State::syn_received && fo_.accepted && snd_.nxt != snd_.iss)
+      while (send_data(now, false)) {
+      }
     return;
   }
   if (sends_data(state_)) {

@@ -130,12 +130,46 @@ TEST(FastOpenClient, WithACookieTheSynCarriesTheFirstWriteAndItsAnswerComesWithT
   EXPECT_EQ(h.conn->send_queued(), 0u);
   EXPECT_EQ(h.ctr.tcp_fastopen_syn_data_acked, 1u);
   EXPECT_EQ(h.ctr.tcp_retransmits, 0u);
+  // The answer is acknowledged as data is: by the delayed ACK here (or
+  // with whatever the application sends next).
+  EXPECT_TRUE(h.take().empty());
+  h.run_until(h.now + h.cfg.delack_ns);
   s = h.take();
-  ASSERT_EQ(s.size(), 1u);  // one ACK for both
+  ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].seg.flags, flag::ack);
   EXPECT_EQ(s[0].seg.ack, 5051u);
   FastOpenNews n;
   EXPECT_FALSE(h.conn->take_fastopen_news(n));  // nothing new for the cache
+}
+
+TEST(FastOpenClient, AnAnswerInTheSynAckAndItsRestAreAcknowledgedByOneSegment) {
+  Harness h(fast_open_config());
+  // An application that reads everything and closes once the server has (as
+  // gen does with an answer to "Connection: close").
+  struct Closer final : Events {
+    void on_readable(Connection& c) override {
+      read += c.readable().size();
+      c.consume(c.readable().size(), *now);
+    }
+    void on_peer_closed(Connection& c) override { c.close(*now); }
+    size_t read = 0;
+    const uint64_t* now = nullptr;
+  } closer;
+  closer.now = &h.now;
+  h.conn->set_events(&closer);
+  auto s = open_and_write(h, FastOpenClient{cookie_of(0xab), 1460}, 100);
+  ASSERT_EQ(s.size(), 1u);
+  h.now += 10 * kMs;
+  // The answer: 1400 bytes with the SYN-ACK, 600 more and the FIN after it.
+  h.in(h.seg(5000, 1101, flag::syn | flag::ack, 65535, std::vector<uint8_t>(1400, 'a'),
+             synack_opts(s[0].seg.options.tsval)));
+  EXPECT_TRUE(h.take().empty());  // no ACK yet: more is coming
+  h.in(h.data(6401, std::vector<uint8_t>(600, 'b'), flag::fin));
+  EXPECT_EQ(closer.read, 2000u);
+  s = h.take();
+  ASSERT_EQ(s.size(), 1u);  // the ACK of all of it, with our FIN
+  EXPECT_EQ(s[0].seg.flags, flag::ack | flag::fin);
+  EXPECT_EQ(s[0].seg.ack, 7002u);
 }
 
 TEST(FastOpenClient, WithoutACookieTheSynAsksForOneAndTheDataFollowsTheHandshake) {
@@ -274,6 +308,8 @@ struct FastOpenLayer : Layer {
   std::vector<Seg> syn_data(const ts::tcp::FastOpenCookie& c, uint32_t irs, size_t len,
                             uint64_t now, uint16_t sport = kPeerPort) {
     wire::TcpOptions o;
+    o.has_mss = true;
+    o.mss = 1460;
     o.has_fastopen = true;
     o.fastopen_cookie_len = c.len;
     std::copy_n(c.bytes.begin(), c.len, o.fastopen_cookie.begin());
@@ -304,6 +340,36 @@ TEST(FastOpenServer, ACookieRequestGetsACookieAndTheDataOfAValidOneGoesUpAtOnce)
   EXPECT_TRUE(l.feed(kListenPort, flag::ack, 1121, s[0].seq + 1 + 300, 3 * kMs).empty());
   EXPECT_EQ(l.app.conn->state(), ts::tcp::State::established);
   EXPECT_EQ(l.app.conn->snd_una(), s[0].seq + 1 + 300);
+}
+
+TEST(FastOpenServer, AnAnswerLongerThanTheSynAckCarriesFollowsItBeforeTheHandshake) {
+  FastOpenLayer l;
+  l.app.answer = 4000;
+  l.app.close_after_answer = true;
+  const auto cookie = l.get_cookie(kMs);
+  auto s = l.syn_data(cookie, 1000, 80, 2 * kMs);
+  // The SYN-ACK with the first part, then the rest within the initial
+  // window, the FIN on the last segment; nothing waits for the ACK.
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_EQ(s[0].flags, flag::syn | flag::ack);
+  size_t total = 0;
+  uint32_t next = s[0].seq + 1;
+  for (const auto& x : s) {
+    if (&x != &s[0]) {
+      EXPECT_EQ(x.seq, next);
+      EXPECT_EQ(x.ack, 1081u);
+    }
+    next += uint32_t(x.len);
+    total += x.len;
+  }
+  EXPECT_EQ(total, 4000u);
+  EXPECT_EQ(s[2].flags, flag::ack | flag::psh | flag::fin);
+  // One ACK for all of it (and the client's FIN) ends it.
+  auto out = l.feed(kListenPort, flag::ack | flag::fin, 1081, next + 1, 3 * kMs);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].ack, 1082u);
+  EXPECT_EQ(l.app.conn->state(), ts::tcp::State::time_wait);
+  EXPECT_EQ(l.ctr.tcp_retransmits, 0u);
 }
 
 TEST(FastOpenServer, TheAnswerAndTheFinRideOnTheSynAckWhenTheApplicationCloses) {
