@@ -42,6 +42,7 @@ int run_demo(const DemoArgs& a) {
   apply_fastopen_args(a.fastopen, common.given, sep == "serve" || sep == "both", server_cfg.tcp);
   apply_fastopen_args(a.fastopen, common.given, sep == "gen" || sep == "both", client_cfg.tcp);
   WorkloadPlan plan = plan_workload(a.work, common, 1500);
+  plan.fast_open = a.fastopen.tfo;
   const bool tcp = plan.mode().tcp;
   workload::ServerConfig sc;
   if (tcp) {

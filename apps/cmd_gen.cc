@@ -72,6 +72,7 @@ int run_gen(const GenArgs& a) {
   // Check the workload flags before starting DPDK (ping's payload is checked
   // against the port's MTU again below).
   WorkloadPlan plan = plan_workload(a.work, a.common, 1500);
+  plan.fast_open = a.fastopen.tfo;
   const bool tcp = plan.mode().tcp;
   if (plan.gen.mode == workload::GenMode::http)
     refuse_given(a.common.given, {"--resp-size"}, "gen --mode http (the server sizes its responses)");

@@ -658,7 +658,18 @@ void print_tcp_summary(const char* title, const WorkloadPlan& plan, const Worklo
 
 }  // namespace
 
+namespace {
+std::string pacing_core(const WorkloadPlan& plan);
+}  // namespace
+
 std::string pacing_text(const WorkloadPlan& plan) {
+  return pacing_core(plan) + (plan.fast_open ? ", Fast Open" : "") +
+         (plan.gen.http_close ? ", a connection per request (Connection: close)" : "");
+}
+
+namespace {
+
+std::string pacing_core(const WorkloadPlan& plan) {
   const auto& g = plan.gen;
   const bool tcp = plan.mode().tcp;
   auto count = [&](uint32_t n) {
@@ -687,6 +698,8 @@ std::string pacing_text(const WorkloadPlan& plan) {
   return "closed loop, " + count(g.conns) +
          (g.ramp_ns ? " (reached over " + human_ns(g.ramp_ns) + ")" : std::string()) + warm;
 }
+
+}  // namespace
 
 void print_summary(const char* title, const WorkloadPlan& plan, const WorkloadResult& r) {
   switch (plan.mode().mode) {
@@ -736,6 +749,8 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
   if (plan.warmup_ns) config["warmup_s"] = double(plan.warmup_ns) / 1e9;
   if (mode_takes(g.mode, "--size")) config["size"] = g.size;
   if (mode_takes(g.mode, "--read-rate")) config["read_rate"] = g.read_rate;
+  if (mode_takes(g.mode, "--tfo")) config["tfo"] = plan.fast_open;
+  if (mode_takes(g.mode, "--close")) config["close"] = g.http_close;
   if (mode_takes(g.mode, "--timeout")) config["timeout_ms"] = double(g.timeout_ns) / 1e6;
   j["config"] = config;
   j["ok"] = failure.empty();

@@ -46,6 +46,7 @@ struct WorkloadPlan {
   uint64_t progress_ns = 1'000'000'000;  // 0: no progress lines
   bool quiet = false;                    // the summary only (no progress, no counters)
   std::string json_path;
+  bool fast_open = false;  // --tfo (the connections' TcpConfig has it; shown in the results)
   const workload::ModeInfo& mode() const { return workload::mode_info(gen.mode); }
   // The server to load (`port`: TCP modes).
   void aim(wire::Ipv4Addr target, uint16_t port) {
