@@ -9,13 +9,16 @@ namespace ts::workload {
 
 // A request is --req-size bytes of a pattern; its response is complete after
 // --resp-size bytes (an echo server answers the request's own size, `serve
-// --app rr` its --resp-size for every --req-size received).
+// --app rr` its --resp-size for every --req-size received), and must be the
+// same pattern from its start (both servers send it so): a response that is
+// not is counted bad.
 class RrMode : public TcpMode {
  public:
   explicit RrMode(const GenConfig& cfg);
   void begin(Exchange& x) const override {
     x.req_size = x.req_left = req_size_;
     x.resp_left = resp_size_;
+    x.corrupt = false;
   }
   std::span<const uint8_t> request_bytes(const Exchange&, uint64_t offset) const override {
     const size_t at = size_t(offset % pattern_.size());

@@ -25,6 +25,7 @@ struct Exchange {
   bool header_done = false;  // http: the header block was parsed
   uint16_t status = 0;       // http: the response's status once parsed
   bool keep_alive = true;    // http: the server keeps the connection
+  bool corrupt = false;      // rr, cps: a response byte differed from the pattern
 };
 
 class TcpMode {

@@ -153,6 +153,32 @@ TEST(Workload, CpsOpensAndClosesAConnectionPerRequest) {
   EXPECT_GE(gen.stats().latency.quantile(0.5), 200'000u);
 }
 
+// A server that answers every 64 bytes with 64 bytes of the wrong content:
+// every response arrives whole, and every one is counted bad.
+TEST(Workload, RrCountsAResponseThatIsNotThePatternBad) {
+  Bed bed;
+  struct Wrong final : stack::Acceptor, tcp::Events {
+    explicit Wrong(stack::TcpLayer& l) : layer(l) {}
+    tcp::Events* on_accept(const tcp::FourTuple&) override { return this; }
+    void on_readable(tcp::Connection& c) override {
+      const size_t n = c.readable().size();
+      c.consume(n, layer.now());
+      const std::vector<uint8_t> junk(n, 'x');
+      c.send(junk, layer.now());
+    }
+    void on_peer_closed(tcp::Connection& c) override { c.close(layer.now()); }
+    stack::TcpLayer& layer;
+  } wrong(bed.server.stack().tcp());
+  ASSERT_TRUE(bed.server.stack().tcp().listen(7, &wrong));
+  GenConfig gc = bed.gen_config(GenMode::rr, 7);
+  gc.conns = 2;
+  gc.requests = 50;
+  Generator gen(bed.client.stack().tcp(), gc);
+  bed.run(gen, 5 * kSec);
+  EXPECT_EQ(gen.stats().responses_ok, 0u);
+  EXPECT_EQ(gen.stats().responses_bad, 50u);
+}
+
 TEST(Workload, CpsReusesPortsThroughTimeWaitBeyondThePortRange) {
   // A port range of 64 and 1000 connections: the generator's TIME-WAITs must
   // give way to new connections from the same ports.
