@@ -38,7 +38,11 @@ namespace ts::stack {
   X(icmp_echo_requests_out, false, "ICMP echo requests sent")                             \
   X(icmp_echo_replies_in, false, "ICMP echo replies received")                            \
   X(icmp_other, true, "ICMP messages of other types (ignored)")                           \
-  X(udp_no_listener, true, "UDP datagram for a port nobody listens on")                   \
+  X(udp_no_listener, true, "UDP datagram for a port nobody listens on (answered with ICMP port unreachable)") \
+  X(udp_datagrams_in, false, "UDP datagrams delivered to a bound port")                   \
+  X(udp_datagrams_out, false, "UDP datagrams sent")                                       \
+  X(icmp_unreachable_out, false, "ICMP port unreachable messages sent")                   \
+  X(icmp_unreachable_limited, false, "ICMP port unreachable messages not sent: the destination's limit") \
   X(tx_alloc_failed, true, "packet not sent: buffer pool empty")                         \
   X(tx_too_big, true, "packet not sent: larger than the MTU or the buffer")                \
   X(steer_out, false, "received frames passed to the core that owns their flow")         \

@@ -205,6 +205,14 @@ void Stack::ipv4_input(Packet& p, size_t l2, bool link_broadcast, uint64_t now) 
       if (Error e = wire::UdpRepr::parse(wire::UdpView(l4), r.src, r.dst, u, l4_check);
           e != Error::ok)
         return drop(p, e);
+      for (const auto& [port, rx] : udp_ports_)
+        if (port == u.dst_port) {
+          ++ctr_.udp_datagrams_in;
+          rx->on_datagram({r.src, r.dst, u.src_port, u.dst_port, u.payload}, now);
+          dev_.free(p);
+          return;
+        }
+      send_port_unreachable({p.data + l2, size_t(ip.header_len()) + l4.size()}, r.dst, r.src, now);
       return drop(p, ctr_.udp_no_listener);
     }
     default:
@@ -294,6 +302,62 @@ void Stack::send_ip(Packet& p, Ipv4Addr src, Ipv4Addr dst, uint8_t protocol, boo
   p.l2_len = uint16_t(l2_len_);
   p.l3_len = uint16_t(wire::kIpv4HeaderLen);
   ip_output(p, dst, now);
+}
+
+bool Stack::udp_bind(uint16_t port, UdpReceiver* r) {
+  if (!port || !r) return false;
+  for (const auto& b : udp_ports_)
+    if (b.first == port) return false;
+  udp_ports_.emplace_back(port, r);
+  return true;
+}
+
+void Stack::udp_unbind(uint16_t port) {
+  std::erase_if(udp_ports_, [&](const auto& b) { return b.first == port; });
+}
+
+bool Stack::send_udp(Ipv4Addr src, Ipv4Addr dst, uint16_t src_port, uint16_t dst_port,
+                     std::span<const uint8_t> payload, uint64_t now) {
+  wire::UdpRepr u;
+  u.src_port = src_port;
+  u.dst_port = dst_port;
+  u.payload = payload;
+  Packet p;
+  if (!alloc_ip(wire::kIpv4HeaderLen + u.len(), p)) return false;
+  uint8_t* l4 = p.data + l2_len_ + wire::kIpv4HeaderLen;
+  if (!payload.empty()) std::memcpy(l4 + wire::kUdpHeaderLen, payload.data(), payload.size());
+  const bool offload = dev_.info().tx_udp_csum;
+  u.emit_header({l4, u.len()}, src, dst, offload ? wire::CsumFill::offload : wire::CsumFill::full);
+  ++ctr_.udp_datagrams_out;
+  send_ip(p, src, dst, wire::ipproto::udp, true, u.len(), offload ? pktflag::tx_udp_csum : 0, now);
+  return true;
+}
+
+void Stack::send_port_unreachable(std::span<const uint8_t> l3, Ipv4Addr from, Ipv4Addr to,
+                                  uint64_t now) {
+  if (!cfg_.icmp_unreachable_per_sec) return;
+  IcmpBudget& b = icmp_budget_[(uint32_t(to.v) * 0x9e3779b1u) >> 24];
+  const uint64_t second = now / 1'000'000'000;
+  if (b.to != to || b.second != second) b = IcmpBudget{to, second, 0};
+  if (b.sent >= cfg_.icmp_unreachable_per_sec) {
+    ++ctr_.icmp_unreachable_limited;
+    return;
+  }
+  // RFC 1812 4.3.2.3: as much of the datagram as fits in 576 bytes.
+  const size_t quote = std::min<size_t>(l3.size(), 576 - wire::kIpv4HeaderLen - wire::kIcmpHeaderLen);
+  wire::IcmpRepr ic;
+  ic.type = wire::icmptype::dest_unreachable;
+  ic.code = 3;  // port unreachable
+  ic.payload = l3.first(quote);
+  Packet p;
+  if (!alloc_ip(wire::kIpv4HeaderLen + ic.len(), p)) return;
+  uint8_t* l4 = p.data + l2_len_ + wire::kIpv4HeaderLen;
+  std::memcpy(l4 + wire::kIcmpHeaderLen, l3.data(), quote);
+  ic.payload = {l4 + wire::kIcmpHeaderLen, quote};
+  ic.emit_header({l4, ic.len()});
+  ++b.sent;
+  ++ctr_.icmp_unreachable_out;
+  send_ip(p, from, to, wire::ipproto::icmp, false, ic.len(), 0, now);
 }
 
 bool Stack::send_echo_request(Ipv4Addr dst, uint16_t ident, uint16_t seq,

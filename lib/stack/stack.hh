@@ -34,6 +34,11 @@ struct StackConfig {
   std::optional<wire::Ipv4Addr> gateway;  // next hop for everything off-link
   uint16_t vlan = 0;                      // 802.1Q VLAN ID, 0 for untagged
   uint8_t ttl = 64;
+  // ICMP port unreachable for UDP to a closed port: at most this many a
+  // second to any one destination (0: never). Per destination, not per
+  // endpoint: a shared budget would tell an outsider, by what it leaves over,
+  // which ports are open (the SAD DNS side channel).
+  uint32_t icmp_unreachable_per_sec = 100;
   ArpConfig arp;
   TcpLayerConfig tcp;
   // Keys the ISN generator (RFC 6528), timestamp offsets and the flow-table
@@ -46,6 +51,21 @@ struct EchoReply {
   wire::Ipv4Addr from;
   uint16_t ident = 0, seq = 0;
   std::span<const uint8_t> payload;
+};
+
+// A UDP datagram as received, for the receiver bound to its port; the payload
+// is valid for the call only.
+struct Datagram {
+  wire::Ipv4Addr src, dst;
+  uint16_t src_port = 0, dst_port = 0;
+  std::span<const uint8_t> payload;
+};
+
+// Receives the datagrams of a bound UDP port; called on the stack's core.
+class UdpReceiver {
+ public:
+  virtual ~UdpReceiver() = default;
+  virtual void on_datagram(const Datagram& d, uint64_t now) = 0;
 };
 
 // Receives ICMP echo replies (for a ping client); called on the stack's core.
@@ -96,6 +116,16 @@ class Stack final : public IpOutput {
                          std::span<const uint8_t> payload, uint64_t now);
   void set_echo_handler(EchoHandler* h) { echo_ = h; }
 
+  // UDP. A port bound to a receiver gets its datagrams (false: the port is 0
+  // or taken); a datagram to any other port is counted and answered with ICMP
+  // port unreachable (RFC 1122 4.1.3.1), limited per destination.
+  bool udp_bind(uint16_t port, UdpReceiver* r);
+  void udp_unbind(uint16_t port);
+  // Sends one datagram (checksum in software or by the device); false when
+  // no buffer was free or it does not fit the MTU (counted).
+  bool send_udp(wire::Ipv4Addr src, wire::Ipv4Addr dst, uint16_t src_port, uint16_t dst_port,
+                std::span<const uint8_t> payload, uint64_t now);
+
   // Whether `a` is one of our addresses.
   bool is_local(wire::Ipv4Addr a) const { return cfg_.is_local(a); }
   const Counters& counters() const { return ctr_; }
@@ -113,6 +143,10 @@ class Stack final : public IpOutput {
   bool bad_source(wire::Ipv4Addr src) const;
   void icmp_input(Packet& p, size_t l2, size_t ihl, std::span<const uint8_t> msg,
                   wire::Ipv4Addr src, uint64_t now);
+  // ICMP port unreachable for the datagram whose IP packet is `l3` (quoted:
+  // its header and as much of the rest as keeps the message within 576 bytes).
+  void send_port_unreachable(std::span<const uint8_t> l3, wire::Ipv4Addr from, wire::Ipv4Addr to,
+                             uint64_t now);
   // Sends a packet whose IPv4 header starts l2_len_ bytes into p.data: writes
   // the Ethernet header for the next hop, or holds p while ARP resolves it.
   void ip_output(Packet& p, wire::Ipv4Addr dst, uint64_t now);
@@ -136,6 +170,16 @@ class Stack final : public IpOutput {
   ArpCache arp_;
   Counters ctr_;
   EchoHandler* echo_ = nullptr;
+  // Bound UDP ports (a handful: a linear search is fine).
+  std::vector<std::pair<uint16_t, UdpReceiver*>> udp_ports_;
+  // ICMP errors sent per destination in the present second (direct-mapped;
+  // a destination that takes another's slot starts afresh).
+  struct IcmpBudget {
+    wire::Ipv4Addr to;
+    uint64_t second = UINT64_MAX;
+    uint32_t sent = 0;
+  };
+  std::array<IcmpBudget, 256> icmp_budget_{};
   uint16_t ip_ident_ = 0;
   std::unique_ptr<TcpLayer> tcp_;
 };

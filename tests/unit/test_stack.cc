@@ -12,6 +12,9 @@
 #include "stack/stack.hh"
 #include "wire/bytes.hh"
 #include "wire/checksum.hh"
+#include "wire/icmp.hh"
+#include "wire/ipv4.hh"
+#include "wire/udp.hh"
 
 using namespace ts;
 using namespace ts::stack;
@@ -468,3 +471,118 @@ TEST(MemDeviceLifetime, WiredPeerDestroyedFirstTakesItsFramesBack) {
   Packet q;
   EXPECT_EQ(b.rx_burst(&q, 1, 0), 0);
 }
+
+// UDP: a bound port's receiver gets its datagrams; a closed port answers
+// with ICMP port unreachable quoting the datagram, at most so many a second
+// per destination; datagrams go out with a valid checksum.
+namespace {
+
+struct Recorder final : UdpReceiver {
+  void on_datagram(const Datagram& d, uint64_t) override {
+    got.push_back(d);
+    payloads.emplace_back(d.payload.begin(), d.payload.end());
+  }
+  std::vector<Datagram> got;
+  std::vector<std::vector<uint8_t>> payloads;
+};
+
+// The IPv4 packet of an Ethernet frame (untagged), parsed with checksums verified.
+wire::Ipv4Repr ip_of(const std::vector<uint8_t>& frame, std::span<const uint8_t>& l4) {
+  wire::Ipv4Repr r;
+  const wire::Ipv4View v({frame.data() + 14, frame.size() - 14});
+  EXPECT_EQ(wire::Ipv4Repr::parse(v, r), wire::Error::ok);
+  l4 = v.payload();
+  return r;
+}
+
+TEST(StackUdp, ABoundPortReceivesItsDatagrams) {
+  const auto all = load_fixtures();
+  Endpoint ep;
+  Recorder rx;
+  ASSERT_TRUE(ep.stack.udp_bind(9, &rx));
+  EXPECT_FALSE(ep.stack.udp_bind(9, &rx));  // taken
+  EXPECT_FALSE(ep.stack.udp_bind(0, &rx));
+  EXPECT_TRUE(ep.feed(fixture(all, "udp_datagram").bytes, 1).empty());
+  ASSERT_EQ(rx.got.size(), 1u);
+  EXPECT_EQ(rx.got[0].src, kPeerIp);
+  EXPECT_EQ(rx.got[0].src_port, 5353);
+  EXPECT_EQ(rx.got[0].dst_port, 9);
+  EXPECT_EQ(std::string(rx.payloads[0].begin(), rx.payloads[0].end()), "hello");
+  EXPECT_EQ(ep.stack.counters().udp_datagrams_in, 1u);
+  EXPECT_EQ(ep.stack.counters().udp_no_listener, 0u);
+  EXPECT_EQ(ep.dev.buffers_in_use(), 0u);
+  ep.stack.udp_unbind(9);
+  ep.feed(fixture(all, "udp_datagram").bytes, 2);
+  EXPECT_EQ(rx.got.size(), 1u);
+  EXPECT_EQ(ep.stack.counters().udp_no_listener, 1u);
+}
+
+TEST(StackUdp, AClosedPortAnswersPortUnreachableQuotingTheDatagram) {
+  const auto all = load_fixtures();
+  Endpoint ep;
+  ep.feed(fixture(all, "arp_request").bytes);  // the peer's MAC
+  const auto& dgram = fixture(all, "udp_datagram").bytes;
+  const auto out = ep.feed(dgram, 1);
+  ASSERT_EQ(out.size(), 1u);
+  std::span<const uint8_t> l4;
+  const wire::Ipv4Repr ip = ip_of(out[0], l4);
+  EXPECT_EQ(ip.protocol, wire::ipproto::icmp);
+  EXPECT_EQ(ip.src, Ipv4Addr::from_octets(10, 77, 0, 2));
+  EXPECT_EQ(ip.dst, kPeerIp);
+  wire::IcmpRepr ic;
+  ASSERT_EQ(wire::IcmpRepr::parse(wire::IcmpView(l4), ic), wire::Error::ok);  // checksum verified
+  EXPECT_EQ(ic.type, wire::icmptype::dest_unreachable);
+  EXPECT_EQ(ic.code, 3);
+  // The whole datagram is quoted: its IP header, UDP header and data.
+  const std::vector<uint8_t> quoted(l4.begin() + 8, l4.end());
+  EXPECT_EQ(quoted, std::vector<uint8_t>(dgram.begin() + 14, dgram.end()));
+  EXPECT_EQ(ep.stack.counters().icmp_unreachable_out, 1u);
+  EXPECT_EQ(ep.dev.buffers_in_use(), 0u);
+}
+
+TEST(StackUdp, PortUnreachableIsLimitedPerDestinationPerSecond) {
+  const auto all = load_fixtures();
+  StackConfig c = config();
+  c.icmp_unreachable_per_sec = 3;
+  Endpoint ep(c);
+  ep.feed(fixture(all, "arp_request").bytes);
+  size_t sent = 0;
+  for (int i = 0; i < 5; ++i) sent += ep.feed(fixture(all, "udp_datagram").bytes, 10).size();
+  EXPECT_EQ(sent, 3u);
+  EXPECT_EQ(ep.stack.counters().icmp_unreachable_limited, 2u);
+  EXPECT_EQ(ep.stack.counters().udp_no_listener, 5u);
+  // The next second has a budget of its own.
+  EXPECT_EQ(ep.feed(fixture(all, "udp_datagram").bytes, kSec + 10).size(), 1u);
+  // Off: none at all.
+  c.icmp_unreachable_per_sec = 0;
+  Endpoint quiet(c);
+  quiet.feed(fixture(all, "arp_request").bytes);
+  EXPECT_TRUE(quiet.feed(fixture(all, "udp_datagram").bytes, 1).empty());
+}
+
+TEST(StackUdp, SentDatagramsCarryAValidChecksum) {
+  const auto all = load_fixtures();
+  Endpoint ep;
+  ep.feed(fixture(all, "arp_request").bytes);
+  const std::string q = "a query of some length";
+  ASSERT_TRUE(ep.stack.send_udp(Ipv4Addr::from_octets(10, 77, 0, 2), kPeerIp, 40000, 53,
+                                {reinterpret_cast<const uint8_t*>(q.data()), q.size()}, 1));
+  ep.stack.poll(1);
+  const auto out = ep.dev.take_sent();
+  ASSERT_EQ(out.size(), 1u);
+  std::span<const uint8_t> l4;
+  const wire::Ipv4Repr ip = ip_of(out[0], l4);
+  ASSERT_EQ(ip.protocol, wire::ipproto::udp);
+  wire::UdpRepr u;
+  ASSERT_EQ(wire::UdpRepr::parse(wire::UdpView(l4), ip.src, ip.dst, u), wire::Error::ok);
+  EXPECT_EQ(u.src_port, 40000);
+  EXPECT_EQ(u.dst_port, 53);
+  EXPECT_EQ(std::string(u.payload.begin(), u.payload.end()), q);
+  EXPECT_EQ(ep.stack.counters().udp_datagrams_out, 1u);
+  // Too big for the MTU: refused and counted.
+  const std::vector<uint8_t> big(1500, 0);
+  EXPECT_FALSE(ep.stack.send_udp(Ipv4Addr::from_octets(10, 77, 0, 2), kPeerIp, 40000, 53, big, 2));
+  EXPECT_EQ(ep.stack.counters().tx_too_big, 1u);
+}
+
+}  // namespace
