@@ -533,7 +533,9 @@ check(r.returncode == 0 and "open loop at 10.0k req/s" in r.stdout and "0 in fli
 # Many connections: demo gives its client more addresses rather than
 # stopping at one port range.
 jt = os.path.join(tmp, "many.json")
-r = run(["demo", "--conns", "40000", "--duration", "3s", "--json", jt, "--quiet"], timeout=60)
+# (5 s: how many it opens in that time depends on the machine; on a slow
+# moment of this VM 3 s gave 17k-19k, usually 30k-37k.)
+r = run(["demo", "--conns", "40000", "--duration", "5s", "--json", jt, "--quiet"], timeout=60)
 res = json.load(open(jt)) if os.path.exists(jt) else {}
 conns = res.get("connections", {})
 est = conns.get("established", 0)
