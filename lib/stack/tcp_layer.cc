@@ -351,9 +351,12 @@ void TcpLayer::on_schedule(tcp::Connection& c) {
   const uint32_t id = c.tag();
   Slot& s = slots_[id];
   if (s.fastopen_listener && c.state() != tcp::State::syn_received) fastopen_settled(s);
-  tcp::FastOpenNews news;
-  if (paths_ && c.take_fastopen_news(news))
+  // Rare (a connection's first SYN-ACK, or a fallback): nothing is built otherwise.
+  if (paths_ && c.has_fastopen_news()) {
+    tcp::FastOpenNews news;
+    c.take_fastopen_news(news);
     paths_->fastopen(c.tuple().local_ip, c.tuple().remote_ip, news, now_);
+  }
   // The path cache learns when the connection is done with its data (TIME-WAIT
   // or closed), not when its slot is reclaimed minutes later.
   if (s.in_cache && (c.state() == tcp::State::time_wait || c.state() == tcp::State::closed))

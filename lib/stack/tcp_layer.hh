@@ -228,8 +228,12 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   tcp::PathHint open_path(Slot& s, bool overridden, uint64_t now);
   // Fast Open (tcp_layer_listen.cc): a SYN whose cookie checked and whose
   // data the listener takes at once; a connection leaving SYN-RECEIVED.
-  void fastopen_open(Listener& l, const wire::Ipv4Repr& ip, const wire::TcpRepr& seg,
-                     const tcp::FourTuple& t);
+  void fastopen_open(Listener& l, const wire::TcpRepr& seg, const tcp::FourTuple& t);
+  // A connection for the listener's application, made on `seg` (the ACK that
+  // completes a handshake, or a Fast Open SYN): its slot, then the
+  // application's events; kNone (counted) without a slot, or when the
+  // application refuses (the peer is reset).
+  uint32_t admit(Listener& l, const tcp::FourTuple& t, const wire::TcpRepr& seg);
   void fastopen_settled(Slot& s);
   void report_path(Slot& s);
   // Ensemble sharing: tells the cache how the window moved, and gives up

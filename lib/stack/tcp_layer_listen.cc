@@ -157,7 +157,7 @@ void TcpLayer::listen_input(Listener& l, const wire::Ipv4Repr& ip, const wire::T
       else if (replay_guard_ && replay_guard_->seen(t.remote_ip, seg.seq, seg.payload, now_))
         ++ctr_.tcp_fastopen_replayed;
       else
-        return fastopen_open(l, ip, seg, t);
+        return fastopen_open(l, seg, t);
     }
   }
   if (stateless) {
@@ -191,21 +191,11 @@ void TcpLayer::listen_input(Listener& l, const wire::Ipv4Repr& ip, const wire::T
   timers_.schedule(id, now_ + l.cfg.rto_initial_ns, now_);
 }
 
-void TcpLayer::fastopen_open(Listener& l, const wire::Ipv4Repr& ip, const wire::TcpRepr& seg,
-                             const tcp::FourTuple& t) {
-  // A connection at once (the data needs one), as promote() makes them.
-  const uint32_t id = new_slot(t, l.cfg, nullptr);
+void TcpLayer::fastopen_open(Listener& l, const wire::TcpRepr& seg, const tcp::FourTuple& t) {
+  // A connection at once (the data needs one).
+  const uint32_t id = admit(l, t, seg);
   if (id == FlowTable::kNone) return;  // counted; the peer sends the SYN again
   Slot& s = slots_[id];
-  tcp::Events* ev = l.acceptor->on_accept(t);
-  if (!ev) {
-    release(id);
-    ++ctr_.tcp_refused;
-    reset_for(ip, seg);
-    return;
-  }
-  s.conn->set_events(ev);
-  open_path(s, false, now_);
   s.fastopen_listener = &l;
   ++l.fastopen_pending;
   ++ctr_.tcp_fastopen_accepted;
@@ -337,22 +327,31 @@ void TcpLayer::half_open_input(uint32_t index, const wire::Ipv4Repr& ip,
   promote(l, t, hs, seg);
 }
 
-bool TcpLayer::promote(Listener& l, const tcp::FourTuple& t, const tcp::Handshake& h,
-                       const wire::TcpRepr& ack_seg) {
+uint32_t TcpLayer::admit(Listener& l, const tcp::FourTuple& t, const wire::TcpRepr& seg) {
   // The slot first, then the application: what it makes for a connection it
   // accepts always has a connection to go with it.
   const uint32_t id = new_slot(t, l.cfg, nullptr);
-  if (id == FlowTable::kNone) return false;
-  Slot& s = slots_[id];
+  if (id == FlowTable::kNone) return id;
   tcp::Events* ev = l.acceptor->on_accept(t);
   if (!ev) {
     release(id);
     ++ctr_.tcp_refused;
-    send_bare(t, ack_seg.ack, 0, rst);
-    return false;
+    wire::Ipv4Repr ip;
+    ip.src = t.remote_ip;
+    ip.dst = t.local_ip;
+    reset_for(ip, seg);  // RFC 9293 3.10.7.1's reset for the segment
+    return FlowTable::kNone;
   }
-  s.conn->set_events(ev);
-  open_path(s, false, now_);
+  slots_[id].conn->set_events(ev);
+  open_path(slots_[id], false, now_);
+  return id;
+}
+
+bool TcpLayer::promote(Listener& l, const tcp::FourTuple& t, const tcp::Handshake& h,
+                       const wire::TcpRepr& ack_seg) {
+  const uint32_t id = admit(l, t, ack_seg);
+  if (id == FlowTable::kNone) return false;
+  Slot& s = slots_[id];
   s.conn->accept_handshake(h, now_);
   s.conn->input(tcp::SegmentIn::from(ack_seg), now_);
   return true;

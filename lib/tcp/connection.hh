@@ -312,10 +312,11 @@ class Connection {
   // Fast Open: whether the SYN's data was taken before the handshake
   // (server), and what the host cache should learn (client; once).
   bool fast_open_accepted() const { return fo_.accepted; }
+  bool has_fastopen_news() const { return fo_.news.kind != FastOpenNews::Kind::none; }
   bool take_fastopen_news(FastOpenNews& n) {
-    if (fo_.news.kind == FastOpenNews::Kind::none) return false;
+    if (!has_fastopen_news()) return false;
     n = fo_.news;
-    fo_.news = FastOpenNews{};
+    fo_.news.kind = FastOpenNews::Kind::none;
     return true;
   }
   // Whether our SYN (or SYN-ACK) had to be sent again.

@@ -72,10 +72,8 @@ bool Generator::open_connection(uint64_t now, uint64_t due) {
 
 void Generator::begin_early(Conn& k, tcp::Connection& c, uint64_t due) {
   k.early = true;
-  k.started = due;
-  mode_->begin(k.x);
-  ++stats_.requests_sent;
-  pump(k, c);
+  begin_request(k, c, due);
+  k.phase = Phase::connecting;  // until on_connected: the handshake is still in flight
 }
 
 void Generator::tick(uint64_t now) {

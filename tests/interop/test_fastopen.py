@@ -35,6 +35,19 @@ def nstat(t, names):
     return got
 
 
+def gen_http_close(t, ts, port, tmp, name, target_port, conns, requests):
+    """gen --tfo --mode http --close in the touchstone namespace against nginx on
+    PEER_IP:target_port; returns the process result, its JSON and gen's counters."""
+    jpath = os.path.join(tmp, name + ".json")
+    r = t.ns(t.ts_ns, ["timeout", "60", ts, "gen", "--port", port, "--ip", "%s/24" % TS_IP,
+                       "--target", "%s:%d" % (PEER_IP, target_port), "--mode", "http",
+                       "--close", "--path", "/page", "--tfo", "--conns", str(conns),
+                       "--requests", str(requests), "--quiet", "--json", jpath,
+                       "--lcores", "1-1"], check=False, timeout=90)
+    g = json.load(open(jpath)) if os.path.exists(jpath) else {}
+    return r, g, g.get("counters", {}).get("gen", {})
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--touchstone", required=True)
@@ -91,16 +104,9 @@ def run(args, checks, tmp):
         # --- gen --tfo --mode http --close against nginx with fastopen=256 ---
         access = t.start_nginx(tmp, www, port=8081, fastopen_port=8080)
         nstat(t, counters)
-        jpath = os.path.join(tmp, "gen.json")
-        r = t.ns(t.ts_ns, ["timeout", "60", ts, "gen", "--port", port, "--ip", "%s/24" % TS_IP,
-                           "--target", "%s:8080" % PEER_IP, "--mode", "http", "--close",
-                           "--path", "/page", "--tfo", "--conns", "4", "--requests", "200",
-                           "--quiet", "--json", jpath, "--lcores", "1-1"],
-                 check=False, timeout=90)
-        g = json.load(open(jpath)) if os.path.exists(jpath) else {}
+        r, g, gc = gen_http_close(t, ts, port, tmp, "gen", 8080, 4, 200)
         k = nstat(t, counters)
         logged = sum(1 for line in open(access) if " 200 " in line) if os.path.exists(access) else 0
-        gc = g.get("counters", {}).get("gen", {})
         checks.check(r.returncode == 0 and g.get("responses_ok") == 200 and logged == 200 and
                      k.get("TcpExtTCPFastOpenPassive", 0) >= 190 and
                      gc.get("tcp_fastopen_syn_data_acked", 0) >= 190,
@@ -111,14 +117,7 @@ def run(args, checks, tmp):
                      r.stdout[-2000:])
 
         # --- gen --tfo against nginx without Fast Open: it falls back ---
-        jpath = os.path.join(tmp, "gen-plain.json")
-        r = t.ns(t.ts_ns, ["timeout", "60", ts, "gen", "--port", port, "--ip", "%s/24" % TS_IP,
-                           "--target", "%s:8081" % PEER_IP, "--mode", "http", "--close",
-                           "--path", "/page", "--tfo", "--conns", "1", "--requests", "50",
-                           "--quiet", "--json", jpath, "--lcores", "1-1"],
-                 check=False, timeout=90)
-        g = json.load(open(jpath)) if os.path.exists(jpath) else {}
-        gc = g.get("counters", {}).get("gen", {})
+        r, g, gc = gen_http_close(t, ts, port, tmp, "gen-plain", 8081, 1, 50)
         checks.check(r.returncode == 0 and g.get("responses_ok") == 50 and
                      gc.get("tcp_fastopen_blocked", 0) >= 45 and
                      gc.get("tcp_fastopen_syn_data", 0) == 0,
