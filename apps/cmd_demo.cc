@@ -44,6 +44,9 @@ int run_demo(const DemoArgs& a) {
   WorkloadPlan plan = plan_workload(a.work, common, 1500);
   plan.fast_open = a.fastopen.tfo;
   const bool tcp = plan.mode().tcp;
+  if (plan.gen.mode == workload::GenMode::dns)
+    usage_error("demo --mode dns needs a DNS resolver, which demo does not have: run "
+                "`serve --app dns --upstream RESOLVER` and `gen --mode dns` (docs/stateless.md)");
   workload::ServerConfig sc;
   if (tcp) {
     // The server that speaks the workload (the mode's), with echo turned into

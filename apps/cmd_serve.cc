@@ -13,6 +13,7 @@
 #include "apps/runtime.hh"
 #include "util/parse.hh"
 #include "workload/server.hh"
+#include "workload/stateless.hh"
 
 namespace ts::app {
 
@@ -25,8 +26,46 @@ uint16_t default_port(workload::ServerApp a) {
     case workload::ServerApp::source: return 19;
     case workload::ServerApp::rr: return 9000;
     case workload::ServerApp::http: return 80;
+    case workload::ServerApp::dns: return 53;
+    case workload::ServerApp::stateless_http: return 80;
   }
   return 0;
+}
+
+bool is_stateless(workload::ServerApp a) {
+  return a == workload::ServerApp::dns || a == workload::ServerApp::stateless_http;
+}
+
+// The stateless apps' own flags (plan_server has checked which apply).
+workload::StatelessConfig plan_stateless(const ServeArgs& a, const workload::ServerConfig& sc) {
+  workload::StatelessConfig st;
+  st.app = sc.app;
+  st.port = sc.port;
+  st.files = sc.files;
+  st.http_size = sc.http_size;
+  if (a.fallback != "reset" && a.fallback != "stateful")
+    usage_error("--fallback '" + a.fallback + "' is not reset or stateful");
+  st.fallback = a.fallback == "stateful";
+  if (sc.app == workload::ServerApp::stateless_http && sc.http_size > (1u << 20))
+    usage_error("--http-size " + a.http_size +
+                " is more than a stateless answer can be (1M: it must fit the client's window)");
+  if (sc.app != workload::ServerApp::dns) return st;
+  if (a.upstream.empty()) usage_error("--app dns needs --upstream A.B.C.D[:PORT], the UDP resolver");
+  const size_t colon = a.upstream.find(':');
+  auto addr = wire::Ipv4Addr::parse(a.upstream.substr(0, colon));
+  if (!addr) usage_error("--upstream '" + a.upstream + "' is not an IPv4 address[:port]");
+  st.upstream = *addr;
+  if (colon != std::string::npos) {
+    auto p = util::parse_count(a.upstream.substr(colon + 1));
+    if (!p || *p == 0 || *p > 65535) usage_error("--upstream '" + a.upstream + "': the port must be 1-65535");
+    st.upstream_port = uint16_t(*p);
+  }
+  st.upstream_timeout_ns = parse_duration_required(a.upstream_timeout, "--upstream-timeout");
+  if (st.upstream_timeout_ns == 0) usage_error("--upstream-timeout must be longer than 0");
+  auto n = util::parse_count(a.inflight);
+  if (!n || *n == 0 || *n > 65536) usage_error("--inflight '" + a.inflight + "' must be 1-65536");
+  st.max_inflight = uint32_t(*n);
+  return st;
 }
 
 }  // namespace
@@ -48,7 +87,29 @@ std::string server_summary(const workload::ServerStats& s, workload::ServerApp a
     case workload::ServerApp::rr:
       out += "  requests      " + n(s.requests) + " answered\n";
       break;
+    case workload::ServerApp::dns:
+    case workload::ServerApp::stateless_http: break;  // stateless_summary
   }
+  out += "  payload       received " + human_bytes(s.bytes_in) + "  sent " +
+         human_bytes(s.bytes_out) + "\n";
+  return out;
+}
+
+std::string stateless_summary(const workload::StatelessStats& s, workload::ServerApp app) {
+  auto n = [](uint64_t v) { return std::to_string(v); };
+  std::string out = "  requests      " + n(s.requests) + " taken, " + n(s.answers) +
+                    " answered, " + n(s.unfit) + " not in one segment";
+  if (s.fallback_conns) out += " (" + n(s.fallback_conns) + " fallback connections)";
+  out += "\n";
+  if (app == workload::ServerApp::stateless_http)
+    out += "  answers       2xx " + n(s.http_2xx) + "  4xx " + n(s.http_4xx) + "  5xx " +
+           n(s.http_5xx) + "\n";
+  else
+    out += "  upstream      " + n(s.upstream_queries) + " queries, " + n(s.upstream_answers) +
+           " answers, " + n(s.upstream_resent) + " sent again, " + n(s.upstream_timeouts) +
+           " timed out, " + n(s.table_full) +
+           " dropped (table full), " + n(s.retransmits) + " asked again by the client, " +
+           n(s.foreign) + " foreign datagrams\n";
   out += "  payload       received " + human_bytes(s.bytes_in) + "  sent " +
          human_bytes(s.bytes_out) + "\n";
   return out;
@@ -58,7 +119,8 @@ std::string server_summary(const workload::ServerStats& s, workload::ServerApp a
 workload::ServerConfig plan_server(const ServeArgs& a, workload::FileIndex& files) {
   workload::ServerConfig sc;
   if (!workload::parse_server_app(a.app, sc.app))
-    usage_error("--app '" + a.app + "' is not one of echo, discard, source, rr, http");
+    usage_error("--app '" + a.app +
+                "' is not one of echo, discard, source, rr, http, stateless-http, dns");
   sc.port = default_port(sc.app);
   if (!a.listen.empty()) {
     auto p = util::parse_count(a.listen);
@@ -78,7 +140,13 @@ workload::ServerConfig plan_server(const ServeArgs& a, workload::FileIndex& file
   // Each app's own flags; the others are refused.
   const std::string app = std::string("--app ") + workload::server_app_name(sc.app);
   const Given& g = a.common.given;
+  if (sc.app != workload::ServerApp::dns)
+    refuse_given(g, {"--upstream", "--upstream-timeout", "--inflight"}, app);
+  if (!is_stateless(sc.app)) refuse_given(g, {"--fallback"}, app);
   switch (sc.app) {
+    case workload::ServerApp::dns:
+      refuse_given(g, {"--http-root", "--http-size", "--req-size", "--resp-size"}, app);
+      break;
     case workload::ServerApp::echo:
       refuse_given(g, {"--http-root", "--http-size", "--resp-size"}, app);
       break;
@@ -90,6 +158,7 @@ workload::ServerConfig plan_server(const ServeArgs& a, workload::FileIndex& file
       refuse_given(g, {"--http-root", "--http-size"}, app);
       break;
     case workload::ServerApp::http:
+    case workload::ServerApp::stateless_http:
       refuse_given(g, {"--req-size", "--resp-size"}, app);
       if (g.has("--http-root") && g.has("--http-size"))
         not_applicable("--http-size", "--http-root (the files have their own sizes)");
@@ -115,11 +184,15 @@ int run_serve(const ServeArgs& a) {
   const glue::PortSpec port_spec = parse_port(a.common.port);
   workload::FileIndex files;
   std::optional<workload::ServerConfig> sc;
-  if (!a.app.empty())
+  std::optional<workload::StatelessConfig> st;
+  if (!a.app.empty()) {
     sc = plan_server(a, files);
+    if (is_stateless(sc->app)) st = plan_stateless(a, *sc);
+  }
   else
     refuse_given(a.common.given,
                  {"--listen", "--http-root", "--http-size", "--req-size", "--resp-size",
+                  "--upstream", "--upstream-timeout", "--inflight", "--fallback",
                   "--max-conns", "--buffer-memory", "--hostcache", "--syncookies",
                   "--persist-reclaim-after", "--stall-reclaim-after", "--tfo", "--tfo-pending",
                   "--tfo-replay-guard", "--separate-fin"},
@@ -135,10 +208,16 @@ int run_serve(const ServeArgs& a) {
   PortCores port_cores(port, unsigned(n));
   std::vector<std::unique_ptr<Endpoint>> eps;
   std::vector<std::unique_ptr<workload::Server>> servers;
+  std::vector<std::unique_ptr<workload::StatelessServer>> stateless;
   for (size_t i = 0; i < n; ++i) {
     eps.push_back(std::make_unique<Endpoint>(port, cfg, rx, tx, &port_cores, unsigned(i)));
     sharing.attach(eps.back()->stack().tcp());
-    if (sc) {
+    if (st) {
+      stateless.push_back(std::make_unique<workload::StatelessServer>(eps.back()->stack(), *st));
+      if (!stateless.back()->start())
+        throw std::runtime_error("cannot listen on port " + std::to_string(st->port) +
+                                 (st->app == workload::ServerApp::dns ? " or bind a UDP port" : ""));
+    } else if (sc) {
       servers.push_back(std::make_unique<workload::Server>(eps.back()->stack().tcp(), *sc));
       if (!servers.back()->start())
         throw std::runtime_error("cannot listen on port " + std::to_string(sc->port));
@@ -151,7 +230,15 @@ int run_serve(const ServeArgs& a) {
   if (rx.active()) std::printf("  impairing rx: %s\n", rx.str().c_str());
   if (tx.active()) std::printf("  impairing tx: %s\n", tx.str().c_str());
   const std::string where = describe_cores(port, lcores);
-  if (sc)
+  if (st)
+    std::printf("  %s on TCP port %u, stateless (%s fallback)%s; ARP and ICMP echo answered; %s; "
+                "Ctrl-C to stop\n",
+                workload::server_app_name(st->app), st->port, st->fallback ? "stateful" : "reset",
+                st->app == workload::ServerApp::dns
+                    ? (", relayed to " + st->upstream.str() + ":" + std::to_string(st->upstream_port) + " over UDP").c_str()
+                    : "",
+                where.c_str());
+  else if (sc)
     std::printf("  %s on TCP port %u%s; ARP and ICMP echo answered; %s; Ctrl-C to stop\n",
                 workload::server_app_name(sc->app), sc->port,
                 sc->files ? (", " + std::to_string(files.size()) + " files from " + a.http_root).c_str()
@@ -181,7 +268,15 @@ int run_serve(const ServeArgs& a) {
     p.tx_frames = c.tx_frames;
     p.drops = c.drops();
     p.conns = eps[i]->stack().tcp().connections();
-    if (sc) p.server = servers[i]->stats();
+    if (st) {
+      const workload::StatelessStats t = stateless[i]->stats();
+      p.server.accepted = t.fallback_conns;
+      p.server.requests = t.requests;
+      p.server.bytes_in = t.bytes_in;
+      p.server.bytes_out = t.bytes_out;
+    } else if (sc) {
+      p.server = servers[i]->stats();
+    }
     return p;
   };
   auto snaps = std::make_unique<Snapshot<Progress>[]>(n);
@@ -195,6 +290,7 @@ int run_serve(const ServeArgs& a) {
     while (!stop.load(std::memory_order_relaxed)) {
       const uint64_t now = clock.now_ns();
       ep.poll(now);
+      if (st) stateless[i]->tick(now);
       if (i) {
         snaps[i].serve([&](Progress& p) { p = progress_of(i); });
         continue;
@@ -243,7 +339,11 @@ int run_serve(const ServeArgs& a) {
   };
   run_on_cores(lcores, body, stop);
   std::printf("touchstone serve: stopped after %.1f s\n", double(clock.now_ns() - start) / 1e9);
-  if (sc) {
+  if (st) {
+    workload::StatelessStats s;
+    for (auto& srv : stateless) s.merge(srv->stats());
+    std::printf("%s", stateless_summary(s, st->app).c_str());
+  } else if (sc) {
     workload::ServerStats s;
     for (auto& srv : servers) s.merge(srv->stats());
     std::printf("%s", server_summary(s, sc->app).c_str());

@@ -215,10 +215,20 @@ void add_workload(CLI::App* app, WorkloadArgs& w) {
   app->add_flag("--close", w.close,
                 "http: one request per connection, with 'Connection: close' (the HTTP form of "
                 "cps, as wrk -H 'Connection: close')");
+  app->add_option("--qname", w.qname, "dns: the name to ask an A record for (default example.test)")
+      ->type_name("NAME");
+  app->add_option("--qnames", w.qnames,
+                  "dns: ask for the names listed in FILE in turn (one per line; # comments)")
+      ->type_name("FILE");
+  app->add_flag("--tcp", w.dns_tcp,
+                "dns: over TCP (RFC 7766 framing), one query per connection, as dig +tcp asks");
+  app->add_flag("--tcp-keepalive", w.dns_keepalive,
+                "dns: over TCP, many queries per connection, one at a time on each");
   app->add_option("--size", w.size, "ping: ICMP payload bytes")
       ->type_name("BYTES")
       ->capture_default_str();
-  app->add_option("--timeout", w.timeout, "ping: a request unanswered this long counts as lost (TCP modes retransmit instead)")
+  app->add_option("--timeout", w.timeout, "ping and dns over UDP: a request unanswered this long counts as lost (TCP modes "
+                  "retransmit instead)")
       ->type_name("DUR")
       ->capture_default_str();
   app->add_option("--json", w.json,
@@ -234,11 +244,33 @@ void add_server(CLI::App* app, ServeArgs& s) {
                   "arrives: for gen --mode bulk --reverse or --bidir), rr (--resp-size bytes "
                   "for every --req-size bytes received), http (HTTP/1.1 GET, HEAD and POST, "
                   "keep-alive, pipelining; files from --http-root or a generated body of "
-                  "--http-size)")
+                  "--http-size); stateless-http and dns answer each one-segment request with "
+                  "no connection state (docs/stateless.md): stateless-http like http, dns by "
+                  "relaying DNS over TCP to the UDP resolver --upstream")
       ->type_name("APP");
   app->add_option("--listen", s.listen,
-                  "TCP port (default: echo 7, discard 9, source 19, rr 9000, http 80)")
+                  "TCP port (default: echo 7, discard 9, source 19, rr 9000, http and "
+                  "stateless-http 80, dns 53)")
       ->type_name("PORT");
+  app->add_option("--upstream", s.upstream,
+                  "dns: the UDP resolver queries are relayed to (port 53 by default)")
+      ->type_name("A.B.C.D[:PORT]");
+  app->add_option("--upstream-timeout", s.upstream_timeout,
+                  "dns: a query the resolver has not answered after this is given up and its "
+                  "client reset")
+      ->type_name("DURATION")
+      ->capture_default_str();
+  app->add_option("--inflight", s.inflight,
+                  "dns: queries upstream at once per core (at most 65536); beyond it a query "
+                  "is dropped unacknowledged and the client sends it again")
+      ->type_name("N")
+      ->capture_default_str();
+  app->add_option("--fallback", s.fallback,
+                  "dns, stateless-http: what happens to a request that does not fit one "
+                  "segment (split, pipelined, an answer beyond the client's window): reset "
+                  "the client, or stateful: an ordinary connection serves it")
+      ->type_name("reset|stateful")
+      ->capture_default_str();
   app->add_option("--http-root", s.http_root,
                   "http: serve the files below DIR (indexed and mapped at start; a directory "
                   "answers with its index.html)")
@@ -281,7 +313,8 @@ int main(int argc, char** argv) {
   ServeArgs serve;
   auto* serve_cmd = app.add_subcommand(
       "serve",
-      "A user-level TCP server on a DPDK port (--app echo|discard|rr|http); answers ARP and ICMP "
+      "A user-level TCP server on a DPDK port (--app echo|discard|source|rr|http|stateless-http|dns); "
+      "answers ARP and ICMP "
       "echo too; prints counters on exit (Ctrl-C or --duration)");
   add_common(serve_cmd, serve.common, true);
   add_interface(serve_cmd, serve.iface);

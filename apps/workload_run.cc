@@ -14,9 +14,26 @@
 #include "apps/cores.hh"
 #include "apps/report.hh"
 #include "util/parse.hh"
+#include "wire/dns.hh"
 #include "workload/ping.hh"
 
 namespace ts::app {
+
+namespace {
+// A request is a datagram and its reply one back (ping, dns over UDP): no connections.
+bool per_datagram(const WorkloadPlan& p) {
+  return !p.mode().tcp || (p.gen.mode == workload::GenMode::dns && !p.gen.dns_tcp);
+}
+// "NOERROR 1000  NXDOMAIN 3", the RCODEs seen.
+std::string rcode_text(const workload::GenStats& s) {
+  std::string out;
+  for (unsigned i = 0; i < s.dns_rcode.size(); ++i)
+    if (s.dns_rcode[i])
+      out += (out.empty() ? "" : "  ") + std::string(wire::dns_rcode_name(uint8_t(i))) + " " +
+             std::to_string(s.dns_rcode[i]);
+  return out.empty() ? "none" : out;
+}
+}  // namespace
 
 namespace {
 
@@ -42,7 +59,7 @@ struct ModeFlag {
   uint32_t modes;
 };
 constexpr uint32_t kRequestModes =
-    bit(M::cps) | bit(M::rr) | bit(M::http) | bit(M::ping) | bit(M::synflood);
+    bit(M::cps) | bit(M::rr) | bit(M::http) | bit(M::ping) | bit(M::synflood) | bit(M::dns);
 constexpr uint32_t kAllModes = 0xffffffffu;
 constexpr ModeFlag kModeFlags[] = {
     {"--rate", kRequestModes},
@@ -52,7 +69,7 @@ constexpr ModeFlag kModeFlags[] = {
     {"--req-size", bit(M::cps) | bit(M::rr) | bit(M::slowread) | bit(M::synflood)},
     {"--resp-size", bit(M::cps) | bit(M::rr) | bit(M::http) | bit(M::synflood)},  // http: demo's body size
     {"--legit-conns", bit(M::synflood)},
-    {"--tfo", bit(M::cps) | bit(M::rr) | bit(M::http)},
+    {"--tfo", bit(M::cps) | bit(M::rr) | bit(M::http) | bit(M::dns)},
     {"--close", bit(M::http)},
     {"--path", bit(M::http) | bit(M::slowread)},
     {"--read-rate", bit(M::slowread)},
@@ -64,7 +81,11 @@ constexpr ModeFlag kModeFlags[] = {
     {"--reverse", bit(M::bulk)},
     {"--bidir", bit(M::bulk)},
     {"--size", bit(M::ping)},
-    {"--timeout", bit(M::ping)},
+    {"--timeout", bit(M::ping) | bit(M::dns)},
+    {"--qname", bit(M::dns)},
+    {"--qnames", bit(M::dns)},
+    {"--tcp", bit(M::dns)},
+    {"--tcp-keepalive", bit(M::dns)},
 };
 
 }  // namespace
@@ -81,6 +102,56 @@ bool http_token(std::string_view t) {
     if (!std::isalnum(static_cast<unsigned char>(ch)) && !std::strchr("!#$%&'*+-.^_`|~", ch))
       return false;
   return true;
+}
+
+// The lines of a list file (--paths, --qnames): blank lines and # comments
+// skipped, each line checked by `check(line, "FLAG FILE, line N")`, at most
+// a million, at least one.
+template <class Check>
+std::vector<std::string> read_list(const char* flag, const std::string& file, const char* what,
+                                   Check check) {
+  std::ifstream in(file);
+  if (!in) usage_error(std::string(flag) + " " + file + ": cannot read the file");
+  std::vector<std::string> out;
+  size_t line_no = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    check(line, std::string(flag) + " " + file + ", line " + std::to_string(line_no));
+    if (out.size() == 1'000'000) usage_error(std::string(flag) + " " + file + ": more than 1M " + what);
+    out.push_back(line);
+  }
+  if (out.empty()) usage_error(std::string(flag) + " " + file + " lists no " + what);
+  return out;
+}
+
+// The dns flags: the names, the transport.
+void plan_dns(const WorkloadArgs& w, const Given& given, workload::GenConfig& g) {
+  auto check = [](const std::string& name, const std::string& where) {
+    if (std::string err = wire::dns_name_error(name); !err.empty())
+      usage_error(where + "'" + name + "' is not a DNS name: " + err);
+  };
+  g.qnames.clear();
+  if (!w.qnames.empty()) {
+    if (given.has("--qname")) not_applicable("--qname", "--qnames (the file lists the names)");
+    g.qnames = read_list("--qnames", w.qnames, "names", [&](const std::string& line,
+                                                            const std::string& where) {
+      check(line, where + ": ");
+    });
+  } else {
+    g.qnames.push_back(w.qname.empty() ? "example.test" : w.qname);
+    check(g.qnames.back(), "--qname ");
+  }
+  if (w.dns_tcp && w.dns_keepalive) not_applicable("--tcp", "--tcp-keepalive (give one of them)");
+  g.dns_tcp = w.dns_tcp || w.dns_keepalive;
+  g.dns_keepalive = w.dns_keepalive;
+  if (!g.dns_tcp)
+    refuse_given(given, {"--tfo", "--max-conns", "--buffer-memory", "--hostcache", "--syncookies",
+                         "--persist-reclaim-after", "--stall-reclaim-after"},
+                 "--mode dns over UDP (give --tcp)");
+  else if (given.has("--timeout"))
+    not_applicable("--timeout", "--mode dns over TCP (TCP retransmits instead)");
 }
 
 // The http flags: method, headers, body, the list of paths.
@@ -115,20 +186,11 @@ void plan_http(const WorkloadArgs& w, const Given& given, workload::GenConfig& g
   }
   if (!w.paths.empty()) {
     if (given.has("--path")) not_applicable("--path", "--paths (the file lists the paths)");
-    std::ifstream in(w.paths);
-    if (!in) usage_error("--paths " + w.paths + ": cannot read the file");
-    size_t line_no = 0;
-    for (std::string line; std::getline(in, line);) {
-      ++line_no;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.empty() || line[0] == '#') continue;
+    g.paths = read_list("--paths", w.paths, "paths", [](const std::string& line,
+                                                         const std::string& where) {
       if (!valid_path(line))
-        usage_error("--paths " + w.paths + ", line " + std::to_string(line_no) + ": '" + line +
-                    "' must start with / and hold no spaces");
-      if (g.paths.size() == 1'000'000) usage_error("--paths " + w.paths + ": more than 1M paths");
-      g.paths.push_back(line);
-    }
-    if (g.paths.empty()) usage_error("--paths " + w.paths + " lists no path");
+        usage_error(where + ": '" + line + "' must start with / and hold no spaces");
+    });
   } else if (given.has("--path-order")) {
     not_applicable("--path-order", "one --path (give --paths FILE)");
   }
@@ -177,7 +239,7 @@ WorkloadPlan plan_workload(const WorkloadArgs& w, const CommonArgs& c, uint16_t 
   for (const ModeFlag& f : kModeFlags)
     if (c.given.has(f.flag) && !(f.modes & bit(mode->mode)))
       not_applicable(f.flag, std::string("--mode ") + mode->name);
-  const uint32_t max_conns = mode->tcp ? (1u << 24) : uint32_t(workload::PingWorkload::kSlots);
+  const uint32_t max_conns = mode->tcp ? (1u << 24) : uint32_t(workload::DatagramLoad::kSlots);
   const auto conns = util::parse_count(w.conns);
   if (!conns || *conns < 1 || *conns > max_conns)
     usage_error("--conns '" + w.conns + "' is not a number from 1 to " +
@@ -205,6 +267,7 @@ WorkloadPlan plan_workload(const WorkloadArgs& w, const CommonArgs& c, uint16_t 
     usage_error("--path '" + w.path + "' must start with / and hold no spaces or line breaks");
   g.path = w.path;
   if (mode->mode == workload::GenMode::http) plan_http(w, c.given, g);
+  if (mode->mode == workload::GenMode::dns) plan_dns(w, c.given, g);
   if (mode->mode == workload::GenMode::slowread) {
     g.mode_http = c.given.has("--path");
     // Enough asked for to fill the target's buffers (an echo's answer).
@@ -359,11 +422,12 @@ void print_progress(const WorkloadPlan& plan, uint64_t since_start, double dt,
     line += " | open " + std::to_string(s.open) + " conns";
     line += " | total sent " + human_bytes(s.bytes_acked) + " received " +
             human_bytes(s.bytes_rx) + " failed " + std::to_string(s.conns_failed + s.errors);
-  } else if (!m.tcp) {
+  } else if (per_datagram(plan)) {
     line += per_s(s.responses_ok, before.responses_ok) + " replies/s  " + lat("rtt");
     line += " | in flight " + std::to_string(s.open);
     line += " | total sent " + std::to_string(s.requests_sent) + " ok " +
             std::to_string(s.responses_ok) + " lost " + std::to_string(s.errors);
+    if (s.responses_bad) line += " bad " + std::to_string(s.responses_bad);
   } else {
     line += per_s(s.responses_ok + s.responses_bad, before.responses_ok + before.responses_bad) +
             " req/s  ";
@@ -527,6 +591,13 @@ nlohmann::ordered_json rate_json(uint64_t count, const WorkloadResult& r) {
   return double(count) / r.elapsed_s;
 }
 
+nlohmann::ordered_json rcode_json(const workload::GenStats& s) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (unsigned i = 0; i < s.dns_rcode.size(); ++i)
+    if (s.dns_rcode[i]) j[wire::dns_rcode_name(uint8_t(i))] = s.dns_rcode[i];
+  return j;
+}
+
 nlohmann::ordered_json latency_or_null(const util::Histogram& h) {
   if (!h.count()) return nullptr;
   return latency_json(h);
@@ -535,6 +606,24 @@ nlohmann::ordered_json latency_or_null(const util::Histogram& h) {
 std::string latency_text(const util::Histogram& h, bool with_min) {
   if (!h.count()) return "no samples";
   return (with_min ? "min " + human_ns(h.min()) + "  " : std::string()) + percentiles_line(h);
+}
+
+void print_dns_udp_summary(const char* title, const WorkloadPlan& plan, const WorkloadResult& r) {
+  const auto& s = r.stats;
+  const auto& g = plan.gen;
+  std::printf("%s: %s:%u, mode dns over UDP, %s, %zu name%s, %.2f s\n", title,
+              g.target.str().c_str(), g.port, pacing_text(plan).c_str(), g.qnames.size(),
+              g.qnames.size() == 1 ? "" : "s", r.elapsed_s);
+  std::printf("  queries       sent %llu  ok %llu  bad %llu  lost %llu%s\n",
+              (unsigned long long)s.requests_sent, (unsigned long long)s.responses_ok,
+              (unsigned long long)s.responses_bad, (unsigned long long)s.errors,
+              s.late_dropped ? ("  dropped (queue full) " + std::to_string(s.late_dropped)).c_str() : "");
+  std::printf("  rcode         %s\n", rcode_text(s).c_str());
+  std::printf("  late %llu  duplicate %llu  foreign %llu  send failed %llu\n",
+              (unsigned long long)s.late_replies, (unsigned long long)s.duplicates,
+              (unsigned long long)s.foreign, (unsigned long long)s.send_failed);
+  std::printf("  rate          %s\n", rate_text(s.responses_ok, r, "queries/s").c_str());
+  std::printf("  latency       %s\n", latency_text(s.latency, false).c_str());
 }
 
 void print_ping_summary(const char* title, const WorkloadPlan& plan, const WorkloadResult& r) {
@@ -642,6 +731,7 @@ void print_tcp_summary(const char* title, const WorkloadPlan& plan, const Worklo
                                : "");
     if (m.mode == workload::GenMode::http)
       std::printf("  http status   %s\n", status_text(s).c_str());
+    if (m.mode == workload::GenMode::dns) std::printf("  rcode         %s\n", rcode_text(s).c_str());
     std::string rate = rate_text(s.responses_ok, r, "req/s");
     if (m.mode == workload::GenMode::cps && rates_shown(r))
       rate += "  " + rate_text(s.conns_established, r, "conn/s");
@@ -706,7 +796,11 @@ void print_summary(const char* title, const WorkloadPlan& plan, const WorkloadRe
     case workload::GenMode::ping: print_ping_summary(title, plan, r); break;
     case workload::GenMode::synflood: print_synflood_summary(title, plan, r); break;
     case workload::GenMode::slowread: print_slowread_summary(title, plan, r); break;
-    default: print_tcp_summary(title, plan, r);
+    default:
+      if (per_datagram(plan))
+        print_dns_udp_summary(title, plan, r);
+      else
+        print_tcp_summary(title, plan, r);
   }
   std::fflush(stdout);
 }
@@ -752,6 +846,11 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
   if (mode_takes(g.mode, "--tfo")) config["tfo"] = plan.fast_open;
   if (mode_takes(g.mode, "--close")) config["close"] = g.http_close;
   if (mode_takes(g.mode, "--timeout")) config["timeout_ms"] = double(g.timeout_ns) / 1e6;
+  if (g.mode == workload::GenMode::dns) {
+    config["transport"] = !g.dns_tcp ? "udp" : g.dns_keepalive ? "tcp-keepalive" : "tcp";
+    config["qnames"] = g.qnames.size() == 1 ? nlohmann::ordered_json(g.qnames[0])
+                                            : nlohmann::ordered_json({{"count", g.qnames.size()}});
+  }
   j["config"] = config;
   j["ok"] = failure.empty();
   j["failure"] = failure.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(failure);
@@ -787,7 +886,7 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
                                                    {"max", double(s.latency.max()) / 1e6}})
                                             : nlohmann::ordered_json(nullptr);
     j["bytes"] = {{"tx", s.bytes_tx}, {"rx", s.bytes_rx}};
-  } else if (!m.tcp) {
+  } else if (per_datagram(plan)) {
     j["requests_sent"] = s.requests_sent;
     j["responses_ok"] = s.responses_ok;
     j["lost"] = s.errors;
@@ -796,6 +895,7 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
     j["duplicate"] = s.duplicates;
     j["foreign"] = s.foreign;
     j["send_failed"] = s.send_failed;
+    if (m.mode == workload::GenMode::dns) j["dns_rcode"] = rcode_json(s);
     j["rps"] = rate_json(s.responses_ok, r);
     j["latency_us"] = latency_or_null(s.latency);
   } else {
@@ -809,6 +909,7 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
       j["responses_bad"] = s.responses_bad;
       j["requests_lost"] = s.errors;
       j["requests_dropped_late"] = s.late_dropped;
+      if (m.mode == workload::GenMode::dns) j["dns_rcode"] = rcode_json(s);
       if (m.mode == workload::GenMode::http) {
         nlohmann::ordered_json st = nlohmann::ordered_json::object();
         for (unsigned i = 0; i < s.http_status.size(); ++i)
@@ -848,7 +949,7 @@ int exit_status(const WorkloadPlan& plan, const WorkloadResult& r) {
   // the load went out.
   if (plan.mode().mode == workload::GenMode::synflood) return s.requests_sent > 0 ? 0 : 1;
   if (plan.mode().mode == workload::GenMode::slowread) return s.conns_established > 0 ? 0 : 1;
-  if (!plan.mode().tcp) return s.responses_ok > 0 && s.responses_bad == 0 ? 0 : 1;
+  if (per_datagram(plan)) return s.responses_ok > 0 && s.responses_bad == 0 ? 0 : 1;
   if (!plan.mode().requests) {
     const auto d = plan.gen.direction;
     const bool sent = d == workload::BulkDirection::receive || s.bytes_acked > 0;
@@ -873,6 +974,11 @@ std::string failure_cause(const WorkloadPlan& plan, const WorkloadResult& r,
   if (c.ipv4_no_route) return "no route to " + g.target.str() + " (" + n(c.ipv4_no_route) + " packets)";
   if (m.mode == workload::GenMode::synflood)
     return "no SYN could be sent (" + n(s.send_failed) + " found no buffer)";
+  if (per_datagram(plan) && m.tcp) {
+    if (s.responses_bad) return n(s.responses_bad) + " bad answers (rcode " + rcode_text(s) + ")";
+    if (!s.requests_sent) return "no query could be sent (" + n(s.send_failed) + " found no buffer or port)";
+    return "no answer from " + target + " to " + n(s.requests_sent) + " queries";
+  }
   if (!m.tcp) {
     if (s.responses_bad) return n(s.responses_bad) + " replies differed from their request";
     if (!s.requests_sent) return "no echo request could be sent (" + n(s.send_failed) + " found no buffer)";
@@ -898,6 +1004,8 @@ std::string failure_cause(const WorkloadPlan& plan, const WorkloadResult& r,
                           n(s.conns_timed_out) + " timed out)");
   if (m.mode == workload::GenMode::http && s.responses_bad)
     add(s.responses_bad, "bad responses (status " + status_text(s) + ")");
+  else if (m.mode == workload::GenMode::dns && s.responses_bad)
+    add(s.responses_bad, "bad answers (rcode " + rcode_text(s) + ")");
   else
     add(s.responses_bad, "bad responses (wrong length or content, or bytes nobody asked for)");
   add(s.errors, "requests lost with their connection (" + n(s.conns_reset) + " resets)");

@@ -35,6 +35,10 @@ struct WorkloadArgs {
   std::string read_rate;   // slowread: bytes a second each connection reads
   std::string legit_conns; // synflood: cps connections at a time beside the flood
   bool close = false;      // http: one request per connection, "Connection: close"
+  std::string qname;       // dns: the name asked (example.test by default)
+  std::string qnames;      // dns: a file of names
+  bool dns_tcp = false;    // dns: over TCP, a connection per query
+  bool dns_keepalive = false;  // dns: over TCP, many queries per connection
   std::string timeout = "1s";
   std::string json;        // write results here
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "stack/steering.hh"
 #include "wire/arp.hh"
 #include "wire/bytes.hh"
 #include "wire/checksum.hh"
@@ -310,6 +311,20 @@ bool Stack::udp_bind(uint16_t port, UdpReceiver* r) {
     if (b.first == port) return false;
   udp_ports_.emplace_back(port, r);
   return true;
+}
+
+uint16_t Stack::udp_bind_ephemeral(Ipv4Addr remote, uint16_t remote_port, UdpReceiver* r,
+                                   uint32_t start) {
+  // 49152-65535 (RFC 6335's dynamic ports), from `start` on, skipping ports
+  // whose flow from `remote` another core owns.
+  const FlowPlacement* fp = cfg_.tcp.placement;
+  constexpr uint32_t first = 49152, span = 65536 - first;
+  for (uint32_t i = 0; i < span; ++i) {
+    const uint16_t p = uint16_t(first + (start + i) % span);
+    if (fp && fp->owner(remote, cfg_.addr.addr, remote_port, p) != cfg_.tcp.core) continue;
+    if (udp_bind(p, r)) return p;
+  }
+  return 0;
 }
 
 void Stack::udp_unbind(uint16_t port) {

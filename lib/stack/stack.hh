@@ -121,6 +121,11 @@ class Stack final : public IpOutput {
   // port unreachable (RFC 1122 4.1.3.1), limited per destination.
   bool udp_bind(uint16_t port, UdpReceiver* r);
   void udp_unbind(uint16_t port);
+  // Binds a free dynamic port (49152-65535, searched from `start`) whose
+  // datagrams from remote:remote_port land on this core (docs/multicore.md);
+  // 0 when none is free.
+  uint16_t udp_bind_ephemeral(wire::Ipv4Addr remote, uint16_t remote_port, UdpReceiver* r,
+                              uint32_t start);
   // Sends one datagram (checksum in software or by the device); false when
   // no buffer was free or it does not fit the MTU (counted).
   bool send_udp(wire::Ipv4Addr src, wire::Ipv4Addr dst, uint16_t src_port, uint16_t dst_port,

@@ -78,6 +78,19 @@ TcpLayer::Listener* TcpLayer::find_listener(uint16_t port) {
   return nullptr;
 }
 
+bool TcpLayer::listen_stateless(uint16_t port, StatelessApp* app, Acceptor* fallback,
+                                const tcp::TcpConfig* cfg) {
+  if (!app || find_listener(port)) return false;
+  auto l = std::make_unique<Listener>();
+  l->port = port;
+  l->acceptor = fallback;
+  l->stateless = app;
+  l->syncookies = SynCookieMode::always;
+  l->cfg = cfg ? *cfg : cfg_.tcp;
+  listeners_.push_back(std::move(l));
+  return true;
+}
+
 bool TcpLayer::listen(uint16_t port, Acceptor* acceptor, uint32_t backlog,
                       const tcp::TcpConfig* cfg) {
   if (!acceptor || find_listener(port)) return false;
@@ -260,6 +273,7 @@ void TcpLayer::input(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, uint64_
     ++ctr_.tcp_no_listener;
     return;
   }
+  if (l->stateless) return stateless_input(*l, ip, seg, t);
   listen_input(*l, ip, seg, t);
 }
 

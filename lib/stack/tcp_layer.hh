@@ -47,6 +47,41 @@ class SegmentTap {
   virtual bool on_stray(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, uint64_t now) = 0;
 };
 
+// A stateless listener's transaction (docs/stateless.md): what answering the
+// client needs, taken from its request segment and the SYN cookie that
+// segment acknowledged. No connection is ever made for it; an application
+// that answers later keeps this (a few dozen bytes) in its own bounded table.
+struct StatelessTxn {
+  tcp::FourTuple t;
+  uint32_t seq = 0;      // the request's first byte (the client's ISN + 1)
+  uint32_t rcv_end = 0;  // what the answer acknowledges: past the request and a FIN
+  uint32_t snd = 0;      // our first answer byte (the cookie + 1)
+  uint32_t window = 0;   // the client's receive window, bytes
+  uint16_t mss = 0;      // the client's MSS as the cookie kept it
+  bool ts = false;       // timestamps: echo ts_recent, ours from ts_offset
+  uint32_t ts_recent = 0, ts_offset = 0;
+};
+
+// Answers one-segment requests with no connection state: the layer completes
+// handshakes with SYN cookies and hands each request that arrives whole in
+// the first data segment to on_request.
+class StatelessApp {
+ public:
+  enum class Verdict : uint8_t {
+    answered,  // TcpLayer::stateless_answer was called (or the request is dropped, counted by the app)
+    pending,   // the answer comes later (stateless_answer, stateless_ack, stateless_reset)
+    unfit,     // not a whole request: the ordinary TCP path takes it, or a reset
+  };
+  virtual ~StatelessApp() = default;
+  virtual Verdict on_request(const StatelessTxn& x, std::span<const uint8_t> request) = 0;
+  // A segment without data that is not a request (an ACK, or the client's
+  // FIN after our answer): for an application that keeps an answer until it
+  // is acknowledged (the DNS relay, after acknowledging a request alone).
+  virtual void on_ack(const tcp::FourTuple& t, uint32_t seq, uint32_t ack_no) {
+    (void)t, (void)seq, (void)ack_no;
+  }
+};
+
 // When listeners answer a SYN with a cookie instead of a half-open entry.
 enum class SynCookieMode : uint8_t {
   never,      // a SYN beyond the backlog is dropped (the peer retries)
@@ -105,6 +140,20 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   bool listen(uint16_t port, Acceptor* acceptor, uint32_t backlog = 1024,
               const tcp::TcpConfig* cfg = nullptr);
   void unlisten(uint16_t port);
+  // Answers `port` statelessly with `app` (docs/stateless.md). A request that
+  // does not fit becomes an ordinary connection of `fallback` when given
+  // (else it is reset); `cfg` is that connection's.
+  bool listen_stateless(uint16_t port, StatelessApp* app, Acceptor* fallback = nullptr,
+                        const tcp::TcpConfig* cfg = nullptr);
+  // The answer to a transaction, in MSS-sized segments with the FIN on the
+  // last; only the last acknowledges the request, so that a lost answer
+  // brings the request again. False (the client reset, counted) when it does
+  // not fit the client's window.
+  bool stateless_answer(const StatelessTxn& x, const tcp::Payload& answer, uint64_t now);
+  // Acknowledges the request alone (the answer is slower than the client's
+  // retransmission timer), or resets the client (no answer will come).
+  void stateless_ack(const StatelessTxn& x, uint64_t now);
+  void stateless_reset(const StatelessTxn& x, uint64_t now);
   // Opens a connection; nullptr when no slot or local port is free (counted).
   tcp::Connection* connect(wire::Ipv4Addr remote, uint16_t port, tcp::Events* events,
                            uint64_t now, const tcp::TcpConfig* cfg = nullptr);
@@ -167,6 +216,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
     uint32_t half_open = 0;  // its entries in the half-open table
     uint32_t fastopen_pending = 0;  // its Fast Open connections not yet established
     SynCookieMode syncookies = SynCookieMode::automatic;
+    StatelessApp* stateless = nullptr;  // answers without connections (acceptor: the fallback)
     tcp::TcpConfig cfg;
   };
   // A passive open between its SYN and the ACK that completes it: what the
@@ -221,6 +271,11 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   // made: no slot, or the application refused).
   bool promote(Listener& l, const tcp::FourTuple& t, const tcp::Handshake& h,
                const wire::TcpRepr& ack);
+  // A stateless listener's segments (tcp_layer_stateless.cc).
+  void stateless_input(Listener& l, const wire::Ipv4Repr& ip, const wire::TcpRepr& seg,
+                       const tcp::FourTuple& t);
+  void send_stateless(const StatelessTxn& x, uint32_t seq, uint32_t ack_no, uint8_t flags,
+                      const tcp::Payload& payload);
   bool is_half_open(uint32_t id) const { return id >= cfg_.max_connections; }
   bool slot_available() const { return !free_.empty() || slots_.size() < cfg_.max_connections; }
   // Starts a connection from the path cache's hint; report_path tells the

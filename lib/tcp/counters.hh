@@ -60,6 +60,16 @@ namespace ts::tcp {
   X(tcp_fastopen_syn_data_unacked, false, "SYN-ACKs that left our SYN's data unacknowledged (sent again)") \
   X(tcp_fastopen_syn_data_timeout, false, "SYNs with data unanswered (sent again without; the server marked)") \
   X(tcp_fastopen_blocked, false, "connects without Fast Open: the server is marked as dropping it") \
+  X(tcp_stateless_syn_acks, false, "SYN-ACKs of stateless listeners (SYN cookies, no state)")      \
+  X(tcp_stateless_requests, false, "requests a stateless listener took whole from one segment")     \
+  X(tcp_stateless_answers, false, "stateless answers sent (the last segment with ACK and FIN)")     \
+  X(tcp_stateless_late_acks, false, "stateless requests acknowledged alone (the answer was slow)")  \
+  X(tcp_stateless_fin_acks, false, "client FINs a stateless listener acknowledged")                 \
+  X(tcp_stateless_acks, false, "bare ACKs to a stateless listener (handshakes, answers acknowledged)") \
+  X(tcp_stateless_fallback, false, "stateless requests handed to the ordinary TCP path (--fallback stateful)") \
+  X(tcp_stateless_unfit, true, "stateless requests that did not fit (split, window too small) reset") \
+  X(tcp_stateless_holes, true, "SACKs of a stateless answer with bytes missing (reset: no state to resend)") \
+  X(tcp_stateless_stray_data, true, "data to a stateless listener that is not a first request (reset)") \
   X(tcp_listen_dropped, true, "segments without SYN to a listening port (an ACK gets a reset)") \
   X(tcp_time_wait_reused, false, "TIME-WAIT connections replaced by a newer SYN (RFC 6191) or our own connect")  \
   X(tcp_refused, true, "connections the application refused (answered with a reset)")         \

@@ -17,6 +17,10 @@ std::unique_ptr<Workload> make_ping(stack::Stack& s, const GenConfig& c) {
 std::unique_ptr<Workload> make_synflood(stack::Stack& s, const GenConfig& c) {
   return std::make_unique<SynFlood>(s, c);
 }
+std::unique_ptr<Workload> make_dns(stack::Stack& s, const GenConfig& c) {
+  if (c.dns_tcp) return std::make_unique<Generator>(s.tcp(), c, make_dns_tcp_mode(c));
+  return make_dns_udp(s, c);
+}
 std::unique_ptr<Workload> make_slowread(stack::Stack& s, const GenConfig& c) {
   return std::make_unique<SlowRead>(s.tcp(), c);
 }
@@ -41,6 +45,10 @@ const ModeInfo kModes[] = {
     {GenMode::synflood, "synflood",
      "SYNs at --rate from --source-ips, no state kept: SYN-ACKs and resets counted", true, true,
      ServerApp::echo, Engine::raw, nullptr, make_synflood},
+    {GenMode::dns, "dns",
+     "A queries for --qname or --qnames over UDP, or over TCP (--tcp: a connection per query; "
+     "--tcp-keepalive: many per connection); ID, question and RCODE checked",
+     true, true, ServerApp::dns, Engine::datagrams, make_dns_tcp_mode, make_dns},
     {GenMode::ping, "ping", "ICMP echo", false, true, ServerApp::echo, Engine::echo, nullptr,
      make_ping},
 };

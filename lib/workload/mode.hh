@@ -17,11 +17,12 @@ class Stack;
 
 namespace ts::workload {
 
-enum class GenMode : uint8_t { cps, rr, bulk, http, slowread, synflood, ping };
+enum class GenMode : uint8_t { cps, rr, bulk, http, slowread, synflood, ping, dns };
 
 // How a mode's load is made: by the TCP engine over connections (generator.hh),
-// as raw segments with no connection (synflood), or as ICMP echo (ping).
-enum class Engine : uint8_t { connections, raw, echo };
+// as raw segments with no connection (synflood), as ICMP echo (ping), or as
+// UDP datagrams or TCP connections as the config says (dns).
+enum class Engine : uint8_t { connections, raw, echo, datagrams };
 enum class ServerApp : uint8_t;
 struct GenConfig;
 class TcpMode;

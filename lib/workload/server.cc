@@ -28,13 +28,15 @@ const char* server_app_name(ServerApp a) {
     case ServerApp::source: return "source";
     case ServerApp::rr: return "rr";
     case ServerApp::http: return "http";
+    case ServerApp::dns: return "dns";
+    case ServerApp::stateless_http: return "stateless-http";
   }
   return "?";
 }
 
 bool parse_server_app(std::string_view s, ServerApp& out) {
   for (ServerApp a : {ServerApp::echo, ServerApp::discard, ServerApp::source, ServerApp::rr,
-                      ServerApp::http})
+                      ServerApp::http, ServerApp::dns, ServerApp::stateless_http})
     if (s == server_app_name(a)) {
       out = a;
       return true;
@@ -48,6 +50,39 @@ void fill_body_pattern(uint8_t* out, size_t n) {
     const size_t col = i % 64;
     out[i] = col == 63 ? '\n' : uint8_t('a' + (i / 64 + col) % 26);
   }
+}
+
+int route_http(const ServerConfig& cfg, const HttpRequest& req, const FileIndex::File*& file) {
+  file = nullptr;
+  if (req.method == Method::other) return 501;
+  if (!cfg.files) return 200;
+  char path[kMaxPath];
+  const long len = target_to_path(req.target, path, sizeof path);
+  if (len < 0) return req.target.size() >= kMaxPath ? 414 : 400;
+  file = cfg.files->find(std::string_view(path, size_t(len)));
+  return file ? 200 : 404;
+}
+
+int format_http_head(char* out, size_t cap, const ServerConfig& cfg, int status, bool head,
+                     bool keep, const FileIndex::File* file) {
+  uint64_t length;
+  std::string_view type;
+  const char* error_body = nullptr;
+  if (status == 200) {
+    length = file ? file->size : cfg.http_size;
+    type = file ? file->content_type : std::string_view("text/plain; charset=utf-8");
+  } else {
+    error_body = reason_phrase(status);
+    length = std::strlen(error_body) + 1;
+    type = "text/plain; charset=utf-8";
+  }
+  int n = std::snprintf(out, cap,
+                        "HTTP/1.1 %d %s\r\nServer: touchstone\r\nContent-Length: %llu\r\n"
+                        "Content-Type: %.*s\r\n%s\r\n",
+                        status, reason_phrase(status), (unsigned long long)length,
+                        int(type.size()), type.data(), keep ? "" : "Connection: close\r\n");
+  if (error_body && !head) n += std::snprintf(out + n, cap - size_t(n), "%s\n", error_body);
+  return n;
 }
 
 void ServerStats::merge(const ServerStats& o) {
@@ -172,7 +207,9 @@ void Server::serve(tcp::Connection& c) {
     }
     case ServerApp::source: serve_source(c, s); break;
     case ServerApp::rr: serve_rr(c, s); break;
-    case ServerApp::http: serve_http(c, s); break;
+    case ServerApp::http:
+    case ServerApp::stateless_http: serve_http(c, s); break;  // its fallback connections
+    case ServerApp::dns: c.abort(); break;  // a StatelessServer serves its own
   }
   finish_if_done(c, s);
 }
@@ -265,23 +302,7 @@ void Server::serve_rr(tcp::Connection& c, ConnState& s) {
 bool Server::respond(tcp::Connection& c, ConnState& s, int status, bool head, bool keep,
                      const FileIndex::File* file) {
   char hdr[512];
-  uint64_t length;
-  std::string_view type;
-  const char* error_body = nullptr;
-  if (status == 200) {
-    length = file ? file->size : cfg_.http_size;
-    type = file ? file->content_type : std::string_view("text/plain; charset=utf-8");
-  } else {
-    error_body = reason_phrase(status);
-    length = std::strlen(error_body) + 1;
-    type = "text/plain; charset=utf-8";
-  }
-  int n = std::snprintf(hdr, sizeof hdr,
-                        "HTTP/1.1 %d %s\r\nServer: touchstone\r\nContent-Length: %llu\r\n"
-                        "Content-Type: %.*s\r\n%s\r\n",
-                        status, reason_phrase(status), (unsigned long long)length,
-                        int(type.size()), type.data(), keep ? "" : "Connection: close\r\n");
-  if (error_body && !head) n += std::snprintf(hdr + n, sizeof hdr - size_t(n), "%s\n", error_body);
+  const int n = format_http_head(hdr, sizeof hdr, cfg_, status, head, keep, file);
   if (c.send_space() < size_t(n)) return false;
   // The header and the start of the body go out in one send: as two small
   // writes, Nagle would hold the second until the client's delayed ACK.
@@ -345,20 +366,12 @@ void Server::serve_http(tcp::Connection& c, ConnState& s) {
       return;
     }
     HttpRequest req;
-    int status = 200;
+    int status;
     const FileIndex::File* file = nullptr;
-    char path[kMaxPath];
-    if (!parse_request(view.substr(0, end), req)) {
+    if (!parse_request(view.substr(0, end), req))
       status = 400;
-    } else if (req.method == Method::other) {
-      status = 501;
-    } else if (cfg_.files) {
-      const long len = target_to_path(req.target, path, sizeof path);
-      if (len < 0)
-        status = req.target.size() >= kMaxPath ? 414 : 400;
-      else if (!(file = cfg_.files->find(std::string_view(path, size_t(len)))))
-        status = 404;
-    }
+    else
+      status = route_http(cfg_, req, file);
     if (status == 400) {
       // A 400 always closes: what follows cannot be trusted to be a request.
       if (!respond(c, s, 400, false, false, nullptr)) return;

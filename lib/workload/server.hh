@@ -19,7 +19,9 @@
 
 namespace ts::workload {
 
-enum class ServerApp : uint8_t { echo, discard, source, rr, http };
+// dns and stateless_http answer without connections (stateless.hh); a
+// Server with either serves their --fallback stateful connections.
+enum class ServerApp : uint8_t { echo, discard, source, rr, http, dns, stateless_http };
 const char* server_app_name(ServerApp a);
 bool parse_server_app(std::string_view s, ServerApp& out);
 
@@ -65,6 +67,12 @@ struct ServerConfig {
   uint64_t http_size = 1024;
 };
 
+// An HTTP request's status (200, or 400, 404, 414, 501) and file for a server of `cfg`.
+int route_http(const ServerConfig& cfg, const HttpRequest& req, const FileIndex::File*& file);
+// The response's status line and headers (and, for an error other than to
+// HEAD, its short body) into `out` of `cap` (512 is enough); the length.
+int format_http_head(char* out, size_t cap, const ServerConfig& cfg, int status, bool head,
+                     bool keep, const FileIndex::File* file);
 struct ServerStats {
   uint64_t accepted = 0;      // connections established
   uint64_t closed = 0;        // connections ended (any reason)

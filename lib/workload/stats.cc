@@ -31,6 +31,7 @@ void GenStats::merge(const GenStats& o) {
   cwnd_sum += o.cwnd_sum;
   cwnd_conns += o.cwnd_conns;
   for (std::size_t i = 0; i < kStatusCodes; ++i) http_status[i] += o.http_status[i];
+  for (std::size_t i = 0; i < dns_rcode.size(); ++i) dns_rcode[i] += o.dns_rcode[i];
   latency.merge(o.latency);
   legit_ok += o.legit_ok;
   legit_errors += o.legit_errors;
@@ -59,6 +60,7 @@ GenStats GenStats::since(const GenStats& base) const {
   d.legit_errors = less(legit_errors, base.legit_errors);
   for (std::size_t i = 0; i < kStatusCodes; ++i)
     d.http_status[i] = less(http_status[i], base.http_status[i]);
+  for (std::size_t i = 0; i < dns_rcode.size(); ++i) d.dns_rcode[i] = less(dns_rcode[i], base.dns_rcode[i]);
   return d;
 }
 

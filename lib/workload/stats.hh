@@ -49,6 +49,8 @@ struct GenStats {
   void count_status(unsigned code) {
     if (code >= kFirstStatus && code < kFirstStatus + kStatusCodes) ++http_status[code - kFirstStatus];
   }
+  // dns: answers by RCODE (NOERROR counts ok, the others bad).
+  std::array<uint64_t, 16> dns_rcode{};
   util::Histogram latency;       // ns, per completed request
   // synflood with legitimate connections beside it (their connections are
   // counted in the conns_* fields): exchanges completed and lost, and their

@@ -60,5 +60,8 @@ std::unique_ptr<TcpMode> make_cps_mode(const GenConfig& cfg);
 std::unique_ptr<TcpMode> make_rr_mode(const GenConfig& cfg);
 std::unique_ptr<TcpMode> make_bulk_mode(const GenConfig& cfg);
 std::unique_ptr<TcpMode> make_http_mode(const GenConfig& cfg);
+std::unique_ptr<TcpMode> make_dns_tcp_mode(const GenConfig& cfg);
+// dns over UDP (mode_dns.cc).
+std::unique_ptr<Workload> make_dns_udp(stack::Stack& stack, const GenConfig& cfg);
 
 }  // namespace ts::workload

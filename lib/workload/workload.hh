@@ -49,8 +49,11 @@ struct GenConfig {
   uint16_t port_first = 1024, port_last = 65535;  // synflood: source ports
   uint32_t legit_conns = 0;    // synflood: cps connections at a time beside the flood
   std::string host = "touchstone";
+  std::vector<std::string> qnames{"example.test"};  // dns: A queries for these in turn
+  bool dns_tcp = false;        // dns: over TCP (else UDP)
+  bool dns_keepalive = false;  // dns over TCP: many queries per connection (else one)
   uint16_t size = 56;          // ping: ICMP payload bytes
-  uint64_t timeout_ns = 1'000'000'000;  // ping: a request unanswered this long is lost
+  uint64_t timeout_ns = 1'000'000'000;  // ping, dns over UDP: a request unanswered this long is lost
   const tcp::TcpConfig* tcp = nullptr;  // per-connection settings (the layer's by default)
 
   bool open_loop() const { return rate > 0 || !steps.empty(); }

@@ -46,12 +46,14 @@ flags = {
               "--progress", "--quiet", "--app", "--listen", "--http-root", "--http-size",
               "--max-conns", "--buffer-memory", "--hostcache", "--syncookies",
               "--persist-reclaim-after", "--stall-reclaim-after", "--tfo", "--tfo-pending",
-              "--tfo-replay-guard", "--separate-fin"],
+              "--tfo-replay-guard", "--separate-fin", "--upstream", "--upstream-timeout",
+              "--inflight", "--fallback"],
     "gen": ["--port", "--ip", "--target", "--mode", "--conns", "--rate", "--requests", "--size",
             "--req-size", "--resp-size", "--path",
             "--timeout", "--json", "--impair", "--source-ips", "--source-ports", "--max-conns", "--buffer-memory",
             "--hostcache", "--read-rate", "--legit-conns", "--persist-reclaim-after",
-            "--stall-reclaim-after", "--tfo", "--close", "--separate-fin"],
+            "--stall-reclaim-after", "--tfo", "--close", "--separate-fin", "--qname", "--qnames",
+            "--tcp", "--tcp-keepalive"],
     "demo": ["--mode", "--conns", "--rate", "--ramp", "--steps", "--warmup", "--method", "--header",
              "--body-size", "--paths", "--path-order", "--reverse", "--bidir", "--no-huge",
              "--duration", "--requests", "--size", "--json",
@@ -175,6 +177,26 @@ bad = [
     ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "http", "--tfo-pending", "5"],  # a listener's
     ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "http", "--header", "Connection: close"],
     ["serve"] + port + ["--app", "echo", "--tfo-pending", "5"],  # without --tfo
+    ["serve"] + port + ["--app", "dns"],  # no --upstream
+    ["serve"] + port + ["--app", "dns", "--upstream", "resolver"],
+    ["serve"] + port + ["--app", "dns", "--upstream", "10.9.0.1:0"],
+    ["serve"] + port + ["--app", "dns", "--upstream", "10.9.0.1", "--inflight", "0"],
+    ["serve"] + port + ["--app", "dns", "--upstream", "10.9.0.1", "--inflight", "70000"],
+    ["serve"] + port + ["--app", "dns", "--upstream", "10.9.0.1", "--upstream-timeout", "0"],
+    ["serve"] + port + ["--app", "dns", "--upstream", "10.9.0.1", "--http-size", "1K"],
+    ["serve"] + port + ["--app", "http", "--upstream", "10.9.0.1"],
+    ["serve"] + port + ["--app", "http", "--fallback", "stateful"],
+    ["serve"] + port + ["--app", "stateless-http", "--fallback", "maybe"],
+    ["serve"] + port + ["--app", "stateless-http", "--http-size", "2M"],
+    ["serve"] + port + ["--app", "stateless-http", "--inflight", "10"],
+    ["gen"] + port + ["--target", "10.9.0.1:53", "--mode", "dns", "--qname", "a..test"],
+    ["gen"] + port + ["--target", "10.9.0.1:53", "--mode", "dns", "--qnames", "/nonexistent"],
+    ["gen"] + port + ["--target", "10.9.0.1:53", "--mode", "dns", "--tcp", "--tcp-keepalive"],
+    ["gen"] + port + ["--target", "10.9.0.1:53", "--mode", "dns", "--tfo"],  # UDP
+    ["gen"] + port + ["--target", "10.9.0.1:53", "--mode", "dns", "--tcp", "--timeout", "1s"],
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "http", "--qname", "a.test"],
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "rr", "--tcp"],
+    ["demo", "--mode", "dns"],
     ["serve"] + port + ["--app", "echo", "--tfo-replay-guard"],  # without --tfo
     ["serve"] + port + ["--app", "echo", "--tfo", "--tfo-pending", "0"],
     ["serve"] + port + ["--tfo"],  # no --app

@@ -14,75 +14,16 @@
 
 #include "hostcache/path_cache.hh"
 #include "sim/sim.hh"
+#include "workload_bed.hh"
 #include "workload/generator.hh"
 #include "workload/server.hh"
 
 using namespace ts;
 using namespace ts::sim;
 using namespace ts::workload;
+using namespace ts::workload::testing;
 
 namespace {
-
-constexpr uint64_t kMs = 1'000'000, kSec = 1'000'000'000;
-
-struct Bed {
-  explicit Bed(uint64_t seed = 1, double mbps = 1000, uint64_t one_way_us = 50, double loss = 0)
-      : Bed(seed, link(mbps, one_way_us, loss), link(mbps, one_way_us, loss), {}) {}
-  // Hosts of `base`, links of `to_client` and `to_server`.
-  Bed(uint64_t seed, const LinkParams& to_client, const LinkParams& to_server,
-      const stack::StackConfig& base)
-      : net(seed), server(net.add_host("server", *wire::Ipv4Cidr::parse("10.0.0.1/24"), base)),
-        client(net.add_host("client", *wire::Ipv4Cidr::parse("10.0.0.2/24"), base)) {
-    net.connect(server, client, to_client, to_server);
-    net.finish();
-  }
-  static LinkParams link(double mbps = 1000, uint64_t one_way_us = 50, double loss = 0) {
-    LinkParams p;
-    p.rate_bps = mbps * 1e6;
-    p.delay_ns = one_way_us * 1000;
-    p.queue_packets = 1000;
-    p.loss.bernoulli = loss;
-    return p;
-  }
-  // Runs the generator until it is done or `limit` of simulated time passes;
-  // ticks it every 100 us as a poll loop would. The ticks still scheduled
-  // when it returns do nothing (a bed may run several generators in turn).
-  bool run(Generator& g, uint64_t limit) {
-    Simulator& sim = net.sim();
-    const uint64_t end = sim.now() + limit;
-    auto live = std::make_shared<bool>(true);
-    Generator* gen = &g;
-    Host* host = &client;
-    sim.call_at(sim.now(), [live, gen, host, &sim] {
-      if (!*live) return;
-      gen->start(sim.now());
-      host->kick(sim.now());
-    });
-    auto tick = std::make_shared<std::function<void()>>();
-    *tick = [live, gen, host, &sim, end, weak = std::weak_ptr<std::function<void()>>(tick)] {
-      if (!*live) return;
-      gen->tick(sim.now());
-      host->kick(sim.now());
-      if (auto t = weak.lock(); t && sim.now() + 100'000 < end)
-        sim.call_at(sim.now() + 100'000, [t] { (*t)(); });
-    };
-    sim.call_at(sim.now() + 100'000, [tick] { (*tick)(); });
-    const bool ok = sim.run_until_done([&] { return g.done(); }, end);
-    sim.run_until(sim.now() + 10 * kMs);  // let the last ACKs and FINs pass
-    *live = false;
-    return ok;
-  }
-  GenConfig gen_config(GenMode mode, uint16_t port) const {
-    GenConfig c;
-    c.mode = mode;
-    c.target = server.ip();
-    c.port = port;
-    return c;
-  }
-  Network net;
-  Host& server;
-  Host& client;
-};
 
 TEST(Workload, RrAgainstEchoAnswersEveryRequest) {
   Bed bed;

@@ -1,0 +1,419 @@
+#include "workload/stateless.hh"
+
+#include <algorithm>
+#include <cstring>
+
+#include "util/rng.hh"
+#include "wire/bytes.hh"
+#include "wire/dns.hh"
+
+namespace ts::workload {
+
+namespace {
+
+constexpr uint64_t kExpiryCheckNs = 10'000'000;
+constexpr size_t kMaxDnsMessage = 65535;
+// A kept answer's first resend (then doubling): about a client's minimum RTO.
+constexpr uint64_t kAnswerRtoNs = 200'000'000;
+
+uint32_t hash_bytes(std::span<const uint8_t> b) {
+  uint32_t h = 2166136261u;  // FNV-1a: a check against mix-ups, not a defence
+  for (uint8_t c : b) h = (h ^ c) * 16777619u;
+  return h;
+}
+
+}  // namespace
+
+void StatelessStats::merge(const StatelessStats& o) {
+  requests += o.requests;
+  answers += o.answers;
+  http_2xx += o.http_2xx;
+  http_4xx += o.http_4xx;
+  http_5xx += o.http_5xx;
+  unfit += o.unfit;
+  retransmits += o.retransmits;
+  upstream_resent += o.upstream_resent;
+  answers_resent += o.answers_resent;
+  answers_unacked += o.answers_unacked;
+  upstream_queries += o.upstream_queries;
+  upstream_answers += o.upstream_answers;
+  upstream_timeouts += o.upstream_timeouts;
+  table_full += o.table_full;
+  foreign += o.foreign;
+  fallback_conns += o.fallback_conns;
+  bytes_in += o.bytes_in;
+  bytes_out += o.bytes_out;
+}
+
+StatelessServer::StatelessServer(stack::Stack& stack, const StatelessConfig& cfg)
+    : stack_(stack), tcp_(stack.tcp()), cfg_(cfg), scratch_(2 + kMaxDnsMessage) {
+  if (cfg_.app == ServerApp::stateless_http) {
+    if (!cfg_.files) {
+      body_.resize(cfg_.http_size);
+      fill_body_pattern(body_.data(), body_.size());
+    }
+    if (cfg_.fallback) {
+      ServerConfig sc;
+      sc.app = ServerApp::stateless_http;
+      sc.port = cfg_.port;
+      sc.files = cfg_.files;
+      sc.http_size = cfg_.http_size;
+      http_fallback_ = std::make_unique<Server>(tcp_, sc);
+    }
+    return;
+  }
+  cfg_.max_inflight = std::clamp<uint32_t>(cfg_.max_inflight, 1, 65536);
+  table_.resize(cfg_.max_inflight);
+  free_.reserve(cfg_.max_inflight);
+  for (uint32_t i = cfg_.max_inflight; i-- > 0;) free_.push_back(i);
+  size_t r = 1;
+  while (r < 2 * size_t(cfg_.max_inflight)) r <<= 1;
+  recent_.assign(r, 0);
+  util::Rng rng(cfg_.seed * 0x9e3779b97f4a7c15ull + tcp_.config().core);
+  id_salt_ = uint16_t(rng.below(65536));
+}
+
+StatelessServer::~StatelessServer() {
+  tcp_.unlisten(cfg_.port);
+  if (udp_port_) stack_.udp_unbind(udp_port_);
+}
+
+bool StatelessServer::start() {
+  if (cfg_.app == ServerApp::dns) {
+    util::Rng rng(cfg_.seed + 7919u * tcp_.config().core);
+    udp_port_ = stack_.udp_bind_ephemeral(cfg_.upstream, cfg_.upstream_port, this,
+                                          uint32_t(rng.below(65536)));
+    if (!udp_port_) return false;
+  }
+  stack::Acceptor* fallback = nullptr;
+  if (cfg_.fallback)
+    fallback = http_fallback_ ? static_cast<stack::Acceptor*>(http_fallback_.get()) : this;
+  return tcp_.listen_stateless(cfg_.port, this, fallback);
+}
+
+StatelessStats StatelessServer::stats() const {
+  StatelessStats s = stats_;
+  if (http_fallback_) {
+    const ServerStats& f = http_fallback_->stats();
+    s.fallback_conns += f.accepted;
+    s.requests += f.requests;
+    s.answers += f.requests;
+    s.http_2xx += f.http_2xx;
+    s.http_4xx += f.http_4xx;
+    s.http_5xx += f.http_5xx;
+    s.bytes_in += f.bytes_in;
+    s.bytes_out += f.bytes_out;
+  }
+  return s;
+}
+
+stack::StatelessApp::Verdict StatelessServer::on_request(const stack::StatelessTxn& x,
+                                                         std::span<const uint8_t> request) {
+  return cfg_.app == ServerApp::dns ? relay_dns(x, request) : answer_http(x, request);
+}
+
+stack::StatelessApp::Verdict StatelessServer::answer_http(const stack::StatelessTxn& x,
+                                                          std::span<const uint8_t> request) {
+  const std::string_view view(reinterpret_cast<const char*>(request.data()), request.size());
+  const size_t end = find_header_end(view);
+  if (!end) {
+    ++stats_.unfit;  // the rest of the request is in another segment
+    return Verdict::unfit;
+  }
+  ServerConfig sc;
+  sc.files = cfg_.files;
+  sc.http_size = cfg_.http_size;
+  HttpRequest req;
+  int status = 400;
+  const FileIndex::File* file = nullptr;
+  if (parse_request(view.substr(0, end), req)) {
+    // One request: its body in this segment too, and nothing after it
+    // (pipelined requests are answered in turn by the ordinary path).
+    const uint64_t body = req.has_body ? req.content_length : 0;
+    if ((req.has_body && !body) || end + body != request.size()) {
+      ++stats_.unfit;
+      return Verdict::unfit;
+    }
+    status = route_http(sc, req, file);
+  }
+  const bool head = req.method == Method::head;
+  char hdr[512];
+  const int n = format_http_head(hdr, sizeof hdr, sc, status, head, false, file);
+  tcp::Payload p;
+  p.part[p.n++] = {reinterpret_cast<const uint8_t*>(hdr), size_t(n)};
+  if (status == 200 && !head) {
+    if (file && file->size)
+      p.part[p.n++] = {file->data, file->size};
+    else if (!file && !body_.empty())
+      p.part[p.n++] = body_;
+  }
+  if (p.size() > x.window) {
+    ++stats_.unfit;  // larger than the client's window: the fallback, or a reset
+    return Verdict::unfit;
+  }
+  ++stats_.requests;
+  stats_.bytes_in += request.size();
+  tcp_.stateless_answer(x, p, tcp_.now());
+  ++stats_.answers;
+  stats_.bytes_out += p.size();
+  ++(status < 300 ? stats_.http_2xx : status < 500 ? stats_.http_4xx : stats_.http_5xx);
+  return Verdict::answered;
+}
+
+uint32_t StatelessServer::recent_slot(const tcp::FourTuple& t, uint32_t seq) const {
+  uint64_t h = (uint64_t(t.remote_ip.v) << 32 | seq) * 0x9e3779b97f4a7c15ull;
+  h ^= (uint64_t(t.remote_port) << 16 | t.local_port) * 0xc2b2ae3d27d4eb4full;
+  return uint32_t(h >> 40) & uint32_t(recent_.size() - 1);
+}
+
+stack::StatelessApp::Verdict StatelessServer::relay_dns(const stack::StatelessTxn& x,
+                                                        std::span<const uint8_t> request) {
+  // RFC 7766 8: a two-byte length, then the message; one whole query only.
+  if (request.size() < 2 || wire::load_be16(request.data()) + 2u != request.size() ||
+      request.size() < 2 + wire::kDnsHeaderLen) {
+    ++stats_.unfit;
+    return Verdict::unfit;
+  }
+  const uint64_t now = tcp_.now();
+  // The client sent it again: its query is still upstream. Acknowledge it
+  // now (the client's retransmission timer is shorter than the resolver).
+  uint32_t& recent = recent_[recent_slot(x.t, x.seq)];
+  if (recent) {
+    Entry& e = table_[recent - 1];
+    if (e.used && !e.conn && !e.answered && e.x.t == x.t && e.x.seq == x.seq) {
+      ++stats_.retransmits;
+      if (!e.acked) {
+        e.acked = true;
+        tcp_.stateless_ack(e.x, now);
+      }
+      if (e.resend_at != UINT64_MAX) resend(e, now);  // the query may be the one lost
+      return Verdict::pending;
+    }
+  }
+  ++stats_.requests;
+  stats_.bytes_in += request.size();
+  if (free_.empty()) {
+    ++stats_.table_full;  // unacknowledged: the client sends it again
+    return Verdict::answered;
+  }
+  const uint32_t index = free_.back();
+  Entry& e = table_[index];
+  e = Entry{};
+  e.x = x;
+  if (!send_upstream(e, request.subspan(2), now)) return Verdict::answered;
+  recent = index + 1;
+  return Verdict::pending;
+}
+
+bool StatelessServer::send_upstream(Entry& e, std::span<const uint8_t> query, uint64_t now) {
+  const uint32_t index = uint32_t(&e - table_.data());
+  const size_t qend = wire::dns_question_end(query);
+  e.client_id = wire::load_be16(query.data());
+  e.question_hash = hash_bytes(query.subspan(wire::kDnsHeaderLen, qend ? qend - wire::kDnsHeaderLen : 0));
+  e.deadline = now + cfg_.upstream_timeout_ns;
+  uint8_t* q = scratch_.data();
+  std::memmove(q, query.data(), query.size());  // the query may be in scratch_ already
+  wire::store_be16(q, uint16_t(index ^ id_salt_));
+  if (!stack_.send_udp(stack_.config().addr.addr, cfg_.upstream, udp_port_, cfg_.upstream_port,
+                       {q, query.size()}, now))
+    return false;  // no buffer (counted by the stack): the client sends it again
+  e.resend_at = UINT64_MAX;
+  if (query.size() <= kKept) {
+    std::memcpy(e.kept.data(), q, query.size());
+    e.kept_len = uint16_t(query.size());
+    e.resend_at = now + resend_interval();
+  }
+  e.used = true;
+  free_.pop_back();
+  ++stats_.upstream_queries;
+  return true;
+}
+
+void StatelessServer::resend(Entry& e, uint64_t now) {
+  if (e.answered) {
+    e.backoff = std::min(2 * e.backoff, cfg_.upstream_timeout_ns);
+    e.resend_at = now + e.backoff;
+    tcp::Payload p;
+    p.part[p.n++] = {e.kept.data(), e.kept_len};
+    if (tcp_.stateless_answer(e.x, p, now)) ++stats_.answers_resent;
+    return;
+  }
+  e.resend_at = now + resend_interval();
+  if (stack_.send_udp(stack_.config().addr.addr, cfg_.upstream, udp_port_, cfg_.upstream_port,
+                      {e.kept.data(), e.kept_len}, now))
+    ++stats_.upstream_resent;
+}
+
+void StatelessServer::answer_client(uint32_t index, std::span<const uint8_t> framed, uint64_t now) {
+  Entry& e = table_[index];
+  tcp::Payload p;
+  p.part[p.n++] = framed;
+  if (!tcp_.stateless_answer(e.x, p, now)) {
+    ++stats_.unfit;  // larger than the client's window: reset by the layer
+    release(index);
+    return;
+  }
+  ++stats_.answers;
+  stats_.bytes_out += framed.size();
+  if (!e.acked || framed.size() > kKept) {
+    // Unacknowledged, the request comes again if this is lost.
+    release(index);
+    return;
+  }
+  // Acknowledged alone, the request will not come again: the answer is
+  // ours to repeat until the client's ACK (or the timeout) comes.
+  std::memcpy(e.kept.data(), framed.data(), framed.size());
+  e.kept_len = uint16_t(framed.size());
+  e.answered = true;
+  e.backoff = kAnswerRtoNs;
+  e.resend_at = now + e.backoff;
+  e.deadline = now + cfg_.upstream_timeout_ns;
+  recent_[recent_slot(e.x.t, e.x.rcv_end)] = index + 1;
+}
+
+void StatelessServer::on_ack(const tcp::FourTuple& t, uint32_t seq, uint32_t ack_no) {
+  if (recent_.empty()) return;
+  const uint32_t r = recent_[recent_slot(t, seq)];
+  if (!r) return;
+  Entry& e = table_[r - 1];
+  if (!e.used || !e.answered || e.conn || !(e.x.t == t) || e.x.rcv_end != seq) return;
+  // Our FIN acknowledged: the answer arrived whole.
+  if (ack_no == e.x.snd + e.kept_len + 1) release(r - 1);
+}
+
+void StatelessServer::release(uint32_t index) {
+  Entry& e = table_[index];
+  if (!e.used) return;
+  e.used = false;
+  e.conn = nullptr;
+  free_.push_back(index);
+}
+
+void StatelessServer::on_datagram(const stack::Datagram& d, uint64_t now) {
+  wire::DnsHeader h;
+  if (d.src != cfg_.upstream || d.src_port != cfg_.upstream_port ||
+      !wire::parse_dns_header(d.payload, h) || !h.response()) {
+    ++stats_.foreign;
+    return;
+  }
+  const uint32_t index = index_of_id(h.id);
+  if (index >= table_.size() || !table_[index].used) {
+    ++stats_.foreign;  // late (given up) or never asked
+    return;
+  }
+  Entry& e = table_[index];
+  // The question must be the one asked (answers carry it back, RFC 1035 4.1.2).
+  const size_t qend = wire::dns_question_end(d.payload);
+  if (hash_bytes(d.payload.subspan(wire::kDnsHeaderLen, qend ? qend - wire::kDnsHeaderLen : 0)) !=
+      e.question_hash) {
+    ++stats_.foreign;
+    return;
+  }
+  ++stats_.upstream_answers;
+  // The client's ID back, and RFC 7766's length in front.
+  uint8_t* a = scratch_.data();
+  wire::store_be16(a, uint16_t(d.payload.size()));
+  std::memcpy(a + 2, d.payload.data(), d.payload.size());
+  wire::store_be16(a + 2, e.client_id);
+  const std::span<const uint8_t> framed(a, d.payload.size() + 2);
+  if (tcp::Connection* c = e.conn) {
+    release(index);
+    if (c->send(framed, now) != framed.size()) {
+      c->abort();  // out of buffer: a cut answer would corrupt the stream
+      return;
+    }
+    ++stats_.answers;
+    stats_.bytes_out += framed.size();
+    if (c->state() == tcp::State::close_wait && !pending_on(*c)) c->close(now);
+    return;
+  }
+  answer_client(index, framed, now);
+}
+
+void StatelessServer::tick(uint64_t now) {
+  if (table_.empty() || now < next_expiry_) return;
+  next_expiry_ = now + kExpiryCheckNs;
+  for (uint32_t i = 0; i < table_.size(); ++i) {
+    Entry& e = table_[i];
+    if (!e.used) continue;
+    if (now < e.deadline) {
+      if (now >= e.resend_at) resend(e, now);
+      continue;
+    }
+    if (e.answered) {
+      ++stats_.answers_unacked;  // the client is gone, or never got it
+      release(i);
+      continue;
+    }
+    ++stats_.upstream_timeouts;
+    if (e.conn)
+      e.conn->abort();
+    else
+      tcp_.stateless_reset(e.x, now);
+    release(i);
+  }
+}
+
+// dns --fallback stateful: the ordinary path's connections, whose queries go
+// through the same table.
+tcp::Events* StatelessServer::on_accept(const tcp::FourTuple&) {
+  ++stats_.fallback_conns;
+  return this;
+}
+
+void StatelessServer::on_readable(tcp::Connection& c) {
+  const uint64_t now = tcp_.now();
+  for (;;) {
+    const tcp::Bytes2 r = c.readable();
+    if (r.size() < 2) return;
+    uint8_t len[2];
+    len[0] = r.a.empty() ? r.b[0] : r.a[0];
+    len[1] = r.a.size() > 1 ? r.a[1] : r.b[1 - r.a.size()];
+    const size_t n = wire::load_be16(len);
+    if (r.size() < 2 + n) return;  // the rest is coming
+    uint8_t* q = scratch_.data();
+    size_t at = 0;
+    for (std::span<const uint8_t> part : {r.a, r.b}) {
+      const size_t k = std::min(part.size(), 2 + n - at);
+      std::memcpy(q + at, part.data(), k);
+      at += k;
+    }
+    c.consume(2 + n, now);
+    ++stats_.requests;
+    stats_.bytes_in += 2 + n;
+    if (n < wire::kDnsHeaderLen) {
+      c.abort();  // not a DNS message: nothing after it can be trusted
+      return;
+    }
+    if (free_.empty()) {
+      ++stats_.table_full;
+      c.abort();  // a stream cannot drop one query and go on
+      return;
+    }
+    Entry& e = table_[free_.back()];
+    e = Entry{};
+    e.conn = &c;
+    if (!send_upstream(e, {q + 2, n}, now)) {
+      c.abort();
+      return;
+    }
+  }
+}
+
+bool StatelessServer::pending_on(const tcp::Connection& c) const {
+  for (const Entry& e : table_)
+    if (e.used && e.conn == &c) return true;
+  return false;
+}
+
+void StatelessServer::on_peer_closed(tcp::Connection& c) {
+  if (!pending_on(c)) c.close(tcp_.now());  // else once its last answer is sent
+}
+
+void StatelessServer::on_closed(tcp::Connection& c, tcp::CloseReason) {
+  // Its queries still upstream have nobody to answer.
+  for (uint32_t i = 0; i < table_.size(); ++i)
+    if (table_[i].used && table_[i].conn == &c) release(i);
+}
+
+}  // namespace ts::workload
