@@ -36,6 +36,24 @@ bool is_stateless(workload::ServerApp a) {
   return a == workload::ServerApp::dns || a == workload::ServerApp::stateless_http;
 }
 
+// "A.B.C.D:PORT" (the port may be left out when `default_port` is not 0).
+wire::Ipv4Addr parse_host_port(const std::string& text, const char* flag, uint16_t default_port,
+                               uint16_t& port) {
+  const size_t colon = text.find(':');
+  auto addr = wire::Ipv4Addr::parse(text.substr(0, colon));
+  const std::string form = default_port ? "A.B.C.D[:PORT]" : "A.B.C.D:PORT";
+  if (!addr) usage_error(std::string(flag) + " '" + text + "' is not " + form);
+  port = default_port;
+  if (colon != std::string::npos) {
+    auto p = util::parse_count(text.substr(colon + 1));
+    if (!p || *p == 0 || *p > 65535)
+      usage_error(std::string(flag) + " '" + text + "': the port must be 1-65535");
+    port = uint16_t(*p);
+  }
+  if (!port) usage_error(std::string(flag) + " '" + text + "' needs a port: " + form);
+  return *addr;
+}
+
 // The stateless apps' own flags (plan_server has checked which apply).
 workload::StatelessConfig plan_stateless(const ServeArgs& a, const workload::ServerConfig& sc) {
   workload::StatelessConfig st;
@@ -49,16 +67,22 @@ workload::StatelessConfig plan_stateless(const ServeArgs& a, const workload::Ser
   if (sc.app == workload::ServerApp::stateless_http && sc.http_size > (1u << 20))
     usage_error("--http-size " + a.http_size +
                 " is more than a stateless answer can be (1M: it must fit the client's window)");
-  if (sc.app != workload::ServerApp::dns) return st;
-  if (a.upstream.empty()) usage_error("--app dns needs --upstream A.B.C.D[:PORT], the UDP resolver");
-  const size_t colon = a.upstream.find(':');
-  auto addr = wire::Ipv4Addr::parse(a.upstream.substr(0, colon));
-  if (!addr) usage_error("--upstream '" + a.upstream + "' is not an IPv4 address[:port]");
-  st.upstream = *addr;
-  if (colon != std::string::npos) {
-    auto p = util::parse_count(a.upstream.substr(colon + 1));
-    if (!p || *p == 0 || *p > 65535) usage_error("--upstream '" + a.upstream + "': the port must be 1-65535");
-    st.upstream_port = uint16_t(*p);
+  const Given& g = a.common.given;
+  if (sc.app == workload::ServerApp::stateless_http) {
+    if (a.backend.empty()) {
+      refuse_given(g, {"--upstream-timeout", "--inflight"}, "--app stateless-http without --backend");
+      return st;
+    }
+    if (g.has("--http-root") || g.has("--http-size"))
+      not_applicable(g.has("--http-root") ? "--http-root" : "--http-size",
+                     "--backend (the backend's pages are sent)");
+    if (st.fallback)
+      usage_error("--fallback stateful with --backend is not built: the fallback would have to "
+                  "proxy a connection to the backend (docs/stateless.md)");
+    st.backend = parse_host_port(a.backend, "--backend", 0, st.backend_port);
+  } else {
+    if (a.upstream.empty()) usage_error("--app dns needs --upstream A.B.C.D[:PORT], the UDP resolver");
+    st.upstream = parse_host_port(a.upstream, "--upstream", 53, st.upstream_port);
   }
   st.upstream_timeout_ns = parse_duration_required(a.upstream_timeout, "--upstream-timeout");
   if (st.upstream_timeout_ns == 0) usage_error("--upstream-timeout must be longer than 0");
@@ -104,6 +128,11 @@ std::string stateless_summary(const workload::StatelessStats& s, workload::Serve
   if (app == workload::ServerApp::stateless_http)
     out += "  answers       2xx " + n(s.http_2xx) + "  4xx " + n(s.http_4xx) + "  5xx " +
            n(s.http_5xx) + "\n";
+  if (app == workload::ServerApp::stateless_http && s.upstream_queries)
+    out += "  backend       " + n(s.upstream_queries) + " fetches, " + n(s.upstream_answers) +
+           " complete, " + n(s.upstream_timeouts) + " timed out, " + n(s.backend_failed) +
+           " failed, " + n(s.table_full) + " dropped (table full), " + n(s.retransmits) +
+           " asked again by the client\n";
   else
     out += "  upstream      " + n(s.upstream_queries) + " queries, " + n(s.upstream_answers) +
            " answers, " + n(s.upstream_resent) + " sent again, " + n(s.upstream_timeouts) +
@@ -140,8 +169,9 @@ workload::ServerConfig plan_server(const ServeArgs& a, workload::FileIndex& file
   // Each app's own flags; the others are refused.
   const std::string app = std::string("--app ") + workload::server_app_name(sc.app);
   const Given& g = a.common.given;
-  if (sc.app != workload::ServerApp::dns)
-    refuse_given(g, {"--upstream", "--upstream-timeout", "--inflight"}, app);
+  if (sc.app != workload::ServerApp::dns) refuse_given(g, {"--upstream"}, app);
+  if (sc.app != workload::ServerApp::stateless_http) refuse_given(g, {"--backend"}, app);
+  if (!is_stateless(sc.app)) refuse_given(g, {"--upstream-timeout", "--inflight"}, app);
   if (!is_stateless(sc.app)) refuse_given(g, {"--fallback"}, app);
   switch (sc.app) {
     case workload::ServerApp::dns:
@@ -192,7 +222,7 @@ int run_serve(const ServeArgs& a) {
   else
     refuse_given(a.common.given,
                  {"--listen", "--http-root", "--http-size", "--req-size", "--resp-size",
-                  "--upstream", "--upstream-timeout", "--inflight", "--fallback",
+                  "--upstream", "--backend", "--upstream-timeout", "--inflight", "--fallback",
                   "--max-conns", "--buffer-memory", "--hostcache", "--syncookies",
                   "--persist-reclaim-after", "--stall-reclaim-after", "--tfo", "--tfo-pending",
                   "--tfo-replay-guard", "--separate-fin"},
@@ -236,6 +266,8 @@ int run_serve(const ServeArgs& a) {
                 workload::server_app_name(st->app), st->port, st->fallback ? "stateful" : "reset",
                 st->app == workload::ServerApp::dns
                     ? (", relayed to " + st->upstream.str() + ":" + std::to_string(st->upstream_port) + " over UDP").c_str()
+                : st->backend_port
+                    ? (", pages from " + st->backend.str() + ":" + std::to_string(st->backend_port)).c_str()
                     : "",
                 where.c_str());
   else if (sc)

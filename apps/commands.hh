@@ -41,6 +41,7 @@ struct ServeArgs {
   std::string http_size = "1K";  // http: generated body size without --http-root
   std::string req_size = "64", resp_size = "64";  // rr
   std::string upstream;    // dns: the UDP resolver, A.B.C.D[:PORT]
+  std::string backend;     // stateless-http: the HTTP server pages come from, A.B.C.D:PORT
   std::string upstream_timeout = "2s";  // dns
   std::string inflight = "4096";        // dns: queries upstream at once per core
   std::string fallback = "reset";       // dns, stateless-http: reset or stateful

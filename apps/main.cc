@@ -255,14 +255,20 @@ void add_server(CLI::App* app, ServeArgs& s) {
   app->add_option("--upstream", s.upstream,
                   "dns: the UDP resolver queries are relayed to (port 53 by default)")
       ->type_name("A.B.C.D[:PORT]");
+  app->add_option("--backend", s.backend,
+                  "stateless-http: fetch each page from this HTTP server over an ordinary "
+                  "connection (the request as the client sent it) instead of --http-size or "
+                  "--http-root")
+      ->type_name("A.B.C.D:PORT");
   app->add_option("--upstream-timeout", s.upstream_timeout,
-                  "dns: a query the resolver has not answered after this is given up and its "
-                  "client reset")
+                  "dns, stateless-http --backend: a query or fetch not answered after this is "
+                  "given up and its client reset")
       ->type_name("DURATION")
       ->capture_default_str();
   app->add_option("--inflight", s.inflight,
-                  "dns: queries upstream at once per core (at most 65536); beyond it a query "
-                  "is dropped unacknowledged and the client sends it again")
+                  "dns, stateless-http --backend: queries or fetches in flight at once per core "
+                  "(at most 65536); beyond it a request is dropped unacknowledged and the "
+                  "client sends it again")
       ->type_name("N")
       ->capture_default_str();
   app->add_option("--fallback", s.fallback,

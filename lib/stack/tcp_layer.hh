@@ -76,9 +76,12 @@ class StatelessApp {
   virtual Verdict on_request(const StatelessTxn& x, std::span<const uint8_t> request) = 0;
   // A segment without data that is not a request (an ACK, or the client's
   // FIN after our answer): for an application that keeps an answer until it
-  // is acknowledged (the DNS relay, after acknowledging a request alone).
-  virtual void on_ack(const tcp::FourTuple& t, uint32_t seq, uint32_t ack_no) {
+  // is acknowledged (after acknowledging a request alone). True when it
+  // keeps this client's answer (it repeats it: a SACK of a hole is then no
+  // reason for a reset).
+  virtual bool on_ack(const tcp::FourTuple& t, uint32_t seq, uint32_t ack_no) {
     (void)t, (void)seq, (void)ack_no;
+    return false;
   }
 };
 

@@ -136,7 +136,7 @@ void TcpLayer::stateless_input(Listener& l, const wire::Ipv4Repr& ip, const wire
   if (v == tcp::SynCookies::Verdict::forged) {
     // Not the first segment after the handshake: after our answer (or a
     // forgery; nothing here answers one with more than one segment).
-    if (seg.payload.empty()) l.stateless->on_ack(t, seg.seq, seg.ack);
+    const bool kept = seg.payload.empty() && l.stateless->on_ack(t, seg.seq, seg.ack);
     if (has_fin) {
       // The client's FIN after our answer's: acknowledged (it is in LAST-ACK).
       ++ctr_.tcp_stateless_fin_acks;
@@ -152,7 +152,7 @@ void TcpLayer::stateless_input(Listener& l, const wire::Ipv4Repr& ip, const wire
     } else if (!seg.payload.empty()) {
       ++ctr_.tcp_stateless_stray_data;
       reset_for(ip, seg);
-    } else if (seg.options.sack_count) {
+    } else if (seg.options.sack_count && !kept) {
       // The client holds answer bytes beyond a hole: nothing kept can fill it.
       ++ctr_.tcp_stateless_holes;
       reset_for(ip, seg);

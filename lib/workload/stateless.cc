@@ -33,6 +33,7 @@ void StatelessStats::merge(const StatelessStats& o) {
   unfit += o.unfit;
   retransmits += o.retransmits;
   upstream_resent += o.upstream_resent;
+  backend_failed += o.backend_failed;
   answers_resent += o.answers_resent;
   answers_unacked += o.answers_unacked;
   upstream_queries += o.upstream_queries;
@@ -48,11 +49,11 @@ void StatelessStats::merge(const StatelessStats& o) {
 StatelessServer::StatelessServer(stack::Stack& stack, const StatelessConfig& cfg)
     : stack_(stack), tcp_(stack.tcp()), cfg_(cfg), scratch_(2 + kMaxDnsMessage) {
   if (cfg_.app == ServerApp::stateless_http) {
-    if (!cfg_.files) {
+    if (!cfg_.files && !cfg_.backend_port) {
       body_.resize(cfg_.http_size);
       fill_body_pattern(body_.data(), body_.size());
     }
-    if (cfg_.fallback) {
+    if (cfg_.fallback && !cfg_.backend_port) {
       ServerConfig sc;
       sc.app = ServerApp::stateless_http;
       sc.port = cfg_.port;
@@ -60,7 +61,9 @@ StatelessServer::StatelessServer(stack::Stack& stack, const StatelessConfig& cfg
       sc.http_size = cfg_.http_size;
       http_fallback_ = std::make_unique<Server>(tcp_, sc);
     }
-    return;
+    if (!cfg_.backend_port) return;
+    backend_events_.s = this;
+    by_conn_.assign(tcp_.capacity(), 0);
   }
   cfg_.max_inflight = std::clamp<uint32_t>(cfg_.max_inflight, 1, 65536);
   table_.resize(cfg_.max_inflight);
@@ -109,7 +112,8 @@ StatelessStats StatelessServer::stats() const {
 
 stack::StatelessApp::Verdict StatelessServer::on_request(const stack::StatelessTxn& x,
                                                          std::span<const uint8_t> request) {
-  return cfg_.app == ServerApp::dns ? relay_dns(x, request) : answer_http(x, request);
+  if (cfg_.app == ServerApp::dns) return relay_dns(x, request);
+  return cfg_.backend_port ? fetch(x, request) : answer_http(x, request);
 }
 
 stack::StatelessApp::Verdict StatelessServer::answer_http(const stack::StatelessTxn& x,
@@ -220,7 +224,7 @@ bool StatelessServer::send_upstream(Entry& e, std::span<const uint8_t> query, ui
   e.resend_at = UINT64_MAX;
   if (query.size() <= kKept) {
     std::memcpy(e.kept.data(), q, query.size());
-    e.kept_len = uint16_t(query.size());
+    e.kept_len = uint32_t(query.size());
     e.resend_at = now + resend_interval();
   }
   e.used = true;
@@ -233,9 +237,7 @@ void StatelessServer::resend(Entry& e, uint64_t now) {
   if (e.answered) {
     e.backoff = std::min(2 * e.backoff, cfg_.upstream_timeout_ns);
     e.resend_at = now + e.backoff;
-    tcp::Payload p;
-    p.part[p.n++] = {e.kept.data(), e.kept_len};
-    if (tcp_.stateless_answer(e.x, p, now)) ++stats_.answers_resent;
+    if (tcp_.stateless_answer(e.x, kept_answer(e), now)) ++stats_.answers_resent;
     return;
   }
   e.resend_at = now + resend_interval();
@@ -263,7 +265,7 @@ void StatelessServer::answer_client(uint32_t index, std::span<const uint8_t> fra
   // Acknowledged alone, the request will not come again: the answer is
   // ours to repeat until the client's ACK (or the timeout) comes.
   std::memcpy(e.kept.data(), framed.data(), framed.size());
-  e.kept_len = uint16_t(framed.size());
+  e.kept_len = uint32_t(framed.size());
   e.answered = true;
   e.backoff = kAnswerRtoNs;
   e.resend_at = now + e.backoff;
@@ -271,14 +273,167 @@ void StatelessServer::answer_client(uint32_t index, std::span<const uint8_t> fra
   recent_[recent_slot(e.x.t, e.x.rcv_end)] = index + 1;
 }
 
-void StatelessServer::on_ack(const tcp::FourTuple& t, uint32_t seq, uint32_t ack_no) {
-  if (recent_.empty()) return;
+bool StatelessServer::on_ack(const tcp::FourTuple& t, uint32_t seq, uint32_t ack_no) {
+  if (recent_.empty()) return false;
   const uint32_t r = recent_[recent_slot(t, seq)];
-  if (!r) return;
+  if (!r) return false;
   Entry& e = table_[r - 1];
-  if (!e.used || !e.answered || e.conn || !(e.x.t == t) || e.x.rcv_end != seq) return;
+  if (!e.used || !e.answered || (e.conn && !e.backend) || !(e.x.t == t) || e.x.rcv_end != seq)
+    return false;
   // Our FIN acknowledged: the answer arrived whole.
-  if (ack_no == e.x.snd + e.kept_len + 1) release(r - 1);
+  if (ack_no == e.x.snd + e.kept_len + 1) {
+    finish(r - 1, false);
+    return false;
+  }
+  return true;
+}
+
+tcp::Payload StatelessServer::kept_answer(const Entry& e) const {
+  tcp::Payload p;
+  if (!e.backend) {
+    p.part[p.n++] = {e.kept.data(), e.kept_len};
+    return p;
+  }
+  const tcp::Bytes2 r = e.conn->readable();
+  const size_t a = std::min<size_t>(r.a.size(), e.kept_len);
+  p.part[p.n++] = r.a.first(a);
+  if (a < e.kept_len) p.part[p.n++] = r.b.first(e.kept_len - a);
+  return p;
+}
+
+void StatelessServer::finish(uint32_t index, bool abort) {
+  Entry& e = table_[index];
+  tcp::Connection* c = e.backend ? e.conn : nullptr;
+  if (c) by_conn_[c->tag()] = 0;
+  release(index);
+  if (!c) return;
+  if (abort) {
+    c->abort();
+  } else {
+    c->consume(c->readable().size(), tcp_.now());
+    c->close(tcp_.now());
+  }
+}
+
+stack::StatelessApp::Verdict StatelessServer::fetch(const stack::StatelessTxn& x,
+                                                    std::span<const uint8_t> request) {
+  const std::string_view view(reinterpret_cast<const char*>(request.data()), request.size());
+  const size_t end = find_header_end(view);
+  HttpRequest req;
+  if (!end || !parse_request(view.substr(0, end), req) ||
+      end + (req.has_body ? req.content_length : 0) != request.size() ||
+      (req.has_body && !req.content_length)) {
+    ++stats_.unfit;  // not one whole request (a malformed one: the backend's 400 is not ours to make)
+    return Verdict::unfit;
+  }
+  const uint64_t now = tcp_.now();
+  uint32_t& recent = recent_[recent_slot(x.t, x.seq)];
+  if (recent) {
+    Entry& e = table_[recent - 1];
+    if (e.used && e.backend && !e.answered && e.x.t == x.t && e.x.seq == x.seq) {
+      ++stats_.retransmits;  // still fetching: acknowledged now, answered when it comes
+      if (!e.acked) {
+        e.acked = true;
+        tcp_.stateless_ack(e.x, now);
+      }
+      return Verdict::pending;
+    }
+  }
+  ++stats_.requests;
+  stats_.bytes_in += request.size();
+  if (free_.empty()) {
+    ++stats_.table_full;  // unacknowledged: the client sends it again
+    return Verdict::answered;
+  }
+  tcp::Connection* c = tcp_.connect(cfg_.backend, cfg_.backend_port, &backend_events_, now);
+  if (!c) {
+    ++stats_.table_full;  // no slot or port for the fetch (counted by the layer too)
+    return Verdict::answered;
+  }
+  if (c->send(request, now) != request.size()) {
+    c->abort();
+    ++stats_.backend_failed;
+    return Verdict::answered;
+  }
+  const uint32_t index = free_.back();
+  free_.pop_back();
+  Entry& e = table_[index];
+  e = Entry{};
+  e.x = x;
+  e.conn = c;
+  e.backend = true;
+  e.used = true;
+  e.deadline = now + cfg_.upstream_timeout_ns;
+  e.resend_at = UINT64_MAX;
+  by_conn_[c->tag()] = index + 1;
+  recent = index + 1;
+  ++stats_.upstream_queries;
+  return Verdict::pending;
+}
+
+void StatelessServer::backend_progress(tcp::Connection& c, bool closed) {
+  const uint32_t r = by_conn_[c.tag()];
+  if (!r) return;
+  const uint32_t index = r - 1;
+  Entry& e = table_[index];
+  if (e.answered) return;  // kept: the ring holds the answer
+  const uint64_t now = tcp_.now();
+  const tcp::Bytes2 bytes = c.readable();
+  // Complete at the end of its Content-Length body, else when the backend closes.
+  size_t size = 0;
+  const std::string_view view = header_view(bytes.a, bytes.b, reinterpret_cast<char*>(scratch_.data()));
+  const size_t end = find_header_end(view);
+  HttpResponse resp;
+  if (end && parse_response(view.substr(0, end), resp) && resp.has_length && !resp.chunked &&
+      bytes.size() >= end + resp.content_length)
+    size = end + size_t(resp.content_length);
+  else if (closed)
+    size = bytes.size();
+  if (!size) {
+    if (bytes.size() > e.x.window) {  // it can no longer fit: no use waiting
+      ++stats_.unfit;
+      tcp_.stateless_reset(e.x, now);
+      finish(index, true);
+    }
+    return;
+  }
+  ++stats_.upstream_answers;
+  e.kept_len = uint32_t(size);
+  if (size > e.x.window) {
+    ++stats_.unfit;
+    tcp_.stateless_reset(e.x, now);
+    finish(index, true);
+    return;
+  }
+  tcp_.stateless_answer(e.x, kept_answer(e), now);
+  ++stats_.answers;
+  stats_.bytes_out += size;
+  const HttpResponse& h = resp;
+  if (end) ++(h.status < 300 ? stats_.http_2xx : h.status < 500 ? stats_.http_4xx : stats_.http_5xx);
+  if (!e.acked) {
+    finish(index, false);  // the client asks again if the answer is lost
+    return;
+  }
+  // Acknowledged alone: repeated from the ring until the client's ACK.
+  e.answered = true;
+  e.backoff = kAnswerRtoNs;
+  e.resend_at = now + e.backoff;
+  e.deadline = now + cfg_.upstream_timeout_ns;
+  recent_[recent_slot(e.x.t, e.x.rcv_end)] = index + 1;
+}
+
+void StatelessServer::backend_closed(tcp::Connection& c) {
+  const uint32_t r = by_conn_[c.tag()];
+  if (!r) return;
+  by_conn_[c.tag()] = 0;
+  Entry& e = table_[r - 1];
+  if (e.answered) {
+    ++stats_.answers_unacked;  // the ring that held it is gone
+  } else {
+    ++stats_.backend_failed;
+    tcp_.stateless_reset(e.x, tcp_.now());
+  }
+  release(r - 1);
 }
 
 void StatelessServer::release(uint32_t index) {
@@ -342,15 +497,21 @@ void StatelessServer::tick(uint64_t now) {
     }
     if (e.answered) {
       ++stats_.answers_unacked;  // the client is gone, or never got it
-      release(i);
+      finish(i, false);
       continue;
     }
     ++stats_.upstream_timeouts;
-    if (e.conn)
-      e.conn->abort();
-    else
+    if (e.backend) {
       tcp_.stateless_reset(e.x, now);
-    release(i);
+      finish(i, true);
+    } else if (e.conn) {
+      tcp::Connection* c = e.conn;
+      release(i);
+      c->abort();
+    } else {
+      tcp_.stateless_reset(e.x, now);
+      release(i);
+    }
   }
 }
 

@@ -28,10 +28,14 @@ struct StatelessConfig {
   uint16_t port = 80;
   const FileIndex* files = nullptr;  // stateless-http: files, else a generated body
   uint64_t http_size = 1024;
+  // stateless-http: each page fetched from this HTTP server over an ordinary
+  // connection instead (the seed's design; port 0: none).
+  wire::Ipv4Addr backend;
+  uint16_t backend_port = 0;
   wire::Ipv4Addr upstream;           // dns: the UDP resolver
   uint16_t upstream_port = 53;
-  uint32_t max_inflight = 4096;      // dns: queries in flight upstream (at most 65536)
-  uint64_t upstream_timeout_ns = 2'000'000'000;  // then the client is reset
+  uint32_t max_inflight = 4096;      // dns, backend: queries or fetches in flight (at most 65536)
+  uint64_t upstream_timeout_ns = 2'000'000'000;  // dns, backend: then the client is reset
   bool fallback = false;             // --fallback stateful (else a reset)
   uint64_t seed = 1;                 // the upstream query IDs' order
 };
@@ -42,11 +46,12 @@ struct StatelessStats {
   uint64_t http_2xx = 0, http_4xx = 0, http_5xx = 0;
   uint64_t unfit = 0;           // requests that were not whole (fallback or reset)
   uint64_t retransmits = 0;     // dns: requests again while their query was upstream
-  uint64_t upstream_queries = 0, upstream_answers = 0;
+  uint64_t upstream_queries = 0, upstream_answers = 0;  // dns queries; backend fetches
   uint64_t upstream_resent = 0;    // queries sent again: unanswered for a while, or asked again
   uint64_t answers_resent = 0;     // kept answers sent again (not yet acknowledged)
   uint64_t answers_unacked = 0;    // kept answers given up unacknowledged
-  uint64_t upstream_timeouts = 0;  // clients reset: the resolver did not answer in time
+  uint64_t upstream_timeouts = 0;  // clients reset: the resolver or backend did not answer in time
+  uint64_t backend_failed = 0;     // clients reset: the backend connection failed or its answer was unusable
   uint64_t table_full = 0;      // queries dropped: the in-flight table was full (the client retries)
   uint64_t foreign = 0;         // datagrams that answer no query in flight
   uint64_t fallback_conns = 0;  // connections of the ordinary path
@@ -71,7 +76,7 @@ class StatelessServer final : public stack::StatelessApp,
   uint16_t upstream_local_port() const { return udp_port_; }
 
   Verdict on_request(const stack::StatelessTxn& x, std::span<const uint8_t> request) override;
-  void on_ack(const tcp::FourTuple& t, uint32_t seq, uint32_t ack_no) override;
+  bool on_ack(const tcp::FourTuple& t, uint32_t seq, uint32_t ack_no) override;
   void on_datagram(const stack::Datagram& d, uint64_t now) override;
   // dns fallback connections (stateless-http's go to the http Server).
   tcp::Events* on_accept(const tcp::FourTuple& t) override;
@@ -93,9 +98,10 @@ class StatelessServer final : public stack::StatelessApp,
     uint64_t backoff = 0;             // answers: the wait before the next resend
     uint32_t question_hash = 0;
     uint16_t client_id = 0;
-    uint16_t kept_len = 0;
+    uint32_t kept_len = 0;
     bool used = false, acked = false;
-    bool answered = false;            // kept is the answer, waiting for the client's ACK
+    bool answered = false;            // the answer is kept, waiting for the client's ACK
+    bool backend = false;             // conn is a backend fetch (the answer stays in its ring)
     std::array<uint8_t, kKept> kept;  // the query as sent upstream, or the framed answer
   };
   Verdict answer_http(const stack::StatelessTxn& x, std::span<const uint8_t> request);
@@ -108,6 +114,21 @@ class StatelessServer final : public stack::StatelessApp,
   // The stateless client's answer arrived from the resolver: sent, and kept
   // when the request was acknowledged alone.
   void answer_client(uint32_t index, std::span<const uint8_t> framed, uint64_t now);
+  // The kept answer: the entry's bytes, or the first kept_len bytes of its
+  // backend connection's receive ring.
+  tcp::Payload kept_answer(const Entry& e) const;
+  // stateless-http --backend: a fetch per request (backend_events_ hears its connection).
+  Verdict fetch(const stack::StatelessTxn& x, std::span<const uint8_t> request);
+  void backend_progress(tcp::Connection& c, bool closed);
+  void backend_closed(tcp::Connection& c);
+  // Forgets entry `index`; a backend connection is closed (aborted: `abort`).
+  void finish(uint32_t index, bool abort);
+  struct BackendEvents final : tcp::Events {
+    StatelessServer* s = nullptr;
+    void on_readable(tcp::Connection& c) override { s->backend_progress(c, false); }
+    void on_peer_closed(tcp::Connection& c) override { s->backend_progress(c, true); }
+    void on_closed(tcp::Connection& c, tcp::CloseReason) override { s->backend_closed(c); }
+  };
   uint32_t index_of_id(uint16_t id) const { return uint16_t(id ^ id_salt_); }
   // The direct-mapped index of (client, sequence number).
   uint32_t recent_slot(const tcp::FourTuple& t, uint32_t seq) const;
@@ -130,6 +151,8 @@ class StatelessServer final : public stack::StatelessApp,
   // query is upstream is found here (direct-mapped: a collision only costs
   // a second query).
   std::vector<uint32_t> recent_;
+  BackendEvents backend_events_;
+  std::vector<uint32_t> by_conn_;  // backend connection tag -> entry + 1
   uint16_t id_salt_ = 0;
   uint16_t udp_port_ = 0;
   uint64_t next_expiry_ = 0;

@@ -47,7 +47,7 @@ flags = {
               "--max-conns", "--buffer-memory", "--hostcache", "--syncookies",
               "--persist-reclaim-after", "--stall-reclaim-after", "--tfo", "--tfo-pending",
               "--tfo-replay-guard", "--separate-fin", "--upstream", "--upstream-timeout",
-              "--inflight", "--fallback"],
+              "--inflight", "--fallback", "--backend"],
     "gen": ["--port", "--ip", "--target", "--mode", "--conns", "--rate", "--requests", "--size",
             "--req-size", "--resp-size", "--path",
             "--timeout", "--json", "--impair", "--source-ips", "--source-ports", "--max-conns", "--buffer-memory",
@@ -188,7 +188,11 @@ bad = [
     ["serve"] + port + ["--app", "http", "--fallback", "stateful"],
     ["serve"] + port + ["--app", "stateless-http", "--fallback", "maybe"],
     ["serve"] + port + ["--app", "stateless-http", "--http-size", "2M"],
-    ["serve"] + port + ["--app", "stateless-http", "--inflight", "10"],
+    ["serve"] + port + ["--app", "stateless-http", "--inflight", "10"],  # without --backend
+    ["serve"] + port + ["--app", "stateless-http", "--backend", "10.9.0.1"],  # no port
+    ["serve"] + port + ["--app", "stateless-http", "--backend", "10.9.0.1:80", "--http-size", "1K"],
+    ["serve"] + port + ["--app", "stateless-http", "--backend", "10.9.0.1:80", "--fallback", "stateful"],
+    ["serve"] + port + ["--app", "http", "--backend", "10.9.0.1:80"],
     ["gen"] + port + ["--target", "10.9.0.1:53", "--mode", "dns", "--qname", "a..test"],
     ["gen"] + port + ["--target", "10.9.0.1:53", "--mode", "dns", "--qnames", "/nonexistent"],
     ["gen"] + port + ["--target", "10.9.0.1:53", "--mode", "dns", "--tcp", "--tcp-keepalive"],

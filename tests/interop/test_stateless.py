@@ -11,6 +11,8 @@ namespaces, each step bounded in time:
   dnsmasq: every answer NOERROR.
 - ab -n 3000 -c 10 against serve --app stateless-http: 0 failed, 0 bad
   lengths, and no connection on serve's side.
+- curl against serve --app stateless-http --backend pointing at nginx in the
+  peer namespace: every body byte-exact, nginx logging each fetch.
 """
 import argparse
 import json
@@ -142,6 +144,8 @@ def run(args, checks, tmp):
                          r.stdout[-2000:] + (r.stderr or "")[-500:])
             os.unlink(jpath) if os.path.exists(jpath) else None
 
+        backend_round(t, ts, port, tmp, checks)
+
         # --- ab against serve --app stateless-http ---
         log = os.path.join(tmp, "serve-http.log")
         p = t.start(["timeout", "120", ts, "serve", "--port", port, "--ip", "%s/24" % TS_IP,
@@ -162,6 +166,38 @@ def run(args, checks, tmp):
                      % (done.group(1) if done else "?", failed.group(1) if failed else "?",
                         length.group(1) if length else "?", c.get("tcp_conn_established", 0)),
                      r.stdout[-2500:] + out[-1500:])
+
+
+def backend_round(t, ts, port, tmp, checks):
+    www = os.path.join(tmp, "www")
+    os.makedirs(www, exist_ok=True)
+    pages = {"small": bytes((i * 7 + 3) % 251 for i in range(700)),
+             "large": bytes((i * 13 + 5) % 251 for i in range(20000))}
+    for name, body in pages.items():
+        with open(os.path.join(www, name), "wb") as f:
+            f.write(body)
+        os.chmod(os.path.join(www, name), 0o644)
+    for d in (tmp, www):  # nginx's workers run as www-data
+        os.chmod(d, 0o755)
+    access = t.start_nginx(tmp, www, port=8080)
+    log = os.path.join(tmp, "serve-backend.log")
+    p = t.start(["timeout", "120", ts, "serve", "--port", port, "--ip", "%s/24" % TS_IP,
+                 "--app", "stateless-http", "--backend", "%s:8080" % PEER_IP, "--progress", "0",
+                 "--lcores", "1-1"], log, ready=r"stateless-http on TCP port 80")
+    intact = 0
+    for i in range(20):
+        name = "small" if i % 2 else "large"
+        out = os.path.join(tmp, "got%d" % i)
+        r = t.peer(["timeout", "20", "curl", "-s", "-o", out, "http://%s/%s" % (TS_IP, name)],
+                   check=False, timeout=30)
+        if r.returncode == 0 and os.path.exists(out) and open(out, "rb").read() == pages[name]:
+            intact += 1
+    out = t.stop(p, log)
+    c = parse_counters(out)
+    logged = sum(1 for line in open(access) if " 200 " in line) if os.path.exists(access) else 0
+    checks.check(intact == 20 and logged >= 20 and c.get("tcp_stateless_answers", 0) >= 20,
+                 "curl -> serve --app stateless-http --backend nginx: %d of 20 bodies intact "
+                 "(700 B and 20 KB), nginx logged %d fetches" % (intact, logged), out[-2500:])
 
 
 if __name__ == "__main__":

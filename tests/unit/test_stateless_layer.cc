@@ -14,7 +14,7 @@ constexpr uint16_t kStatelessPort = 8080;
 // Answers each request with `answer` bytes at once, or keeps it (pending),
 // or finds it unfit.
 struct Responder final : stack::StatelessApp {
-  explicit Responder(TcpLayer& tcp) : tcp(tcp) {}
+  explicit Responder(TcpLayer& layer) : tcp(layer) {}
   Verdict on_request(const stack::StatelessTxn& x, std::span<const uint8_t> r) override {
     ++requests;
     last = x;
@@ -26,7 +26,13 @@ struct Responder final : stack::StatelessApp {
     tcp.stateless_answer(x, p, tcp.now());
     return verdict;
   }
+  bool on_ack(const tcp::FourTuple&, uint32_t, uint32_t) override {
+    ++acks;
+    return keeps;
+  }
   TcpLayer& tcp;
+  bool keeps = false;  // on_ack says the answer is kept
+  int acks = 0;
   Verdict verdict = Verdict::answered;
   size_t answer = 100;
   int requests = 0;
@@ -167,6 +173,19 @@ TEST(StatelessLayer, StraySegmentsGetWhatNoStatePrescribes) {
   EXPECT_EQ(out[0].flags, flag::rst);
   EXPECT_EQ(b.layer.ctr.tcp_stateless_holes, 1u);
   EXPECT_EQ(b.responder.requests, 0);
+}
+
+// An application that keeps the answer repeats it: a SACK of a hole is then
+// left to it rather than reset.
+TEST(StatelessLayer, AKeptAnswersHoleIsNotReset) {
+  Bed b;
+  b.responder.keeps = true;
+  wire::TcpOptions sack;
+  sack.sack_count = 1;
+  sack.sack[0] = {12345 + 1448, 12345 + 2896};
+  EXPECT_TRUE(b.layer.feed(kStatelessPort, flag::ack, 777, 12345, kMs, 0, kPeerPort, sack).empty());
+  EXPECT_EQ(b.responder.acks, 1);
+  EXPECT_EQ(b.layer.ctr.tcp_stateless_holes, 0u);
 }
 
 TEST(StatelessLayer, PendingRequestsAreAcknowledgedOrResetLater) {
