@@ -179,34 +179,44 @@ stack::StatelessApp::Verdict StatelessServer::relay_dns(const stack::StatelessTx
     return Verdict::unfit;
   }
   const uint64_t now = tcp_.now();
-  // The client sent it again: its query is still upstream. Acknowledge it
-  // now (the client's retransmission timer is shorter than the resolver).
-  uint32_t& recent = recent_[recent_slot(x.t, x.seq)];
-  if (recent) {
-    Entry& e = table_[recent - 1];
-    if (e.used && !e.conn && !e.answered && e.x.t == x.t && e.x.seq == x.seq) {
-      ++stats_.retransmits;
-      if (!e.acked) {
-        e.acked = true;
-        tcp_.stateless_ack(e.x, now);
-      }
-      if (e.resend_at != UINT64_MAX) resend(e, now);  // the query may be the one lost
-      return Verdict::pending;
-    }
+  // The client sent it again: its query is still upstream (perhaps lost).
+  if (Entry* e = asked_again(x, now)) {
+    if (e->resend_at != UINT64_MAX) resend(*e, now);
+    return Verdict::pending;
   }
-  ++stats_.requests;
-  stats_.bytes_in += request.size();
-  if (free_.empty()) {
-    ++stats_.table_full;  // unacknowledged: the client sends it again
-    return Verdict::answered;
-  }
+  if (!take_request(request.size())) return Verdict::answered;
   const uint32_t index = free_.back();
   Entry& e = table_[index];
   e = Entry{};
   e.x = x;
   if (!send_upstream(e, request.subspan(2), now)) return Verdict::answered;
-  recent = index + 1;
+  recent_[recent_slot(x.t, x.seq)] = index + 1;
   return Verdict::pending;
+}
+
+StatelessServer::Entry* StatelessServer::asked_again(const stack::StatelessTxn& x, uint64_t now) {
+  const uint32_t r = recent_[recent_slot(x.t, x.seq)];
+  if (!r) return nullptr;
+  Entry& e = table_[r - 1];
+  const bool stateless_client = !e.conn || e.backend;
+  if (!e.used || !stateless_client || e.answered || !(e.x.t == x.t) || e.x.seq != x.seq)
+    return nullptr;
+  ++stats_.retransmits;
+  if (!e.acked) {
+    // The client's retransmission timer is shorter than the upstream: the
+    // request is acknowledged now, and the answer follows when it comes.
+    e.acked = true;
+    tcp_.stateless_ack(e.x, now);
+  }
+  return &e;
+}
+
+bool StatelessServer::take_request(size_t bytes) {
+  ++stats_.requests;
+  stats_.bytes_in += bytes;
+  if (!free_.empty()) return true;
+  ++stats_.table_full;  // unacknowledged: the client sends it again
+  return false;
 }
 
 bool StatelessServer::send_upstream(Entry& e, std::span<const uint8_t> query, uint64_t now) {
@@ -327,24 +337,8 @@ stack::StatelessApp::Verdict StatelessServer::fetch(const stack::StatelessTxn& x
     return Verdict::unfit;
   }
   const uint64_t now = tcp_.now();
-  uint32_t& recent = recent_[recent_slot(x.t, x.seq)];
-  if (recent) {
-    Entry& e = table_[recent - 1];
-    if (e.used && e.backend && !e.answered && e.x.t == x.t && e.x.seq == x.seq) {
-      ++stats_.retransmits;  // still fetching: acknowledged now, answered when it comes
-      if (!e.acked) {
-        e.acked = true;
-        tcp_.stateless_ack(e.x, now);
-      }
-      return Verdict::pending;
-    }
-  }
-  ++stats_.requests;
-  stats_.bytes_in += request.size();
-  if (free_.empty()) {
-    ++stats_.table_full;  // unacknowledged: the client sends it again
-    return Verdict::answered;
-  }
+  if (asked_again(x, now)) return Verdict::pending;  // answered when the page comes
+  if (!take_request(request.size())) return Verdict::answered;
   tcp::Connection* c = tcp_.connect(cfg_.backend, cfg_.backend_port, &backend_events_, now);
   if (!c) {
     ++stats_.table_full;  // no slot or port for the fetch (counted by the layer too)
@@ -366,7 +360,7 @@ stack::StatelessApp::Verdict StatelessServer::fetch(const stack::StatelessTxn& x
   e.deadline = now + cfg_.upstream_timeout_ns;
   e.resend_at = UINT64_MAX;
   by_conn_[c->tag()] = index + 1;
-  recent = index + 1;
+  recent_[recent_slot(x.t, x.seq)] = index + 1;
   ++stats_.upstream_queries;
   return Verdict::pending;
 }

@@ -109,6 +109,11 @@ class StatelessServer final : public stack::StatelessApp,
   // Sends `query` upstream for entry `e` (taking it from the free list); false
   // when no buffer was free.
   bool send_upstream(Entry& e, std::span<const uint8_t> query, uint64_t now);
+  // The entry of a request sent again while its query or fetch is out
+  // (acknowledged alone now, counted), or null.
+  Entry* asked_again(const stack::StatelessTxn& x, uint64_t now);
+  // Counts a new request; false (counted) when the table is full.
+  bool take_request(size_t bytes);
   // Sends a kept query, or answer, again.
   void resend(Entry& e, uint64_t now);
   // The stateless client's answer arrived from the resolver: sent, and kept
