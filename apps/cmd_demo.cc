@@ -47,6 +47,11 @@ int run_demo(const DemoArgs& a) {
   if (plan.gen.mode == workload::GenMode::dns)
     usage_error("demo --mode dns needs a DNS resolver, which demo does not have: run "
                 "`serve --app dns --upstream RESOLVER` and `gen --mode dns` (docs/stateless.md)");
+  if (a.stateless && plan.gen.mode != workload::GenMode::http)
+    not_applicable("--stateless", std::string("--mode ") + plan.mode().name + " (it serves --mode http)");
+  if (a.stateless && !plan.gen.http_close)
+    usage_error("--stateless needs --close: a stateless answer ends its connection, so each "
+                "request takes a connection of its own");
   workload::ServerConfig sc;
   if (tcp) {
     // The server that speaks the workload (the mode's), with echo turned into
@@ -129,6 +134,7 @@ int run_demo(const DemoArgs& a) {
   std::vector<std::unique_ptr<Endpoint>> server_eps, client_eps;
   std::vector<Endpoint*> servers_all, clients_all;
   std::vector<std::unique_ptr<workload::Server>> tcp_servers;
+  std::vector<std::unique_ptr<workload::StatelessServer>> stateless_servers;
   for (size_t i = 0; i < q; ++i) {
     server_eps.push_back(std::make_unique<Endpoint>(*rt.ports()[0], server_cfg, stack::ImpairSpec{},
                                                     stack::ImpairSpec{}, &server_cores, unsigned(i)));
@@ -138,7 +144,16 @@ int run_demo(const DemoArgs& a) {
     clients_all.push_back(client_eps.back().get());
     sharing.attach(server_eps.back()->stack().tcp());
     sharing.attach(client_eps.back()->stack().tcp());
-    if (tcp) {
+    if (a.stateless) {
+      // stateless-http keeps no table: it needs no tick() from the loop.
+      workload::StatelessConfig st;
+      st.port = sc.port;
+      st.http_size = sc.http_size;
+      stateless_servers.push_back(
+          std::make_unique<workload::StatelessServer>(server_eps.back()->stack(), st));
+      if (!stateless_servers.back()->start())
+        throw std::runtime_error("cannot listen on the demo's port");
+    } else if (tcp) {
       tcp_servers.push_back(std::make_unique<workload::Server>(server_eps.back()->stack().tcp(), sc));
       if (!tcp_servers.back()->start()) throw std::runtime_error("cannot listen on the demo's port");
     }
@@ -165,7 +180,8 @@ int run_demo(const DemoArgs& a) {
     how_long += (how_long.empty() ? "for " : " or ") + human_ns(plan.duration_ns);
   if (tcp) {
     std::printf("  workload: %s against serve --app %s, %s, %s\n", workload::gen_mode_name(g.mode),
-                workload::server_app_name(sc.app), pacing_text(plan).c_str(), how_long.c_str());
+                a.stateless ? "stateless-http" : workload::server_app_name(sc.app),
+                pacing_text(plan).c_str(), how_long.c_str());
   } else {
     std::printf("  workload: ICMP echo, %s, %u-byte payload, %s\n", pacing_text(plan).c_str(),
                 unsigned(g.size), how_long.c_str());
@@ -208,7 +224,12 @@ int run_demo(const DemoArgs& a) {
   const WorkloadResult r = run_workload(cores, gen_lcores, plan, rt.clock());
   server_loops.reset();
   print_summary("touchstone demo", plan, r);
-  if (tcp) {
+  if (a.stateless) {
+    workload::StatelessStats s;
+    for (auto& srv : stateless_servers) s.merge(srv->stats());
+    std::printf("touchstone demo: serve --app stateless-http\n%s",
+                stateless_summary(s, workload::ServerApp::stateless_http).c_str());
+  } else if (tcp) {
     workload::ServerStats s;
     for (auto& srv : tcp_servers) s.merge(srv->stats());
     std::printf("touchstone demo: serve --app %s\n%s", workload::server_app_name(sc.app),

@@ -128,17 +128,19 @@ std::string stateless_summary(const workload::StatelessStats& s, workload::Serve
   if (app == workload::ServerApp::stateless_http)
     out += "  answers       2xx " + n(s.http_2xx) + "  4xx " + n(s.http_4xx) + "  5xx " +
            n(s.http_5xx) + "\n";
-  if (app == workload::ServerApp::stateless_http && s.upstream_queries)
-    out += "  backend       " + n(s.upstream_queries) + " fetches, " + n(s.upstream_answers) +
+  if (app == workload::ServerApp::stateless_http) {
+    if (s.upstream_queries)
+      out += "  backend       " + n(s.upstream_queries) + " fetches, " + n(s.upstream_answers) +
            " complete, " + n(s.upstream_timeouts) + " timed out, " + n(s.backend_failed) +
            " failed, " + n(s.table_full) + " dropped (table full), " + n(s.retransmits) +
            " asked again by the client\n";
-  else
+  } else {
     out += "  upstream      " + n(s.upstream_queries) + " queries, " + n(s.upstream_answers) +
            " answers, " + n(s.upstream_resent) + " sent again, " + n(s.upstream_timeouts) +
            " timed out, " + n(s.table_full) +
            " dropped (table full), " + n(s.retransmits) + " asked again by the client, " +
-           n(s.foreign) + " foreign datagrams\n";
+           n(s.foreign) + " foreign datagrams, " + n(s.answers_resent) + " answers sent again\n";
+  }
   out += "  payload       received " + human_bytes(s.bytes_in) + "  sent " +
          human_bytes(s.bytes_out) + "\n";
   return out;

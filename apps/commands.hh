@@ -6,6 +6,7 @@
 #include "apps/runtime.hh"
 #include "apps/workload_run.hh"
 #include "workload/server.hh"
+#include "workload/stateless.hh"
 
 namespace ts::app {
 
@@ -68,6 +69,7 @@ struct DemoArgs {
   // split: half the cores generate, half serve; paired: every core runs a
   // generator and a server side by side (for measuring per-core scaling).
   std::string layout = "split";
+  bool stateless = false;  // --mode http against serve --app stateless-http
   DefenceArgs defences;
   PoolArgs pools;  // the server side's (the client's are sized for --conns)
   FastOpenArgs fastopen;
@@ -113,6 +115,8 @@ int run_stats(const StatsArgs& a);
 workload::ServerConfig plan_server(const ServeArgs& a, workload::FileIndex& files);
 // The server's lines of a summary (serve's, and demo's server side).
 std::string server_summary(const workload::ServerStats& s, workload::ServerApp app);
+// The lines of a stateless server's summary (serve's, and demo --stateless).
+std::string stateless_summary(const workload::StatelessStats& s, workload::ServerApp app);
 int run_sim(const SimArgs& a);
 int run_gen(const GenArgs& a);
 int run_demo(const DemoArgs& a);

@@ -359,6 +359,9 @@ int main(int argc, char** argv) {
   add_common(demo_cmd, demo.common, false);
   demo.work.conns = "16";  // before add_workload, so --help shows it as the default
   add_workload(demo_cmd, demo.work);
+  demo_cmd->add_flag("--stateless", demo.stateless,
+                     "--mode http: serve with --app stateless-http (no connection per client; "
+                     "every answer ends its connection, so give --close)");
   demo_cmd
       ->add_option("--layout", demo.layout,
                    "How the cores are used: split (half run gen, half serve, joined queue "

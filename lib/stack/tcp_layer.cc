@@ -179,14 +179,23 @@ bool TcpLayer::take_port(tcp::FourTuple& t, uint16_t p) {
   return true;
 }
 
-uint16_t TcpLayer::pick_port(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16_t remote_port) {
+uint16_t TcpLayer::pick_port(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16_t remote_port,
+                             bool advance) {
+  // With several source addresses taken in turn, the cursors move once per
+  // round of addresses (`advance` on its last): every address meets every
+  // port. Moving them on every connect would pair address i of n only with
+  // every n-th port, and a run would cycle through lcm(n, ports) pairs.
   tcp::FourTuple t{local, remote, 0, remote_port};
   if (pool_ports_.empty()) {
     const uint32_t span = uint32_t(cfg_.ephemeral_last - cfg_.ephemeral_first) + 1;
+    uint16_t p = next_port_;
     for (uint32_t tries = 0; tries < span; ++tries) {
-      const uint16_t p = next_port_;
-      next_port_ = p == cfg_.ephemeral_last ? cfg_.ephemeral_first : uint16_t(p + 1);
-      if (take_port(t, p)) return p;
+      const uint16_t next = p == cfg_.ephemeral_last ? cfg_.ephemeral_first : uint16_t(p + 1);
+      if (take_port(t, p)) {
+        if (advance) next_port_ = next;
+        return p;
+      }
+      p = next;
     }
     return 0;
   }
@@ -196,15 +205,18 @@ uint16_t TcpLayer::pick_port(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16
   const FlowPlacement& fp = *cfg_.placement;
   const uint32_t rest = fp.without_local_port(local, remote, remote_port);
   const uint32_t groups = uint32_t(group_next_.size());
-  for (uint32_t i = 0; i < groups; ++i) {
-    const uint32_t g = next_group_;
-    next_group_ = (g + 1) & (groups - 1);
+  uint32_t g = next_group_;
+  for (uint32_t i = 0; i < groups; ++i, g = (g + 1) & (groups - 1)) {
     if (fp.owner_of_hash(rest ^ g) != cfg_.core) continue;
     const uint32_t first = group_start_[g], size = group_start_[g + 1] - first;
-    for (uint32_t j = 0; j < size; ++j) {
-      const uint32_t at = group_next_[g];
-      group_next_[g] = at + 1 == size ? 0 : at + 1;
-      if (take_port(t, pool_ports_[first + at])) return pool_ports_[first + at];
+    uint32_t at = group_next_[g];
+    for (uint32_t j = 0; j < size; ++j, at = at + 1 == size ? 0 : at + 1) {
+      if (!take_port(t, pool_ports_[first + at])) continue;
+      if (advance) {
+        next_group_ = (g + 1) & (groups - 1);
+        group_next_[g] = at + 1 == size ? 0 : at + 1;
+      }
+      return pool_ports_[first + at];
     }
   }
   return 0;
@@ -219,7 +231,7 @@ tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Ev
   for (uint32_t tries = 0; tries < sources_ && !local; ++tries) {
     if (next_src_ >= sources_) next_src_ = 0;
     src = ip_.source_address(next_src_++);
-    local = pick_port(src, remote, port);
+    local = pick_port(src, remote, port, next_src_ == sources_);
   }
   if (!local) {
     ++ctr_.tcp_conn_limit;

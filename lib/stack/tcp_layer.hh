@@ -302,7 +302,10 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   void reclaim_under_pressure(uint64_t now);
   void reset_for(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg);
   Listener* find_listener(uint16_t port);
-  uint16_t pick_port(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16_t remote_port);
+  // A free local port toward (remote, remote_port) from `local`; the cursors
+  // move on only with `advance` (the last of a round of source addresses).
+  uint16_t pick_port(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16_t remote_port,
+                     bool advance);
   // Whether local port p can be used toward (remote, remote_port): free, or
   // held by a TIME-WAIT connection that is reclaimed for it.
   bool take_port(tcp::FourTuple& t, uint16_t p);

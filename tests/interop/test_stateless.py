@@ -7,6 +7,8 @@ namespaces, each step bounded in time:
   for every name, also with 1% loss injected on serve's port both ways, and
   `stats --connections --json` finds no connection open while they run; serve
   ends with no connection ever established.
+- the relay on two cores: every upstream answer comes back to the core that
+  asked (its UDP port is placed like TCP's), so none is refused.
 - gen --mode dns over UDP and --tcp (one query per connection) against
   dnsmasq: every answer NOERROR.
 - ab -n 3000 -c 10 against serve --app stateless-http: 0 failed, 0 bad
@@ -127,6 +129,7 @@ def run(args, checks, tmp):
         start_dnsmasq(t, tmp)
         dns_round(t, ts, port, tmp, checks, impair=False)
         dns_round(t, ts, port, tmp, checks, impair=True)
+        two_cores(t, ts, port, tmp, checks)
 
         # --- touchstone's own DNS load against dnsmasq, over UDP and TCP ---
         for transport in ([], ["--tcp"]):
@@ -166,6 +169,23 @@ def run(args, checks, tmp):
                      % (done.group(1) if done else "?", failed.group(1) if failed else "?",
                         length.group(1) if length else "?", c.get("tcp_conn_established", 0)),
                      r.stdout[-2500:] + out[-1500:])
+
+
+def two_cores(t, ts, port, tmp, checks):
+    """serve --app dns on two cores (one queue: software steering): each core's queries leave
+    from a UDP port whose answers hash back to it, so none is refused as unbound."""
+    log = os.path.join(tmp, "serve-dns-2.log")
+    p = t.start(["timeout", "120", ts, "serve", "--port", port, "--ip", "%s/24" % TS_IP, "--app",
+                 "dns", "--upstream", PEER_IP, "--progress", "0", "--lcores", "0-1"], log,
+                ready=r"dns on TCP port 53")
+    got = sum(1 for i in range(20) if ask(t, "dig" if i % 2 else "kdig", "two%d.test" % i) == [ANSWER])
+    out = t.stop(p, log)
+    c = parse_counters(out)
+    checks.check(got == 20 and c.get("udp_no_listener", 0) == 0 and
+                 c.get("udp_datagrams_in", 0) >= 20,
+                 "serve --app dns on two cores: %d of 20 answered, %d upstream answers delivered, "
+                 "%d refused as unbound" % (got, c.get("udp_datagrams_in", 0),
+                                           c.get("udp_no_listener", 0)), out[-2000:])
 
 
 def backend_round(t, ts, port, tmp, checks):

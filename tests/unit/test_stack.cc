@@ -5,11 +5,13 @@
 
 #include <cstring>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include "fixtures.hh"
 #include "stack/mem_device.hh"
 #include "stack/stack.hh"
+#include "stack/steering.hh"
 #include "wire/bytes.hh"
 #include "wire/checksum.hh"
 #include "wire/icmp.hh"
@@ -515,6 +517,32 @@ TEST(StackUdp, ABoundPortReceivesItsDatagrams) {
   ep.feed(fixture(all, "udp_datagram").bytes, 2);
   EXPECT_EQ(rx.got.size(), 1u);
   EXPECT_EQ(ep.stack.counters().udp_no_listener, 1u);
+}
+
+// With several cores, a core's own UDP ports are ones whose datagrams from
+// the remote hash to it (docs/multicore.md), as its TCP ports are.
+TEST(StackUdp, EphemeralPortsLandOnTheirCore) {
+  const stack::FlowPlacement fp = stack::FlowPlacement::spread(2);
+  for (uint16_t core : {0, 1}) {
+    StackConfig c = config();
+    c.tcp.placement = &fp;
+    c.tcp.core = core;
+    Endpoint ep(c);
+    Recorder rx;
+    std::set<uint16_t> ports;
+    for (uint32_t i = 0; i < 20; ++i) {
+      const uint16_t p = ep.stack.udp_bind_ephemeral(kPeerIp, 53, &rx, 1000);
+      ASSERT_GE(p, 49152);
+      EXPECT_EQ(fp.owner(kPeerIp, c.addr.addr, 53, p), core) << p;
+      ports.insert(p);
+    }
+    EXPECT_EQ(ports.size(), 20u);  // each bind a port of its own
+  }
+  // Without placement (one core) the search takes the next free port.
+  Endpoint one;
+  Recorder rx;
+  EXPECT_EQ(one.stack.udp_bind_ephemeral(kPeerIp, 53, &rx, 7), 49152 + 7);
+  EXPECT_EQ(one.stack.udp_bind_ephemeral(kPeerIp, 53, &rx, 7), 49152 + 8);
 }
 
 TEST(StackUdp, AClosedPortAnswersPortUnreachableQuotingTheDatagram) {

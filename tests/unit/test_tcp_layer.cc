@@ -5,6 +5,7 @@
 // held, and active opens taking the source addresses in turn.
 #include <gtest/gtest.h>
 
+#include <set>
 #include <vector>
 
 #include "stack/tcp_layer.hh"
@@ -325,6 +326,30 @@ TEST(TcpLayerConnect, ActiveOpensTakeTheSourceAddressesInTurn) {
     EXPECT_EQ(s[0].src, c->tuple().local_ip);
   }
   for (int i = 0; i < 6; ++i) EXPECT_EQ(used[i], l.ip.sources[i % 3]) << i;
+}
+
+// Connections that end at once (their ports free again) still go through
+// every (address, port) pair before one repeats: with 4 addresses and 10
+// ports, 40 distinct pairs (moving the port on every connect would give
+// lcm(4, 10) = 20 and then repeat).
+TEST(TcpLayerConnect, EveryAddressMeetsEveryPort) {
+  TcpLayerConfig cfg = Layer::config(64, SynCookieMode::automatic);
+  cfg.ephemeral_first = 40000;
+  cfg.ephemeral_last = 40009;
+  FakeIp ip({Ipv4Addr::from_octets(10, 77, 0, 10), Ipv4Addr::from_octets(10, 77, 0, 11),
+             Ipv4Addr::from_octets(10, 77, 0, 12), Ipv4Addr::from_octets(10, 77, 0, 13)});
+  tcp::TcpCounters ctr;
+  TcpLayer tcp(ip, cfg, {}, ctr);
+  App client;
+  std::set<std::pair<uint32_t, uint16_t>> pairs;
+  for (int i = 0; i < 40; ++i) {
+    tcp::Connection* c = tcp.connect(kPeerIp, 80, &client, (i + 1) * kMs);
+    ASSERT_NE(c, nullptr);
+    pairs.insert({c->tuple().local_ip.v, c->tuple().local_port});
+    c->abort();  // the slot and the port are free at the next poll
+    tcp.poll((i + 1) * kMs);
+  }
+  EXPECT_EQ(pairs.size(), 40u);
 }
 
 // Brings a connection from the peer into TIME-WAIT on our side (we close
