@@ -139,7 +139,8 @@ std::string stateless_summary(const workload::StatelessStats& s, workload::Serve
            " answers, " + n(s.upstream_resent) + " sent again, " + n(s.upstream_timeouts) +
            " timed out, " + n(s.table_full) +
            " dropped (table full), " + n(s.retransmits) + " asked again by the client, " +
-           n(s.foreign) + " foreign datagrams, " + n(s.answers_resent) + " answers sent again\n";
+           n(s.foreign) + " foreign datagrams, " + n(s.truncated) + " truncated, " +
+           n(s.answers_resent) + " answers sent again\n";
   }
   out += "  payload       received " + human_bytes(s.bytes_in) + "  sent " +
          human_bytes(s.bytes_out) + "\n";

@@ -146,6 +146,9 @@ void plan_dns(const WorkloadArgs& w, const Given& given, workload::GenConfig& g)
   if (w.dns_tcp && w.dns_keepalive) not_applicable("--tcp", "--tcp-keepalive (give one of them)");
   g.dns_tcp = w.dns_tcp || w.dns_keepalive;
   g.dns_keepalive = w.dns_keepalive;
+  if (!g.dns_tcp && g.conns > workload::DatagramLoad::kSlots)
+    usage_error("--conns " + std::to_string(g.conns) + ": --mode dns over UDP keeps at most " +
+                std::to_string(workload::DatagramLoad::kSlots) + " queries in flight");
   if (!g.dns_tcp)
     refuse_given(given, {"--tfo", "--max-conns", "--buffer-memory", "--hostcache", "--syncookies",
                          "--persist-reclaim-after", "--stall-reclaim-after"},

@@ -37,8 +37,7 @@ TcpLayer::TcpLayer(IpOutput& ip, const TcpLayerConfig& cfg, const std::array<uin
       buffers_(cfg.buffer_memory, &counters.tcp_buffer_refused),
       pool_(new ConnStorage[cfg.max_connections]),
       half_(half_capacity(cfg)),
-      timers_(uint32_t(cfg.max_connections + half_capacity(cfg))),
-      next_port_(cfg.ephemeral_first) {
+      timers_(uint32_t(cfg.max_connections + half_capacity(cfg))) {
   slots_.reserve(cfg.max_connections);
   free_.reserve(cfg.max_connections);
   half_free_.reserve(half_.size());
@@ -47,15 +46,14 @@ TcpLayer::TcpLayer(IpOutput& ip, const TcpLayerConfig& cfg, const std::array<uin
   // Start the port search somewhere unpredictable (RFC 6056).
   const uint32_t span = uint32_t(cfg_.ephemeral_last - cfg_.ephemeral_first) + 1;
   const uint64_t port_seed = tcp::derive_key(secret, "first port");
-  next_port_ = uint16_t(cfg_.ephemeral_first + port_seed % span);
-  if (cfg_.placement && cfg_.placement->cores() > 1) build_port_pool(uint32_t(port_seed));
+  src_cursor_.assign(sources_, uint32_t(port_seed % span));
+  if (cfg_.placement && cfg_.placement->cores() > 1) build_port_pool();
 }
 
-void TcpLayer::build_port_pool(uint32_t seed) {
+void TcpLayer::build_port_pool() {
   const FlowPlacement& fp = *cfg_.placement;
   const size_t groups = fp.reta_size();
   group_start_.assign(groups + 1, 0);
-  group_next_.assign(groups, 0);
   auto group_of = [&](uint16_t p) { return fp.local_port_part(p) & (groups - 1); };
   for (uint32_t p = cfg_.ephemeral_first; p <= cfg_.ephemeral_last; ++p)
     ++group_start_[group_of(uint16_t(p)) + 1];
@@ -64,7 +62,9 @@ void TcpLayer::build_port_pool(uint32_t seed) {
   std::vector<uint32_t> fill(group_start_.begin(), group_start_.end() - 1);
   for (uint32_t p = cfg_.ephemeral_first; p <= cfg_.ephemeral_last; ++p)
     pool_ports_[fill[group_of(uint16_t(p))]++] = uint16_t(p);
-  next_group_ = seed & (groups - 1);
+  pool_group_.resize(pool_ports_.size());
+  for (uint32_t g = 0; g < groups; ++g)
+    for (uint32_t i = group_start_[g]; i < group_start_[g + 1]; ++i) pool_group_[i] = uint16_t(g);
 }
 
 TcpLayer::~TcpLayer() {
@@ -179,45 +179,47 @@ bool TcpLayer::take_port(tcp::FourTuple& t, uint16_t p) {
   return true;
 }
 
-uint16_t TcpLayer::pick_port(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16_t remote_port,
-                             bool advance) {
-  // With several source addresses taken in turn, the cursors move once per
-  // round of addresses (`advance` on its last): every address meets every
-  // port. Moving them on every connect would pair address i of n only with
-  // every n-th port, and a run would cycle through lcm(n, ports) pairs.
+uint16_t TcpLayer::pick_port(uint32_t src, wire::Ipv4Addr local, wire::Ipv4Addr remote,
+                             uint16_t remote_port) {
+  // Each source address has its own cursor and moves it past the port it
+  // takes, so every address meets every port before one repeats (one cursor
+  // for all, moved on every connect, paired address i of n with every n-th
+  // port only: a run cycled through lcm(n, ports) pairs).
   tcp::FourTuple t{local, remote, 0, remote_port};
+  uint32_t& cur = src_cursor_[src];
+  const uint32_t span = uint32_t(cfg_.ephemeral_last - cfg_.ephemeral_first) + 1;
   if (pool_ports_.empty()) {
-    const uint32_t span = uint32_t(cfg_.ephemeral_last - cfg_.ephemeral_first) + 1;
-    uint16_t p = next_port_;
     for (uint32_t tries = 0; tries < span; ++tries) {
-      const uint16_t next = p == cfg_.ephemeral_last ? cfg_.ephemeral_first : uint16_t(p + 1);
-      if (take_port(t, p)) {
-        if (advance) next_port_ = next;
-        return p;
-      }
-      p = next;
+      const uint32_t at = cur + tries < span ? cur + tries : cur + tries - span;
+      const uint16_t p = uint16_t(cfg_.ephemeral_first + at);
+      if (!take_port(t, p)) continue;
+      cur = at + 1 == span ? 0 : at + 1;
+      return p;
     }
     return 0;
   }
-  // The flow's hash is the XOR of the port's share and the rest's, so the
-  // core a port leads to is reta[(rest ^ group) & mask]: whole groups are
-  // ours or not, and a group is checked with one table read.
+  // The pool holds the ports grouped by their share of the flow hash (one
+  // group per redirection-table entry). The flow's hash is the XOR of the
+  // port's share and the rest's, so the core a port leads to is
+  // reta[(rest ^ group) & mask]: whole groups are ours or not, checked with
+  // one table read, and the groups of other cores are skipped whole.
   const FlowPlacement& fp = *cfg_.placement;
   const uint32_t rest = fp.without_local_port(local, remote, remote_port);
-  const uint32_t groups = uint32_t(group_next_.size());
-  uint32_t g = next_group_;
-  for (uint32_t i = 0; i < groups; ++i, g = (g + 1) & (groups - 1)) {
-    if (fp.owner_of_hash(rest ^ g) != cfg_.core) continue;
-    const uint32_t first = group_start_[g], size = group_start_[g + 1] - first;
-    uint32_t at = group_next_[g];
-    for (uint32_t j = 0; j < size; ++j, at = at + 1 == size ? 0 : at + 1) {
-      if (!take_port(t, pool_ports_[first + at])) continue;
-      if (advance) {
-        next_group_ = (g + 1) & (groups - 1);
-        group_next_[g] = at + 1 == size ? 0 : at + 1;
-      }
-      return pool_ports_[first + at];
+  uint32_t at = cur;
+  for (uint32_t seen = 0; seen < span;) {
+    const uint32_t g = pool_group_[at];
+    if (fp.owner_of_hash(rest ^ g) != cfg_.core) {
+      const uint32_t next = group_start_[g + 1];
+      seen += next - at;
+      at = next == span ? 0 : next;
+      continue;
     }
+    const uint16_t p = pool_ports_[at];
+    at = at + 1 == span ? 0 : at + 1;
+    ++seen;
+    if (!take_port(t, p)) continue;
+    cur = at;
+    return p;
   }
   return 0;
 }
@@ -230,8 +232,8 @@ tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Ev
   uint16_t local = 0;
   for (uint32_t tries = 0; tries < sources_ && !local; ++tries) {
     if (next_src_ >= sources_) next_src_ = 0;
-    src = ip_.source_address(next_src_++);
-    local = pick_port(src, remote, port, next_src_ == sources_);
+    src = ip_.source_address(next_src_);
+    local = pick_port(next_src_++, src, remote, port);
   }
   if (!local) {
     ++ctr_.tcp_conn_limit;

@@ -75,12 +75,12 @@ class StatelessApp {
   virtual ~StatelessApp() = default;
   virtual Verdict on_request(const StatelessTxn& x, std::span<const uint8_t> request) = 0;
   // A segment without data that is not a request (an ACK, or the client's
-  // FIN after our answer): for an application that keeps an answer until it
-  // is acknowledged (after acknowledging a request alone). True when it
-  // keeps this client's answer (it repeats it: a SACK of a hole is then no
-  // reason for a reset).
-  virtual bool on_ack(const tcp::FourTuple& t, uint32_t seq, uint32_t ack_no) {
-    (void)t, (void)seq, (void)ack_no;
+  // FIN: after our answer, or sent alone while the answer is being made, in
+  // which case our ACK of the FIN acknowledges the request too). True when
+  // the application keeps this client's answer (it repeats it: a SACK of a
+  // hole is then no reason for a reset).
+  virtual bool on_ack(const tcp::FourTuple& t, uint32_t seq, uint32_t ack_no, bool fin) {
+    (void)t, (void)seq, (void)ack_no, (void)fin;
     return false;
   }
 };
@@ -277,6 +277,9 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   // A stateless listener's segments (tcp_layer_stateless.cc).
   void stateless_input(Listener& l, const wire::Ipv4Repr& ip, const wire::TcpRepr& seg,
                        const tcp::FourTuple& t);
+  // A segment whose cookie does not check: answered by kind (docs/stateless.md).
+  void stateless_stray(Listener& l, const wire::Ipv4Repr& ip, const wire::TcpRepr& seg,
+                       const tcp::FourTuple& t, uint32_t len);
   void send_stateless(const StatelessTxn& x, uint32_t seq, uint32_t ack_no, uint8_t flags,
                       const tcp::Payload& payload);
   bool is_half_open(uint32_t id) const { return id >= cfg_.max_connections; }
@@ -302,14 +305,14 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   void reclaim_under_pressure(uint64_t now);
   void reset_for(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg);
   Listener* find_listener(uint16_t port);
-  // A free local port toward (remote, remote_port) from `local`; the cursors
-  // move on only with `advance` (the last of a round of source addresses).
-  uint16_t pick_port(wire::Ipv4Addr local, wire::Ipv4Addr remote, uint16_t remote_port,
-                     bool advance);
+  // A free local port toward (remote, remote_port) from `local`, our
+  // source address number `src`, from that address's cursor on.
+  uint16_t pick_port(uint32_t src, wire::Ipv4Addr local, wire::Ipv4Addr remote,
+                     uint16_t remote_port);
   // Whether local port p can be used toward (remote, remote_port): free, or
   // held by a TIME-WAIT connection that is reclaimed for it.
   bool take_port(tcp::FourTuple& t, uint16_t p);
-  void build_port_pool(uint32_t seed);
+  void build_port_pool();
 
   IpOutput& ip_;
   const uint16_t mtu_;
@@ -335,13 +338,14 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   TimerWheel timers_;  // one timer per slot and per half-open entry
   std::vector<std::pair<uint32_t, uint32_t>> reap_;  // slot, generation
   std::vector<std::pair<uint32_t, uint32_t>> burst_acks_;  // slot, generation
-  uint16_t next_port_;
+  // Per source address, where its port search starts: an offset into the
+  // ephemeral range, or into the pool with several cores.
+  std::vector<uint32_t> src_cursor_;
   // The per-core port pool: the ephemeral ports grouped by the low bits of
   // their share of the flow hash (one group per redirection-table entry),
-  // each group with its own cursor. Empty with one core.
-  std::vector<uint16_t> pool_ports_;
-  std::vector<uint32_t> group_start_, group_next_;
-  uint32_t next_group_ = 0;
+  // and each pool place's group. Empty with one core.
+  std::vector<uint16_t> pool_ports_, pool_group_;
+  std::vector<uint32_t> group_start_;
   uint32_t next_src_ = 0;  // index of the next extra source address
   PathCache* paths_ = nullptr;
   SegmentTap* tap_ = nullptr;

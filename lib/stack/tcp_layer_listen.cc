@@ -161,7 +161,13 @@ void TcpLayer::listen_input(Listener& l, const wire::Ipv4Repr& ip, const wire::T
     }
   }
   if (stateless) {
-    // No state: everything the ACK needs rides in the SYN-ACK.
+    // No state: everything the ACK needs rides in the SYN-ACK. Window scale
+    // and SACK-permitted come back only in the echoed TSval: without
+    // timestamps neither is offered (as Linux's cookies do).
+    if (!(l.cfg.timestamps && h.ts)) {
+      h.peer_wscale = -1;
+      h.sack = false;
+    }
     uint32_t ts_offset;
     h.iss = cookies_.make(t, h.irs, h.peer_mss, now_, ts_offset);
     const uint32_t clock = ts_clock(now_, ts_offset);

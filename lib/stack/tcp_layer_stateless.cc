@@ -67,7 +67,8 @@ bool TcpLayer::stateless_answer(const StatelessTxn& x, const tcp::Payload& answe
     stateless_reset(x, now);
     return false;
   }
-  const size_t mss = std::clamp<size_t>(std::min<size_t>(x.mss, size_t(mtu_) - 40 - (x.ts ? 12 : 0)),
+  // The client's MSS leaves out options (RFC 6691): the timestamps come off it.
+  const size_t mss = std::clamp<size_t>(std::min<size_t>(x.mss, size_t(mtu_) - 40) - (x.ts ? 12 : 0),
                                         64, 65495);
   size_t off = 0;
   do {
@@ -95,22 +96,27 @@ void TcpLayer::stateless_reset(const StatelessTxn& x, uint64_t now) {
 
 void TcpLayer::stateless_input(Listener& l, const wire::Ipv4Repr& ip, const wire::TcpRepr& seg,
                                const tcp::FourTuple& t) {
-  const uint8_t f = seg.flags & (syn | ack | rst);
   if (seg.flags & rst) {  // RFC 9293: a reset for no state is dropped
     ++ctr_.tcp_listen_dropped;
     return;
   }
+  const uint8_t f = seg.flags & (syn | ack);
   if (f == syn) {
     // The SYN-ACK of a cookie: everything the request's ACK needs rides in it.
     HalfOpen h;
     h.t = t;
     h.irs = seg.seq;
     h.peer_mss = seg.options.has_mss ? seg.options.mss : 0;
-    h.peer_wscale =
-        seg.options.has_wscale ? int8_t(std::min<uint8_t>(seg.options.wscale, 14)) : -1;
-    h.sack = seg.options.sack_permitted;
     h.ts = seg.options.has_timestamps;
     h.ts_recent = seg.options.tsval;
+    // Window scale and SACK-permitted come back only in the echoed TSval:
+    // without timestamps neither is offered (as Linux's cookies do), so that
+    // both ends read the windows alike.
+    if (l.cfg.timestamps && h.ts) {
+      h.peer_wscale =
+          seg.options.has_wscale ? int8_t(std::min<uint8_t>(seg.options.wscale, 14)) : -1;
+      h.sack = seg.options.sack_permitted;
+    }
     uint32_t ts_offset;
     h.iss = cookies_.make(t, h.irs, h.peer_mss, now_, ts_offset);
     const uint32_t tsval = tcp::SynCookies::ts_with_options(
@@ -127,46 +133,24 @@ void TcpLayer::stateless_input(Listener& l, const wire::Ipv4Repr& ip, const wire
   const bool has_fin = seg.flags & fin;
   const uint32_t len = uint32_t(seg.payload.size()) + (has_fin ? 1 : 0);
   uint16_t mss = 0;
-  uint32_t ts_offset = 0;
-  const tcp::SynCookies::Verdict v = cookies_.check(t, seg.seq - 1, seg.ack - 1, now_, mss, ts_offset);
-  if (v == tcp::SynCookies::Verdict::stale) {
-    ++ctr_.tcp_syncookie_stale;
+  uint32_t ts_offset = 0, cookie = seg.ack - 1;
+  tcp::SynCookies::Verdict v = cookies_.check(t, seg.seq - 1, cookie, now_, mss, ts_offset);
+  // The request again after part of a longer answer arrived (its last
+  // segment lost): its ACK has moved past the cookie.
+  if (v != tcp::SynCookies::Verdict::ok && !seg.payload.empty() &&
+      cookies_.find(t, seg.seq - 1, seg.ack - 1, 0xffffff, now_, cookie, mss, ts_offset))
+    v = tcp::SynCookies::Verdict::ok;
+  if (v != tcp::SynCookies::Verdict::ok) {
+    if (v == tcp::SynCookies::Verdict::stale) ++ctr_.tcp_syncookie_stale;
+    stateless_stray(l, ip, seg, t, len);
     return;
   }
-  if (v == tcp::SynCookies::Verdict::forged) {
-    // Not the first segment after the handshake: after our answer (or a
-    // forgery; nothing here answers one with more than one segment).
-    const bool kept = seg.payload.empty() && l.stateless->on_ack(t, seg.seq, seg.ack);
-    if (has_fin) {
-      // The client's FIN after our answer's: acknowledged (it is in LAST-ACK).
-      ++ctr_.tcp_stateless_fin_acks;
-      StatelessTxn x;
-      x.t = t;
-      x.ts = seg.options.has_timestamps && l.cfg.timestamps;
-      x.ts_recent = seg.options.tsval;
-      // Our timestamp clock for this exchange came from the cookie, which
-      // this segment cannot give back; its echo of our last one can: the
-      // ACK repeats it, so the client's PAWS (RFC 7323 5) takes it.
-      x.ts_offset = seg.options.tsecr - uint32_t(now_ / 1'000'000);
-      send_stateless(x, seg.ack, seg.seq + len, ack, {});
-    } else if (!seg.payload.empty()) {
-      ++ctr_.tcp_stateless_stray_data;
-      reset_for(ip, seg);
-    } else if (seg.options.sack_count && !kept) {
-      // The client holds answer bytes beyond a hole: nothing kept can fill it.
-      ++ctr_.tcp_stateless_holes;
-      reset_for(ip, seg);
-    } else {
-      ++ctr_.tcp_stateless_acks;  // the ACK of our answer and FIN
-    }
-    return;
-  }
-  // The cookie checked: the handshake's ACK, or the first segment after it.
+  // The cookie checked: the handshake's ACK, or the first data after it.
   StatelessTxn x;
   x.t = t;
   x.seq = seg.seq;
   x.rcv_end = seg.seq + len;
-  x.snd = seg.ack;
+  x.snd = cookie + 1;
   x.mss = mss;
   int wscale = -1;
   bool sack = false;
@@ -193,11 +177,11 @@ void TcpLayer::stateless_input(Listener& l, const wire::Ipv4Repr& ip, const wire
     verdict = l.stateless->on_request(x, seg.payload);
   }
   if (verdict != StatelessApp::Verdict::unfit) return;
-  if (l.acceptor && slot_available()) {
+  if (l.acceptor && slot_available() && x.snd == seg.ack) {
     // The ordinary path takes over, as if the cookie had been a plain one.
     tcp::Handshake h;
     h.irs = seg.seq - 1;
-    h.iss = seg.ack - 1;
+    h.iss = cookie;
     h.peer_mss = mss;
     h.ts_offset = ts_offset;
     if (x.ts) {
@@ -211,6 +195,37 @@ void TcpLayer::stateless_input(Listener& l, const wire::Ipv4Repr& ip, const wire
   }
   ++ctr_.tcp_stateless_unfit;
   stateless_reset(x, now_);
+}
+
+void TcpLayer::stateless_stray(Listener& l, const wire::Ipv4Repr& ip, const wire::TcpRepr& seg,
+                               const tcp::FourTuple& t, uint32_t len) {
+  // Not the first data after a handshake: after our answer (or a forgery;
+  // nothing here answers one with more than one segment).
+  if (!seg.payload.empty()) {
+    ++ctr_.tcp_stateless_stray_data;  // nothing acknowledges data we do not take
+    reset_for(ip, seg);
+    return;
+  }
+  const bool kept = l.stateless->on_ack(t, seg.seq, seg.ack, seg.flags & fin);
+  if (seg.flags & fin) {
+    // The client's FIN after our answer's: acknowledged (it is in LAST-ACK).
+    ++ctr_.tcp_stateless_fin_acks;
+    StatelessTxn x;
+    x.t = t;
+    x.ts = seg.options.has_timestamps && l.cfg.timestamps;
+    x.ts_recent = seg.options.tsval;
+    // Our timestamp clock for this exchange came from the cookie, which
+    // this segment cannot give back; its echo of our last one can: the
+    // ACK repeats it, so the client's PAWS (RFC 7323 5) takes it.
+    x.ts_offset = seg.options.tsecr - uint32_t(now_ / 1'000'000);
+    send_stateless(x, seg.ack, seg.seq + len, ack, {});
+  } else if (seg.options.sack_count && !kept) {
+    // The client holds answer bytes beyond a hole: nothing kept can fill it.
+    ++ctr_.tcp_stateless_holes;
+    reset_for(ip, seg);
+  } else {
+    ++ctr_.tcp_stateless_acks;  // the ACK of our answer and FIN
+  }
 }
 
 }  // namespace ts::stack

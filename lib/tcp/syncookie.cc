@@ -31,23 +31,48 @@ uint32_t SynCookies::make(const FourTuple& t, uint32_t irs, uint16_t mss, uint64
   return (top8 << 24) | (uint32_t(h) & 0xffffff);
 }
 
+bool SynCookies::period_of(uint32_t top8, uint64_t now, uint64_t& made) {
+  // The period a cookie was made in: this one or the one before.
+  const uint64_t period = now / kPeriodNs;
+  if ((top8 >> 3) == (period & 31)) {
+    made = period;
+    return true;
+  }
+  if (period > 0 && (top8 >> 3) == ((period - 1) & 31)) {
+    made = period - 1;
+    return true;
+  }
+  return false;
+}
+
 SynCookies::Verdict SynCookies::check(const FourTuple& t, uint32_t irs, uint32_t cookie,
                                       uint64_t now, uint16_t& mss, uint32_t& ts_offset) {
-  const uint64_t period = now / kPeriodNs;
   const uint32_t top8 = cookie >> 24;
-  // The period it was made in: this one or the one before.
   uint64_t made;
-  if ((top8 >> 3) == (period & 31))
-    made = period;
-  else if (period > 0 && (top8 >> 3) == ((period - 1) & 31))
-    made = period - 1;
-  else
-    return Verdict::stale;
+  if (!period_of(top8, now, made)) return Verdict::stale;
   const uint64_t h = hash(t, irs, top8, made);
   if ((cookie & 0xffffff) != (uint32_t(h) & 0xffffff)) return Verdict::forged;
   mss = kMss[top8 & 7];
   ts_offset = uint32_t(h >> 32);
   return Verdict::ok;
+}
+
+bool SynCookies::find(const FourTuple& t, uint32_t irs, uint32_t ack_less_one, uint32_t advance,
+                      uint64_t now, uint32_t& cookie, uint16_t& mss, uint32_t& ts_offset) {
+  for (uint32_t back = 0; back < 2; ++back) {
+    const uint32_t top8 = ((ack_less_one >> 24) - back) & 0xff;
+    uint64_t made;
+    if (!period_of(top8, now, made)) continue;
+    const uint64_t h = hash(t, irs, top8, made);
+    const uint32_t c = (top8 << 24) | (uint32_t(h) & 0xffffff);
+    const uint32_t k = ack_less_one - c;
+    if (k == 0 || k > advance) continue;
+    cookie = c;
+    mss = kMss[top8 & 7];
+    ts_offset = uint32_t(h >> 32);
+    return true;
+  }
+  return false;
 }
 
 uint32_t SynCookies::ts_with_options(uint32_t ts_now, int wscale, bool sack) {

@@ -15,6 +15,9 @@ constexpr uint64_t kExpiryCheckNs = 10'000'000;
 constexpr size_t kMaxDnsMessage = 65535;
 // A kept answer's first resend (then doubling): about a client's minimum RTO.
 constexpr uint64_t kAnswerRtoNs = 200'000'000;
+// The EDNS0 OPT record the relay adds to a query without one (RFC 6891).
+constexpr size_t kOptLen = 11;
+constexpr uint16_t kEdnsSize = 1232;
 
 uint32_t hash_bytes(std::span<const uint8_t> b) {
   uint32_t h = 2166136261u;  // FNV-1a: a check against mix-ups, not a defence
@@ -41,13 +44,18 @@ void StatelessStats::merge(const StatelessStats& o) {
   upstream_timeouts += o.upstream_timeouts;
   table_full += o.table_full;
   foreign += o.foreign;
+  truncated += o.truncated;
   fallback_conns += o.fallback_conns;
   bytes_in += o.bytes_in;
   bytes_out += o.bytes_out;
 }
 
 StatelessServer::StatelessServer(stack::Stack& stack, const StatelessConfig& cfg)
-    : stack_(stack), tcp_(stack.tcp()), cfg_(cfg), scratch_(2 + kMaxDnsMessage) {
+    : stack_(stack),
+      tcp_(stack.tcp()),
+      cfg_(cfg),
+      scratch_(2 + kMaxDnsMessage),
+      rng_(cfg.seed * 0x9e3779b97f4a7c15ull + stack.tcp().config().core) {
   if (cfg_.app == ServerApp::stateless_http) {
     if (!cfg_.files && !cfg_.backend_port) {
       body_.resize(cfg_.http_size);
@@ -72,8 +80,8 @@ StatelessServer::StatelessServer(stack::Stack& stack, const StatelessConfig& cfg
   size_t r = 1;
   while (r < 2 * size_t(cfg_.max_inflight)) r <<= 1;
   recent_.assign(r, 0);
-  util::Rng rng(cfg_.seed * 0x9e3779b97f4a7c15ull + tcp_.config().core);
-  id_salt_ = uint16_t(rng.below(65536));
+  id_salt_ = uint16_t(rng_.below(65536));
+  if (cfg_.app == ServerApp::dns && cfg_.fallback) pending_by_tag_.assign(tcp_.capacity(), 0);
 }
 
 StatelessServer::~StatelessServer() {
@@ -178,6 +186,10 @@ stack::StatelessApp::Verdict StatelessServer::relay_dns(const stack::StatelessTx
     ++stats_.unfit;
     return Verdict::unfit;
   }
+  if (request.size() - 2 + kOptLen > size_t(stack_.mtu()) - 28) {
+    ++stats_.unfit;  // no UDP datagram takes it (IP fragments are not sent)
+    return Verdict::unfit;
+  }
   const uint64_t now = tcp_.now();
   // The client sent it again: its query is still upstream (perhaps lost).
   if (Entry* e = asked_again(x, now)) {
@@ -191,6 +203,7 @@ stack::StatelessApp::Verdict StatelessServer::relay_dns(const stack::StatelessTx
   e.x = x;
   if (!send_upstream(e, request.subspan(2), now)) return Verdict::answered;
   recent_[recent_slot(x.t, x.seq)] = index + 1;
+  recent_[recent_slot(x.t, x.rcv_end)] = index + 1;  // a FIN of the client's (on_ack)
   return Verdict::pending;
 }
 
@@ -202,21 +215,25 @@ StatelessServer::Entry* StatelessServer::asked_again(const stack::StatelessTxn& 
   if (!e.used || !stateless_client || e.answered || !(e.x.t == x.t) || e.x.seq != x.seq)
     return nullptr;
   ++stats_.retransmits;
-  if (!e.acked) {
-    // The client's retransmission timer is shorter than the upstream: the
-    // request is acknowledged now, and the answer follows when it comes.
-    e.acked = true;
-    tcp_.stateless_ack(e.x, now);
-  }
+  // The client's retransmission timer is shorter than the upstream: the
+  // request is acknowledged now (again, if our ACK was lost: one for one,
+  // paced by the client), and the answer follows when it comes.
+  e.acked = true;
+  tcp_.stateless_ack(e.x, now);
   return &e;
 }
 
 bool StatelessServer::take_request(size_t bytes) {
+  if (free_.empty()) {
+    ++stats_.table_full;  // unacknowledged: the client sends it again
+    return false;
+  }
   ++stats_.requests;
   stats_.bytes_in += bytes;
-  if (!free_.empty()) return true;
-  ++stats_.table_full;  // unacknowledged: the client sends it again
-  return false;
+  // A random free entry, so that the upstream ID (the entry's index, salted)
+  // is not the one just used: a forger must guess it anew each time.
+  std::swap(free_[size_t(rng_.below(free_.size()))], free_.back());
+  return true;
 }
 
 bool StatelessServer::send_upstream(Entry& e, std::span<const uint8_t> query, uint64_t now) {
@@ -228,9 +245,25 @@ bool StatelessServer::send_upstream(Entry& e, std::span<const uint8_t> query, ui
   uint8_t* q = scratch_.data();
   std::memmove(q, query.data(), query.size());  // the query may be in scratch_ already
   wire::store_be16(q, uint16_t(index ^ id_salt_));
+  size_t size = query.size();
+  // Without EDNS a resolver truncates answers beyond 512 bytes, which the
+  // client asked over TCP to avoid: an OPT record offering 1232 bytes (the
+  // DNS flag day's size, under any MTU's fragmentation) is added, and taken
+  // off the answer again.
+  e.added_opt = wire::load_be16(q + 10) == 0;
+  if (e.added_opt) {
+    const uint8_t opt[kOptLen] = {0, 0, 41, kEdnsSize >> 8, kEdnsSize & 0xff, 0, 0, 0, 0, 0, 0};
+    std::memcpy(q + size, opt, kOptLen);
+    size += kOptLen;
+    wire::store_be16(q + 10, 1);
+  }
+  query = {q, size};
+  if (e.conn) ++pending_by_tag_[e.conn->tag()];
   if (!stack_.send_udp(stack_.config().addr.addr, cfg_.upstream, udp_port_, cfg_.upstream_port,
-                       {q, query.size()}, now))
+                       {q, query.size()}, now)) {
+    if (e.conn) --pending_by_tag_[e.conn->tag()];
     return false;  // no buffer (counted by the stack): the client sends it again
+  }
   e.resend_at = UINT64_MAX;
   if (query.size() <= kKept) {
     std::memcpy(e.kept.data(), q, query.size());
@@ -283,13 +316,19 @@ void StatelessServer::answer_client(uint32_t index, std::span<const uint8_t> fra
   recent_[recent_slot(e.x.t, e.x.rcv_end)] = index + 1;
 }
 
-bool StatelessServer::on_ack(const tcp::FourTuple& t, uint32_t seq, uint32_t ack_no) {
+bool StatelessServer::on_ack(const tcp::FourTuple& t, uint32_t seq, uint32_t ack_no, bool fin) {
   if (recent_.empty()) return false;
   const uint32_t r = recent_[recent_slot(t, seq)];
   if (!r) return false;
   Entry& e = table_[r - 1];
-  if (!e.used || !e.answered || (e.conn && !e.backend) || !(e.x.t == t) || e.x.rcv_end != seq)
+  if (!e.used || (e.conn && !e.backend) || !(e.x.t == t) || e.x.rcv_end != seq) return false;
+  if (!e.answered) {
+    // The client's FIN while its answer is being made: the layer's ACK of it
+    // acknowledges the request too, so the client will not ask again and
+    // the answer, when it comes, is kept until acknowledged.
+    if (fin) e.acked = true;
     return false;
+  }
   // Our FIN acknowledged: the answer arrived whole.
   if (ack_no == e.x.snd + e.kept_len + 1) {
     finish(r - 1, false);
@@ -356,11 +395,13 @@ stack::StatelessApp::Verdict StatelessServer::fetch(const stack::StatelessTxn& x
   e.x = x;
   e.conn = c;
   e.backend = true;
+  e.head = req.method == Method::head;
   e.used = true;
   e.deadline = now + cfg_.upstream_timeout_ns;
   e.resend_at = UINT64_MAX;
   by_conn_[c->tag()] = index + 1;
   recent_[recent_slot(x.t, x.seq)] = index + 1;
+  recent_[recent_slot(x.t, x.rcv_end)] = index + 1;  // a FIN of the client's (on_ack)
   ++stats_.upstream_queries;
   return Verdict::pending;
 }
@@ -373,18 +414,47 @@ void StatelessServer::backend_progress(tcp::Connection& c, bool closed) {
   if (e.answered) return;  // kept: the ring holds the answer
   const uint64_t now = tcp_.now();
   const tcp::Bytes2 bytes = c.readable();
-  // Complete at the end of its Content-Length body, else when the backend closes.
-  size_t size = 0;
-  const std::string_view view = header_view(bytes.a, bytes.b, reinterpret_cast<char*>(scratch_.data()));
-  const size_t end = find_header_end(view);
+  // Complete at the end of its Content-Length body or its last chunk, else
+  // when the backend closes. Interim 1xx responses (100 Continue) go ahead
+  // of the final one and are relayed with it.
+  size_t size = 0, start = 0;
+  const std::string_view all =
+      header_view(bytes.a, bytes.b, reinterpret_cast<char*>(scratch_.data()));
   HttpResponse resp;
-  if (end && parse_response(view.substr(0, end), resp) && resp.has_length && !resp.chunked &&
-      bytes.size() >= end + resp.content_length)
-    size = end + size_t(resp.content_length);
-  else if (closed)
-    size = bytes.size();
+  bool parsed = false;
+  size_t end = 0;
+  for (;;) {
+    const std::string_view view = all.substr(start);
+    end = find_header_end(view);
+    parsed = end && parse_response(view.substr(0, end), resp);
+    if (!parsed || resp.status >= 200 || resp.status == 101) break;
+    start += end;
+  }
+  end += start;
+  // No body: to HEAD, and for 101, 204 and 304 (RFC 9110 6.4.1).
+  const bool bodiless =
+      parsed && (e.head || resp.status == 101 || resp.status == 204 || resp.status == 304);
+  if (bodiless) {
+    size = end;
+  } else if (parsed && resp.has_length && !resp.chunked) {
+    if (bytes.size() >= end + resp.content_length) size = end + size_t(resp.content_length);
+  } else if (parsed && resp.chunked && bytes.size() >= end + 5) {
+    // The last chunk with no trailers: "0\r\n\r\n" at the end of what came.
+    char tail[5];
+    const size_t n = bytes.size();
+    for (size_t i = 0; i < 5; ++i) {
+      const size_t at = n - 5 + i;
+      tail[i] = char(at < bytes.a.size() ? bytes.a[at] : bytes.b[at - bytes.a.size()]);
+    }
+    if (std::string_view(tail, 5) == "0\r\n\r\n") size = n;
+  }
+  if (!size && closed) size = bytes.size();
   if (!size) {
-    if (bytes.size() > e.x.window) {  // it can no longer fit: no use waiting
+    if (closed) {  // closed with nothing sent
+      ++stats_.backend_failed;
+      tcp_.stateless_reset(e.x, now);
+      finish(index, true);
+    } else if (bytes.size() > e.x.window) {  // it can no longer fit: no use waiting
       ++stats_.unfit;
       tcp_.stateless_reset(e.x, now);
       finish(index, true);
@@ -402,8 +472,8 @@ void StatelessServer::backend_progress(tcp::Connection& c, bool closed) {
   tcp_.stateless_answer(e.x, kept_answer(e), now);
   ++stats_.answers;
   stats_.bytes_out += size;
-  const HttpResponse& h = resp;
-  if (end) ++(h.status < 300 ? stats_.http_2xx : h.status < 500 ? stats_.http_4xx : stats_.http_5xx);
+  if (parsed)
+    ++(resp.status < 300 ? stats_.http_2xx : resp.status < 500 ? stats_.http_4xx : stats_.http_5xx);
   if (!e.acked) {
     finish(index, false);  // the client asks again if the answer is lost
     return;
@@ -433,6 +503,7 @@ void StatelessServer::backend_closed(tcp::Connection& c) {
 void StatelessServer::release(uint32_t index) {
   Entry& e = table_[index];
   if (!e.used) return;
+  if (e.conn && !e.backend) --pending_by_tag_[e.conn->tag()];
   e.used = false;
   e.conn = nullptr;
   free_.push_back(index);
@@ -446,8 +517,8 @@ void StatelessServer::on_datagram(const stack::Datagram& d, uint64_t now) {
     return;
   }
   const uint32_t index = index_of_id(h.id);
-  if (index >= table_.size() || !table_[index].used) {
-    ++stats_.foreign;  // late (given up) or never asked
+  if (index >= table_.size() || !table_[index].used || table_[index].answered) {
+    ++stats_.foreign;  // late (given up, or answered already) or never asked
     return;
   }
   Entry& e = table_[index];
@@ -459,12 +530,36 @@ void StatelessServer::on_datagram(const stack::Datagram& d, uint64_t now) {
     return;
   }
   ++stats_.upstream_answers;
+  if (h.truncated()) {
+    // Over TCP the client asked for the whole answer; the resolver would only
+    // give it over TCP, which the relay does not speak upstream.
+    ++stats_.truncated;
+    if (tcp::Connection* c = e.conn) {
+      release(index);
+      c->abort();
+    } else {
+      tcp_.stateless_reset(e.x, now);
+      release(index);
+    }
+    return;
+  }
   // The client's ID back, and RFC 7766's length in front.
   uint8_t* a = scratch_.data();
-  wire::store_be16(a, uint16_t(d.payload.size()));
-  std::memcpy(a + 2, d.payload.data(), d.payload.size());
+  size_t size = d.payload.size();
+  std::memcpy(a + 2, d.payload.data(), size);
   wire::store_be16(a + 2, e.client_id);
-  const std::span<const uint8_t> framed(a, d.payload.size() + 2);
+  if (e.added_opt && h.arcount > 0 && size >= wire::kDnsHeaderLen + kOptLen) {
+    // Our OPT, last in the answer (resolvers put it there): taken off. An
+    // OPT with options, or elsewhere, stays (clients ignore what they did
+    // not ask for).
+    const uint8_t* o = a + 2 + size - kOptLen;
+    if (o[0] == 0 && o[1] == 0 && o[2] == 41 && o[9] == 0 && o[10] == 0) {
+      size -= kOptLen;
+      wire::store_be16(a + 2 + 10, uint16_t(h.arcount - 1));
+    }
+  }
+  wire::store_be16(a, uint16_t(size));
+  const std::span<const uint8_t> framed(a, size + 2);
   if (tcp::Connection* c = e.conn) {
     release(index);
     if (c->send(framed, now) != framed.size()) {
@@ -480,7 +575,7 @@ void StatelessServer::on_datagram(const stack::Datagram& d, uint64_t now) {
 }
 
 void StatelessServer::tick(uint64_t now) {
-  if (table_.empty() || now < next_expiry_) return;
+  if (free_.size() == table_.size() || now < next_expiry_) return;
   next_expiry_ = now + kExpiryCheckNs;
   for (uint32_t i = 0; i < table_.size(); ++i) {
     Entry& e = table_[i];
@@ -555,11 +650,6 @@ void StatelessServer::on_readable(tcp::Connection& c) {
   }
 }
 
-bool StatelessServer::pending_on(const tcp::Connection& c) const {
-  for (const Entry& e : table_)
-    if (e.used && e.conn == &c) return true;
-  return false;
-}
 
 void StatelessServer::on_peer_closed(tcp::Connection& c) {
   if (!pending_on(c)) c.close(tcp_.now());  // else once its last answer is sent
@@ -567,7 +657,7 @@ void StatelessServer::on_peer_closed(tcp::Connection& c) {
 
 void StatelessServer::on_closed(tcp::Connection& c, tcp::CloseReason) {
   // Its queries still upstream have nobody to answer.
-  for (uint32_t i = 0; i < table_.size(); ++i)
+  for (uint32_t i = 0; pending_on(c) && i < table_.size(); ++i)
     if (table_[i].used && table_[i].conn == &c) release(i);
 }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "stack/stack.hh"
+#include "util/rng.hh"
 #include "workload/server.hh"
 
 namespace ts::workload {
@@ -53,6 +54,7 @@ struct StatelessStats {
   uint64_t upstream_timeouts = 0;  // clients reset: the resolver or backend did not answer in time
   uint64_t backend_failed = 0;     // clients reset: the backend connection failed or its answer was unusable
   uint64_t table_full = 0;      // queries dropped: the in-flight table was full (the client retries)
+  uint64_t truncated = 0;       // dns: the resolver's answer was truncated (TC): the client reset
   uint64_t foreign = 0;         // datagrams that answer no query in flight
   uint64_t fallback_conns = 0;  // connections of the ordinary path
   uint64_t bytes_in = 0, bytes_out = 0;
@@ -76,7 +78,7 @@ class StatelessServer final : public stack::StatelessApp,
   uint16_t upstream_local_port() const { return udp_port_; }
 
   Verdict on_request(const stack::StatelessTxn& x, std::span<const uint8_t> request) override;
-  bool on_ack(const tcp::FourTuple& t, uint32_t seq, uint32_t ack_no) override;
+  bool on_ack(const tcp::FourTuple& t, uint32_t seq, uint32_t ack_no, bool fin) override;
   void on_datagram(const stack::Datagram& d, uint64_t now) override;
   // dns fallback connections (stateless-http's go to the http Server).
   tcp::Events* on_accept(const tcp::FourTuple& t) override;
@@ -89,7 +91,7 @@ class StatelessServer final : public stack::StatelessApp,
   // again when the resolver does not answer (UDP loses them), an answer to a
   // request acknowledged alone until the client acknowledges it (the client
   // will not ask again). Longer ones are sent once.
-  static constexpr size_t kKept = 2 + 512;
+  static constexpr size_t kKept = 2 + 512 + 11;
   struct Entry {
     stack::StatelessTxn x;
     tcp::Connection* conn = nullptr;  // a fallback connection's query, else x's client
@@ -102,6 +104,8 @@ class StatelessServer final : public stack::StatelessApp,
     bool used = false, acked = false;
     bool answered = false;            // the answer is kept, waiting for the client's ACK
     bool backend = false;             // conn is a backend fetch (the answer stays in its ring)
+    bool head = false;                // the fetch is a HEAD (its answer has no body)
+    bool added_opt = false;           // dns: the relay added the query's EDNS OPT
     std::array<uint8_t, kKept> kept;  // the query as sent upstream, or the framed answer
   };
   Verdict answer_http(const stack::StatelessTxn& x, std::span<const uint8_t> request);
@@ -140,8 +144,8 @@ class StatelessServer final : public stack::StatelessApp,
   // A quarter of the upstream timeout: three more tries before giving up.
   uint64_t resend_interval() const { return std::max<uint64_t>(cfg_.upstream_timeout_ns / 4, 1'000'000); }
   void release(uint32_t index);
-  // Whether a fallback connection has queries upstream (a scan: fallback is rare).
-  bool pending_on(const tcp::Connection& c) const;
+  // Whether a fallback connection has queries upstream.
+  bool pending_on(const tcp::Connection& c) const { return pending_by_tag_[c.tag()] != 0; }
 
   stack::Stack& stack_;
   stack::TcpLayer& tcp_;
@@ -158,6 +162,8 @@ class StatelessServer final : public stack::StatelessApp,
   std::vector<uint32_t> recent_;
   BackendEvents backend_events_;
   std::vector<uint32_t> by_conn_;  // backend connection tag -> entry + 1
+  std::vector<uint16_t> pending_by_tag_;  // dns fallback connection tag -> queries upstream
+  util::Rng rng_;                   // which free entry (and so upstream ID) a query takes
   uint16_t id_salt_ = 0;
   uint16_t udp_port_ = 0;
   uint64_t next_expiry_ = 0;

@@ -30,16 +30,24 @@ struct StubResolver final : stack::UdpReceiver {
   ~StubResolver() override { host.stack().udp_unbind(port); }
   void on_datagram(const stack::Datagram& d, uint64_t now) override {
     ++queries;
+    wire::DnsHeader qh;
+    if (wire::parse_dns_header(d.payload, qh)) last_arcount = qh.arcount;
     if (silent) return;
     const size_t qend = wire::dns_question_end(d.payload);
     if (!qend) return;
     std::vector<uint8_t> a(d.payload.begin(), d.payload.begin() + long(qend));
-    wire::store_be16(a.data() + 2, 0x8180);  // a response, recursion available, NOERROR
+    // A response, recursion available, NOERROR (truncated if asked to).
+    wire::store_be16(a.data() + 2, truncate ? 0x8380 : 0x8180);
     wire::store_be16(a.data() + 6, 1);       // one answer
     wire::store_be16(a.data() + 8, 0);
     wire::store_be16(a.data() + 10, 0);
     const uint8_t rr[] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 9, 8, 7};
     a.insert(a.end(), std::begin(rr), std::end(rr));
+    if (qh.arcount) {  // EDNS asked: an OPT back, last, as resolvers put it
+      const uint8_t opt[] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0};
+      a.insert(a.end(), std::begin(opt), std::end(opt));
+      wire::store_be16(a.data() + 10, 1);
+    }
     const stack::Datagram reply{d.dst, d.src, d.dst_port, d.src_port, {}};
     auto send = [this, reply, a = std::move(a)] {
       host.stack().send_udp(reply.src, reply.dst, reply.src_port, reply.dst_port, a, sim.now());
@@ -55,7 +63,9 @@ struct StubResolver final : stack::UdpReceiver {
   uint16_t port;
   uint64_t delay_ns = 0;
   bool silent = false;
+  bool truncate = false;
   uint64_t queries = 0;
+  uint16_t last_arcount = 0;
 };
 
 // A stateless server on the bed's server host, ticked as serve's loop does.
@@ -386,6 +396,55 @@ std::unique_ptr<Workload> run_udp_load(Bed& bed, GenConfig gc) {
   }
   EXPECT_TRUE(w->done());
   return w;
+}
+
+// One framed query over TCP from a raw client; what came back.
+std::string ask_relay(Bed& bed, const std::string& name) {
+  std::vector<uint8_t> q;
+  wire::build_dns_query(0x1234, name, wire::kDnsTypeA, q);  // no EDNS
+  std::string framed(2, '\0');
+  framed[0] = char(q.size() >> 8);
+  framed[1] = char(q.size() & 0xff);
+  framed.append(q.begin(), q.end());
+  RawClient rc(bed.client.stack().tcp(), framed);
+  Simulator& sim = bed.net.sim();
+  const uint64_t t0 = sim.now();
+  sim.call_at(t0, [&] {
+    bed.client.stack().tcp().connect(bed.server.ip(), 53, &rc, t0);
+    bed.client.kick(t0);
+  });
+  sim.run_until(t0 + kSec);
+  return rc.answer + (rc.peer_closed ? "<closed>" : "");
+}
+
+// A query without EDNS goes up with an OPT offering 1232 bytes (else the
+// resolver truncates at 512), and the OPT comes off the answer again.
+TEST(StatelessDns, AddsEdnsUpstreamAndTakesItOffTheAnswer) {
+  Bed bed;
+  StubResolver resolver(bed.client, bed.net.sim());
+  Stateless st(bed, dns_config(bed));
+  const std::string a = ask_relay(bed, "edns.test");
+  EXPECT_EQ(resolver.last_arcount, 1);
+  ASSERT_GT(a.size(), 2 + wire::kDnsHeaderLen);
+  const auto* p = reinterpret_cast<const uint8_t*>(a.data());
+  wire::DnsHeader h;
+  ASSERT_TRUE(wire::parse_dns_header({p + 2, a.size() - 2}, h));
+  EXPECT_EQ(h.id, 0x1234);
+  EXPECT_EQ(h.arcount, 0);
+  EXPECT_EQ(size_t(p[0]) << 8 | p[1], a.size() - 2 - 8);  // the length, then "<closed>"
+}
+
+// A truncated answer is not what a TCP client asked for: it is reset.
+TEST(StatelessDns, TruncatedUpstreamAnswersResetTheClient) {
+  Bed bed;
+  StubResolver resolver(bed.client, bed.net.sim());
+  resolver.truncate = true;
+  Stateless st(bed, dns_config(bed));
+  const std::string a = ask_relay(bed, "tc.test");
+  EXPECT_TRUE(a.empty()) << a;
+  EXPECT_EQ(st.srv->stats().truncated, 1u);
+  EXPECT_EQ(st.srv->stats().answers, 0u);
+  EXPECT_EQ(st.srv->in_flight(), 0u);
 }
 
 TEST(DnsLoad, UdpQueriesAreMatchedByIdAndQuestion) {

@@ -274,25 +274,6 @@ TEST(Workload, HttpFilesAndMissingOnes) {
 }
 
 // A raw client: sends a fixed byte string once connected and collects the answer.
-struct RawClient final : tcp::Events {
-  RawClient(stack::TcpLayer& t, std::string req) : tcp(t), request(std::move(req)) {}
-  void on_connected(tcp::Connection& c) override {
-    c.send({reinterpret_cast<const uint8_t*>(request.data()), request.size()}, tcp.now());
-  }
-  void on_readable(tcp::Connection& c) override {
-    const tcp::Bytes2 r = c.readable();
-    answer.append(reinterpret_cast<const char*>(r.a.data()), r.a.size());
-    answer.append(reinterpret_cast<const char*>(r.b.data()), r.b.size());
-    c.consume(r.size(), tcp.now());
-  }
-  void on_peer_closed(tcp::Connection& c) override {
-    peer_closed = true;
-    c.close(tcp.now());
-  }
-  stack::TcpLayer& tcp;
-  std::string request, answer;
-  bool peer_closed = false;
-};
 
 std::string http_exchange(const std::string& request, uint64_t body = 5) {
   Bed bed;

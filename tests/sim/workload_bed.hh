@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "sim/sim.hh"
+#include "stack/tcp_layer.hh"
 #include "workload/workload.hh"
 
 namespace ts::workload::testing {
@@ -74,5 +76,26 @@ struct Bed {
   Host& client;
 };
 
+
+// A client that sends one request when connected and keeps all it reads.
+struct RawClient final : tcp::Events {
+  RawClient(stack::TcpLayer& t, std::string req) : tcp(t), request(std::move(req)) {}
+  void on_connected(tcp::Connection& c) override {
+    c.send({reinterpret_cast<const uint8_t*>(request.data()), request.size()}, tcp.now());
+  }
+  void on_readable(tcp::Connection& c) override {
+    const tcp::Bytes2 r = c.readable();
+    answer.append(reinterpret_cast<const char*>(r.a.data()), r.a.size());
+    answer.append(reinterpret_cast<const char*>(r.b.data()), r.b.size());
+    c.consume(r.size(), tcp.now());
+  }
+  void on_peer_closed(tcp::Connection& c) override {
+    peer_closed = true;
+    c.close(tcp.now());
+  }
+  stack::TcpLayer& tcp;
+  std::string request, answer;
+  bool peer_closed = false;
+};
 
 }  // namespace ts::workload::testing

@@ -26,7 +26,7 @@ struct Responder final : stack::StatelessApp {
     tcp.stateless_answer(x, p, tcp.now());
     return verdict;
   }
-  bool on_ack(const tcp::FourTuple&, uint32_t, uint32_t) override {
+  bool on_ack(const tcp::FourTuple&, uint32_t, uint32_t, bool) override {
     ++acks;
     return keeps;
   }
@@ -214,6 +214,91 @@ TEST(StatelessLayer, AFinWithoutARequestIsAnsweredWithOurs) {
   EXPECT_EQ(out[0].flags, flag::ack | flag::fin);
   EXPECT_EQ(out[0].ack, 3u);
   EXPECT_EQ(b.responder.requests, 0);
+}
+
+// Without timestamps nothing brings the window scale and SACK-permitted
+// back to a cookie's ACK: the SYN-ACK offers neither, so both ends read the
+// windows alike (a client's scaled window read unscaled would shrink it).
+TEST(StatelessLayer, NoTimestampsNoWindowScaleOrSack) {
+  Bed b;
+  wire::TcpOptions o;
+  o.has_mss = true;
+  o.mss = 1460;
+  o.has_wscale = true;
+  o.wscale = 8;
+  o.sack_permitted = true;
+  auto out = b.layer.feed(kStatelessPort, flag::syn, 1, 0, 0, 0, kPeerPort, o);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_FALSE(out[0].opts.has_wscale);
+  EXPECT_FALSE(out[0].opts.sack_permitted);
+  EXPECT_FALSE(out[0].opts.has_timestamps);
+  // With timestamps both are offered.
+  o.has_timestamps = true;
+  o.tsval = 77;
+  out = b.layer.feed(kStatelessPort, flag::syn, 1, 0, 0, 0, kPeerPort + 1, o);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].opts.has_wscale);
+  EXPECT_TRUE(out[0].opts.sack_permitted);
+}
+
+// With timestamps each answer segment leaves room for them under the
+// client's MSS (RFC 6691): 1448 bytes of data for an MSS of 1460.
+TEST(StatelessLayer, SegmentsLeaveRoomForTimestamps) {
+  Bed b;
+  b.responder.answer = 3000;
+  wire::TcpOptions o;
+  o.has_mss = true;
+  o.mss = 1460;
+  o.has_timestamps = true;
+  o.tsval = 5;
+  auto syn_ack = b.layer.feed(kStatelessPort, flag::syn, 1, 0, 0, 0, kPeerPort, o);
+  ASSERT_EQ(syn_ack.size(), 1u);
+  wire::TcpOptions ts;
+  ts.has_timestamps = true;
+  ts.tsval = 6;
+  ts.tsecr = syn_ack[0].opts.tsval;
+  auto out = b.layer.feed(kStatelessPort, flag::ack, 2, syn_ack[0].seq + 1, kMs, 10, kPeerPort, ts);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].len, 1448u);
+  EXPECT_EQ(out[1].len, 1448u);
+  EXPECT_EQ(out[2].len, 104u);
+}
+
+// The last segment of a longer answer lost: the client's request comes again
+// with its ACK past the first segments; the cookie is found behind it and
+// the whole answer made again (the client keeps what it lacks).
+TEST(StatelessLayer, TheRequestAgainAfterPartOfTheAnswerIsAnsweredAgain) {
+  Bed b;
+  b.responder.answer = 3000;
+  const uint32_t iss = b.syn(1, 0);
+  auto first = b.layer.feed(kStatelessPort, flag::ack, 2, iss + 1, kMs, 10);
+  ASSERT_EQ(first.size(), 3u);
+  auto again = b.layer.feed(kStatelessPort, flag::ack, 2, iss + 1 + 2920, 400 * kMs, 10);
+  ASSERT_EQ(again.size(), 3u);
+  EXPECT_EQ(again[0].seq, iss + 1);
+  EXPECT_EQ(again[2].ack, 12u);
+  EXPECT_EQ(b.responder.requests, 2);
+  EXPECT_EQ(b.layer.ctr.tcp_stateless_stray_data, 0u);
+  // An ACK that no answer could have moved it to is not taken for one.
+  auto stray = b.layer.feed(kStatelessPort, flag::ack, 2, iss + 1 + (1u << 25), 500 * kMs, 10);
+  ASSERT_EQ(stray.size(), 1u);
+  EXPECT_EQ(stray[0].flags, flag::rst);
+}
+
+// A segment whose cookie reads as too old is still answered by kind: the
+// FIN after a long answer (its ACK can carry into the cookie's top byte) is
+// acknowledged, data is reset.
+TEST(StatelessLayer, StaleLookingSegmentsAreAnsweredByKind) {
+  Bed b;
+  const uint32_t stale_ack = (uint32_t(10) << 27) + 1;  // a period that is not now's
+  auto out = b.layer.feed(kStatelessPort, flag::ack | flag::fin, 50, stale_ack, 5000 * kMs);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, flag::ack);
+  EXPECT_EQ(out[0].ack, 51u);
+  out = b.layer.feed(kStatelessPort, flag::ack | flag::fin, 50, stale_ack, 5000 * kMs, 20);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].flags, flag::rst);  // data with a FIN: nothing acknowledges what is not taken
+  EXPECT_EQ(b.layer.ctr.tcp_syncookie_stale, 2u);
 }
 
 TEST(StatelessLayer, OtherPortsAreUnchanged) {

@@ -8,6 +8,7 @@
 #include <set>
 #include <vector>
 
+#include "stack/steering.hh"
 #include "stack/tcp_layer.hh"
 #include "tcp/seq.hh"
 #include "tcp_layer_harness.hh"
@@ -350,6 +351,38 @@ TEST(TcpLayerConnect, EveryAddressMeetsEveryPort) {
     tcp.poll((i + 1) * kMs);
   }
   EXPECT_EQ(pairs.size(), 40u);
+}
+
+// The same with several cores: each address meets every port of its own
+// whose flow lands on this core.
+TEST(TcpLayerConnect, EveryAddressMeetsEveryOwnedPort) {
+  const stack::FlowPlacement fp = stack::FlowPlacement::spread(2);
+  TcpLayerConfig cfg = Layer::config(64, SynCookieMode::automatic);
+  cfg.ephemeral_first = 40000;
+  cfg.ephemeral_last = 40063;
+  cfg.placement = &fp;
+  cfg.core = 1;
+  const std::vector<Ipv4Addr> sources{Ipv4Addr::from_octets(10, 77, 0, 10),
+                                      Ipv4Addr::from_octets(10, 77, 0, 11),
+                                      Ipv4Addr::from_octets(10, 77, 0, 12)};
+  size_t owned = 0;
+  for (Ipv4Addr a : sources)
+    for (uint32_t p = 40000; p <= 40063; ++p)
+      owned += fp.owner(a, kPeerIp, uint16_t(p), 80) == 1;
+  FakeIp ip(sources);
+  tcp::TcpCounters ctr;
+  TcpLayer tcp(ip, cfg, {}, ctr);
+  App client;
+  std::set<std::pair<uint32_t, uint16_t>> pairs;
+  for (size_t i = 0; i < owned; ++i) {
+    tcp::Connection* c = tcp.connect(kPeerIp, 80, &client, (i + 1) * kMs);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(fp.owner(c->tuple().local_ip, kPeerIp, c->tuple().local_port, 80), 1);
+    pairs.insert({c->tuple().local_ip.v, c->tuple().local_port});
+    c->abort();
+    tcp.poll((i + 1) * kMs);
+  }
+  EXPECT_EQ(pairs.size(), owned);
 }
 
 // Brings a connection from the peer into TIME-WAIT on our side (we close
