@@ -73,6 +73,8 @@ int run_gen(const GenArgs& a) {
   // against the port's MTU again below).
   WorkloadPlan plan = plan_workload(a.work, a.common, 1500);
   plan.fast_open = a.fastopen.tfo;
+  plan.cc = tcp::cc_name(cfg.tcp.tcp.cc);
+  plan.sack = cfg.tcp.tcp.sack;
   const bool tcp = plan.mode().tcp;
   if (plan.gen.mode == workload::GenMode::http)
     refuse_given(a.common.given, {"--resp-size"}, "gen --mode http (the server sizes its responses)");

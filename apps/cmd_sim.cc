@@ -11,6 +11,7 @@
 #include "apps/report.hh"
 #include "sim/scenario.hh"
 #include "sim/trace.hh"
+#include "tcp/cc/registry.hh"
 #include "util/parse.hh"
 
 namespace ts::app {
@@ -24,6 +25,7 @@ void write_sim_json(const SimArgs& a, const sim::Result& r) {
   nlohmann::ordered_json j = json_meta("sim");
   j["scenario"] = r.scenario;
   j["cc"] = tcp::cc_name(r.cc);
+  j["sack"] = r.sack;
   j["seed"] = r.seed;
   j["ok"] = r.ok();
   j["failure"] = r.ok() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.failure);
@@ -73,7 +75,7 @@ void write_sim_json(const SimArgs& a, const sim::Result& r) {
 
 int run_sim(const SimArgs& a) {
   if (a.list) {
-    for (const char* f : {"--scenario", "--cc", "--seed", "--bytes", "--json", "--trace"})
+    for (const char* f : {"--scenario", "--cc", "--no-sack", "--seed", "--bytes", "--json", "--trace"})
       if (a.given.has(f)) not_applicable(f, "--list");
     for (const auto& name : sim::scenario_names()) {
       auto s = sim::make_scenario(name, tcp::CcAlgo::cubic);
@@ -83,15 +85,12 @@ int run_sim(const SimArgs& a) {
     return 0;
   }
   if (a.scenario.empty()) usage_error("--scenario is required (see --list)");
-  tcp::CcAlgo cc;
-  if (a.cc == "cubic")
-    cc = tcp::CcAlgo::cubic;
-  else if (a.cc == "newreno")
-    cc = tcp::CcAlgo::newreno;
-  else
-    usage_error("--cc '" + a.cc + "' is not one of newreno, cubic");
+  const tcp::CcInfo* info = tcp::find_cc(a.cc);
+  if (!info) usage_error("--cc '" + a.cc + "' is not one of " + tcp::cc_names() + " (--cc list)");
+  const tcp::CcAlgo cc = info->algo;
   auto s = sim::make_scenario(a.scenario, cc);
   if (!s) usage_error("--scenario '" + a.scenario + "' is unknown (see --list)");
+  if (a.no_sack) s->tcp.sack = false;
   if (!a.bytes.empty()) {
     auto b = util::parse_bytes(a.bytes);
     if (!b || *b == 0 || *b > kMaxBytes)

@@ -14,6 +14,8 @@ namespace ts::app {
 struct PoolArgs {
   std::string max_conns = "65536";
   std::string buffer_memory = "0";  // 0: no limit
+  std::string cc = "cubic";         // congestion control (--cc list)
+  bool no_sack = false;
 };
 
 // Defences (docs/defences.md): SYN cookies for listeners, and when
@@ -78,6 +80,7 @@ struct DemoArgs {
 struct SimArgs {
   std::string scenario;
   std::string cc = "cubic";
+  bool no_sack = false;
   std::string seed = "1";
   std::string bytes;
   std::string json;
@@ -118,6 +121,11 @@ std::string server_summary(const workload::ServerStats& s, workload::ServerApp a
 // The lines of a stateless server's summary (serve's, and demo --stateless).
 std::string stateless_summary(const workload::StatelessStats& s, workload::ServerApp app);
 int run_sim(const SimArgs& a);
+// --cc list: the congestion-control algorithms, one a line; exit status 0.
+int print_cc_list();
+// --cc and --no-sack into a connection's settings (a clear error for a name
+// that is not an algorithm).
+void apply_cc_args(const std::string& cc, bool no_sack, tcp::TcpConfig& t);
 int run_gen(const GenArgs& a);
 int run_demo(const DemoArgs& a);
 

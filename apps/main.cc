@@ -9,6 +9,7 @@
 
 #include "apps/commands.hh"
 #include "apps/report.hh"
+#include "tcp/cc/registry.hh"
 #include "workload/mode.hh"
 
 using namespace ts::app;
@@ -58,6 +59,19 @@ void add_common(CLI::App* app, CommonArgs& c, bool with_port) {
       ->capture_default_str();
 }
 
+// --cc and --no-sack, for every command that runs TCP.
+void add_cc(CLI::App* app, std::string& cc, bool& no_sack) {
+  app->add_option("--cc", cc,
+                  "Congestion control: " + ts::tcp::cc_names() +
+                      " (--cc list describes them); the loss recovery comes with it "
+                      "(docs/congestion.md)")
+      ->type_name("NAME|list")
+      ->capture_default_str();
+  app->add_flag("--no-sack", no_sack,
+                "Do not offer or accept SACK: recovery is the algorithm's own (Tahoe's, "
+                "Reno's, NewReno's) instead of RFC 6675's");
+}
+
 void add_pools(CLI::App* app, PoolArgs& p) {
   app->add_option("--max-conns", p.max_conns,
                   "Connection slots: the connection pool, flow table and timer wheel are sized "
@@ -70,6 +84,7 @@ void add_pools(CLI::App* app, PoolArgs& p) {
                   "beyond it rings are refused and counted (tcp_buffer_refused)")
       ->type_name("BYTES")
       ->capture_default_str();
+  add_cc(app, p.cc, p.no_sack);
 }
 
 void add_defences(CLI::App* app, DefenceArgs& d, bool listens) {
@@ -380,9 +395,7 @@ int main(int argc, char** argv) {
       "links with loss, reordering, duplication, corruption and queues");
   sim_cmd->add_option("--scenario", sim.scenario, "Scenario name (--list shows them)")
       ->type_name("NAME");
-  sim_cmd->add_option("--cc", sim.cc, "Congestion control: newreno or cubic")
-      ->type_name("ALGO")
-      ->capture_default_str();
+  add_cc(sim_cmd, sim.cc, sim.no_sack);
   sim_cmd->add_option("--seed", sim.seed, "Seed: one seed always replays one run exactly")
       ->type_name("N")
       ->capture_default_str();
@@ -462,6 +475,9 @@ int main(int argc, char** argv) {
   collect_given(sim_cmd, sim.given);
   collect_given(stats_cmd, stats.given);
   try {
+    // --cc list on any command: the algorithms, and nothing else.
+    for (const std::string* cc : {&serve.pools.cc, &gen.pools.cc, &demo.pools.cc, &sim.cc})
+      if (*cc == "list") return print_cc_list();
     if (serve_cmd->parsed()) return run_serve(serve);
     if (gen_cmd->parsed()) return run_gen(gen);
     if (demo_cmd->parsed()) return run_demo(demo);

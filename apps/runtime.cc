@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "drivers-glue/eal.hh"
+#include "tcp/cc/registry.hh"
 #include "util/parse.hh"
 
 namespace ts::app {
@@ -81,6 +82,23 @@ void apply_pool_args(const PoolArgs& a, stack::TcpLayerConfig& t) {
                 "' is not a size like 512M, 4G or 0 (no limit)");
   t.max_connections = uint32_t(*n);
   t.buffer_memory = size_t(*bytes);
+  apply_cc_args(a.cc, a.no_sack, t.tcp);
+}
+
+int print_cc_list() {
+  std::printf("congestion control (--cc NAME; with SACK negotiated, all but tahoe recover by "
+              "RFC 6675):\n");
+  for (const tcp::CcInfo& i : tcp::cc_algorithms())
+    std::printf("  %-8s %s; without SACK: %s recovery\n", i.name, i.summary,
+                tcp::recovery_style_name(i.classic));
+  return 0;
+}
+
+void apply_cc_args(const std::string& cc, bool no_sack, tcp::TcpConfig& t) {
+  const tcp::CcInfo* info = tcp::find_cc(cc);
+  if (!info) usage_error("--cc '" + cc + "' is not one of " + tcp::cc_names() + " (--cc list)");
+  t.cc = info->algo;
+  if (no_sack) t.sack = false;
 }
 
 void apply_defence_args(const DefenceArgs& a, stack::TcpLayerConfig& t) {

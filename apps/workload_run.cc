@@ -847,6 +847,10 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
   if (mode_takes(g.mode, "--size")) config["size"] = g.size;
   if (mode_takes(g.mode, "--read-rate")) config["read_rate"] = g.read_rate;
   if (mode_takes(g.mode, "--tfo")) config["tfo"] = plan.fast_open;
+  if (m.tcp && !per_datagram(plan)) {
+    config["cc"] = plan.cc;
+    config["sack"] = plan.sack;
+  }
   if (mode_takes(g.mode, "--close")) config["close"] = g.http_close;
   if (mode_takes(g.mode, "--timeout")) config["timeout_ms"] = double(g.timeout_ns) / 1e6;
   if (g.mode == workload::GenMode::dns) {

@@ -51,6 +51,8 @@ struct WorkloadPlan {
   bool quiet = false;                    // the summary only (no progress, no counters)
   std::string json_path;
   bool fast_open = false;  // --tfo (the connections' TcpConfig has it; shown in the results)
+  std::string cc = "cubic";  // --cc and --no-sack, as the connections have them (the results)
+  bool sack = true;
   const workload::ModeInfo& mode() const { return workload::mode_info(gen.mode); }
   // The server to load (`port`: TCP modes).
   void aim(wire::Ipv4Addr target, uint16_t port) {

@@ -53,6 +53,7 @@ struct Result {
   std::string scenario;
   uint64_t seed = 0;
   tcp::CcAlgo cc = tcp::CcAlgo::cubic;
+  bool sack = true;               // SACK offered (--no-sack: not)
   std::vector<FlowResult> flows;
   uint64_t bytes = 0;             // per flow
   bool bytes_overridden = false;

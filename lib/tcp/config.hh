@@ -7,7 +7,9 @@
 
 namespace ts::tcp {
 
-enum class CcAlgo : uint8_t { newreno, cubic };
+// The congestion-control algorithms (tcp/cc/, docs/congestion.md); their
+// names, descriptions and recovery styles are in cc/registry.hh.
+enum class CcAlgo : uint8_t { newreno, cubic, tahoe, reno };
 const char* cc_name(CcAlgo a);
 
 // How lost segments are found and resent (tcp/recovery.hh).
@@ -81,6 +83,9 @@ struct TcpConfig {
   bool hystart = true;
   uint32_t initial_window = 10;  // segments (RFC 6928)
   uint8_t dupthresh = 3;         // RFC 5681, RFC 6675
+  // sack: RFC 6675 where SACK is negotiated, else the algorithm's own style
+  // (tahoe, reno or newreno; Tahoe keeps its own even with SACK: it has no
+  // fast recovery). Another style is used as given (tests).
   RecoveryStyle recovery = RecoveryStyle::sack;
 
   // RFC 5961 challenge ACKs, rate-limited per connection (not host-wide: a

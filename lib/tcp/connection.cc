@@ -8,6 +8,7 @@
 #include <cassert>
 #include <iterator>
 
+#include "tcp/cc/registry.hh"
 #include "tcp/seq.hh"
 
 namespace ts::tcp {
@@ -250,9 +251,9 @@ void Connection::take_syn_options(const wire::TcpOptions& o) {
   if (!opt_.ws) rcv_.wscale = 0;
   opt_.sack = cfg_.sack && o.sack_permitted;
   opt_.ts = cfg_.timestamps && o.has_timestamps;
-  // The recovery style: SACK's needs SACK negotiated; without it, NewReno.
-  recovery_.set_style(cfg_.recovery == RecoveryStyle::sack && !opt_.sack ? RecoveryStyle::newreno
-                                                                          : cfg_.recovery);
+  // The recovery style: SACK's where negotiated, else the algorithm's own
+  // (cc/registry.hh).
+  recovery_.set_style(recovery_for(cfg_, opt_.sack));
   // Data per segment: the smaller MSS less the timestamps every segment carries
   // (RFC 6691: the MSS does not count options).
   const uint32_t room = std::min<uint32_t>(peer_mss, uint32_t(mtu_) - 40);

@@ -47,21 +47,21 @@ flags = {
               "--max-conns", "--buffer-memory", "--hostcache", "--syncookies",
               "--persist-reclaim-after", "--stall-reclaim-after", "--tfo", "--tfo-pending",
               "--tfo-replay-guard", "--separate-fin", "--upstream", "--upstream-timeout",
-              "--inflight", "--fallback", "--backend"],
+              "--inflight", "--fallback", "--backend", "--cc", "--no-sack"],
     "gen": ["--port", "--ip", "--target", "--mode", "--conns", "--rate", "--requests", "--size",
             "--req-size", "--resp-size", "--path",
             "--timeout", "--json", "--impair", "--source-ips", "--source-ports", "--max-conns", "--buffer-memory",
             "--hostcache", "--read-rate", "--legit-conns", "--persist-reclaim-after",
             "--stall-reclaim-after", "--tfo", "--close", "--separate-fin", "--qname", "--qnames",
-            "--tcp", "--tcp-keepalive"],
+            "--tcp", "--tcp-keepalive", "--cc", "--no-sack"],
     "demo": ["--mode", "--conns", "--rate", "--ramp", "--steps", "--warmup", "--method", "--header",
              "--body-size", "--paths", "--path-order", "--reverse", "--bidir", "--no-huge",
              "--duration", "--requests", "--size", "--json",
              "--impair", "--lcores", "--hostcache", "--layout", "--syncookies", "--read-rate",
              "--legit-conns", "--persist-reclaim-after", "--stall-reclaim-after", "--max-conns",
              "--buffer-memory", "--tfo", "--tfo-pending", "--tfo-replay-guard", "--close",
-             "--separate-fin"],
-    "sim": ["--scenario", "--cc", "--seed", "--bytes", "--json", "--trace", "--list"],
+             "--separate-fin", "--cc", "--no-sack", "--stateless"],
+    "sim": ["--scenario", "--cc", "--no-sack", "--seed", "--bytes", "--json", "--trace", "--list"],
     "stats": ["--pid", "--socket", "--connections", "--max-connections", "--watch", "--json"],
 }
 for cmd, want in flags.items():
@@ -201,6 +201,12 @@ bad = [
     ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "http", "--qname", "a.test"],
     ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "rr", "--tcp"],
     ["demo", "--mode", "dns"],
+    ["demo", "--cc", "vegas2"],
+    ["sim", "--scenario", "clean", "--cc", "bbr9"],
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--cc", "Reno"],  # names are lower case
+    ["serve"] + port + ["--app", "echo", "--cc", ""],
+    ["demo", "--mode", "cps", "--stateless"],
+    ["demo", "--mode", "http", "--stateless"],  # without --close
     ["serve"] + port + ["--app", "echo", "--tfo-replay-guard"],  # without --tfo
     ["serve"] + port + ["--app", "echo", "--tfo", "--tfo-pending", "0"],
     ["serve"] + port + ["--tfo"],  # no --app
@@ -216,6 +222,14 @@ for args in bad:
     check(r.returncode == 2 and len(lines) == 1 and lines[0].startswith("touchstone: error: "),
           "touchstone %s -> exit 2 with one error line" % " ".join(args),
           "exit %d, stderr:\n%s" % (r.returncode, r.stderr))
+
+# --- congestion control by name ---
+for cmd in (["demo"], ["sim"], ["serve"] + port, ["gen"] + port + ["--target", "10.9.0.1:80"]):
+    r = run(cmd + ["--cc", "list"])
+    names = [l.split()[0] for l in r.stdout.splitlines()[1:] if l.strip()]
+    check(r.returncode == 0 and names == ["tahoe", "reno", "newreno", "cubic"],
+          "touchstone %s --cc list lists tahoe, reno, newreno, cubic and exits 0" % cmd[0],
+          r.stdout + r.stderr)
 
 # --- demo end to end ---
 tmp = tempfile.mkdtemp(prefix="ts-cli-")

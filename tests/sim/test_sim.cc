@@ -5,6 +5,7 @@
 // under $TS_SIM_TRACE_DIR (default: sim-traces in the working directory).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -46,6 +47,15 @@ std::vector<Case> cases() {
   for (CcAlgo cc : {CcAlgo::newreno, CcAlgo::cubic}) {
     v.push_back({"lfn", cc, 1});
     for (uint64_t seed = 1; seed <= 2; ++seed) v.push_back({"dumbbell", cc, seed});
+  }
+  // The classic algorithms over every scenario, a few seeds each (the
+  // nightly suite: as many as the others).
+  const uint64_t classic = std::max<uint64_t>(n / 4, 3);
+  for (CcAlgo cc : {CcAlgo::tahoe, CcAlgo::reno}) {
+    for (const char* s : {"clean", "loss1", "loss5", "bursty", "reorder", "duplicate", "corrupt",
+                          "slow-reader", "dumbbell"})
+      for (uint64_t seed = 1; seed <= classic; ++seed) v.push_back({s, cc, seed});
+    v.push_back({"lfn", cc, 1});
   }
   return v;
 }
@@ -114,6 +124,25 @@ TEST(SimRecovery, WithSackOnePercentLossIsRepairedEfficientlyAndMostlyWithoutTim
   // Most losses are repaired by SACK recovery: at most one timeout per ten lost packets.
   EXPECT_LE(timeouts * 10, lost_packets) << timeouts << " timeouts for " << lost_packets
                                          << " lost packets";
+}
+
+// The classic algorithms predate SACK: each also runs without it, in its own
+// recovery style (Tahoe's, Reno's, NewReno's), and still delivers every byte.
+TEST(SimRecovery, ClassicAlgorithmsWithoutSack) {
+  for (CcAlgo cc : {CcAlgo::tahoe, CcAlgo::reno, CcAlgo::newreno}) {
+    for (uint64_t seed = 1; seed <= 3; ++seed) {
+      auto s = make_scenario("loss1", cc);
+      ASSERT_TRUE(s.has_value());
+      s->tcp.sack = false;
+      const Result r = run_scenario(*s, seed);
+      EXPECT_TRUE(r.ok()) << failed(r);
+      EXPECT_FALSE(r.sack);
+      EXPECT_NE(r.repro().find("--no-sack"), std::string::npos);
+      if (r.forward.lost) {
+        EXPECT_GE(r.sender.tcp_fast_recoveries, 1u) << r.repro();
+      }
+    }
+  }
 }
 
 TEST(SimThroughput, ACleanGigabitPathIsFilledByNewRenoAndCubic) {

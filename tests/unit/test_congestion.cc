@@ -1,11 +1,15 @@
 // The congestion controllers behind cc.hh's interface, driven directly:
-// NewReno's slow start and avoidance (RFC 5681, RFC 3465) and CUBIC (RFC 9438).
+// NewReno's slow start and avoidance (RFC 5681, RFC 3465), Tahoe's loss
+// window, Reno's, CUBIC (RFC 9438), and the registry of names.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "tcp/cc/cubic.hh"
 #include "tcp/cc/newreno.hh"
+#include "tcp/cc/registry.hh"
+#include "tcp/cc/reno.hh"
+#include "tcp/cc/tahoe.hh"
 
 using namespace ts::tcp;
 
@@ -31,6 +35,71 @@ TEST(NewReno, SlowStartThenOneSegmentPerWindow) {
   EXPECT_EQ(s.cwnd, 10500u);
   cc.on_congestion(s, CongestionSignal::timeout, 0);
   EXPECT_EQ(s.cwnd, 1000u);
+}
+
+// A window of 40 segments of 1000 bytes, all in flight, above ssthresh.
+CcState full_window(CongestionControl& cc) {
+  CcState s;
+  s.smss = 1000;
+  s.cwnd = 40000;
+  s.ssthresh = 20000;
+  cc.init(s);
+  s.flight = 40000;
+  return s;
+}
+
+// Tahoe has no fast recovery: a loss found by duplicate ACKs costs what a
+// timeout does, slow start from one segment up to half the flight.
+TEST(Tahoe, EveryLossRestartsFromOneSegment) {
+  Tahoe cc;
+  CcState s = full_window(cc);
+  cc.on_congestion(s, CongestionSignal::loss, 0);
+  EXPECT_EQ(s.ssthresh, 20000u);
+  EXPECT_EQ(s.cwnd, 1000u);
+  cc.on_ack(s, 1000, 0);  // slow start again
+  EXPECT_EQ(s.cwnd, 2000u);
+  s.flight = 3000;
+  cc.on_congestion(s, CongestionSignal::timeout, 0);
+  EXPECT_EQ(s.ssthresh, 2000u);  // at least 2 SMSS
+  EXPECT_EQ(s.cwnd, 1000u);
+}
+
+// Reno halves on a loss and resumes at ssthresh when recovery ends (its
+// recovery ends at the first new ACK: recovery.hh's reno style).
+TEST(Reno, HalvesOnLossAndLeavesRecoveryAtSsthresh) {
+  Reno cc;
+  CcState s = full_window(cc);
+  cc.on_congestion(s, CongestionSignal::loss, 0);
+  EXPECT_EQ(s.ssthresh, 20000u);
+  EXPECT_EQ(s.cwnd, 20000u);
+  s.cwnd = 23000;  // inflated by duplicate ACKs during recovery
+  cc.on_recovery_exit(s, 0);
+  EXPECT_EQ(s.cwnd, 20000u);
+}
+
+TEST(CcRegistry, NamesAlgorithmsAndTheirRecovery) {
+  EXPECT_EQ(cc_names(), "tahoe, reno, newreno, cubic");
+  for (const CcInfo& i : cc_algorithms()) {
+    ASSERT_NE(find_cc(i.name), nullptr);
+    EXPECT_EQ(find_cc(i.name)->algo, i.algo);
+    EXPECT_STREQ(cc_name(i.algo), i.name);
+  }
+  EXPECT_EQ(find_cc("vegas"), nullptr);
+  EXPECT_EQ(find_cc(""), nullptr);
+  TcpConfig c;
+  c.cc = CcAlgo::tahoe;
+  EXPECT_EQ(recovery_for(c, true), RecoveryStyle::tahoe);  // SACK or not
+  EXPECT_EQ(recovery_for(c, false), RecoveryStyle::tahoe);
+  c.cc = CcAlgo::reno;
+  EXPECT_EQ(recovery_for(c, true), RecoveryStyle::sack);
+  EXPECT_EQ(recovery_for(c, false), RecoveryStyle::reno);
+  c.cc = CcAlgo::newreno;
+  EXPECT_EQ(recovery_for(c, false), RecoveryStyle::newreno);
+  c.cc = CcAlgo::cubic;
+  EXPECT_EQ(recovery_for(c, true), RecoveryStyle::sack);
+  EXPECT_EQ(recovery_for(c, false), RecoveryStyle::newreno);
+  c.recovery = RecoveryStyle::reno;  // a style given outright is used as it is
+  EXPECT_EQ(recovery_for(c, true), RecoveryStyle::reno);
 }
 
 TEST(Cubic, ReducesByBetaAndFollowsTheCubicCurve) {

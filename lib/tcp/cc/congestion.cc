@@ -2,13 +2,13 @@
 
 namespace ts::tcp {
 
-const char* cc_name(CcAlgo a) { return a == CcAlgo::newreno ? "newreno" : "cubic"; }
-
 Congestion::Congestion(CcAlgo algo, bool hystart) : use_hystart_(hystart) {
-  if (algo == CcAlgo::newreno)
-    alg_ = &impl_.emplace<NewReno>();
-  else
-    alg_ = &impl_.emplace<Cubic>();
+  switch (algo) {
+    case CcAlgo::newreno: alg_ = &impl_.emplace<NewReno>(); break;
+    case CcAlgo::tahoe: alg_ = &impl_.emplace<Tahoe>(); break;
+    case CcAlgo::reno: alg_ = &impl_.emplace<Reno>(); break;
+    case CcAlgo::cubic: alg_ = &impl_.emplace<Cubic>(); break;
+  }
 }
 
 void Congestion::start(uint32_t smss, uint32_t cwnd, uint32_t ssthresh) {

@@ -13,6 +13,8 @@
 #include "tcp/cc/cubic.hh"
 #include "tcp/cc/hystart.hh"
 #include "tcp/cc/newreno.hh"
+#include "tcp/cc/reno.hh"
+#include "tcp/cc/tahoe.hh"
 #include "tcp/config.hh"
 
 namespace ts::tcp {
@@ -71,7 +73,7 @@ class Congestion {
   CongestionControl& alg() { return *alg_; }
 
   CcState s_;
-  std::variant<NewReno, Cubic> impl_;
+  std::variant<NewReno, Cubic, Tahoe, Reno> impl_;
   CongestionControl* alg_;  // the alternative impl_ holds
   HyStart hystart_;
   bool use_hystart_;

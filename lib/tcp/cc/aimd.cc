@@ -1,10 +1,10 @@
-#include "tcp/cc/newreno.hh"
+#include "tcp/cc/aimd.hh"
 
 #include <algorithm>
 
 namespace ts::tcp {
 
-void NewReno::on_ack(CcState& s, uint32_t acked, uint64_t) {
+void Aimd::on_ack(CcState& s, uint32_t acked, uint64_t) {
   if (s.cwnd < s.ssthresh) {
     acked = slow_start(s, acked);
     if (acked == 0) return;
@@ -18,14 +18,14 @@ void NewReno::on_ack(CcState& s, uint32_t acked, uint64_t) {
   }
 }
 
-void NewReno::on_congestion(CcState& s, CongestionSignal sig, uint64_t) {
+void Aimd::on_congestion(CcState& s, CongestionSignal sig, uint64_t) {
   // RFC 5681 eq. 4: ssthresh = max(FlightSize / 2, 2 * SMSS).
   s.ssthresh = std::max(s.flight / 2, 2 * s.smss);
   s.cwnd = sig == CongestionSignal::timeout ? s.smss : s.ssthresh;
   bytes_acked_ = 0;
 }
 
-void NewReno::on_recovery_exit(CcState& s, uint64_t) {
+void Aimd::on_recovery_exit(CcState& s, uint64_t) {
   s.cwnd = s.ssthresh;
   bytes_acked_ = 0;
 }
