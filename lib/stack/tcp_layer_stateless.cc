@@ -133,13 +133,9 @@ void TcpLayer::stateless_input(Listener& l, const wire::Ipv4Repr& ip, const wire
   const bool has_fin = seg.flags & fin;
   const uint32_t len = uint32_t(seg.payload.size()) + (has_fin ? 1 : 0);
   uint16_t mss = 0;
-  uint32_t ts_offset = 0, cookie = seg.ack - 1;
-  tcp::SynCookies::Verdict v = cookies_.check(t, seg.seq - 1, cookie, now_, mss, ts_offset);
-  // The request again after part of a longer answer arrived (its last
-  // segment lost): its ACK has moved past the cookie.
-  if (v != tcp::SynCookies::Verdict::ok && !seg.payload.empty() &&
-      cookies_.find(t, seg.seq - 1, seg.ack - 1, 0xffffff, now_, cookie, mss, ts_offset))
-    v = tcp::SynCookies::Verdict::ok;
+  uint32_t ts_offset = 0;
+  const uint32_t cookie = seg.ack - 1;
+  const tcp::SynCookies::Verdict v = cookies_.check(t, seg.seq - 1, cookie, now_, mss, ts_offset);
   if (v != tcp::SynCookies::Verdict::ok) {
     if (v == tcp::SynCookies::Verdict::stale) ++ctr_.tcp_syncookie_stale;
     stateless_stray(l, ip, seg, t, len);
@@ -177,7 +173,7 @@ void TcpLayer::stateless_input(Listener& l, const wire::Ipv4Repr& ip, const wire
     verdict = l.stateless->on_request(x, seg.payload);
   }
   if (verdict != StatelessApp::Verdict::unfit) return;
-  if (l.acceptor && slot_available() && x.snd == seg.ack) {
+  if (l.acceptor && slot_available()) {
     // The ordinary path takes over, as if the cookie had been a plain one.
     tcp::Handshake h;
     h.irs = seg.seq - 1;

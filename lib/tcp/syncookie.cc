@@ -57,24 +57,6 @@ SynCookies::Verdict SynCookies::check(const FourTuple& t, uint32_t irs, uint32_t
   return Verdict::ok;
 }
 
-bool SynCookies::find(const FourTuple& t, uint32_t irs, uint32_t ack_less_one, uint32_t advance,
-                      uint64_t now, uint32_t& cookie, uint16_t& mss, uint32_t& ts_offset) {
-  for (uint32_t back = 0; back < 2; ++back) {
-    const uint32_t top8 = ((ack_less_one >> 24) - back) & 0xff;
-    uint64_t made;
-    if (!period_of(top8, now, made)) continue;
-    const uint64_t h = hash(t, irs, top8, made);
-    const uint32_t c = (top8 << 24) | (uint32_t(h) & 0xffffff);
-    const uint32_t k = ack_less_one - c;
-    if (k == 0 || k > advance) continue;
-    cookie = c;
-    mss = kMss[top8 & 7];
-    ts_offset = uint32_t(h >> 32);
-    return true;
-  }
-  return false;
-}
-
 uint32_t SynCookies::ts_with_options(uint32_t ts_now, int wscale, bool sack) {
   const uint32_t opts = uint32_t(wscale >= 0 && wscale <= 14 ? wscale : 0xf) | (sack ? 0x10 : 0);
   uint32_t ts = (ts_now & ~0x3fu) | opts;

@@ -46,13 +46,6 @@ class SynCookies {
   Verdict check(const FourTuple& t, uint32_t irs, uint32_t cookie, uint64_t now, uint16_t& mss,
                 uint32_t& ts_offset);
 
-  // A segment that repeats the first data after a cookie's handshake (its
-  // sequence number still irs + 1) while acknowledging up to `advance` bytes
-  // we sent after it: finds the cookie behind `ack_less_one` (at most two
-  // hashes: the answer may have carried the MAC's 24 bits into the top byte).
-  bool find(const FourTuple& t, uint32_t irs, uint32_t ack_less_one, uint32_t advance, uint64_t now,
-            uint32_t& cookie, uint16_t& mss, uint32_t& ts_offset);
-
   // The TSval of a cookie's SYN-ACK: our clock `ts_now` with its low 6 bits
   // replaced by the options (wscale 0-14, or -1 for none; SACK-permitted),
   // never ahead of `ts_now` (the peer's PAWS would otherwise reject our next

@@ -9,7 +9,7 @@ namespace ts::workload {
 SlowRead::SlowRead(stack::TcpLayer& tcp, const GenConfig& cfg)
     : tcp_(tcp),
       cfg_(cfg),
-      conn_cfg_(cfg.tcp ? *cfg.tcp : tcp::TcpConfig{}),
+      conn_cfg_(cfg.tcp ? *cfg.tcp : tcp.config().tcp),  // the layer's (--cc, --no-sack) by default
       conns_(tcp.capacity()) {
   conn_cfg_.rcvbuf = kRcvbuf;
   conn_cfg_.rcv_sws_avoidance = false;

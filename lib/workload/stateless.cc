@@ -54,7 +54,7 @@ StatelessServer::StatelessServer(stack::Stack& stack, const StatelessConfig& cfg
     : stack_(stack),
       tcp_(stack.tcp()),
       cfg_(cfg),
-      scratch_(2 + kMaxDnsMessage),
+      scratch_(2 + kMaxDnsMessage + kOptLen),
       rng_(cfg.seed * 0x9e3779b97f4a7c15ull + stack.tcp().config().core) {
   if (cfg_.app == ServerApp::stateless_http) {
     if (!cfg_.files && !cfg_.backend_port) {
@@ -325,8 +325,13 @@ bool StatelessServer::on_ack(const tcp::FourTuple& t, uint32_t seq, uint32_t ack
   if (!e.answered) {
     // The client's FIN while its answer is being made: the layer's ACK of it
     // acknowledges the request too, so the client will not ask again and
-    // the answer, when it comes, is kept until acknowledged.
-    if (fin) e.acked = true;
+    // the answer, when it comes, is kept until acknowledged; it acknowledges
+    // the FIN as well, and the client's ACK of it comes from past the FIN.
+    if (fin) {
+      e.acked = true;
+      e.x.rcv_end = seq + 1;
+      recent_[recent_slot(t, e.x.rcv_end)] = r;
+    }
     return false;
   }
   // Our FIN acknowledged: the answer arrived whole.
@@ -631,8 +636,9 @@ void StatelessServer::on_readable(tcp::Connection& c) {
     c.consume(2 + n, now);
     ++stats_.requests;
     stats_.bytes_in += 2 + n;
-    if (n < wire::kDnsHeaderLen) {
-      c.abort();  // not a DNS message: nothing after it can be trusted
+    if (n < wire::kDnsHeaderLen || n + kOptLen > size_t(stack_.mtu()) - 28) {
+      ++stats_.unfit;
+      c.abort();  // not a DNS message, or none a datagram can carry: the stream is lost
       return;
     }
     if (free_.empty()) {
@@ -640,6 +646,7 @@ void StatelessServer::on_readable(tcp::Connection& c) {
       c.abort();  // a stream cannot drop one query and go on
       return;
     }
+    std::swap(free_[size_t(rng_.below(free_.size()))], free_.back());
     Entry& e = table_[free_.back()];
     e = Entry{};
     e.conn = &c;

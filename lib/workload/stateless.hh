@@ -162,7 +162,7 @@ class StatelessServer final : public stack::StatelessApp,
   std::vector<uint32_t> recent_;
   BackendEvents backend_events_;
   std::vector<uint32_t> by_conn_;  // backend connection tag -> entry + 1
-  std::vector<uint16_t> pending_by_tag_;  // dns fallback connection tag -> queries upstream
+  std::vector<uint32_t> pending_by_tag_;  // dns fallback connection tag -> queries upstream
   util::Rng rng_;                   // which free entry (and so upstream ID) a query takes
   uint16_t id_salt_ = 0;
   uint16_t udp_port_ = 0;

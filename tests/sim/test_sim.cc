@@ -48,8 +48,8 @@ std::vector<Case> cases() {
     v.push_back({"lfn", cc, 1});
     for (uint64_t seed = 1; seed <= 2; ++seed) v.push_back({"dumbbell", cc, seed});
   }
-  // The classic algorithms over every scenario, a few seeds each (the
-  // nightly suite: as many as the others).
+  // The classic algorithms over every scenario, a quarter of the seeds (at
+  // least 3).
   const uint64_t classic = std::max<uint64_t>(n / 4, 3);
   for (CcAlgo cc : {CcAlgo::tahoe, CcAlgo::reno}) {
     for (const char* s : {"clean", "loss1", "loss5", "bursty", "reorder", "duplicate", "corrupt",

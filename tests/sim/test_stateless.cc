@@ -398,8 +398,9 @@ std::unique_ptr<Workload> run_udp_load(Bed& bed, GenConfig gc) {
   return w;
 }
 
-// One framed query over TCP from a raw client; what came back.
-std::string ask_relay(Bed& bed, const std::string& name) {
+// One framed query over TCP from a raw client (half-closing after it with
+// `half_close`); what came back.
+std::string ask_relay(Bed& bed, const std::string& name, bool half_close = false) {
   std::vector<uint8_t> q;
   wire::build_dns_query(0x1234, name, wire::kDnsTypeA, q);  // no EDNS
   std::string framed(2, '\0');
@@ -407,6 +408,7 @@ std::string ask_relay(Bed& bed, const std::string& name) {
   framed[1] = char(q.size() & 0xff);
   framed.append(q.begin(), q.end());
   RawClient rc(bed.client.stack().tcp(), framed);
+  rc.half_close = half_close;
   Simulator& sim = bed.net.sim();
   const uint64_t t0 = sim.now();
   sim.call_at(t0, [&] {
@@ -432,6 +434,23 @@ TEST(StatelessDns, AddsEdnsUpstreamAndTakesItOffTheAnswer) {
   EXPECT_EQ(h.id, 0x1234);
   EXPECT_EQ(h.arcount, 0);
   EXPECT_EQ(size_t(p[0]) << 8 | p[1], a.size() - 2 - 8);  // the length, then "<closed>"
+}
+
+// A client that half-closes after its query: our ACK of its FIN covers the
+// query too, so the answer is kept until the client acknowledges it (from
+// past its FIN), and nothing is left when it has.
+TEST(StatelessDns, AFinDuringTheRelayKeepsTheAnswerUntilAcknowledged) {
+  Bed bed;
+  StubResolver resolver(bed.client, bed.net.sim());
+  resolver.delay_ns = 50 * kMs;
+  Stateless st(bed, dns_config(bed));
+  const std::string a = ask_relay(bed, "half.test", true);
+  EXPECT_GT(a.size(), 2 + wire::kDnsHeaderLen) << a;
+  EXPECT_NE(a.find("<closed>"), std::string::npos);
+  EXPECT_EQ(st.srv->stats().answers, 1u);
+  EXPECT_EQ(st.srv->stats().answers_resent, 0u);  // its ACK was recognised at once
+  EXPECT_EQ(st.srv->stats().answers_unacked, 0u);
+  EXPECT_EQ(st.srv->in_flight(), 0u);
 }
 
 // A truncated answer is not what a TCP client asked for: it is reset.

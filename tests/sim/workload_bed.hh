@@ -82,6 +82,7 @@ struct RawClient final : tcp::Events {
   RawClient(stack::TcpLayer& t, std::string req) : tcp(t), request(std::move(req)) {}
   void on_connected(tcp::Connection& c) override {
     c.send({reinterpret_cast<const uint8_t*>(request.data()), request.size()}, tcp.now());
+    if (half_close) c.shutdown(tcp.now());  // our FIN right after the request
   }
   void on_readable(tcp::Connection& c) override {
     const tcp::Bytes2 r = c.readable();
@@ -96,6 +97,7 @@ struct RawClient final : tcp::Events {
   stack::TcpLayer& tcp;
   std::string request, answer;
   bool peer_closed = false;
+  bool half_close = false;
 };
 
 }  // namespace ts::workload::testing

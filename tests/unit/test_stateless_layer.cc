@@ -264,25 +264,20 @@ TEST(StatelessLayer, SegmentsLeaveRoomForTimestamps) {
   EXPECT_EQ(out[2].len, 104u);
 }
 
-// The last segment of a longer answer lost: the client's request comes again
-// with its ACK past the first segments; the cookie is found behind it and
-// the whole answer made again (the client keeps what it lacks).
-TEST(StatelessLayer, TheRequestAgainAfterPartOfTheAnswerIsAnsweredAgain) {
+// The last segment of a longer answer lost while the earlier ones arrived:
+// the client's request comes again with its ACK past the cookie, which no
+// state can check; it is reset (docs/stateless.md: a weak point of
+// multi-segment stateless answers).
+TEST(StatelessLayer, TheRequestAgainAfterPartOfTheAnswerIsReset) {
   Bed b;
   b.responder.answer = 3000;
   const uint32_t iss = b.syn(1, 0);
-  auto first = b.layer.feed(kStatelessPort, flag::ack, 2, iss + 1, kMs, 10);
-  ASSERT_EQ(first.size(), 3u);
-  auto again = b.layer.feed(kStatelessPort, flag::ack, 2, iss + 1 + 2920, 400 * kMs, 10);
-  ASSERT_EQ(again.size(), 3u);
-  EXPECT_EQ(again[0].seq, iss + 1);
-  EXPECT_EQ(again[2].ack, 12u);
-  EXPECT_EQ(b.responder.requests, 2);
-  EXPECT_EQ(b.layer.ctr.tcp_stateless_stray_data, 0u);
-  // An ACK that no answer could have moved it to is not taken for one.
-  auto stray = b.layer.feed(kStatelessPort, flag::ack, 2, iss + 1 + (1u << 25), 500 * kMs, 10);
-  ASSERT_EQ(stray.size(), 1u);
-  EXPECT_EQ(stray[0].flags, flag::rst);
+  ASSERT_EQ(b.layer.feed(kStatelessPort, flag::ack, 2, iss + 1, kMs, 10).size(), 3u);
+  auto again = b.layer.feed(kStatelessPort, flag::ack, 2, iss + 1 + 2896, 400 * kMs, 10);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].flags, flag::rst);
+  EXPECT_EQ(b.responder.requests, 1);
+  EXPECT_EQ(b.layer.ctr.tcp_stateless_stray_data, 1u);
 }
 
 // A segment whose cookie reads as too old is still answered by kind: the
