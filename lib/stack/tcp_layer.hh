@@ -265,6 +265,11 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   void half_open_input(uint32_t index, const wire::Ipv4Repr& ip, const wire::TcpRepr& seg);
   void half_open_timer(uint32_t index);
   void drop_half_open(uint32_t index);
+  // A SYN's numbers and options, as a half-open entry would keep them.
+  static HalfOpen half_open_of(const tcp::FourTuple& t, const wire::TcpRepr& syn_seg);
+  // Answers the SYN of `h` with a cookie (h.iss set; no state kept); false
+  // when it could not be sent.
+  bool send_cookie_syn_ack(const Listener& l, HalfOpen& h);
   // The SYN-ACK of a handshake (an entry's, or a cookie's with its own TSval).
   bool send_syn_ack(const Listener& l, const tcp::FourTuple& t, const HalfOpen& h,
                     uint32_t tsval);

@@ -78,6 +78,34 @@ bool TcpLayer::send_syn_ack(const Listener& l, const tcp::FourTuple& t, const Ha
   return true;
 }
 
+TcpLayer::HalfOpen TcpLayer::half_open_of(const tcp::FourTuple& t, const wire::TcpRepr& syn_seg) {
+  HalfOpen h;
+  h.t = t;
+  h.irs = syn_seg.seq;
+  const wire::TcpOptions& o = syn_seg.options;
+  h.peer_mss = o.has_mss ? o.mss : 0;
+  h.peer_wscale = o.has_wscale ? int8_t(std::min<uint8_t>(o.wscale, 14)) : -1;
+  h.sack = o.sack_permitted;
+  h.ts = o.has_timestamps;
+  h.ts_recent = o.tsval;
+  return h;
+}
+
+bool TcpLayer::send_cookie_syn_ack(const Listener& l, HalfOpen& h) {
+  // No state: everything the ACK needs rides in the SYN-ACK. Window scale
+  // and SACK-permitted come back only in the echoed TSval: without
+  // timestamps neither is offered (as Linux's cookies do).
+  if (!(l.cfg.timestamps && h.ts)) {
+    h.peer_wscale = -1;
+    h.sack = false;
+  }
+  uint32_t ts_offset;
+  h.iss = cookies_.make(h.t, h.irs, h.peer_mss, now_, ts_offset);
+  const uint32_t tsval = tcp::SynCookies::ts_with_options(
+      ts_clock(now_, ts_offset), l.cfg.window_scaling ? h.peer_wscale : -1, l.cfg.sack && h.sack);
+  return send_syn_ack(l, h.t, h, tsval);
+}
+
 void TcpLayer::listen_input(Listener& l, const wire::Ipv4Repr& ip, const wire::TcpRepr& seg,
                             const tcp::FourTuple& t) {
   const uint8_t f = seg.flags & (syn | ack | rst);
@@ -124,14 +152,7 @@ void TcpLayer::listen_input(Listener& l, const wire::Ipv4Repr& ip, const wire::T
     ++ctr_.tcp_listen_dropped;
     return;
   }
-  HalfOpen h;
-  h.t = t;
-  h.irs = seg.seq;
-  h.peer_mss = seg.options.has_mss ? seg.options.mss : 0;
-  h.peer_wscale = seg.options.has_wscale ? int8_t(std::min<uint8_t>(seg.options.wscale, 14)) : -1;
-  h.sack = seg.options.sack_permitted;
-  h.ts = seg.options.has_timestamps;
-  h.ts_recent = seg.options.tsval;
+  HalfOpen h = half_open_of(t, seg);
   const bool full = l.half_open >= l.backlog || half_free_.empty();
   if (full) ++ctr_.tcp_backlog_full;
   const bool stateless = l.syncookies == SynCookieMode::always ||
@@ -161,19 +182,7 @@ void TcpLayer::listen_input(Listener& l, const wire::Ipv4Repr& ip, const wire::T
     }
   }
   if (stateless) {
-    // No state: everything the ACK needs rides in the SYN-ACK. Window scale
-    // and SACK-permitted come back only in the echoed TSval: without
-    // timestamps neither is offered (as Linux's cookies do).
-    if (!(l.cfg.timestamps && h.ts)) {
-      h.peer_wscale = -1;
-      h.sack = false;
-    }
-    uint32_t ts_offset;
-    h.iss = cookies_.make(t, h.irs, h.peer_mss, now_, ts_offset);
-    const uint32_t clock = ts_clock(now_, ts_offset);
-    const uint32_t tsval = tcp::SynCookies::ts_with_options(
-        clock, l.cfg.window_scaling ? h.peer_wscale : -1, l.cfg.sack && h.sack);
-    if (send_syn_ack(l, t, h, tsval)) ++ctr_.tcp_syncookie_sent;
+    if (send_cookie_syn_ack(l, h)) ++ctr_.tcp_syncookie_sent;
     // Checked while any cookie sent could come back, and a period beyond, so
     // that late ones are counted as stale rather than reset.
     cookies_until_ = now_ + 3 * tcp::SynCookies::kPeriodNs;

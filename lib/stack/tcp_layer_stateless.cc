@@ -103,26 +103,8 @@ void TcpLayer::stateless_input(Listener& l, const wire::Ipv4Repr& ip, const wire
   const uint8_t f = seg.flags & (syn | ack);
   if (f == syn) {
     // The SYN-ACK of a cookie: everything the request's ACK needs rides in it.
-    HalfOpen h;
-    h.t = t;
-    h.irs = seg.seq;
-    h.peer_mss = seg.options.has_mss ? seg.options.mss : 0;
-    h.ts = seg.options.has_timestamps;
-    h.ts_recent = seg.options.tsval;
-    // Window scale and SACK-permitted come back only in the echoed TSval:
-    // without timestamps neither is offered (as Linux's cookies do), so that
-    // both ends read the windows alike.
-    if (l.cfg.timestamps && h.ts) {
-      h.peer_wscale =
-          seg.options.has_wscale ? int8_t(std::min<uint8_t>(seg.options.wscale, 14)) : -1;
-      h.sack = seg.options.sack_permitted;
-    }
-    uint32_t ts_offset;
-    h.iss = cookies_.make(t, h.irs, h.peer_mss, now_, ts_offset);
-    const uint32_t tsval = tcp::SynCookies::ts_with_options(
-        uint32_t(now_ / 1'000'000) + ts_offset, l.cfg.window_scaling ? h.peer_wscale : -1,
-        l.cfg.sack && h.sack);
-    if (send_syn_ack(l, t, h, tsval)) ++ctr_.tcp_stateless_syn_acks;
+    HalfOpen h = half_open_of(t, seg);
+    if (send_cookie_syn_ack(l, h)) ++ctr_.tcp_stateless_syn_acks;
     return;
   }
   if (f != ack) {  // a SYN-ACK, or a SYN with ACK: no state to match it
