@@ -36,7 +36,7 @@ int run_demo(const DemoArgs& a) {
   stack::StackConfig server_cfg = iface(kServerIp), client_cfg = iface(kClientIp);
   apply_defence_args(a.defences, server_cfg.tcp);
   apply_defence_args(a.defences, client_cfg.tcp);
-  for (auto* c : {&server_cfg, &client_cfg}) apply_cc_args(a.pools.cc, a.pools.no_sack, c->tcp.tcp);
+  for (auto* c : {&server_cfg, &client_cfg}) apply_cc_args(a.pools.cc, a.pools.no_sack, a.pools.pacing, c->tcp.tcp);
   const std::string& sep = a.fastopen.separate_fin_side;
   if (!sep.empty() && sep != "gen" && sep != "serve" && sep != "both")
     usage_error("--separate-fin '" + sep + "' is not gen, serve or both");
@@ -46,6 +46,7 @@ int run_demo(const DemoArgs& a) {
   plan.fast_open = a.fastopen.tfo;
   plan.cc = tcp::cc_name(client_cfg.tcp.tcp.cc);
   plan.sack = client_cfg.tcp.tcp.sack;
+  plan.pacing = client_cfg.tcp.tcp.pacing;
   const bool tcp = plan.mode().tcp;
   if (plan.gen.mode == workload::GenMode::dns)
     usage_error("demo --mode dns needs a DNS resolver, which demo does not have: run "

@@ -75,6 +75,7 @@ int run_gen(const GenArgs& a) {
   plan.fast_open = a.fastopen.tfo;
   plan.cc = tcp::cc_name(cfg.tcp.tcp.cc);
   plan.sack = cfg.tcp.tcp.sack;
+  plan.pacing = cfg.tcp.tcp.pacing;
   const bool tcp = plan.mode().tcp;
   if (plan.gen.mode == workload::GenMode::http)
     refuse_given(a.common.given, {"--resp-size"}, "gen --mode http (the server sizes its responses)");

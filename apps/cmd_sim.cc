@@ -9,6 +9,7 @@
 
 #include "apps/commands.hh"
 #include "apps/report.hh"
+#include "sim/lab.hh"
 #include "sim/scenario.hh"
 #include "sim/trace.hh"
 #include "tcp/cc/registry.hh"
@@ -26,6 +27,7 @@ void write_sim_json(const SimArgs& a, const sim::Result& r) {
   j["scenario"] = r.scenario;
   j["cc"] = tcp::cc_name(r.cc);
   j["sack"] = r.sack;
+  j["pacing"] = r.pacing;
   j["seed"] = r.seed;
   j["ok"] = r.ok();
   j["failure"] = r.ok() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.failure);
@@ -75,15 +77,25 @@ void write_sim_json(const SimArgs& a, const sim::Result& r) {
 
 int run_sim(const SimArgs& a) {
   if (a.list) {
-    for (const char* f : {"--scenario", "--cc", "--no-sack", "--seed", "--bytes", "--json", "--trace"})
+    for (const char* f : {"--scenario", "--cc", "--no-sack", "--pacing", "--seed", "--bytes",
+                          "--json", "--trace", "--experiment", "--runs", "--plot", "--against",
+                          "--jobs", "--duration-scale"})
       if (a.given.has(f)) not_applicable(f, "--list");
+    std::printf("scenarios (--scenario NAME):\n");
     for (const auto& name : sim::scenario_names()) {
       auto s = sim::make_scenario(name, tcp::CcAlgo::cubic);
-      std::printf("  %-12s %s; %u flow%s of %s\n", name.c_str(), s->description.c_str(),
+      std::printf("  %-16s %s; %u flow%s of %s\n", name.c_str(), s->description.c_str(),
                   unsigned(s->flows), s->flows == 1 ? "" : "s", human_bytes(s->bytes).c_str());
     }
+    std::printf("experiments of the congestion-control lab (--experiment NAME):\n");
+    for (const sim::ExperimentInfo& e : sim::experiments())
+      std::printf("  %-16s slides %s: %s\n  %-16s claim: %s\n", e.name, e.slides,
+                  e.description, "", e.claim);
     return 0;
   }
+  if (!a.experiment.empty()) return run_lab_experiment(a);
+  for (const char* f : {"--runs", "--plot", "--against", "--jobs", "--duration-scale"})
+    if (a.given.has(f)) not_applicable(f, "--scenario (give --experiment)");
   if (a.scenario.empty()) usage_error("--scenario is required (see --list)");
   const tcp::CcInfo* info = tcp::find_cc(a.cc);
   if (!info) usage_error("--cc '" + a.cc + "' is not one of " + tcp::cc_names() + " (--cc list)");
@@ -91,6 +103,7 @@ int run_sim(const SimArgs& a) {
   auto s = sim::make_scenario(a.scenario, cc);
   if (!s) usage_error("--scenario '" + a.scenario + "' is unknown (see --list)");
   if (a.no_sack) s->tcp.sack = false;
+  if (a.pacing) sim::set_pacing(*s);
   if (!a.bytes.empty()) {
     auto b = util::parse_bytes(a.bytes);
     if (!b || *b == 0 || *b > kMaxBytes)

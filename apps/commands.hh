@@ -16,6 +16,7 @@ struct PoolArgs {
   std::string buffer_memory = "0";  // 0: no limit
   std::string cc = "cubic";         // congestion control (--cc list)
   bool no_sack = false;
+  bool pacing = false;              // --pacing (docs/congestion.md)
 };
 
 // Defences (docs/defences.md): SYN cookies for listeners, and when
@@ -81,11 +82,19 @@ struct SimArgs {
   std::string scenario;
   std::string cc = "cubic";
   bool no_sack = false;
+  bool pacing = false;              // --pacing (docs/congestion.md)
   std::string seed = "1";
   std::string bytes;
   std::string json;
   std::string trace;  // PREFIX: PREFIX.pcap and PREFIX.txt of every link's frames
   bool list = false;
+  // The lab (sim --experiment; docs/congestion.md).
+  std::string experiment;
+  std::string runs = "10";
+  std::string plot;            // DIR for PNG plots
+  std::string against = "reno";
+  std::string jobs;            // threads; default: every core
+  std::string duration_scale;  // empty: 1
   Given given;
 };
 
@@ -121,11 +130,13 @@ std::string server_summary(const workload::ServerStats& s, workload::ServerApp a
 // The lines of a stateless server's summary (serve's, and demo --stateless).
 std::string stateless_summary(const workload::StatelessStats& s, workload::ServerApp app);
 int run_sim(const SimArgs& a);
+// sim --experiment: the congestion-control lab.
+int run_lab_experiment(const SimArgs& a);
 // --cc list: the congestion-control algorithms, one a line; exit status 0.
 int print_cc_list();
 // --cc and --no-sack into a connection's settings (a clear error for a name
 // that is not an algorithm).
-void apply_cc_args(const std::string& cc, bool no_sack, tcp::TcpConfig& t);
+void apply_cc_args(const std::string& cc, bool no_sack, bool pacing, tcp::TcpConfig& t);
 int run_gen(const GenArgs& a);
 int run_demo(const DemoArgs& a);
 

@@ -60,7 +60,7 @@ void add_common(CLI::App* app, CommonArgs& c, bool with_port) {
 }
 
 // --cc and --no-sack, for every command that runs TCP.
-void add_cc(CLI::App* app, std::string& cc, bool& no_sack) {
+void add_cc(CLI::App* app, std::string& cc, bool& no_sack, bool& pacing) {
   app->add_option("--cc", cc,
                   "Congestion control: " + ts::tcp::cc_names() +
                       " (--cc list describes them); the loss recovery comes with it "
@@ -70,6 +70,10 @@ void add_cc(CLI::App* app, std::string& cc, bool& no_sack) {
   app->add_flag("--no-sack", no_sack,
                 "Do not offer or accept SACK: recovery is the algorithm's own (Tahoe's, "
                 "Reno's, NewReno's) instead of RFC 6675's");
+  app->add_flag("--pacing", pacing,
+                "Pace data at the rate the algorithm sets (BBR always paces), else at 2 (slow "
+                "start) or 1.2 times cwnd per smoothed RTT, as Linux's fq does; each "
+                "connection's next send time waits on the timer wheel");
 }
 
 void add_pools(CLI::App* app, PoolArgs& p) {
@@ -84,7 +88,7 @@ void add_pools(CLI::App* app, PoolArgs& p) {
                   "beyond it rings are refused and counted (tcp_buffer_refused)")
       ->type_name("BYTES")
       ->capture_default_str();
-  add_cc(app, p.cc, p.no_sack);
+  add_cc(app, p.cc, p.no_sack, p.pacing);
 }
 
 void add_defences(CLI::App* app, DefenceArgs& d, bool listens) {
@@ -395,7 +399,7 @@ int main(int argc, char** argv) {
       "links with loss, reordering, duplication, corruption and queues");
   sim_cmd->add_option("--scenario", sim.scenario, "Scenario name (--list shows them)")
       ->type_name("NAME");
-  add_cc(sim_cmd, sim.cc, sim.no_sack);
+  add_cc(sim_cmd, sim.cc, sim.no_sack, sim.pacing);
   sim_cmd->add_option("--seed", sim.seed, "Seed: one seed always replays one run exactly")
       ->type_name("N")
       ->capture_default_str();
@@ -411,7 +415,34 @@ int main(int argc, char** argv) {
                       "the link did to it: sent, lost, queue-drop, corrupted, duplicated, "
                       "reordered)")
       ->type_name("PREFIX");
-  sim_cmd->add_flag("--list", sim.list, "List the scenarios");
+  sim_cmd->add_flag("--list", sim.list, "List the scenarios and the lab's experiments");
+  sim_cmd->add_option("--experiment", sim.experiment,
+                      "Run an experiment of the congestion-control lab instead of a scenario: "
+                      "--runs seeded runs per algorithm of --cc A,B,... (default: the "
+                      "experiment's own list), statistics per metric and Welch's t-test for "
+                      "every pair (docs/congestion.md)")
+      ->type_name("NAME");
+  sim_cmd->add_option("--runs", sim.runs,
+                      "--experiment: runs per algorithm; run i has seed --seed + i for every "
+                      "algorithm, which also varies the flows' start times")
+      ->type_name("N")
+      ->capture_default_str();
+  sim_cmd->add_option("--plot", sim.plot,
+                      "--experiment: draw PNG plots with gnuplot into DIR (created if missing): "
+                      "cwnd, throughput and queue over time of each algorithm's median run, a "
+                      "box plot per metric, throughput against loss for random-loss")
+      ->type_name("DIR");
+  sim_cmd->add_option("--against", sim.against,
+                      "--experiment friendliness: the algorithm each one competes with")
+      ->type_name("NAME")
+      ->capture_default_str();
+  sim_cmd->add_option("--jobs", sim.jobs,
+                      "--experiment: runs at once (default: one per core)")
+      ->type_name("N");
+  sim_cmd->add_option("--duration-scale", sim.duration_scale,
+                      "--experiment: every run this factor as long (0.2: a fifth; quick looks "
+                      "and tests; at least half a simulated second)")
+      ->type_name("X");
 
   StatsArgs stats;
   auto* stats_cmd = app.add_subcommand(

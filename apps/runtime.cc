@@ -82,7 +82,7 @@ void apply_pool_args(const PoolArgs& a, stack::TcpLayerConfig& t) {
                 "' is not a size like 512M, 4G or 0 (no limit)");
   t.max_connections = uint32_t(*n);
   t.buffer_memory = size_t(*bytes);
-  apply_cc_args(a.cc, a.no_sack, t.tcp);
+  apply_cc_args(a.cc, a.no_sack, a.pacing, t.tcp);
 }
 
 int print_cc_list() {
@@ -94,11 +94,12 @@ int print_cc_list() {
   return 0;
 }
 
-void apply_cc_args(const std::string& cc, bool no_sack, tcp::TcpConfig& t) {
+void apply_cc_args(const std::string& cc, bool no_sack, bool pacing, tcp::TcpConfig& t) {
   const tcp::CcInfo* info = tcp::find_cc(cc);
   if (!info) usage_error("--cc '" + cc + "' is not one of " + tcp::cc_names() + " (--cc list)");
   t.cc = info->algo;
   if (no_sack) t.sack = false;
+  if (pacing) t.pacing = true;
 }
 
 void apply_defence_args(const DefenceArgs& a, stack::TcpLayerConfig& t) {

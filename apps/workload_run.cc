@@ -151,7 +151,7 @@ void plan_dns(const WorkloadArgs& w, const Given& given, workload::GenConfig& g)
                 std::to_string(workload::DatagramLoad::kSlots) + " queries in flight");
   if (!g.dns_tcp)
     refuse_given(given, {"--tfo", "--max-conns", "--buffer-memory", "--hostcache", "--syncookies",
-                         "--persist-reclaim-after", "--stall-reclaim-after", "--cc", "--no-sack"},
+                         "--persist-reclaim-after", "--stall-reclaim-after", "--cc", "--no-sack", "--pacing"},
                  "--mode dns over UDP (give --tcp)");
   else if (given.has("--timeout"))
     not_applicable("--timeout", "--mode dns over TCP (TCP retransmits instead)");
@@ -297,7 +297,7 @@ WorkloadPlan plan_workload(const WorkloadArgs& w, const CommonArgs& c, uint16_t 
     // Connections, ports and the host cache are TCP's.
     refuse_given(c.given, {"--hostcache", "--max-conns", "--buffer-memory", "--source-ips",
                            "--source-ports", "--syncookies", "--persist-reclaim-after",
-                           "--stall-reclaim-after", "--cc", "--no-sack"},
+                           "--stall-reclaim-after", "--cc", "--no-sack", "--pacing"},
                  "--mode ping");
   }
   g.timeout_ns = parse_duration_required(w.timeout, "--timeout");
@@ -850,6 +850,7 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
   if (m.tcp && !per_datagram(plan)) {
     config["cc"] = plan.cc;
     config["sack"] = plan.sack;
+    config["pacing"] = plan.pacing;
   }
   if (mode_takes(g.mode, "--close")) config["close"] = g.http_close;
   if (mode_takes(g.mode, "--timeout")) config["timeout_ms"] = double(g.timeout_ns) / 1e6;

@@ -53,6 +53,7 @@ struct WorkloadPlan {
   bool fast_open = false;  // --tfo (the connections' TcpConfig has it; shown in the results)
   std::string cc = "cubic";  // --cc and --no-sack, as the connections have them (the results)
   bool sack = true;
+  bool pacing = false;
   const workload::ModeInfo& mode() const { return workload::mode_info(gen.mode); }
   // The server to load (`port`: TCP modes).
   void aim(wire::Ipv4Addr target, uint16_t port) {

@@ -32,17 +32,22 @@ uint32_t bdp_packets(double mbps, double rtt_ms) {
 // Completion bounds per congestion-control algorithm, in ms: about 1.3 times
 // the slowest of seeds 1-200 (the nightly suite's) when they were set (Reno
 // and Tahoe: 1.5 times the slowest of seeds 1-60, and Reno never below
-// NewReno, whose code it runs with SACK), so a run that takes longer is a
-// regression of that algorithm on that path, not noise. A new algorithm gets
-// its own column: NewReno, CUBIC, Reno, Tahoe. --no-sack runs keep them.
+// NewReno, whose code it runs with SACK; Vegas, Compound and BBR: 1.5 times
+// the slowest of seeds 1-40), so a run that takes longer is a regression of
+// that algorithm on that path, not noise. A new algorithm gets its own
+// column: NewReno, CUBIC, Reno, Tahoe, Vegas, Compound, BBR. --no-sack and
+// --pacing runs keep them.
 struct Bounds {
-  uint32_t newreno_ms, cubic_ms, reno_ms, tahoe_ms;
+  uint32_t newreno_ms, cubic_ms, reno_ms, tahoe_ms, vegas_ms, compound_ms, bbr_ms;
   uint64_t of(tcp::CcAlgo cc) const {
     switch (cc) {
       case tcp::CcAlgo::newreno: return uint64_t(newreno_ms) * kMs;
       case tcp::CcAlgo::cubic: return uint64_t(cubic_ms) * kMs;
       case tcp::CcAlgo::reno: return uint64_t(reno_ms) * kMs;
       case tcp::CcAlgo::tahoe: return uint64_t(tahoe_ms) * kMs;
+      case tcp::CcAlgo::vegas: return uint64_t(vegas_ms) * kMs;
+      case tcp::CcAlgo::compound: return uint64_t(compound_ms) * kMs;
+      case tcp::CcAlgo::bbr: return uint64_t(bbr_ms) * kMs;
     }
     return 0;
   }
@@ -63,17 +68,17 @@ void path100(Scenario& s) {
 }
 
 const Preset kPresets[] = {
-    {"clean", "100 Mbit/s, 10 ms RTT", [](Scenario& s) { path100(s); }, {300, 300, 340, 790}},
+    {"clean", "100 Mbit/s, 10 ms RTT", [](Scenario& s) { path100(s); }, {300, 300, 340, 790, 350, 350, 350}},
     {"loss1", "the clean path with 1% random loss both ways",
      [](Scenario& s) {
        path100(s);
        s.forward.loss.bernoulli = s.reverse.loss.bernoulli = 0.01;
-     }, {4000, 3200, 4000, 5100}},
+     }, {4000, 3200, 4000, 5100, 3400, 3550, 2450}},
     {"loss5", "the clean path with 5% random loss both ways",
      [](Scenario& s) {
        path100(s);
        s.forward.loss.bernoulli = s.reverse.loss.bernoulli = 0.05;
-     }, {38000, 25000, 38000, 34000}},
+     }, {38000, 25000, 38000, 34000, 13250, 18450, 6650}},
     {"bursty", "Gilbert-Elliott loss (bursts averaging about 1%) both ways",
      [](Scenario& s) {
        path100(s);
@@ -83,7 +88,7 @@ const Preset kPresets[] = {
          l->loss.p_bad_good = 0.25;
          l->loss.loss_bad = 0.5;
        }
-     }, {6500, 16000, 6500, 20000}},
+     }, {6500, 16000, 6500, 20000, 1600, 1950, 1150}},
     {"reorder", "5% of packets held back 2 ms (reordered) both ways",
      [](Scenario& s) {
        path100(s);
@@ -91,17 +96,17 @@ const Preset kPresets[] = {
          l->reorder = 0.05;
          l->reorder_delay_ns = 2 * kMs;
        }
-     }, {3200, 2500, 3400, 3300}},
+     }, {3200, 2500, 3400, 3300, 3500, 3600, 2150}},
     {"duplicate", "2% of packets duplicated both ways",
      [](Scenario& s) {
        path100(s);
        s.forward.duplicate = s.reverse.duplicate = 0.02;
-     }, {400, 350, 400, 790}},
+     }, {400, 350, 400, 790, 500, 350, 350}},
     {"corrupt", "1% of packets with a flipped bit both ways (checksums must catch them)",
      [](Scenario& s) {
        path100(s);
        s.forward.corrupt = s.reverse.corrupt = 0.01;
-     }, {3000, 2400, 3000, 4600}},
+     }, {3000, 2400, 3000, 4600, 2400, 3000, 1300}},
     {"slow-reader",
      "a receiver reading 22 segments every 400 ms through a 45-segment buffer, with 5% loss on "
      "the ACK path: long zero windows, persist probes, lost window updates",
@@ -112,27 +117,27 @@ const Preset kPresets[] = {
        s.read_chunk = 22 * 1448;
        s.read_period_ns = 400 * kMs;
        s.reverse.loss.bernoulli = 0.05;
-     }, {12500, 12500, 12500, 12500}},
+     }, {12500, 12500, 12500, 12500, 10050, 10050, 10050}},
     {"lfn", "a long fat path: 1 Gbit/s, 100 ms RTT (needs window scaling)",
      [](Scenario& s) {
        s.forward = s.reverse = link(1000, 50, bdp_packets(1000, 100));
        s.bytes = 64ull << 20;
        s.tcp.sndbuf = s.tcp.rcvbuf = 32u << 20;
        s.buffers = 40000;
-     }, {2300, 2300, 2600, 6000}},
+     }, {2300, 2300, 2600, 6000, 3550, 2600, 2900}},
     {"gigabit", "1 Gbit/s, 10 ms RTT, queue of one BDP",
      [](Scenario& s) {
        s.forward = s.reverse = link(1000, 5, bdp_packets(1000, 10));
        s.bytes = 100ull << 20;
        s.tcp.sndbuf = s.tcp.rcvbuf = 4u << 20;
        s.buffers = 8192;
-     }, {1250, 1250, 1450, 5300}},
+     }, {1250, 1250, 1450, 5300, 2900, 1450, 1550}},
     {"dumbbell", "4 flows sharing a 100 Mbit/s, 10 ms RTT bottleneck",
      [](Scenario& s) {
        path100(s);
        s.flows = 4;
        s.access = link(1000, 0.5, 1000);
-     }, {1000, 1000, 1150, 1550}},
+     }, {1000, 1000, 1150, 1550, 1150, 1150, 1200}},
 };
 
 }  // namespace
@@ -166,6 +171,12 @@ void set_bytes(Scenario& s, uint64_t bytes) {
   s.bytes = bytes;
 }
 
+void set_pacing(Scenario& s) {
+  if (s.tcp.pacing) return;
+  s.tcp.pacing = true;
+  s.bound_ns += s.bound_ns / 2;
+}
+
 double Result::goodput_bps() const {
   return completion_ns ? double(bytes) * double(flows.size()) * 8e9 / double(completion_ns) : 0;
 }
@@ -176,7 +187,7 @@ double Result::utilization() const {
 
 std::string Result::repro() const {
   return "touchstone sim --scenario " + scenario + " --cc " + tcp::cc_name(cc) +
-         (sack ? "" : " --no-sack") + " --seed " + std::to_string(seed) +
+         (sack ? "" : " --no-sack") + (pacing ? " --pacing" : "") + " --seed " + std::to_string(seed) +
          (bytes_overridden ? " --bytes " + std::to_string(bytes) : "");
 }
 
@@ -238,6 +249,7 @@ Result run_scenario(const Scenario& sc, uint64_t seed, LinkTrace* trace,
   r.seed = seed;
   r.cc = sc.tcp.cc;
   r.sack = sc.tcp.sack;
+  r.pacing = sc.tcp.pacing;
   r.bytes = sc.bytes;
   r.bound_ns = sc.bound_ns;
   r.link_rate_bps = sc.forward.rate_bps;

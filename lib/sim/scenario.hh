@@ -39,6 +39,9 @@ std::optional<Scenario> make_scenario(std::string_view name, tcp::CcAlgo cc);
 // Another transfer size per flow; a larger one scales the completion bound
 // in proportion (the bounds were set for the scenario's own size).
 void set_bytes(Scenario& s, uint64_t bytes);
+// Paces both ends (--pacing). Pacing stretches slow start, so the bound is
+// half as long again.
+void set_pacing(Scenario& s);
 
 struct FlowResult {
   uint64_t delivered = 0;
@@ -54,6 +57,7 @@ struct Result {
   uint64_t seed = 0;
   tcp::CcAlgo cc = tcp::CcAlgo::cubic;
   bool sack = true;               // SACK offered (--no-sack: not)
+  bool pacing = false;            // --pacing
   std::vector<FlowResult> flows;
   uint64_t bytes = 0;             // per flow
   bool bytes_overridden = false;

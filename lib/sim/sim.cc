@@ -1,5 +1,6 @@
 #include "sim/sim.hh"
 
+#include <cmath>
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -78,6 +79,7 @@ std::string LinkParams::str() const {
   std::snprintf(buf, sizeof buf, "%.0f Mbit/s, %.3f ms, queue %u", rate_bps / 1e6,
                 double(delay_ns) / 1e6, queue_packets);
   std::string s = buf;
+  if (aqm != Aqm::droptail) s += std::string(", ") + aqm_name(aqm);
   if (loss.bernoulli > 0) s += ", loss " + std::to_string(loss.bernoulli);
   if (loss.gilbert)
     s += ", bursty loss (p=" + std::to_string(loss.p_good_bad) + " r=" +
@@ -137,6 +139,92 @@ void Link::drop(Packet& p) {
   pool_.free(p);
 }
 
+const char* aqm_name(Aqm a) {
+  switch (a) {
+    case Aqm::droptail: return "droptail";
+    case Aqm::red: return "red";
+    case Aqm::codel: return "codel";
+  }
+  return "?";
+}
+
+uint32_t Link::queue_length(uint64_t now) const {
+  uint32_t n = 0;
+  for (auto it = departures_.rbegin(); it != departures_.rend() && *it > now; ++it) ++n;
+  return n;
+}
+
+bool Link::red_drop(uint32_t queued, uint64_t now) {
+  const RedParams& r = p_.red;
+  const double min_th = r.min_th > 0 ? r.min_th : std::max(5.0, p_.queue_packets / 6.0);
+  const double max_th = r.max_th > 0 ? r.max_th : 3 * min_th;
+  if (queued == 0 && now > busy_until_) {
+    // The average decays over the idle time as if small packets had gone
+    // through an empty queue (one per 500-byte transmission time).
+    const double m = double(now - busy_until_) / double(std::max<uint64_t>(tx_time(500), 1));
+    red_.avg *= std::pow(1 - r.weight, m);
+  }
+  red_.avg += r.weight * (double(queued) - red_.avg);
+  if (red_.avg < min_th) {
+    red_.count = -1;
+    return false;
+  }
+  double pb;
+  if (red_.avg < max_th)
+    pb = r.max_p * (red_.avg - min_th) / (max_th - min_th);
+  else if (red_.avg < 2 * max_th)  // gentle: max_p to 1 between max_th and twice it
+    pb = r.max_p + (1 - r.max_p) * (red_.avg - max_th) / max_th;
+  else
+    pb = 1;
+  ++red_.count;
+  // Spread drops evenly: the probability rises with the arrivals since the
+  // last drop (Floyd and Jacobson's pa = pb / (1 - count pb)).
+  const double pa = pb >= 1 ? 1 : pb / std::max(1 - double(red_.count) * pb, 1e-9);
+  if (rng_.chance(std::min(pa, 1.0))) {
+    red_.count = 0;
+    return true;
+  }
+  return false;
+}
+
+bool Link::codel_drop(uint64_t sojourn, uint64_t head) {
+  const CodelParams& c = p_.codel;
+  auto control_law = [&](uint64_t t, uint32_t count) {
+    return t + uint64_t(double(c.interval_ns) / std::sqrt(double(std::max(count, 1u))));
+  };
+  // RFC 8289 4.3-4.5: is this sojourn judged too long (for an interval)?
+  bool ok_to_drop = false;
+  if (sojourn < c.target_ns) {
+    codel_.first_above = 0;
+  } else if (codel_.first_above == 0) {
+    codel_.first_above = head + c.interval_ns;
+  } else if (head >= codel_.first_above) {
+    ok_to_drop = true;
+  }
+  if (codel_.dropping) {
+    if (!ok_to_drop) {
+      codel_.dropping = false;
+      return false;
+    }
+    if (head >= codel_.drop_next) {
+      ++codel_.count;
+      codel_.drop_next = control_law(codel_.drop_next, codel_.count);
+      return true;
+    }
+    return false;
+  }
+  if (ok_to_drop) {
+    codel_.dropping = true;
+    // Start near the drop rate that last controlled the queue, if recently.
+    const uint32_t delta = codel_.count - codel_.last_count;
+    codel_.count = (delta > 1 && head - codel_.drop_next < 16 * c.interval_ns) ? delta : 1;
+    codel_.last_count = codel_.count;
+    codel_.drop_next = control_law(head, codel_.count);
+    return true;
+  }
+  return false;
+}
+
 void Link::take(Packet& p, uint64_t now) {
   ++stats_.offered;
   if (lose() || (p_.drop_if && p_.drop_if({p.data, p.len}))) {
@@ -152,6 +240,15 @@ void Link::take(Packet& p, uint64_t now) {
     drop(p);
     return;
   }
+  const uint64_t head = std::max(now, busy_until_);  // when it would reach service
+  if ((p_.aqm == Aqm::red && red_drop(uint32_t(departures_.size()), now)) ||
+      (p_.aqm == Aqm::codel && codel_drop(head - now, head))) {
+    ++stats_.aqm_drops;
+    note(LinkEvent::queue_drop, now, p);
+    drop(p);
+    return;
+  }
+  stats_.queue_delay_ns += head - now;
   LinkEvent sent = LinkEvent::sent;
   if (rng_.chance(p_.corrupt) && p.len > 14) {
     stats_.lost_payload += tcp_payload(p);  // before the flip can change the lengths

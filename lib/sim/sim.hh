@@ -73,10 +73,34 @@ struct LossModel {
   double p_good_bad = 0, p_bad_good = 1, loss_good = 0, loss_bad = 1;
 };
 
+// The bottleneck's queue discipline. Drop-tail drops arrivals at a full
+// queue; RED (Floyd and Jacobson 1993, "gentle" variant) drops arrivals early
+// with a probability that grows with the average queue; CoDel (RFC 8289)
+// drops at the head when packets have waited longer than `target` for at
+// least `interval`. Every discipline also drops at the queue limit.
+enum class Aqm : uint8_t { droptail, red, codel };
+const char* aqm_name(Aqm a);
+
+struct RedParams {
+  // Thresholds in packets of average queue; 0: derived from the queue limit
+  // (min = max(5, limit / 6), max = 3 min, as Floyd recommends).
+  double min_th = 0, max_th = 0;
+  double max_p = 0.1;
+  double weight = 0.002;  // of each arrival in the moving average
+};
+
+struct CodelParams {
+  uint64_t target_ns = 5'000'000;      // RFC 8289's defaults
+  uint64_t interval_ns = 100'000'000;
+};
+
 struct LinkParams {
   double rate_bps = 1e9;
   uint64_t delay_ns = 1'000'000;      // propagation
   uint32_t queue_packets = 1000;      // drop-tail limit, the packet in service included
+  Aqm aqm = Aqm::droptail;
+  RedParams red;
+  CodelParams codel;
   LossModel loss;
   double reorder = 0;                 // probability a packet is held back ...
   uint64_t reorder_delay_ns = 0;      // ... by this much more (so later ones pass it)
@@ -95,6 +119,8 @@ struct LinkStats {
   uint64_t queue_drops = 0;     // dropped at the full queue
   uint64_t corrupted = 0, duplicated = 0, reordered = 0;
   uint32_t max_queue = 0;
+  uint64_t aqm_drops = 0;       // dropped early by RED or CoDel (not counted in queue_drops)
+  uint64_t queue_delay_ns = 0;  // summed over the packets sent: time waiting before service
   uint64_t busy_ns = 0;         // time spent serializing
   // TCP payload bytes that never arrived intact: lost, dropped at the queue,
   // or corrupted (the receiver's checksum drops those).
@@ -105,7 +131,7 @@ struct LinkStats {
 enum class LinkEvent : uint8_t {
   sent,        // serialized, to arrive after the delay (`at` is when it was offered)
   lost,        // dropped by the loss model (or drop_if)
-  queue_drop,  // dropped at the full queue
+  queue_drop,  // dropped at the full queue, or early by RED or CoDel
   corrupted,   // sent with one bit flipped
   duplicated,  // sent twice
   reordered,   // held back so that later frames pass it
@@ -134,9 +160,17 @@ class Link final : public stack::FrameSink {
   const LinkParams& params() const { return p_; }
   // Serialization time of `bytes` (Ethernet preamble and gap not modelled).
   uint64_t tx_time(uint32_t bytes) const { return uint64_t(double(bytes) * 8e9 / p_.rate_bps); }
+  // Packets queued or in service at `now`.
+  uint32_t queue_length(uint64_t now) const;
 
  private:
   bool lose();
+  // RED's decision for an arrival finding `queued` packets (updates the average).
+  bool red_drop(uint32_t queued, uint64_t now);
+  // CoDel's decision for a packet reaching the head at `head` after waiting
+  // `sojourn`: the queue is FIFO at a fixed rate, so both are known when it
+  // arrives, and the state machine runs in head order (docs/congestion.md).
+  bool codel_drop(uint64_t sojourn, uint64_t head);
   void drop(Packet& p);
   void note(LinkEvent e, uint64_t at, const Packet& p) {
     if (trace_) trace_->on_link(name_, e, at, {p.data, p.len});
@@ -151,6 +185,16 @@ class Link final : public stack::FrameSink {
   bool bad_state_ = false;
   uint64_t busy_until_ = 0;
   std::deque<uint64_t> departures_;  // of packets queued or in service
+  struct {
+    double avg = 0;
+    int64_t count = -1;  // arrivals since the last early drop
+  } red_;
+  struct {
+    uint64_t first_above = 0;  // when the sojourn time may first be judged too long
+    uint64_t drop_next = 0;
+    uint32_t count = 0, last_count = 0;
+    bool dropping = false;
+  } codel_;
   LinkStats stats_;
   std::string name_;
   LinkTrace* trace_ = nullptr;

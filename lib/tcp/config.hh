@@ -9,7 +9,7 @@ namespace ts::tcp {
 
 // The congestion-control algorithms (tcp/cc/, docs/congestion.md); their
 // names, descriptions and recovery styles are in cc/registry.hh.
-enum class CcAlgo : uint8_t { newreno, cubic, tahoe, reno };
+enum class CcAlgo : uint8_t { newreno, cubic, tahoe, reno, vegas, compound, bbr };
 const char* cc_name(CcAlgo a);
 
 // How lost segments are found and resent (tcp/recovery.hh).
@@ -82,6 +82,10 @@ struct TcpConfig {
   // Needs timestamps for per-ACK RTT samples; without them it never triggers.
   bool hystart = true;
   uint32_t initial_window = 10;  // segments (RFC 6928)
+  // Pace data segments at a rate the algorithm sets (BBR always does), or
+  // else at 2 (slow start) or 1.2 (avoidance) times cwnd / SRTT, as Linux's
+  // fq does; the next send time waits on the timer wheel (docs/congestion.md).
+  bool pacing = false;
   uint8_t dupthresh = 3;         // RFC 5681, RFC 6675
   // sack: RFC 6675 where SACK is negotiated, else the algorithm's own style
   // (tahoe, reno or newreno; Tahoe keeps its own even with SACK: it has no

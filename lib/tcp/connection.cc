@@ -188,7 +188,7 @@ void Connection::accept(const SegmentIn& syn, uint32_t iss, uint32_t ts_offset, 
     // ISS + 1 already (the offset of SND.UNA, the SYN, is one before 0), and
     // the window is the initial one.
     snd_.una_pos = UINT64_MAX;
-    cc_.start(smss_, initial_window(), UINT32_MAX / 2);
+    start_window(initial_window(), UINT32_MAX / 2);
     SegmentIn rest = syn;
     rest.seq = syn.seq + 1;
     rest.flags = uint8_t(rest.flags & ~(wire::tcpflag::syn | wire::tcpflag::fin));
@@ -332,7 +332,7 @@ void Connection::enter_established(uint64_t now) {
     if (hint_cwnd_) cwnd = std::max(hint_cwnd_, 2 * smss_);
     if (hint_ssthresh_) ssthresh = std::max(hint_ssthresh_, 2 * smss_);
   }
-  cc_.start(smss_, cwnd, ssthresh);
+  start_window(cwnd, ssthresh);
   if (retries_.syn_retransmitted && !rtt_.has_sample())
     rtt_.floor_rto(3 * kSecond);  // RFC 6298 5.7
   if (cfg_.keepalive) timers_.keepalive = now + cfg_.keepalive_idle_ns;
@@ -599,7 +599,10 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
     // With the window shut they answer our probes and say nothing about loss.
     a.duplicate = ackno == snd_.una && seg.payload.empty() && !(seg.flags & (syn | fin)) &&
                   snd_.wnd == old_wnd && snd_.max != snd_.una && snd_.wnd > 0;
+    const uint64_t sacked_before = recovery_.scoreboard().sacked_bytes();
     const Recovery::AckResult r = recovery_.on_ack(a, space, cc_, smss_, now);
+    if (rate_ && recovery_.scoreboard().sacked_bytes() != sacked_before)
+      sample_ack(0, 0, false, now);  // SACK delivered data: a rate sample
     if (r.retransmit) send_transmission(r.retransmit, now);
     return;
   }
@@ -648,11 +651,35 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
   if (r.retransmit) send_transmission(r.retransmit, now);
   if (r.grow)
     cc_.on_ack(a.acked, ack_rtt, ackno, snd_.max, cwnd_limited, !recovery_.going_back(), now);
+  if (rate_) sample_ack(a.acked, ack_rtt, cwnd_limited, now);
 
   // RFC 6298 5.2 / 5.3.
   timers_.rto = snd_.una == snd_.max ? 0 : now + rtt_.rto();
   if (a.acked) pending_ |= kEvWritable;
   if (snd_.fin_sent && seq_gt(ackno, snd_.fin_seq)) our_fin_acknowledged(now);
+}
+
+void Connection::start_window(uint32_t cwnd, uint32_t ssthresh) {
+  cc_.start(smss_, cwnd, ssthresh);
+  if (cc_.wants_rate_samples() && !rate_) rate_ = std::make_unique<DeliveryRate>();
+}
+
+void Connection::sample_ack(uint32_t acked, uint64_t rtt_ns, bool cwnd_limited, uint64_t now) {
+  const SackScoreboard& sb = recovery_.scoreboard();
+  AckSample s;
+  s.acked = acked;
+  s.rtt_ns = rtt_ns;
+  s.flight = flight();
+  s.cwnd_limited = cwnd_limited;
+  s.in_recovery = recovery_.in_recovery();
+  s.ack = snd_.una;
+  s.snd_max = snd_.max;
+  const uint64_t una = snd_.una_pos == UINT64_MAX ? 0 : snd_.una_pos;
+  s.rate = rate_->on_ack(una + sb.sacked_bytes(), una,
+                         [&sb](uint64_t pos) { return sb.is_sacked(pos); }, now);
+  s.delivered = rate_->delivered();
+  s.lost = retransmitted_bytes_;
+  cc_.on_sample(s, now);
 }
 
 void Connection::our_fin_acknowledged(uint64_t now) {

@@ -10,12 +10,14 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <span>
 
 #include "tcp/buffers.hh"
 #include "tcp/cc/congestion.hh"
 #include "tcp/config.hh"
 #include "tcp/counters.hh"
+#include "tcp/delivery_rate.hh"
 #include "tcp/four_tuple.hh"
 #include "tcp/path.hh"
 #include "tcp/recovery.hh"
@@ -408,6 +410,15 @@ class Connection {
     return f;
   }
   void on_rto(uint64_t now);
+  // The congestion window starts (handshake done, or Fast Open data).
+  void start_window(uint32_t cwnd, uint32_t ssthresh);
+  // An ACK of new data or new SACK information: the algorithm's AckSample.
+  void sample_ack(uint32_t acked, uint64_t rtt_ns, bool cwnd_limited, uint64_t now);
+  // Bytes per second data is paced at; 0: not paced.
+  uint64_t pacing_rate() const;
+  // Pacing holds data back now (and arms the pacing timer).
+  bool pace_wait(uint64_t now);
+  void pace_sent(uint32_t len, uint64_t now);
   void on_persist(uint64_t now);
   void on_keepalive(uint64_t now);
   void update_persist(uint64_t now);
@@ -485,14 +496,21 @@ class Connection {
   // Timers: absolute deadlines, 0 when off.
   struct Timers {
     uint64_t rto = 0, delack = 0, persist = 0, keepalive = 0, time_wait = 0;
+    uint64_t pace = 0;  // the next paced segment may go
     uint64_t next() const {
       uint64_t d = UINT64_MAX;
-      for (uint64_t t : {rto, delack, persist, keepalive, time_wait})
+      for (uint64_t t : {rto, delack, persist, keepalive, time_wait, pace})
         if (t && t < d) d = t;
       return d;
     }
-    void clear() { rto = delack = persist = keepalive = time_wait = 0; }
+    void clear() { rto = delack = persist = keepalive = time_wait = pace = 0; }
   } timers_;
+  // Pacing (docs/congestion.md): the earliest time the next data segment may
+  // leave. A segment that finds it in the future waits on timers_.pace.
+  uint64_t pace_next_ = 0;
+  // Delivery-rate samples, for the algorithms that ask (allocated when the
+  // window starts, so other connections carry one pointer).
+  std::unique_ptr<DeliveryRate> rate_;
   RttEstimator rtt_;
   // The segment being timed for an RTT sample (Karn's rule), and whether the
   // next timestamp echo should stand in for it.

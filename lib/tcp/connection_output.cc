@@ -43,6 +43,10 @@ void Connection::output(uint64_t now) {
       while (send_data(now, false)) {
       }
     }
+    // Nothing more to send with room in the window: rate samples until this
+    // flight is delivered measure the application, not the path.
+    if (rate_ && pos_of(snd_.nxt) >= sndbuf_.end() && flight() + smss_ <= cc_.cwnd())
+      rate_->mark_app_limited(flight());
     update_persist(now);
   }
   if (state_ != State::closed && (acks_.now || (timers_.delack && now >= timers_.delack)))
@@ -55,7 +59,35 @@ uint32_t Connection::initial_window() const {
   return std::max(cfg_.initial_window, 1u) * smss_;
 }
 
+uint64_t Connection::pacing_rate() const {
+  if (const uint64_t r = cc_.pacing_rate()) return r;
+  if (!cfg_.pacing || !rtt_.has_sample()) return 0;
+  // Linux's default ratios: twice cwnd per SRTT in slow start (so the window
+  // can still double), 1.2 times in congestion avoidance.
+  const uint64_t srtt = std::max<uint64_t>(rtt_.srtt(), 1000);
+  const uint64_t pct = cc_.in_slow_start() ? 200 : 120;
+  return uint64_t(cc_.cwnd()) * pct * 10'000'000 / srtt;
+}
+
+// The pacing timer fires up to a wheel tick late (stack/timer_wheel.hh): a
+// segment may make up that much lost time, so the rate holds on average.
+static constexpr uint64_t kPaceSlackNs = 1u << 14;
+
+bool Connection::pace_wait(uint64_t now) {
+  if (pace_next_ <= now || !pacing_rate()) return false;
+  timers_.pace = pace_next_;
+  return true;
+}
+
+void Connection::pace_sent(uint32_t len, uint64_t now) {
+  const uint64_t rate = pacing_rate();
+  if (!rate || !len) return;
+  const uint64_t floor = now > kPaceSlackNs ? now - kPaceSlackNs : 0;
+  pace_next_ = std::max(pace_next_, floor) + uint64_t(len) * 1'000'000'000 / rate;
+}
+
 bool Connection::send_data(uint64_t now, bool force) {
+  if (!force && pace_wait(now)) return false;
   uint64_t pos = pos_of(snd_.nxt);
   const uint64_t end = sndbuf_.end();
   bool retrans = seq_lt(snd_.nxt, snd_.max);
@@ -105,6 +137,7 @@ bool Connection::send_data(uint64_t now, bool force) {
 }
 
 bool Connection::send_recovery(uint64_t now) {
+  if (pace_wait(now)) return false;
   const uint64_t end = sndbuf_.end();
   const Flight f = flight_space();
   // New data (RFC 6675 NextSeg's second choice), as far as the receiver's
@@ -146,6 +179,9 @@ bool Connection::emit_range(uint64_t pos, uint32_t len, bool with_fin, bool retr
     return false;
   }
   if (len) ++ctr_.tcp_data_segs_out;
+  if (rate_ && len && !retransmission)
+    rate_->on_send(pos, pos + len, flight(), cc_.cwnd() / 16, now);
+  pace_sent(len, now);
   if (recovery_.in_recovery())
     recovery_.sent(pos, len, retransmission, std::min(pos_of(snd_.max), sndbuf_.end()));
   const uint32_t span = len + (with_fin ? 1 : 0);
@@ -374,6 +410,7 @@ void Connection::on_timer(uint64_t now) {
   if (state_ != State::closed && timers_.persist && now >= timers_.persist) on_persist(now);
   if (state_ != State::closed && timers_.keepalive && now >= timers_.keepalive)
     on_keepalive(now);
+  if (timers_.pace && now >= timers_.pace) timers_.pace = 0;  // output() sends
   if (timers_.delack && now >= timers_.delack) {
     // The ACK is owed now; the timer is spent (a failed send re-arms it, and a
     // SYN-ACK that could not go out carries it with the next retransmission).
@@ -440,6 +477,7 @@ void Connection::on_rto(uint64_t now) {
     cc_.collapse();
   rtt_.backoff();
   recovery_.on_timeout(flight_space());
+  if (rate_) rate_->on_timeout();
   // Go-back-N from the first unacknowledged byte (RFC 6298 5.4); send_data()
   // skips what the scoreboard says the receiver holds.
   snd_.nxt = snd_.una;

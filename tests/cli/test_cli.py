@@ -47,21 +47,22 @@ flags = {
               "--max-conns", "--buffer-memory", "--hostcache", "--syncookies",
               "--persist-reclaim-after", "--stall-reclaim-after", "--tfo", "--tfo-pending",
               "--tfo-replay-guard", "--separate-fin", "--upstream", "--upstream-timeout",
-              "--inflight", "--fallback", "--backend", "--cc", "--no-sack"],
+              "--inflight", "--fallback", "--backend", "--cc", "--no-sack", "--pacing"],
     "gen": ["--port", "--ip", "--target", "--mode", "--conns", "--rate", "--requests", "--size",
             "--req-size", "--resp-size", "--path",
             "--timeout", "--json", "--impair", "--source-ips", "--source-ports", "--max-conns", "--buffer-memory",
             "--hostcache", "--read-rate", "--legit-conns", "--persist-reclaim-after",
             "--stall-reclaim-after", "--tfo", "--close", "--separate-fin", "--qname", "--qnames",
-            "--tcp", "--tcp-keepalive", "--cc", "--no-sack"],
+            "--tcp", "--tcp-keepalive", "--cc", "--no-sack", "--pacing"],
     "demo": ["--mode", "--conns", "--rate", "--ramp", "--steps", "--warmup", "--method", "--header",
              "--body-size", "--paths", "--path-order", "--reverse", "--bidir", "--no-huge",
              "--duration", "--requests", "--size", "--json",
              "--impair", "--lcores", "--hostcache", "--layout", "--syncookies", "--read-rate",
              "--legit-conns", "--persist-reclaim-after", "--stall-reclaim-after", "--max-conns",
              "--buffer-memory", "--tfo", "--tfo-pending", "--tfo-replay-guard", "--close",
-             "--separate-fin", "--cc", "--no-sack", "--stateless"],
-    "sim": ["--scenario", "--cc", "--no-sack", "--seed", "--bytes", "--json", "--trace", "--list"],
+             "--separate-fin", "--cc", "--no-sack", "--pacing", "--stateless"],
+    "sim": ["--scenario", "--cc", "--no-sack", "--pacing", "--seed", "--bytes", "--json", "--trace",
+            "--list", "--experiment", "--runs", "--plot", "--against", "--jobs", "--duration-scale"],
     "stats": ["--pid", "--socket", "--connections", "--max-connections", "--watch", "--json"],
 }
 for cmd, want in flags.items():
@@ -206,6 +207,19 @@ bad = [
     ["gen"] + port + ["--target", "10.9.0.1:80", "--cc", "Reno"],  # names are lower case
     ["serve"] + port + ["--app", "echo", "--cc", ""],
     ["demo", "--mode", "cps", "--stateless"],
+    ["demo", "--mode", "ping", "--pacing"],  # no TCP in ping
+    ["sim", "--experiment", "nosuch"],
+    ["sim", "--experiment", "delay", "--cc", "reno,westwood"],
+    ["sim", "--experiment", "delay", "--cc", "reno,reno"],
+    ["sim", "--experiment", "delay", "--runs", "0"],
+    ["sim", "--experiment", "delay", "--runs", "many"],
+    ["sim", "--experiment", "delay", "--duration-scale", "0"],
+    ["sim", "--experiment", "delay", "--jobs", "0"],
+    ["sim", "--experiment", "delay", "--against", "cubic"],  # not a competition
+    ["sim", "--experiment", "friendliness", "--against", "bbr2"],
+    ["sim", "--experiment", "delay", "--scenario", "clean"],
+    ["sim", "--experiment", "delay", "--plot", "/proc/nosuch/dir"],
+    ["sim", "--scenario", "clean", "--runs", "3"],  # --runs needs --experiment
     ["demo", "--mode", "http", "--stateless"],  # without --close
     ["serve"] + port + ["--app", "echo", "--tfo-replay-guard"],  # without --tfo
     ["serve"] + port + ["--app", "echo", "--tfo", "--tfo-pending", "0"],
@@ -227,8 +241,9 @@ for args in bad:
 for cmd in (["demo"], ["sim"], ["serve"] + port, ["gen"] + port + ["--target", "10.9.0.1:80"]):
     r = run(cmd + ["--cc", "list"])
     names = [l.split()[0] for l in r.stdout.splitlines()[1:] if l.strip()]
-    check(r.returncode == 0 and names == ["tahoe", "reno", "newreno", "cubic"],
-          "touchstone %s --cc list lists tahoe, reno, newreno, cubic and exits 0" % cmd[0],
+    check(r.returncode == 0 and
+          names == ["tahoe", "reno", "newreno", "cubic", "vegas", "compound", "bbr"],
+          "touchstone %s --cc list lists the family and exits 0" % cmd[0],
           r.stdout + r.stderr)
 
 # --- demo end to end ---
@@ -636,6 +651,39 @@ check(r.returncode == 0 and len(flows) == 4 and
       res.get("retransmitted_bytes") == sum(f["retransmitted_bytes"] for f in flows) and
       all(f["orderly_close"] for f in flows),
       "sim dumbbell --json: every flow, and retransmissions summed over them", json.dumps(res)[:1500])
+
+# sim --list: scenarios and experiments.
+r = run(["sim", "--list"])
+check(r.returncode == 0 and all(e in r.stdout for e in ("high-bdp", "delay", "rtt-fairness",
+      "friendliness", "random-loss", "synchronization", "dumbbell")),
+      "sim --list lists the scenarios and the lab's experiments", r.stdout)
+
+# The lab: statistics, Welch's t-test, JSON in the documented schema, plots.
+jt = os.path.join(tmp, "lab.json")
+plots = os.path.join(tmp, "plots")
+r = run(["sim", "--experiment", "delay", "--cc", "reno,vegas,bbr", "--runs", "3",
+         "--duration-scale", "0.2", "--json", jt, "--plot", plots], timeout=300)
+res = json.load(open(jt)) if os.path.exists(jt) else {}
+algos = res.get("algorithms", {})
+qd = {a: algos.get(a, {}).get("queue_delay_ms", {}) for a in ("reno", "vegas", "bbr")}
+keys = {"n", "mean", "median", "stddev", "q05", "q25", "q75", "q95"}
+pairs = {(c["a"], c["b"]) for c in res.get("comparisons", []) if c.get("metric") == "queue_delay_ms"}
+check(r.returncode == 0 and res.get("experiment") == "delay" and res.get("runs") == 3 and
+      all(set(v) >= keys and v["n"] == 3 for v in qd.values()) and
+      qd["vegas"]["mean"] < qd["reno"]["mean"] / 10 and
+      pairs == {("reno", "vegas"), ("reno", "bbr"), ("vegas", "bbr")} and
+      all({"t", "df", "p"} <= set(c) for c in res.get("comparisons", [])) and
+      res.get("simulated_s_per_cpu_s", 0) > 1,
+      "sim --experiment delay --json: statistics per algorithm and metric, a t-test per pair",
+      r.stdout[-2000:] + json.dumps(res)[:1500])
+pngs = sorted(f for f in os.listdir(plots) if f.endswith(".png")) if os.path.isdir(plots) else []
+check(all(("delay-%s-trace.png" % a) in pngs for a in ("reno", "vegas", "bbr")) and
+      "delay-queue_delay_ms.png" in pngs and
+      all(open(os.path.join(plots, f), "rb").read(8) == b"\x89PNG\r\n\x1a\n" for f in pngs),
+      "sim --experiment --plot: a trace per algorithm and a box plot per metric, as PNG",
+      " ".join(pngs) + r.stdout[-500:])
+check("Welch's t-test" in r.stdout and "q95" in r.stdout and "simulated seconds per CPU second" in r.stdout,
+      "sim --experiment prints the table and the t-tests", r.stdout[-1500:])
 
 # --- Fast Open and the FIN: segments per transaction (docs/fastopen.md) ---
 def segments_per_transaction(args):

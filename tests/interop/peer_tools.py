@@ -222,6 +222,63 @@ def fetch(args):
     return 0
 
 
+def bulk_pattern_block():
+    """gen --mode bulk's stream (lib/workload/server.cc fill_body_pattern): a
+    64 KiB block repeated, lines of 64 characters."""
+    block = bytearray(65536)
+    for i in range(65536):
+        col = i % 64
+        block[i] = 10 if col == 63 else ord("a") + (i // 64 + col) % 26
+    return bytes(block)
+
+
+def bulk_sink(args):
+    """Accepts --conns connections on --port, reads each to its end (or until
+    --seconds pass), and checks every byte against gen's bulk pattern; prints
+    one JSON line: bytes per connection and the first difference, if any."""
+    block = bulk_pattern_block()
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", args.port))
+    ls.listen(16)
+    ls.settimeout(args.seconds)
+    deadline = time.time() + args.seconds
+    result = {"connections": [], "intact": True}
+    try:
+        while len(result["connections"]) < args.conns and time.time() < deadline:
+            c, _ = ls.accept()
+            c.settimeout(max(deadline - time.time(), 0.1))
+            got, bad, ended = 0, None, "timeout"
+            try:
+                while True:
+                    chunk = c.recv(1 << 20)
+                    if not chunk:
+                        ended = "fin"
+                        break
+                    off = got % 65536
+                    # Compare against the pattern from this offset, block by block.
+                    i = 0
+                    while i < len(chunk) and bad is None:
+                        n = min(len(chunk) - i, 65536 - off)
+                        if chunk[i:i + n] != block[off:off + n]:
+                            bad = got + i + next(k for k in range(n) if chunk[i + k] != block[off + k])
+                        i += n
+                        off = 0
+                    got += len(chunk)
+            except ConnectionResetError:
+                ended = "reset"
+            except socket.timeout:
+                pass
+            c.close()
+            result["connections"].append({"bytes": got, "first_difference": bad, "ended": ended})
+            if bad is not None:
+                result["intact"] = False
+    except socket.timeout:
+        pass
+    print(json.dumps(result), flush=True)
+    return 0 if result["intact"] else 1
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -253,9 +310,13 @@ def main():
     g.add_argument("--count", type=int, default=50)
     g.add_argument("--size", type=int, default=1024)
     g.add_argument("--timeout", type=float, default=1)
+    b = sub.add_parser("bulk-sink")
+    b.add_argument("--port", type=int, default=5001)
+    b.add_argument("--conns", type=int, default=1)
+    b.add_argument("--seconds", type=float, default=30)
     a = ap.parse_args()
     return {"echo-check": echo_check, "send-frames": send_frames, "tcp-echo": tcp_echo,
-            "hold": hold, "fetch": fetch}[a.cmd](a)
+            "hold": hold, "fetch": fetch, "bulk-sink": bulk_sink}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ struct Case {
   std::string scenario;
   CcAlgo cc;
   uint64_t seed;
+  bool pacing = false;
 };
 
 uint64_t seeds_from_env(const char* var, uint64_t dflt) {
@@ -48,29 +49,36 @@ std::vector<Case> cases() {
     v.push_back({"lfn", cc, 1});
     for (uint64_t seed = 1; seed <= 2; ++seed) v.push_back({"dumbbell", cc, seed});
   }
-  // The classic algorithms over every scenario, a quarter of the seeds (at
-  // least 3).
-  const uint64_t classic = std::max<uint64_t>(n / 4, 3);
-  for (CcAlgo cc : {CcAlgo::tahoe, CcAlgo::reno}) {
-    for (const char* s : {"clean", "loss1", "loss5", "bursty", "reorder", "duplicate", "corrupt",
-                          "slow-reader", "dumbbell"})
-      for (uint64_t seed = 1; seed <= classic; ++seed) v.push_back({s, cc, seed});
+  // The rest of the family over every scenario, a quarter of the seeds (at
+  // least 3), and CUBIC and BBR once more with pacing (BBR paces anyway; the
+  // flag must not change that).
+  const uint64_t quarter = std::max<uint64_t>(n / 4, 3);
+  const char* const all[] = {"clean", "loss1", "loss5", "bursty", "reorder", "duplicate",
+                             "corrupt", "slow-reader", "dumbbell"};
+  for (CcAlgo cc : {CcAlgo::tahoe, CcAlgo::reno, CcAlgo::vegas, CcAlgo::compound, CcAlgo::bbr}) {
+    for (const char* s : all)
+      for (uint64_t seed = 1; seed <= quarter; ++seed) v.push_back({s, cc, seed});
     v.push_back({"lfn", cc, 1});
   }
+  for (CcAlgo cc : {CcAlgo::cubic, CcAlgo::bbr})
+    for (const char* s : all)
+      for (uint64_t seed = 1; seed <= quarter; ++seed) v.push_back({s, cc, seed, true});
   return v;
 }
 
 std::string case_name(const testing::TestParamInfo<Case>& p) {
-  std::string s = p.param.scenario + "_" + tcp::cc_name(p.param.cc) + "_" +
-                  std::to_string(p.param.seed);
+  std::string s = p.param.scenario + "_" + tcp::cc_name(p.param.cc) +
+                  (p.param.pacing ? "_paced_" : "_") + std::to_string(p.param.seed);
   for (char& ch : s)
     if (ch == '-') ch = '_';
   return s;
 }
 
-Result run(const std::string& name, CcAlgo cc, uint64_t seed, LinkTrace* trace = nullptr) {
+Result run(const std::string& name, CcAlgo cc, uint64_t seed, LinkTrace* trace = nullptr,
+           bool pacing = false) {
   auto s = make_scenario(name, cc);
   EXPECT_TRUE(s.has_value()) << name;
+  if (pacing) set_pacing(*s);
   return run_scenario(*s, seed, trace);
 }
 
@@ -87,7 +95,7 @@ std::string failed(const Result& r) {
       dir / (r.scenario + "-" + tcp::cc_name(r.cc) + "-" + std::to_string(r.seed))).string();
   TraceWriter t(prefix);
   if (!t.ok()) return out + "\ntrace: cannot write " + prefix + ".pcap/.txt";
-  run(r.scenario, r.cc, r.seed, &t);
+  run(r.scenario, r.cc, r.seed, &t, r.pacing);
   return out + "\ntrace: " + prefix + ".pcap and " + prefix + ".txt (" +
          std::to_string(t.frames()) + " frames)";
 }
@@ -98,8 +106,9 @@ class SimProperty : public testing::TestWithParam<Case> {};
 
 TEST_P(SimProperty, DeliversEveryByteClosesInOrderAndInTime) {
   const Case& c = GetParam();
-  const Result r = run(c.scenario, c.cc, c.seed);
+  const Result r = run(c.scenario, c.cc, c.seed, nullptr, c.pacing);
   EXPECT_TRUE(r.ok()) << failed(r);
+  EXPECT_EQ(r.pacing, c.pacing);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, SimProperty, testing::ValuesIn(cases()), case_name);
@@ -126,10 +135,11 @@ TEST(SimRecovery, WithSackOnePercentLossIsRepairedEfficientlyAndMostlyWithoutTim
                                          << " lost packets";
 }
 
-// The classic algorithms predate SACK: each also runs without it, in its own
-// recovery style (Tahoe's, Reno's, NewReno's), and still delivers every byte.
+// The classic algorithms predate SACK (Vegas too): each also runs without it,
+// in its own recovery style (Tahoe's, Reno's, NewReno's), and still delivers
+// every byte.
 TEST(SimRecovery, ClassicAlgorithmsWithoutSack) {
-  for (CcAlgo cc : {CcAlgo::tahoe, CcAlgo::reno, CcAlgo::newreno}) {
+  for (CcAlgo cc : {CcAlgo::tahoe, CcAlgo::reno, CcAlgo::newreno, CcAlgo::vegas}) {
     for (uint64_t seed = 1; seed <= 3; ++seed) {
       auto s = make_scenario("loss1", cc);
       ASSERT_TRUE(s.has_value());

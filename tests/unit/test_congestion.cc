@@ -78,13 +78,13 @@ TEST(Reno, HalvesOnLossAndLeavesRecoveryAtSsthresh) {
 }
 
 TEST(CcRegistry, NamesAlgorithmsAndTheirRecovery) {
-  EXPECT_EQ(cc_names(), "tahoe, reno, newreno, cubic");
+  EXPECT_EQ(cc_names(), "tahoe, reno, newreno, cubic, vegas, compound, bbr");
   for (const CcInfo& i : cc_algorithms()) {
     ASSERT_NE(find_cc(i.name), nullptr);
     EXPECT_EQ(find_cc(i.name)->algo, i.algo);
     EXPECT_STREQ(cc_name(i.algo), i.name);
   }
-  EXPECT_EQ(find_cc("vegas"), nullptr);
+  EXPECT_EQ(find_cc("westwood"), nullptr);
   EXPECT_EQ(find_cc(""), nullptr);
   TcpConfig c;
   c.cc = CcAlgo::tahoe;

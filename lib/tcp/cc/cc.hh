@@ -5,6 +5,11 @@
 // the loss-recovery unit's job (tcp/recovery.hh); the algorithm only decides
 // the windows. tcp/cc/congestion.hh puts an algorithm and HyStart++ together
 // for a connection.
+//
+// Delay- and rate-based algorithms (Vegas, Compound, BBR) also hear every ACK
+// of new data, in recovery too, as an AckSample: its RTT sample, the bytes in
+// flight, whether the window limited the sender, and (for algorithms that ask)
+// a delivery-rate sample; they may set a pacing rate (docs/congestion.md).
 #pragma once
 
 #include <cstdint>
@@ -25,6 +30,37 @@ struct CcState {
   uint64_t srtt_ns = 0;      // 0 until measured
   uint64_t min_rtt_ns = 0;
   bool css = false;          // HyStart++ conservative slow start: a quarter of the growth
+  // Bytes per second the sender should pace at; 0: the algorithm sets none
+  // (the connection then paces only with --pacing, at its default rate).
+  uint64_t pacing_rate = 0;
+};
+
+// A delivery-rate sample (draft-cheng-iccrg-delivery-rate-estimation): the
+// bytes delivered (cumulatively acknowledged or SACKed) over the interval
+// between a tracked segment's transmission and this ACK.
+struct RateSample {
+  uint64_t delivered = 0;     // bytes delivered over the interval
+  uint64_t interval_ns = 0;   // max(send elapsed, ack elapsed)
+  uint64_t prior_delivered = 0;  // the connection's delivered count when the segment was sent
+  uint64_t rtt_ns = 0;        // the tracked segment's round trip
+  bool app_limited = false;   // the sender had nothing to send when the segment went out
+  bool valid() const { return interval_ns > 0; }
+  // Bytes per second; 0 for no sample.
+  uint64_t rate() const { return interval_ns ? delivered * 1'000'000'000ull / interval_ns : 0; }
+};
+
+// What an ACK of new data tells an algorithm beyond the bytes it acknowledged.
+struct AckSample {
+  uint32_t acked = 0;          // bytes newly acknowledged (cumulative)
+  uint64_t rtt_ns = 0;         // RTT measured by this ACK; 0: none
+  uint32_t flight = 0;         // bytes in flight after the ACK
+  bool cwnd_limited = false;   // the window, not the application, limited the sender
+  bool in_recovery = false;    // loss recovery sets the window meanwhile
+  uint32_t ack = 0;            // the new SND.UNA ...
+  uint32_t snd_max = 0;        // ... and the highest sequence sent, for round counting
+  uint64_t delivered = 0;      // bytes delivered so far (acknowledged or SACKed)
+  uint64_t lost = 0;           // bytes retransmitted so far (the losses repaired)
+  RateSample rate;             // valid only for algorithms that ask for samples
 };
 
 class CongestionControl {
@@ -47,6 +83,35 @@ class CongestionControl {
     (void)now;
     if (s.cwnd > restart_window) s.cwnd = restart_window;
   }
+  // Every ACK of new data, after on_ack (or instead of it, in recovery or
+  // when the window did not limit the sender).
+  virtual void on_sample(CcState& s, const AckSample& a, uint64_t now) {
+    (void)s, (void)a, (void)now;
+  }
+  // The algorithm runs its own slow start (HyStart++ stays out of it).
+  virtual bool own_slow_start() const { return false; }
+  // The connection should measure delivery rates for on_sample.
+  virtual bool wants_rate_samples() const { return false; }
+};
+
+// Counts round trips by sequence: a round ends when the ACK passes what was
+// the highest sequence sent when the round began.
+class RoundCounter {
+ public:
+  // True when this ACK ended a round (the first ACK starts round 1).
+  bool on_ack(uint32_t ack, uint32_t snd_max) {
+    if (started_ && int32_t(ack - end_) < 0) return false;
+    started_ = true;
+    end_ = snd_max;
+    ++rounds_;
+    return true;
+  }
+  uint64_t rounds() const { return rounds_; }
+
+ private:
+  bool started_ = false;
+  uint32_t end_ = 0;
+  uint64_t rounds_ = 0;
 };
 
 // RFC 9406 CSS_GROWTH_DIVISOR: conservative slow start grows a quarter as fast.

@@ -8,6 +8,9 @@ Congestion::Congestion(CcAlgo algo, bool hystart) : use_hystart_(hystart) {
     case CcAlgo::tahoe: alg_ = &impl_.emplace<Tahoe>(); break;
     case CcAlgo::reno: alg_ = &impl_.emplace<Reno>(); break;
     case CcAlgo::cubic: alg_ = &impl_.emplace<Cubic>(); break;
+    case CcAlgo::vegas: alg_ = &impl_.emplace<Vegas>(); break;
+    case CcAlgo::compound: alg_ = &impl_.emplace<Compound>(); break;
+    case CcAlgo::bbr: alg_ = &impl_.emplace<Bbr>(); break;
   }
 }
 

@@ -9,12 +9,15 @@
 #include <cstdint>
 #include <variant>
 
+#include "tcp/cc/bbr.hh"
 #include "tcp/cc/cc.hh"
+#include "tcp/cc/compound.hh"
 #include "tcp/cc/cubic.hh"
 #include "tcp/cc/hystart.hh"
 #include "tcp/cc/newreno.hh"
 #include "tcp/cc/reno.hh"
 #include "tcp/cc/tahoe.hh"
+#include "tcp/cc/vegas.hh"
 #include "tcp/config.hh"
 
 namespace ts::tcp {
@@ -35,7 +38,7 @@ class Congestion {
   // algorithm grows the window when the window limited the sender.
   void on_ack(uint32_t acked, uint64_t rtt_ns, uint32_t ack, uint32_t snd_max,
               bool cwnd_limited, bool probe_slow_start, uint64_t now) {
-    if (use_hystart_ && probe_slow_start && in_slow_start())
+    if (use_hystart_ && probe_slow_start && in_slow_start() && !alg_->own_slow_start())
       hystart_.on_ack(s_, rtt_ns, ack, snd_max);
     // The window grows only while it limits sending (RFC 7661; RFC 9438 5.8):
     // an application that sends little must not build up a huge cwnd to burst
@@ -52,6 +55,11 @@ class Congestion {
     s_.cwnd = s_.smss;
   }
   void on_recovery_exit(uint64_t now) { alg().on_recovery_exit(s_, now); }
+  // Every ACK of new data, after on_ack and the recovery unit (cc.hh).
+  void on_sample(const AckSample& a, uint64_t now) { alg().on_sample(s_, a, now); }
+  bool wants_rate_samples() const { return alg_->wants_rate_samples(); }
+  // Bytes per second the algorithm asks to pace at; 0: none.
+  uint64_t pacing_rate() const { return s_.pacing_rate; }
   // Sending resumes after idle, or the window is capped from outside
   // (ensemble sharing): the algorithm restarts its growth from `window`.
   void on_idle(uint32_t window, uint64_t now) { alg().on_idle(s_, window, now); }
@@ -73,7 +81,7 @@ class Congestion {
   CongestionControl& alg() { return *alg_; }
 
   CcState s_;
-  std::variant<NewReno, Cubic, Tahoe, Reno> impl_;
+  std::variant<NewReno, Cubic, Tahoe, Reno, Vegas, Compound, Bbr> impl_;
   CongestionControl* alg_;  // the alternative impl_ holds
   HyStart hystart_;
   bool use_hystart_;

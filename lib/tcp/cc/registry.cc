@@ -19,6 +19,18 @@ const CcInfo kAlgorithms[] = {
      "RFC 9438: window a cubic function of the time since the last loss, with a Reno-friendly "
      "floor (the default)",
      RecoveryStyle::newreno, true},
+    {CcAlgo::vegas, "vegas",
+     "Brakmo and Peterson: once per round trip, grow or shrink by a segment to keep 2 to 4 "
+     "segments queued at the bottleneck; Reno's response to loss",
+     RecoveryStyle::newreno, true},
+    {CcAlgo::compound, "compound",
+     "Compound TCP (Tan et al. 2006): Reno's window plus a delay-based window that grows "
+     "fast while no queue builds and gives way as one does",
+     RecoveryStyle::newreno, true},
+    {CcAlgo::bbr, "bbr",
+     "BBR v3 (IETF ccwg draft): a model of bottleneck bandwidth and minimum RTT from "
+     "delivery-rate samples, paced at the estimated bandwidth",
+     RecoveryStyle::newreno, true},
 };
 
 }  // namespace
@@ -28,7 +40,7 @@ std::span<const CcInfo> cc_algorithms() { return kAlgorithms; }
 const CcInfo& cc_info(CcAlgo a) {
   for (const CcInfo& i : kAlgorithms)
     if (i.algo == a) return i;
-  return kAlgorithms[3];
+  return kAlgorithms[3];  // cubic
 }
 
 const char* cc_name(CcAlgo a) { return cc_info(a).name; }
