@@ -94,7 +94,8 @@ std::string file_safe(std::string s) {
 }
 
 // The plots: per algorithm, the trace of its representative run (the one
-// whose headline metric is the median); per metric, a box plot over the
+// whose headline metric is the median): cwnd, throughput and RTT per flow and
+// the bottleneck queue over time; per metric, a box plot over the
 // algorithms (whiskers at the 5% and 95% quantiles); for random-loss,
 // throughput against the loss rate beside Mathis et al.'s formula.
 std::vector<std::string> write_plots(const std::string& dir, const sim::ExperimentInfo& e,
@@ -104,22 +105,27 @@ std::vector<std::string> write_plots(const std::string& dir, const sim::Experime
   std::vector<std::string> made;
   const std::string base = dir + "/" + e.name;
   const std::vector<sim::LabJob>& jobs = res.jobs;
-  // Representative runs: the first condition, headline metric = the first
-  // metric of the first run.
+  // Representative runs, per algorithm and condition: the median by the
+  // first metric (in name order) of the condition.
+  size_t conditions = 0;
+  for (const sim::LabJob& j : jobs) conditions = std::max(conditions, j.condition + 1);
+  for (size_t cond = 0; cond < conditions; ++cond)
   for (const std::string& algo : algos) {
     std::vector<size_t> idx;
     for (size_t i = 0; i < jobs.size(); ++i)
-      if (tcp::cc_name(jobs[i].algo) == algo && jobs[i].condition == 0 &&
+      if (tcp::cc_name(jobs[i].algo) == algo && jobs[i].condition == cond &&
           !res.runs[i].trace.empty() && !res.metrics[i].empty())
         idx.push_back(i);
     if (idx.empty()) continue;
+    const std::string& label = jobs[idx[0]].condition_label;
+    const std::string stem = base + "-" + algo + (label.empty() ? "" : "-" + file_safe(label));
     const std::string key = res.metrics[idx[0]].begin()->first;
     std::sort(idx.begin(), idx.end(), [&](size_t x, size_t y) {
       return res.metrics[x].at(key) < res.metrics[y].at(key);
     });
     const size_t rep = idx[idx.size() / 2];
     const sim::LabRun& r = res.runs[rep];
-    const std::string dat = base + "-" + algo + "-trace.dat";
+    const std::string dat = stem + "-trace.dat";
     std::ofstream f(dat);
     f << "# time_s flow cwnd_kb srtt_ms mbps queue_packets (run seed " << jobs[rep].seed << ")\n";
     uint32_t flows = 0;
@@ -132,12 +138,12 @@ std::vector<std::string> write_plots(const std::string& dir, const sim::Experime
       f << "\n\n";  // a gnuplot index per flow
     }
     f.close();
-    const std::string png = base + "-" + algo + "-trace.png";
-    std::string gp = "set terminal pngcairo size 1000,900\nset output '" + png + "'\n" +
+    const std::string png = stem + "-trace.png";
+    std::string gp = "set terminal pngcairo noenhanced size 1000,1100\nset output '" + png + "'\n" +
                      "array N[" + std::to_string(flows) + "] = [" ;
     for (uint32_t fl = 0; fl < flows; ++fl) gp += (fl ? "," : "") + std::string("\"flow ") +
         std::to_string(fl) + " (" + tcp::cc_name(jobs[rep].setup.flows[fl].cc) + ")\"";
-    gp += "]\nset multiplot layout 3,1 title '" + std::string(e.name) + ": " + algo +
+    gp += "]\nset multiplot layout 4,1 title '" + std::string(e.name) + ": " + algo +
           ", seed " + std::to_string(jobs[rep].seed) +
           (jobs[rep].condition_label.empty() ? "" : ", " + jobs[rep].condition_label) +
           " (the median run)'\nset grid\nset key outside right\n"
@@ -145,9 +151,11 @@ std::vector<std::string> write_plots(const std::string& dir, const sim::Experime
           "' index i using 1:3 with lines title N[i+1]\n"
           "set ylabel 'throughput (Mbit/s)'\nplot for [i=0:" + std::to_string(flows - 1) +
           "] '" + dat + "' index i using 1:5 with lines title N[i+1]\n"
+          "set ylabel 'smoothed RTT (ms)'\nplot for [i=0:" + std::to_string(flows - 1) +
+          "] '" + dat + "' index i using 1:4 with lines title N[i+1]\n"
           "set ylabel 'bottleneck queue (packets)'\nset xlabel 'time (s)'\nplot '" + dat +
           "' index 0 using 1:6 with lines title 'queue'\nunset multiplot\n";
-    if (gnuplot(base + "-" + algo + "-trace.gp", gp)) made.push_back(png);
+    if (gnuplot(stem + "-trace.gp", gp)) made.push_back(png);
   }
   // Box plots per metric.
   std::set<std::string> metrics;
@@ -158,23 +166,31 @@ std::vector<std::string> write_plots(const std::string& dir, const sim::Experime
     std::ofstream f(stem + ".dat");
     f << "# x algorithm q05 q25 median q75 q95 mean\n";
     int x = 0;
+    double lo = INFINITY, hi = -INFINITY;
     for (const std::string& algo : algos) {
       auto it = samples.find(algo);
       if (it == samples.end() || !it->second.count(metric)) continue;
       const sim::Summary s = sim::summarize(it->second.at(metric));
       f << x++ << ' ' << algo << ' ' << s.q05 << ' ' << s.q25 << ' ' << s.median << ' ' << s.q75
         << ' ' << s.q95 << ' ' << s.mean << '\n';
+      lo = std::min(lo, s.q05);
+      hi = std::max(hi, s.q95);
     }
     f.close();
     if (x == 0) continue;
+    // Every value the same: gnuplot refuses an empty range, so give it one.
+    const std::string yrange =
+        hi > lo ? "" : "set yrange [" + std::to_string(lo - std::max(std::fabs(lo) * 0.1, 0.01)) +
+                           ":" + std::to_string(hi + std::max(std::fabs(hi) * 0.1, 0.01)) + "]\n";
+    const std::string dat = "'" + stem + ".dat'";
     const std::string gp =
-        "set terminal pngcairo size 800,500\nset output '" + stem + ".png'\nset title '" +
-        e.name + ": " + metric + " (box: quartiles, whiskers: 5% and 95%, x: mean)'\n"
-        "set style fill empty\nset boxwidth 0.5\nset grid ytics\nset xrange [-0.7:" +
-        std::to_string(x) + "-0.3]\nset ylabel '" + metric + "'\n"
-        "plot '" + stem + ".dat' using 1:4:3:7:6:xticlabels(2) with candlesticks "
-        "whiskerbars title '', '' using 1:5:5:5:5 with candlesticks lw 2 title 'median', "
-        "'' using 1:8 with points pt 2 title 'mean'\n";
+        "set terminal pngcairo noenhanced size 800,500\nset output '" + stem + ".png'\n"
+        "set title '" + e.name + ": " + metric + " (box: quartiles, whiskers: 5% and 95%)'\n"
+        "set style fill empty\nset boxwidth 0.5\nset grid ytics\nset key outside bottom\n"
+        "set xrange [-0.7:" + std::to_string(x) + "-0.3]\nset ylabel '" + metric + "'\n" +
+        yrange + "plot " + dat + " using 1:4:3:7:6:xticlabels(2) with candlesticks whiskerbars 0.5 "
+        "notitle, " + dat + " using 1:5:5:5:5 with candlesticks lw 3 title 'median', " + dat +
+        " using 1:8 with points pt 2 ps 1.5 title 'mean'\n";
     if (gnuplot(stem + ".gp", gp)) made.push_back(stem + ".png");
   }
   // Throughput against loss rate.
@@ -207,7 +223,7 @@ std::vector<std::string> write_plots(const std::string& dir, const sim::Experime
     f.close();
     if (blocks) {
       const std::string gp =
-          "set terminal pngcairo size 800,550\nset output '" + stem + ".png'\n"
+          "set terminal pngcairo noenhanced size 800,550\nset output '" + stem + ".png'\n"
           "set title 'random-loss: throughput against loss (median, quartiles)'\n"
           "set logscale xy\nset grid\nset xlabel 'loss probability'\nset ylabel 'Mbit/s'\n"
           "array T[" + std::to_string(blocks) + "] = [" + titles + "]\nplot for [i=0:" +

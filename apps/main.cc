@@ -429,7 +429,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   sim_cmd->add_option("--plot", sim.plot,
                       "--experiment: draw PNG plots with gnuplot into DIR (created if missing): "
-                      "cwnd, throughput and queue over time of each algorithm's median run, a "
+                      "cwnd, throughput, RTT and queue over time of each algorithm's median run, a "
                       "box plot per metric, throughput against loss for random-loss")
       ->type_name("DIR");
   sim_cmd->add_option("--against", sim.against,

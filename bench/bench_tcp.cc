@@ -1,6 +1,7 @@
 // TCP per-segment costs and the simulator's speed. Timings only.
 #include <benchmark/benchmark.h>
 
+#include "sim/lab.hh"
 #include "sim/scenario.hh"
 #include "tcp_cases.hh"
 
@@ -54,6 +55,28 @@ void BM_SimulatedGigabitTransfer(benchmark::State& state) {
   state.SetLabel(std::string("100 MB over 1 Gbit/s, 10 ms RTT, ") + tcp::cc_name(cc));
 }
 BENCHMARK(BM_SimulatedGigabitTransfer)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+// The lab's high-bdp run (docs/congestion.md): 30 simulated seconds of one
+// flow at 155 Mbit/s over 80 ms, queue of one BDP. The target: well
+// under a second of CPU, i.e. simulated seconds per CPU second well above 30.
+void BM_LabHighBdpRun(benchmark::State& state) {
+  static const tcp::CcAlgo algos[] = {tcp::CcAlgo::reno, tcp::CcAlgo::cubic, tcp::CcAlgo::bbr};
+  const tcp::CcAlgo cc = algos[state.range(0)];
+  sim::LabOptions o;
+  o.algos = {cc};
+  o.runs = 1;
+  const auto jobs = sim::plan_experiment(*sim::find_experiment("high-bdp"), o);
+  double sim_s = 0, cpu_s = 0;
+  for (auto _ : state) {
+    const sim::LabRun r = sim::run_lab(jobs[0].setup, jobs[0].seed);
+    sim_s += double(r.sim_ns) / 1e9;
+    cpu_s += r.cpu_s;
+  }
+  state.counters["sim_s_per_cpu_s"] = sim_s / cpu_s;
+  state.counters["cpu_s_per_30s_run"] = 30 * cpu_s / sim_s;
+  state.SetLabel(std::string("high-bdp, 30 s at 155 Mbit/s, 80 ms, ") + tcp::cc_name(cc));
+}
+BENCHMARK(BM_LabHighBdpRun)->DenseRange(0, 2)->Unit(benchmark::kMillisecond)->Iterations(2);
 
 }  // namespace
 

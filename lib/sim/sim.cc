@@ -9,16 +9,24 @@ namespace ts::sim {
 
 // ------------------------------------------------------------------ Simulator
 
-void Simulator::push(Event e) {
-  e.seq = seq_++;
-  q_.push(e);
+void Simulator::push(uint64_t t, const Event& e) {
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+    slab_[slot] = e;
+  } else {
+    slot = uint32_t(slab_.size());
+    slab_.push_back(e);
+  }
+  q_.push({t, seq_++, slot});
 }
 
 void Simulator::deliver_at(uint64_t t, Node* to, uint32_t port, const Packet& p) {
-  push({t, 0, Kind::deliver, to, port, p, 0});
+  push(t, {Kind::deliver, to, port, p, 0});
 }
 
-void Simulator::wake_at(uint64_t t, Node* node) { push({t, 0, Kind::wake, node, 0, {}, 0}); }
+void Simulator::wake_at(uint64_t t, Node* node) { push(t, {Kind::wake, node, 0, {}, 0}); }
 
 void Simulator::call_at(uint64_t t, std::function<void()> fn) {
   uint32_t idx;
@@ -30,14 +38,16 @@ void Simulator::call_at(uint64_t t, std::function<void()> fn) {
     idx = uint32_t(calls_.size());
     calls_.push_back(std::move(fn));
   }
-  push({t, 0, Kind::call, nullptr, 0, {}, idx});
+  push(t, {Kind::call, nullptr, 0, {}, idx});
 }
 
 bool Simulator::step() {
   if (q_.empty()) return false;
-  Event e = q_.top();
+  const Key k = q_.top();
   q_.pop();
-  if (e.t > now_) now_ = e.t;
+  Event e = slab_[k.slot];
+  free_slots_.push_back(k.slot);
+  if (k.t > now_) now_ = k.t;
   ++events_;
   switch (e.kind) {
     case Kind::deliver:
@@ -253,6 +263,10 @@ void Link::take(Packet& p, uint64_t now) {
   if (rng_.chance(p_.corrupt) && p.len > 14) {
     stats_.lost_payload += tcp_payload(p);  // before the flip can change the lengths
     p.data[14 + rng_.below(p.len - 14)] ^= uint8_t(1u << rng_.below(8));
+    // No NIC would pass it: checksums left to the device are now checked in
+    // software (and fail).
+    p.flags &= ~(stack::pktflag::tx_ip_csum | stack::pktflag::tx_tcp_csum |
+                 stack::pktflag::tx_udp_csum);
     ++stats_.corrupted;
     sent = LinkEvent::corrupted;
   }
@@ -274,6 +288,7 @@ void Link::take(Packet& p, uint64_t now) {
     if (pool_.alloc(copy) && copy.room >= p.len) {
       std::memcpy(copy.data, p.data, p.len);
       copy.len = p.len;
+      copy.flags = p.flags;
       ++stats_.duplicated;
       note(sent == LinkEvent::sent ? LinkEvent::duplicated : sent, now, p);
       sim_.deliver_at(arrive, to_, to_port_, p);
@@ -296,6 +311,13 @@ Host::Host(Simulator& sim, std::string name, const stack::StackConfig& cfg,
 void Host::attach(uint32_t, Link* out) { dev_.set_sink(out); }
 
 void Host::receive(Packet& p, uint32_t, uint64_t now) {
+  if (offload_) {
+    using namespace stack::pktflag;
+    uint32_t f = 0;
+    if (p.flags & tx_ip_csum) f |= rx_ip_csum_good;
+    if (p.flags & (tx_tcp_csum | tx_udp_csum)) f |= rx_l4_csum_good;
+    p.flags = f;
+  }
   dev_.deliver(p);
   kick(now);
 }
@@ -390,6 +412,7 @@ Host& Network::add_host(const std::string& name, const wire::Ipv4Cidr& cidr,
   const uint32_t n = next_mac_++;
   const wire::MacAddr mac{{0x02, 0x00, 0x00, uint8_t(n >> 16), uint8_t(n >> 8), uint8_t(n)}};
   hosts_.push_back(std::make_unique<Host>(sim_, name, cfg, mac, buffers_));
+  if (offload_) hosts_.back()->set_checksum_offload(true);
   return *hosts_.back();
 }
 
