@@ -344,16 +344,27 @@ int run_lab_experiment(const SimArgs& a) {
     failures.push_back({{"algorithm", algo}, {"seed", jobs[i].seed},
                         {"condition", jobs[i].condition_label},
                         {"failure", run.failure}, {"replay", replay}});
-    if (!a.plot.empty()) {
-      const std::string path = a.plot + "/failed-" + e->name + "-" + algo + "-seed" +
-                               std::to_string(jobs[i].seed) + ".dat";
-      std::ofstream f(path);
-      f << "# time_s flow cwnd_kb srtt_ms mbps queue_packets\n";
-      for (const sim::LabSample& p : run.trace)
-        f << p.t_s << ' ' << p.flow << ' ' << p.cwnd_kb << ' ' << p.srtt_ms << ' ' << p.mbps
-          << ' ' << p.queue << '\n';
-      std::printf("  trace: %s\n", path.c_str());
+    // The failing run's trace, for a look before replaying it: in the plot
+    // directory, else in lab-traces/ (runs are deterministic, so running it
+    // again with a trace gives the very run).
+    const std::string dir = a.plot.empty() ? "lab-traces" : a.plot;
+    mkdir(dir.c_str(), 0755);
+    sim::LabRun traced = run;
+    if (traced.trace.empty()) {
+      sim::LabSetup s = jobs[i].setup;
+      s.trace_period_ns = std::max<uint64_t>(s.duration_ns / 1500, 10'000'000);
+      traced = sim::run_lab(s, jobs[i].seed);
     }
+    const std::string path = dir + "/failed-" + e->name + "-" + algo + "-seed" +
+                             std::to_string(jobs[i].seed) +
+                             (jobs[i].condition_label.empty() ? "" : "-" + file_safe(jobs[i].condition_label)) +
+                             ".dat";
+    std::ofstream f(path);
+    f << "# time_s flow cwnd_kb srtt_ms mbps queue_packets\n";
+    for (const sim::LabSample& p : traced.trace)
+      f << p.t_s << ' ' << p.flow << ' ' << p.cwnd_kb << ' ' << p.srtt_ms << ' ' << p.mbps
+        << ' ' << p.queue << '\n';
+    std::printf("  trace: %s%s\n", path.c_str(), f ? "" : " (could not be written)");
   }
   const auto refs = sim::experiment_references(*e, o);
 

@@ -59,16 +59,49 @@ size_t check_pattern(uint64_t seed, uint64_t off, const uint8_t* in, size_t n) {
   return n;
 }
 
+std::vector<uint8_t> pattern_block(uint64_t seed) {
+  std::vector<uint8_t> b(kPeriod);
+  fill_pattern(seed, 0, b.data(), b.size());
+  return b;
+}
+
+namespace {
+
+// Copies n bytes of the periodic pattern from stream offset off.
+void copy_periodic(const std::vector<uint8_t>& block, uint64_t off, uint8_t* out, size_t n) {
+  while (n) {
+    const size_t at = size_t(off % kPeriod), k = std::min(n, kPeriod - at);
+    std::memcpy(out, block.data() + at, k);
+    out += k;
+    off += k;
+    n -= k;
+  }
+}
+
+bool matches_periodic(const std::vector<uint8_t>& block, uint64_t off, const uint8_t* in, size_t n) {
+  while (n) {
+    const size_t at = size_t(off % kPeriod), k = std::min(n, kPeriod - at);
+    if (std::memcmp(in, block.data() + at, k) != 0) return false;
+    in += k;
+    off += k;
+    n -= k;
+  }
+  return true;
+}
+
+}  // namespace
+
 // ------------------------------------------------------------------ sender
 
-BulkSender::BulkSender(Simulator& sim, Host& host, uint64_t bytes)
-    : sim_(sim), host_(host), bytes_(bytes), chunk_(64 * 1024) {}
+BulkSender::BulkSender(Simulator& sim, Host& host, uint64_t bytes, bool periodic)
+    : sim_(sim), host_(host), bytes_(bytes), chunk_(64 * 1024), periodic_(periodic) {}
 
 bool BulkSender::start(wire::Ipv4Addr dst, uint16_t port, const tcp::TcpConfig* cfg) {
   started_at_ = sim_.now();
   conn_ = host_.stack().tcp().connect(dst, port, this, sim_.now(), cfg);
   if (!conn_) return false;
   seed_ = flow_seed(host_.ip(), conn_->tuple().local_port);
+  if (periodic_) block_ = pattern_block(seed_);
   host_.kick(sim_.now());
   return true;
 }
@@ -77,7 +110,10 @@ void BulkSender::pump(tcp::Connection& c) {
   while (sent_ < bytes_) {
     const size_t want = size_t(std::min<uint64_t>({bytes_ - sent_, chunk_.size(), c.send_space()}));
     if (want == 0) break;
-    fill_pattern(seed_, sent_, chunk_.data(), want);
+    if (periodic_)
+      copy_periodic(block_, sent_, chunk_.data(), want);
+    else
+      fill_pattern(seed_, sent_, chunk_.data(), want);
     const size_t n = c.send({chunk_.data(), want}, sim_.now());
     sent_ += n;
     if (n < want) break;
@@ -105,13 +141,15 @@ uint64_t BulkSender::retransmitted_bytes() const {
 
 // ------------------------------------------------------------------ receiver
 
-BulkReceiver::BulkReceiver(Simulator& sim, Host& host, uint64_t chunk, uint64_t period_ns)
-    : sim_(sim), host_(host), chunk_(chunk), period_(period_ns) {}
+BulkReceiver::BulkReceiver(Simulator& sim, Host& host, uint64_t chunk, uint64_t period_ns,
+                           bool periodic)
+    : sim_(sim), host_(host), chunk_(chunk), period_(period_ns), periodic_(periodic) {}
 
 tcp::Events* BulkReceiver::on_accept(const tcp::FourTuple& t) {
   Flow f;
   f.seed = flow_seed(t.remote_ip, t.remote_port);
-  flows_.push_back(f);
+  if (periodic_) f.block = pattern_block(f.seed);
+  flows_.push_back(std::move(f));
   return this;
 }
 
@@ -142,7 +180,9 @@ void BulkReceiver::read(tcp::Connection& c) {
   size_t done = 0;
   for (auto part : {r.a, r.b}) {
     const size_t k = std::min(part.size(), n - done);
-    if (k && check_pattern(f->seed, f->received + done, part.data(), k) != k) f->corrupt = true;
+    if (k && !(periodic_ ? matches_periodic(f->block, f->received + done, part.data(), k)
+                         : check_pattern(f->seed, f->received + done, part.data(), k) == k))
+      f->corrupt = true;
     done += k;
     if (done == n) break;
   }

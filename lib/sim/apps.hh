@@ -18,9 +18,16 @@ void fill_pattern(uint64_t seed, uint64_t offset, uint8_t* out, size_t n);
 // Offset of the first byte that differs from the pattern, or n if none does.
 size_t check_pattern(uint64_t seed, uint64_t offset, const uint8_t* in, size_t n);
 
+// The lab's cheaper pattern (copied and compared, not computed): the first
+// kPeriod bytes of a flow's pattern, repeated. A prime period that is no
+// multiple of any segment size; only a byte displaced by a multiple of it
+// would pass (the scenarios keep the full pattern).
+inline constexpr size_t kPeriod = 65521;
+std::vector<uint8_t> pattern_block(uint64_t seed);
+
 class BulkSender final : public tcp::Events {
  public:
-  BulkSender(Simulator& sim, Host& host, uint64_t bytes);
+  BulkSender(Simulator& sim, Host& host, uint64_t bytes, bool periodic = false);
   bool start(wire::Ipv4Addr dst, uint16_t port, const tcp::TcpConfig* cfg = nullptr);
 
   void on_connected(tcp::Connection& c) override { pump(c); }
@@ -50,6 +57,8 @@ class BulkSender final : public tcp::Events {
   bool shut_ = false, closed_ = false, peer_closed_ = false;
   tcp::CloseReason reason_ = tcp::CloseReason::normal;
   std::vector<uint8_t> chunk_;
+  bool periodic_;
+  std::vector<uint8_t> block_;  // periodic: pattern_block(seed_)
 };
 
 class BulkReceiver final : public stack::Acceptor, public tcp::Events {
@@ -65,11 +74,13 @@ class BulkReceiver final : public stack::Acceptor, public tcp::Events {
     tcp::Connection* conn = nullptr;
     bool read_scheduled = false;
     uint64_t tick = UINT64_MAX, allowance = 0;
+    std::vector<uint8_t> block;  // the periodic pattern's block
   };
 
   // A slow application reads at most `chunk` bytes every `period_ns` (all of
   // it, as it arrives, when period_ns is 0).
-  BulkReceiver(Simulator& sim, Host& host, uint64_t chunk = 0, uint64_t period_ns = 0);
+  BulkReceiver(Simulator& sim, Host& host, uint64_t chunk = 0, uint64_t period_ns = 0,
+               bool periodic = false);
 
   tcp::Events* on_accept(const tcp::FourTuple& t) override;
   void on_readable(tcp::Connection& c) override { read(c); }
@@ -86,6 +97,7 @@ class BulkReceiver final : public stack::Acceptor, public tcp::Events {
   Simulator& sim_;
   Host& host_;
   uint64_t chunk_, period_;
+  bool periodic_;
   std::vector<Flow> flows_;
 };
 

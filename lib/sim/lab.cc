@@ -99,9 +99,11 @@ LabRun run_lab(const LabSetup& s, uint64_t seed) {
   std::vector<std::unique_ptr<BulkSender>> tx;
   for (size_t i = 0; i < n; ++i) {
     cfgs[i].cc = s.flows[i].cc;
-    rx.push_back(std::make_unique<BulkReceiver>(net.sim(), *receivers[i]));
+    // The periodic pattern: copied and compared rather than computed, a
+    // fifth of a run's time saved (apps.hh).
+    rx.push_back(std::make_unique<BulkReceiver>(net.sim(), *receivers[i], 0, 0, true));
     receivers[i]->stack().tcp().listen(5001, rx.back().get());
-    tx.push_back(std::make_unique<BulkSender>(net.sim(), *senders[i], uint64_t(1) << 50));
+    tx.push_back(std::make_unique<BulkSender>(net.sim(), *senders[i], uint64_t(1) << 50, true));
     BulkSender* t = tx.back().get();
     const wire::Ipv4Addr dst = receivers[i]->ip();
     const tcp::TcpConfig* cfg = &cfgs[i];

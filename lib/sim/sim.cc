@@ -4,10 +4,43 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 
 namespace ts::sim {
 
 // ------------------------------------------------------------------ Simulator
+
+void Simulator::Heap::push(Key k) {
+  size_t i = v_.size();
+  v_.push_back(k);
+  while (i > 0) {
+    const size_t parent = (i - 1) / 4;
+    if (!(k < v_[parent])) break;
+    v_[i] = v_[parent];
+    i = parent;
+  }
+  v_[i] = k;
+}
+
+void Simulator::Heap::pop() {
+  const Key last = v_.back();
+  v_.pop_back();
+  if (v_.empty()) return;
+  const size_t n = v_.size();
+  size_t i = 0;
+  for (;;) {
+    const size_t first = 4 * i + 1;
+    if (first >= n) break;
+    size_t best = first;
+    const size_t end = std::min(first + 4, n);
+    for (size_t c = first + 1; c < end; ++c)
+      if (v_[c] < v_[best]) best = c;
+    if (!(v_[best] < last)) break;
+    v_[i] = v_[best];
+    i = best;
+  }
+  v_[i] = last;
+}
 
 void Simulator::push(uint64_t t, const Event& e) {
   uint32_t slot;
@@ -19,7 +52,8 @@ void Simulator::push(uint64_t t, const Event& e) {
     slot = uint32_t(slab_.size());
     slab_.push_back(e);
   }
-  q_.push({t, seq_++, slot});
+  if (slot >> kSlotBits) throw std::length_error("simulator: more than 16M events pending");
+  q_.push({t, seq_++ << kSlotBits | slot});
 }
 
 void Simulator::deliver_at(uint64_t t, Node* to, uint32_t port, const Packet& p) {
@@ -45,8 +79,9 @@ bool Simulator::step() {
   if (q_.empty()) return false;
   const Key k = q_.top();
   q_.pop();
-  Event e = slab_[k.slot];
-  free_slots_.push_back(k.slot);
+  const uint32_t slot = uint32_t(k.order & ((1u << kSlotBits) - 1));
+  Event e = slab_[slot];
+  free_slots_.push_back(slot);
   if (k.t > now_) now_ = k.t;
   ++events_;
   switch (e.kind) {

@@ -1,11 +1,16 @@
 #include "stack/mem_device.hh"
 
+#include <algorithm>
 #include <cstring>
+#include <new>
 
 namespace ts::stack {
 
 MemDevice::MemDevice(const wire::MacAddr& mac, size_t buffers, uint32_t buffer_size)
-    : buffer_size_(buffer_size), storage_(buffers * buffer_size), descs_(buffers) {
+    : buffer_size_(buffer_size),
+      storage_(static_cast<uint8_t*>(std::calloc(std::max<size_t>(buffers * buffer_size, 1), 1))),
+      descs_(buffers) {
+  if (!storage_) throw std::bad_alloc();
   info_.mac = mac;
   free_.reserve(buffers);
   for (size_t i = buffers; i-- > 0;) {

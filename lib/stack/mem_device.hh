@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -78,7 +80,13 @@ class MemDevice : public Device {
   DeviceInfo info_;
   bool in_process_ = false;
   uint32_t buffer_size_;
-  std::vector<uint8_t> storage_;
+  // Zeroed by calloc, which for a large pool maps zero pages lazily: a pool
+  // sized for the worst case costs only the buffers used (the simulator makes
+  // pools of tens of megabytes per host and run).
+  struct FreeDeleter {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint8_t[], FreeDeleter> storage_;
   std::vector<Desc> descs_;
   std::vector<uint32_t> free_;
   size_t in_use_ = 0;

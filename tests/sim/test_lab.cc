@@ -165,4 +165,22 @@ TEST(LabRuns, OneSeedReplaysExactly) {
   EXPECT_NE(a.runs[0].events, c.runs[0].events);
 }
 
+TEST(LabRuns, AFlowThatDeliversNothingFailsTheRun) {
+  LabSetup s;
+  s.bottleneck.rate_bps = 10e6;
+  s.bottleneck.delay_ns = 5'000'000;
+  s.bottleneck.queue_packets = 50;
+  s.bottleneck.loss.bernoulli = 1;  // the path is cut
+  s.flows = {{CcAlgo::cubic, 0, 0}};
+  s.duration_ns = 2'000'000'000;
+  s.trace_period_ns = 100'000'000;
+  const LabRun r = run_lab(s, 1);
+  EXPECT_NE(r.failure.find("delivered nothing"), std::string::npos) << r.failure;
+  EXPECT_EQ(r.trace.size(), 20u);  // a sample every 100 ms, for the failure's trace
+  s.bottleneck.loss.bernoulli = 0;
+  const LabRun ok = run_lab(s, 1);
+  EXPECT_TRUE(ok.failure.empty()) << ok.failure;
+  EXPECT_GT(ok.utilization, 0.8);
+}
+
 }  // namespace

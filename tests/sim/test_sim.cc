@@ -60,6 +60,10 @@ std::vector<Case> cases() {
       for (uint64_t seed = 1; seed <= quarter; ++seed) v.push_back({s, cc, seed});
     v.push_back({"lfn", cc, 1});
   }
+  // The gigabit path (100 MB) once for every algorithm.
+  for (CcAlgo cc : {CcAlgo::newreno, CcAlgo::cubic, CcAlgo::tahoe, CcAlgo::reno, CcAlgo::vegas,
+                    CcAlgo::compound, CcAlgo::bbr})
+    v.push_back({"gigabit", cc, 1});
   for (CcAlgo cc : {CcAlgo::cubic, CcAlgo::bbr})
     for (const char* s : all)
       for (uint64_t seed = 1; seed <= quarter; ++seed) v.push_back({s, cc, seed, true});
