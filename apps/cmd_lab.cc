@@ -114,7 +114,7 @@ std::vector<std::string> write_plots(const std::string& dir, const sim::Experime
     std::vector<size_t> idx;
     for (size_t i = 0; i < jobs.size(); ++i)
       if (tcp::cc_name(jobs[i].algo) == algo && jobs[i].condition == cond &&
-          !res.runs[i].trace.empty() && !res.metrics[i].empty())
+          !res.metrics[i].empty())
         idx.push_back(i);
     if (idx.empty()) continue;
     const std::string& label = jobs[idx[0]].condition_label;
@@ -124,7 +124,11 @@ std::vector<std::string> write_plots(const std::string& dir, const sim::Experime
       return res.metrics[x].at(key) < res.metrics[y].at(key);
     });
     const size_t rep = idx[idx.size() / 2];
-    const sim::LabRun& r = res.runs[rep];
+    // Runs are deterministic: the median run again, traced (so traces of
+    // all runs need not be kept).
+    sim::LabSetup traced = jobs[rep].setup;
+    sim::enable_trace(traced);
+    const sim::LabRun r = sim::run_lab(traced, jobs[rep].seed);
     const std::string dat = stem + "-trace.dat";
     std::ofstream f(dat);
     f << "# time_s flow cwnd_kb srtt_ms mbps queue_packets (run seed " << jobs[rep].seed << ")\n";
@@ -188,8 +192,8 @@ std::vector<std::string> write_plots(const std::string& dir, const sim::Experime
         "set title '" + e.name + ": " + metric + " (box: quartiles, whiskers: 5% and 95%)'\n"
         "set style fill empty\nset boxwidth 0.5\nset grid ytics\nset key outside bottom\n"
         "set xrange [-0.7:" + std::to_string(x) + "-0.3]\nset ylabel '" + metric + "'\n" +
-        yrange + "plot " + dat + " using 1:4:3:7:6:xticlabels(2) with candlesticks whiskerbars 0.5 "
-        "notitle, " + dat + " using 1:5:5:5:5 with candlesticks lw 3 title 'median', " + dat +
+        yrange + "plot " + dat + " using 1:4:3:7:6:xticlabels(2) notitle with candlesticks "
+        "whiskerbars 0.5, " + dat + " using 1:5:5:5:5 with candlesticks lw 3 title 'median', " + dat +
         " using 1:8 with points pt 2 ps 1.5 title 'mean'\n";
     if (gnuplot(stem + ".gp", gp)) made.push_back(stem + ".png");
   }
@@ -300,7 +304,6 @@ int run_lab_experiment(const SimArgs& a) {
       usage_error("--plot: " + a.plot + " is not a directory");
     }
     if (access(a.plot.c_str(), W_OK) != 0) usage_error("--plot: cannot write in " + a.plot);
-    o.trace = true;
   }
 
   const size_t total = sim::plan_experiment(*e, o).size();
@@ -349,12 +352,9 @@ int run_lab_experiment(const SimArgs& a) {
     // again with a trace gives the very run).
     const std::string dir = a.plot.empty() ? "lab-traces" : a.plot;
     mkdir(dir.c_str(), 0755);
-    sim::LabRun traced = run;
-    if (traced.trace.empty()) {
-      sim::LabSetup s = jobs[i].setup;
-      s.trace_period_ns = std::max<uint64_t>(s.duration_ns / 1500, 10'000'000);
-      traced = sim::run_lab(s, jobs[i].seed);
-    }
+    sim::LabSetup s = jobs[i].setup;
+    sim::enable_trace(s);
+    const sim::LabRun traced = sim::run_lab(s, jobs[i].seed);
     const std::string path = dir + "/failed-" + e->name + "-" + algo + "-seed" +
                              std::to_string(jobs[i].seed) +
                              (jobs[i].condition_label.empty() ? "" : "-" + file_safe(jobs[i].condition_label)) +

@@ -53,6 +53,10 @@ LinkParams fast_link(uint64_t delay_ns) {
 
 }  // namespace
 
+void enable_trace(LabSetup& s) {
+  s.trace_period_ns = std::max<uint64_t>({s.duration_ns / 1500, 2 * s.base_rtt_ns(), 10 * kMs});
+}
+
 uint64_t LabSetup::base_rtt_ns() const {
   const uint64_t extra = flows.empty() ? 0 : flows[0].extra_delay_ns;
   return 2 * (bottleneck.delay_ns + extra);
@@ -312,10 +316,7 @@ void setup_job(const ExperimentInfo& e, const LabOptions& o, LabJob& j) {
   const double bdp = s.bottleneck.rate_bps / 8 * rtt_s;
   s.sndbuf = s.rcvbuf = uint32_t(std::clamp(4 * bdp, 1.0 * (1 << 20), 256.0 * (1 << 20)));
   s.buffers = size_t(std::clamp(4 * bdp / 1448 + s.bottleneck.queue_packets + 4096, 8192.0, 400000.0));
-  // Trace samples at least two round trips apart: throughput over less than
-  // a round trip shows the ACK clock's bursts, not the rate.
-  if (o.trace)
-    s.trace_period_ns = std::max<uint64_t>({s.duration_ns / 1500, 2 * s.base_rtt_ns(), 10 * kMs});
+  if (o.trace) enable_trace(s);
 }
 
 double jain(const std::vector<double>& x) {

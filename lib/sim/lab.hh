@@ -61,6 +61,10 @@ struct LabRun {
 };
 
 LabRun run_lab(const LabSetup& s, uint64_t seed);
+// Samples the run every two round trips at least (throughput over less than
+// a round trip shows the ACK clock's bursts, not the rate), at most 1500
+// times.
+void enable_trace(LabSetup& s);
 
 // ------------------------------------------------------------------ experiments
 

@@ -4,6 +4,7 @@ and exit status 2 for every kind of bad input, and the demo end to end (its
 JSON, its fault injection, its reaction to SIGINT)."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -677,8 +678,10 @@ check(r.returncode == 0 and res.get("experiment") == "delay" and res.get("runs")
       "sim --experiment delay --json: statistics per algorithm and metric, a t-test per pair",
       r.stdout[-2000:] + json.dumps(res)[:1500])
 pngs = sorted(f for f in os.listdir(plots) if f.endswith(".png")) if os.path.isdir(plots) else []
+made = re.search(r"plots: (\d+) PNG", r.stdout)
 check(all(("delay-%s-trace.png" % a) in pngs for a in ("reno", "vegas", "bbr")) and
-      "delay-queue_delay_ms.png" in pngs and
+      "delay-queue_delay_ms.png" in pngs and "gnuplot failed" not in r.stderr and
+      made and int(made.group(1)) == len(pngs) and
       all(open(os.path.join(plots, f), "rb").read(8) == b"\x89PNG\r\n\x1a\n" for f in pngs),
       "sim --experiment --plot: a trace per algorithm and a box plot per metric, as PNG",
       " ".join(pngs) + r.stdout[-500:])
