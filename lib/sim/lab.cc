@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <memory>
 #include <thread>
 
@@ -410,26 +411,24 @@ LabResults run_experiment(const ExperimentInfo& e, const LabOptions& o, unsigned
   std::atomic<size_t> next{0}, finished{0};
   auto worker = [&] {
     for (size_t i; (i = next.fetch_add(1)) < n;) {
-      res.runs[i] = run_lab(res.jobs[i].setup, res.jobs[i].seed);
+      try {
+        res.runs[i] = run_lab(res.jobs[i].setup, res.jobs[i].seed);
+      } catch (const std::exception& x) {
+        // Out of memory, or more events pending than the simulator holds:
+        // this run fails, the others go on.
+        res.runs[i] = LabRun{};
+        res.runs[i].failure = std::string("the run stopped: ") + x.what();
+      }
       if (res.runs[i].failure.empty()) res.metrics[i] = job_metrics(e, res.jobs[i], res.runs[i]);
       ++finished;
     }
   };
+  // `threads` workers; the calling thread waits and reports progress.
   std::vector<std::thread> pool;
-  for (unsigned t = 1; t < std::min<size_t>(std::max(threads, 1u), n); ++t) pool.emplace_back(worker);
-  if (progress) {
-    // The calling thread reports while the pool works (and works itself when
-    // there is no pool).
-    if (pool.empty()) {
-      worker();
-    } else {
-      while (finished.load() < n) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        progress(finished.load(), n);
-      }
-    }
-  } else {
-    worker();
+  for (unsigned t = 0; t < std::min<size_t>(std::max(threads, 1u), n); ++t) pool.emplace_back(worker);
+  while (finished.load() < n) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (progress) progress(finished.load(), n);
   }
   for (auto& t : pool) t.join();
   for (size_t i = 0; i < n; ++i) {

@@ -108,9 +108,9 @@ std::map<std::string, double> job_metrics(const ExperimentInfo& e, const LabJob&
 std::map<std::string, double> experiment_references(const ExperimentInfo& e,
                                                     const LabOptions& o);
 
-// Every job of an experiment, run on `threads` threads; `progress` (if any)
-// hears every few hundred milliseconds how many are done, from the calling
-// thread.
+// Every job of an experiment, run on `threads` threads while the calling
+// thread waits; `progress` (if any) hears from it every 20 ms how many are
+// done. A run that throws (out of memory) fails alone.
 struct LabResults {
   std::vector<LabJob> jobs;
   std::vector<LabRun> runs;                            // by job
