@@ -87,6 +87,22 @@ bool gnuplot(const std::string& script_path, const std::string& script) {
   return true;
 }
 
+// A run's trace for gnuplot, a block per flow (blank lines between, so each
+// flow is an index); returns the number of flows.
+uint32_t write_trace(std::ostream& f, const sim::LabRun& r, uint64_t seed) {
+  f << "# time_s flow cwnd_kb srtt_ms mbps queue_packets (run seed " << seed << ")\n";
+  uint32_t flows = 0;
+  for (const sim::LabSample& p : r.trace) flows = std::max(flows, p.flow + 1);
+  for (uint32_t fl = 0; fl < flows; ++fl) {
+    for (const sim::LabSample& p : r.trace)
+      if (p.flow == fl)
+        f << p.t_s << ' ' << p.flow << ' ' << p.cwnd_kb << ' ' << p.srtt_ms << ' ' << p.mbps
+          << ' ' << p.queue << '\n';
+    f << "\n\n";
+  }
+  return flows;
+}
+
 std::string file_safe(std::string s) {
   for (char& c : s)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
@@ -131,16 +147,7 @@ std::vector<std::string> write_plots(const std::string& dir, const sim::Experime
     const sim::LabRun r = sim::run_lab(traced, jobs[rep].seed);
     const std::string dat = stem + "-trace.dat";
     std::ofstream f(dat);
-    f << "# time_s flow cwnd_kb srtt_ms mbps queue_packets (run seed " << jobs[rep].seed << ")\n";
-    uint32_t flows = 0;
-    for (const sim::LabSample& p : r.trace) flows = std::max(flows, p.flow + 1);
-    for (uint32_t fl = 0; fl < flows; ++fl) {
-      for (const sim::LabSample& p : r.trace)
-        if (p.flow == fl)
-          f << p.t_s << ' ' << p.flow << ' ' << p.cwnd_kb << ' ' << p.srtt_ms << ' ' << p.mbps
-            << ' ' << p.queue << '\n';
-      f << "\n\n";  // a gnuplot index per flow
-    }
+    const uint32_t flows = write_trace(f, r, jobs[rep].seed);
     f.close();
     const std::string png = stem + "-trace.png";
     std::string gp = "set terminal pngcairo noenhanced size 1000,1100\nset output '" + png + "'\n" +
@@ -201,28 +208,27 @@ std::vector<std::string> write_plots(const std::string& dir, const sim::Experime
   if (std::string_view(e.name) == "random-loss") {
     const std::string stem = base + "-throughput-vs-loss";
     std::ofstream f(stem + ".dat");
-    const char* rates[] = {"0.01%", "0.1%", "0.5%", "1%", "2%"};
-    const double ps[] = {0.0001, 0.001, 0.005, 0.01, 0.02};
+    const auto levels = sim::random_loss_levels();
     size_t blocks = 0;
     std::string titles;
     for (const std::string& algo : algos) {
       auto it = samples.find(algo);
       if (it == samples.end()) continue;
       f << "# " << algo << ": loss median q25 q75\n";
-      for (size_t i = 0; i < 5; ++i) {
-        auto m = it->second.find(std::string("throughput_mbps@p=") + rates[i]);
+      for (const sim::LossLevel& l : levels) {
+        auto m = it->second.find(std::string("throughput_mbps@") + l.label);
         if (m == it->second.end()) continue;
         const sim::Summary s = sim::summarize(m->second);
-        f << ps[i] << ' ' << s.median << ' ' << s.q25 << ' ' << s.q75 << '\n';
+        f << l.p << ' ' << s.median << ' ' << s.q25 << ' ' << s.q75 << '\n';
       }
       f << "\n\n";
       titles += (blocks ? "," : "") + std::string("\"") + algo + "\"";
       ++blocks;
     }
     f << "# Mathis et al.\n";
-    for (size_t i = 0; i < 5; ++i) {
-      auto r = refs.find(std::string("mathis_mbps@p=") + rates[i]);
-      if (r != refs.end()) f << ps[i] << ' ' << r->second << ' ' << r->second << ' ' << r->second << '\n';
+    for (const sim::LossLevel& l : levels) {
+      auto r = refs.find(std::string("mathis_mbps@") + l.label);
+      if (r != refs.end()) f << l.p << ' ' << r->second << ' ' << r->second << ' ' << r->second << '\n';
     }
     f.close();
     if (blocks) {
@@ -360,10 +366,7 @@ int run_lab_experiment(const SimArgs& a) {
                              (jobs[i].condition_label.empty() ? "" : "-" + file_safe(jobs[i].condition_label)) +
                              ".dat";
     std::ofstream f(path);
-    f << "# time_s flow cwnd_kb srtt_ms mbps queue_packets\n";
-    for (const sim::LabSample& p : traced.trace)
-      f << p.t_s << ' ' << p.flow << ' ' << p.cwnd_kb << ' ' << p.srtt_ms << ' ' << p.mbps
-        << ' ' << p.queue << '\n';
+    write_trace(f, traced, jobs[i].seed);
     std::printf("  trace: %s%s\n", path.c_str(), f ? "" : " (could not be written)");
   }
   const auto refs = sim::experiment_references(*e, o);

@@ -248,14 +248,18 @@ const std::vector<ExperimentInfo> kExperiments = {
      "reno,cubic", false},
 };
 
-const char* const kLossLabels[] = {"p=0.01%", "p=0.1%", "p=0.5%", "p=1%", "p=2%"};
-const double kLossRates[] = {0.0001, 0.001, 0.005, 0.01, 0.02};
+const LossLevel kLossLevels[] = {
+    {"p=0.01%", 0.0001}, {"p=0.1%", 0.001}, {"p=0.5%", 0.005}, {"p=1%", 0.01}, {"p=2%", 0.02}};
 constexpr double kLossRttMs = 40;
 
 std::vector<std::string> conditions_of(std::string_view name) {
   if (name == "high-bdp") return {"buffer=BDP", "buffer=BDP/10"};
   if (name == "rtt-fairness") return {"10ms/100ms", "100ms/1s"};
-  if (name == "random-loss") return {std::begin(kLossLabels), std::end(kLossLabels)};
+  if (name == "random-loss") {
+    std::vector<std::string> v;
+    for (const LossLevel& l : kLossLevels) v.push_back(l.label);
+    return v;
+  }
   if (name == "synchronization") return {"droptail", "red", "codel"};
   return {""};
 }
@@ -298,7 +302,7 @@ void setup_job(const ExperimentInfo& e, const LabOptions& o, LabJob& j) {
     s.measure_from_ns = s.duration_ns / 4;
   } else if (n == "random-loss") {
     s.bottleneck = bottleneck(100, kLossRttMs, 1);
-    s.bottleneck.loss.bernoulli = kLossRates[j.condition];
+    s.bottleneck.loss.bernoulli = kLossLevels[j.condition].p;
     s.flows = {{j.algo, 0, start(200 * kMs)}};
     s.duration_ns = scaled(20, o);
     s.measure_from_ns = s.duration_ns / 4;
@@ -317,7 +321,6 @@ void setup_job(const ExperimentInfo& e, const LabOptions& o, LabJob& j) {
   const double bdp = s.bottleneck.rate_bps / 8 * rtt_s;
   s.sndbuf = s.rcvbuf = uint32_t(std::clamp(4 * bdp, 1.0 * (1 << 20), 256.0 * (1 << 20)));
   s.buffers = size_t(std::clamp(4 * bdp / 1448 + s.bottleneck.queue_packets + 4096, 8192.0, 400000.0));
-  if (o.trace) enable_trace(s);
 }
 
 double jain(const std::vector<double>& x) {
@@ -332,6 +335,8 @@ double jain(const std::vector<double>& x) {
 }  // namespace
 
 const std::vector<ExperimentInfo>& experiments() { return kExperiments; }
+
+std::span<const LossLevel> random_loss_levels() { return kLossLevels; }
 
 const ExperimentInfo* find_experiment(std::string_view name) {
   for (const ExperimentInfo& e : kExperiments)
@@ -395,9 +400,9 @@ std::map<std::string, double> job_metrics(const ExperimentInfo& e, const LabJob&
 std::map<std::string, double> experiment_references(const ExperimentInfo& e, const LabOptions&) {
   std::map<std::string, double> m;
   if (std::string_view(e.name) == "random-loss")
-    for (size_t i = 0; i < std::size(kLossRates); ++i)
-      m[std::string("mathis_mbps@") + kLossLabels[i]] =
-          kMss * 8 / (kLossRttMs / 1e3) * 1.22 / std::sqrt(kLossRates[i]) / 1e6;
+    for (const LossLevel& l : kLossLevels)
+      m[std::string("mathis_mbps@") + l.label] =
+          kMss * 8 / (kLossRttMs / 1e3) * 1.22 / std::sqrt(l.p) / 1e6;
   return m;
 }
 

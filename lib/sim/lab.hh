@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,7 +76,6 @@ struct LabOptions {
   uint64_t seed = 1;            // run i uses seed + i for every algorithm
   bool sack = true, pacing = false;
   double duration_scale = 1;    // < 1 shortens every run (tests)
-  bool trace = false;           // keep traces (for plots)
 };
 
 struct ExperimentInfo {
@@ -87,6 +87,13 @@ struct ExperimentInfo {
   bool competition;             // flows of two algorithms share the bottleneck
 };
 const std::vector<ExperimentInfo>& experiments();
+// random-loss's conditions: the label in its metric names ("p=1%") and the
+// loss probability.
+struct LossLevel {
+  const char* label;
+  double p;
+};
+std::span<const LossLevel> random_loss_levels();
 const ExperimentInfo* find_experiment(std::string_view name);
 
 // One run to do: which algorithm, which run, which condition (a loss rate, a
