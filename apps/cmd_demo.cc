@@ -198,7 +198,7 @@ int run_demo(const DemoArgs& a) {
     probes.push_back(client_eps[i]->enable_probe("gen", gen_lcores[i], t0));
     probes.push_back(server_eps[i]->enable_probe("serve", serve_lcores[i], t0));
   }
-  const ProbeRegistration stats(probes, "demo", sharing.view(rt.clock()));
+  const ProbeRegistration stats(probes, "demo", sharing.view(rt.clock()), plan.metrics);
   // Split layout: the serve cores run their own loops until the run is over.
   std::atomic<bool> servers_stop{false};
   DrainBarrier servers_drain;

@@ -1,5 +1,6 @@
 // touchstone gen: the traffic generator on one port, in any workload mode
 // (workload/mode.hh).
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
@@ -111,6 +112,9 @@ int run_gen(const GenArgs& a) {
   stack::ImpairSpec rx, tx;
   parse_impair_args(a.common.impair, rx, tx);
   const glue::PortSpec port_spec = parse_port(a.common.port);
+  const double now_unix = std::chrono::duration<double>(
+                             std::chrono::system_clock::now().time_since_epoch()).count();
+  const double start_at = a.start_at.empty() ? 0 : parse_start_at(a.start_at, now_unix);
   const EalChoice eal = plan_eal_choice(a.common, 1);
   if (!tcp && eal.cores() > 1) usage_error("--mode ping runs on one core; give --lcores 1");
   check_core_share(plan, unsigned(eal.cores()));
@@ -146,7 +150,7 @@ int run_gen(const GenArgs& a) {
   std::vector<CoreProbe*> probes;
   for (size_t i = 0; i < n; ++i)
     probes.push_back(eps[i]->enable_probe("gen", lcores[i], rt.clock().now_ns()));
-  const ProbeRegistration stats(probes, "gen", sharing.view(rt.clock()));
+  const ProbeRegistration stats(probes, "gen", sharing.view(rt.clock()), plan.metrics);
   const std::string title = "counters (" + lcore_list(lcores) + "):";
 
   std::vector<std::unique_ptr<workload::Workload>> works;
@@ -155,6 +159,22 @@ int run_gen(const GenArgs& a) {
     works.push_back(workload::make_workload(eps[i]->stack(),
                                             core_share(plan.gen, unsigned(i), unsigned(n))));
     cores.push_back({works.back().get(), {eps[i].get()}});
+  }
+  if (start_at) {
+    const double wait = start_at - std::chrono::duration<double>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count();
+    if (wait > 0) {
+      std::printf("waiting %.3f s for --start-at %s\n", wait, a.start_at.c_str());
+    } else {
+      std::printf("--start-at %s passed %.3f s ago while setting up: starting now\n",
+                  a.start_at.c_str(), -wait);
+    }
+    std::fflush(stdout);
+    if (!wait_until(start_at, all, rt.clock())) {
+      std::printf("stopped before --start-at: nothing was sent\n");
+      return 1;
+    }
   }
   const WorkloadResult r = run_workload(cores, lcores, plan, rt.clock());
   print_summary("touchstone gen", plan, r);

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.hh"
+#include "apps/gnuplot.hh"
 #include "apps/report.hh"
 #include "sim/lab.hh"
 #include "sim/stats.hh"
@@ -40,10 +41,6 @@ std::vector<std::string> split_commas(const std::string& s) {
   return v;
 }
 
-bool have_gnuplot() {
-  return std::system("command -v gnuplot >/dev/null 2>&1") == 0;
-}
-
 // Per algorithm, per metric, the runs' values (in run order).
 using Samples = std::map<std::string, std::map<std::string, std::vector<double>>>;
 
@@ -60,31 +57,6 @@ std::string replay_of(const SimArgs& a, const sim::ExperimentInfo& e, tcp::CcAlg
   if (a.pacing) s += " --pacing";
   if (!a.duration_scale.empty()) s += " --duration-scale " + a.duration_scale;
   return s;
-}
-
-// Writes `script` next to its data and runs gnuplot on it; false (with a
-// line on stderr) if gnuplot failed.
-bool gnuplot(const std::string& script_path, const std::string& script) {
-  {
-    std::ofstream f(script_path);
-    f << script;
-    if (!f) {
-      std::fprintf(stderr, "touchstone: cannot write %s\n", script_path.c_str());
-      return false;
-    }
-  }
-  const std::string cmd = "gnuplot '" + script_path + "' 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return false;
-  char line[512];
-  std::string out;
-  while (std::fgets(line, sizeof line, p)) out += line;
-  const int rc = pclose(p);
-  if (rc != 0) {
-    std::fprintf(stderr, "touchstone: gnuplot failed on %s:\n%s", script_path.c_str(), out.c_str());
-    return false;
-  }
-  return true;
 }
 
 // A run's trace for gnuplot, a block per flow (blank lines between, so each

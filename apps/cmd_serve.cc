@@ -214,6 +214,7 @@ int run_serve(const ServeArgs& a) {
   parse_impair_args(a.common.impair, rx, tx);
   const auto duration = parse_duration_arg(a.common.duration, "--duration");
   const uint64_t progress = parse_progress(a.common);
+  const MetricsFileSpec metrics = parse_metrics_file(a.common);
   const glue::PortSpec port_spec = parse_port(a.common.port);
   workload::FileIndex files;
   std::optional<workload::ServerConfig> sc;
@@ -289,7 +290,7 @@ int run_serve(const ServeArgs& a) {
   const uint64_t start = clock.now_ns();
   std::vector<CoreProbe*> probes;
   for (size_t i = 0; i < n; ++i) probes.push_back(eps[i]->enable_probe("serve", lcores[i], start));
-  const ProbeRegistration stats(probes, "serve", sharing.view(rt.clock()));
+  const ProbeRegistration stats(probes, "serve", sharing.view(rt.clock()), metrics);
 
   // What a core reports for the progress line.
   struct Progress {

@@ -22,6 +22,7 @@
 
 #include "apps/commands.hh"
 #include "apps/introspect.hh"
+#include "apps/prometheus.hh"
 #include "apps/report.hh"
 #include "drivers-glue/eal.hh"
 #include "drivers-glue/port.hh"
@@ -102,28 +103,6 @@ class Client {
   }
   int fd_ = -1;
 };
-
-// What each counter means, for the text output: the endpoint's, the
-// port's, and the buffer pool's gauges.
-struct Meaning {
-  bool drop = false;
-  std::string text;
-};
-const std::map<std::string, Meaning, std::less<>>& meanings() {
-  static const auto* m = [] {
-    auto* out = new std::map<std::string, Meaning, std::less<>>;
-    stack::Counters{}.for_each([&](std::string_view name, uint64_t, bool drop, std::string_view d) {
-      (*out)[std::string(name)] = {drop, std::string(d)};
-    });
-#define TS_X(name, drop, always, desc) (*out)["port_" #name] = {drop, desc};
-    TS_PORT_COUNTERS(TS_X)
-#undef TS_X
-    (*out)["tcp_buffer_bytes_in_use"] = {false, "receive and send ring storage held by connections"};
-    (*out)["tcp_buffer_bytes_cached"] = {false, "ring storage kept for reuse"};
-    return out;
-  }();
-  return *m;
-}
 
 // One core's answer.
 struct CoreView {
@@ -266,7 +245,7 @@ void print_connections(const CoreView& c) {
 
 // Counters as text: name, value, per second (watch), description, drops marked.
 void print_counters_text(const CoreView& c, const CoreView* before, double dt) {
-  const auto& m = meanings();
+  const auto& m = counter_meanings();
   std::map<std::string, uint64_t, std::less<>> prev;
   if (before)
     for (const auto& [k, v] : before->counters) prev[k] = v;
@@ -282,6 +261,24 @@ void print_counters_text(const CoreView& c, const CoreView* before, double dt) {
       std::printf("  %-28s %14llu  %s\n", k.c_str(), (unsigned long long)v, desc.c_str());
     }
   }
+}
+
+// The instance's counters in Prometheus's text format.
+std::string prometheus_of(const InstanceView& v) {
+  std::vector<MetricsCore> cores;
+  for (const CoreView& c : v.cores) {
+    MetricsCore m;
+    // "gen lcore 3"
+    const size_t at = c.name.rfind(" lcore ");
+    m.role = c.role.empty() ? c.name.substr(0, c.name.find(' ')) : c.role;
+    m.lcore = at == std::string::npos ? 0 : unsigned(std::strtoul(c.name.c_str() + at + 7, nullptr, 10));
+    m.answered = c.answered;
+    m.uptime_ms = c.uptime_ms;
+    m.connections_open = c.connections_open;
+    m.counters = c.counters;
+    cores.push_back(std::move(m));
+  }
+  return prometheus_text(v.command, v.pid, cores);
 }
 
 void print_instance(const InstanceView& v, const InstanceView* before, double dt) {
@@ -397,7 +394,13 @@ int run_stats(const StatsArgs& a) {
     usage_error("stats '" + a.what + "': the only section is hostcache");
   const bool cache = a.what == "hostcache";
   if (cache)
-    refuse_given(a.given, {"--connections", "--max-connections", "--watch"}, "stats hostcache");
+    refuse_given(a.given, {"--connections", "--max-connections", "--watch", "--prometheus"},
+                 "stats hostcache");
+  if (a.prometheus) {
+    refuse_given(a.given, {"--connections", "--max-connections", "--json"}, "stats --prometheus");
+    if (a.given.has("--watch"))
+      not_applicable("--watch", "stats --prometheus (scrape it again, or use --metrics-file)");
+  }
   if (!a.connections && a.given.has("--max-connections"))
     not_applicable("--max-connections", "stats without --connections");
   const auto max_conns = util::parse_count(a.max_connections);
@@ -443,6 +446,10 @@ int run_stats(const StatsArgs& a) {
   const size_t limit = size_t(*max_conns);
   if (!watch_ns) {
     const InstanceView v = collect(cl, info, a.connections, limit);
+    if (a.prometheus) {
+      std::fputs(prometheus_of(v).c_str(), stdout);
+      return 0;
+    }
     if (a.json) {
       nlohmann::ordered_json j = instance_json(v, "counters");
       if (a.connections)

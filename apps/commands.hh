@@ -61,6 +61,7 @@ struct GenArgs {
   std::string target;
   std::string source_ips;    // FIRST[-LAST]: more local addresses for active opens
   std::string source_ports = "32768-60999";
+  std::string start_at;      // the run starts at this wall-clock time
   PoolArgs pools;
   DefenceArgs defences;
   FastOpenArgs fastopen;
@@ -106,7 +107,20 @@ struct StatsArgs {
   std::string max_connections = "10000";
   std::string watch = "1s";  // with --watch: the interval
   bool json = false;
+  bool prometheus = false;
   Given given;
+};
+
+struct MergeArgs {
+  std::vector<std::string> inputs;  // JSON results of gen, demo or merge
+  std::string json;                 // the merged result
+  std::string hdr_log;              // its intervals' latency as an HdrHistogram log
+};
+
+struct PlotArgs {
+  std::vector<std::string> inputs;
+  std::string output;  // FILE.png
+  std::string title;
 };
 
 // --max-conns (pools, flow table and timer wheel) and --buffer-memory (ring
@@ -138,6 +152,10 @@ int print_cc_list();
 // that is not an algorithm).
 void apply_cc_args(const std::string& cc, bool no_sack, bool pacing, tcp::TcpConfig& t);
 int run_gen(const GenArgs& a);
+// touchstone merge: many generators' results as one (docs/distributed.md).
+int run_merge(const MergeArgs& a);
+// touchstone plot: results over time and their latency spectrum, as a PNG.
+int run_plot(const PlotArgs& a);
 int run_demo(const DemoArgs& a);
 
 }  // namespace ts::app

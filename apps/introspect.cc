@@ -3,10 +3,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <thread>
 
+#include "apps/prometheus.hh"
 #include "apps/runtime.hh"
 #include "drivers-glue/telemetry.hh"
 #include "tcp/connection.hh"
@@ -237,6 +240,52 @@ void register_probes(const std::string& command, std::vector<CoreProbe*> probes,
           r.list.push_back(std::move(b));
         }
       });
+}
+
+MetricsFileWriter::MetricsFileWriter(std::string path, uint64_t interval_ns, std::string command,
+                                     std::vector<CoreProbe*> probes)
+    : path_(std::move(path)),
+      interval_ns_(interval_ns),
+      command_(std::move(command)),
+      probes_(std::move(probes)),
+      thread_([this] { run(); }) {}
+
+MetricsFileWriter::~MetricsFileWriter() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void MetricsFileWriter::run() {
+  bool warned = false;
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait_for(lock, std::chrono::nanoseconds(interval_ns_), [&] { return stop_; });
+    if (stop_) return;
+    lock.unlock();
+    std::vector<MetricsCore> cores;
+    for (CoreProbe* p : probes_) {
+      ProbeSnapshot s;
+      MetricsCore c;
+      c.role = p->role();
+      c.lcore = p->lcore();
+      c.answered = p->snapshot(0, false, s);
+      c.uptime_ms = s.uptime_ns / 1'000'000;
+      c.connections_open = s.connections;
+      c.counters = std::move(s.counters);
+      cores.push_back(std::move(c));
+    }
+    if (!write_file_atomically(path_, prometheus_text(command_, int(getpid()), cores)) &&
+        !warned) {
+      std::fprintf(stderr, "touchstone: --metrics-file %s: cannot write it (%s); still trying\n",
+                   path_.c_str(), std::strerror(errno));
+      warned = true;
+    }
+    lock.lock();
+  }
 }
 
 void unregister_probes() {

@@ -6,6 +6,9 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <thread>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -98,15 +101,54 @@ void register_probes(const std::string& command, std::vector<CoreProbe*> probes,
                      CacheView cache = {});
 void unregister_probes();
 
-// Registers probes for its lifetime (declare it after the endpoints it names).
+// --metrics-file: a thread that snapshots every probe each interval and
+// rewrites `path` atomically with the Prometheus text (apps/prometheus.hh),
+// for node_exporter's textfile collector. The cores pay what `stats` costs
+// them: a snapshot when asked.
+class MetricsFileWriter {
+ public:
+  MetricsFileWriter(std::string path, uint64_t interval_ns, std::string command,
+                    std::vector<CoreProbe*> probes);
+  ~MetricsFileWriter();
+  MetricsFileWriter(const MetricsFileWriter&) = delete;
+  MetricsFileWriter& operator=(const MetricsFileWriter&) = delete;
+
+ private:
+  void run();
+  std::string path_;
+  uint64_t interval_ns_;
+  std::string command_;
+  std::vector<CoreProbe*> probes_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+struct MetricsFileSpec {
+  std::string path;  // empty: none
+  uint64_t interval_ns = 1'000'000'000;
+};
+
+// Registers probes for its lifetime (declare it after the endpoints it
+// names), and writes the metrics file when one is asked for.
 struct ProbeRegistration {
   ProbeRegistration(std::vector<CoreProbe*> probes, const std::string& command,
-                    CacheView cache = {}) {
+                    CacheView cache = {}, const MetricsFileSpec& metrics = {}) {
+    if (!metrics.path.empty())
+      writer_ = std::make_unique<MetricsFileWriter>(metrics.path, metrics.interval_ns, command,
+                                                    probes);
     register_probes(command, std::move(probes), std::move(cache));
   }
-  ~ProbeRegistration() { unregister_probes(); }
+  ~ProbeRegistration() {
+    writer_.reset();
+    unregister_probes();
+  }
   ProbeRegistration(const ProbeRegistration&) = delete;
   ProbeRegistration& operator=(const ProbeRegistration&) = delete;
+
+ private:
+  std::unique_ptr<MetricsFileWriter> writer_;
 };
 
 }  // namespace ts::app

@@ -51,6 +51,11 @@ void add_common(CLI::App* app, CommonArgs& c, bool with_port) {
       ->type_name("DUR")
       ->capture_default_str();
   app->add_flag("--quiet", c.quiet, "No progress lines and no counter dump: the summary only");
+  app->add_option("--metrics-file", c.metrics_file,
+                  "Rewrite FILE atomically every --progress interval (every second with "
+                  "--quiet) with every counter and gauge in Prometheus's text format, for "
+                  "node_exporter's textfile collector (docs/json.md)")
+      ->type_name("FILE");
   app->add_option("--hostcache", c.hostcache,
                   "Host-pair cache (RFC 9040): off; temporal (new connections start from what "
                   "earlier ones to the host measured: RTT, hence the first RTO, and ssthresh); "
@@ -254,6 +259,10 @@ void add_workload(CLI::App* app, WorkloadArgs& w) {
                   "Write results as JSON to FILE (see docs/json.md); - for standard output, "
                   "the text then going to standard error")
       ->type_name("FILE");
+  app->add_option("--hdr-log", w.hdr_log,
+                  "Write each interval's latency histogram to FILE as an HdrHistogram interval "
+                  "log (HistogramLogProcessor reads it; docs/json.md)")
+      ->type_name("FILE");
 }
 
 void add_server(CLI::App* app, ServeArgs& s) {
@@ -358,6 +367,12 @@ int main(int argc, char** argv) {
       ->required()
       ->type_name("ADDR");
   add_workload(gen_cmd, gen.work);
+  gen_cmd->add_option("--start-at", gen.start_at,
+                      "Start the run at this wall-clock time, after setting up (the port, ARP), "
+                      "so that generators on many machines start together: "
+                      "2026-12-05T10:00:00Z (UTC, or with +HH:MM), @UNIX_SECONDS, or +DUR from "
+                      "now (docs/distributed.md)")
+      ->type_name("TIME");
   gen_cmd->add_option("--source-ips", gen.source_ips,
                       "More local addresses (FIRST-LAST inside --ip's prefix) used in turn as "
                       "the source of connections: each adds a port range's worth of connections "
@@ -472,6 +487,36 @@ int main(int argc, char** argv) {
       ->expected(0, 1)
       ->type_name("[DUR]");
   stats_cmd->add_flag("--json", stats.json, "Print JSON instead of text (see docs/json.md)");
+  stats_cmd->add_flag("--prometheus", stats.prometheus,
+                      "Print every counter and gauge in Prometheus's text exposition format "
+                      "(touchstone_* names, role, lcore and direction labels; docs/json.md)");
+
+  MergeArgs merge;
+  auto* merge_cmd = app.add_subcommand(
+      "merge",
+      "One result from the JSON results of many gen (or demo) runs: counts added, latency "
+      "histograms merged bucket by bucket (exact percentiles), intervals aligned by wall-clock "
+      "time; refuses results of different modes (docs/distributed.md)");
+  merge_cmd->add_option("results", merge.inputs, "The JSON results to merge")
+      ->type_name("RESULT.json ...");
+  merge_cmd->add_option("--json", merge.json,
+                        "Write the merged result to FILE (- for standard output); without it, "
+                        "a summary is printed")
+      ->type_name("FILE");
+  merge_cmd->add_option("--hdr-log", merge.hdr_log,
+                        "Write the merged intervals' latency as an HdrHistogram interval log")
+      ->type_name("FILE");
+
+  PlotArgs plot;
+  auto* plot_cmd = app.add_subcommand(
+      "plot",
+      "Draw one or more gen, demo or merge results as a PNG with gnuplot: rate and errors over "
+      "time, latency percentiles over time, and the latency percentile spectrum");
+  plot_cmd->add_option("results", plot.inputs, "The JSON results to draw (one line each)")
+      ->type_name("RESULT.json ...");
+  plot_cmd->add_option("-o,--output", plot.output, "The PNG to write")->type_name("FILE.png");
+  plot_cmd->add_option("--title", plot.title, "The plot's title (default: the mode and the first result)")
+      ->type_name("TEXT");
 
   // A word where a command belongs is named as such (CLI11 would say only that
   // a command is required).
@@ -514,6 +559,8 @@ int main(int argc, char** argv) {
     if (demo_cmd->parsed()) return run_demo(demo);
     if (sim_cmd->parsed()) return run_sim(sim);
     if (stats_cmd->parsed()) return run_stats(stats);
+    if (merge_cmd->parsed()) return run_merge(merge);
+    if (plot_cmd->parsed()) return run_plot(plot);
   } catch (const UsageError& e) {
     std::cerr << "touchstone: error: " << e.what() << "\n";
     return 2;

@@ -30,6 +30,43 @@ nlohmann::ordered_json latency_json(const util::Histogram& h) {
           {"p99_99", us(h.quantile(0.9999))}, {"max", us(h.max())}};
 }
 
+nlohmann::ordered_json histogram_json(const util::Histogram& h) {
+  nlohmann::ordered_json buckets = nlohmann::ordered_json::array();
+  h.for_each_bucket([&](unsigned i, uint64_t n) {
+    buckets.push_back(nlohmann::ordered_json::array({util::Histogram::bucket_low(i), n}));
+  });
+  return {{"unit", "ns"},        {"sub_bits", util::Histogram::kSubBits},
+          {"count", h.count()},  {"sum", h.sum()},
+          {"min", h.min()},      {"max", h.max()},
+          {"buckets", buckets}};
+}
+
+util::Histogram histogram_from_json(const nlohmann::json& j, const std::string& where) {
+  auto bad = [&](const std::string& why) {
+    return std::runtime_error(where + ": not a touchstone histogram (" + why + ")");
+  };
+  if (!j.is_object()) throw bad("not an object");
+  for (const char* k : {"count", "sum", "min", "max"})
+    if (!j.contains(k) || !j[k].is_number_unsigned()) throw bad(std::string("no ") + k);
+  if (j.value("unit", "") != "ns") throw bad("unit is not ns");
+  if (j.value("sub_bits", 0u) != util::Histogram::kSubBits)
+    throw bad("sub_bits is not " + std::to_string(util::Histogram::kSubBits));
+  if (!j.contains("buckets") || !j["buckets"].is_array()) throw bad("no buckets");
+  util::Histogram h;
+  for (const auto& b : j["buckets"]) {
+    if (!b.is_array() || b.size() != 2 || !b[0].is_number_unsigned() || !b[1].is_number_unsigned())
+      throw bad("a bucket is not [low, count]");
+    const uint64_t low = b[0];
+    const unsigned idx = util::Histogram::index_of(low);
+    if (util::Histogram::bucket_low(idx) != low)
+      throw bad("no bucket starts at " + std::to_string(low));
+    h.add_bucket(idx, b[1]);
+  }
+  if (h.count() != j["count"].get<uint64_t>()) throw bad("the buckets do not add up to count");
+  h.set_summary(j["sum"], j["min"], j["max"]);
+  return h;
+}
+
 nlohmann::ordered_json counters_json(const stack::Counters& c) {
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
   c.for_each([&](std::string_view name, uint64_t v, bool, std::string_view) {

@@ -15,6 +15,12 @@ namespace ts::app {
 std::string percentiles_line(const util::Histogram& h);
 // min, mean, p50, p90, p99, p99_9, p99_99, max in microseconds (docs/json.md).
 nlohmann::ordered_json latency_json(const util::Histogram& h);
+// A histogram exactly (docs/json.md, "Latency histograms"): unit, count,
+// sum, min, max, and [low, count] for every non-empty bucket.
+nlohmann::ordered_json histogram_json(const util::Histogram& h);
+// Back from histogram_json(); throws std::runtime_error naming `where` and
+// what is wrong when `j` is not one.
+util::Histogram histogram_from_json(const nlohmann::json& j, const std::string& where);
 // Every non-zero counter by name.
 nlohmann::ordered_json counters_json(const stack::Counters& c);
 // The command line as given (for the JSON results), kept by main.

@@ -2,11 +2,15 @@
 
 #include "apps/commands.hh"
 #include "apps/introspect.hh"
+#include "apps/report.hh"
 
 #include <sched.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
+#include <ctime>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -154,6 +158,76 @@ uint64_t parse_progress(const CommonArgs& c) {
   if (c.quiet && c.given.has("--progress")) not_applicable("--progress", "--quiet (no progress lines)");
   const uint64_t p = parse_duration_required(c.progress, "--progress");
   return c.quiet ? 0 : p;
+}
+
+double parse_start_at(const std::string& text, double now_unix) {
+  auto bad = [&](const std::string& why) -> double {
+    usage_error("--start-at '" + text + "' " + why);
+  };
+  double at = 0;
+  if (text.empty()) return bad("is empty");
+  if (text[0] == '+') {
+    const auto d = parse_duration_arg(text.substr(1), "--start-at");
+    if (!d) return bad("is not +DURATION");
+    at = now_unix + double(*d) / 1e9;
+  } else if (text[0] == '@') {
+    char* end = nullptr;
+    at = std::strtod(text.c_str() + 1, &end);
+    if (end == text.c_str() + 1 || *end) return bad("is not @UNIX_SECONDS");
+  } else {
+    std::tm tm{};
+    const char* p = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!p) return bad("is not a time like 2026-12-05T10:00:00Z");
+    double frac = 0;
+    if (*p == '.') {
+      char* end = nullptr;
+      frac = std::strtod(p, &end);
+      p = end;
+    }
+    long offset_s = 0;
+    if (*p == 'Z') {
+      ++p;
+    } else if ((*p == '+' || *p == '-') && std::strlen(p) == 6 && p[3] == ':') {
+      const long h = std::strtol(std::string(p + 1, 2).c_str(), nullptr, 10);
+      const long m = std::strtol(std::string(p + 4, 2).c_str(), nullptr, 10);
+      offset_s = (*p == '+' ? 1 : -1) * (h * 3600 + m * 60);
+      p += 6;
+    } else {
+      return bad("has no time zone: end it with Z (UTC) or +HH:MM");
+    }
+    if (*p) return bad("has extra text after the time");
+    at = double(timegm(&tm)) + frac - double(offset_s);
+  }
+  if (at < now_unix - 1)
+    bad("is " + std::to_string(int64_t(now_unix - at)) +
+        " s in the past (is this machine's clock in sync? docs/distributed.md)");
+  if (at > now_unix + 86400) bad("is more than a day ahead");
+  return at;
+}
+
+bool wait_until(double at_unix, const std::vector<Endpoint*>& eps, const glue::TscClock& clock) {
+  using namespace std::chrono;
+  for (;;) {
+    const double now = duration<double>(system_clock::now().time_since_epoch()).count();
+    if (now >= at_unix) return true;
+    if (g_stop.load()) return false;
+    // Keep answering the network (ARP) while waiting, a millisecond at a time.
+    const uint64_t until = clock.now_ns() + 1'000'000;
+    while (clock.now_ns() < until)
+      for (Endpoint* e : eps) e->poll(clock.now_ns());
+  }
+}
+
+MetricsFileSpec parse_metrics_file(const CommonArgs& c) {
+  MetricsFileSpec m;
+  if (c.metrics_file.empty()) return m;
+  if (c.metrics_file == "-")
+    usage_error("--metrics-file needs a file (node_exporter's textfile directory, say)");
+  check_json_path(c.metrics_file, "--metrics-file");
+  m.path = c.metrics_file;
+  const uint64_t p = parse_progress(c);
+  m.interval_ns = p ? p : 1'000'000'000;
+  return m;
 }
 
 void parse_impair_args(const std::vector<std::string>& specs, stack::ImpairSpec& rx,

@@ -58,6 +58,7 @@ struct CommonArgs {
   std::string progress = "1s";
   bool quiet = false;
   std::string hostcache = "temporal";
+  std::string metrics_file;  // Prometheus text, rewritten every interval
   Given given;
 };
 
@@ -103,6 +104,17 @@ std::optional<uint64_t> parse_duration_arg(const std::string& text, const char* 
 uint64_t parse_duration_required(const std::string& text, const char* flag);
 // --progress: the interval of progress lines; 0 (or --quiet) for none.
 uint64_t parse_progress(const CommonArgs& c);
+// --start-at TIME as Unix seconds: "2026-12-05T10:00:00Z" (fractions of a
+// second and a +HH:MM or -HH:MM offset allowed), "@1733392800.5", or "+10s"
+// from `now_unix`. A usage error for anything else, for a time more than a
+// second in the past, or more than a day ahead.
+double parse_start_at(const std::string& text, double now_unix);
+// Polls `eps` (answering ARP and the like) until the wall clock reaches
+// `at_unix` or a signal arrives; false on a signal.
+bool wait_until(double at_unix, const std::vector<class Endpoint*>& eps, const glue::TscClock& clock);
+// --metrics-file: checked (a file in a writable directory); rewritten every
+// --progress interval, or every second without progress lines.
+MetricsFileSpec parse_metrics_file(const CommonArgs& c);
 void parse_impair_args(const std::vector<std::string>& specs, stack::ImpairSpec& rx,
                        stack::ImpairSpec& tx);
 // --port: one spec, checked against what exists on this machine.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cctype>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/cores.hh"
+#include "apps/hdr_log.hh"
 #include "apps/report.hh"
 #include "util/parse.hh"
 #include "wire/dns.hh"
@@ -334,6 +336,10 @@ WorkloadPlan plan_workload(const WorkloadArgs& w, const CommonArgs& c, uint16_t 
   plan.quiet = c.quiet;
   plan.json_path = w.json;
   check_json_path(plan.json_path);
+  plan.hdr_log_path = w.hdr_log;
+  if (w.hdr_log == "-") usage_error("--hdr-log needs a file (standard output is for --json -)");
+  check_json_path(plan.hdr_log_path, "--hdr-log");
+  plan.metrics = parse_metrics_file(c);
   return plan;
 }
 
@@ -373,8 +379,32 @@ struct Progress {
 struct CoreState {
   Snapshot<Progress> progress;
   std::atomic<bool> done{false};
-  workload::GenStats final;  // written by the core before its loop returns
+  workload::GenStats final;      // written by the core before its loop returns
+  workload::GenStats final_raw;  // the same, not less the warm-up's counts
+  util::Histogram last_interval;  // latency since the last interval taken
 };
+
+// The interval between two snapshots of every core's totals.
+IntervalRecord interval_between(const workload::GenStats& now, const workload::GenStats& before,
+                                uint64_t start_ns, uint64_t end_ns, bool warmup,
+                                const util::Histogram& latency) {
+  IntervalRecord iv;
+  iv.start_ns = start_ns;
+  iv.end_ns = end_ns;
+  iv.warmup = warmup;
+  auto d = [](uint64_t a, uint64_t b) { return a >= b ? a - b : 0; };
+  iv.requests_sent = d(now.requests_sent, before.requests_sent);
+  iv.responses_ok = d(now.responses_ok, before.responses_ok);
+  iv.errors = d(now.errors + now.conns_failed + now.responses_bad,
+                before.errors + before.conns_failed + before.responses_bad);
+  iv.conns_established = d(now.conns_established, before.conns_established);
+  iv.bytes_acked = d(now.bytes_acked, before.bytes_acked);
+  iv.bytes_rx = d(now.bytes_rx, before.bytes_rx);
+  iv.retransmitted = d(now.retransmitted_bytes, before.retransmitted_bytes);
+  iv.open = now.open;
+  iv.latency = util::SparseHistogram::of(latency);
+  return iv;
+}
 
 // One line per interval, every figure labelled: rates over the interval
 // ("/s"), latency of the interval's requests, the gauge of what is open, and
@@ -457,11 +487,15 @@ WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<
   DrainBarrier drain;
   const bool requests = plan.mode().requests;
   const uint64_t start = clock.now_ns();
+  const double start_unix_s =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 
-  // Core 0's bookkeeping for the progress line.
-  uint64_t next_report = start + plan.progress_ns, last_report = start;
+  // Core 0's bookkeeping for the progress line and the intervals.
+  const uint64_t every = plan.progress_ns ? plan.progress_ns : plan.interval_ns();
+  uint64_t next_report = start + every, last_report = start;
   bool asking = false;
   workload::GenStats before;
+  std::vector<IntervalRecord> intervals;
 
   auto coordinate = [&](workload::Workload& work, uint64_t now) {
     if (!end_at.load(std::memory_order_relaxed)) {
@@ -472,7 +506,9 @@ WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<
           (plan.duration_ns && now - start >= plan.duration_ns))
         end_at.store(now, std::memory_order_release);
     }
-    if (!plan.progress_ns) return;
+    // No interval starts or ends after the run's end: the last one is made
+    // from the cores' final counts (below).
+    if (!every || end_at.load(std::memory_order_relaxed)) return;
     auto snap = [&](size_t k) -> auto& { return state[k].progress; };
     if (!asking && now >= next_report) {
       ask_all(n, snap);
@@ -488,11 +524,16 @@ WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<
       interval.merge(state[k].progress.value().interval);
     }
     sum.latency = util::Histogram();
-    print_progress(plan, now - start, double(now - last_report) / 1e9, sum, before, interval);
+    sum.legit_latency = util::Histogram();
+    if (plan.progress_ns)
+      print_progress(plan, now - start, double(now - last_report) / 1e9, sum, before, interval);
+    if (plan.interval_ns())
+      intervals.push_back(interval_between(sum, before, last_report - start, now - start,
+                                           last_report - start < plan.warmup_ns, interval));
     before = sum;
     last_report = now;
-    next_report += plan.progress_ns;
-    if (next_report <= now) next_report = now + plan.progress_ns;
+    next_report += every;
+    if (next_report <= now) next_report = now + every;
   };
 
   auto body = [&](size_t i) {
@@ -543,6 +584,11 @@ WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<
     workload::GenStats final = work.final_stats();
     work.sample(final);
     me.final = final.since(baseline);
+    if (plan.interval_ns()) {
+      me.final_raw = final;
+      me.final_raw.latency = me.final_raw.legit_latency = util::Histogram();
+      me.last_interval = work.take_interval();
+    }
     // Close politely and give the FINs a moment. A core keeps polling until
     // every core is through this (at most another 400 ms): a core without a
     // port queue sends through another, and steered segments need their
@@ -571,6 +617,27 @@ WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<
   if (r.ended_in_warmup) r.elapsed_s = double(end - start) / 1e9;
   r.stats = state[0].final;
   for (size_t k = 1; k < n; ++k) r.stats.merge(state[k].final);
+  r.start_unix_s = start_unix_s;
+  if (plan.interval_ns()) {
+    // The last interval: from the last snapshot to the end (what was in
+    // flight then and completed while the cores drained is counted in it).
+    workload::GenStats total = state[0].final_raw;
+    util::Histogram last = state[0].last_interval;
+    for (size_t k = 1; k < n; ++k) {
+      total.merge(state[k].final_raw);
+      last.merge(state[k].last_interval);
+      // A snapshot a core answered after the last one was collected took
+      // its interval's latency with it.
+      if (asking && state[k].progress.ready()) last.merge(state[k].progress.value().interval);
+    }
+    IntervalRecord iv = interval_between(total, before, last_report - start,
+                                         std::max(end, last_report) - start,
+                                         last_report - start < plan.warmup_ns, last);
+    if (iv.end_ns > iv.start_ns || iv.requests_sent || iv.responses_ok || iv.errors ||
+        iv.conns_established || iv.bytes_acked || iv.bytes_rx || !iv.latency.buckets.empty())
+      intervals.push_back(std::move(iv));
+    r.intervals = std::move(intervals);
+  }
   return r;
 }
 
@@ -808,9 +875,53 @@ void print_summary(const char* title, const WorkloadPlan& plan, const WorkloadRe
   std::fflush(stdout);
 }
 
+nlohmann::ordered_json interval_json(const IntervalRecord& iv) {
+  const double dt = double(iv.end_ns - iv.start_ns) / 1e9;
+  auto per_s = [&](uint64_t n) {
+    return dt > 0 ? nlohmann::ordered_json(double(n) / dt) : nlohmann::ordered_json(nullptr);
+  };
+  const util::Histogram h = iv.latency.expand();
+  nlohmann::ordered_json j = {{"start_s", double(iv.start_ns) / 1e9},
+                              {"end_s", double(iv.end_ns) / 1e9},
+                              {"warmup", iv.warmup},
+                              {"requests_sent", iv.requests_sent},
+                              {"responses_ok", iv.responses_ok},
+                              {"errors", iv.errors},
+                              {"conns_established", iv.conns_established},
+                              {"bytes_acked", iv.bytes_acked},
+                              {"bytes_rx", iv.bytes_rx},
+                              {"retransmitted", iv.retransmitted},
+                              {"open", iv.open},
+                              {"rps", per_s(iv.responses_ok)},
+                              {"cps", per_s(iv.conns_established)},
+                              {"goodput_gbps",
+                               {{"sent", dt > 0 ? gbits(iv.bytes_acked, dt) : 0.0},
+                                {"received", dt > 0 ? gbits(iv.bytes_rx, dt) : 0.0}}},
+                              {"latency_us", latency_or_null(h)},
+                              {"latency_histogram", histogram_json(h)}};
+  return j;
+}
+
+void write_hdr_log_file(const std::string& path, const std::string& what, double start_unix_s,
+                        const std::vector<IntervalRecord>& intervals) {
+  std::vector<util::Histogram> hs;
+  hs.reserve(intervals.size());
+  std::vector<HdrInterval> out;
+  for (const IntervalRecord& iv : intervals) {
+    hs.push_back(iv.latency.expand());
+    out.push_back({double(iv.start_ns) / 1e9, double(iv.end_ns - iv.start_ns) / 1e9, &hs.back()});
+  }
+  write_hdr_log(path, start_unix_s, out, what);
+}
+
 void write_json(const std::string& command, const WorkloadPlan& plan, const WorkloadResult& r,
                 const std::vector<RoleCounters>& counters,
                 const std::string& failure) {
+  if (!plan.hdr_log_path.empty())
+    write_hdr_log_file(plan.hdr_log_path,
+                       "touchstone " + command + " --mode " + plan.mode().name +
+                           ": latency in nanoseconds, " + version_line(),
+                       r.start_unix_s, r.intervals);
   if (plan.json_path.empty()) return;
   const auto& s = r.stats;
   const auto& g = plan.gen;
@@ -819,6 +930,8 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
   j["mode"] = m.name;
   j["target"] = m.tcp ? g.target.str() + ":" + std::to_string(g.port) : g.target.str();
   j["duration_s"] = r.elapsed_s;
+  j["start_unix_s"] = r.start_unix_s;
+  j["interval_s"] = double(plan.interval_ns()) / 1e9;
   nlohmann::ordered_json config = {{"conns", g.conns}};
   if (mode_takes(g.mode, "--rate")) config["rate"] = g.rate;
   if (mode_takes(g.mode, "--requests")) config["requests"] = g.requests;
@@ -871,6 +984,7 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
     j["syn_rate"] = rate_json(s.requests_sent, r);
     j["syn_ack_rate"] = rate_json(s.responses_ok, r);
     j["syn_ack_latency_us"] = latency_or_null(s.latency);
+    j["syn_ack_latency_histogram"] = histogram_json(s.latency);
     if (g.legit_conns)
       j["legit"] = {{"conns", g.legit_conns},
                     {"completed", s.legit_ok},
@@ -881,7 +995,8 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
                       {"timed_out", s.conns_timed_out}, {"reset", s.conns_reset},
                       {"no_slot", s.conns_no_slot}}},
                     {"lost", s.legit_errors},
-                    {"latency_us", latency_or_null(s.legit_latency)}};
+                    {"latency_us", latency_or_null(s.legit_latency)},
+                    {"latency_histogram", histogram_json(s.legit_latency)}};
   } else if (m.mode == workload::GenMode::slowread) {
     j["connections"] = {{"attempted", s.conns_attempted}, {"established", s.conns_established},
                         {"failed", s.conns_failed},       {"no_slot", s.conns_no_slot}};
@@ -893,6 +1008,7 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
                                                    {"p50", double(s.latency.quantile(0.5)) / 1e6},
                                                    {"max", double(s.latency.max()) / 1e6}})
                                             : nlohmann::ordered_json(nullptr);
+    j["ended_after_histogram"] = histogram_json(s.latency);
     j["bytes"] = {{"tx", s.bytes_tx}, {"rx", s.bytes_rx}};
   } else if (per_datagram(plan)) {
     j["requests_sent"] = s.requests_sent;
@@ -906,6 +1022,7 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
     if (m.mode == workload::GenMode::dns) j["dns_rcode"] = rcode_json(s);
     j["rps"] = rate_json(s.responses_ok, r);
     j["latency_us"] = latency_or_null(s.latency);
+    j["latency_histogram"] = histogram_json(s.latency);
   } else {
     j["connections"] = {{"attempted", s.conns_attempted}, {"established", s.conns_established},
                         {"failed", s.conns_failed},       {"refused", s.conns_refused},
@@ -936,7 +1053,10 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
                                 : nlohmann::ordered_json(nullptr)},
         {"received", rates_shown(r) ? nlohmann::ordered_json(gbits(s.bytes_rx, r.elapsed_s))
                                     : nlohmann::ordered_json(nullptr)}};
-    if (m.requests) j["latency_us"] = latency_or_null(s.latency);
+    if (m.requests) {
+      j["latency_us"] = latency_or_null(s.latency);
+      j["latency_histogram"] = histogram_json(s.latency);
+    }
   }
   nlohmann::ordered_json cj = nlohmann::ordered_json::object();
   nlohmann::ordered_json bj = nlohmann::ordered_json::object();
@@ -948,6 +1068,9 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
   }
   j["counters"] = cj;
   j["busy"] = bj;
+  nlohmann::ordered_json ivs = nlohmann::ordered_json::array();
+  for (const IntervalRecord& iv : r.intervals) ivs.push_back(interval_json(iv));
+  j["intervals"] = ivs;
   write_json_file(plan.json_path, j);
 }
 

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "apps/runtime.hh"
 #include "workload/workload.hh"
 
@@ -41,6 +43,7 @@ struct WorkloadArgs {
   bool dns_keepalive = false;  // dns: over TCP, many queries per connection
   std::string timeout = "1s";
   std::string json;        // write results here
+  std::string hdr_log;     // write the interval histograms here (HdrHistogram's log)
 };
 
 struct WorkloadPlan {
@@ -50,11 +53,19 @@ struct WorkloadPlan {
   uint64_t progress_ns = 1'000'000'000;  // 0: no progress lines
   bool quiet = false;                    // the summary only (no progress, no counters)
   std::string json_path;
+  std::string hdr_log_path;
+  MetricsFileSpec metrics;  // --metrics-file
   bool fast_open = false;  // --tfo (the connections' TcpConfig has it; shown in the results)
   std::string cc = "cubic";  // --cc and --no-sack, as the connections have them (the results)
   bool sack = true;
   bool pacing = false;
   const workload::ModeInfo& mode() const { return workload::mode_info(gen.mode); }
+  // The results' intervals: the progress interval, or a second when there
+  // are no progress lines; none when nothing records them.
+  uint64_t interval_ns() const {
+    if (json_path.empty() && hdr_log_path.empty()) return 0;
+    return progress_ns ? progress_ns : 1'000'000'000;
+  }
   // The server to load (`port`: TCP modes).
   void aim(wire::Ipv4Addr target, uint16_t port) {
     gen.target = target;
@@ -80,10 +91,23 @@ workload::GenConfig core_share(const workload::GenConfig& g, unsigned core, unsi
 // A usage error when the workload cannot be divided among `cores` cores.
 void check_core_share(const WorkloadPlan& plan, unsigned cores);
 
+// What one interval of a run did, every core's summed (the JSON's
+// "intervals", docs/json.md).
+struct IntervalRecord {
+  uint64_t start_ns = 0, end_ns = 0;  // since the run's start
+  bool warmup = false;
+  uint64_t requests_sent = 0, responses_ok = 0, errors = 0, conns_established = 0;
+  uint64_t bytes_acked = 0, bytes_rx = 0, retransmitted = 0;
+  uint64_t open = 0;  // a gauge, at the interval's end
+  util::SparseHistogram latency;
+};
+
 struct WorkloadResult {
   double elapsed_s = 0;          // measured: from the end of the warm-up
   bool ended_in_warmup = false;  // then elapsed_s and the counts are the warm-up's
   workload::GenStats stats;  // every core's, merged
+  double start_unix_s = 0;   // the run's start on the wall clock
+  std::vector<IntervalRecord> intervals;  // when plan.interval_ns()
 };
 
 // The part of a run one core does: its workload, and the endpoints it polls
@@ -107,7 +131,12 @@ WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<
 // "closed loop, 16 connections", "open loop at 10.0k req/s, at most 16 connections".
 std::string pacing_text(const WorkloadPlan& plan);
 void print_summary(const char* title, const WorkloadPlan& plan, const WorkloadResult& r);
-// The JSON results (docs/json.md), with the counters of each role ("gen",
+// One interval as the JSON's "intervals" hold it (docs/json.md).
+nlohmann::ordered_json interval_json(const IntervalRecord& iv);
+// An HdrHistogram interval log of the intervals' latency (docs/json.md).
+void write_hdr_log_file(const std::string& path, const std::string& what, double start_unix_s,
+                        const std::vector<IntervalRecord>& intervals);
+// The --hdr-log file, and then the JSON results (docs/json.md), with the counters of each role ("gen",
 // "serve") and the failure (empty: none).
 void write_json(const std::string& command, const WorkloadPlan& plan, const WorkloadResult& r,
                 const std::vector<RoleCounters>& counters,

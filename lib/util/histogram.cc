@@ -47,4 +47,20 @@ uint64_t Histogram::quantile(double q) const {
   return max_;
 }
 
+SparseHistogram SparseHistogram::of(const Histogram& h) {
+  SparseHistogram s;
+  h.for_each_bucket([&](unsigned i, uint64_t n) { s.buckets.emplace_back(uint32_t(i), n); });
+  s.sum = h.sum();
+  s.min = h.min();
+  s.max = h.max();
+  return s;
+}
+
+Histogram SparseHistogram::expand() const {
+  Histogram h;
+  for (const auto& [i, n] : buckets) h.add_bucket(i, n);
+  h.set_summary(sum, min, max);
+  return h;
+}
+
 }  // namespace ts::util

@@ -2,9 +2,14 @@
 // with a bounded relative error: values below 2^kSubBits are exact, larger ones
 // fall in buckets no wider than 1/2^kSubBits of their value (under 0.8%).
 // Fixed size, no allocation after construction; record() is a few instructions.
+// Its buckets are exactly those of an HdrHistogram with 2 significant digits
+// and a lowest discernible value of 1 (256 sub-buckets, the top half used in
+// each power of two), so it exports to HdrHistogram's formats bucket for
+// bucket (apps/hdr_log.hh).
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace ts::util {
@@ -26,6 +31,27 @@ class Histogram {
   }
   void merge(const Histogram& o);
   void reset();
+  // Bucket idx's count, and adding to it: with set_summary(), what rebuilds
+  // a histogram exactly from its exported buckets (docs/json.md, "Latency
+  // histograms").
+  uint64_t bucket_count(unsigned idx) const { return counts_[idx]; }
+  void add_bucket(unsigned idx, uint64_t n) {
+    counts_[idx] += n;
+    count_ += n;
+  }
+  // The exact sum, min and max the buckets cannot carry.
+  void set_summary(uint64_t sum, uint64_t min, uint64_t max) {
+    sum_ = sum;
+    min_ = count_ ? min : UINT64_MAX;
+    max_ = max;
+  }
+  uint64_t sum() const { return sum_; }
+  // Calls f(idx, count) for every non-empty bucket, lowest first.
+  template <class F>
+  void for_each_bucket(F&& f) const {
+    for (unsigned i = 0; i < kBuckets; ++i)
+      if (counts_[i]) f(i, counts_[i]);
+  }
 
   uint64_t count() const { return count_; }
   uint64_t min() const { return count_ ? min_ : 0; }
@@ -47,6 +73,15 @@ class Histogram {
  private:
   std::vector<uint64_t> counts_;
   uint64_t count_ = 0, sum_ = 0, min_ = UINT64_MAX, max_ = 0;
+};
+
+// A histogram's non-empty buckets only (a few hundred bytes where Histogram
+// is 59 KB): what a run keeps for each of its intervals.
+struct SparseHistogram {
+  std::vector<std::pair<uint32_t, uint64_t>> buckets;  // index, count
+  uint64_t sum = 0, min = 0, max = 0;
+  static SparseHistogram of(const Histogram& h);
+  Histogram expand() const;
 };
 
 }  // namespace ts::util
