@@ -135,6 +135,7 @@ int run_demo(const DemoArgs& a) {
 
   PathSharing sharing(hostcache_policy, client_cfg.tcp.tcp);
   PortCores server_cores(*rt.ports()[0], unsigned(q)), client_cores(*rt.ports()[1], unsigned(q));
+  std::unique_ptr<glue::Capture> capture;  // outlives the endpoints that feed it
   std::vector<std::unique_ptr<Endpoint>> server_eps, client_eps;
   std::vector<Endpoint*> servers_all, clients_all;
   std::vector<std::unique_ptr<workload::Server>> tcp_servers;
@@ -225,9 +226,11 @@ int run_demo(const DemoArgs& a) {
                                             core_share(g, unsigned(i), unsigned(q))));
     cores.push_back({works.back().get(), eps_of(i)});
   }
+  capture = start_capture(plan.pcap, clients_all, *rt.ports()[1], rt.clock());
   const WorkloadResult r = run_workload(cores, gen_lcores, plan, rt.clock());
   server_loops.reset();
   print_summary("touchstone demo", plan, r);
+  finish_capture(capture, clients_all);
   if (a.stateless) {
     workload::StatelessStats s;
     for (auto& srv : stateless_servers) s.merge(srv->stats());

@@ -136,6 +136,7 @@ int run_gen(const GenArgs& a) {
   scfg.tcp.tcp.mss = uint16_t(std::min<uint32_t>(port.info().mtu - 40, scfg.tcp.tcp.mss));
   PathSharing sharing(hostcache_policy, scfg.tcp.tcp);
   PortCores port_cores(port, unsigned(n));
+  std::unique_ptr<glue::Capture> capture;  // outlives the endpoints that feed it
   std::vector<std::unique_ptr<Endpoint>> eps;
   std::vector<Endpoint*> all;
   for (size_t i = 0; i < n; ++i) {
@@ -176,8 +177,10 @@ int run_gen(const GenArgs& a) {
       return 1;
     }
   }
+  capture = start_capture(plan.pcap, all, port, rt.clock());
   const WorkloadResult r = run_workload(cores, lcores, plan, rt.clock());
   print_summary("touchstone gen", plan, r);
+  finish_capture(capture, all);
   if (!plan.quiet) print_counters(title, all);
   const stack::Counters counters = sum_counters(all);
   const std::string failure = failure_cause(plan, r, counters);

@@ -215,6 +215,7 @@ int run_serve(const ServeArgs& a) {
   const auto duration = parse_duration_arg(a.common.duration, "--duration");
   const uint64_t progress = parse_progress(a.common);
   const MetricsFileSpec metrics = parse_metrics_file(a.common);
+  const std::optional<glue::CaptureConfig> pcap = parse_pcap(a.common);
   const glue::PortSpec port_spec = parse_port(a.common.port);
   workload::FileIndex files;
   std::optional<workload::ServerConfig> sc;
@@ -241,6 +242,7 @@ int run_serve(const ServeArgs& a) {
   const size_t n = lcores.size();
   PathSharing sharing(hostcache_policy, cfg.tcp.tcp);
   PortCores port_cores(port, unsigned(n));
+  std::unique_ptr<glue::Capture> capture;  // outlives the endpoints that feed it
   std::vector<std::unique_ptr<Endpoint>> eps;
   std::vector<std::unique_ptr<workload::Server>> servers;
   std::vector<std::unique_ptr<workload::StatelessServer>> stateless;
@@ -374,8 +376,10 @@ int run_serve(const ServeArgs& a) {
     // Frames one core passed to another before the stop still arrive.
     if (n > 1) drain_between_cores(drain, n, clock, {&ep});
   };
+  capture = start_capture(pcap, all, port, clock);
   run_on_cores(lcores, body, stop);
   std::printf("touchstone serve: stopped after %.1f s\n", double(clock.now_ns() - start) / 1e9);
+  finish_capture(capture, all);
   if (st) {
     workload::StatelessStats s;
     for (auto& srv : stateless) s.merge(srv->stats());

@@ -56,6 +56,15 @@ void add_common(CLI::App* app, CommonArgs& c, bool with_port) {
                   "--quiet) with every counter and gauge in Prometheus's text format, for "
                   "node_exporter's textfile collector (docs/json.md)")
       ->type_name("FILE");
+  app->add_option("--pcap", c.pcap,
+                  "Capture every frame the port receives and sends to FILE (pcap, nanosecond "
+                  "timestamps; demo: gen's side), written by a thread of its own: frames it "
+                  "cannot keep up with are counted (pcap_dropped), never waited for")
+      ->type_name("FILE");
+  app->add_option("--pcap-snaplen", c.pcap_snaplen, "With --pcap: bytes kept of each frame (64 to 262144; default: all)")
+      ->type_name("N");
+  app->add_option("--pcap-count", c.pcap_count, "With --pcap: stop capturing after N frames")
+      ->type_name("N");
   app->add_option("--hostcache", c.hostcache,
                   "Host-pair cache (RFC 9040): off; temporal (new connections start from what "
                   "earlier ones to the host measured: RTT, hence the first RTO, and ssthresh); "

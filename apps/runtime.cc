@@ -218,6 +218,59 @@ bool wait_until(double at_unix, const std::vector<Endpoint*>& eps, const glue::T
   }
 }
 
+std::optional<glue::CaptureConfig> parse_pcap(const CommonArgs& c) {
+  if (c.pcap.empty()) {
+    for (const char* f : {"--pcap-snaplen", "--pcap-count"})
+      if (c.given.has(f)) not_applicable(f, "a run without --pcap");
+    return std::nullopt;
+  }
+  if (c.pcap == "-") usage_error("--pcap needs a file (the terminal is no place for frames)");
+  check_json_path(c.pcap, "--pcap");
+  glue::CaptureConfig cfg;
+  cfg.path = c.pcap;
+  if (!c.pcap_snaplen.empty()) {
+    const auto n = util::parse_count(c.pcap_snaplen);
+    if (!n || *n < 64 || *n > 262144)
+      usage_error("--pcap-snaplen '" + c.pcap_snaplen + "' is not a number from 64 to 262144");
+    cfg.snaplen = uint32_t(*n);
+  }
+  if (!c.pcap_count.empty()) {
+    const auto n = util::parse_count(c.pcap_count);
+    if (!n || *n == 0) usage_error("--pcap-count '" + c.pcap_count + "' is not a positive number");
+    cfg.count = *n;
+  }
+  return cfg;
+}
+
+std::unique_ptr<glue::Capture> start_capture(const std::optional<glue::CaptureConfig>& cfg,
+                                             const std::vector<Endpoint*>& eps,
+                                             const glue::EthPort& port,
+                                             const glue::TscClock& clock) {
+  if (!cfg) return nullptr;
+  const uint64_t wall = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  auto cap = std::make_unique<glue::Capture>(*cfg, eps.size(), uint32_t(port.info().mtu) + 18,
+                                             clock.now_ns(), wall);
+  for (size_t i = 0; i < eps.size(); ++i) eps[i]->set_capture(cap->queue(i));
+  return cap;
+}
+
+void finish_capture(std::unique_ptr<glue::Capture>& cap, const std::vector<Endpoint*>& eps) {
+  if (!cap) return;
+  for (Endpoint* e : eps) e->set_capture(nullptr);
+  cap->close();  // drains the rings, closes the file
+  glue::PortDeviceStats d;
+  for (Endpoint* e : eps) d.merge(e->port_device().stats());
+  std::printf("capture: %llu frames written to %s", (unsigned long long)cap->written(),
+              cap->path().c_str());
+  cap.reset();
+  if (d.pcap_dropped)
+    std::printf(", %llu left out (the writer fell behind: pcap_dropped)",
+                (unsigned long long)d.pcap_dropped);
+  std::printf("\n");
+}
+
 MetricsFileSpec parse_metrics_file(const CommonArgs& c) {
   MetricsFileSpec m;
   if (c.metrics_file.empty()) return m;
@@ -373,7 +426,9 @@ Endpoint::Busy sum_busy(const std::vector<Endpoint*>& eps) {
 }
 
 RoleCounters role_counters(const std::string& role, const std::vector<Endpoint*>& eps) {
-  return {role, sum_counters(eps), sum_busy(eps)};
+  glue::PortDeviceStats port;
+  for (Endpoint* ep : eps) port.merge(ep->port_device().stats());
+  return {role, sum_counters(eps), sum_busy(eps), port};
 }
 
 stack::Counters sum_counters(const std::vector<Endpoint*>& eps) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "apps/introspect.hh"
+#include "drivers-glue/capture.hh"
 #include "drivers-glue/clock.hh"
 #include "drivers-glue/port.hh"
 #include "drivers-glue/port_spec.hh"
@@ -59,6 +60,9 @@ struct CommonArgs {
   bool quiet = false;
   std::string hostcache = "temporal";
   std::string metrics_file;  // Prometheus text, rewritten every interval
+  std::string pcap;          // capture every frame of the port (demo: gen's side)
+  std::string pcap_snaplen;  // bytes kept of each frame
+  std::string pcap_count;    // frames at most
   Given given;
 };
 
@@ -112,6 +116,19 @@ double parse_start_at(const std::string& text, double now_unix);
 // Polls `eps` (answering ARP and the like) until the wall clock reaches
 // `at_unix` or a signal arrives; false on a signal.
 bool wait_until(double at_unix, const std::vector<class Endpoint*>& eps, const glue::TscClock& clock);
+// --pcap, --pcap-snaplen and --pcap-count: checked (a usage error for a
+// file that cannot be written, a bad number, or the last two without --pcap);
+// no value when there is no --pcap.
+std::optional<glue::CaptureConfig> parse_pcap(const CommonArgs& c);
+// Starts the capture of `eps`' frames (each endpoint one of its queues); null
+// without a --pcap. Stop it with finish_capture() before the endpoints go.
+std::unique_ptr<glue::Capture> start_capture(const std::optional<glue::CaptureConfig>& cfg,
+                                             const std::vector<Endpoint*>& eps,
+                                             const glue::EthPort& port,
+                                             const glue::TscClock& clock);
+// Detaches the capture from `eps`, writes what it still holds, closes the
+// file and prints a line: frames written, and dropped if any.
+void finish_capture(std::unique_ptr<glue::Capture>& cap, const std::vector<Endpoint*>& eps);
 // --metrics-file: checked (a file in a writable directory); rewritten every
 // --progress interval, or every second without progress lines.
 MetricsFileSpec parse_metrics_file(const CommonArgs& c);
@@ -180,6 +197,8 @@ class Endpoint {
   ~Endpoint();
   stack::Stack& stack() { return *stack_; }
   const glue::PortDevice& port_device() const { return *port_dev_; }
+  // --pcap: the frames this core receives and transmits go to `q` (null: none).
+  void set_capture(glue::CaptureQueue* q) { port_dev_->set_capture(q); }
   const stack::ImpairedDevice* impairer() const { return impaired_.get(); }
 
   // One iteration of this core's loop: the stack's poll, then a statistics
@@ -245,6 +264,7 @@ struct RoleCounters {
   std::string role;
   stack::Counters counters;
   Endpoint::Busy busy;
+  glue::PortDeviceStats port;  // the port's counters (port_*), as the text dump shows them
 };
 RoleCounters role_counters(const std::string& role, const std::vector<Endpoint*>& eps);
 // "lcore 3" or "lcores 2,3".

@@ -340,6 +340,7 @@ WorkloadPlan plan_workload(const WorkloadArgs& w, const CommonArgs& c, uint16_t 
   if (w.hdr_log == "-") usage_error("--hdr-log needs a file (standard output is for --json -)");
   check_json_path(plan.hdr_log_path, "--hdr-log");
   plan.metrics = parse_metrics_file(c);
+  plan.pcap = parse_pcap(c);
   return plan;
 }
 
@@ -1062,6 +1063,9 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
   nlohmann::ordered_json bj = nlohmann::ordered_json::object();
   for (const auto& rc : counters) {
     cj[rc.role] = counters_json(rc.counters);
+    rc.port.for_each([&](const char* name, uint64_t v, bool, const char*) {
+      if (v) cj[rc.role][name] = v;
+    });
     bj[rc.role] = {{"busy_s", rc.busy.busy_s},
                    {"span_s", rc.busy.span_s},
                    {"fraction", rc.busy.fraction()}};

@@ -55,6 +55,7 @@ struct WorkloadPlan {
   std::string json_path;
   std::string hdr_log_path;
   MetricsFileSpec metrics;  // --metrics-file
+  std::optional<glue::CaptureConfig> pcap;  // --pcap
   bool fast_open = false;  // --tfo (the connections' TcpConfig has it; shown in the results)
   std::string cc = "cubic";  // --cc and --no-sack, as the connections have them (the results)
   bool sack = true;

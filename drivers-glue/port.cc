@@ -1,5 +1,7 @@
 #include "drivers-glue/port.hh"
 
+#include "drivers-glue/capture.hh"
+
 #include <rte_errno.h>
 #include <rte_cycles.h>
 #include <rte_eth_ring.h>
@@ -178,7 +180,16 @@ PortDevice::~PortDevice() {
   for (uint16_t i = 0; i < tx_count_; ++i) rte_pktmbuf_free(tx_[i]);
 }
 
-uint16_t PortDevice::rx_burst(stack::Packet* pkts, uint16_t n, uint64_t) {
+void PortDevice::capture(const rte_mbuf* mb) {
+  switch (cap_->add(rte_pktmbuf_mtod(mb, const uint8_t*), mb->data_len, now_)) {
+    case CaptureQueue::taken: ++stats_.pcap_frames; break;
+    case CaptureQueue::dropped: ++stats_.pcap_dropped; break;
+    case CaptureQueue::complete: break;
+  }
+}
+
+uint16_t PortDevice::rx_burst(stack::Packet* pkts, uint16_t n, uint64_t now) {
+  now_ = now;
   rte_mbuf* m[64];
   if (n > 64) n = 64;
   const uint16_t got = rte_eth_rx_burst(port_.id(), queue_, m, n);
@@ -224,6 +235,7 @@ uint16_t PortDevice::rx_burst(stack::Packet* pkts, uint16_t n, uint64_t) {
         f |= stack::pktflag::rx_l4_csum_good;
     }
     p.flags = f;
+    if (cap_) capture(mb);
     ++stats_.rx_packets;
     stats_.rx_bytes += p.len;
   }
@@ -269,11 +281,16 @@ void PortDevice::send(stack::Packet& p) {
   if (tx_count_ == kTxBatch) transmit();
 }
 
-void PortDevice::flush(uint64_t) {
+void PortDevice::flush(uint64_t now) {
+  now_ = now;
   if (tx_count_) transmit();
 }
 
 void PortDevice::transmit() {
+  // Captured before the driver owns them (it may free a buffer as soon as
+  // it is sent): a frame then dropped at a full ring is in the capture too.
+  if (cap_)
+    for (uint16_t i = 0; i < tx_count_; ++i) capture(tx_[i]);
   uint16_t done = 0;
   // A full transmit ring usually drains within microseconds; try a few times
   // before dropping, and count what had to be dropped.

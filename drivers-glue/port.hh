@@ -14,6 +14,8 @@ struct rte_mbuf;
 
 namespace ts::glue {
 
+class CaptureQueue;
+
 struct PortConfig {
   uint16_t queues = 1;          // rx/tx queue pairs wanted (capped by the device): one per core
   uint16_t rx_desc = 1024;
@@ -84,7 +86,9 @@ class EthPort {
   X(tx_ring_full, true, false, "transmit ring stayed full")                       \
   X(rx_multiseg, true, false, "frame in several buffers")                         \
   X(rx_copied, false, false, "shared receive buffers copied before use")          \
-  X(alloc_failed, true, false, "buffer pool empty")
+  X(alloc_failed, true, false, "buffer pool empty")                             \
+  X(pcap_frames, false, false, "frames copied to the --pcap writer")              \
+  X(pcap_dropped, true, false, "frames left out of --pcap: its writer fell behind")
 
 struct PortDeviceStats {
 #define TS_X(name, drop, always, desc) uint64_t name = 0;
@@ -122,15 +126,20 @@ class PortDevice final : public stack::Device {
   const stack::DeviceInfo& info() const override { return port_.info(); }
 
   const PortDeviceStats& stats() const { return stats_; }
+  // --pcap: every frame received and transmitted from now on is offered to `q`.
+  void set_capture(CaptureQueue* q) { cap_ = q; }
 
  private:
   void transmit();
+  void capture(const rte_mbuf* mb);
 
   EthPort& port_;
   uint16_t queue_;
   uint16_t tx_count_ = 0;
   rte_mbuf* tx_[kTxBatch];
   PortDeviceStats stats_;
+  CaptureQueue* cap_ = nullptr;
+  uint64_t now_ = 0;  // the latest time a poll gave (the capture's timestamps)
 };
 
 // Two ports joined back to back by rte_rings, inside this process: what one
