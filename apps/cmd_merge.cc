@@ -47,6 +47,9 @@ Json load(const std::string& path) {
   const std::string cmd = j.value("command", "");
   if (j.value("tool", "") != "touchstone" || (cmd != "gen" && cmd != "demo" && cmd != "merge"))
     throw UsageError("merge: " + path + " is not the result of touchstone gen, demo or merge");
+  if (j.value("mode", "") == "mix")
+    throw UsageError("merge: " + path + " is a traffic mix (gen --config): merge takes results of "
+                     "one workload (docs/distributed.md)");
   if (!j.contains("intervals") || !j.contains("start_unix_s"))
     throw UsageError("merge: " + path +
                      " has no intervals (written by a touchstone older than merge, or by gen "

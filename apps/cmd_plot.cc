@@ -91,6 +91,9 @@ int run_plot(const PlotArgs& a) {
     const std::string cmd = j.value("command", "");
     if (j.value("tool", "") != "touchstone" || (cmd != "gen" && cmd != "demo" && cmd != "merge"))
       usage_error("plot: " + p + " is not the result of touchstone gen, demo or merge");
+    if (j.value("mode", "") == "mix")
+      usage_error("plot: " + p + " is a traffic mix (gen --config): plot draws results of one "
+                  "workload");
     if (!j.contains("intervals") || !j["intervals"].is_array() || !j.contains("start_unix_s"))
       usage_error("plot: " + p + " has no intervals (written by a touchstone older than plot?)");
     std::string label = std::filesystem::path(p).filename().string();

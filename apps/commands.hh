@@ -62,6 +62,8 @@ struct GenArgs {
   std::string source_ips;    // FIRST[-LAST]: more local addresses for active opens
   std::string source_ports = "32768-60999";
   std::string start_at;      // the run starts at this wall-clock time
+  std::string config;        // --config FILE.toml
+  std::vector<MixEntry> mix; // its [[workload]] tables: a traffic mix
   PoolArgs pools;
   DefenceArgs defences;
   FastOpenArgs fastopen;

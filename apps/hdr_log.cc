@@ -126,6 +126,7 @@ void write_hdr_log(const std::string& path, double base_unix_s,
     // for values in nanoseconds.
     std::snprintf(line, sizeof line, "%.3f,%.3f,%.3f,", iv.start_s, iv.length_s,
                   double(iv.histogram->max()) / 1e6);
+    if (!iv.tag.empty()) out << "Tag=" << iv.tag << ",";
     out << line << hdr_compressed_base64(*iv.histogram) << "\n";
   }
   out.close();

@@ -26,6 +26,7 @@ struct HdrInterval {
   double start_s = 0;   // since the log's base time
   double length_s = 0;
   const util::Histogram* histogram = nullptr;
+  std::string tag;  // empty: none (else the line starts "Tag=...,")
 };
 
 // Writes an HdrHistogram interval log (format version 1.3): a header with the

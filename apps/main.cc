@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "apps/commands.hh"
+#include "apps/config_file.hh"
 #include "apps/report.hh"
 #include "tcp/cc/registry.hh"
 #include "workload/mode.hh"
@@ -376,6 +377,13 @@ int main(int argc, char** argv) {
       ->required()
       ->type_name("ADDR");
   add_workload(gen_cmd, gen.work);
+  gen_cmd->add_option("--config", gen.config,
+                      "Read flags from FILE.toml (keys: the long flag names; the command line "
+                      "overrides them), and a traffic mix as [[workload]] tables: several "
+                      "workloads at once, each on its share of the cores (docs/distributed.md)")
+      ->type_name("FILE.toml");
+  // With --config these may come from the file: checked after it is read.
+  for (const char* f : {"--port", "--ip", "--target"}) gen_cmd->get_option(f)->required(false);
   gen_cmd->add_option("--start-at", gen.start_at,
                       "Start the run at this wall-clock time, after setting up (the port, ARP), "
                       "so that generators on many machines start together: "
@@ -554,6 +562,27 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (gen_cmd->parsed()) {
+    try {
+      if (!gen.config.empty())
+        apply_config_file(gen.config, gen_cmd,
+                          [](CLI::App& app, MixEntry& e) {
+                            add_workload(&app, e.work);
+                            app.add_option("--target", e.target);
+                          },
+                          gen.mix);
+      for (const char* f : {"--port", "--ip"})
+        if (!gen_cmd->get_option(f)->count())
+          throw UsageError(std::string(f) + " is required (on the command line or in --config)");
+      bool targets = !gen.mix.empty();
+      for (const MixEntry& e : gen.mix) targets = targets && !e.target.empty();
+      if (!gen_cmd->get_option("--target")->count() && !targets)
+        throw UsageError("--target is required (on the command line or in --config)");
+    } catch (const UsageError& e) {
+      std::cerr << "touchstone: error: " << e.what() << "\n";
+      return 2;
+    }
+  }
   collect_given(serve_cmd, serve.common.given);
   collect_given(gen_cmd, gen.common.given);
   collect_given(demo_cmd, demo.common.given);

@@ -412,7 +412,7 @@ IntervalRecord interval_between(const workload::GenStats& now, const workload::G
 // running totals ("total ...").
 void print_progress(const WorkloadPlan& plan, uint64_t since_start, double dt,
                     const workload::GenStats& s, const workload::GenStats& before,
-                    const util::Histogram& h) {
+                    const util::Histogram& h, const std::string& name) {
   const double t = double(since_start) / 1e9;
   const auto& m = plan.mode();
   auto per_s = [&](uint64_t now_v, uint64_t before_v) { return si(double(now_v - before_v) / dt); };
@@ -421,9 +421,9 @@ void print_progress(const WorkloadPlan& plan, uint64_t since_start, double dt,
     return std::string(what) + " p50 " + human_ns(h.quantile(0.5)) + " p99 " +
            human_ns(h.quantile(0.99));
   };
-  std::string line;
+  std::string line = name.empty() ? std::string() : name + ": ";
   char buf[192];
-  if (since_start < plan.warmup_ns) line = "(warm-up) ";
+  if (since_start < plan.warmup_ns) line += "(warm-up) ";
   const auto& g = plan.gen;
   if (g.open_loop() && (g.ramp_ns || !g.steps.empty()))
     line += "target " + si(workload::rate_at(g.schedule(), since_start)) + "/s  ";
@@ -480,13 +480,23 @@ void print_progress(const WorkloadPlan& plan, uint64_t since_start, double dt,
 
 WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<unsigned>& lcores,
                             const WorkloadPlan& plan, const glue::TscClock& clock) {
+  return std::move(run_workloads(cores, lcores, {{"", &plan}}, clock)[0]);
+}
+
+std::vector<WorkloadResult> run_workloads(std::vector<WorkloadCore>& cores,
+                                          const std::vector<unsigned>& lcores,
+                                          const std::vector<WorkloadGroup>& groups,
+                                          const glue::TscClock& clock) {
   const size_t n = cores.size();
+  const size_t ng = groups.size();
+  // The run's own settings (duration, warm-up, intervals) are the same in
+  // every group's plan: they come from the run's flags.
+  const WorkloadPlan& plan = *groups[0].plan;
   auto state = std::make_unique<CoreState[]>(n);
   std::atomic<uint64_t> end_at{0};   // set once, by core 0
   std::atomic<bool> abandon{false};  // set when the caller's scope is left early
   std::atomic<size_t> closed{0};     // cores through their close phase
   DrainBarrier drain;
-  const bool requests = plan.mode().requests;
   const uint64_t start = clock.now_ns();
   const double start_unix_s =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -495,8 +505,8 @@ WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<
   const uint64_t every = plan.progress_ns ? plan.progress_ns : plan.interval_ns();
   uint64_t next_report = start + every, last_report = start;
   bool asking = false;
-  workload::GenStats before;
-  std::vector<IntervalRecord> intervals;
+  std::vector<workload::GenStats> before(ng);
+  std::vector<std::vector<IntervalRecord>> intervals(ng);
 
   auto coordinate = [&](workload::Workload& work, uint64_t now) {
     if (!end_at.load(std::memory_order_relaxed)) {
@@ -517,21 +527,27 @@ WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<
     }
     if (!asking || !all_ready(n, snap)) return;
     asking = false;
-    workload::GenStats sum = work.stats();
-    work.sample(sum);
-    util::Histogram interval = work.take_interval();
+    std::vector<workload::GenStats> sums(ng);
+    std::vector<util::Histogram> lat(ng);
+    sums[cores[0].group] = work.stats();
+    work.sample(sums[cores[0].group]);
+    lat[cores[0].group] = work.take_interval();
     for (size_t k = 1; k < n; ++k) {
-      sum.merge(state[k].progress.value().totals);
-      interval.merge(state[k].progress.value().interval);
+      sums[cores[k].group].merge(state[k].progress.value().totals);
+      lat[cores[k].group].merge(state[k].progress.value().interval);
     }
-    sum.latency = util::Histogram();
-    sum.legit_latency = util::Histogram();
-    if (plan.progress_ns)
-      print_progress(plan, now - start, double(now - last_report) / 1e9, sum, before, interval);
-    if (plan.interval_ns())
-      intervals.push_back(interval_between(sum, before, last_report - start, now - start,
-                                           last_report - start < plan.warmup_ns, interval));
-    before = sum;
+    for (size_t g = 0; g < ng; ++g) {
+      workload::GenStats& sum = sums[g];
+      sum.latency = util::Histogram();
+      sum.legit_latency = util::Histogram();
+      if (plan.progress_ns)
+        print_progress(*groups[g].plan, now - start, double(now - last_report) / 1e9, sum,
+                       before[g], lat[g], groups[g].name);
+      if (plan.interval_ns())
+        intervals[g].push_back(interval_between(sum, before[g], last_report - start, now - start,
+                                                last_report - start < plan.warmup_ns, lat[g]));
+      before[g] = sum;
+    }
     last_report = now;
     next_report += every;
     if (next_report <= now) next_report = now + every;
@@ -540,6 +556,7 @@ WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<
   auto body = [&](size_t i) {
     workload::Workload& work = *cores[i].work;
     CoreState& me = state[i];
+    const bool requests = groups[cores[i].group].plan->mode().requests;
     work.start(clock.now_ns());
     bool stopped = false;
     // The warm-up's end: the counts so far are the baseline the results
@@ -609,37 +626,41 @@ WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<
   };
 
   run_on_cores(lcores, body, abandon);
-  WorkloadResult r;
+  std::vector<WorkloadResult> out(ng);
   const uint64_t e = end_at.load();
   const uint64_t measured_from = start + plan.warmup_ns;
   const uint64_t end = e ? e : clock.now_ns();
-  r.elapsed_s = end > measured_from ? double(end - measured_from) / 1e9 : 0;
-  r.ended_in_warmup = end <= measured_from;
-  if (r.ended_in_warmup) r.elapsed_s = double(end - start) / 1e9;
-  r.stats = state[0].final;
-  for (size_t k = 1; k < n; ++k) r.stats.merge(state[k].final);
-  r.start_unix_s = start_unix_s;
-  if (plan.interval_ns()) {
-    // The last interval: from the last snapshot to the end (what was in
-    // flight then and completed while the cores drained is counted in it).
-    workload::GenStats total = state[0].final_raw;
-    util::Histogram last = state[0].last_interval;
-    for (size_t k = 1; k < n; ++k) {
+  for (size_t g = 0; g < ng; ++g) {
+    WorkloadResult& r = out[g];
+    r.elapsed_s = end > measured_from ? double(end - measured_from) / 1e9 : 0;
+    r.ended_in_warmup = end <= measured_from;
+    if (r.ended_in_warmup) r.elapsed_s = double(end - start) / 1e9;
+    r.start_unix_s = start_unix_s;
+    workload::GenStats total;
+    util::Histogram last;
+    for (size_t k = 0; k < n; ++k) {
+      if (cores[k].group != g) continue;
+      r.stats.merge(state[k].final);
+      if (!plan.interval_ns()) continue;
       total.merge(state[k].final_raw);
       last.merge(state[k].last_interval);
       // A snapshot a core answered after the last one was collected took
       // its interval's latency with it.
-      if (asking && state[k].progress.ready()) last.merge(state[k].progress.value().interval);
+      if (k && asking && state[k].progress.ready()) last.merge(state[k].progress.value().interval);
     }
-    IntervalRecord iv = interval_between(total, before, last_report - start,
-                                         std::max(end, last_report) - start,
-                                         last_report - start < plan.warmup_ns, last);
-    if (iv.end_ns > iv.start_ns || iv.requests_sent || iv.responses_ok || iv.errors ||
-        iv.conns_established || iv.bytes_acked || iv.bytes_rx || !iv.latency.buckets.empty())
-      intervals.push_back(std::move(iv));
-    r.intervals = std::move(intervals);
+    if (plan.interval_ns()) {
+      // The last interval: from the last snapshot to the end (what was in
+      // flight then and completed while the cores drained is counted in it).
+      IntervalRecord iv = interval_between(total, before[g], last_report - start,
+                                           std::max(end, last_report) - start,
+                                           last_report - start < plan.warmup_ns, last);
+      if (iv.end_ns > iv.start_ns || iv.requests_sent || iv.responses_ok || iv.errors ||
+          iv.conns_established || iv.bytes_acked || iv.bytes_rx || !iv.latency.buckets.empty())
+        intervals[g].push_back(std::move(iv));
+      r.intervals = std::move(intervals[g]);
+    }
   }
-  return r;
+  return out;
 }
 
 namespace {
@@ -905,13 +926,24 @@ nlohmann::ordered_json interval_json(const IntervalRecord& iv) {
 
 void write_hdr_log_file(const std::string& path, const std::string& what, double start_unix_s,
                         const std::vector<IntervalRecord>& intervals) {
+  write_hdr_log_tagged(path, what, start_unix_s, {{"", &intervals}});
+}
+
+void write_hdr_log_tagged(const std::string& path, const std::string& what, double start_unix_s,
+                          const std::vector<TaggedIntervals>& sets) {
   std::vector<util::Histogram> hs;
-  hs.reserve(intervals.size());
+  size_t total = 0;
+  for (const TaggedIntervals& t : sets) total += t.intervals->size();
+  hs.reserve(total);  // the log's entries point into it
   std::vector<HdrInterval> out;
-  for (const IntervalRecord& iv : intervals) {
-    hs.push_back(iv.latency.expand());
-    out.push_back({double(iv.start_ns) / 1e9, double(iv.end_ns - iv.start_ns) / 1e9, &hs.back()});
-  }
+  for (const TaggedIntervals& t : sets)
+    for (const IntervalRecord& iv : *t.intervals) {
+      hs.push_back(iv.latency.expand());
+      out.push_back({double(iv.start_ns) / 1e9, double(iv.end_ns - iv.start_ns) / 1e9, &hs.back(),
+                     t.tag});
+    }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const HdrInterval& a, const HdrInterval& b) { return a.start_s < b.start_s; });
   write_hdr_log(path, start_unix_s, out, what);
 }
 
@@ -924,6 +956,13 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
                            ": latency in nanoseconds, " + version_line(),
                        r.start_unix_s, r.intervals);
   if (plan.json_path.empty()) return;
+  write_json_file(plan.json_path, result_json(command, plan, r, counters, failure));
+}
+
+nlohmann::ordered_json result_json(const std::string& command, const WorkloadPlan& plan,
+                                   const WorkloadResult& r,
+                                   const std::vector<RoleCounters>& counters,
+                                   const std::string& failure) {
   const auto& s = r.stats;
   const auto& g = plan.gen;
   const auto& m = plan.mode();
@@ -1075,7 +1114,7 @@ void write_json(const std::string& command, const WorkloadPlan& plan, const Work
   nlohmann::ordered_json ivs = nlohmann::ordered_json::array();
   for (const IntervalRecord& iv : r.intervals) ivs.push_back(interval_json(iv));
   j["intervals"] = ivs;
-  write_json_file(plan.json_path, j);
+  return j;
 }
 
 int exit_status(const WorkloadPlan& plan, const WorkloadResult& r) {

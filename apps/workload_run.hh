@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,6 +45,17 @@ struct WorkloadArgs {
   std::string timeout = "1s";
   std::string json;        // write results here
   std::string hdr_log;     // write the interval histograms here (HdrHistogram's log)
+};
+
+// One [[workload]] table of gen --config (apps/config_file.hh).
+struct MixEntry {
+  std::string name;
+  std::string cores;   // "70%", "1", or empty: an equal part of what is left
+  std::string target;  // empty: the run's --target
+  WorkloadArgs work;
+  int line = 0;        // where the table starts (for errors)
+  Given given;         // the workload flags it set (file or command line)
+  std::set<std::string, std::less<>> workload_flags;  // every flag a table may set
 };
 
 struct WorkloadPlan {
@@ -116,6 +128,7 @@ struct WorkloadResult {
 struct WorkloadCore {
   workload::Workload* work = nullptr;
   std::vector<Endpoint*> eps;
+  size_t group = 0;  // run_workloads: which workload of a traffic mix
   void poll(uint64_t now) const {
     for (Endpoint* e : eps) e->poll(now);
   }
@@ -129,6 +142,18 @@ struct WorkloadCore {
 // is shared per packet).
 WorkloadResult run_workload(std::vector<WorkloadCore>& cores, const std::vector<unsigned>& lcores,
                             const WorkloadPlan& plan, const glue::TscClock& clock);
+// One workload of a traffic mix (gen --config): its name and plan. Every
+// plan carries the run's own settings (duration, warm-up, progress) alike.
+struct WorkloadGroup {
+  std::string name;  // empty for a run of one workload
+  const WorkloadPlan* plan = nullptr;
+};
+// run_workload for a traffic mix: each core runs the group of its
+// WorkloadCore; one progress line per group and interval; a result per group.
+std::vector<WorkloadResult> run_workloads(std::vector<WorkloadCore>& cores,
+                                          const std::vector<unsigned>& lcores,
+                                          const std::vector<WorkloadGroup>& groups,
+                                          const glue::TscClock& clock);
 // "closed loop, 16 connections", "open loop at 10.0k req/s, at most 16 connections".
 std::string pacing_text(const WorkloadPlan& plan);
 void print_summary(const char* title, const WorkloadPlan& plan, const WorkloadResult& r);
@@ -137,6 +162,20 @@ nlohmann::ordered_json interval_json(const IntervalRecord& iv);
 // An HdrHistogram interval log of the intervals' latency (docs/json.md).
 void write_hdr_log_file(const std::string& path, const std::string& what, double start_unix_s,
                         const std::vector<IntervalRecord>& intervals);
+// Several runs' intervals in one HdrHistogram log, each under its tag
+// (a traffic mix: a tag per workload).
+struct TaggedIntervals {
+  std::string tag;
+  const std::vector<IntervalRecord>* intervals = nullptr;
+};
+void write_hdr_log_tagged(const std::string& path, const std::string& what, double start_unix_s,
+                          const std::vector<TaggedIntervals>& sets);
+// The JSON results (docs/json.md), with the counters of each role ("gen",
+// "serve") and the failure (empty: none).
+nlohmann::ordered_json result_json(const std::string& command, const WorkloadPlan& plan,
+                                   const WorkloadResult& r,
+                                   const std::vector<RoleCounters>& counters,
+                                   const std::string& failure);
 // The --hdr-log file, and then the JSON results (docs/json.md), with the counters of each role ("gen",
 // "serve") and the failure (empty: none).
 void write_json(const std::string& command, const WorkloadPlan& plan, const WorkloadResult& r,

@@ -253,6 +253,50 @@ try:
     bad(gen + ["--start-at", "+3d"], "--start-at", "gen --start-at +3d (a day at most)")
     bad(["stats", "--prometheus", "--json"], "--json", "stats --prometheus --json")
 
+    # --- gen --config: the file's errors name their line and key ---
+    def conf(name, text):
+        path = os.path.join(tmp, name)
+        open(path, "w").write(text)
+        return path
+    base = ["gen", "--port", "af_xdp:lo", "--ip", "10.9.0.2/24", "--target", "10.9.0.1:80"]
+    f = conf("c1.toml", 'ip = "10.9.0.2/24"\nduraton = "2s"\n')
+    bad(["gen", "--config", f, "--port", "af_xdp:lo", "--target", "10.9.0.1:80"],
+        "c1.toml:2: unknown key 'duraton'", "gen --config with a misspelt key")
+    f = conf("c2.toml", 'mode = "rr"\nrate = "1k\n')
+    bad(base + ["--config", f], "c2.toml:2:", "gen --config with a TOML syntax error")
+    f = conf("c3.toml", '[[workload]]\nmode = "rr"\n\n[[workload]]\nmode = "bogus"\n')
+    bad(base + ["--config", f, "--lcores", "2"], "c3.toml:4: workload 'workload2': --mode 'bogus'",
+        "gen --config with a bad mode in its second workload")
+    f = conf("c4.toml", '[[workload]]\nmode = "rr"\njson = "x.json"\n')
+    bad(base + ["--config", f], "'json' belongs to the whole run", "gen --config: json in a workload")
+    f = conf("c5.toml", '[[workload]]\nmode = "rr"\nheader = ["A: b"]\n')
+    bad(base + ["--config", f], "--header does not apply", "gen --config: a flag the workload's "
+        "mode does not take")
+    f = conf("c6.toml", '[[workload]]\nmode = "rr"\n[[workload]]\nmode = "cps"\n'
+             '[[workload]]\nmode = "http"\n')
+    bad(base + ["--config", f, "--lcores", "2"], "needs at least 3 cores",
+        "gen --config: three workloads on two cores")
+    f = conf("c7.toml", '[[workload]]\nmode = "rr"\ncores = 2\n[[workload]]\nmode = "cps"\n')
+    bad(base + ["--config", f, "--lcores", "2"], "add up to 2",
+        "gen --config: workloads asking for more cores than the run has")
+    f = conf("c8.toml", 'rate = [1, 2]\n')
+    bad(base + ["--config", f], "takes one value, not a list", "gen --config: a list for --rate")
+    bad(base + ["--config", os.path.join(tmp, "none.toml")], "could not be opened",
+        "gen --config of a missing file")
+    bad(["gen", "--ip", "10.9.0.2/24", "--target", "10.9.0.1:80"], "--port is required",
+        "gen without --port")
+    # The command line overrides the file: the file's bad --duration is never read.
+    f = conf("c9.toml", 'duration = "5x"\n')
+    bad(base + ["--config", f], "--duration '5x'", "gen --config: the file's bad duration")
+    r = run(base + ["--config", f, "--duration", "1s", "--rate", "0"])
+    check(r.returncode == 2 and "--duration" not in r.stderr and "--rate" in r.stderr,
+          "gen --config: --duration on the command line overrides the file's",
+          r.stderr)
+    mixres = os.path.join(tmp, "mixres.json")
+    json.dump({"tool": "touchstone", "command": "gen", "mode": "mix", "intervals": [],
+               "start_unix_s": 0}, open(mixres, "w"))
+    bad(["merge", a, mixres], "traffic mix", "merge of a traffic mix's result")
+
     # --- Prometheus: stats --prometheus and --metrics-file, checked by promtool ---
     promtool = shutil.which("promtool")
     prom = os.path.join(tmp, "metrics.prom")
