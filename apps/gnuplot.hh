@@ -1,6 +1,6 @@
 // Running gnuplot (Debian's gnuplot-nox), which draws every plot touchstone
-// makes: the congestion lab's and `touchstone plot`'s (docs/congestion.md,
-// "Plots", says why gnuplot).
+// makes: the congestion lab's and `touchstone plot`'s (docs/congestion.md
+// says why gnuplot).
 #pragma once
 
 #include <string>
