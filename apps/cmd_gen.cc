@@ -234,8 +234,15 @@ int run_gen(const GenArgs& a) {
     plan.pacing = cfg.tcp.tcp.pacing;
     const bool tcp = plan.mode().tcp;
     (tcp ? any_tcp : any_datagram) = true;
-    if (plan.gen.mode == workload::GenMode::http && a.mix.empty())
-      refuse_given(a.common.given, {"--resp-size"}, "gen --mode http (the server sizes its responses)");
+    if (plan.gen.mode == workload::GenMode::http)
+      refuse_given(common_of(a, wi).given, {"--resp-size"},
+                   "gen --mode http (the server sizes its responses)");
+    // The run's length is one for every workload of a mix.
+    if (plan.duration_ns != ws[0].plan.duration_ns)
+      usage_error("it runs for " + (plan.duration_ns ? human_ns(plan.duration_ns) : "ever") +
+                  " (--steps or --duration), the first workload for " +
+                  (ws[0].plan.duration_ns ? human_ns(ws[0].plan.duration_ns) : "ever") +
+                  ": a mix's workloads run together, for one --duration");
     uint16_t tport = 0;
     const wire::Ipv4Addr target = parse_target(w.target, tport, tcp);
     if (cfg.is_local(target)) usage_error("--target is our own address");
@@ -390,6 +397,8 @@ int run_gen(const GenArgs& a) {
   if (a.mix.empty()) {
     write_json("gen", run_plan, rs[0], {role_counters("gen", all)}, failures[0]);
   } else {
+    if (!run_plan.json_path.empty())
+      write_json_file(run_plan.json_path, mix_json(ws, rs, failures, all));
     if (!run_plan.hdr_log_path.empty()) {
       std::vector<TaggedIntervals> tagged;
       for (size_t g = 0; g < ws.size(); ++g) tagged.push_back({ws[g].name, &rs[g].intervals});
@@ -398,8 +407,6 @@ int run_gen(const GenArgs& a) {
                            "nanoseconds, " + version_line(),
                            rs[0].start_unix_s, tagged);
     }
-    if (!run_plan.json_path.empty())
-      write_json_file(run_plan.json_path, mix_json(ws, rs, failures, all));
   }
   for (size_t g = 0; g < ws.size(); ++g)
     if (!failures[g].empty())

@@ -50,7 +50,8 @@ Json load(const std::string& path) {
   if (j.value("mode", "") == "mix")
     throw UsageError("merge: " + path + " is a traffic mix (gen --config): merge takes results of "
                      "one workload (docs/distributed.md)");
-  if (!j.contains("intervals") || !j.contains("start_unix_s"))
+  if (!j.contains("intervals") || !j["intervals"].is_array() || !j.contains("start_unix_s") ||
+      !j["start_unix_s"].is_number() || (j.contains("config") && !j["config"].is_object()))
     throw UsageError("merge: " + path +
                      " has no intervals (written by a touchstone older than merge, or by gen "
                      "without --json?)");
@@ -204,7 +205,7 @@ int run_merge(const MergeArgs& a) {
     targets.insert(x.j.value("target", ""));
     const double s = x.j["start_unix_s"].get<double>(), d = x.j.value("duration_s", 0.0);
     base = std::min(base, s);
-    end = std::max(end, s + d + x.j["config"].value("warmup_s", 0.0));
+    end = std::max(end, s + d + x.j.value("config", Json::object()).value("warmup_s", 0.0));
     duration = std::max(duration, d);
     ok = ok && x.j.value("ok", false);
     if (x.j.contains("failure") && x.j["failure"].is_string())
@@ -226,10 +227,16 @@ int run_merge(const MergeArgs& a) {
   out["inputs"] = inputs;
   Json config = in[0].j.value("config", Json::object());
   for (const char* k : {"conns", "rate", "requests", "legit_conns"}) {
-    if (!config.contains(k) || !config[k].is_number_unsigned()) continue;
-    uint64_t sum = 0;
-    for (const Input& x : in) sum += x.j["config"].value(k, uint64_t(0));
-    config[k] = sum;
+    if (!config.contains(k) || !config[k].is_number()) continue;
+    bool integral = true;
+    double sum = 0;
+    for (const Input& x : in) {
+      const Json c = x.j.value("config", Json::object());
+      if (!c.contains(k) || !c[k].is_number()) continue;
+      integral = integral && c[k].is_number_unsigned();
+      sum += c[k].get<double>();
+    }
+    config[k] = integral ? Json(uint64_t(sum + 0.5)) : Json(sum);
   }
   out["config"] = config;
   out["ok"] = ok;
@@ -262,6 +269,7 @@ int run_merge(const MergeArgs& a) {
   const double len = in[0].j.value("interval_s", 0.0);
   out["intervals"] = len > 0 ? merge_intervals(in, base, len) : Json::array();
 
+  if (!a.json.empty()) write_json_file(a.json, out);
   if (!a.hdr_log.empty()) {
     std::vector<IntervalRecord> recs;
     for (const auto& iv : out["intervals"]) {
@@ -275,7 +283,6 @@ int run_merge(const MergeArgs& a) {
                            mode + ": latency in nanoseconds",
                        base, recs);
   }
-  if (!a.json.empty()) write_json_file(a.json, out);
   if (a.json != "-") {
     std::printf("merged %zu results, mode %s, over %.1f s (%s):\n", in.size(), mode.c_str(),
                 end - base, ok ? "all ok" : "not all ok");

@@ -263,11 +263,13 @@ void MetricsFileWriter::run() {
   bool warned = false;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    cv_.wait_for(lock, std::chrono::nanoseconds(interval_ns_), [&] { return stop_; });
+    cv_.wait_for(lock, std::chrono::nanoseconds(interval_ns_), [&] { return stop_.load(); });
     if (stop_) return;
     lock.unlock();
     std::vector<MetricsCore> cores;
     for (CoreProbe* p : probes_) {
+      // The run is ending: its cores may no longer answer; write nothing.
+      if (stop_) return;
       ProbeSnapshot s;
       MetricsCore c;
       c.role = p->role();
@@ -278,6 +280,7 @@ void MetricsFileWriter::run() {
       c.counters = std::move(s.counters);
       cores.push_back(std::move(c));
     }
+    if (stop_) return;
     if (!write_file_atomically(path_, prometheus_text(command_, int(getpid()), cores)) &&
         !warned) {
       std::fprintf(stderr, "touchstone: --metrics-file %s: cannot write it (%s); still trying\n",

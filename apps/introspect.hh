@@ -121,7 +121,7 @@ class MetricsFileWriter {
   std::vector<CoreProbe*> probes_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;
+  std::atomic<bool> stop_{false};
   std::thread thread_;
 };
 

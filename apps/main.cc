@@ -566,9 +566,9 @@ int main(int argc, char** argv) {
     try {
       if (!gen.config.empty())
         apply_config_file(gen.config, gen_cmd,
-                          [](CLI::App& app, MixEntry& e) {
-                            add_workload(&app, e.work);
-                            app.add_option("--target", e.target);
+                          [](CLI::App& sub, MixEntry& e) {
+                            add_workload(&sub, e.work);
+                            sub.add_option("--target", e.target);
                           },
                           gen.mix);
       for (const char* f : {"--port", "--ip"})

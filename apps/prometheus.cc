@@ -40,10 +40,14 @@ std::pair<std::string, std::string> family_of(const std::string& name) {
     if (e == std::string::npos) break;
     b = e + 1;
   }
+  // rx and tx anywhere; in and out only as the last word ("bytes_in_use"
+  // is no direction).
   std::string dir;
   std::string fam;
-  for (const std::string& p : parts) {
-    if (dir.empty() && (p == "rx" || p == "tx" || p == "in" || p == "out")) {
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const std::string& p = parts[i];
+    const bool last = i + 1 == parts.size();
+    if (dir.empty() && (p == "rx" || p == "tx" || (last && (p == "in" || p == "out")))) {
       dir = p;
       continue;
     }
@@ -112,7 +116,8 @@ std::string prometheus_text(const std::string& command, int pid,
     for (const auto& [name, meaning] : m) {
       auto it = have.find(name);
       const uint64_t v = it == have.end() ? 0 : it->second;
-      auto [fam, dir] = family_of(name);
+      auto [fam, dir] = meaning.gauge ? std::pair<std::string, std::string>{name, ""}
+                                      : family_of(name);
       const std::string help =
           (dir.empty() ? "" : dir + ": ") + (meaning.drop ? "drop: " : "") + meaning.text;
       const std::string labels = core + (dir.empty() ? "" : ",direction=\"" + dir + "\"");

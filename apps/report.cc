@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -152,10 +153,16 @@ void write_json_file(const std::string& path, const nlohmann::ordered_json& j) {
     }
     return;
   }
-  std::ofstream out(path);
+  // Written beside and renamed over: a reader (a merge waiting for the
+  // file) never sees half of it.
+  const std::string tmp = path + ".tmp." + std::to_string(getpid());
+  std::ofstream out(tmp);
   out << text;
   out.close();
-  if (!out) throw std::runtime_error("--json: cannot write " + path);
+  if (!out || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error("--json: cannot write " + path);
+  }
 }
 
 }  // namespace ts::app

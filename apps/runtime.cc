@@ -262,6 +262,9 @@ void finish_capture(std::unique_ptr<glue::Capture>& cap, const std::vector<Endpo
   cap->close();  // drains the rings, closes the file
   glue::PortDeviceStats d;
   for (Endpoint* e : eps) d.merge(e->port_device().stats());
+  if (cap->failed())
+    std::fprintf(stderr, "touchstone: --pcap %s: writing failed (is the disk full?): the capture "
+                 "is incomplete\n", cap->path().c_str());
   std::printf("capture: %llu frames written to %s", (unsigned long long)cap->written(),
               cap->path().c_str());
   cap.reset();

@@ -950,13 +950,14 @@ void write_hdr_log_tagged(const std::string& path, const std::string& what, doub
 void write_json(const std::string& command, const WorkloadPlan& plan, const WorkloadResult& r,
                 const std::vector<RoleCounters>& counters,
                 const std::string& failure) {
+  // The JSON first: a log that cannot be written loses nothing else.
+  if (!plan.json_path.empty())
+    write_json_file(plan.json_path, result_json(command, plan, r, counters, failure));
   if (!plan.hdr_log_path.empty())
     write_hdr_log_file(plan.hdr_log_path,
                        "touchstone " + command + " --mode " + plan.mode().name +
                            ": latency in nanoseconds, " + version_line(),
                        r.start_unix_s, r.intervals);
-  if (plan.json_path.empty()) return;
-  write_json_file(plan.json_path, result_json(command, plan, r, counters, failure));
 }
 
 nlohmann::ordered_json result_json(const std::string& command, const WorkloadPlan& plan,

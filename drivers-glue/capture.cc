@@ -3,6 +3,7 @@
 #include <pcap/pcap.h>
 
 #include <chrono>
+#include <cstdio>
 #include <stdexcept>
 
 namespace ts::glue {
@@ -50,6 +51,7 @@ void Capture::close() {
   cv_.notify_all();
   thread_.join();
   drain();
+  if (pcap_dump_flush(dumper_) != 0 || std::ferror(pcap_dump_file(dumper_))) failed_.store(true);
   pcap_dump_close(dumper_);
   pcap_close(pcap_);
 }
@@ -91,7 +93,8 @@ void Capture::run() {
     // A killed process leaves a readable file: flush about every 200 ms.
     const auto now = std::chrono::steady_clock::now();
     if (now - last_flush > std::chrono::milliseconds(200)) {
-      pcap_dump_flush(dumper_);
+      if (pcap_dump_flush(dumper_) != 0 || std::ferror(pcap_dump_file(dumper_)))
+        failed_.store(true);
       last_flush = now;
     }
     lock.lock();

@@ -84,6 +84,8 @@ class Capture {
 
   CaptureQueue* queue(size_t i) { return queues_[i].get(); }
   uint64_t written() const { return written_.load(); }
+  // Whether writing the file failed (a full disk): the capture is incomplete.
+  bool failed() const { return failed_.load(); }
   const std::string& path() const { return cfg_.path; }
 
  private:
@@ -97,6 +99,7 @@ class Capture {
   std::vector<std::unique_ptr<CaptureQueue>> queues_;
   std::atomic<bool> complete_{false};
   std::atomic<uint64_t> written_{0};
+  std::atomic<bool> failed_{false};
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
