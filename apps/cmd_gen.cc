@@ -129,7 +129,9 @@ nlohmann::ordered_json mix_json(const std::vector<GenWorkload>& ws,
   std::string failure;
   workload::GenStats total;
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
-  std::map<uint64_t, IntervalRecord> ivs;
+  // The workloads' intervals by start (they share their boundaries), with
+  // each one's latency merged in full and made sparse once at the end.
+  std::map<uint64_t, std::pair<IntervalRecord, util::Histogram>> ivs;
   for (size_t g = 0; g < ws.size(); ++g) {
     nlohmann::ordered_json w = result_json("gen", ws[g].plan, rs[g], {}, failures[g]);
     nlohmann::ordered_json entry = {{"name", ws[g].name}, {"cores", ws[g].cores}};
@@ -140,21 +142,11 @@ nlohmann::ordered_json mix_json(const std::vector<GenWorkload>& ws,
     if (!failures[g].empty()) failure += (failure.empty() ? "" : "; ") + ws[g].name + ": " + failures[g];
     total.merge(rs[g].stats);
     for (const IntervalRecord& iv : rs[g].intervals) {
-      IntervalRecord& t = ivs[iv.start_ns];
-      util::Histogram h = t.latency.expand();
-      h.merge(iv.latency.expand());
+      auto& [t, h] = ivs[iv.start_ns];
       t.start_ns = iv.start_ns;
       t.end_ns = std::max(t.end_ns, iv.end_ns);
-      t.warmup = t.warmup || iv.warmup;
-      t.requests_sent += iv.requests_sent;
-      t.responses_ok += iv.responses_ok;
-      t.errors += iv.errors;
-      t.conns_established += iv.conns_established;
-      t.bytes_acked += iv.bytes_acked;
-      t.bytes_rx += iv.bytes_rx;
-      t.retransmitted += iv.retransmitted;
-      t.open += iv.open;
-      t.latency = util::SparseHistogram::of(h);
+      t.add_counts(iv);
+      h.merge(iv.latency.expand());
     }
   }
   j["ok"] = ok;
@@ -180,7 +172,10 @@ nlohmann::ordered_json mix_json(const std::vector<GenWorkload>& ws,
   j["busy"] = {{"gen", {{"busy_s", rc.busy.busy_s}, {"span_s", rc.busy.span_s},
                         {"fraction", rc.busy.fraction()}}}};
   nlohmann::ordered_json iv = nlohmann::ordered_json::array();
-  for (const auto& [k, r] : ivs) iv.push_back(interval_json(r));
+  for (auto& [k, th] : ivs) {
+    th.first.latency = util::SparseHistogram::of(th.second);
+    iv.push_back(interval_json(th.first));
+  }
   j["intervals"] = iv;
   return j;
 }

@@ -151,15 +151,7 @@ Json merge_intervals(const std::vector<Input>& in, double base, double len) {
       Slot& slot = slots[std::lround(s / len)];
       slot.start = std::min(slot.start, s);
       slot.end = std::max(slot.end, e);
-      slot.rec.requests_sent += r.requests_sent;
-      slot.rec.responses_ok += r.responses_ok;
-      slot.rec.errors += r.errors;
-      slot.rec.conns_established += r.conns_established;
-      slot.rec.bytes_acked += r.bytes_acked;
-      slot.rec.bytes_rx += r.bytes_rx;
-      slot.rec.retransmitted += r.retransmitted;
-      slot.rec.open += r.open;
-      slot.rec.warmup = slot.rec.warmup || r.warmup;
+      slot.rec.add_counts(r);
       slot.h.merge(r.latency.expand());
     }
   }

@@ -113,6 +113,19 @@ struct IntervalRecord {
   uint64_t bytes_acked = 0, bytes_rx = 0, retransmitted = 0;
   uint64_t open = 0;  // a gauge, at the interval's end
   util::SparseHistogram latency;
+  // Adds another run's interval over the same time: counts, the gauge, the
+  // warm-up mark (not the times, not the latency).
+  void add_counts(const IntervalRecord& o) {
+    warmup = warmup || o.warmup;
+    requests_sent += o.requests_sent;
+    responses_ok += o.responses_ok;
+    errors += o.errors;
+    conns_established += o.conns_established;
+    bytes_acked += o.bytes_acked;
+    bytes_rx += o.bytes_rx;
+    retransmitted += o.retransmitted;
+    open += o.open;
+  }
 };
 
 struct WorkloadResult {
