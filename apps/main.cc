@@ -246,6 +246,13 @@ void add_workload(CLI::App* app, WorkloadArgs& w) {
                   "source ports apart from the flood's; their connections/s, failures and "
                   "latency are reported")
       ->type_name("N");
+  app->add_option("--cps-close", w.cps_close,
+                  "cps (and synflood's --legit-conns): when the client sends its FIN: 'request' "
+                  "(the default: it half-closes with its request, so the FIN rides on the "
+                  "request and the server's on its response: 5 segments a connection) or "
+                  "'response' (it closes after reading the response: 7, as a client that "
+                  "does not half-close)")
+      ->type_name("WHEN");
   app->add_flag("--close", w.close,
                 "http: one request per connection, with 'Connection: close' (the HTTP form of "
                 "cps, as wrk -H 'Connection: close')");

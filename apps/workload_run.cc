@@ -73,6 +73,7 @@ constexpr ModeFlag kModeFlags[] = {
     {"--legit-conns", bit(M::synflood)},
     {"--tfo", bit(M::cps) | bit(M::rr) | bit(M::http) | bit(M::dns)},
     {"--close", bit(M::http)},
+    {"--cps-close", bit(M::cps) | bit(M::synflood)},
     {"--path", bit(M::http) | bit(M::slowread)},
     {"--read-rate", bit(M::slowread)},
     {"--paths", bit(M::http)},
@@ -272,6 +273,9 @@ WorkloadPlan plan_workload(const WorkloadArgs& w, const CommonArgs& c, uint16_t 
     usage_error("--path '" + w.path + "' must start with / and hold no spaces or line breaks");
   g.path = w.path;
   if (mode->mode == workload::GenMode::http) plan_http(w, c.given, g);
+  if (w.cps_close != "request" && w.cps_close != "response")
+    usage_error("--cps-close '" + w.cps_close + "' is not request or response");
+  g.cps_half_close = w.cps_close == "request";
   if (mode->mode == workload::GenMode::dns) plan_dns(w, c.given, g);
   if (mode->mode == workload::GenMode::slowread) {
     g.mode_http = c.given.has("--path");
@@ -1007,6 +1011,7 @@ nlohmann::ordered_json result_json(const std::string& command, const WorkloadPla
     config["pacing"] = plan.pacing;
   }
   if (mode_takes(g.mode, "--close")) config["close"] = g.http_close;
+  if (mode_takes(g.mode, "--cps-close")) config["cps_close"] = g.cps_half_close ? "request" : "response";
   if (mode_takes(g.mode, "--timeout")) config["timeout_ms"] = double(g.timeout_ns) / 1e6;
   if (g.mode == workload::GenMode::dns) {
     config["transport"] = !g.dns_tcp ? "udp" : g.dns_keepalive ? "tcp-keepalive" : "tcp";

@@ -38,6 +38,7 @@ struct WorkloadArgs {
   std::string read_rate;   // slowread: bytes a second each connection reads
   std::string legit_conns; // synflood: cps connections at a time beside the flood
   bool close = false;      // http: one request per connection, "Connection: close"
+  std::string cps_close = "request";  // cps: the FIN with the request, or after the response
   std::string qname;       // dns: the name asked (example.test by default)
   std::string qnames;      // dns: a file of names
   bool dns_tcp = false;    // dns: over TCP, a connection per query

@@ -91,14 +91,19 @@ int main(int argc, char** argv) {
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double rss2 = rss_mb();
-  const size_t rings = client.tcp().buffers().in_use_bytes() + server.tcp().buffers().in_use_bytes() +
-                       client.tcp().buffers().cached_bytes() + server.tcp().buffers().cached_bytes();
+  const size_t in_use = client.tcp().buffers().in_use_bytes() + server.tcp().buffers().in_use_bytes();
+  const size_t cached = client.tcp().buffers().cached_bytes() + server.tcp().buffers().cached_bytes();
   std::printf("\n%ld connections from %u source addresses: %llu established, %llu answered, "
               "%zu open on the client and %zu on the server, in %.1f s\n",
               n, addrs, (unsigned long long)cli_side.up, (unsigned long long)cli_side.answered,
               client.tcp().connections(), server.tcp().connections(), secs);
+  // Idle connections hold no rings (docs/performance.md, "Memory"): what the
+  // pools still cache is what the busiest moment of the ramp took.
+  const double per_pair = (rss2 - rss0) * (1 << 20) / double(n);
   std::printf("memory: %.0f MB at start, %.0f MB with the pools sized, %.0f MB with all open: "
-              "%.0f bytes per connection pair (ring storage %.0f of them)\n",
-              rss0, rss1, rss2, (rss2 - rss0) * (1 << 20) / double(n), double(rings) / double(n));
+              "%.0f bytes per connection pair, %.0f per connection (ring storage: %.0f a pair "
+              "in use, %.0f cached in the pools)\n",
+              rss0, rss1, rss2, per_pair, per_pair / 2, double(in_use) / double(n),
+              double(cached) / double(n));
   return all_up() ? 0 : 1;
 }

@@ -244,14 +244,15 @@ tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Ev
   if (id == FlowTable::kNone) return nullptr;
   tcp::Connection* c = slots_[id].conn;
   const tcp::PathHint h = open_path(slots_[id], cfg != nullptr, now);
+  const tcp::IsnGenerator::Numbers n = isn_.numbers(t, now);
   if (c->config().fast_open && h.fastopen_blocked) {
     ++ctr_.tcp_fastopen_blocked;  // it dropped SYNs with data lately
   } else if (c->config().fast_open) {
     const tcp::FastOpenClient fo{h.fastopen, h.fastopen_mss};
-    c->connect(isn_.isn(t, now), isn_.ts_offset(t), now, &fo);
+    c->connect(n.isn, n.ts_offset, now, &fo);
     return c;
   }
-  c->connect(isn_.isn(t, now), isn_.ts_offset(t), now);
+  c->connect(n.isn, n.ts_offset, now);
   return c;
 }
 

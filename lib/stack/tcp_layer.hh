@@ -229,6 +229,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
     tcp::FourTuple t;
     Listener* listener = nullptr;  // null: the entry is free
     uint32_t irs = 0, iss = 0, ts_recent = 0;
+    uint32_t ts_offset = 0;        // ours (with iss, from one keyed hash)
     uint64_t sent_ns = 0;          // when the SYN-ACK last went out
     uint64_t challenged_ns = 0;    // RFC 5961 challenge ACKs: this second's start,
     uint16_t challenges = 0;       // and how many in it (per entry, never host-wide)

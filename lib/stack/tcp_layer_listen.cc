@@ -199,10 +199,12 @@ void TcpLayer::listen_input(Listener& l, const wire::Ipv4Repr& ip, const wire::T
   ++half_count_;
   ++l.half_open;
   h.listener = &l;
-  h.iss = isn_.isn(t, now_);
+  const tcp::IsnGenerator::Numbers n = isn_.numbers(t, now_);
+  h.iss = n.isn;
+  h.ts_offset = n.ts_offset;
   h.sent_ns = now_;
   half_[index] = h;
-  send_syn_ack(l, t, half_[index], ts_clock(now_, isn_.ts_offset(t)));
+  send_syn_ack(l, t, half_[index], ts_clock(now_, h.ts_offset));
   timers_.schedule(id, now_ + l.cfg.rto_initial_ns, now_);
 }
 
@@ -214,7 +216,8 @@ void TcpLayer::fastopen_open(Listener& l, const wire::TcpRepr& seg, const tcp::F
   s.fastopen_listener = &l;
   ++l.fastopen_pending;
   ++ctr_.tcp_fastopen_accepted;
-  s.conn->accept(tcp::SegmentIn::from(seg), isn_.isn(t, now_), isn_.ts_offset(t), now_, true);
+  const tcp::IsnGenerator::Numbers n = isn_.numbers(t, now_);
+  s.conn->accept(tcp::SegmentIn::from(seg), n.isn, n.ts_offset, now_, true);
 }
 
 void TcpLayer::fastopen_settled(Slot& s) {
@@ -247,7 +250,7 @@ void TcpLayer::half_open_timer(uint32_t index) {
   ++h.resent;
   ++ctr_.tcp_retransmits;
   h.sent_ns = now_;
-  send_syn_ack(*h.listener, h.t, h, ts_clock(now_, isn_.ts_offset(h.t)));
+  send_syn_ack(*h.listener, h.t, h, ts_clock(now_, h.ts_offset));
   const uint64_t wait = std::min<uint64_t>(c.rto_initial_ns << std::min<int>(h.resent, 20), c.rto_max_ns);
   timers_.schedule(cfg_.max_connections + index, now_ + wait, now_);
 }
@@ -277,7 +280,7 @@ void TcpLayer::half_open_input(uint32_t index, const wire::Ipv4Repr& ip,
       // The peer did not get our SYN-ACK: it goes again.
       ++ctr_.tcp_retransmits;
       ++h.resent;  // Karn: the round trip is no longer known
-      send_syn_ack(l, h.t, h, ts_clock(now_, isn_.ts_offset(h.t)));
+      send_syn_ack(l, h.t, h, ts_clock(now_, h.ts_offset));
     } else {
       challenge();  // RFC 5961 4.2
     }
@@ -328,7 +331,7 @@ void TcpLayer::half_open_input(uint32_t index, const wire::Ipv4Repr& ip,
   hs.sack = l.cfg.sack && h.sack;
   hs.ts = l.cfg.timestamps && h.ts;
   hs.ts_recent = h.ts_recent;
-  hs.ts_offset = isn_.ts_offset(h.t);
+  hs.ts_offset = h.ts_offset;
   hs.rtt_ns = h.resent ? 0 : now_ - h.sent_ns;  // Karn: not after a retransmission
   // Without a connection slot the ACK is dropped as if lost: the entry stays,
   // its SYN-ACK goes again, and the peer's next ACK may find one.

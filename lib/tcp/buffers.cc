@@ -64,6 +64,14 @@ void release_storage(BufferPool* pool, uint8_t*& buf, size_t& size) {
   size = 0;
 }
 
+void park_storage(BufferPool* pool, uint8_t*& buf, size_t size) {
+  if (pool)
+    pool->put(buf, size);
+  else
+    delete[] buf;
+  buf = nullptr;
+}
+
 void Payload::copy_to(uint8_t* out) const {
   for (size_t i = 0; i < n; ++i) {
     std::memcpy(out, part[i].data(), part[i].size());

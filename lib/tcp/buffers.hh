@@ -77,6 +77,9 @@ class BufferPool {
 // the pointer and size.
 uint8_t* take_storage(BufferPool* pool, size_t size);
 void release_storage(BufferPool* pool, uint8_t*& buf, size_t& size);
+// Gives the storage back but keeps `size`, so that the next take is that size
+// at once (no regrowing from 2 KiB, no copies) when data comes again.
+void park_storage(BufferPool* pool, uint8_t*& buf, size_t size);
 
 // What the application has sent and the peer not yet acknowledged. Bytes
 // written are copied into a ring that takes storage on first use, not at
@@ -114,11 +117,12 @@ class SendBuffer {
   size_t size() const { return size_t(end_ - begin_); }
   size_t free_space() const { return pieces_full() ? 0 : cap_ - size(); }
   size_t capacity() const { return cap_; }
-  // Returns the storage when nothing is held (a connection in TIME-WAIT).
+  // Returns the storage when nothing is held (all acknowledged); the next
+  // write takes a ring of the same size again.
   void drop_storage() {
-    if (size() == 0) release_storage(pool_, buf_, store_);
+    if (buf_ && size() == 0) park_storage(pool_, buf_, store_);
   }
-  size_t storage() const { return store_; }
+  size_t storage() const { return buf_ ? store_ : 0; }
   // A smaller capacity while nothing has been written yet.
   void limit(uint32_t capacity) {
     if (end_ == 0 && !buf_) cap_ = std::min<size_t>(cap_, std::max<uint32_t>(capacity, 1));
@@ -151,7 +155,7 @@ class SendBuffer {
   size_t cap_;
   BufferPool* pool_;
   uint8_t* buf_ = nullptr;
-  size_t store_ = 0;               // bytes of storage at buf_
+  size_t store_ = 0;               // bytes of storage at buf_ (none held: the next take's size)
   uint64_t begin_ = 0, end_ = 0;   // stream offsets held
   uint64_t ring_end_ = 0;          // ring offset after the newest copied byte
   std::array<Piece, kMaxPieces> pieces_;
@@ -199,11 +203,12 @@ class RecvBuffer {
   // Out-of-order ranges, most recently changed first (RFC 2018 4).
   size_t ranges_by_recency(Range* out, size_t max) const;
   size_t range_count() const { return ranges_.size(); }
-  // Returns the storage when nothing is held.
+  // Returns the storage when nothing is held (all read); the next segment
+  // takes a ring of the same size again.
   void drop_storage() {
-    if (next_ == read_ && ranges_.empty()) release_storage(pool_, buf_, store_);
+    if (buf_ && next_ == read_ && ranges_.empty()) park_storage(pool_, buf_, store_);
   }
-  size_t storage() const { return store_; }
+  size_t storage() const { return buf_ ? store_ : 0; }
   // A smaller capacity while nothing has arrived yet.
   void limit(uint32_t capacity) {
     if (next_ == 0 && !buf_) cap_ = std::min<size_t>(cap_, std::max<uint32_t>(capacity, 1));
@@ -215,7 +220,7 @@ class RecvBuffer {
   size_t cap_;
   BufferPool* pool_;
   uint8_t* buf_ = nullptr;
-  size_t store_ = 0;  // bytes of storage at buf_
+  size_t store_ = 0;  // bytes of storage at buf_ (none held: the next take's size)
   uint64_t read_ = 0, next_ = 0;
   std::vector<Range> ranges_;  // sorted by begin, disjoint, not touching, above next_
   uint64_t stamp_ = 0;

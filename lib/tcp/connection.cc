@@ -642,6 +642,9 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
   a.advanced = true;
   a.acked = uint32_t(acked_end - snd_.una_pos);
   sndbuf_.release(acked_end);
+  // Everything acknowledged: the ring goes back to the pool, so an idle
+  // connection holds none (docs/performance.md, "Memory").
+  sndbuf_.drop_storage();
   snd_.una_pos = acked_end;
   snd_.una = ackno;
   if (seq_lt(snd_.nxt, snd_.una)) snd_.nxt = snd_.una;
@@ -838,6 +841,7 @@ size_t Connection::queue(std::span<const uint8_t> data, bool by_ref, uint64_t no
 void Connection::consume(size_t n, uint64_t now) {
   const size_t before = rcvbuf_.window();
   rcvbuf_.consume(n);
+  rcvbuf_.drop_storage();  // all read: the ring goes back to the pool until data arrives
   // Tell the peer at once when the window has opened enough to matter
   // (receiver-side silly window avoidance decides in window_field()) and the
   // peer may be held back: less than four segments' room left to it.

@@ -74,20 +74,13 @@ std::array<uint8_t, 16> derive_key128(const std::array<uint8_t, 16>& secret, con
   return k;
 }
 
-uint64_t IsnGenerator::hash(const FourTuple& t, uint8_t domain) const {
-  uint8_t b[13];
+uint64_t IsnGenerator::hash(const FourTuple& t) const {
+  uint8_t b[12];
   wire::store_be32(b, t.local_ip.v);
   wire::store_be32(b + 4, t.remote_ip.v);
   wire::store_be16(b + 8, t.local_port);
   wire::store_be16(b + 10, t.remote_port);
-  b[12] = domain;
   return siphash24(key_, b, sizeof b);
 }
-
-uint32_t IsnGenerator::isn(const FourTuple& t, uint64_t now_ns) const {
-  return uint32_t(now_ns / 4000) + uint32_t(hash(t, 0));
-}
-
-uint32_t IsnGenerator::ts_offset(const FourTuple& t) const { return uint32_t(hash(t, 1)); }
 
 }  // namespace ts::tcp

@@ -2,7 +2,9 @@
 // a clock ticking every 4 microseconds and F a keyed hash (SipHash-2-4), so
 // sequence numbers of one connection's incarnations advance while those of
 // different connections cannot be guessed from each other. The same hash gives
-// each connection a random timestamp offset (RFC 7323 5.4).
+// each connection a random timestamp offset (RFC 7323 5.4): one SipHash per
+// connection, its upper half for the ISN and its lower half for the offset (a
+// keyed pseudo-random function's halves tell nothing of each other).
 #pragma once
 
 #include <array>
@@ -25,11 +27,19 @@ std::array<uint8_t, 16> derive_key128(const std::array<uint8_t, 16>& secret, con
 class IsnGenerator {
  public:
   explicit IsnGenerator(const std::array<uint8_t, 16>& key) : key_(key) {}
-  uint32_t isn(const FourTuple& t, uint64_t now_ns) const;
-  uint32_t ts_offset(const FourTuple& t) const;
+  struct Numbers {
+    uint32_t isn, ts_offset;
+  };
+  // Both from one hash: what a connection being opened asks for.
+  Numbers numbers(const FourTuple& t, uint64_t now_ns) const {
+    const uint64_t h = hash(t);
+    return {uint32_t(now_ns / 4000) + uint32_t(h >> 32), uint32_t(h)};
+  }
+  uint32_t isn(const FourTuple& t, uint64_t now_ns) const { return numbers(t, now_ns).isn; }
+  uint32_t ts_offset(const FourTuple& t) const { return uint32_t(hash(t)); }
 
  private:
-  uint64_t hash(const FourTuple& t, uint8_t domain) const;
+  uint64_t hash(const FourTuple& t) const;
   std::array<uint8_t, 16> key_;
 };
 

@@ -14,6 +14,7 @@ Generator::Generator(stack::TcpLayer& tcp, const GenConfig& cfg, std::unique_ptr
       mode_(mode ? std::move(mode) : mode_info(cfg.mode).make_tcp(cfg)),
       per_request_(mode_->connection_per_request()),
       streaming_(mode_->streaming()),
+      half_close_(mode_->half_close_after_request()),
       pacer_(cfg.schedule(), cfg.requests),
       conns_(tcp.capacity()) {}
 
@@ -144,6 +145,10 @@ void Generator::pump(Conn& k, tcp::Connection& c) {
     k.x.req_left -= sent;
     if (sent < n) return;
   }
+  // The whole request is queued: its FIN follows it (in the same segment
+  // when it fits). Not before the handshake: a Fast Open request waits for
+  // on_connected, since a shutdown in SYN-SENT forgets the connection.
+  if (half_close_ && c.state() == tcp::State::established) c.shutdown(now);
 }
 
 void Generator::on_connected(tcp::Connection& c) {
@@ -155,6 +160,7 @@ void Generator::on_connected(tcp::Connection& c) {
   if (k.early) {
     k.early = false;
     k.phase = Phase::busy;  // its request is on its way (maybe answered already)
+    if (half_close_) pump(k, c);  // the rest of the request, then its FIN
   } else if (per_request_) {
     begin_request(k, c, k.started);
   } else if (streaming_) {

@@ -79,7 +79,7 @@ class Generator final : public Workload, public tcp::Events {
   stack::TcpLayer& tcp_;
   GenConfig cfg_;
   std::unique_ptr<TcpMode> mode_;
-  bool per_request_, streaming_;
+  bool per_request_, streaming_, half_close_;
   Pacer pacer_;
   GenStats stats_;
   util::Histogram interval_;

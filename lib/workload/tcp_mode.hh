@@ -33,6 +33,9 @@ class TcpMode {
   virtual ~TcpMode() = default;
   // A connection per request: connect, one request and its response, close.
   virtual bool connection_per_request() const { return false; }
+  // The client half-closes once its (only) request is queued, so the FIN
+  // rides on the request's last segment.
+  virtual bool half_close_after_request() const { return false; }
   // Data flows from us without requests (no responses, nothing to time).
   virtual bool streaming() const { return false; }
 

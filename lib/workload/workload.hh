@@ -35,6 +35,8 @@ struct GenConfig {
   uint64_t requests = 0;       // stop issuing after this many (0: no limit)
   uint32_t req_size = 64;      // cps, rr
   uint32_t resp_size = 64;     // cps, rr: bytes that answer one request
+  bool cps_half_close = true;  // cps: the FIN rides on the request (half-close), else the
+                              // client closes once it has read the response
   std::string path = "/";      // http: the one path, unless `paths` lists several
   std::vector<std::string> paths;  // http: taken in turn (or at random)
   bool paths_random = false;

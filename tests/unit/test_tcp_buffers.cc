@@ -147,6 +147,32 @@ TEST(SendBuffer, StorageGrowsWithUseAndKeepsItsBytes) {
   b.release(8000);
   b.drop_storage();
   EXPECT_EQ(b.storage(), 0u);
+  // Written again, it takes the size it had at once (no regrowing), and the
+  // bytes land where the stream offsets say.
+  EXPECT_EQ(b.write(stream(8000, 100)), 100u);
+  EXPECT_EQ(b.storage(), 8192u);
+  EXPECT_EQ(flat(b.view(8000, 100)), stream(8000, 100));
+}
+
+// Emptied rings go back to the pool (an idle connection holds none) and come
+// back the same size when data does.
+TEST(BufferPool, EmptiedRingsAreParkedAndRetakenAtTheirSize) {
+  BufferPool pool;
+  RecvBuffer r(256 * 1024, &pool);
+  bool dropped = false;
+  EXPECT_EQ(r.insert(0, stream(0, 5000), dropped), 5000u);
+  EXPECT_EQ(r.storage(), 8192u);
+  r.drop_storage();  // unread bytes: kept
+  EXPECT_EQ(r.storage(), 8192u);
+  r.consume(5000);
+  r.drop_storage();
+  EXPECT_EQ(r.storage(), 0u);
+  EXPECT_EQ(pool.in_use_bytes(), 0u);
+  EXPECT_EQ(pool.cached_bytes(), 8192u);
+  EXPECT_EQ(r.insert(5000, stream(5000, 100), dropped), 100u);
+  EXPECT_EQ(r.storage(), 8192u);
+  EXPECT_EQ(pool.allocated(), 1u);  // the same block, recycled
+  EXPECT_EQ(flat(r.readable()), stream(5000, 100));
 }
 
 // The pool's budget turns exhaustion into counted refusals: a ring without

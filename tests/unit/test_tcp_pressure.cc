@@ -82,3 +82,27 @@ TEST(TcpPressure, ReclaimResetsAndSaysWhy) {
   EXPECT_EQ(h.conn->state(), State::closed);
   EXPECT_EQ(h.app.reason, CloseReason::reclaimed);
 }
+
+// An idle established connection holds no ring storage (docs/performance.md,
+// "Memory"): the send ring goes back once everything is acknowledged, the
+// receive ring once everything is read, and both come back with data.
+TEST(TcpPressure, AnIdleConnectionHoldsNoRings) {
+  Harness h;
+  h.app.auto_read = false;
+  h.establish_active();
+  EXPECT_EQ(h.conn->memory(), sizeof(ts::tcp::Connection));
+  h.conn->send(bytes(100), h.now);
+  EXPECT_EQ(h.conn->memory(), sizeof(ts::tcp::Connection) + 2048);
+  h.sent();
+  h.in(h.ack_all());
+  EXPECT_EQ(h.conn->memory(), sizeof(ts::tcp::Connection));  // all acknowledged
+  h.in(h.data(5001, bytes(300)));
+  EXPECT_EQ(h.conn->memory(), sizeof(ts::tcp::Connection) + 2048);
+  h.conn->consume(200, h.now);
+  EXPECT_EQ(h.conn->memory(), sizeof(ts::tcp::Connection) + 2048);  // 100 bytes unread
+  h.conn->consume(100, h.now);
+  EXPECT_EQ(h.conn->memory(), sizeof(ts::tcp::Connection));
+  h.in(h.data(5301, bytes(50)));
+  EXPECT_EQ(h.conn->readable().size(), 50u);
+  EXPECT_EQ(h.conn->memory(), sizeof(ts::tcp::Connection) + 2048);
+}
