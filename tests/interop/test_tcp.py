@@ -8,7 +8,9 @@
   - a Linux client sends random data to `--app echo` and gets the same bytes
     back; a client that reads slowly forces zero windows and persist probes;
   - `gen --mode http` against nginx in the peer namespace: no errors, and the
-    responses gen counts equal the requests in nginx's access log.
+    responses gen counts equal the requests in nginx's access log;
+  - `gen --mode cps` against a Linux echo server, half-closing with the request
+    (the default) and closing after the answer: every answer intact.
 Every process and namespace is removed at the end, also on failure.
 """
 import argparse
@@ -17,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -198,6 +201,40 @@ def run(args, checks, tmp, www, files):
                      sources == ["10.77.0.20", "10.77.0.21", "10.77.0.22"],
                      "gen --source-ips 10.77.0.20-22: nginx saw requests from %s" % sources,
                      r.stdout[-1500:])
+
+        # --- cps against a Linux echo server: the half-close with the request
+        # (the default) and the client closing after the answer ---
+        echo_srv = subprocess.Popen(
+            ["ip", "netns", "exec", t.peer_ns, "timeout", "120", "python3", "-c",
+             "import socketserver\n"
+             "class H(socketserver.BaseRequestHandler):\n"
+             "  def handle(self):\n"
+             "    while True:\n"
+             "      d = self.request.recv(65536)\n"
+             "      if not d: break\n"
+             "      self.request.sendall(d)\n"
+             "socketserver.ThreadingTCPServer.allow_reuse_address = True\n"
+             "socketserver.ThreadingTCPServer(('%s', 7007), H).serve_forever()\n" % PEER_IP],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+        t.procs.append(echo_srv)
+        time.sleep(1)
+        for close in ("request", "response"):
+            jpath = os.path.join(tmp, "gen-cps-%s.json" % close)
+            r = t.ns(t.ts_ns, ["timeout", "60", args.touchstone, "gen", "--port", port, "--ip",
+                               "%s/24" % TS_IP, "--target", "%s:7007" % PEER_IP, "--mode", "cps",
+                               "--cps-close", close, "--conns", "4", "--requests", "400",
+                               "--quiet", "--json", jpath], check=False, timeout=90)
+            g = json.load(open(jpath)) if os.path.exists(jpath) else {}
+            segs = g.get("counters", {}).get("gen", {}).get("tcp_segs_out", 0)
+            per = segs / g["responses_ok"] if g.get("responses_ok") else 0
+            # Ours: SYN, ACK + request (+ FIN), the last ACK; closing after the
+            # answer adds the FIN (Linux may ACK the request on its own: more).
+            want = 3 if close == "request" else 4
+            checks.check(r.returncode == 0 and g.get("responses_ok") == 400 and
+                         g.get("responses_bad") == 0 and g.get("requests_lost") == 0 and
+                         want - 0.05 <= per <= want + 1.05,
+                         "gen --mode cps --cps-close %s -> a Linux echo server: 400 answers, "
+                         "%.2f segments sent each" % (close, per), r.stdout[-1500:])
 
 
 if __name__ == "__main__":
