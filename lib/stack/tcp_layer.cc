@@ -397,15 +397,19 @@ void TcpLayer::on_schedule(tcp::Connection& c) {
     }
     return;
   }
+  // Armed lazily: a wheel entry moves only to an earlier time. One that is
+  // later than needed, or no longer needed, fires and finds nothing due, and
+  // poll() arms it again for the connection's deadline then. A connection's
+  // deadline moves later on nearly every segment (the retransmission timer
+  // restarts with each one sent and stops when all is acknowledged), so this
+  // saves a wheel unlink and link per segment for a spurious firing per
+  // retransmission timeout at most.
   uint64_t d = c.next_deadline();
-  if (d == UINT64_MAX) {
-    timers_.cancel(id);
-    return;
-  }
+  if (d == UINT64_MAX) return;
   // A deadline already past is served at the next poll, never in this one: a
   // timer that could not do its work (no buffer) must not spin.
   if (d <= now_) d = now_ + 1000;
-  if (!timers_.armed(id) || timers_.at(id) != d) timers_.schedule(id, d, now_);
+  if (!timers_.armed(id) || d < timers_.at(id)) timers_.schedule(id, d, now_);
 }
 
 void TcpLayer::on_ack_deferred(tcp::Connection& c) {

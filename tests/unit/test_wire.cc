@@ -435,3 +435,25 @@ TEST(Tcp, OptionParserBoundsItsArraysWhateverTheSpan) {
   ASSERT_EQ(TcpOptions::parse({buf, n}, o), Error::ok);
   EXPECT_EQ(o.fastopen_cookie_len, 16);
 }
+
+// NOP, NOP, timestamps (the layout of nearly every segment) is read by a
+// shortcut; it must agree with the general loop, which reads the same option
+// in another layout, and leave malformed variants to the loop's checks.
+TEST(TcpOptions, TheTimestampShortcutAgreesWithTheGeneralParse) {
+  const uint8_t usual[12] = {1, 1, 8, 10, 0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04};
+  const uint8_t other[12] = {8, 10, 0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04, 1, 0};
+  TcpOptions a, b;
+  ASSERT_EQ(TcpOptions::parse(usual, a), Error::ok);
+  ASSERT_EQ(TcpOptions::parse(other, b), Error::ok);
+  EXPECT_TRUE(a.has_timestamps);
+  EXPECT_EQ(a.tsval, 0xdeadbeefu);
+  EXPECT_EQ(a.tsecr, 0x01020304u);
+  EXPECT_EQ(a.tsval, b.tsval);
+  EXPECT_EQ(a.tsecr, b.tsecr);
+  EXPECT_FALSE(a.has_mss || a.has_wscale || a.sack_permitted || a.sack_count || a.has_fastopen);
+  uint8_t bad[12];
+  std::memcpy(bad, usual, sizeof bad);
+  bad[3] = 9;  // a timestamps option of the wrong length
+  TcpOptions c;
+  EXPECT_EQ(TcpOptions::parse(bad, c), Error::tcp_option_bad_length);
+}
