@@ -154,7 +154,12 @@ void Generator::pump(Conn& k, tcp::Connection& c) {
 void Generator::on_connected(tcp::Connection& c) {
   Conn& k = conns_[c.tag()];
   if (k.phase != Phase::connecting) return;
-  handshakes_.answered(k.open_seq, c.syn_retransmitted());
+  // The connection's only RTT sample so far is its handshake's. Only the open
+  // loop shrinks the window on queueing delay: there the handshakes are the
+  // offered load; a closed loop is bounded by --conns, and its handshakes
+  // queue behind its own saturating data, which must not slow its ramp.
+  handshakes_.answered(k.open_seq, c.syn_retransmitted(),
+                       pacer_.open_loop() && c.rtt().has_sample() ? c.rtt().srtt() : 0);
   ++stats_.conns_established;
   k.phase = Phase::idle;
   if (k.early) {

@@ -6,7 +6,12 @@
 // needed its SYN again (once per round: only for a connection opened after
 // the last halving), and stops at kMax (a NIC's ring: a lost SYN is seen only
 // after a second, so the window must not outgrow what a path queues); at
-// most kPerTick new ones per tick.
+// most kPerTick new ones per tick (per poll). Given handshake times (an open
+// loop's generator gives them), it also halves, once per round, when a
+// handshake took far longer than the quickest one seen (over 4x it plus
+// kQueueSlackNs): a target that cannot keep up queues SYNs before it drops
+// them, so the window shrinks on the queue's delay instead of waiting for the
+// drops' one-second retransmissions (docs/performance.md, "Overload").
 #pragma once
 
 #include <algorithm>
@@ -18,7 +23,11 @@ class HandshakeWindow {
  public:
   static constexpr uint32_t kFirstBurst = 16;
   static constexpr uint32_t kMax = 1024;
-  static constexpr uint32_t kPerTick = 256;
+  // A receive burst's worth: a generator that was held up (preempted, or
+  // catching up with an open loop's schedule) spreads its SYNs over polls
+  // instead of sending a burst that overflows a ring (docs/performance.md).
+  static constexpr uint32_t kPerTick = 32;
+  static constexpr uint64_t kQueueSlackNs = 500'000;
 
   // Whether another handshake may start at `now`.
   bool may_open(uint64_t now) {
@@ -35,10 +44,16 @@ class HandshakeWindow {
     return ++opens_;
   }
   // The handshake `seq` was answered (established, or refused: the path
-  // works); `retried`: its SYN had to be sent again.
-  void answered(uint64_t seq, bool retried) {
+  // works); `retried`: its SYN had to be sent again; `rtt_ns`: how long it
+  // took (0: unknown).
+  void answered(uint64_t seq, bool retried, uint64_t rtt_ns = 0) {
     ended();
-    if (!retried) {
+    bool queued = false;
+    if (rtt_ns && !retried) {
+      if (!min_rtt_ || rtt_ns < min_rtt_) min_rtt_ = rtt_ns;
+      queued = rtt_ns > 4 * min_rtt_ + kQueueSlackNs;
+    }
+    if (!retried && !queued) {
       if (window_ < kMax) ++window_;
     } else if (seq > halved_at_) {
       window_ = std::max(kFirstBurst, window_ / 2);
@@ -55,6 +70,7 @@ class HandshakeWindow {
  private:
   uint32_t window_ = kFirstBurst, in_flight_ = 0, this_tick_ = 0;
   uint64_t tick_ = UINT64_MAX, opens_ = 0, halved_at_ = 0;
+  uint64_t min_rtt_ = 0;  // the quickest handshake answered at the first try
 };
 
 }  // namespace ts::workload

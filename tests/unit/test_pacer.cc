@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "workload/handshake_window.hh"
 #include "workload/pacer.hh"
 
 using ts::workload::Pacer;
@@ -152,4 +153,40 @@ TEST(PacerSchedule, StepsHoldEachRateForItsTimeThenTheScheduleEnds) {
   EXPECT_TRUE(p.done());
   EXPECT_EQ(ts::workload::schedule_length({{1'000'000'000, 100, 100}, {500'000'000, 1, 1}}),
             1'500'000'000u);
+}
+
+// The handshake window: a burst's worth of new handshakes per tick, growth
+// per quick answer, and one halving per round when answers come slowly
+// (a queue at the target) as when a SYN had to be sent again.
+TEST(HandshakeWindow, GrowsOnQuickAnswersAndHalvesOncePerRoundOnQueueingDelay) {
+  using ts::workload::HandshakeWindow;
+  HandshakeWindow w;
+  uint64_t now = 1000;
+  std::vector<uint64_t> seqs;
+  while (w.may_open(now)) seqs.push_back(w.opened());
+  EXPECT_EQ(seqs.size(), size_t(HandshakeWindow::kFirstBurst));
+  for (uint64_t s : seqs) w.answered(s, false, 100'000);  // 100 us each
+  EXPECT_EQ(w.window(), 2 * HandshakeWindow::kFirstBurst);
+  EXPECT_EQ(w.in_flight(), 0u);
+  // No more than kPerTick new ones in one tick, whatever the window.
+  for (int i = 0; i < 200; ++i) w.answered(w.opened(), false, 100'000);
+  ++now;
+  unsigned in_tick = 0;
+  while (w.may_open(now)) {
+    w.opened();
+    ++in_tick;
+  }
+  EXPECT_EQ(in_tick, HandshakeWindow::kPerTick);
+  // A round of answers slowed by a queue (over 4x the quickest + 0.5 ms):
+  // one halving for the round, not one per answer.
+  const uint32_t before = w.window();
+  seqs.clear();
+  ++now;
+  for (int i = 0; i < 8; ++i) seqs.push_back(w.opened());
+  for (uint64_t s : seqs) w.answered(s, false, 2'000'000);
+  EXPECT_EQ(w.window(), before / 2);
+  // A slow path seen from the start is not a queue: 100 ms handshakes grow it.
+  HandshakeWindow far;
+  for (int i = 0; i < 10; ++i) far.answered(far.opened(), false, 100'000'000 + i * 1'000'000);
+  EXPECT_EQ(far.window(), HandshakeWindow::kFirstBurst + 10);
 }
