@@ -9,6 +9,7 @@
 #include "apps/commands.hh"
 #include "apps/cores.hh"
 #include "apps/introspect.hh"
+#include "util/parse.hh"
 #include "workload/mode.hh"
 
 namespace ts::app {
@@ -42,7 +43,13 @@ int run_demo(const DemoArgs& a) {
     usage_error("--separate-fin '" + sep + "' is not gen, serve or both");
   apply_fastopen_args(a.fastopen, common.given, sep == "serve" || sep == "both", server_cfg.tcp);
   apply_fastopen_args(a.fastopen, common.given, sep == "gen" || sep == "both", client_cfg.tcp);
-  WorkloadPlan plan = plan_workload(a.work, common, 1500);
+  const auto mtu = util::parse_count(a.mtu);
+  if (!mtu || *mtu < 576 || *mtu > glue::PortConfig::kMaxRingMtu)
+    usage_error("--mtu '" + a.mtu + "' is not a number from 576 to " +
+                std::to_string(glue::PortConfig::kMaxRingMtu));
+  // Segments as large as the link carries (the MSS is clamped to the MTU too).
+  for (auto* c : {&server_cfg, &client_cfg}) c->tcp.tcp.mss = uint16_t(*mtu - 40);
+  WorkloadPlan plan = plan_workload(a.work, common, uint16_t(*mtu));
   plan.fast_open = a.fastopen.tfo;
   plan.cc = tcp::cc_name(client_cfg.tcp.tcp.cc);
   plan.sack = client_cfg.tcp.tcp.sack;
@@ -127,7 +134,7 @@ int run_demo(const DemoArgs& a) {
   install_signal_handlers();
   glue::PortSpec ring;
   glue::parse_port_spec("ring", ring);
-  Runtime rt({ring}, eal, queues_for);
+  Runtime rt({ring}, eal, queues_for, uint16_t(*mtu));
   const std::vector<unsigned>& lcores = rt.lcores();
   // Core of gen queue i and of serve queue i.
   auto gen_core = [&](size_t i) { return i; };

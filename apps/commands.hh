@@ -76,6 +76,7 @@ struct DemoArgs {
   // generator and a server side by side (for measuring per-core scaling).
   std::string layout = "split";
   bool stateless = false;  // --mode http against serve --app stateless-http
+  std::string mtu = "1500";  // the ring link's MTU (up to 64000, as loopback's 64 KB)
   DefenceArgs defences;
   PoolArgs pools;  // the server side's (the client's are sized for --conns)
   FastOpenArgs fastopen;

@@ -427,6 +427,13 @@ int main(int argc, char** argv) {
                    "to measure per-core scaling)")
       ->type_name("split|paired")
       ->capture_default_str();
+  demo_cmd
+      ->add_option("--mtu", demo.mtu,
+                   "The in-memory link's MTU, 576 to 64000: with 64000 segments carry up to "
+                   "63,960 bytes, as on the kernel's loopback (MTU 64 KB), so bulk compares "
+                   "like with like (docs/performance.md)")
+      ->type_name("BYTES")
+      ->capture_default_str();
   add_defences(demo_cmd, demo.defences, true);
   add_pools(demo_cmd, demo.pools);
   add_fastopen(demo_cmd, demo.fastopen, true, true);

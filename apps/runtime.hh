@@ -160,8 +160,9 @@ class Runtime {
   // Throws std::runtime_error (printed as one line by main) on any failure.
   // Queue pairs per port: `queues_for(lcore count)` when given, else one per
   // lcore (capped by the device).
+  // `ring_mtu`: the in-memory ring port's MTU (0: 1500).
   Runtime(const std::vector<glue::PortSpec>& ports, const EalChoice& eal,
-          const std::function<uint16_t(size_t)>& queues_for = nullptr);
+          const std::function<uint16_t(size_t)>& queues_for = nullptr, uint16_t ring_mtu = 0);
   ~Runtime();
 
   // The opened ports, in the order given; a ring spec opens two ports (a pair).
@@ -170,7 +171,7 @@ class Runtime {
   const glue::TscClock& clock() const { return *clock_; }
 
  private:
-  void open(const std::vector<glue::PortSpec>& ports, const EalChoice& eal,
+  void open(const std::vector<glue::PortSpec>& ports, const EalChoice& eal, uint16_t ring_mtu,
             const std::function<uint16_t(size_t)>& queues_for);
   std::vector<std::unique_ptr<glue::EthPort>> ports_;
   std::vector<unsigned> lcores_;

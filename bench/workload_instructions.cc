@@ -16,20 +16,27 @@ using namespace ts;
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: workload-instructions cps|rr|bulk|synflood COUNT\n"
-                         "  cps: COUNT connections; rr: COUNT requests; bulk: COUNT MB;\n"
+    std::fprintf(stderr, "usage: workload-instructions cps|rr|bulk|bulk64k|synflood COUNT\n"
+                         "  cps: COUNT connections; rr: COUNT requests; bulk: COUNT MB\n"
+                         "  (bulk64k: over a link with a 64,000-byte MTU, as loopback's);\n"
                          "  synflood: COUNT SYNs answered with cookies\n");
     return 2;
   }
-  const std::string mode = argv[1];
+  const bool big = std::string(argv[1]) == "bulk64k";
+  const std::string mode = big ? "bulk" : argv[1];
   const long n = std::strtol(argv[2], nullptr, 10);
   if (n <= 0 || (mode != "cps" && mode != "rr" && mode != "bulk" && mode != "synflood")) {
     std::fprintf(stderr, "workload-instructions: bad mode or count\n");
     return 2;
   }
-  bench::WiredPair pair(8192, 24, [&](stack::StackConfig& c, bool) {
+  const uint16_t mtu = big ? 64000 : 1500;
+  bench::WiredPair pair(big ? 1024 : 8192, 24, [&](stack::StackConfig& c, bool) {
     if (mode == "synflood") c.tcp.syncookies = stack::SynCookieMode::always;
-  });
+    if (big) {
+      c.tcp.tcp.mss = uint16_t(mtu - 40);
+      c.tcp.tcp.sndbuf = c.tcp.tcp.rcvbuf = 1 << 20;  // room for a few 64 KB segments
+    }
+  }, mtu);
   stack::Stack& server = pair.server;
   stack::Stack& client = pair.client;
   const stack::StackConfig& cs = pair.cs;

@@ -76,11 +76,20 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
       cfg.queues > 1 ? uint32_t(cfg.queues) * uint32_t(stack::SteeringFabric::kRingSize + 256) +
                            uint32_t(cfg.queues - caps_.queues) * uint32_t(stack::SteeringFabric::kTxRingSize)
                      : 0;
-  const uint32_t mbufs = uint32_t(caps_.queues) * (rx_desc + tx_desc + 2 * PortDevice::kTxBatch) +
-                         cfg.extra_mbufs + steering;
+  uint32_t mbufs = uint32_t(caps_.queues) * (rx_desc + tx_desc + 2 * PortDevice::kTxBatch) +
+                   cfg.extra_mbufs + steering;
+  // The ring port with large frames: buffers of the MTU's size, fewer of them
+  // (the ring PMD keeps no descriptors filled; 4096 of 64 KB are 256 MB).
+  const bool big = caps_.driver == "net_ring" && cfg.ring_mtu > 1500;
+  uint32_t buf_size = RTE_MBUF_DEFAULT_BUF_SIZE;
+  if (big) {
+    const uint16_t mtu = std::min(cfg.ring_mtu, PortConfig::kMaxRingMtu);
+    buf_size = uint32_t(mtu) + 18 + RTE_PKTMBUF_HEADROOM;
+    mbufs = std::min<uint32_t>(mbufs, 4096 + steering);
+  }
   char pool_name[RTE_MEMPOOL_NAMESIZE];
   std::snprintf(pool_name, sizeof pool_name, "ts_pool_p%u", id_);
-  pool_ = rte_pktmbuf_pool_create(pool_name, mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+  pool_ = rte_pktmbuf_pool_create(pool_name, mbufs, 256, 0, uint16_t(buf_size), socket);
   if (!pool_) fail(label_, "cannot create a pool of " + std::to_string(mbufs) + " buffers", rte_errno);
 
   for (uint16_t q = 0; q < caps_.queues; ++q) {
@@ -106,6 +115,7 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
   uint16_t mtu = 1500;
   if (rte_eth_dev_get_mtu(id_, &mtu) == 0 && mtu >= 576) caps_.mtu = mtu;
   info_.mtu = std::min<uint16_t>(caps_.mtu, RTE_MBUF_DEFAULT_DATAROOM - 18);
+  if (big) caps_.mtu = info_.mtu = std::min(cfg.ring_mtu, PortConfig::kMaxRingMtu);
   if (caps_.driver == "net_ring") {
     caps_.in_process = true;
     caps_.rx_ip_csum = caps_.rx_l4_csum = true;

@@ -22,6 +22,10 @@ struct PortConfig {
   uint16_t tx_desc = 1024;
   uint32_t extra_mbufs = 16384; // beyond the rings: held by ARP queues, the fault injector
   bool promiscuous = false;
+  // The in-memory ring port only: frames up to this MTU (0: 1500), in buffers
+  // that large (docs/performance.md, "Large segments"); at most kMaxRingMtu.
+  uint16_t ring_mtu = 0;
+  static constexpr uint16_t kMaxRingMtu = 64000;
 };
 
 // What the device offered and what we turned on.

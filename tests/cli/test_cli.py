@@ -63,7 +63,7 @@ flags = {
              "--impair", "--lcores", "--hostcache", "--layout", "--syncookies", "--read-rate",
              "--legit-conns", "--persist-reclaim-after", "--stall-reclaim-after", "--max-conns",
              "--buffer-memory", "--tfo", "--tfo-pending", "--tfo-replay-guard", "--close", "--cps-close",
-             "--separate-fin", "--cc", "--no-sack", "--pacing", "--stateless", "--hdr-log", "--pcap",
+             "--separate-fin", "--cc", "--no-sack", "--pacing", "--stateless", "--hdr-log", "--pcap", "--mtu",
              "--metrics-file"],
     "sim": ["--scenario", "--cc", "--no-sack", "--pacing", "--seed", "--bytes", "--json", "--trace",
             "--list", "--experiment", "--runs", "--plot", "--against", "--jobs", "--duration-scale"],
@@ -140,6 +140,9 @@ bad = [
     ["demo", "--mode", "nosuch"],
     ["demo", "--conns", "0"],
     ["demo", "--conns", "-3"],
+    ["demo", "--mtu", "100"],
+    ["demo", "--mtu", "70000"],
+    ["demo", "--mtu", "big"],
     ["demo", "--requests", "abc"],
     ["demo", "--timeout", "0s"],
     ["demo", "--port", "ring"],
@@ -344,6 +347,28 @@ check(r.returncode == 0 and res.get("goodput_gbps", {}).get("sent", 0) > 0.1 and
       res.get("bytes", {}).get("tx_acked", 0) > 0 and "latency_us" not in res,
       "demo --mode bulk: data acknowledged, no latency fields (nothing is timed)",
       r.stdout[-1500:])
+per_seg_1500 = res.get("bytes", {}).get("tx_acked", 0) / max(1, res.get("counters", {}).get("gen", {}).get("tcp_segs_out", 0))
+
+# --- a 64 KB link (docs/performance.md, "Large segments"): segments far larger than 1500 ---
+jt = os.path.join(tmp, "bulk64k.json")
+r = run(["demo", "--mode", "bulk", "--conns", "1", "--mtu", "64000", "--duration", "2s", "--json",
+         jt, "--quiet"], timeout=60)
+res = json.load(open(jt)) if os.path.exists(jt) else {}
+segs = res.get("counters", {}).get("gen", {}).get("tcp_segs_out", 0)
+per_seg = res.get("bytes", {}).get("tx_acked", 0) / segs if segs else 0
+check(r.returncode == 0 and res.get("bytes", {}).get("retransmitted", 1) == 0 and
+      per_seg > 16000 and per_seg <= 63960 and per_seg_1500 <= 1460,
+      "demo --mode bulk --mtu 64000: %.0f bytes a segment (%.0f at the default MTU), nothing "
+      "retransmitted" % (per_seg, per_seg_1500), r.stdout[-1500:])
+for mode in ("cps", "rr"):
+    jt = os.path.join(tmp, "mtu-%s.json" % mode)
+    r = run(["demo", "--mode", mode, "--mtu", "64000", "--duration", "1s", "--json", jt, "--quiet"],
+            timeout=60)
+    res = json.load(open(jt)) if os.path.exists(jt) else {}
+    check(r.returncode == 0 and res.get("responses_ok", 0) > 1000 and
+          res.get("responses_bad") == 0 and res.get("requests_lost") == 0,
+          "demo --mode %s --mtu 64000: answers intact over the large buffers" % mode,
+          r.stdout[-1500:])
 
 # --- the attack modes against demo's server (docs/defences.md) ---
 jt = os.path.join(tmp, "synflood.json")
