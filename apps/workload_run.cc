@@ -321,7 +321,7 @@ WorkloadPlan plan_workload(const WorkloadArgs& w, const CommonArgs& c, uint16_t 
         usage_error("--legit-conns '" + w.legit_conns + "' is not a number from 1 to 1M");
       g.legit_conns = uint32_t(*n);
     } else {
-      for (const char* f : {"--req-size", "--resp-size"})
+      for (const char* f : {"--req-size", "--resp-size", "--cps-close"})
         if (c.given.has(f)) not_applicable(f, "--mode synflood without --legit-conns");
     }
   }

@@ -115,7 +115,8 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
   uint16_t mtu = 1500;
   if (rte_eth_dev_get_mtu(id_, &mtu) == 0 && mtu >= 576) caps_.mtu = mtu;
   info_.mtu = std::min<uint16_t>(caps_.mtu, RTE_MBUF_DEFAULT_DATAROOM - 18);
-  if (big) caps_.mtu = info_.mtu = std::min(cfg.ring_mtu, PortConfig::kMaxRingMtu);
+  if (caps_.driver == "net_ring" && cfg.ring_mtu)
+    caps_.mtu = info_.mtu = std::min(cfg.ring_mtu, PortConfig::kMaxRingMtu);
   if (caps_.driver == "net_ring") {
     caps_.in_process = true;
     caps_.rx_ip_csum = caps_.rx_l4_csum = true;

@@ -99,6 +99,13 @@ bool grow_storage(uint8_t*& buf, size_t& store, size_t need, size_t cap, BufferP
   while (size < need) size = std::min(cap, size * 2);
   if (buf && size == store) return true;
   uint8_t* fresh = take_storage(pool, size);
+  if (!fresh && !buf && size > kFirst) {
+    // A parked ring's size refused (the pool's budget is spent): as small as
+    // the data needs, as a new ring would be, rather than nothing.
+    size = std::min(cap, kFirst);
+    while (size < need) size = std::min(cap, size * 2);
+    fresh = take_storage(pool, size);
+  }
   if (!fresh) return false;
   if (buf) {
     for_each_held([&](uint64_t lo, uint64_t hi) {

@@ -8,7 +8,7 @@
 // after a second, so the window must not outgrow what a path queues); at
 // most kPerTick new ones per tick (per poll). Given handshake times (an open
 // loop's generator gives them), it also halves, once per round, when a
-// handshake took far longer than the quickest one seen (over 4x it plus
+// handshake took far longer than the quickest one seen lately (over 4x it plus
 // kQueueSlackNs): a target that cannot keep up queues SYNs before it drops
 // them, so the window shrinks on the queue's delay instead of waiting for the
 // drops' one-second retransmissions (docs/performance.md, "Overload").
@@ -28,6 +28,7 @@ class HandshakeWindow {
   // instead of sending a burst that overflows a ring (docs/performance.md).
   static constexpr uint32_t kPerTick = 32;
   static constexpr uint64_t kQueueSlackNs = 500'000;
+  static constexpr uint32_t kEpoch = 4096;  // answers over which the quickest is kept
 
   // Whether another handshake may start at `now`.
   bool may_open(uint64_t now) {
@@ -51,6 +52,14 @@ class HandshakeWindow {
     bool queued = false;
     if (rtt_ns && !retried) {
       if (!min_rtt_ || rtt_ns < min_rtt_) min_rtt_ = rtt_ns;
+      if (!epoch_min_ || rtt_ns < epoch_min_) epoch_min_ = rtt_ns;
+      // The quickest of the last kEpoch answers at most: a path that became
+      // slower for good is the new normal, not a queue, after a while.
+      if (++epoch_answers_ == kEpoch) {
+        min_rtt_ = epoch_min_;
+        epoch_min_ = 0;
+        epoch_answers_ = 0;
+      }
       queued = rtt_ns > 4 * min_rtt_ + kQueueSlackNs;
     }
     if (!retried && !queued) {
@@ -70,7 +79,9 @@ class HandshakeWindow {
  private:
   uint32_t window_ = kFirstBurst, in_flight_ = 0, this_tick_ = 0;
   uint64_t tick_ = UINT64_MAX, opens_ = 0, halved_at_ = 0;
-  uint64_t min_rtt_ = 0;  // the quickest handshake answered at the first try
+  uint64_t min_rtt_ = 0;    // the quickest handshake answered at the first try, lately
+  uint64_t epoch_min_ = 0;  // ... in the answers since the last epoch began
+  uint32_t epoch_answers_ = 0;
 };
 
 }  // namespace ts::workload

@@ -189,4 +189,11 @@ TEST(HandshakeWindow, GrowsOnQuickAnswersAndHalvesOncePerRoundOnQueueingDelay) {
   HandshakeWindow far;
   for (int i = 0; i < 10; ++i) far.answered(far.opened(), false, 100'000'000 + i * 1'000'000);
   EXPECT_EQ(far.window(), HandshakeWindow::kFirstBurst + 10);
+  // A path that became slower for good is the new normal after kEpoch answers.
+  HandshakeWindow moved;
+  for (uint32_t i = 0; i < HandshakeWindow::kEpoch; ++i) moved.answered(moved.opened(), false, 100'000);
+  for (uint32_t i = 0; i < HandshakeWindow::kEpoch; ++i) moved.answered(moved.opened(), false, 5'000'000);
+  const uint32_t w0 = moved.window();
+  for (int i = 0; i < 10; ++i) moved.answered(moved.opened(), false, 5'000'000);
+  EXPECT_EQ(moved.window(), w0 + 10);
 }

@@ -175,6 +175,22 @@ TEST(BufferPool, EmptiedRingsAreParkedAndRetakenAtTheirSize) {
   EXPECT_EQ(flat(r.readable()), stream(5000, 100));
 }
 
+// A parked ring whose size the budget no longer allows comes back as small as
+// the data needs instead of not at all.
+TEST(BufferPool, AParkedRingRefusedItsSizeTakesASmallerOne) {
+  uint64_t refused = 0;
+  BufferPool pool(10 * 1024, &refused);
+  SendBuffer a(256 * 1024, &pool), b(256 * 1024, &pool);
+  EXPECT_EQ(a.write(stream(0, 5000)), 5000u);  // 8 KiB
+  a.release(5000);
+  a.drop_storage();
+  EXPECT_EQ(b.write(stream(0, 1000)), 1000u);  // 2 KiB: 8 KiB cached + 2 KiB in use
+  EXPECT_EQ(b.write(stream(1000, 2000)), 2000u);  // 4 KiB: the cached 8 KiB freed for it
+  EXPECT_EQ(a.write(stream(5000, 100)), 100u);  // 8 KiB would not fit any more
+  EXPECT_EQ(a.storage(), 2048u);
+  EXPECT_EQ(flat(a.view(5000, 100)), stream(5000, 100));
+}
+
 // The pool's budget turns exhaustion into counted refusals: a ring without
 // storage takes no bytes (the caller sees 0, the peer retransmits), and
 // storage given back is reused before anything new is allocated.
