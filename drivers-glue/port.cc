@@ -80,11 +80,11 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
                    cfg.extra_mbufs + steering;
   // The ring port with large frames: buffers of the MTU's size, fewer of them
   // (the ring PMD keeps no descriptors filled; 4096 of 64 KB are 256 MB).
-  const bool big = caps_.driver == "net_ring" && cfg.ring_mtu > 1500;
+  const bool ring = caps_.driver == "net_ring";
+  const uint16_t ring_mtu = std::min(cfg.ring_mtu, PortConfig::kMaxRingMtu);
   uint32_t buf_size = RTE_MBUF_DEFAULT_BUF_SIZE;
-  if (big) {
-    const uint16_t mtu = std::min(cfg.ring_mtu, PortConfig::kMaxRingMtu);
-    buf_size = uint32_t(mtu) + 18 + RTE_PKTMBUF_HEADROOM;
+  if (ring && ring_mtu > 1500) {
+    buf_size = uint32_t(ring_mtu) + 18 + RTE_PKTMBUF_HEADROOM;
     mbufs = std::min<uint32_t>(mbufs, 4096 + steering);
   }
   char pool_name[RTE_MEMPOOL_NAMESIZE];
@@ -115,8 +115,7 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
   uint16_t mtu = 1500;
   if (rte_eth_dev_get_mtu(id_, &mtu) == 0 && mtu >= 576) caps_.mtu = mtu;
   info_.mtu = std::min<uint16_t>(caps_.mtu, RTE_MBUF_DEFAULT_DATAROOM - 18);
-  if (caps_.driver == "net_ring" && cfg.ring_mtu)
-    caps_.mtu = info_.mtu = std::min(cfg.ring_mtu, PortConfig::kMaxRingMtu);
+  if (ring && ring_mtu) caps_.mtu = info_.mtu = ring_mtu;
   if (caps_.driver == "net_ring") {
     caps_.in_process = true;
     caps_.rx_ip_csum = caps_.rx_l4_csum = true;

@@ -54,22 +54,18 @@ uint8_t* take_storage(BufferPool* pool, size_t size) {
   return pool ? pool->get(size) : new uint8_t[size];
 }
 
-void release_storage(BufferPool* pool, uint8_t*& buf, size_t& size) {
+void park_storage(BufferPool* pool, uint8_t*& buf, size_t size) {
   if (!buf) return;
   if (pool)
     pool->put(buf, size);
   else
     delete[] buf;
   buf = nullptr;
-  size = 0;
 }
 
-void park_storage(BufferPool* pool, uint8_t*& buf, size_t size) {
-  if (pool)
-    pool->put(buf, size);
-  else
-    delete[] buf;
-  buf = nullptr;
+void release_storage(BufferPool* pool, uint8_t*& buf, size_t& size) {
+  park_storage(pool, buf, size);
+  size = 0;
 }
 
 void Payload::copy_to(uint8_t* out) const {
@@ -95,15 +91,18 @@ template <class ForEachHeld>
 bool grow_storage(uint8_t*& buf, size_t& store, size_t need, size_t cap, BufferPool* pool,
                   ForEachHeld for_each_held) {
   constexpr size_t kFirst = 2048;
-  size_t size = store ? store : std::min(cap, kFirst);
-  while (size < need) size = std::min(cap, size * 2);
+  auto fit = [&](size_t from) {  // doubled from `from` until `need` fits
+    size_t s = std::min(cap, from);
+    while (s < need) s = std::min(cap, s * 2);
+    return s;
+  };
+  size_t size = fit(store ? store : kFirst);
   if (buf && size == store) return true;
   uint8_t* fresh = take_storage(pool, size);
   if (!fresh && !buf && size > kFirst) {
     // A parked ring's size refused (the pool's budget is spent): as small as
     // the data needs, as a new ring would be, rather than nothing.
-    size = std::min(cap, kFirst);
-    while (size < need) size = std::min(cap, size * 2);
+    size = fit(kFirst);
     fresh = take_storage(pool, size);
   }
   if (!fresh) return false;
