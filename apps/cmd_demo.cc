@@ -3,13 +3,18 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include "apps/commands.hh"
 #include "apps/cores.hh"
 #include "apps/introspect.hh"
+#include "apps/report.hh"
+#include "drivers-glue/port.hh"
 #include "util/parse.hh"
+#include "wire/bytes.hh"
 #include "workload/mode.hh"
 
 namespace ts::app {
@@ -23,6 +28,150 @@ stack::StackConfig iface(const char* ip) {
   InterfaceArgs a;
   a.ip = ip;
   return parse_interface(a);
+}
+
+// demo --no-stack: the in-memory link's own packet rate, the limit demo rr's
+// packets/s is measured against (docs/performance.md, "The limit"). The same
+// ring port pair, the same glue (PortDevice) and the same cores as demo rr;
+// in place of the stacks, each side turns every frame it receives straight
+// round: the Ethernet addresses swapped, as dpdk-testpmd's macswap does.
+int run_no_stack(const CommonArgs& common, const WorkloadPlan& plan,
+                 uint16_t mtu) {
+  const auto& g = plan.gen;
+  // A frame the size of an rr request: Ethernet, IPv4, TCP with timestamps.
+  const uint32_t frame = 14 + 20 + 32 + g.req_size;
+  if (frame > uint32_t(mtu) + 14)
+    usage_error("--no-stack: a " + std::to_string(g.req_size) + "-byte request does not fit "
+                "the link's MTU of " + std::to_string(mtu) + " in one frame");
+  const EalChoice eal = plan_eal_choice(common, allowed_cpus().size() >= 2 ? 2 : 1);
+  const size_t n = eal.cores();
+  if (n > 2)
+    usage_error("--no-stack runs one side a core: give --lcores 1 or 2 (it gave " +
+                std::to_string(n) + ")");
+  install_signal_handlers();
+  glue::PortSpec ring;
+  glue::parse_port_spec("ring", ring);
+  Runtime rt({ring}, eal, [](size_t) -> uint16_t { return 1; }, mtu);
+  const std::vector<unsigned>& lcores = rt.lcores();
+  glue::PortDevice serve_dev(*rt.ports()[0], 0), gen_dev(*rt.ports()[1], 0);
+  const wire::MacAddr gen_mac = gen_dev.info().mac, serve_mac = serve_dev.info().mac;
+  // Seed: --conns frames from gen's side, as rr keeps --conns requests in flight.
+  for (uint32_t i = 0; i < g.conns; ++i) {
+    stack::Packet p;
+    if (!gen_dev.alloc(p) || p.room < frame)
+      throw std::runtime_error("--no-stack: no buffer for frame " + std::to_string(i + 1) +
+                               " of " + std::to_string(g.conns));
+    std::memset(p.data, 0, frame);
+    std::memcpy(p.data, serve_mac.b.data(), 6);
+    std::memcpy(p.data + 6, gen_mac.b.data(), 6);
+    p.data[12] = 0x08;  // IPv4
+    p.data[14] = 0x45;
+    wire::store_be16(p.data + 16, uint16_t(frame - 14));
+    p.data[22] = 64;
+    p.data[23] = 6;  // TCP
+    p.len = frame;
+    p.flags = 0;
+    gen_dev.send(p);
+  }
+  gen_dev.flush(rt.clock().now_ns());
+  std::printf("touchstone demo --no-stack: %u frames of %u bytes in flight over the in-memory ring "
+              "port, turned round with no stack by %s, for %s\n",
+              unsigned(g.conns), frame,
+              n == 1 ? ("both sides on " + lcore_list(lcores)).c_str()
+                     : ("gen's side on " + std::to_string(lcores[0]) + ", serve's on " +
+                        std::to_string(lcores[1])).c_str(),
+              human_ns(plan.duration_ns).c_str());
+  std::fflush(stdout);
+
+  struct alignas(64) Count {
+    std::atomic<uint64_t> frames{0};
+  };
+  Count counts[2];
+  glue::PortDevice* devs[2] = {&gen_dev, &serve_dev};
+  std::atomic<bool> stop{false};
+  // One pass over a side: what it received goes straight back.
+  auto turn_round = [&](size_t side, uint64_t now) {
+    stack::PacketBurst<32> burst;
+    stack::Packet* pk = burst.get();
+    glue::PortDevice& d = *devs[side];
+    const uint16_t got = d.rx_burst(pk, 32, now);
+    for (uint16_t k = 0; k < got; ++k) {
+      uint8_t t[6];
+      std::memcpy(t, pk[k].data, 6);
+      std::memcpy(pk[k].data, pk[k].data + 6, 6);
+      std::memcpy(pk[k].data + 6, t, 6);
+      pk[k].flags = 0;
+      d.send(pk[k]);
+    }
+    d.flush(now);
+    counts[side].frames.store(counts[side].frames.load(std::memory_order_relaxed) + got,
+                              std::memory_order_relaxed);
+  };
+  std::optional<Workers> serve_loop;
+  if (n == 2)
+    serve_loop.emplace(
+        lcores, 1,
+        [&](size_t) {
+          while (!stop.load(std::memory_order_relaxed)) turn_round(1, rt.clock().now_ns());
+        },
+        stop);
+  const uint64_t t0 = rt.clock().now_ns(), end = t0 + plan.duration_ns;
+  const uint64_t every = plan.quiet ? 0 : plan.progress_ns;
+  uint64_t next_line = t0 + every, last_frames = 0, last_t = t0;
+  auto total = [&] {
+    return counts[0].frames.load(std::memory_order_relaxed) +
+           counts[1].frames.load(std::memory_order_relaxed);
+  };
+  uint64_t now = t0;
+  for (uint32_t spin = 0; !g_stop.load(std::memory_order_relaxed); ++spin) {
+    turn_round(0, now);
+    if (n == 1) turn_round(1, now);
+    if (spin % 256) continue;
+    now = rt.clock().now_ns();
+    if (now >= end) break;
+    if (every && now >= next_line) {
+      const uint64_t f = total();
+      std::printf("  %6.1fs  %.3f Mpps\n", double(now - t0) / 1e9,
+                  double(f - last_frames) * 1e3 / double(now - last_t));
+      std::fflush(stdout);
+      last_frames = f;
+      last_t = now;
+      next_line += every;
+    }
+  }
+  stop.store(true);
+  serve_loop.reset();
+  const double secs = double(rt.clock().now_ns() - t0) / 1e9;
+  const uint64_t frames = total();
+  const double pps = double(frames) / secs;
+  std::printf("touchstone demo --no-stack: %llu frames in %.2f s: %.3f Mpps over the link (both "
+              "directions; gen's side %llu, serve's %llu)\n",
+              (unsigned long long)frames, secs, pps / 1e6,
+              (unsigned long long)counts[0].frames.load(), (unsigned long long)counts[1].frames.load());
+  const uint64_t dropped = gen_dev.stats().tx_ring_full + serve_dev.stats().tx_ring_full +
+                           gen_dev.stats().alloc_failed + serve_dev.stats().alloc_failed;
+  if (dropped)
+    std::printf("  %llu frames lost to a full ring or an empty pool\n", (unsigned long long)dropped);
+  if (!plan.json_path.empty()) {
+    nlohmann::ordered_json j = json_meta("demo");
+    j["mode"] = "no-stack";
+    j["lcores"] = n;
+    j["frames_in_flight"] = g.conns;
+    j["frame_bytes"] = frame;
+    j["duration_s"] = secs;
+    j["frames"] = frames;
+    j["packets_per_sec"] = pps;
+    j["frames_by_side"] = {{"gen", counts[0].frames.load()}, {"serve", counts[1].frames.load()}};
+    j["frames_lost"] = dropped;
+    write_json_file(plan.json_path, j);
+  }
+  // Frames are conserved: every one seeded is either in a ring or in a burst
+  // being turned round, so the rate cannot fall to nothing unless frames are lost.
+  if (frames == 0) {
+    std::fprintf(stderr, "touchstone: run failed: no frame came back\n");
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -49,7 +198,18 @@ int run_demo(const DemoArgs& a) {
                 std::to_string(glue::PortConfig::kMaxRingMtu));
   // Segments as large as the link carries (the MSS is clamped to the MTU too).
   for (auto* c : {&server_cfg, &client_cfg}) c->tcp.tcp.mss = uint16_t(*mtu - 40);
+  if (a.no_stack) {
+    // Only what the link's own rate depends on; anything else would be ignored.
+    static const std::set<std::string_view> kApplies = {
+        "--no-stack", "--duration", "--conns", "--req-size", "--mtu", "--lcores", "--eal",
+        "--no-huge", "--json", "--quiet", "--progress", "--mode"};
+    for (const std::string& f : common.given.names)
+      if (!kApplies.count(f)) not_applicable(f, "--no-stack (no stack runs: the link's rate alone is measured)");
+    if (a.work.mode != "rr")
+      not_applicable("--mode " + a.work.mode, "--no-stack (its frames are rr requests' size)");
+  }
   WorkloadPlan plan = plan_workload(a.work, common, uint16_t(*mtu));
+  if (a.no_stack) return run_no_stack(common, plan, uint16_t(*mtu));
   plan.fast_open = a.fastopen.tfo;
   plan.cc = tcp::cc_name(client_cfg.tcp.tcp.cc);
   plan.sack = client_cfg.tcp.tcp.sack;

@@ -77,6 +77,7 @@ struct DemoArgs {
   std::string layout = "split";
   bool stateless = false;  // --mode http against serve --app stateless-http
   std::string mtu = "1500";  // the ring link's MTU (up to 64000, as loopback's 64 KB)
+  bool no_stack = false;     // the link's own rate: frames reflected, no TCP/IP
   DefenceArgs defences;
   PoolArgs pools;  // the server side's (the client's are sized for --conns)
   FastOpenArgs fastopen;

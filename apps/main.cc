@@ -434,6 +434,14 @@ int main(int argc, char** argv) {
                    "like with like (docs/performance.md)")
       ->type_name("BYTES")
       ->capture_default_str();
+  demo_cmd->add_flag(
+      "--no-stack", demo.no_stack,
+      "Measure the in-memory link itself, with no TCP/IP: each side sends every frame it "
+      "receives straight back with the Ethernet addresses swapped (dpdk-testpmd's macswap), "
+      "--conns frames of an rr request's size (--req-size) in flight, and the link's "
+      "packets/s is reported: the limit that --mode rr's packets/s is a fraction of "
+      "(docs/performance.md). Takes --duration, --conns, --req-size, --mtu, --lcores (1 or "
+      "2), --json and --quiet");
   add_defences(demo_cmd, demo.defences, true);
   add_pools(demo_cmd, demo.pools);
   add_fastopen(demo_cmd, demo.fastopen, true, true);

@@ -34,10 +34,9 @@ inline tcp::FourTuple tuple() {
 // An established connection, the peer's segments made by hand.
 struct ConnFixture {
   ConnFixture() {
-    tcp::TcpConfig cfg;
     cfg.rcvbuf = cfg.sndbuf = 4u << 20;
     reader.now = &now;
-    conn = std::make_unique<tcp::Connection>(cfg, tuple(), out, ctr, &reader);
+    conn = std::make_unique<tcp::Connection>(&cfg, tuple(), out, ctr, &reader);
     conn->connect(1000, 0, now);
     syn_opts.has_mss = true;
     syn_opts.mss = 1460;
@@ -62,6 +61,7 @@ struct ConnFixture {
     return {peer_seq, ackno, wire::tcpflag::ack, 65535, 0, &ts_opts, {}};
   }
 
+  tcp::TcpConfig cfg;  // the connection shares it
   NullOutput out;
   tcp::TcpCounters ctr;
   Reader reader;

@@ -87,6 +87,8 @@ bool TcpLayer::listen_stateless(uint16_t port, StatelessApp* app, Acceptor* fall
   l->stateless = app;
   l->syncookies = SynCookieMode::always;
   l->cfg = cfg ? *cfg : cfg_.tcp;
+  l->conn_cfg = intern(l->cfg);
+  if (!l->conn_cfg) return false;
   listeners_.push_back(std::move(l));
   return true;
 }
@@ -100,6 +102,8 @@ bool TcpLayer::listen(uint16_t port, Acceptor* acceptor, uint32_t backlog,
   l->backlog = backlog;
   l->syncookies = cfg_.syncookies;
   l->cfg = cfg ? *cfg : cfg_.tcp;
+  l->conn_cfg = intern(l->cfg);
+  if (!l->conn_cfg) return false;
   listeners_.push_back(std::move(l));
   return true;
 }
@@ -116,7 +120,17 @@ void TcpLayer::unlisten(uint16_t port) {
   std::erase_if(listeners_, [&](const auto& x) { return x.get() == l; });
 }
 
-uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig& cfg, tcp::Events* ev) {
+const tcp::TcpConfig* TcpLayer::intern(const tcp::TcpConfig& c) {
+  if (c == cfg_.tcp) return &cfg_.tcp;
+  // Newest first: a generator opens its connections with one configuration.
+  for (size_t i = configs_.size(); i-- > 0;)
+    if (*configs_[i] == c) return configs_[i].get();
+  if (configs_.size() >= kMaxConfigs) return nullptr;
+  configs_.push_back(std::make_unique<tcp::TcpConfig>(c));
+  return configs_.back().get();
+}
+
+uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig* cfg, tcp::Events* ev) {
   uint32_t id;
   if (!free_.empty()) {
     id = free_.back();
@@ -240,7 +254,12 @@ tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Ev
     return nullptr;
   }
   const tcp::FourTuple t{src, remote, local, port};
-  const uint32_t id = new_slot(t, cfg ? *cfg : cfg_.tcp, events);
+  const tcp::TcpConfig* shared = cfg ? intern(*cfg) : &cfg_.tcp;
+  if (!shared) {
+    ++ctr_.tcp_conn_limit;
+    return nullptr;
+  }
+  const uint32_t id = new_slot(t, shared, events);
   if (id == FlowTable::kNone) return nullptr;
   tcp::Connection* c = slots_[id].conn;
   const tcp::PathHint h = open_path(slots_[id], cfg != nullptr, now);
@@ -405,11 +424,13 @@ void TcpLayer::on_schedule(tcp::Connection& c) {
   // saves a wheel unlink and link per segment for a spurious firing per
   // retransmission timeout at most.
   uint64_t d = c.next_deadline();
-  if (d == UINT64_MAX) return;
-  // A deadline already past is served at the next poll, never in this one: a
-  // timer that could not do its work (no buffer) must not spin.
-  if (d <= now_) d = now_ + 1000;
-  if (!timers_.armed(id) || d < timers_.at(id)) timers_.schedule(id, d, now_);
+  if (d != UINT64_MAX) {
+    // A deadline already past is served at the next poll, never in this one:
+    // a timer that could not do its work (no buffer) must not spin.
+    if (d <= now_) d = now_ + 1000;
+    if (!timers_.armed(id) || d < timers_.at(id)) timers_.schedule(id, d, now_);
+  }
+  c.set_timer_armed(timers_.armed(id) ? timers_.at(id) : UINT64_MAX);
 }
 
 void TcpLayer::on_ack_deferred(tcp::Connection& c) {
@@ -444,6 +465,7 @@ void TcpLayer::poll(uint64_t now) {
     Slot& s = slots_[id];
     if (!s.conn) return;
     tcp::Connection& c = *s.conn;
+    c.set_timer_armed(UINT64_MAX);  // this call was it
     if (c.next_deadline() <= now) {
       c.on_timer(now);  // re-arms itself through on_schedule()
     } else {

@@ -131,6 +131,9 @@ struct TcpLayerConfig {
 
 class TcpLayer final : public tcp::Output, public tcp::Observer {
  public:
+  // Distinct TcpConfigs (beyond the layer's own) that connections and
+  // listeners may use over the layer's life; each is kept once and shared.
+  static constexpr size_t kMaxConfigs = 256;
   // `ip` sends the segments and says which addresses are ours; `secret`
   // keys the ISNs (RFC 6528), timestamp offsets, the flow table's hash and
   // where the port search starts.
@@ -221,6 +224,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
     SynCookieMode syncookies = SynCookieMode::automatic;
     StatelessApp* stateless = nullptr;  // answers without connections (acceptor: the fallback)
     tcp::TcpConfig cfg;
+    const tcp::TcpConfig* conn_cfg = nullptr;  // cfg as its connections share it (intern())
   };
   // A passive open between its SYN and the ACK that completes it: what the
   // handshake needs and nothing more. Its id in the flow table and the timer
@@ -258,7 +262,11 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
     unsigned char bytes[sizeof(tcp::Connection)];
   };
 
-  uint32_t new_slot(const tcp::FourTuple& t, const tcp::TcpConfig& cfg, tcp::Events* ev);
+  uint32_t new_slot(const tcp::FourTuple& t, const tcp::TcpConfig* cfg, tcp::Events* ev);
+  // The layer's copy of `c`, which connections with that configuration share
+  // instead of each carrying its own; nullptr when kMaxConfigs distinct ones
+  // are already kept (an application making a new one per connection).
+  const tcp::TcpConfig* intern(const tcp::TcpConfig& c);
   void release(uint32_t slot);
   // Passive opens (tcp_layer_listen.cc).
   void listen_input(Listener& l, const wire::Ipv4Repr& ip, const wire::TcpRepr& seg,
@@ -340,6 +348,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   std::vector<uint32_t> half_free_;
   uint32_t half_count_ = 0;
   uint64_t cookies_until_ = 0;         // cookie ACKs are checked until then
+  std::vector<std::unique_ptr<tcp::TcpConfig>> configs_;  // intern(): kept until the layer goes
   std::vector<std::unique_ptr<Listener>> listeners_;  // few: a linear search is fine
   TimerWheel timers_;  // one timer per slot and per half-open entry
   std::vector<std::pair<uint32_t, uint32_t>> reap_;  // slot, generation

@@ -348,7 +348,7 @@ void TcpLayer::half_open_input(uint32_t index, const wire::Ipv4Repr& ip,
 uint32_t TcpLayer::admit(Listener& l, const tcp::FourTuple& t, const wire::TcpRepr& seg) {
   // The slot first, then the application: what it makes for a connection it
   // accepts always has a connection to go with it.
-  const uint32_t id = new_slot(t, l.cfg, nullptr);
+  const uint32_t id = new_slot(t, l.conn_cfg, nullptr);
   if (id == FlowTable::kNone) return id;
   tcp::Events* ev = l.acceptor->on_accept(t);
   if (!ev) {

@@ -125,9 +125,27 @@ bool grow_storage(uint8_t*& buf, size_t& store, size_t need, size_t cap, BufferP
 }  // namespace
 
 uint64_t SendBuffer::ring_lo() const {
+  if (!pieces_) return ring_end_ - size();
   for (size_t i = 0; i < count_; ++i)
     if (!piece(i).ref) return piece(i).ring;
   return ring_end_;
+}
+
+bool SendBuffer::take_pieces() {
+  if (pieces_) return true;
+  uint8_t* block = take_storage(pool_, kPiecesBytes);
+  if (!block) return false;
+  pieces_ = reinterpret_cast<Piece*>(block);
+  head_ = count_ = 0;
+  if (size()) push_piece({begin_, size(), nullptr, ring_end_ - size()});
+  return true;
+}
+
+void SendBuffer::drop_pieces() {
+  uint8_t* block = reinterpret_cast<uint8_t*>(pieces_);
+  park_storage(pool_, block, kPiecesBytes);
+  pieces_ = nullptr;
+  head_ = count_ = 0;
 }
 
 size_t SendBuffer::write(std::span<const uint8_t> data) {
@@ -146,7 +164,9 @@ size_t SendBuffer::write(std::span<const uint8_t> data) {
   const size_t first = std::min(n, store_ - pos);
   std::memcpy(buf_ + pos, data.data(), first);
   std::memcpy(buf_, data.data() + first, n - first);
-  if (count_ && !piece(count_ - 1).ref)
+  if (!pieces_)
+    ;  // the implied ring piece grows
+  else if (count_ && !piece(count_ - 1).ref)
     piece(count_ - 1).len += n;  // extends the newest ring piece
   else
     push_piece({end_, n, nullptr, ring_end_});  // free_space() > 0: a slot is free
@@ -168,6 +188,7 @@ size_t SendBuffer::write_ref(std::span<const uint8_t> data) {
   }
   if (data.size() < kMinRef || cap_ < kMinRef) return write(data);
   if (n < kMinRef) return 0;
+  if (!take_pieces()) return write(data);  // no memory for the list: copied, as far as it can
   push_piece({end_, n, data.data(), 0});
   end_ += n;
   return n;
@@ -177,6 +198,7 @@ void SendBuffer::release(uint64_t off) {
   if (off > end_) off = end_;
   if (off <= begin_) return;
   begin_ = off;
+  if (!pieces_) return;
   while (count_) {
     Piece& p = piece(0);
     if (p.begin + p.len <= off) {
@@ -195,7 +217,10 @@ void SendBuffer::release(uint64_t off) {
     }
     break;
   }
-  if (count_ == 0) head_ = 0;
+  // Only copies left (or nothing): the ring alone describes them again.
+  bool refs = false;
+  for (size_t i = 0; i < count_ && !refs; ++i) refs = piece(i).ref != nullptr;
+  if (!refs) drop_pieces();
 }
 
 void SendBuffer::add_ring_part(Payload& out, uint64_t ring_off, size_t len) const {
@@ -207,6 +232,10 @@ void SendBuffer::add_ring_part(Payload& out, uint64_t ring_off, size_t len) cons
 
 Payload SendBuffer::view(uint64_t off, size_t len) const {
   Payload out;
+  if (!pieces_) {
+    if (len) add_ring_part(out, ring_end_ - (end_ - off), len);
+    return out;
+  }
   size_t i = 0;
   while (i < count_ && piece(i).begin + piece(i).len <= off) ++i;
   for (; len && i < count_ && out.n < Payload::kMaxParts; ++i) {

@@ -86,7 +86,11 @@ void park_storage(BufferPool* pool, uint8_t*& buf, size_t size);
 // construction (a half-open connection, a SYN flood's, holds no buffer
 // memory); without a pool it uses the heap. Large immutable bodies (a mapped
 // file, a generated body) can instead be referenced: segments are then built
-// straight from that memory and nothing is copied per connection.
+// straight from that memory and nothing is copied per connection. The list
+// of pieces that interleaves copied and referenced bytes is itself taken from
+// the pool on the first reference and given back when the last referenced
+// byte is acknowledged: a buffer of copies alone is one implied ring piece
+// (docs/performance.md, "Memory").
 class SendBuffer {
  public:
   // A referenced piece shorter than this is copied instead, so that no
@@ -97,7 +101,10 @@ class SendBuffer {
 
   explicit SendBuffer(uint32_t capacity, BufferPool* pool = nullptr)
       : cap_(capacity), pool_(pool) {}
-  ~SendBuffer() { release_storage(pool_, buf_, store_); }  // whatever is still held
+  ~SendBuffer() {  // whatever is still held
+    release_storage(pool_, buf_, store_);
+    drop_pieces();
+  }
   SendBuffer(const SendBuffer&) = delete;
   SendBuffer& operator=(const SendBuffer&) = delete;
 
@@ -122,7 +129,7 @@ class SendBuffer {
   void drop_storage() {
     if (buf_ && size() == 0) park_storage(pool_, buf_, store_);
   }
-  size_t storage() const { return buf_ ? store_ : 0; }
+  size_t storage() const { return (buf_ ? store_ : 0) + (pieces_ ? kPiecesBytes : 0); }
   // A smaller capacity while nothing has been written yet.
   void limit(uint32_t capacity) {
     if (end_ == 0 && !buf_) cap_ = std::min<size_t>(cap_, std::max<uint32_t>(capacity, 1));
@@ -143,7 +150,12 @@ class SendBuffer {
     const uint8_t* ref;
     uint64_t ring;
   };
-  bool pieces_full() const { return count_ == kMaxPieces; }
+  static constexpr size_t kPiecesBytes = kMaxPieces * sizeof(Piece);
+  bool pieces_full() const { return pieces_ && count_ == kMaxPieces; }
+  // The piece list, taken when the first reference comes (the ring's bytes
+  // become its first piece); false when the pool refused.
+  bool take_pieces();
+  void drop_pieces();
   Piece& piece(size_t i) { return pieces_[(head_ + i) % kMaxPieces]; }
   const Piece& piece(size_t i) const { return pieces_[(head_ + i) % kMaxPieces]; }
   void push_piece(const Piece& p) {
@@ -158,8 +170,8 @@ class SendBuffer {
   size_t store_ = 0;               // bytes of storage at buf_ (none held: the next take's size)
   uint64_t begin_ = 0, end_ = 0;   // stream offsets held
   uint64_t ring_end_ = 0;          // ring offset after the newest copied byte
-  std::array<Piece, kMaxPieces> pieces_;
-  size_t head_ = 0, count_ = 0;
+  Piece* pieces_ = nullptr;          // kMaxPieces of them; none: all bytes are in the ring
+  uint32_t head_ = 0, count_ = 0;
 };
 
 // Received data: an in-order part [read, next) the application may read, and up

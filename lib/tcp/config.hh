@@ -51,6 +51,13 @@ struct TcpConfig {
   uint64_t delack_ns = 40'000'000;
   uint8_t delack_segments = 2;
 
+  // A ring emptied (all sent data acknowledged, all received data read) goes
+  // back to the core's pool this long after, if it is still empty then: an
+  // idle connection holds no ring storage, and one exchanging messages keeps
+  // its rings instead of returning and retaking them on every message
+  // (docs/performance.md, "Memory"). 0: at once.
+  uint64_t ring_park_ns = 1'000'000;
+
   // Retransmission timer (RFC 6298). The initial RTO is the RFC's 1 s. The
   // minimum is 200 ms as in Linux and FreeBSD rather than the RFC's 1 s: a 1 s
   // floor makes every timeout on a fast path cost a second. The maximum is the
@@ -95,6 +102,8 @@ struct TcpConfig {
   // RFC 5961 challenge ACKs, rate-limited per connection (not host-wide: a
   // host-wide limit is itself a side channel, CVE-2016-5696).
   uint32_t challenge_acks_per_sec = 10;
+
+  bool operator==(const TcpConfig&) const = default;
 };
 
 }  // namespace ts::tcp

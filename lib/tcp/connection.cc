@@ -95,22 +95,23 @@ void Connection::abandon() {
 inline void Connection::set_state(State s) {
   assert(s == State::closed || (kLegalNext[size_t(state_)] & bit(s)));
   state_ = s;
+  state_changed_ = true;
 }
 
-Connection::Connection(const TcpConfig& cfg, const FourTuple& tuple, Output& out,
+Connection::Connection(const TcpConfig* config, const FourTuple& tuple, Output& out,
                        TcpCounters& ctr, Events* events, uint16_t mtu, BufferPool* pool)
-    : cfg_(cfg),
+    : cfg_(*config),
       tuple_(tuple),
       out_(out),
       ctr_(ctr),
       ev_(events),
-      sndbuf_(std::max<uint32_t>(cfg.sndbuf, 1), pool),
-      rcvbuf_(std::max<uint32_t>(cfg.rcvbuf, 1), pool),
+      sndbuf_(std::max<uint32_t>(cfg_.sndbuf, 1), pool),
+      rcvbuf_(std::max<uint32_t>(cfg_.rcvbuf, 1), pool),
       mtu_(mtu),
-      our_mss_(uint16_t(std::clamp<int>(std::min<int>(cfg.mss, int(mtu) - 40), 64, 65495))),
-      rtt_(cfg.rto_initial_ns, cfg.rto_min_ns, cfg.rto_max_ns),
-      cc_(cfg.cc, cfg.hystart),
-      recovery_(ctr, cfg.dupthresh) {
+      our_mss_(uint16_t(std::clamp<int>(std::min<int>(cfg_.mss, int(mtu) - 40), 64, 65495))),
+      rtt_(cfg_.rto_initial_ns, cfg_.rto_min_ns, cfg_.rto_max_ns),
+      cc_(cfg_.cc, cfg_.hystart),
+      recovery_(ctr, cfg_.dupthresh) {
   rcv_.wscale = cfg_.window_scaling ? window_shift_for(uint32_t(rcvbuf_.capacity())) : 0;
   rcv_.mss = std::min<uint32_t>(536, our_mss_);
 }
@@ -642,9 +643,9 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
   a.advanced = true;
   a.acked = uint32_t(acked_end - snd_.una_pos);
   sndbuf_.release(acked_end);
-  // Everything acknowledged: the ring goes back to the pool, so an idle
+  // Everything acknowledged: the ring goes back to the pool soon, so an idle
   // connection holds none (docs/performance.md, "Memory").
-  sndbuf_.drop_storage();
+  if (sndbuf_.size() == 0 && sndbuf_.storage()) ring_emptied(sndbuf_, snd_.fin_queued, now);
   snd_.una_pos = acked_end;
   snd_.una = ackno;
   if (seq_lt(snd_.nxt, snd_.una)) snd_.nxt = snd_.una;
@@ -797,8 +798,7 @@ void Connection::enter_time_wait(uint64_t now) {
   timers_.time_wait = now + 2 * cfg_.msl_ns;
   timers_.rto = timers_.persist = timers_.keepalive = 0;
   // Nothing is left to send; what the application has not read stays.
-  sndbuf_.drop_storage();
-  rcvbuf_.drop_storage();
+  park_rings();
 }
 
 void Connection::enter_closed(CloseReason r) {
@@ -841,7 +841,8 @@ size_t Connection::queue(std::span<const uint8_t> data, bool by_ref, uint64_t no
 void Connection::consume(size_t n, uint64_t now) {
   const size_t before = rcvbuf_.window();
   rcvbuf_.consume(n);
-  rcvbuf_.drop_storage();  // all read: the ring goes back to the pool until data arrives
+  // All read: the ring goes back to the pool soon, until data arrives.
+  if (rcvbuf_.readable_size() == 0 && rcvbuf_.storage()) ring_emptied(rcvbuf_, rcv_.fin_received, now);
   // Tell the peer at once when the window has opened enough to matter
   // (receiver-side silly window avoidance decides in window_field()) and the
   // peer may be held back: less than four segments' room left to it.
@@ -946,7 +947,10 @@ void Connection::notify() {
   output_owed_ = false;
   if (!ev_) pending_ = 0;
   notifying_ = false;
-  if (observer_) observer_->on_schedule(*this);
+  if (observer_ && (state_changed_ || has_fastopen_news() || timers_.next() < armed_at_)) {
+    state_changed_ = false;
+    observer_->on_schedule(*this);
+  }
 }
 
 }  // namespace ts::tcp

@@ -142,9 +142,10 @@ class Events {
   virtual void on_closed(Connection&, CloseReason) {}
 };
 
-// Told when a connection's next deadline may have changed or it finished, at
-// the end of every operation on it (the owner keeps its timer structure and
-// reclaims finished connections without scanning).
+// Told at the end of an operation on a connection when its state changed, it
+// has Fast Open news, or it needs on_timer() earlier than set_timer_armed()
+// last said (the owner keeps its timer structure and reclaims finished
+// connections without scanning).
 class Observer {
  public:
   virtual ~Observer() = default;
@@ -167,8 +168,10 @@ class Observer {
 // application hears of it once, in on_closed().
 class Connection {
  public:
-  // `pool` supplies the rings' storage (the heap without one).
-  Connection(const TcpConfig& cfg, const FourTuple& tuple, Output& out, TcpCounters& ctr,
+  // `pool` supplies the rings' storage (the heap without one). `cfg` is
+  // shared, not copied: it must outlive the connection (the TCP layer keeps
+  // one copy of each distinct configuration; docs/performance.md, "Memory").
+  Connection(const TcpConfig* cfg, const FourTuple& tuple, Output& out, TcpCounters& ctr,
              Events* events, uint16_t mtu = 1500, BufferPool* pool = nullptr);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -218,6 +221,12 @@ class Connection {
   void on_timer(uint64_t now);
   // When on_timer() is next needed; UINT64_MAX for never.
   uint64_t next_deadline() const { return timers_.next(); }
+  // The owner's timer structure will call on_timer() at `at` (UINT64_MAX:
+  // not at all). Until the connection needs an earlier call, or changes
+  // state, it does not tell its Observer at the end of an operation: most
+  // operations only move its deadline later, and the call that is armed then
+  // finds nothing due and asks again (docs/performance.md, "Instructions").
+  void set_timer_armed(uint64_t at) { armed_at_ = at; }
 
   // Application calls. send() queues what fits in the send buffer and returns
   // how much.
@@ -420,6 +429,20 @@ class Connection {
   bool pace_wait(uint64_t now);
   void pace_sent(uint32_t len, uint64_t now);
   void on_persist(uint64_t now);
+  // A ring was emptied: both go back to the pool ring_park_ns later, if
+  // empty then (at once with 0). `done`: no more data can come to this ring
+  // (our FIN is queued, or the peer's arrived), so it goes back at once.
+  template <class Ring>
+  void ring_emptied(Ring& ring, bool done, uint64_t now) {
+    if (done || cfg_.ring_park_ns == 0)
+      ring.drop_storage();
+    else if (!timers_.park)
+      timers_.park = now + cfg_.ring_park_ns;
+  }
+  void park_rings() {
+    sndbuf_.drop_storage();
+    rcvbuf_.drop_storage();
+  }
   void on_keepalive(uint64_t now);
   void update_persist(uint64_t now);
 
@@ -432,7 +455,7 @@ class Connection {
   // The receive window we last promised, from RCV.NXT.
   uint32_t advertised() const { return seq_gt(rcv_.adv, rcv_.nxt) ? rcv_.adv - rcv_.nxt : 0; }
 
-  TcpConfig cfg_;
+  const TcpConfig& cfg_;
   FourTuple tuple_;
   Output& out_;
   TcpCounters& ctr_;
@@ -497,13 +520,15 @@ class Connection {
   struct Timers {
     uint64_t rto = 0, delack = 0, persist = 0, keepalive = 0, time_wait = 0;
     uint64_t pace = 0;  // the next paced segment may go
+    uint64_t park = 0;  // emptied rings go back to the pool (TcpConfig::ring_park_ns)
     uint64_t next() const {
-      uint64_t d = UINT64_MAX;
-      for (uint64_t t : {rto, delack, persist, keepalive, time_wait, pace})
-        if (t && t < d) d = t;
-      return d;
+      // 0 (off) wraps to the largest value: the earliest of those armed,
+      // without a branch per timer.
+      const uint64_t m = std::min({rto - 1, delack - 1, persist - 1, keepalive - 1,
+                                   time_wait - 1, pace - 1, park - 1});
+      return m == UINT64_MAX ? UINT64_MAX : m + 1;
     }
-    void clear() { rto = delack = persist = keepalive = time_wait = pace = 0; }
+    void clear() { rto = delack = persist = keepalive = time_wait = pace = park = 0; }
   } timers_;
   // Pacing (docs/congestion.md): the earliest time the next data segment may
   // leave. A segment that finds it in the future waits on timers_.pace.
@@ -573,6 +598,8 @@ class Connection {
   uint64_t owed_now_ = 0;
   Observer* observer_ = nullptr;
   uint32_t tag_ = 0;
+  bool state_changed_ = true;      // since the Observer was last told
+  uint64_t armed_at_ = UINT64_MAX;  // set_timer_armed()
 };
 
 }  // namespace ts::tcp

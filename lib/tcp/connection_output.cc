@@ -411,6 +411,10 @@ void Connection::on_timer(uint64_t now) {
   if (state_ != State::closed && timers_.keepalive && now >= timers_.keepalive)
     on_keepalive(now);
   if (timers_.pace && now >= timers_.pace) timers_.pace = 0;  // output() sends
+  if (timers_.park && now >= timers_.park) {
+    timers_.park = 0;
+    park_rings();  // those still empty
+  }
   if (timers_.delack && now >= timers_.delack) {
     // The ACK is owed now; the timer is spent (a failed send re-arms it, and a
     // SYN-ACK that could not go out carries it with the next retransmission).

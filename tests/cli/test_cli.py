@@ -64,7 +64,7 @@ flags = {
              "--legit-conns", "--persist-reclaim-after", "--stall-reclaim-after", "--max-conns",
              "--buffer-memory", "--tfo", "--tfo-pending", "--tfo-replay-guard", "--close", "--cps-close",
              "--separate-fin", "--cc", "--no-sack", "--pacing", "--stateless", "--hdr-log", "--pcap", "--mtu",
-             "--metrics-file"],
+             "--metrics-file", "--no-stack"],
     "sim": ["--scenario", "--cc", "--no-sack", "--pacing", "--seed", "--bytes", "--json", "--trace",
             "--list", "--experiment", "--runs", "--plot", "--against", "--jobs", "--duration-scale"],
     "stats": ["--pid", "--socket", "--connections", "--max-connections", "--watch", "--json",
@@ -143,6 +143,10 @@ bad = [
     ["demo", "--mtu", "100"],
     ["demo", "--mtu", "70000"],
     ["demo", "--mtu", "big"],
+    ["demo", "--no-stack", "--mode", "cps"],  # its frames are rr's
+    ["demo", "--no-stack", "--rate", "1000"],  # no workload runs: refused, not ignored
+    ["demo", "--no-stack", "--layout", "paired"],
+    ["demo", "--no-stack", "--req-size", "2000"],  # more than a 1500-byte frame
     ["demo", "--requests", "abc"],
     ["demo", "--timeout", "0s"],
     ["demo", "--port", "ring"],
@@ -369,6 +373,22 @@ for mode in ("cps", "rr"):
           res.get("responses_bad") == 0 and res.get("requests_lost") == 0,
           "demo --mode %s --mtu 64000: answers intact over the large buffers" % mode,
           r.stdout[-1500:])
+
+# --- the link's own rate with no stack (docs/performance.md, "The limit") ---
+for lcores in ("2", "1"):
+    jt = os.path.join(tmp, "nostack-%s.json" % lcores)
+    r = run(["demo", "--no-stack", "--lcores", lcores, "--conns", "32", "--duration", "1s",
+             "--json", jt, "--quiet"], timeout=60)
+    res = json.load(open(jt)) if os.path.exists(jt) else {}
+    sides = res.get("frames_by_side", {})
+    # Each side sends back what it receives, so the two counts differ by at most
+    # the frames in flight, and none is lost.
+    check(r.returncode == 0 and res.get("mode") == "no-stack" and res.get("lcores") == int(lcores) and
+          res.get("packets_per_sec", 0) > 100000 and res.get("frames_lost") == 0 and
+          res.get("frame_bytes") == 14 + 20 + 32 + 64 and
+          abs(sides.get("gen", 0) - sides.get("serve", -100)) <= 32,
+          "demo --no-stack --lcores %s: %.2f Mpps round the ring link, frames conserved" %
+          (lcores, res.get("packets_per_sec", 0) / 1e6), r.stdout[-1500:] + r.stderr[-500:])
 
 # --- the attack modes against demo's server (docs/defences.md) ---
 jt = os.path.join(tmp, "synflood.json")

@@ -121,7 +121,7 @@ struct Harness {
     tuple.remote_ip = wire::Ipv4Addr::from_octets(10, 0, 0, 2);
     tuple.local_port = 40000;
     tuple.remote_port = 80;
-    conn = std::make_unique<Connection>(cfg, tuple, out, ctr, &app);
+    conn = std::make_unique<Connection>(&cfg, tuple, out, ctr, &app);
   }
 
   // A segment from the peer. Options live in the harness until the next call.
@@ -295,8 +295,8 @@ struct Pair {
     a_app.now = b_app.now = &now;
     FourTuple ta{wire::Ipv4Addr(0x0a000001), wire::Ipv4Addr(0x0a000002), 5000, 6000};
     FourTuple tb{wire::Ipv4Addr(0x0a000002), wire::Ipv4Addr(0x0a000001), 6000, 5000};
-    a = std::make_unique<Connection>(TcpConfig{}, ta, a_out, ctr, &a_app);
-    b = std::make_unique<Connection>(TcpConfig{}, tb, b_out, ctr, &b_app);
+    a = std::make_unique<Connection>(&cfg, ta, a_out, ctr, &a_app);
+    b = std::make_unique<Connection>(&cfg, tb, b_out, ctr, &b_app);
   }
   // Delivers everything queued from one side to the other, once.
   void deliver(Link& from, Connection& to) {
@@ -309,6 +309,7 @@ struct Pair {
       to.input(in, now);
     }
   }
+  TcpConfig cfg;  // the connections share it
   TcpCounters ctr;
   Link a_out, b_out;
   App a_app, b_app;

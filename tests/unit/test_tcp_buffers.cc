@@ -154,6 +154,46 @@ TEST(SendBuffer, StorageGrowsWithUseAndKeepsItsBytes) {
   EXPECT_EQ(flat(b.view(8000, 100)), stream(8000, 100));
 }
 
+// A buffer of copies alone keeps no piece list: the ring describes it. The
+// list comes from the pool with the first reference (the copies before it
+// become its first piece) and goes back once no referenced byte is held,
+// the stream reading the same throughout; refused, the reference is copied.
+TEST(SendBuffer, ThePieceListIsTakenForReferencesAndGivenBackAfterThem) {
+  const std::vector<uint8_t> body = stream(0, 1 << 20);
+  BufferPool pool;
+  SendBuffer b(512 * 1024, &pool);
+  EXPECT_EQ(b.write({body.data(), 1000}), 1000u);
+  EXPECT_EQ(b.storage(), 2048u);
+  EXPECT_EQ(b.write_ref({body.data() + 1000, 100'000}), 100'000u);
+  const size_t list = b.storage() - 2048;
+  EXPECT_GT(list, 0u);
+  EXPECT_EQ(pool.in_use_bytes(), 2048u + list);
+  EXPECT_EQ(b.write({body.data() + 101'000, 500}), 500u);
+  EXPECT_EQ(flat(b.view(0, 101'500)), stream(0, 101'500));
+  EXPECT_EQ(b.bytes_referenced(), 100'000u);
+  b.release(50'000);  // inside the reference: the list stays
+  EXPECT_EQ(b.storage(), 2048u + list);
+  b.release(101'000);  // past it: only copies are left
+  EXPECT_EQ(b.storage(), 2048u);
+  EXPECT_EQ(pool.in_use_bytes(), 2048u);
+  EXPECT_EQ(b.write({body.data() + 101'500, 700}), 700u);
+  EXPECT_EQ(flat(b.view(101'000, 1200)), stream(101'000, 1200));
+  EXPECT_EQ(flat(b.view(101'100, 300)), stream(101'100, 300));
+
+  // A budget with room for the ring and not the list: the body is copied.
+  uint64_t refused = 0;
+  BufferPool tight(2048 + 1024 * 1024, &refused);
+  SendBuffer c(1024 * 1024, &tight);
+  EXPECT_EQ(c.write({body.data(), 1000}), 1000u);
+  // Fill the budget with a ring of another buffer so that no list fits.
+  SendBuffer filler(1024 * 1024, &tight);
+  EXPECT_EQ(filler.write(stream(0, 1024 * 1024)), 1024u * 1024);
+  const size_t got = c.write_ref({body.data() + 1000, 200'000});
+  EXPECT_EQ(c.bytes_referenced(), 0u);
+  EXPECT_GE(refused, 1u);
+  EXPECT_EQ(flat(c.view(0, 1000 + got)), stream(0, 1000 + got));
+}
+
 // Emptied rings go back to the pool (an idle connection holds none) and come
 // back the same size when data does.
 TEST(BufferPool, EmptiedRingsAreParkedAndRetakenAtTheirSize) {

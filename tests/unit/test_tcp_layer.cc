@@ -329,6 +329,51 @@ TEST(TcpLayerConnect, ActiveOpensTakeTheSourceAddressesInTurn) {
   for (int i = 0; i < 6; ++i) EXPECT_EQ(used[i], l.ip.sources[i % 3]) << i;
 }
 
+// Connections share one copy of each distinct configuration instead of each
+// carrying one: equal configurations (whoever passed them, however briefly
+// they lived) give the same copy, a different one its own; the copy outlives
+// the listener that brought it; past kMaxConfigs distinct ones a connect is
+// refused and counted, not given a dangling configuration.
+TEST(TcpLayerConnect, ConnectionsShareOneCopyOfEachConfiguration) {
+  Layer l(400);
+  App client;
+  auto open_with = [&](uint32_t sndbuf) {
+    tcp::TcpConfig c;  // gone when the lambda returns
+    c.sndbuf = sndbuf;
+    return l.tcp.connect(kPeerIp, 80, &client, kMs, &c);
+  };
+  tcp::Connection* a = open_with(100'000);
+  tcp::Connection* b = open_with(100'000);
+  tcp::Connection* c = open_with(200'000);
+  tcp::Connection* d = l.tcp.connect(kPeerIp, 80, &client, kMs);
+  ASSERT_TRUE(a && b && c && d);
+  EXPECT_EQ(&a->config(), &b->config());
+  EXPECT_NE(&a->config(), &c->config());
+  EXPECT_EQ(a->config().sndbuf, 100'000u);
+  EXPECT_EQ(c->config().sndbuf, 200'000u);
+  EXPECT_EQ(d->config().sndbuf, tcp::TcpConfig{}.sndbuf);
+  // The listener's configuration, for a connection accepted before unlisten.
+  tcp::TcpConfig lc;
+  lc.rcvbuf = 12'345;
+  ASSERT_TRUE(l.tcp.listen(8080, &l.app, 16, &lc));
+  lc.rcvbuf = 1;  // the listener took a copy
+  l.ip.take();     // the SYNs of the connects
+  auto s = l.feed(8080, flag::syn, 1000, 0, kMs);
+  ASSERT_EQ(s.size(), 1u);
+  l.feed(8080, flag::ack, 1001, s[0].seq + 1, kMs);
+  ASSERT_NE(l.app.conn, nullptr);
+  l.tcp.unlisten(8080);
+  EXPECT_EQ(l.app.conn->config().rcvbuf, 12'345u);
+  // One distinct configuration after another, up to the limit (three are
+  // kept already: 100k, 200k and the listener's).
+  const uint64_t refused = l.ctr.tcp_conn_limit;
+  size_t opened = 0;
+  for (uint32_t i = 0; i < stack::TcpLayer::kMaxConfigs; ++i) opened += open_with(300'000 + i) != nullptr;
+  EXPECT_EQ(opened, stack::TcpLayer::kMaxConfigs - 3);
+  EXPECT_EQ(l.ctr.tcp_conn_limit - refused, 3u);
+  EXPECT_NE(open_with(100'000), nullptr);  // a kept one still opens
+}
+
 // Connections that end at once (their ports free again) still go through
 // every (address, port) pair before one repeats: with 4 addresses and 10
 // ports, 40 distinct pairs (moving the port on every connect would give

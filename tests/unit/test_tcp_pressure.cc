@@ -85,9 +85,12 @@ TEST(TcpPressure, ReclaimResetsAndSaysWhy) {
 
 // An idle established connection holds no ring storage (docs/performance.md,
 // "Memory"): the send ring goes back once everything is acknowledged, the
-// receive ring once everything is read, and both come back with data.
+// receive ring once everything is read, and both come back with data. With
+// ring_park_ns 0 that is at once.
 TEST(TcpPressure, AnIdleConnectionHoldsNoRings) {
-  Harness h;
+  TcpConfig cfg;
+  cfg.ring_park_ns = 0;
+  Harness h(cfg);
   h.app.auto_read = false;
   h.establish_active();
   EXPECT_EQ(h.conn->memory(), sizeof(ts::tcp::Connection));
@@ -105,4 +108,37 @@ TEST(TcpPressure, AnIdleConnectionHoldsNoRings) {
   h.in(h.data(5301, bytes(50)));
   EXPECT_EQ(h.conn->readable().size(), 50u);
   EXPECT_EQ(h.conn->memory(), sizeof(ts::tcp::Connection) + 2048);
+}
+
+// By default an emptied ring waits ring_park_ns: a connection exchanging
+// messages keeps its rings from one to the next, and they go back once it has
+// been idle that long, counted from the first ring emptied; a ring that holds
+// data then is kept.
+TEST(TcpPressure, EmptiedRingsGoBackAfterTheParkDelay) {
+  Harness h;
+  const uint64_t delay = h.cfg.ring_park_ns;
+  ASSERT_GT(delay, 0u);
+  h.app.auto_read = false;
+  h.establish_active();
+  h.conn->send(bytes(100), h.now);
+  h.sent();
+  h.in(h.ack_all());
+  const uint64_t emptied = h.now;
+  EXPECT_EQ(h.conn->memory(), sizeof(ts::tcp::Connection) + 2048);  // kept for the next message
+  EXPECT_LE(h.conn->next_deadline(), emptied + delay);
+  h.run_until(emptied + delay / 2);
+  h.in(h.data(5001, bytes(300)));
+  h.conn->consume(300, h.now);  // the receive ring is empty too
+  h.conn->send(bytes(10), h.now);  // and the send ring holds data again
+  EXPECT_EQ(h.conn->memory(), sizeof(ts::tcp::Connection) + 2 * 2048);
+  h.run_until(emptied + delay);
+  // The receive ring went back; the send ring, holding 10 bytes, stayed.
+  EXPECT_EQ(h.conn->memory(), sizeof(ts::tcp::Connection) + 2048);
+  h.sent();
+  h.in(h.data(5301, {}));  // acknowledges the 10 bytes
+  EXPECT_EQ(h.conn->send_queued(), 0u);
+  h.run_until(h.now + delay);
+  EXPECT_EQ(h.conn->memory(), sizeof(ts::tcp::Connection));
+  h.in(h.data(5301, bytes(50)));
+  EXPECT_EQ(h.conn->readable().size(), 50u);
 }

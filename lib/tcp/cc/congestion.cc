@@ -10,7 +10,10 @@ Congestion::Congestion(CcAlgo algo, bool hystart) : use_hystart_(hystart) {
     case CcAlgo::cubic: alg_ = &impl_.emplace<Cubic>(); break;
     case CcAlgo::vegas: alg_ = &impl_.emplace<Vegas>(); break;
     case CcAlgo::compound: alg_ = &impl_.emplace<Compound>(); break;
-    case CcAlgo::bbr: alg_ = &impl_.emplace<Bbr>(); break;
+    case CcAlgo::bbr:
+      bbr_ = std::make_unique<Bbr>();
+      alg_ = bbr_.get();
+      break;
   }
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <variant>
 
 #include "tcp/cc/bbr.hh"
@@ -81,8 +82,12 @@ class Congestion {
   CongestionControl& alg() { return *alg_; }
 
   CcState s_;
-  std::variant<NewReno, Cubic, Tahoe, Reno, Vegas, Compound, Bbr> impl_;
-  CongestionControl* alg_;  // the alternative impl_ holds
+  // The algorithm's own state, inline up to Cubic's size; BBR's (three times
+  // that, and run by few connections) is out of line, so that every other
+  // connection does not carry it (docs/performance.md, "Memory").
+  std::variant<std::monostate, NewReno, Cubic, Tahoe, Reno, Vegas, Compound> impl_;
+  std::unique_ptr<Bbr> bbr_;
+  CongestionControl* alg_;  // the alternative impl_ holds, or bbr_
   HyStart hystart_;
   bool use_hystart_;
 };
