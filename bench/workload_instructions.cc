@@ -16,8 +16,8 @@ using namespace ts;
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: workload-instructions cps|rr|bulk|bulk64k|synflood COUNT\n"
-                         "  cps: COUNT connections; rr: COUNT requests; bulk: COUNT MB\n"
+    std::fprintf(stderr, "usage: workload-instructions cps|rr|http|bulk|bulk64k|synflood COUNT\n"
+                         "  cps: COUNT connections; rr, http: COUNT requests; bulk: COUNT MB\n"
                          "  (bulk64k: over a link with a 64,000-byte MTU, as loopback's);\n"
                          "  synflood: COUNT SYNs answered with cookies\n");
     return 2;
@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
   const bool big = std::string(argv[1]) == "bulk64k";
   const std::string mode = big ? "bulk" : argv[1];
   const long n = std::strtol(argv[2], nullptr, 10);
-  if (n <= 0 || (mode != "cps" && mode != "rr" && mode != "bulk" && mode != "synflood")) {
+  if (n <= 0 || (mode != "cps" && mode != "rr" && mode != "http" && mode != "bulk" &&
+                 mode != "synflood")) {
     std::fprintf(stderr, "workload-instructions: bad mode or count\n");
     return 2;
   }
@@ -42,8 +43,12 @@ int main(int argc, char** argv) {
   const stack::StackConfig& cs = pair.cs;
 
   workload::ServerConfig sc;
-  // As the demo: an echo server, and a discard server for bulk.
-  sc.app = mode == "bulk" ? workload::ServerApp::discard : workload::ServerApp::echo;
+  // As the demo: an echo server, a discard server for bulk, and for http a
+  // generated 64-byte body (demo --mode http's default --resp-size).
+  sc.app = mode == "bulk"   ? workload::ServerApp::discard
+           : mode == "http" ? workload::ServerApp::http
+                            : workload::ServerApp::echo;
+  sc.http_size = 64;
   sc.port = 5001;
   workload::Server srv(server.tcp(), sc);
   if (!srv.start()) return 1;
@@ -56,6 +61,10 @@ int main(int argc, char** argv) {
     gc.requests = uint64_t(n);
   } else if (mode == "rr") {
     gc.mode = workload::GenMode::rr;
+    gc.requests = uint64_t(n);
+  } else if (mode == "http") {
+    gc.mode = workload::GenMode::http;
+    gc.resp_size = 64;
     gc.requests = uint64_t(n);
   } else {
     gc.mode = workload::GenMode::bulk;

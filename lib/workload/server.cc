@@ -85,6 +85,20 @@ int format_http_head(char* out, size_t cap, const ServerConfig& cfg, int status,
   return n;
 }
 
+OkHeads make_ok_heads(const ServerConfig& cfg, const FileIndex::File* file) {
+  char b[512];
+  OkHeads o;
+  o.keep.assign(b, size_t(format_http_head(b, sizeof b, cfg, 200, false, true, file)));
+  o.close.assign(b, size_t(format_http_head(b, sizeof b, cfg, 200, false, false, file)));
+  return o;
+}
+
+std::string_view http_head(char* buf, const ServerConfig& cfg, const OkHeads& generated,
+                           int status, bool head, bool keep, const FileIndex::File* file) {
+  if (status == 200) return (file ? file->heads : generated).get(keep);
+  return {buf, size_t(format_http_head(buf, 512, cfg, status, head, keep, file))};
+}
+
 void ServerStats::merge(const ServerStats& o) {
   accepted += o.accepted;
   closed += o.closed;
@@ -130,6 +144,7 @@ std::string FileIndex::load(const std::string& root, size_t max_files) {
     ::close(fd);
     const std::string rel = "/" + fs::relative(it->path(), root, ec).generic_string();
     f.content_type = content_type_for(rel);
+    f.heads = make_ok_heads(ServerConfig{}, &f);
     bytes_ += f.size;
     files_.emplace(rel, f);
   }
@@ -155,7 +170,7 @@ const FileIndex::File* FileIndex::find(std::string_view path) const {
 
 Server::Server(stack::TcpLayer& tcp, const ServerConfig& cfg)
     : tcp_(tcp), cfg_(cfg), conns_(tcp.capacity()), pattern_(kPatternSize * kPatternCopies),
-      scratch_(kMaxHeaderBlock), resp_(kResponseBuffer) {
+      scratch_(kMaxHeaderBlock), resp_(kResponseBuffer), generated_heads_(make_ok_heads(cfg, nullptr)) {
   fill_body_pattern(pattern_.data(), kPatternSize);
   for (size_t k = 1; k < kPatternCopies; ++k)
     std::memcpy(pattern_.data() + k * kPatternSize, pattern_.data(), kPatternSize);
@@ -302,12 +317,12 @@ void Server::serve_rr(tcp::Connection& c, ConnState& s) {
 bool Server::respond(tcp::Connection& c, ConnState& s, int status, bool head, bool keep,
                      const FileIndex::File* file) {
   char hdr[512];
-  const int n = format_http_head(hdr, sizeof hdr, cfg_, status, head, keep, file);
-  if (c.send_space() < size_t(n)) return false;
+  const std::string_view h = http_head(hdr, cfg_, generated_heads_, status, head, keep, file);
+  if (c.send_space() < h.size()) return false;
   // The header and the start of the body go out in one send: as two small
   // writes, Nagle would hold the second until the client's delayed ACK.
-  size_t out = size_t(n);
-  std::memcpy(resp_.data(), hdr, out);
+  size_t out = h.size();
+  std::memcpy(resp_.data(), h.data(), out);
   if (status == 200 && !head) {
     s.body = file ? Body{file->data, file->size, 0, false} : Body{nullptr, cfg_.http_size, 0, true};
     const size_t room = std::min(resp_.size() - out, c.send_space() - out);

@@ -25,6 +25,14 @@ enum class ServerApp : uint8_t { echo, discard, source, rr, http, dns, stateless
 const char* server_app_name(ServerApp a);
 bool parse_server_app(std::string_view s, ServerApp& out);
 
+// A 200 response's status line and headers, built once (for each file, and
+// for the generated body) rather than formatted for every request
+// (docs/performance.md, "Instructions").
+struct OkHeads {
+  std::string keep, close;  // keep-alive, and with "Connection: close"
+  std::string_view get(bool keep_alive) const { return keep_alive ? keep : close; }
+};
+
 // Files below a root directory, opened and mapped once at start-up so that a
 // request costs no system call; every connection sends from the same mapping.
 // Files added later are not seen (restart the server).
@@ -34,6 +42,7 @@ class FileIndex {
     const uint8_t* data = nullptr;
     uint64_t size = 0;
     std::string_view content_type;
+    OkHeads heads;
   };
   // Walks `root` (following no symbolic link out of it); an error message, or
   // empty on success. At most `max_files` files.
@@ -73,6 +82,12 @@ int route_http(const ServerConfig& cfg, const HttpRequest& req, const FileIndex:
 // HEAD, its short body) into `out` of `cap` (512 is enough); the length.
 int format_http_head(char* out, size_t cap, const ServerConfig& cfg, int status, bool head,
                      bool keep, const FileIndex::File* file);
+// The 200 heads for `file`, or (null) for the generated body of cfg.http_size.
+OkHeads make_ok_heads(const ServerConfig& cfg, const FileIndex::File* file);
+// The response's head: a 200's prebuilt (the file's, else `generated`), any
+// other status formatted into `buf` (512 bytes).
+std::string_view http_head(char* buf, const ServerConfig& cfg, const OkHeads& generated,
+                           int status, bool head, bool keep, const FileIndex::File* file);
 struct ServerStats {
   uint64_t accepted = 0;      // connections established
   uint64_t closed = 0;        // connections ended (any reason)
@@ -143,6 +158,7 @@ class Server final : public stack::Acceptor, public tcp::Events {
   std::vector<uint8_t> pattern_;  // generated bodies and rr responses
   std::vector<char> scratch_;     // a request header block that wraps the ring
   std::vector<uint8_t> resp_;     // a response's header and the start of its body
+  OkHeads generated_heads_;       // the 200 heads of the generated body
 };
 
 // The generated body and rr responses: printable, so that a curl to a

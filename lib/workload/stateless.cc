@@ -60,6 +60,9 @@ StatelessServer::StatelessServer(stack::Stack& stack, const StatelessConfig& cfg
     if (!cfg_.files && !cfg_.backend_port) {
       body_.resize(cfg_.http_size);
       fill_body_pattern(body_.data(), body_.size());
+      ServerConfig sc;
+      sc.http_size = cfg_.http_size;
+      generated_heads_ = make_ok_heads(sc, nullptr);
     }
     if (cfg_.fallback && !cfg_.backend_port) {
       ServerConfig sc;
@@ -150,9 +153,9 @@ stack::StatelessApp::Verdict StatelessServer::answer_http(const stack::Stateless
   }
   const bool head = req.method == Method::head;
   char hdr[512];
-  const int n = format_http_head(hdr, sizeof hdr, sc, status, head, false, file);
+  const std::string_view h = http_head(hdr, sc, generated_heads_, status, head, false, file);
   tcp::Payload p;
-  p.part[p.n++] = {reinterpret_cast<const uint8_t*>(hdr), size_t(n)};
+  p.part[p.n++] = {reinterpret_cast<const uint8_t*>(h.data()), h.size()};
   if (status == 200 && !head) {
     if (file && file->size)
       p.part[p.n++] = {file->data, file->size};

@@ -153,6 +153,7 @@ class StatelessServer final : public stack::StatelessApp,
   StatelessStats stats_;
   std::unique_ptr<Server> http_fallback_;  // stateless-http --fallback stateful
   std::vector<uint8_t> body_;              // stateless-http: the generated body
+  OkHeads generated_heads_;                // and its 200 heads
   std::vector<uint8_t> scratch_;           // an upstream query or a framed answer
   std::vector<Entry> table_;
   std::vector<uint32_t> free_;

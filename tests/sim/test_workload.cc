@@ -248,6 +248,14 @@ TEST(Workload, HttpFilesAndMissingOnes) {
   ASSERT_NE(files.find("/sub/"), nullptr);
   EXPECT_EQ(files.find("/sub")->size, 1000u);
   EXPECT_EQ(files.find("/nothing"), nullptr);
+  // Each file's 200 heads are built once at load, with its own length.
+  const OkHeads& h = files.find("/big.bin")->heads;
+  EXPECT_TRUE(h.keep.starts_with("HTTP/1.1 200 OK\r\n"));
+  EXPECT_NE(h.keep.find("Content-Length: 300000\r\n"), std::string::npos);
+  EXPECT_EQ(h.keep.find("Connection: close"), std::string::npos);
+  EXPECT_NE(h.close.find("Connection: close\r\n"), std::string::npos);
+  EXPECT_TRUE(h.close.ends_with("\r\n\r\n"));
+  EXPECT_NE(files.find("/sub/")->heads.keep.find("Content-Length: 1000\r\n"), std::string::npos);
 
   for (const char* path : {"/big.bin", "/missing"}) {
     Bed bed;
