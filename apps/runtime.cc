@@ -372,8 +372,10 @@ void Runtime::open(const std::vector<glue::PortSpec>& ports, const EalChoice& ea
   for (size_t i = 0; i < ports.size(); ++i) {
     if (ports[i].kind == glue::PortSpec::Kind::ring) {
       auto [a, b] = glue::create_ring_pair("ts_ring" + std::to_string(i), pc.queues);
-      ports_.push_back(std::make_unique<glue::EthPort>(a, "ring:a", pc));
-      ports_.push_back(std::make_unique<glue::EthPort>(b, "ring:b", pc));
+      glue::PortConfig rc = pc;
+      rc.queue_stride = glue::ring_queue_stride(pc.queues);
+      ports_.push_back(std::make_unique<glue::EthPort>(a, "ring:a", rc));
+      ports_.push_back(std::make_unique<glue::EthPort>(b, "ring:b", rc));
     } else {
       const uint16_t id = glue::port_by_name(plan.device_names[i], ports[i].text);
       ports_.push_back(std::make_unique<glue::EthPort>(id, ports[i].text, pc));

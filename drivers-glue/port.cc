@@ -63,7 +63,11 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
   if (caps_.tx_tcp_csum) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
   if (caps_.tx_udp_csum) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
 
-  if (int rc = rte_eth_dev_configure(id_, caps_.queues, caps_.queues, &conf); rc != 0)
+  // The ring port's queues sit queue_stride apart (create_ring_pair).
+  if (caps_.driver == "net_ring")
+    stride_ = std::max<uint16_t>(1, std::min<uint16_t>(cfg.queue_stride, caps_.max_queues / caps_.queues));
+  const uint16_t dev_queues = uint16_t(caps_.queues * stride_);
+  if (int rc = rte_eth_dev_configure(id_, dev_queues, dev_queues, &conf); rc != 0)
     fail(label_, "configure failed", rc);
   uint16_t rx_desc = cfg.rx_desc, tx_desc = cfg.tx_desc;
   if (int rc = rte_eth_dev_adjust_nb_rx_tx_desc(id_, &rx_desc, &tx_desc); rc != 0)
@@ -92,7 +96,7 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
   pool_ = rte_pktmbuf_pool_create(pool_name, mbufs, 256, 0, uint16_t(buf_size), socket);
   if (!pool_) fail(label_, "cannot create a pool of " + std::to_string(mbufs) + " buffers", rte_errno);
 
-  for (uint16_t q = 0; q < caps_.queues; ++q) {
+  for (uint16_t q = 0; q < dev_queues; ++q) {
     rte_eth_rxconf rxconf = dev_info.default_rxconf;
     rxconf.offloads = conf.rxmode.offloads;
     if (int rc = rte_eth_rx_queue_setup(id_, q, rx_desc, socket, &rxconf, pool_); rc != 0)
@@ -183,7 +187,8 @@ bool EthPort::wait_link_up(unsigned timeout_ms) const {
   }
 }
 
-PortDevice::PortDevice(EthPort& port, uint16_t queue) : port_(port), queue_(queue) {}
+PortDevice::PortDevice(EthPort& port, uint16_t queue)
+    : port_(port), queue_(port.device_queue(queue)) {}
 
 PortDevice::~PortDevice() {
   transmit();
@@ -315,20 +320,35 @@ void PortDevice::transmit() {
   tx_count_ = 0;
 }
 
+uint16_t ring_queue_stride(uint16_t queues) {
+  // Four queues apart put each used queue's counters on a line of their own
+  // (4 x 24 bytes); fewer apart when that many queues do not fit.
+  constexpr uint16_t kMaxQueues = RTE_PMD_RING_MAX_RX_RINGS;
+  return uint16_t(std::clamp(kMaxQueues / std::max<uint16_t>(queues, 1), 1, 4));
+}
+
 std::pair<uint16_t, uint16_t> create_ring_pair(const std::string& name, uint16_t queues) {
   const int socket = int(rte_socket_id());
   const unsigned flags = RING_F_SP_ENQ | RING_F_SC_DEQ;
-  std::vector<rte_ring*> ab(queues), ba(queues);
+  const uint16_t stride = ring_queue_stride(queues);
+  // The device's queues: queue q's rings at q * stride, and repeated in the
+  // unused queues after it (never polled, so never touched).
+  std::vector<rte_ring*> ab(size_t(queues) * stride), ba(size_t(queues) * stride);
   for (uint16_t q = 0; q < queues; ++q) {
     const std::string n = name + "_" + std::to_string(q);
-    ab[q] = rte_ring_create((n + "ab").c_str(), 4096, socket, flags);
-    ba[q] = rte_ring_create((n + "ba").c_str(), 4096, socket, flags);
-    if (!ab[q] || !ba[q])
+    rte_ring* to_b = rte_ring_create((n + "ab").c_str(), 4096, socket, flags);
+    rte_ring* to_a = rte_ring_create((n + "ba").c_str(), 4096, socket, flags);
+    if (!to_b || !to_a)
       throw std::runtime_error("ring port: cannot create rings: " + std::string(rte_strerror(rte_errno)));
+    for (uint16_t j = 0; j < stride; ++j) {
+      ab[size_t(q) * stride + j] = to_b;
+      ba[size_t(q) * stride + j] = to_a;
+    }
   }
-  const int a = rte_eth_from_rings((name + "_a").c_str(), ba.data(), queues, ab.data(), queues,
+  const unsigned n = unsigned(ab.size());
+  const int a = rte_eth_from_rings((name + "_a").c_str(), ba.data(), n, ab.data(), n,
                                    unsigned(socket));
-  const int b = rte_eth_from_rings((name + "_b").c_str(), ab.data(), queues, ba.data(), queues,
+  const int b = rte_eth_from_rings((name + "_b").c_str(), ab.data(), n, ba.data(), n,
                                    unsigned(socket));
   if (a < 0 || b < 0)
     throw std::runtime_error("ring port: cannot create the port pair: " +

@@ -26,6 +26,9 @@ struct PortConfig {
   // that large (docs/performance.md, "Large segments"); at most kMaxRingMtu.
   uint16_t ring_mtu = 0;
   static constexpr uint16_t kMaxRingMtu = 64000;
+  // The in-memory ring port only: queue i is the device's queue i * queue_stride
+  // (ring_queue_stride(): the ring PMD's per-queue counters kept apart).
+  uint16_t queue_stride = 1;
 };
 
 // What the device offered and what we turned on.
@@ -54,6 +57,8 @@ class EthPort {
   EthPort& operator=(const EthPort&) = delete;
 
   uint16_t id() const { return id_; }
+  // The device queue behind queue `q` (PortConfig::queue_stride).
+  uint16_t device_queue(uint16_t q) const { return uint16_t(q * stride_); }
   const std::string& label() const { return label_; }
   const PortCaps& caps() const { return caps_; }
   const stack::DeviceInfo& info() const { return info_; }
@@ -77,6 +82,7 @@ class EthPort {
   stack::DeviceInfo info_;
   rte_mempool* pool_ = nullptr;
   bool started_ = false;
+  uint16_t stride_ = 1;
 };
 
 // Port-level counters kept by the glue (the stack counts its own), listed
@@ -114,8 +120,10 @@ struct PortDeviceStats {
   }
 };
 
-// The stack::Device for one queue pair of a port. Owned and used by one lcore.
-class PortDevice final : public stack::Device {
+// The stack::Device for one queue pair of a port. Owned and used by one lcore,
+// and on cache lines of its own: its counters and transmit batch are written
+// on every burst, and another core's device may be its neighbour on the heap.
+class alignas(64) PortDevice final : public stack::Device {
  public:
   static constexpr uint16_t kTxBatch = 32;
 
@@ -148,7 +156,13 @@ class PortDevice final : public stack::Device {
 
 // Two ports joined back to back by rte_rings, inside this process: what one
 // transmits on queue i the other receives on queue i. Returns the two port ids.
+// Each of `queues` is the device queue i * ring_queue_stride(queues) (the
+// ones between are never used): the ring PMD keeps its per-queue packet
+// counters side by side, 24 bytes a queue, and updates them on every burst,
+// so neighbouring queues polled by two cores would share a cache line and
+// pass it back and forth (docs/multicore.md, "The in-memory port").
 std::pair<uint16_t, uint16_t> create_ring_pair(const std::string& name, uint16_t queues = 1);
+uint16_t ring_queue_stride(uint16_t queues);
 
 // The ethdev port id for a device name (from plan_eal); throws if absent,
 // naming the port as the user wrote it.

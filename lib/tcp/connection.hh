@@ -523,9 +523,10 @@ class Connection {
     uint64_t park = 0;  // emptied rings go back to the pool (TcpConfig::ring_park_ns)
     uint64_t next() const {
       // 0 (off) wraps to the largest value: the earliest of those armed,
-      // without a branch per timer.
-      const uint64_t m = std::min({rto - 1, delack - 1, persist - 1, keepalive - 1,
-                                   time_wait - 1, pace - 1, park - 1});
+      // without a branch per timer (pairwise: conditional moves; a list loops).
+      const uint64_t a = std::min(std::min(rto - 1, delack - 1), std::min(persist - 1, keepalive - 1));
+      const uint64_t b = std::min(std::min(time_wait - 1, pace - 1), park - 1);
+      const uint64_t m = std::min(a, b);
       return m == UINT64_MAX ? UINT64_MAX : m + 1;
     }
     void clear() { rto = delack = persist = keepalive = time_wait = pace = park = 0; }
