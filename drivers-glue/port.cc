@@ -31,6 +31,7 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
   rte_eth_dev_info dev_info{};
   if (int rc = rte_eth_dev_info_get(id_, &dev_info); rc != 0) fail(label_, "no device info", rc);
   caps_.driver = dev_info.driver_name ? dev_info.driver_name : "?";
+  const bool ring = caps_.driver == "net_ring";  // the in-memory ring port
   caps_.max_queues = std::min(dev_info.max_rx_queues, dev_info.max_tx_queues);
   caps_.queues = std::max<uint16_t>(1, std::min(cfg.queues, caps_.max_queues));
 
@@ -64,7 +65,7 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
   if (caps_.tx_udp_csum) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
 
   // The ring port's queues sit queue_stride apart (create_ring_pair).
-  if (caps_.driver == "net_ring")
+  if (ring)
     stride_ = std::max<uint16_t>(1, std::min<uint16_t>(cfg.queue_stride, caps_.max_queues / caps_.queues));
   const uint16_t dev_queues = uint16_t(caps_.queues * stride_);
   if (int rc = rte_eth_dev_configure(id_, dev_queues, dev_queues, &conf); rc != 0)
@@ -84,7 +85,6 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
                    cfg.extra_mbufs + steering;
   // The ring port with large frames: buffers of the MTU's size, fewer of them
   // (the ring PMD keeps no descriptors filled; 4096 of 64 KB are 256 MB).
-  const bool ring = caps_.driver == "net_ring";
   const uint16_t ring_mtu = std::min(cfg.ring_mtu, PortConfig::kMaxRingMtu);
   uint32_t buf_size = RTE_MBUF_DEFAULT_BUF_SIZE;
   if (ring && ring_mtu > 1500) {
@@ -120,7 +120,7 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
   if (rte_eth_dev_get_mtu(id_, &mtu) == 0 && mtu >= 576) caps_.mtu = mtu;
   info_.mtu = std::min<uint16_t>(caps_.mtu, RTE_MBUF_DEFAULT_DATAROOM - 18);
   if (ring && ring_mtu) caps_.mtu = info_.mtu = ring_mtu;
-  if (caps_.driver == "net_ring") {
+  if (ring) {
     caps_.in_process = true;
     caps_.rx_ip_csum = caps_.rx_l4_csum = true;
     caps_.tx_ip_csum = caps_.tx_tcp_csum = caps_.tx_udp_csum = true;
