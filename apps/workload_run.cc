@@ -68,6 +68,8 @@ constexpr ModeFlag kModeFlags[] = {
     {"--steps", kRequestModes},
     {"--requests", kRequestModes},
     {"--conns", kAllModes & ~bit(M::synflood)},
+    {"--window", bit(M::cps) | bit(M::rr) | bit(M::bulk) | bit(M::http) | bit(M::slowread) |
+                     bit(M::synflood) | bit(M::dns)},
     {"--req-size", bit(M::cps) | bit(M::rr) | bit(M::slowread) | bit(M::synflood)},
     {"--resp-size", bit(M::cps) | bit(M::rr) | bit(M::http) | bit(M::synflood)},  // http: demo's body size
     {"--legit-conns", bit(M::synflood)},
@@ -153,7 +155,7 @@ void plan_dns(const WorkloadArgs& w, const Given& given, workload::GenConfig& g)
     usage_error("--conns " + std::to_string(g.conns) + ": --mode dns over UDP keeps at most " +
                 std::to_string(workload::DatagramLoad::kSlots) + " queries in flight");
   if (!g.dns_tcp)
-    refuse_given(given, {"--tfo", "--max-conns", "--buffer-memory", "--hostcache", "--syncookies",
+    refuse_given(given, {"--tfo", "--window", "--max-conns", "--buffer-memory", "--hostcache", "--syncookies",
                          "--persist-reclaim-after", "--stall-reclaim-after", "--cc", "--no-sack", "--pacing"},
                  "--mode dns over UDP (give --tcp)");
   else if (given.has("--timeout"))
@@ -253,6 +255,12 @@ WorkloadPlan plan_workload(const WorkloadArgs& w, const CommonArgs& c, uint16_t 
   g.conns = uint32_t(*conns);
   if (!w.rate.empty()) g.rate = double(parse_positive(w.rate, "--rate", "rate like 1000 or 2.5M"));
   if (!w.requests.empty()) g.requests = parse_positive(w.requests, "--requests", "count");
+  if (!w.window.empty()) {
+    const auto n = util::parse_count(w.window);
+    if (!n || *n < 1 || *n > 65536)
+      usage_error("--window '" + w.window + "' is not a number from 1 to 64K");
+    g.window = uint32_t(*n);
+  }
   if (!w.ramp.empty()) {
     g.ramp_ns = parse_duration_required(w.ramp, "--ramp");
     if (!g.ramp_ns) usage_error("--ramp must be positive");
@@ -321,7 +329,7 @@ WorkloadPlan plan_workload(const WorkloadArgs& w, const CommonArgs& c, uint16_t 
         usage_error("--legit-conns '" + w.legit_conns + "' is not a number from 1 to 1M");
       g.legit_conns = uint32_t(*n);
     } else {
-      for (const char* f : {"--req-size", "--resp-size", "--cps-close"})
+      for (const char* f : {"--req-size", "--resp-size", "--cps-close", "--window"})
         if (c.given.has(f)) not_applicable(f, "--mode synflood without --legit-conns");
     }
   }
@@ -1005,6 +1013,8 @@ nlohmann::ordered_json result_json(const std::string& command, const WorkloadPla
   if (mode_takes(g.mode, "--size")) config["size"] = g.size;
   if (mode_takes(g.mode, "--read-rate")) config["read_rate"] = g.read_rate;
   if (mode_takes(g.mode, "--tfo")) config["tfo"] = plan.fast_open;
+  if (m.tcp && !per_datagram(plan) && (g.mode != workload::GenMode::synflood || g.legit_conns))
+    config["window"] = g.window;
   if (m.tcp && !per_datagram(plan)) {
     config["cc"] = plan.cc;
     config["sack"] = plan.sack;

@@ -25,6 +25,7 @@ struct WorkloadArgs {
   std::string steps;       // open loop: RATE:DUR,RATE:DUR,... instead of --rate
   std::string warmup;      // excluded from the results
   std::string requests;    // stop after this many
+  std::string window;      // TCP: the most handshakes in flight
   std::string size = "56"; // ping payload bytes
   std::string req_size = "64", resp_size = "64";  // cps, rr
   std::string path = "/";  // http

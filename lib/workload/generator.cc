@@ -16,7 +16,8 @@ Generator::Generator(stack::TcpLayer& tcp, const GenConfig& cfg, std::unique_ptr
       streaming_(mode_->streaming()),
       half_close_(mode_->half_close_after_request()),
       pacer_(cfg.schedule(), cfg.requests),
-      conns_(tcp.capacity()) {}
+      conns_(tcp.capacity()),
+      handshakes_(cfg.window) {}
 
 Generator::~Generator() = default;
 
@@ -55,6 +56,8 @@ bool Generator::open_connection(uint64_t now, uint64_t due) {
   k.conn = c;
   k.started = due;
   k.open_seq = handshakes_.opened();
+  k.opened_at = now;
+  k.in_window = true;
   stats_.open = ++open_;
   ++stats_.conns_attempted;
   // Fast Open: the first request goes with the SYN (cps and --close: the
@@ -158,8 +161,11 @@ void Generator::on_connected(tcp::Connection& c) {
   // loop shrinks the window on queueing delay: there the handshakes are the
   // offered load; a closed loop is bounded by --conns, and its handshakes
   // queue behind its own saturating data, which must not slow its ramp.
-  handshakes_.answered(k.open_seq, c.syn_retransmitted(),
-                       pacer_.open_loop() && c.rtt().has_sample() ? c.rtt().srtt() : 0);
+  if (!window_to_response()) {
+    handshakes_.answered(k.open_seq, c.syn_retransmitted(),
+                         pacer_.open_loop() && c.rtt().has_sample() ? c.rtt().srtt() : 0);
+    k.in_window = false;
+  }
   ++stats_.conns_established;
   k.phase = Phase::idle;
   if (k.early) {
@@ -215,6 +221,13 @@ void Generator::complete(Conn& k, tcp::Connection& c, bool ok, bool keep_connect
   interval_.record(lat);
   ++(ok ? stats_.responses_ok : stats_.responses_bad);
   pacer_.finish();
+  if (k.in_window) {
+    // The whole exchange is the sample: a server that falls behind queues
+    // requests as well as SYNs, and a retransmission anywhere in it is a drop.
+    handshakes_.answered(k.open_seq, c.syn_retransmitted() || c.retransmitted_bytes(),
+                         now - k.opened_at);
+    k.in_window = false;
+  }
   k.phase = Phase::idle;
   if (per_request_ || !keep_connection) {
     retire(k, c);
@@ -248,7 +261,8 @@ void Generator::next_request(Conn& k, tcp::Connection& c, uint64_t now) {
 }
 
 void Generator::retire(Conn& k, tcp::Connection& c) {
-  if (k.phase == Phase::connecting) handshakes_.ended();
+  if (k.in_window) handshakes_.ended();
+  k.in_window = false;
   if (k.phase == Phase::idle) {
     auto it = std::find(idle_.begin(), idle_.end(), c.tag());
     if (it != idle_.end()) idle_.erase(it);
@@ -299,7 +313,7 @@ void Generator::on_closed(tcp::Connection& c, tcp::CloseReason why) {
   if (was == Phase::connecting) {
     if (why == tcp::CloseReason::refused) {
       handshakes_.answered(k.open_seq, c.syn_retransmitted());
-      k.phase = Phase::idle;  // the handshake is no longer in flight (retire below)
+      k.in_window = false;  // answered: no longer in flight (retire below)
     }
     ++stats_.conns_failed;
     if (per_request_) pacer_.finish();

@@ -59,6 +59,8 @@ class Generator final : public Workload, public tcp::Events {
     uint64_t started = 0;     // when the current request was due (or sent)
     uint64_t acked_seen = 0;  // the connection's bytes_acked() last counted
     uint64_t open_seq = 0;    // which open it was (for the handshake window)
+    uint64_t opened_at = 0;   // when its SYN went (open-loop cps: the window's sample)
+    bool in_window = false;   // holds a slot of the handshake window
     bool early = false;       // Fast Open: its request began before the handshake
     Exchange x;
   };
@@ -72,6 +74,9 @@ class Generator final : public Workload, public tcp::Events {
   void read_response(Conn& k, tcp::Connection& c);
   void next_request(Conn& k, tcp::Connection& c, uint64_t now);
   void complete(Conn& k, tcp::Connection& c, bool ok, bool keep_connection);
+  // Open-loop cps: a connection keeps its window slot until its response
+  // (docs/performance.md, "Overload"); otherwise until it is established.
+  bool window_to_response() const { return per_request_ && !streaming_ && pacer_.open_loop(); }
   // The generator is done with the connection (it is closing or closed):
   // no longer idle, no longer counted open.
   void retire(Conn& k, tcp::Connection& c);

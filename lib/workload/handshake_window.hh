@@ -4,9 +4,9 @@
 // and all a dead target gets), grows by one for every handshake answered at
 // the first try (doubling per round trip, like slow start), halves when one
 // needed its SYN again (once per round: only for a connection opened after
-// the last halving), and stops at kMax (a NIC's ring: a lost SYN is seen only
-// after a second, so the window must not outgrow what a path queues); at
-// most kPerTick new ones per tick (per poll). Given handshake times (an open
+// the last halving), and stops at its maximum (`gen --window`, by default
+// kDefaultMax: a lost SYN is seen only after a second, so the window must not
+// outgrow what the path queues); at most kPerTick new ones per tick (per poll). Given handshake times (an open
 // loop's generator gives them), it also halves, once per round, when a
 // handshake took far longer than the quickest one seen lately (over 4x it plus
 // kQueueSlackNs): a target that cannot keep up queues SYNs before it drops
@@ -22,7 +22,14 @@ namespace ts::workload {
 class HandshakeWindow {
  public:
   static constexpr uint32_t kFirstBurst = 16;
-  static constexpr uint32_t kMax = 1024;
+  // What the smallest ring on our paths holds: a veth's XDP ring (256 frames;
+  // a NIC's rings hold 512 to 4096). Over it, the open-loop sweep overflowed
+  // that ring under overload (docs/performance.md, "Overload").
+  static constexpr uint32_t kDefaultMax = 256;
+
+  explicit HandshakeWindow(uint32_t max = kDefaultMax)
+      : max_(std::max<uint32_t>(1, max)), floor_(std::min(kFirstBurst, max_)), window_(floor_) {}
+
   // A receive burst's worth: a generator that was held up (preempted, or
   // catching up with an open loop's schedule) spreads its SYNs over polls
   // instead of sending a burst that overflows a ring (docs/performance.md).
@@ -63,9 +70,9 @@ class HandshakeWindow {
       queued = rtt_ns > 4 * min_rtt_ + kQueueSlackNs;
     }
     if (!retried && !queued) {
-      if (window_ < kMax) ++window_;
+      if (window_ < max_) ++window_;
     } else if (seq > halved_at_) {
-      window_ = std::max(kFirstBurst, window_ / 2);
+      window_ = std::max(floor_, window_ / 2);
       halved_at_ = opens_;
     }
   }
@@ -75,9 +82,11 @@ class HandshakeWindow {
   }
   uint32_t in_flight() const { return in_flight_; }
   uint32_t window() const { return window_; }
+  uint32_t max() const { return max_; }
 
  private:
-  uint32_t window_ = kFirstBurst, in_flight_ = 0, this_tick_ = 0;
+  uint32_t max_, floor_;  // the window's bounds: it starts at floor_
+  uint32_t window_, in_flight_ = 0, this_tick_ = 0;
   uint64_t tick_ = UINT64_MAX, opens_ = 0, halved_at_ = 0;
   uint64_t min_rtt_ = 0;    // the quickest handshake answered at the first try, lately
   uint64_t epoch_min_ = 0;  // ... in the answers since the last epoch began

@@ -12,6 +12,7 @@
 
 #include "tcp/config.hh"
 #include "util/histogram.hh"
+#include "workload/handshake_window.hh"
 #include "wire/addr.hh"
 #include "workload/mode.hh"
 #include "workload/pacer.hh"
@@ -28,6 +29,8 @@ struct GenConfig {
   uint16_t port = 80;
   uint32_t conns = 32;         // closed loop: requests in flight (TCP: connections, cps: at a time);
                                // open loop: the most open at once
+  uint32_t window = HandshakeWindow::kDefaultMax;  // TCP: the most handshakes in flight
+                               // (open-loop cps: connections from SYN to response)
   double rate = 0;             // open loop: requests (cps: connections) per second
   std::vector<RateStep> steps; // open loop: a schedule of rates instead of `rate`
   uint64_t ramp_ns = 0;        // open loop: `rate` reached linearly over this; closed

@@ -50,14 +50,14 @@ flags = {
               "--tfo-replay-guard", "--separate-fin", "--upstream", "--upstream-timeout",
               "--inflight", "--fallback", "--backend", "--cc", "--no-sack", "--pacing", "--pcap",
               "--pcap-snaplen", "--pcap-count", "--metrics-file"],
-    "gen": ["--port", "--ip", "--target", "--mode", "--conns", "--rate", "--requests", "--size",
+    "gen": ["--port", "--ip", "--target", "--mode", "--conns", "--window", "--rate", "--requests", "--size",
             "--req-size", "--resp-size", "--path",
             "--timeout", "--json", "--impair", "--source-ips", "--source-ports", "--max-conns", "--buffer-memory",
             "--hostcache", "--read-rate", "--legit-conns", "--persist-reclaim-after",
             "--stall-reclaim-after", "--tfo", "--close", "--cps-close", "--separate-fin", "--qname", "--qnames",
             "--tcp", "--tcp-keepalive", "--cc", "--no-sack", "--pacing", "--config", "--start-at",
             "--hdr-log", "--pcap", "--metrics-file"],
-    "demo": ["--mode", "--conns", "--rate", "--ramp", "--steps", "--warmup", "--method", "--header",
+    "demo": ["--mode", "--conns", "--window", "--rate", "--ramp", "--steps", "--warmup", "--method", "--header",
              "--body-size", "--paths", "--path-order", "--reverse", "--bidir", "--no-huge",
              "--duration", "--requests", "--size", "--json",
              "--impair", "--lcores", "--hostcache", "--layout", "--syncookies", "--read-rate",
@@ -140,6 +140,12 @@ bad = [
     ["demo", "--mode", "nosuch"],
     ["demo", "--conns", "0"],
     ["demo", "--conns", "-3"],
+    ["demo", "--window", "0"],
+    ["demo", "--window", "100k"],  # over 64K
+    ["demo", "--mode", "ping", "--window", "8"],  # ping opens no connections
+    ["gen"] + port + ["--target", "10.9.0.1:53", "--mode", "dns", "--window", "8"],  # UDP
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--mode", "synflood", "--rate", "1k",
+                      "--window", "8"],  # only with --legit-conns
     ["demo", "--mtu", "100"],
     ["demo", "--mtu", "70000"],
     ["demo", "--mtu", "big"],
@@ -663,6 +669,14 @@ check(r.returncode == 0 and abs(res.get("duration_s", 0) - 1.5) < 0.1 and
       abs(res.get("responses_ok", 0) - 50000) < 2500 and len(res.get("config", {}).get("steps", [])) == 2,
       "demo --steps 20k:1s,40k:1s --warmup 500ms: 1.5 s measured, about 50k requests (%s)"
       % res.get("responses_ok"), r.stdout[-1200:])
+jt = os.path.join(tmp, "window.json")
+r = run(["demo", "--mode", "cps", "--rate", "20k", "--window", "4", "--duration", "1s", "--json", jt,
+         "--quiet"], timeout=60)
+res = json.load(open(jt)) if os.path.exists(jt) else {}
+check(r.returncode == 0 and res.get("config", {}).get("window") == 4 and
+      abs(res.get("responses_ok", 0) - 20000) < 1000 and res.get("requests_lost", 1) == 0,
+      "demo --mode cps --rate 20k --window 4: the window is in the JSON and the load is carried "
+      "(%s)" % res.get("responses_ok"), r.stdout[-1200:])
 r = run(["demo", "--rate", "100k", "--ramp", "1s", "--duration", "2s", "--progress", "250ms"],
         timeout=60)
 targets = [l.split("target ")[1].split("/s")[0] for l in r.stdout.splitlines()

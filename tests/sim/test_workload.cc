@@ -522,6 +522,31 @@ TEST(WorkloadPacing, ADeadTargetGetsAFirstBurstNotAFlood) {
   EXPECT_EQ(gen.stats().conns_established, 0u);
 }
 
+// Open-loop cps: a connection holds its window slot from its SYN until its
+// response, so a target that accepts but does not answer gets no more
+// connections than the window, however many are due and --conns allows.
+TEST(WorkloadPacing, OpenLoopCpsHoldsTheWindowUntilTheResponse) {
+  for (bool open_loop : {true, false}) {
+    Bed bed;
+    Serving srv(bed, ServerApp::discard, 9);
+    GenConfig gc = bed.gen_config(GenMode::cps, 9);
+    gc.cps_half_close = false;  // no FIN: the connection waits for its answer
+    gc.conns = 500;
+    gc.window = 8;
+    if (open_loop) gc.rate = 100'000;
+    Generator gen(bed.client.stack().tcp(), gc);
+    bed.run(gen, 300 * kMs);
+    if (open_loop) {
+      EXPECT_EQ(gen.stats().conns_attempted, 8u);
+    } else {
+      // The closed loop's window covers handshakes only: all 500 open.
+      EXPECT_EQ(gen.stats().conns_attempted, 500u);
+    }
+    EXPECT_EQ(gen.stats().conns_established, gen.stats().conns_attempted);
+    EXPECT_EQ(gen.stats().responses_ok, 0u);
+  }
+}
+
 TEST(WorkloadPacing, ManyConnectionsOpenAsHandshakesComplete) {
   Bed bed;
   Serving srv(bed, ServerApp::echo, 7, nullptr, 8000);

@@ -197,3 +197,27 @@ TEST(HandshakeWindow, GrowsOnQuickAnswersAndHalvesOncePerRoundOnQueueingDelay) {
   for (int i = 0; i < 10; ++i) moved.answered(moved.opened(), false, 5'000'000);
   EXPECT_EQ(moved.window(), w0 + 10);
 }
+
+// gen --window: the window grows to its maximum and no further; a maximum
+// under the first burst is where it starts and the floor of its halvings.
+TEST(HandshakeWindow, StopsAtItsMaximum) {
+  using ts::workload::HandshakeWindow;
+  HandshakeWindow def;
+  for (int i = 0; i < 1000; ++i) def.answered(def.opened(), false, 100'000);
+  EXPECT_EQ(def.window(), HandshakeWindow::kDefaultMax);
+  HandshakeWindow w(40);
+  for (int i = 0; i < 100; ++i) w.answered(w.opened(), false, 100'000);
+  EXPECT_EQ(w.window(), 40u);
+  HandshakeWindow small(4);
+  EXPECT_EQ(small.window(), 4u);
+  uint64_t now = 7;
+  unsigned opened = 0;
+  while (small.may_open(now)) {
+    small.opened();
+    ++opened;
+  }
+  EXPECT_EQ(opened, 4u);
+  small.answered(1, true);  // a retransmitted SYN: halving stops at the floor
+  EXPECT_EQ(small.window(), 4u);
+  EXPECT_EQ(HandshakeWindow(0).max(), 1u);
+}
