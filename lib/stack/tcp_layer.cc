@@ -566,7 +566,7 @@ void TcpLayer::reclaim_under_pressure(uint64_t now) {
     if (low() && (!refusals || done >= kAfterRefusal)) break;
     tcp::Connection& conn = *slots_[x.id].conn;
     ++(x.reason == 0 ? ctr_.tcp_reclaim_persist : ctr_.tcp_reclaim_stall);
-    memory -= std::min(memory, conn.memory() - sizeof(tcp::Connection));
+    memory -= std::min(memory, conn.ring_storage());
     --conns;
     ++done;
     slots_[x.id].reclaimed = true;

@@ -110,8 +110,7 @@ Connection::Connection(const TcpConfig* config, const FourTuple& tuple, Output& 
       mtu_(mtu),
       our_mss_(uint16_t(std::clamp<int>(std::min<int>(cfg_.mss, int(mtu) - 40), 64, 65495))),
       rtt_(cfg_.rto_initial_ns, cfg_.rto_min_ns, cfg_.rto_max_ns),
-      cc_(cfg_.cc, cfg_.hystart),
-      recovery_(ctr, cfg_.dupthresh) {
+      cc_(cfg_.cc, cfg_.hystart) {
   rcv_.wscale = cfg_.window_scaling ? window_shift_for(uint32_t(rcvbuf_.capacity())) : 0;
   rcv_.mss = std::min<uint32_t>(536, our_mss_);
 }
@@ -161,7 +160,8 @@ void Connection::connect(uint32_t iss, uint32_t ts_offset, uint64_t now,
   last_rx_ = last_tx_ = now;
   if (fast_open) {
     fo_.client = true;
-    fo_.cookie = fast_open->cookie;
+    foc_ = std::make_unique<FastOpenClientState>();
+    foc_->cookie = fast_open->cookie;
     fo_.mss = fast_open->mss;
     fo_.defer_syn = true;
     timers_.rto = now;  // at the latest, the next timer pass sends it
@@ -254,7 +254,7 @@ void Connection::take_syn_options(const wire::TcpOptions& o) {
   opt_.ts = cfg_.timestamps && o.has_timestamps;
   // The recovery style: SACK's where negotiated, else the algorithm's own
   // (cc/registry.hh).
-  recovery_.set_style(recovery_for(cfg_, opt_.sack));
+  if (rec_) rec_->set_style(recovery_for(cfg_, opt_.sack));
   // Data per segment: the smaller MSS less the timestamps every segment carries
   // (RFC 6691: the MSS does not count options).
   const uint32_t room = std::min<uint32_t>(peer_mss, uint32_t(mtu_) - 40);
@@ -308,13 +308,13 @@ void Connection::take_fastopen_answer(const SegmentIn& seg) {
     FastOpenCookie c;
     c.len = o.fastopen_cookie_len;
     std::copy_n(o.fastopen_cookie.begin(), c.len, c.bytes.begin());
-    if (!(c == fo_.cookie)) {
-      fo_.news.kind = FastOpenNews::Kind::cookie;
-      fo_.news.cookie = c;
-      fo_.news.mss = o.has_mss ? o.mss : 0;
+    if (!(c == foc_->cookie)) {
+      foc_->news.kind = FastOpenNews::Kind::cookie;
+      foc_->news.cookie = c;
+      foc_->news.mss = o.has_mss ? o.mss : 0;
     }
-  } else if (answers_option && !o.has_fastopen && (fo_.cookie.len == 0 || !acked)) {
-    fo_.news.kind = FastOpenNews::Kind::unsupported;
+  } else if (answers_option && !o.has_fastopen && (foc_->cookie.len == 0 || !acked)) {
+    foc_->news.kind = FastOpenNews::Kind::unsupported;
   }
 }
 
@@ -600,9 +600,9 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
     // With the window shut they answer our probes and say nothing about loss.
     a.duplicate = ackno == snd_.una && seg.payload.empty() && !(seg.flags & (syn | fin)) &&
                   snd_.wnd == old_wnd && snd_.max != snd_.una && snd_.wnd > 0;
-    const uint64_t sacked_before = recovery_.scoreboard().sacked_bytes();
-    const Recovery::AckResult r = recovery_.on_ack(a, space, cc_, smss_, now);
-    if (rate_ && recovery_.scoreboard().sacked_bytes() != sacked_before)
+    const uint64_t sacked_before = scoreboard().sacked_bytes();
+    const Recovery::AckResult r = recovery_on_ack(a, space, now);
+    if (rate_ && scoreboard().sacked_bytes() != sacked_before)
       sample_ack(0, 0, false, now);  // SACK delivered data: a rate sample
     if (r.retransmit) send_transmission(r.retransmit, now);
     return;
@@ -651,10 +651,10 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
   if (seq_lt(snd_.nxt, snd_.una)) snd_.nxt = snd_.una;
   if (seq_lt(snd_.sml, snd_.una)) snd_.sml = snd_.una;  // so the comparison survives the wrap
 
-  const Recovery::AckResult r = recovery_.on_ack(a, space, cc_, smss_, now);
+  const Recovery::AckResult r = recovery_on_ack(a, space, now);
   if (r.retransmit) send_transmission(r.retransmit, now);
   if (r.grow)
-    cc_.on_ack(a.acked, ack_rtt, ackno, snd_.max, cwnd_limited, !recovery_.going_back(), now);
+    cc_.on_ack(a.acked, ack_rtt, ackno, snd_.max, cwnd_limited, !(rec_ && rec_->going_back()), now);
   if (rate_) sample_ack(a.acked, ack_rtt, cwnd_limited, now);
 
   // RFC 6298 5.2 / 5.3.
@@ -668,14 +668,30 @@ void Connection::start_window(uint32_t cwnd, uint32_t ssthresh) {
   if (cc_.wants_rate_samples() && !rate_) rate_ = std::make_unique<DeliveryRate>();
 }
 
+Recovery& Connection::recovery() {
+  if (!rec_) {
+    rec_ = std::make_unique<Recovery>(ctr_, cfg_.dupthresh);
+    rec_->set_style(recovery_for(cfg_, opt_.sack));
+  }
+  return *rec_;
+}
+
+namespace {
+const SackScoreboard kNoSacks;  // the scoreboard of a connection without recovery state
+}  // namespace
+
+const SackScoreboard& Connection::scoreboard() const {
+  return rec_ ? rec_->scoreboard() : kNoSacks;
+}
+
 void Connection::sample_ack(uint32_t acked, uint64_t rtt_ns, bool cwnd_limited, uint64_t now) {
-  const SackScoreboard& sb = recovery_.scoreboard();
+  const SackScoreboard& sb = scoreboard();
   AckSample s;
   s.acked = acked;
   s.rtt_ns = rtt_ns;
   s.flight = flight();
   s.cwnd_limited = cwnd_limited;
-  s.in_recovery = recovery_.in_recovery();
+  s.in_recovery = in_recovery();
   s.ack = snd_.una;
   s.snd_max = snd_.max;
   const uint64_t una = snd_.una_pos == UINT64_MAX ? 0 : snd_.una_pos;

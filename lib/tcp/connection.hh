@@ -279,8 +279,10 @@ class Connection {
   uint8_t rcv_wscale() const { return rcv_.wscale; }
   bool sack_enabled() const { return opt_.sack; }
   bool timestamps_enabled() const { return opt_.ts; }
-  bool in_recovery() const { return recovery_.in_recovery(); }
-  const Recovery& recovery() const { return recovery_; }
+  bool in_recovery() const { return rec_ && rec_->in_recovery(); }
+  // Whether the connection has taken its loss-recovery state (at its first
+  // sign of loss; docs/performance.md, "Memory").
+  bool holds_recovery_state() const { return rec_ != nullptr; }
   const RttEstimator& rtt() const { return rtt_; }
   const CongestionControl& cc() const { return cc_.algorithm(); }
   uint64_t rto_deadline() const { return timers_.rto; }
@@ -318,16 +320,22 @@ class Connection {
     sndbuf_.limit(snd);
     rcvbuf_.limit(rcv);
   }
-  // Memory it holds: the connection itself and its rings' storage.
-  size_t memory() const { return sizeof(Connection) + sndbuf_.storage() + rcvbuf_.storage(); }
+  // Memory it holds: the connection itself, its rings' storage, and its
+  // recovery and Fast Open client state when taken.
+  size_t memory() const {
+    return sizeof(Connection) + ring_storage() + (rec_ ? sizeof(Recovery) : 0) +
+           (foc_ ? sizeof(FastOpenClientState) : 0);
+  }
+  // Bytes of the core's buffer pool its two rings hold.
+  size_t ring_storage() const { return sndbuf_.storage() + rcvbuf_.storage(); }
   // Fast Open: whether the SYN's data was taken before the handshake
   // (server), and what the host cache should learn (client; once).
   bool fast_open_accepted() const { return fo_.accepted; }
-  bool has_fastopen_news() const { return fo_.news.kind != FastOpenNews::Kind::none; }
+  bool has_fastopen_news() const { return foc_ && foc_->news.kind != FastOpenNews::Kind::none; }
   bool take_fastopen_news(FastOpenNews& n) {
     if (!has_fastopen_news()) return false;
-    n = fo_.news;
-    fo_.news.kind = FastOpenNews::Kind::none;
+    n = foc_->news;
+    foc_->news.kind = FastOpenNews::Kind::none;
     return true;
   }
   // Whether our SYN (or SYN-ACK) had to be sent again.
@@ -382,6 +390,16 @@ class Connection {
   void output(uint64_t now);
   bool send_data(uint64_t now, bool force);
   bool send_recovery(uint64_t now);
+  Recovery& recovery();  // takes the state on first use
+  template <class FlightFn>
+  Recovery::AckResult recovery_on_ack(const Recovery::Ack& a, FlightFn&& flight, uint64_t now) {
+    // A fresh Recovery's answer to an ACK that is no sign of loss: the window
+    // may grow when the ACK advanced (Recovery::on_ack's first branch).
+    if (!rec_ && a.sacks.empty() && !a.duplicate && (a.advanced || cfg_.dupthresh))
+      return {{}, a.advanced};
+    return recovery().on_ack(a, flight, cc_, smss_, now);
+  }
+  const SackScoreboard& scoreboard() const;
   // Sends what recovery asked for; false if nothing went out.
   bool send_transmission(const Transmission& t, uint64_t now);
   bool emit_range(uint64_t pos, uint32_t len, bool with_fin, bool retransmission, uint64_t now);
@@ -558,9 +576,14 @@ class Connection {
   } retries_;
   uint64_t last_rx_ = 0, last_tx_ = 0;
 
-  // Congestion control and loss recovery.
+  // Congestion control and loss recovery. The recovery state (scoreboard,
+  // PRR, retransmission records: 152 bytes) is taken at the first sign of
+  // loss, a duplicate ACK, a SACK block or a timeout, and kept; until then
+  // the connection acts as a fresh Recovery would (recovery_on_ack), so a
+  // connection that never loses carries a pointer instead
+  // (docs/performance.md, "Memory").
   Congestion cc_;
-  Recovery recovery_;
+  std::unique_ptr<Recovery> rec_;
   uint64_t retransmitted_bytes_ = 0;
   uint64_t established_ns_ = 0;
   // Fast Open (docs/fastopen.md).
@@ -571,9 +594,15 @@ class Connection {
     bool data_lost = false;     // client: the SYN with data timed out
     uint32_t syn_data_len = 0;  // client: data bytes the first SYN carried
     uint16_t mss = 0;           // client: the server's MSS, as cached
-    FastOpenCookie cookie;      // client: the cookie presented (len 0: asked for one)
-    FastOpenNews news;          // for the path cache
   } fo_;
+  // A Fast Open client's cookie and news (37 bytes), out of line: taken when
+  // connect() asks for Fast Open (fo_.client), so other connections carry a
+  // pointer (docs/performance.md, "Memory").
+  struct FastOpenClientState {
+    FastOpenCookie cookie;  // the cookie presented (len 0: asked for one)
+    FastOpenNews news;      // for the path cache
+  };
+  std::unique_ptr<FastOpenClientState> foc_;
   // Reclaim bookkeeping (held_back_for, stalled_for).
   struct Pressure {
     uint64_t held_since = 0;     // 0: not held back by the peer's window

@@ -30,14 +30,14 @@ void Connection::output(uint64_t now) {
     return;
   }
   if (sends_data(state_)) {
-    if (recovery_.pipe_driven()) {
+    if (rec_ && rec_->pipe_driven()) {
       // RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send NextSeg and add its
       // size to pipe. The pipe is computed once and then charged per segment.
-      int64_t budget = int64_t(cc_.cwnd()) - int64_t(recovery_.pipe(flight_space(), smss_));
+      int64_t budget = int64_t(cc_.cwnd()) - int64_t(rec_->pipe(flight_space(), smss_));
       while (budget >= int64_t(smss_)) {
-        const uint64_t before = recovery_.bytes_sent();
+        const uint64_t before = rec_->bytes_sent();
         if (!send_recovery(now)) break;
-        budget -= int64_t(std::max<uint64_t>(recovery_.bytes_sent() - before, 1));
+        budget -= int64_t(std::max<uint64_t>(rec_->bytes_sent() - before, 1));
       }
     } else {
       while (send_data(now, false)) {
@@ -93,7 +93,7 @@ bool Connection::send_data(uint64_t now, bool force) {
   bool retrans = seq_lt(snd_.nxt, snd_.max);
   if (retrans) {
     // Go-back-N after a timeout: skip what the receiver holds (RFC 6675 5.1).
-    const uint64_t p = std::min(recovery_.skip_sacked(pos), std::max(pos, end));
+    const uint64_t p = std::min(scoreboard().skip_sacked(pos), std::max(pos, end));
     if (p != pos) {
       pos = p;
       snd_.nxt = seq_of(p);
@@ -101,7 +101,7 @@ bool Connection::send_data(uint64_t now, bool force) {
     }
   }
   uint64_t avail = end > pos ? end - pos : 0;
-  if (retrans) avail = std::min(avail, recovery_.next_sacked(pos) - pos);
+  if (retrans) avail = std::min(avail, scoreboard().next_sacked(pos) - pos);
 
   if (!retrans && snd_.max == snd_.una && avail && now - last_tx_ > rtt_.rto())
     cc_.on_idle(std::min(initial_window(), cc_.cwnd()), now);  // RFC 5681 4.1
@@ -153,7 +153,7 @@ bool Connection::send_recovery(uint64_t now) {
     with_fin = snd_.fin_queued && !snd_.fin_sent && pos + len == end;
   }
   const Transmission t =
-      recovery_.next_segment(f, smss_, snd_.una_pos + snd_.wnd, len || with_fin);
+      recovery().next_segment(f, smss_, snd_.una_pos + snd_.wnd, len || with_fin);
   if (t.kind != Transmission::Kind::new_data) return send_transmission(t, now);
   const uint32_t seq = snd_.nxt;
   if (!emit_range(pos, len, with_fin, false, now)) return false;
@@ -163,7 +163,7 @@ bool Connection::send_recovery(uint64_t now) {
 
 bool Connection::send_transmission(const Transmission& t, uint64_t now) {
   if (!t || !emit_range(t.begin, t.len, t.fin, true, now)) return false;
-  recovery_.commit(t);
+  if (rec_) rec_->commit(t);
   return true;
 }
 
@@ -182,8 +182,8 @@ bool Connection::emit_range(uint64_t pos, uint32_t len, bool with_fin, bool retr
   if (rate_ && len && !retransmission)
     rate_->on_send(pos, pos + len, flight(), cc_.cwnd() / 16, now);
   pace_sent(len, now);
-  if (recovery_.in_recovery())
-    recovery_.sent(pos, len, retransmission, std::min(pos_of(snd_.max), sndbuf_.end()));
+  if (in_recovery())
+    rec_->sent(pos, len, retransmission, std::min(pos_of(snd_.max), sndbuf_.end()));
   const uint32_t span = len + (with_fin ? 1 : 0);
   if (retransmission) {
     ++ctr_.tcp_retransmits;
@@ -223,7 +223,7 @@ void Connection::send_syn(uint64_t now) {
   const bool first = retries_.syn_sends == 0;
   uint32_t len = 0;
   bool with_fin = false;
-  const bool client_data = fo_.client && state_ == State::syn_sent && first && fo_.cookie.len;
+  const bool client_data = fo_.client && state_ == State::syn_sent && first && foc_->cookie.len;
   if (client_data || fo_.accepted) {
     SegmentOut probe = s;
     fill_options(probe, now, true);
@@ -240,7 +240,7 @@ void Connection::send_syn(uint64_t now) {
   if (len) ++ctr_.tcp_data_segs_out;
   if (fo_.client && first) {
     fo_.syn_data_len = len;
-    ++(fo_.cookie.len ? ctr_.tcp_fastopen_syn_data : ctr_.tcp_fastopen_cookie_requests);
+    ++(foc_->cookie.len ? ctr_.tcp_fastopen_syn_data : ctr_.tcp_fastopen_cookie_requests);
   }
   if (retries_.syn_sends > 0) {
     ++ctr_.tcp_retransmits;
@@ -365,8 +365,8 @@ void Connection::fill_options(SegmentOut& s, uint64_t now, bool syn_segment) {
     // one; a SYN sent again goes without (4.1.3).
     if (active && fo_.client && retries_.syn_sends == 0) {
       o.has_fastopen = true;
-      o.fastopen_cookie_len = fo_.cookie.len;
-      std::copy_n(fo_.cookie.bytes.begin(), fo_.cookie.len, o.fastopen_cookie.begin());
+      o.fastopen_cookie_len = foc_->cookie.len;
+      std::copy_n(foc_->cookie.bytes.begin(), foc_->cookie.len, o.fastopen_cookie.begin());
     }
     return;
   }
@@ -437,8 +437,8 @@ void Connection::on_rto(uint64_t now) {
       // RFC 7413 4.1.3: a SYN with data unanswered may be a middlebox that
       // drops them; the SYN goes again without data, and the cache is told.
       fo_.data_lost = true;
-      fo_.news = FastOpenNews{};
-      fo_.news.kind = FastOpenNews::Kind::syn_data_lost;
+      foc_->news = FastOpenNews{};
+      foc_->news.kind = FastOpenNews::Kind::syn_data_lost;
       ++ctr_.tcp_fastopen_syn_data_timeout;
     }
     rtt_.backoff();
@@ -465,7 +465,7 @@ void Connection::on_rto(uint64_t now) {
     // (go-back-N, skipping what the scoreboard says the peer holds), without
     // a congestion response.
     snd_.nxt = snd_.una + len + (with_fin ? 1 : 0);
-    recovery_.on_probe_timeout(flight_space(), snd_.una_pos + len);
+    recovery().on_probe_timeout(flight_space(), snd_.una_pos + len);
     timers_.rto = now + rtt_.rto();
     return;
   }
@@ -480,7 +480,7 @@ void Connection::on_rto(uint64_t now) {
   else
     cc_.collapse();
   rtt_.backoff();
-  recovery_.on_timeout(flight_space());
+  recovery().on_timeout(flight_space());
   if (rate_) rate_->on_timeout();
   // Go-back-N from the first unacknowledged byte (RFC 6298 5.4); send_data()
   // skips what the scoreboard says the receiver holds.

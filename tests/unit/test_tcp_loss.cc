@@ -44,7 +44,9 @@ TEST(TcpLoss, AfterATimeoutGoBackNResendsAndTheTimestampGivesTheRtt) {
   const auto data = bytes(2896);
   h.conn->send(data, h.now);
   ASSERT_EQ(h.sent().size(), 2u);
+  EXPECT_FALSE(h.conn->holds_recovery_state());
   h.run_until(h.now + 200 * kMs);
+  EXPECT_TRUE(h.conn->holds_recovery_state());  // taken by the timeout
   const Sent retx = h.ours(flag::ack, kData, 5001, slice(data, 0, 1448));
   EXPECT_SENT(h, retx);
   h.now += 30 * kMs;
@@ -60,7 +62,11 @@ TEST(TcpLoss, ThreeDuplicateAcksTriggerNewRenoFastRetransmitWithoutSack) {
   NoSack n(RecoveryStyle::sack);  // SACK is not negotiated: NewReno
   Harness& h = n.h;
   ASSERT_FALSE(h.conn->sack_enabled());
+  // ACKs of new data (the handshake's, the window's) are no sign of loss:
+  // the recovery state is not taken until the first duplicate.
+  EXPECT_FALSE(h.conn->holds_recovery_state());
   n.dup();
+  EXPECT_TRUE(h.conn->holds_recovery_state());
   n.dup();
   EXPECT_SENT(h);
   n.dup();  // the third
