@@ -187,11 +187,12 @@ void add_workload(CLI::App* app, WorkloadArgs& w) {
       ->type_name("N")
       ->capture_default_str();
   app->add_option("--window", w.window,
-                  "TCP modes: the most handshakes in flight (1 to 64K, default 256: what a "
-                  "veth's XDP ring holds). It starts at 16, grows with each answered SYN and "
-                  "halves when a SYN is retransmitted or, with --rate, when answers queue; with "
-                  "--rate in cps a connection holds its place until its response. Raise it for "
-                  "paths that hold more (a NIC's ring, a long round trip)")
+                  "TCP modes: the most handshakes in flight (1 to 64K; default 256 with --rate, "
+                  "what a veth's XDP ring holds, and 1024 in the closed loop, which --conns "
+                  "bounds). It starts at 16, grows with each answered SYN and halves when a SYN "
+                  "is retransmitted or, with --rate, when answers queue; with --rate in cps a "
+                  "connection holds its place until its response. Raise it for paths that hold "
+                  "more (a NIC's ring, a long round trip)")
       ->type_name("N");
   app->add_option("--rate", w.rate,
                   "Open loop: requests per second (1000, 2.5M; cps: connections per second); "

@@ -1014,7 +1014,7 @@ nlohmann::ordered_json result_json(const std::string& command, const WorkloadPla
   if (mode_takes(g.mode, "--read-rate")) config["read_rate"] = g.read_rate;
   if (mode_takes(g.mode, "--tfo")) config["tfo"] = plan.fast_open;
   if (m.tcp && !per_datagram(plan) && (g.mode != workload::GenMode::synflood || g.legit_conns))
-    config["window"] = g.window;
+    config["window"] = g.window_max();
   if (m.tcp && !per_datagram(plan)) {
     config["cc"] = plan.cc;
     config["sack"] = plan.sack;

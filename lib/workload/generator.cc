@@ -17,7 +17,7 @@ Generator::Generator(stack::TcpLayer& tcp, const GenConfig& cfg, std::unique_ptr
       half_close_(mode_->half_close_after_request()),
       pacer_(cfg.schedule(), cfg.requests),
       conns_(tcp.capacity()),
-      handshakes_(cfg.window) {}
+      handshakes_(cfg.window_max()) {}
 
 Generator::~Generator() = default;
 

@@ -6,8 +6,9 @@
 // needed its SYN again (once per round: only for a connection opened after
 // the last halving), and stops at its maximum (`gen --window`, by default
 // kDefaultMax: a lost SYN is seen only after a second, so the window must not
-// outgrow what the path queues); at most kPerTick new ones per tick (per poll). Given handshake times (an open
-// loop's generator gives them), it also halves, once per round, when a
+// outgrow what the path queues); at most kPerTick new ones per tick (per
+// poll). Given handshake times (an open loop's generator gives them; in cps,
+// the whole exchange's), it also halves, once per round, when a
 // handshake took far longer than the quickest one seen lately (over 4x it plus
 // kQueueSlackNs): a target that cannot keep up queues SYNs before it drops
 // them, so the window shrinks on the queue's delay instead of waiting for the
@@ -22,10 +23,15 @@ namespace ts::workload {
 class HandshakeWindow {
  public:
   static constexpr uint32_t kFirstBurst = 16;
-  // What the smallest ring on our paths holds: a veth's XDP ring (256 frames;
-  // a NIC's rings hold 512 to 4096). Over it, the open-loop sweep overflowed
-  // that ring under overload (docs/performance.md, "Overload").
+  // The open loop's default maximum: what the smallest ring on our paths
+  // holds, a veth's XDP ring (256 frames; a NIC's rings hold 512 to 4096).
+  // Over it, the open-loop sweep overflowed that ring under overload
+  // (docs/performance.md, "Overload").
   static constexpr uint32_t kDefaultMax = 256;
+  // The closed loop's: its --conns bound what it has in flight, and its
+  // handshakes queue behind its own saturating data, so a smaller window
+  // only slows its ramp (demo --conns 40000 opened 17.6k in 5 s at 256).
+  static constexpr uint32_t kClosedLoopMax = 1024;
 
   explicit HandshakeWindow(uint32_t max = kDefaultMax)
       : max_(std::max<uint32_t>(1, max)), floor_(std::min(kFirstBurst, max_)), window_(floor_) {}

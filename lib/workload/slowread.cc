@@ -11,7 +11,7 @@ SlowRead::SlowRead(stack::TcpLayer& tcp, const GenConfig& cfg)
       cfg_(cfg),
       conn_cfg_(cfg.tcp ? *cfg.tcp : tcp.config().tcp),  // the layer's (--cc, --no-sack) by default
       conns_(tcp.capacity()),
-      handshakes_(cfg.window) {
+      handshakes_(cfg.window_max()) {
   conn_cfg_.rcvbuf = kRcvbuf;
   conn_cfg_.rcv_sws_avoidance = false;
   if (cfg.path != "/" || cfg.mode_http)

@@ -29,8 +29,8 @@ struct GenConfig {
   uint16_t port = 80;
   uint32_t conns = 32;         // closed loop: requests in flight (TCP: connections, cps: at a time);
                                // open loop: the most open at once
-  uint32_t window = HandshakeWindow::kDefaultMax;  // TCP: the most handshakes in flight
-                               // (open-loop cps: connections from SYN to response)
+  uint32_t window = 0;         // TCP: the most handshakes in flight (open-loop cps:
+                               // connections from SYN to response); 0: window_max()'s default
   double rate = 0;             // open loop: requests (cps: connections) per second
   std::vector<RateStep> steps; // open loop: a schedule of rates instead of `rate`
   uint64_t ramp_ns = 0;        // open loop: `rate` reached linearly over this; closed
@@ -62,6 +62,12 @@ struct GenConfig {
   const tcp::TcpConfig* tcp = nullptr;  // per-connection settings (the layer's by default)
 
   bool open_loop() const { return rate > 0 || !steps.empty(); }
+  // The handshake window's maximum: `window`, else the loop's default.
+  uint32_t window_max() const {
+    return window                 ? window
+           : open_loop()          ? HandshakeWindow::kDefaultMax
+                                  : HandshakeWindow::kClosedLoopMax;
+  }
   // The open loop's rate schedule (empty: the closed loop).
   std::vector<RateStep> schedule() const {
     return steps.empty() ? constant_rate(rate, ramp_ns) : steps;

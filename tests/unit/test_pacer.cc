@@ -7,6 +7,7 @@
 
 #include "workload/handshake_window.hh"
 #include "workload/pacer.hh"
+#include "workload/workload.hh"
 
 using ts::workload::Pacer;
 
@@ -220,4 +221,11 @@ TEST(HandshakeWindow, StopsAtItsMaximum) {
   small.answered(1, true);  // a retransmitted SYN: halving stops at the floor
   EXPECT_EQ(small.window(), 4u);
   EXPECT_EQ(HandshakeWindow(0).max(), 1u);
+  // gen's default: 256 in the open loop, 1024 in the closed loop; --window wins.
+  ts::workload::GenConfig g;
+  EXPECT_EQ(g.window_max(), HandshakeWindow::kClosedLoopMax);
+  g.rate = 1000;
+  EXPECT_EQ(g.window_max(), HandshakeWindow::kDefaultMax);
+  g.window = 40;
+  EXPECT_EQ(g.window_max(), 40u);
 }
