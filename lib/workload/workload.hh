@@ -12,8 +12,8 @@
 
 #include "tcp/config.hh"
 #include "util/histogram.hh"
-#include "workload/handshake_window.hh"
 #include "wire/addr.hh"
+#include "workload/handshake_window.hh"
 #include "workload/mode.hh"
 #include "workload/pacer.hh"
 #include "workload/stats.hh"
