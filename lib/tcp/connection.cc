@@ -159,7 +159,6 @@ void Connection::connect(uint32_t iss, uint32_t ts_offset, uint64_t now,
   set_state(State::syn_sent);
   last_rx_ = last_tx_ = now;
   if (fast_open) {
-    fo_.client = true;
     foc_ = std::make_unique<FastOpenClientState>();
     foc_->cookie = fast_open->cookie;
     fo_.mss = fast_open->mss;
@@ -273,7 +272,7 @@ void Connection::accept_syn_ack(const SegmentIn& seg, uint64_t now) {
   snd_.wl1 = seg.seq;
   snd_.wl2 = seg.ack;
   syn_acknowledged();
-  if (fo_.client) take_fastopen_answer(seg);
+  if (foc_) take_fastopen_answer(seg);
   timers_.rto = 0;
   if (timing_.on) {
     rtt_.sample(now - timing_.start);

@@ -393,10 +393,8 @@ class Connection {
   Recovery& recovery();  // takes the state on first use
   template <class FlightFn>
   Recovery::AckResult recovery_on_ack(const Recovery::Ack& a, FlightFn&& flight, uint64_t now) {
-    // A fresh Recovery's answer to an ACK that is no sign of loss: the window
-    // may grow when the ACK advanced (Recovery::on_ack's first branch).
-    if (!rec_ && a.sacks.empty() && !a.duplicate && (a.advanced || cfg_.dupthresh))
-      return {{}, a.advanced};
+    // An ACK that is no sign of loss gets a fresh Recovery's answer without one.
+    if (!rec_ && !Recovery::fresh_acts_on(a, cfg_.dupthresh)) return {{}, a.advanced};
     return recovery().on_ack(a, flight, cc_, smss_, now);
   }
   const SackScoreboard& scoreboard() const;
@@ -588,7 +586,6 @@ class Connection {
   uint64_t established_ns_ = 0;
   // Fast Open (docs/fastopen.md).
   struct FastOpenState {
-    bool client = false;        // an active open trying Fast Open
     bool defer_syn = false;     // the SYN waits for the first write
     bool accepted = false;      // server: the SYN's data was taken before the handshake
     bool data_lost = false;     // client: the SYN with data timed out
@@ -596,8 +593,8 @@ class Connection {
     uint16_t mss = 0;           // client: the server's MSS, as cached
   } fo_;
   // A Fast Open client's cookie and news (37 bytes), out of line: taken when
-  // connect() asks for Fast Open (fo_.client), so other connections carry a
-  // pointer (docs/performance.md, "Memory").
+  // connect() asks for Fast Open, and so also what marks an active open
+  // trying it; other connections carry a pointer (docs/performance.md, "Memory").
   struct FastOpenClientState {
     FastOpenCookie cookie;  // the cookie presented (len 0: asked for one)
     FastOpenNews news;      // for the path cache

@@ -206,7 +206,7 @@ uint32_t Connection::syn_data_room(const SegmentOut& s) const {
   // RFC 6691: data and options together within the MSS. A client uses the
   // MSS cached with the cookie (536 without one, RFC 7413 4.1.2); a server
   // the one the SYN gave.
-  const uint32_t mss = fo_.client ? (fo_.mss ? fo_.mss : 536u) : smss_ + (opt_.ts ? 12u : 0u);
+  const uint32_t mss = foc_ ? (fo_.mss ? fo_.mss : 536u) : smss_ + (opt_.ts ? 12u : 0u);
   const uint32_t room = std::min<uint32_t>(mss, uint32_t(mtu_) - 40);
   const uint32_t opts = uint32_t(s.options.len());
   return room > opts ? room - opts : 0;
@@ -223,7 +223,7 @@ void Connection::send_syn(uint64_t now) {
   const bool first = retries_.syn_sends == 0;
   uint32_t len = 0;
   bool with_fin = false;
-  const bool client_data = fo_.client && state_ == State::syn_sent && first && foc_->cookie.len;
+  const bool client_data = foc_ && state_ == State::syn_sent && first && foc_->cookie.len;
   if (client_data || fo_.accepted) {
     SegmentOut probe = s;
     fill_options(probe, now, true);
@@ -238,7 +238,7 @@ void Connection::send_syn(uint64_t now) {
     return;
   }
   if (len) ++ctr_.tcp_data_segs_out;
-  if (fo_.client && first) {
+  if (foc_ && first) {
     fo_.syn_data_len = len;
     ++(foc_->cookie.len ? ctr_.tcp_fastopen_syn_data : ctr_.tcp_fastopen_cookie_requests);
   }
@@ -363,7 +363,7 @@ void Connection::fill_options(SegmentOut& s, uint64_t now, bool syn_segment) {
     }
     // Fast Open (RFC 7413 4.1): the first SYN presents the cookie or asks for
     // one; a SYN sent again goes without (4.1.3).
-    if (active && fo_.client && retries_.syn_sends == 0) {
+    if (active && foc_ && retries_.syn_sends == 0) {
       o.has_fastopen = true;
       o.fastopen_cookie_len = foc_->cookie.len;
       std::copy_n(foc_->cookie.bytes.begin(), foc_->cookie.len, o.fastopen_cookie.begin());
@@ -433,7 +433,7 @@ void Connection::on_rto(uint64_t now) {
       enter_closed(CloseReason::timeout);
       return;
     }
-    if (fo_.client && fo_.syn_data_len && !fo_.data_lost && state_ == State::syn_sent) {
+    if (foc_ && fo_.syn_data_len && !fo_.data_lost && state_ == State::syn_sent) {
       // RFC 7413 4.1.3: a SYN with data unanswered may be a middlebox that
       // drops them; the SYN goes again without data, and the cache is told.
       fo_.data_lost = true;

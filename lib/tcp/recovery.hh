@@ -94,6 +94,13 @@ class Recovery {
     }
     return on_ack_with_recovery(a, flight(), cc, smss, now);
   }
+  // Whether a Recovery that has seen no loss (dupacks 0, no scoreboard, not
+  // going back) would act on `a`; when not, on_ack's first branch answers
+  // {{}, a.advanced}. So a connection can hold none until this says yes
+  // (docs/performance.md, "Memory"). Kept beside on_ack: the two must agree.
+  static bool fresh_acts_on(const Ack& a, uint8_t dupthresh) {
+    return !a.sacks.empty() || a.duplicate || (!a.advanced && dupthresh == 0);
+  }
   // The retransmission timer expired with data outstanding (RFC 6298 5.4):
   // recovery ends, and everything from SND.UNA is sent again (go-back-N,
   // skipping what the scoreboard says the receiver holds) until what was
