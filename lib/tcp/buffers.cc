@@ -63,7 +63,7 @@ void park_storage(BufferPool* pool, uint8_t*& buf, size_t size) {
   buf = nullptr;
 }
 
-void release_storage(BufferPool* pool, uint8_t*& buf, size_t& size) {
+void release_storage(BufferPool* pool, uint8_t*& buf, uint32_t& size) {
   park_storage(pool, buf, size);
   size = 0;
 }
@@ -88,7 +88,7 @@ namespace {
 // its new place; for_each_held(f) calls f(begin, end) per held range. False
 // when the pool refused (the caller stores nothing).
 template <class ForEachHeld>
-bool grow_storage(uint8_t*& buf, size_t& store, size_t need, size_t cap, BufferPool* pool,
+bool grow_storage(uint8_t*& buf, uint32_t& store, size_t need, size_t cap, BufferPool* pool,
                   ForEachHeld for_each_held) {
   constexpr size_t kFirst = 2048;
   auto fit = [&](size_t from) {  // doubled from `from` until `need` fits
@@ -118,7 +118,7 @@ bool grow_storage(uint8_t*& buf, size_t& store, size_t need, size_t cap, BufferP
     release_storage(pool, buf, store);
   }
   buf = fresh;
-  store = size;
+  store = uint32_t(size);  // at most cap, a uint32_t
   return true;
 }
 
@@ -126,7 +126,7 @@ bool grow_storage(uint8_t*& buf, size_t& store, size_t need, size_t cap, BufferP
 
 uint64_t SendBuffer::ring_lo() const {
   if (!pieces_) return ring_end_ - size();
-  for (size_t i = 0; i < count_; ++i)
+  for (size_t i = 0; i < pieces_->count; ++i)
     if (!piece(i).ref) return piece(i).ring;
   return ring_end_;
 }
@@ -135,8 +135,8 @@ bool SendBuffer::take_pieces() {
   if (pieces_) return true;
   uint8_t* block = take_storage(pool_, kPiecesBytes);
   if (!block) return false;
-  pieces_ = reinterpret_cast<Piece*>(block);
-  head_ = count_ = 0;
+  pieces_ = reinterpret_cast<Pieces*>(block);
+  pieces_->head = pieces_->count = 0;
   if (size()) push_piece({begin_, size(), nullptr, ring_end_ - size()});
   return true;
 }
@@ -145,7 +145,6 @@ void SendBuffer::drop_pieces() {
   uint8_t* block = reinterpret_cast<uint8_t*>(pieces_);
   park_storage(pool_, block, kPiecesBytes);
   pieces_ = nullptr;
-  head_ = count_ = 0;
 }
 
 size_t SendBuffer::write(std::span<const uint8_t> data) {
@@ -166,8 +165,8 @@ size_t SendBuffer::write(std::span<const uint8_t> data) {
   std::memcpy(buf_, data.data() + first, n - first);
   if (!pieces_)
     ;  // the implied ring piece grows
-  else if (count_ && !piece(count_ - 1).ref)
-    piece(count_ - 1).len += n;  // extends the newest ring piece
+  else if (pieces_->count && !piece(pieces_->count - 1).ref)
+    piece(pieces_->count - 1).len += n;  // extends the newest ring piece
   else
     push_piece({end_, n, nullptr, ring_end_});  // free_space() > 0: a slot is free
   ring_end_ += n;
@@ -178,8 +177,8 @@ size_t SendBuffer::write(std::span<const uint8_t> data) {
 size_t SendBuffer::write_ref(std::span<const uint8_t> data) {
   const size_t n = std::min(data.size(), free_space());
   if (n == 0) return 0;
-  if (count_) {
-    Piece& last = piece(count_ - 1);
+  if (const size_t count = piece_count()) {
+    Piece& last = piece(count - 1);
     if (last.ref && last.ref + last.len == data.data()) {  // continues the newest reference
       last.len += n;
       end_ += n;
@@ -199,11 +198,11 @@ void SendBuffer::release(uint64_t off) {
   if (off <= begin_) return;
   begin_ = off;
   if (!pieces_) return;
-  while (count_) {
+  while (pieces_->count) {
     Piece& p = piece(0);
     if (p.begin + p.len <= off) {
-      head_ = (head_ + 1) % kMaxPieces;
-      --count_;
+      pieces_->head = (pieces_->head + 1) % kMaxPieces;
+      --pieces_->count;
       continue;
     }
     if (p.begin < off) {
@@ -219,7 +218,7 @@ void SendBuffer::release(uint64_t off) {
   }
   // Only copies left (or nothing): the ring alone describes them again.
   bool refs = false;
-  for (size_t i = 0; i < count_ && !refs; ++i) refs = piece(i).ref != nullptr;
+  for (size_t i = 0; i < pieces_->count && !refs; ++i) refs = piece(i).ref != nullptr;
   if (!refs) drop_pieces();
 }
 
@@ -237,8 +236,9 @@ Payload SendBuffer::view(uint64_t off, size_t len) const {
     return out;
   }
   size_t i = 0;
-  while (i < count_ && piece(i).begin + piece(i).len <= off) ++i;
-  for (; len && i < count_ && out.n < Payload::kMaxParts; ++i) {
+  const size_t count = pieces_->count;
+  while (i < count && piece(i).begin + piece(i).len <= off) ++i;
+  for (; len && i < count && out.n < Payload::kMaxParts; ++i) {
     const Piece& p = piece(i);
     const uint64_t skip = off - p.begin;
     const size_t take = size_t(std::min<uint64_t>(len, p.len - skip));
@@ -260,7 +260,8 @@ bool RecvBuffer::copy_in(uint64_t off, std::span<const uint8_t> data) {
   if ((!buf_ || need > store_) &&
       !grow_storage(buf_, store_, need, cap_, pool_, [&](auto&& copy) {
         copy(read_, next_);
-        for (const Range& r : ranges_) copy(r.begin, r.end);
+        if (ooo_)
+          for (const Range& r : ooo_->ranges) copy(r.begin, r.end);
       }))
     return false;
   const size_t pos = size_t(off % store_);
@@ -283,13 +284,17 @@ size_t RecvBuffer::insert(uint64_t off, std::span<const uint8_t> data, bool& dro
   if (begin > next_) {
     // Out of order: merge into the range list (bytes already held are
     // rewritten with the same values, which is harmless).
-    if (ranges_.capacity() == 0) ranges_.reserve(64);  // before taking iterators
-    auto first = std::lower_bound(ranges_.begin(), ranges_.end(), begin,
+    if (!ooo_) {
+      ooo_ = std::make_unique<OutOfOrder>();
+      ooo_->ranges.reserve(64);  // before taking iterators
+    }
+    std::vector<Range>& ranges = ooo_->ranges;
+    auto first = std::lower_bound(ranges.begin(), ranges.end(), begin,
                                   [](const Range& r, uint64_t b) { return r.end < b; });
-    auto last = std::upper_bound(first, ranges_.end(), end,
+    auto last = std::upper_bound(first, ranges.end(), end,
                                  [](uint64_t e, const Range& r) { return e < r.begin; });
     // [first, last) touch or overlap [begin, end): they merge into one.
-    if (first == last && ranges_.size() == kMaxRanges) {
+    if (first == last && ranges.size() == kMaxRanges) {
       dropped = true;
       return 0;
     }
@@ -297,14 +302,14 @@ size_t RecvBuffer::insert(uint64_t off, std::span<const uint8_t> data, bool& dro
       dropped = true;  // no storage: the peer retransmits
       return 0;
     }
-    Range merged{begin, end, ++stamp_};
+    Range merged{begin, end, ++ooo_->stamp};
     if (first != last) {
       merged.begin = std::min(begin, first->begin);
       merged.end = std::max(end, (last - 1)->end);
       *first = merged;
-      ranges_.erase(first + 1, last);
+      ranges.erase(first + 1, last);
     } else {
-      ranges_.insert(first, merged);
+      ranges.insert(first, merged);
     }
     return 0;
   }
@@ -316,12 +321,14 @@ size_t RecvBuffer::insert(uint64_t off, std::span<const uint8_t> data, bool& dro
   }
   const uint64_t before = next_;
   next_ = end;
+  if (!ooo_) return size_t(next_ - before);
+  std::vector<Range>& ranges = ooo_->ranges;
   size_t k = 0;
-  while (k < ranges_.size() && ranges_[k].begin <= next_) {
-    next_ = std::max(next_, ranges_[k].end);
+  while (k < ranges.size() && ranges[k].begin <= next_) {
+    next_ = std::max(next_, ranges[k].end);
     ++k;
   }
-  if (k) ranges_.erase(ranges_.begin(), ranges_.begin() + long(k));
+  if (k) ranges.erase(ranges.begin(), ranges.begin() + long(k));
   return size_t(next_ - before);
 }
 
@@ -338,7 +345,8 @@ void RecvBuffer::consume(size_t n) { read_ += std::min<uint64_t>(n, next_ - read
 size_t RecvBuffer::ranges_by_recency(Range* out, size_t max) const {
   // A selection of the `max` largest stamps (max is at most 4: SACK blocks).
   size_t n = 0;
-  for (const Range& r : ranges_) {
+  if (!ooo_) return 0;
+  for (const Range& r : ooo_->ranges) {
     size_t i = n < max ? n++ : max;
     if (i == max) {
       if (r.stamp <= out[max - 1].stamp) continue;

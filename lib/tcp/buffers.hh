@@ -76,7 +76,7 @@ class BufferPool {
 // when the pool's budget is spent. release_storage gives it back and clears
 // the pointer and size.
 uint8_t* take_storage(BufferPool* pool, size_t size);
-void release_storage(BufferPool* pool, uint8_t*& buf, size_t& size);
+void release_storage(BufferPool* pool, uint8_t*& buf, uint32_t& size);
 // Gives the storage back but keeps `size`, so that the next take is that size
 // at once (no regrowing from 2 KiB, no copies) when data comes again.
 void park_storage(BufferPool* pool, uint8_t*& buf, size_t size);
@@ -100,7 +100,7 @@ class SendBuffer {
   static constexpr size_t kMaxPieces = 16;
 
   explicit SendBuffer(uint32_t capacity, BufferPool* pool = nullptr)
-      : cap_(capacity), pool_(pool) {}
+      : pool_(pool), cap_(capacity) {}
   ~SendBuffer() {  // whatever is still held
     release_storage(pool_, buf_, store_);
     drop_pieces();
@@ -132,7 +132,7 @@ class SendBuffer {
   size_t storage() const { return (buf_ ? store_ : 0) + (pieces_ ? kPiecesBytes : 0); }
   // A smaller capacity while nothing has been written yet.
   void limit(uint32_t capacity) {
-    if (end_ == 0 && !buf_) cap_ = std::min<size_t>(cap_, std::max<uint32_t>(capacity, 1));
+    if (end_ == 0 && !buf_) cap_ = std::min(cap_, std::max<uint32_t>(capacity, 1));
   }
   // Bytes ever queued by copying into the ring, and by reference.
   uint64_t bytes_copied() const { return ring_end_; }
@@ -150,28 +150,34 @@ class SendBuffer {
     const uint8_t* ref;
     uint64_t ring;
   };
-  static constexpr size_t kPiecesBytes = kMaxPieces * sizeof(Piece);
-  bool pieces_full() const { return pieces_ && count_ == kMaxPieces; }
+  // The piece list, a ring of kMaxPieces; its head and count live with it,
+  // so that a buffer of copies alone carries one pointer.
+  struct Pieces {
+    Piece p[kMaxPieces];
+    uint32_t head, count;
+  };
+  static constexpr size_t kPiecesBytes = sizeof(Pieces);
+  bool pieces_full() const { return pieces_ && pieces_->count == kMaxPieces; }
+  size_t piece_count() const { return pieces_ ? pieces_->count : 0; }
   // The piece list, taken when the first reference comes (the ring's bytes
   // become its first piece); false when the pool refused.
   bool take_pieces();
   void drop_pieces();
-  Piece& piece(size_t i) { return pieces_[(head_ + i) % kMaxPieces]; }
-  const Piece& piece(size_t i) const { return pieces_[(head_ + i) % kMaxPieces]; }
+  Piece& piece(size_t i) { return pieces_->p[(pieces_->head + i) % kMaxPieces]; }
+  const Piece& piece(size_t i) const { return pieces_->p[(pieces_->head + i) % kMaxPieces]; }
   void push_piece(const Piece& p) {
-    pieces_[(head_ + count_) % kMaxPieces] = p;
-    ++count_;
+    pieces_->p[(pieces_->head + pieces_->count) % kMaxPieces] = p;
+    ++pieces_->count;
   }
   void add_ring_part(Payload& out, uint64_t ring_off, size_t len) const;
 
-  size_t cap_;
   BufferPool* pool_;
   uint8_t* buf_ = nullptr;
-  size_t store_ = 0;               // bytes of storage at buf_ (none held: the next take's size)
   uint64_t begin_ = 0, end_ = 0;   // stream offsets held
   uint64_t ring_end_ = 0;          // ring offset after the newest copied byte
-  Piece* pieces_ = nullptr;          // kMaxPieces of them; none: all bytes are in the ring
-  uint32_t head_ = 0, count_ = 0;
+  Pieces* pieces_ = nullptr;       // none: all bytes are in the ring
+  uint32_t cap_;
+  uint32_t store_ = 0;  // bytes of storage at buf_ (none held: the next take's size)
 };
 
 // Received data: an in-order part [read, next) the application may read, and up
@@ -188,7 +194,7 @@ class RecvBuffer {
   };
 
   explicit RecvBuffer(uint32_t capacity, BufferPool* pool = nullptr)
-      : cap_(capacity), pool_(pool) {}
+      : pool_(pool), cap_(capacity) {}
   ~RecvBuffer() { release_storage(pool_, buf_, store_); }
   RecvBuffer(const RecvBuffer&) = delete;
   RecvBuffer& operator=(const RecvBuffer&) = delete;
@@ -211,31 +217,37 @@ class RecvBuffer {
   size_t window() const { return cap_ - size_t(next_ - read_); }
   size_t readable_size() const { return size_t(next_ - read_); }
 
-  bool has_out_of_order() const { return !ranges_.empty(); }
+  bool has_out_of_order() const { return ooo_ && !ooo_->ranges.empty(); }
   // Out-of-order ranges, most recently changed first (RFC 2018 4).
   size_t ranges_by_recency(Range* out, size_t max) const;
-  size_t range_count() const { return ranges_.size(); }
+  size_t range_count() const { return ooo_ ? ooo_->ranges.size() : 0; }
   // Returns the storage when nothing is held (all read); the next segment
   // takes a ring of the same size again.
   void drop_storage() {
-    if (buf_ && next_ == read_ && ranges_.empty()) park_storage(pool_, buf_, store_);
+    if (buf_ && next_ == read_ && !has_out_of_order()) park_storage(pool_, buf_, store_);
   }
   size_t storage() const { return buf_ ? store_ : 0; }
   // A smaller capacity while nothing has arrived yet.
   void limit(uint32_t capacity) {
-    if (next_ == 0 && !buf_) cap_ = std::min<size_t>(cap_, std::max<uint32_t>(capacity, 1));
+    if (next_ == 0 && !buf_) cap_ = std::min(cap_, std::max<uint32_t>(capacity, 1));
   }
 
  private:
   bool copy_in(uint64_t off, std::span<const uint8_t> data);
 
-  size_t cap_;
+  // The out-of-order ranges, out of line: taken when data first arrives out
+  // of order and kept (with the list's capacity) after.
+  struct OutOfOrder {
+    std::vector<Range> ranges;  // sorted by begin, disjoint, not touching, above next_
+    uint64_t stamp = 0;
+  };
+
   BufferPool* pool_;
   uint8_t* buf_ = nullptr;
-  size_t store_ = 0;  // bytes of storage at buf_ (none held: the next take's size)
   uint64_t read_ = 0, next_ = 0;
-  std::vector<Range> ranges_;  // sorted by begin, disjoint, not touching, above next_
-  uint64_t stamp_ = 0;
+  std::unique_ptr<OutOfOrder> ooo_;
+  uint32_t cap_;
+  uint32_t store_ = 0;  // bytes of storage at buf_ (none held: the next take's size)
 };
 
 }  // namespace ts::tcp

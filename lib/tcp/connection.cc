@@ -101,15 +101,15 @@ inline void Connection::set_state(State s) {
 Connection::Connection(const TcpConfig* config, const FourTuple& tuple, Output& out,
                        TcpCounters& ctr, Events* events, uint16_t mtu, BufferPool* pool)
     : cfg_(*config),
-      tuple_(tuple),
       out_(out),
       ctr_(ctr),
       ev_(events),
+      tuple_(tuple),
       sndbuf_(std::max<uint32_t>(cfg_.sndbuf, 1), pool),
       rcvbuf_(std::max<uint32_t>(cfg_.rcvbuf, 1), pool),
       mtu_(mtu),
       our_mss_(uint16_t(std::clamp<int>(std::min<int>(cfg_.mss, int(mtu) - 40), 64, 65495))),
-      rtt_(cfg_.rto_initial_ns, cfg_.rto_min_ns, cfg_.rto_max_ns),
+      rtt_(cfg_.rto_initial_ns),
       cc_(cfg_.cc, cfg_.hystart) {
   rcv_.wscale = cfg_.window_scaling ? window_shift_for(uint32_t(rcvbuf_.capacity())) : 0;
   rcv_.mss = std::min<uint32_t>(536, our_mss_);
@@ -118,7 +118,7 @@ Connection::Connection(const TcpConfig* config, const FourTuple& tuple, Output& 
 // ---------------------------------------------------------------- opening
 
 void Connection::apply_hint(const PathHint& h) {
-  if (h.have_rtt) rtt_.seed(h.srtt_ns, h.rttvar_ns, h.rto_ns);
+  if (h.have_rtt) rtt_.seed(h.srtt_ns, h.rttvar_ns, h.rto_ns, rto_bounds());
   hint_ssthresh_ = h.ssthresh;
   hint_cwnd_ = h.initial_cwnd;
 }
@@ -219,7 +219,7 @@ void Connection::accept_handshake(const Handshake& h, uint64_t now) {
   take_peer_syn(syn, now);  // the window comes with the ACK
   ts_.last_ack_sent = rcv_.nxt;
   retries_.syn_sends = 1;
-  if (h.rtt_ns) rtt_.sample(h.rtt_ns);
+  if (h.rtt_ns) rtt_.sample(h.rtt_ns, rto_bounds());
   set_state(State::syn_received);
   last_rx_ = last_tx_ = now;
 }
@@ -275,7 +275,7 @@ void Connection::accept_syn_ack(const SegmentIn& seg, uint64_t now) {
   if (foc_) take_fastopen_answer(seg);
   timers_.rto = 0;
   if (timing_.on) {
-    rtt_.sample(now - timing_.start);
+    rtt_.sample(now - timing_.start, rto_bounds());
     timing_.on = false;
   }
   enter_established(now);
@@ -334,7 +334,7 @@ void Connection::enter_established(uint64_t now) {
   }
   start_window(cwnd, ssthresh);
   if (retries_.syn_retransmitted && !rtt_.has_sample())
-    rtt_.floor_rto(3 * kSecond);  // RFC 6298 5.7
+    rtt_.floor_rto(3 * kSecond, cfg_.rto_max_ns);  // RFC 6298 5.7
   if (cfg_.keepalive) timers_.keepalive = now + cfg_.keepalive_idle_ns;
   if (snd_.fin_queued) set_state(State::fin_wait_1);  // shutdown() came during the handshake
   pending_ |= kEvConnected;
@@ -626,13 +626,13 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
   uint64_t ack_rtt = ts_rtt;
   if (timing_.on && seq_gt(ackno, timing_.seq)) {
     ack_rtt = now - timing_.start;  // the precise sample of the timed segment
-    rtt_.sample(ack_rtt);
+    rtt_.sample(ack_rtt, rto_bounds());
     timing_.on = false;
     timing_.need_ts_sample = false;
   } else if (timing_.need_ts_sample && ts_rtt) {
     // After a retransmission the timestamp echo says which transmission was
     // acknowledged, where Karn's rule leaves the timer without a sample.
-    rtt_.sample(ts_rtt);
+    rtt_.sample(ts_rtt, rto_bounds());
     timing_.need_ts_sample = false;
   }
   cc_.set_rtt(rtt_.srtt(), rtt_.has_sample() ? rtt_.min_rtt() : 0);
@@ -657,7 +657,7 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
   if (rate_) sample_ack(a.acked, ack_rtt, cwnd_limited, now);
 
   // RFC 6298 5.2 / 5.3.
-  timers_.rto = snd_.una == snd_.max ? 0 : now + rtt_.rto();
+  timers_.rto = snd_.una == snd_.max ? 0 : now + rto();
   if (a.acked) pending_ |= kEvWritable;
   if (snd_.fin_sent && seq_gt(ackno, snd_.fin_seq)) our_fin_acknowledged(now);
 }

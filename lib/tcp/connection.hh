@@ -284,6 +284,8 @@ class Connection {
   // sign of loss; docs/performance.md, "Memory").
   bool holds_recovery_state() const { return rec_ != nullptr; }
   const RttEstimator& rtt() const { return rtt_; }
+  // The retransmission timeout to use now (after backoff).
+  uint64_t rto() const { return rtt_.rto(cfg_.rto_max_ns); }
   const CongestionControl& cc() const { return cc_.algorithm(); }
   uint64_t rto_deadline() const { return timers_.rto; }
   uint64_t delack_deadline() const { return timers_.delack; }
@@ -468,19 +470,26 @@ class Connection {
   uint32_t ts_now(uint64_t now) const { return uint32_t(now / 1'000'000) + ts_.offset; }
   uint32_t flight() const { return snd_.max - snd_.una; }
   bool fin_in_seq_space() const { return snd_.fin_queued && snd_.fin_sent; }
+  RtoBounds rto_bounds() const { return {cfg_.rto_min_ns, cfg_.rto_max_ns}; }
   // The receive window we last promised, from RCV.NXT.
   uint32_t advertised() const { return seq_gt(rcv_.adv, rcv_.nxt) ? rcv_.adv - rcv_.nxt : 0; }
 
+  // The members are ordered so that the small ones fill what alignment
+  // would otherwise leave empty (docs/performance.md, "Memory").
   const TcpConfig& cfg_;
-  FourTuple tuple_;
   Output& out_;
   TcpCounters& ctr_;
   Events* ev_;
+  FourTuple tuple_;
   State state_ = State::closed;
   bool started_ = false;
   bool was_established_ = false;  // the handshake completed (the MSS is the peer's)
   bool app_closed_ = false;       // close(): nobody reads any more
   CloseReason reason_ = CloseReason::normal;
+  struct Options {
+    bool ws = false, ts = false, sack = false;
+  } opt_;
+  uint32_t smss_ = 536;  // data bytes per segment
 
   // Send sequence variables (RFC 9293 3.3.1) and our FIN.
   struct SendSeq {
@@ -509,20 +518,9 @@ class Connection {
   SendBuffer sndbuf_;
   RecvBuffer rcvbuf_;
 
-  // Sizes and what the handshake negotiated.
+  // Sizes and what the handshake negotiated (also smss_ and opt_, above).
   uint16_t mtu_;
   uint16_t our_mss_;
-  uint32_t smss_ = 536;  // data bytes per segment
-  struct Options {
-    bool ws = false, ts = false, sack = false;
-  } opt_;
-  // RFC 7323 timestamps.
-  struct Timestamps {
-    uint32_t offset = 0, recent = 0, last_ack_sent = 0;
-    uint64_t recent_age = 0;
-    bool recent_valid = false;
-  } ts_;
-
   // ACK generation.
   struct Acks {
     bool now = false;       // owed at once
@@ -530,6 +528,12 @@ class Connection {
     bool deferred = false;  // one was deferred to the end of the burst
     uint8_t unacked_full = 0;
   } acks_;
+  // RFC 7323 timestamps.
+  struct Timestamps {
+    uint64_t recent_age = 0;
+    uint32_t offset = 0, recent = 0, last_ack_sent = 0;
+    bool recent_valid = false;
+  } ts_;
   uint32_t hint_ssthresh_ = 0, hint_cwnd_ = 0;
 
   // Timers: absolute deadlines, 0 when off.
@@ -592,6 +596,7 @@ class Connection {
     uint32_t syn_data_len = 0;  // client: data bytes the first SYN carried
     uint16_t mss = 0;           // client: the server's MSS, as cached
   } fo_;
+  uint32_t tag_ = 0;
   // A Fast Open client's cookie and news (37 bytes), out of line: taken when
   // connect() asks for Fast Open, and so also what marks an active open
   // trying it; other connections carry a pointer (docs/performance.md, "Memory").
@@ -622,10 +627,9 @@ class Connection {
   uint8_t pending_ = 0;
   bool notifying_ = false;
   bool output_owed_ = false;  // an application call inside a handler wants output
+  bool state_changed_ = true;  // since the Observer was last told
   uint64_t owed_now_ = 0;
   Observer* observer_ = nullptr;
-  uint32_t tag_ = 0;
-  bool state_changed_ = true;      // since the Observer was last told
   uint64_t armed_at_ = UINT64_MAX;  // set_timer_armed()
 };
 

@@ -103,7 +103,7 @@ bool Connection::send_data(uint64_t now, bool force) {
   uint64_t avail = end > pos ? end - pos : 0;
   if (retrans) avail = std::min(avail, scoreboard().next_sacked(pos) - pos);
 
-  if (!retrans && snd_.max == snd_.una && avail && now - last_tx_ > rtt_.rto())
+  if (!retrans && snd_.max == snd_.una && avail && now - last_tx_ > rto())
     cc_.on_idle(std::min(initial_window(), cc_.cwnd()), now);  // RFC 5681 4.1
 
   // RFC 5681 2: no more than min(cwnd, rwnd) outstanding. In NewReno fast
@@ -175,7 +175,7 @@ bool Connection::emit_range(uint64_t pos, uint32_t len, bool with_fin, bool retr
   if (len && pos + len == sndbuf_.end()) s.flags |= psh;
   const Payload payload = len ? sndbuf_.view(pos, len) : Payload{};
   if (!emit(s, payload, now)) {
-    if (!timers_.rto) timers_.rto = now + rtt_.rto();  // try again later rather than stall
+    if (!timers_.rto) timers_.rto = now + rto();  // try again later rather than stall
     return false;
   }
   if (len) ++ctr_.tcp_data_segs_out;
@@ -198,7 +198,7 @@ bool Connection::emit_range(uint64_t pos, uint32_t len, bool with_fin, bool retr
     timing_.seq = s.seq;
     timing_.start = now;
   }
-  if (!timers_.rto) timers_.rto = now + rtt_.rto();
+  if (!timers_.rto) timers_.rto = now + rto();
   return true;
 }
 
@@ -234,7 +234,7 @@ void Connection::send_syn(uint64_t now) {
   if (with_fin) s.flags |= fin;
   if (len && len == sndbuf_.size()) s.flags |= psh;
   if (!emit(s, len ? sndbuf_.view(0, len) : Payload{}, now)) {
-    if (!timers_.rto) timers_.rto = now + rtt_.rto();
+    if (!timers_.rto) timers_.rto = now + rto();
     return;
   }
   if (len) ++ctr_.tcp_data_segs_out;
@@ -258,7 +258,7 @@ void Connection::send_syn(uint64_t now) {
     snd_.fin_sent = true;
     snd_.fin_seq = snd_.iss + 1 + len;
   }
-  timers_.rto = now + rtt_.rto();
+  timers_.rto = now + rto();
 }
 
 void Connection::send_ack(uint64_t now) {
@@ -466,7 +466,7 @@ void Connection::on_rto(uint64_t now) {
     // a congestion response.
     snd_.nxt = snd_.una + len + (with_fin ? 1 : 0);
     recovery().on_probe_timeout(flight_space(), snd_.una_pos + len);
-    timers_.rto = now + rtt_.rto();
+    timers_.rto = now + rto();
     return;
   }
   if (++retries_.timeouts > cfg_.data_retries) {
@@ -487,7 +487,7 @@ void Connection::on_rto(uint64_t now) {
   snd_.nxt = snd_.una;
   timing_.on = false;
   timing_.need_ts_sample = true;
-  timers_.rto = now + rtt_.rto();  // RFC 6298 5.6
+  timers_.rto = now + rto();  // RFC 6298 5.6
 }
 
 void Connection::update_persist(uint64_t now) {
@@ -503,7 +503,7 @@ void Connection::update_persist(uint64_t now) {
         press_.held_since = std::max<uint64_t>(now, 1);  // 0 means "not held"
         press_.acked_at_hold = snd_.una_pos;
       }
-      const uint64_t base = std::max(rtt_.rto(), cfg_.rto_min_ns);
+      const uint64_t base = std::max(rto(), cfg_.rto_min_ns);
       const uint64_t interval = retries_.persist_backoff >= 20 ? cfg_.persist_max_ns
                                                               : base << retries_.persist_backoff;
       timers_.persist = now + std::min(interval, cfg_.persist_max_ns);

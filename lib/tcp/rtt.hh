@@ -1,5 +1,7 @@
 // The retransmission timer's estimator (RFC 6298): SRTT and RTTVAR from RTT
-// samples, the RTO with its bounds, and exponential backoff.
+// samples, the RTO with its bounds, and exponential backoff. The bounds are
+// the connection's configuration, passed to the calls that need them rather
+// than copied into every connection (docs/performance.md, "Memory").
 #pragma once
 
 #include <algorithm>
@@ -7,14 +9,18 @@
 
 namespace ts::tcp {
 
+// The RTO's lower and upper bounds.
+struct RtoBounds {
+  uint64_t min_ns, max_ns;
+};
+
 class RttEstimator {
  public:
-  RttEstimator(uint64_t initial_ns, uint64_t min_ns, uint64_t max_ns)
-      : rto_(initial_ns), min_(min_ns), max_(max_ns) {}
+  explicit RttEstimator(uint64_t initial_ns) : rto_(initial_ns) {}
 
   // RFC 6298 2.2 and 2.3; the caller applies Karn's rule (no samples from
   // retransmitted segments unless timestamps tell the transmissions apart).
-  void sample(uint64_t rtt_ns) {
+  void sample(uint64_t rtt_ns, RtoBounds b) {
     if (rtt_ns == 0) rtt_ns = 1;
     if (!has_sample_) {
       srtt_ = rtt_ns;
@@ -27,13 +33,13 @@ class RttEstimator {
     }
     min_rtt_ = std::min(min_rtt_, rtt_ns);
     // K = 4; G (clock granularity) is 1 us here.
-    rto_ = std::clamp<uint64_t>(srtt_ + std::max<uint64_t>(1000, 4 * rttvar_), min_, max_);
+    rto_ = std::clamp<uint64_t>(srtt_ + std::max<uint64_t>(1000, 4 * rttvar_), b.min_ns, b.max_ns);
     backoff_ = 0;
   }
 
   // The timer value to use now, after backoff (RFC 6298 5.5), capped at the max.
-  uint64_t rto() const {
-    if (backoff_ >= 63 || rto_ > (max_ >> backoff_)) return max_;
+  uint64_t rto(uint64_t max_ns) const {
+    if (backoff_ >= 63 || rto_ > (max_ns >> backoff_)) return max_ns;
     return rto_ << backoff_;
   }
   void backoff() {
@@ -47,24 +53,23 @@ class RttEstimator {
   uint64_t rttvar() const { return rttvar_; }
   uint64_t min_rtt() const { return min_rtt_; }
   // Raises the RTO to at least v until the first sample (RFC 6298 5.7).
-  void floor_rto(uint64_t v) {
+  void floor_rto(uint64_t v, uint64_t max_ns) {
     if (has_sample_) return;
-    rto_ = std::min(std::max(rto_, v), max_);
+    rto_ = std::min(std::max(rto_, v), max_ns);
     backoff_ = 0;  // "re-initialized"
   }
   // Seeds the estimator from elsewhere (a cached path, RFC 9040), as if
   // sampled, with the first RTO to use (the next sample recomputes it).
-  void seed(uint64_t srtt_ns, uint64_t rttvar_ns, uint64_t rto_ns) {
+  void seed(uint64_t srtt_ns, uint64_t rttvar_ns, uint64_t rto_ns, RtoBounds b) {
     srtt_ = srtt_ns;
     rttvar_ = rttvar_ns;
     has_sample_ = true;
-    rto_ = std::clamp<uint64_t>(rto_ns, min_, max_);
+    rto_ = std::clamp<uint64_t>(rto_ns, b.min_ns, b.max_ns);
   }
 
  private:
   uint64_t srtt_ = 0, rttvar_ = 0, min_rtt_ = UINT64_MAX;
-  uint64_t rto_;
-  uint64_t min_, max_;
+  uint64_t rto_;  // within the bounds, before backoff
   unsigned backoff_ = 0;
   bool has_sample_ = false;
 };

@@ -80,12 +80,13 @@ TEST(HostCache, AShortRttIsHandedOnAsMeasuredWithTheRtoAtItsMinimum) {
   EXPECT_EQ(h.rttvar_ns, 10'000u);
   // A connection that starts from it and measures the same path reports the
   // path's variance back, not the seed's.
-  tcp::RttEstimator est(1'000'000'000, hc.config().rto_min_ns, 60'000'000'000);
-  est.seed(h.srtt_ns, h.rttvar_ns, h.rto_ns);
-  EXPECT_EQ(est.rto(), hc.config().rto_min_ns);
-  est.sample(40'000);
+  const tcp::RtoBounds b{hc.config().rto_min_ns, 60'000'000'000};
+  tcp::RttEstimator est(1'000'000'000);
+  est.seed(h.srtt_ns, h.rttvar_ns, h.rto_ns, b);
+  EXPECT_EQ(est.rto(b.max_ns), hc.config().rto_min_ns);
+  est.sample(40'000, b);
   EXPECT_LE(est.rttvar(), 10'000u);
-  EXPECT_EQ(est.rto(), hc.config().rto_min_ns);
+  EXPECT_EQ(est.rto(b.max_ns), hc.config().rto_min_ns);
 }
 
 TEST(HostCache, EntriesAgeTowardTheDefaults) {

@@ -125,19 +125,20 @@ TEST(TcpKeepalive, ProbesAnIdlePeerAndGivesUp) {
 }
 
 TEST(RttEstimator, FollowsRfc6298) {
-  RttEstimator r(1'000'000'000, 200'000'000, 60'000'000'000);
-  EXPECT_EQ(r.rto(), 1'000'000'000u);  // 2.1
-  r.sample(100'000'000);               // 2.2: SRTT = R, RTTVAR = R/2
+  const RtoBounds b{200'000'000, 60'000'000'000};
+  RttEstimator r(1'000'000'000);
+  EXPECT_EQ(r.rto(b.max_ns), 1'000'000'000u);  // 2.1
+  r.sample(100'000'000, b);                    // 2.2: SRTT = R, RTTVAR = R/2
   EXPECT_EQ(r.srtt(), 100'000'000u);
   EXPECT_EQ(r.rttvar(), 50'000'000u);
-  EXPECT_EQ(r.rto(), 300'000'000u);
-  r.sample(200'000'000);  // 2.3
+  EXPECT_EQ(r.rto(b.max_ns), 300'000'000u);
+  r.sample(200'000'000, b);  // 2.3
   EXPECT_EQ(r.rttvar(), 50'000'000u * 3 / 4 + 100'000'000u / 4);
   EXPECT_EQ(r.srtt(), 100'000'000u * 7 / 8 + 200'000'000u / 8);
-  r.sample(1'000'000);
-  r.sample(1'000'000);
-  r.sample(1'000'000);
-  EXPECT_GE(r.rto(), 200'000'000u);  // the minimum
+  r.sample(1'000'000, b);
+  r.sample(1'000'000, b);
+  r.sample(1'000'000, b);
+  EXPECT_GE(r.rto(b.max_ns), 200'000'000u);  // the minimum
   for (int i = 0; i < 40; ++i) r.backoff();
-  EXPECT_EQ(r.rto(), 60'000'000'000u);  // the maximum, without overflow
+  EXPECT_EQ(r.rto(b.max_ns), 60'000'000'000u);  // the maximum, without overflow
 }

@@ -2,7 +2,7 @@
 
 namespace ts::tcp {
 
-Congestion::Congestion(CcAlgo algo, bool hystart) : use_hystart_(hystart) {
+Congestion::Congestion(CcAlgo algo, bool hystart) : hystart_(hystart) {
   switch (algo) {
     case CcAlgo::newreno: alg_ = &impl_.emplace<NewReno>(); break;
     case CcAlgo::tahoe: alg_ = &impl_.emplace<Tahoe>(); break;
@@ -11,8 +11,7 @@ Congestion::Congestion(CcAlgo algo, bool hystart) : use_hystart_(hystart) {
     case CcAlgo::vegas: alg_ = &impl_.emplace<Vegas>(); break;
     case CcAlgo::compound: alg_ = &impl_.emplace<Compound>(); break;
     case CcAlgo::bbr:
-      bbr_ = std::make_unique<Bbr>();
-      alg_ = bbr_.get();
+      alg_ = impl_.emplace<std::unique_ptr<Bbr>>(std::make_unique<Bbr>()).get();
       break;
   }
 }

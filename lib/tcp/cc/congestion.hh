@@ -39,7 +39,7 @@ class Congestion {
   // algorithm grows the window when the window limited the sender.
   void on_ack(uint32_t acked, uint64_t rtt_ns, uint32_t ack, uint32_t snd_max,
               bool cwnd_limited, bool probe_slow_start, uint64_t now) {
-    if (use_hystart_ && probe_slow_start && in_slow_start() && !alg_->own_slow_start())
+    if (hystart_.searching() && probe_slow_start && in_slow_start() && !alg_->own_slow_start())
       hystart_.on_ack(s_, rtt_ns, ack, snd_max);
     // The window grows only while it limits sending (RFC 7661; RFC 9438 5.8):
     // an application that sends little must not build up a huge cwnd to burst
@@ -85,11 +85,9 @@ class Congestion {
   // The algorithm's own state, inline up to Cubic's size; BBR's (three times
   // that, and run by few connections) is out of line, so that every other
   // connection does not carry it (docs/performance.md, "Memory").
-  std::variant<std::monostate, NewReno, Cubic, Tahoe, Reno, Vegas, Compound> impl_;
-  std::unique_ptr<Bbr> bbr_;
-  CongestionControl* alg_;  // the alternative impl_ holds, or bbr_
-  HyStart hystart_;
-  bool use_hystart_;
+  std::variant<std::unique_ptr<Bbr>, NewReno, Cubic, Tahoe, Reno, Vegas, Compound> impl_;
+  CongestionControl* alg_;  // the alternative impl_ holds, or the Bbr it points to
+  HyStart hystart_;         // disabled: searching() is false from the start
 };
 
 }  // namespace ts::tcp

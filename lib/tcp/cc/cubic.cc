@@ -7,7 +7,7 @@ namespace ts::tcp {
 
 void Cubic::init(CcState&) {
   w_max_ = w_last_max_ = k_ = origin_ = w_est_ = cwnd_frac_ = 0;
-  in_epoch_ = false;
+  epoch_start_ = kNoEpoch;
 }
 
 double Cubic::w_cubic(double t) const {
@@ -18,7 +18,6 @@ double Cubic::w_cubic(double t) const {
 void Cubic::start_epoch(const CcState& s, uint64_t now) {
   const double cwnd = double(s.cwnd) / s.smss;
   epoch_start_ = now;
-  in_epoch_ = true;
   if (cwnd < w_max_) {
     k_ = std::cbrt((w_max_ - cwnd) / kC);
     origin_ = w_max_;
@@ -36,7 +35,7 @@ void Cubic::on_ack(CcState& s, uint32_t acked, uint64_t now) {
     acked = slow_start(s, acked);
     if (acked == 0) return;
   }
-  if (!in_epoch_) start_epoch(s, now);
+  if (epoch_start_ == kNoEpoch) start_epoch(s, now);
   const double segs_acked = double(acked) / s.smss;
   const double cwnd = double(s.cwnd) / s.smss;
   // RFC 9438 4.2: the target is W_cubic one RTT ahead, clamped to [cwnd, 1.5 cwnd].
@@ -77,17 +76,17 @@ void Cubic::on_congestion(CcState& s, CongestionSignal sig, uint64_t) {
   const double reduced = std::max(cwnd * kBeta, 2.0);
   s.ssthresh = uint32_t(reduced * s.smss);
   s.cwnd = sig == CongestionSignal::timeout ? s.smss : s.ssthresh;
-  in_epoch_ = false;  // the next epoch starts with congestion avoidance
+  epoch_start_ = kNoEpoch;  // the next epoch starts with congestion avoidance
 }
 
 void Cubic::on_recovery_exit(CcState& s, uint64_t) {
   s.cwnd = s.ssthresh;
-  in_epoch_ = false;
+  epoch_start_ = kNoEpoch;
 }
 
 void Cubic::on_idle(CcState& s, uint32_t restart_window, uint64_t now) {
   CongestionControl::on_idle(s, restart_window, now);
-  in_epoch_ = false;
+  epoch_start_ = kNoEpoch;
 }
 
 }  // namespace ts::tcp

@@ -35,8 +35,10 @@ class Cubic final : public CongestionControl {
   double origin_ = 0;       // segments: W at the inflection point
   double w_est_ = 0;        // segments: the Reno-friendly estimate (RFC 9438 4.3)
   double cwnd_frac_ = 0;    // fractional segments carried between ACKs
-  uint64_t epoch_start_ = 0;
-  bool in_epoch_ = false;
+  // When the current epoch started; kNoEpoch between epochs (a time no
+  // clock reaches, so that no flag beside it pads the state by 8 bytes).
+  static constexpr uint64_t kNoEpoch = UINT64_MAX;
+  uint64_t epoch_start_ = kNoEpoch;
 };
 
 }  // namespace ts::tcp

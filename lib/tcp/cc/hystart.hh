@@ -15,6 +15,10 @@ namespace ts::tcp {
 
 class HyStart {
  public:
+  // A disabled HyStart++ is one whose search is over from the start.
+  explicit HyStart(bool enabled = true) : done_(!enabled) {}
+  // Still looking at rounds (enabled, and no congestion signal yet).
+  bool searching() const { return !done_; }
   static constexpr uint64_t kMinRttThresh = 4'000'000;   // 4 ms
   static constexpr uint64_t kMaxRttThresh = 16'000'000;  // 16 ms
   static constexpr uint64_t kMinRttDivisor = 8;

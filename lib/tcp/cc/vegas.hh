@@ -43,8 +43,8 @@ class Vegas final : public Aimd {
   RoundCounter rounds_;
   uint64_t base_rtt_ = UINT64_MAX;
   uint64_t round_min_ = UINT64_MAX;
-  uint32_t samples_ = 0;
   double last_diff_ = -1;
+  uint32_t samples_ = 0;
   bool delay_mode_ = false;  // the last round had enough samples to decide
   bool grow_round_ = true;   // slow start grows in this round (every other one)
 };
