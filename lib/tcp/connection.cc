@@ -139,7 +139,7 @@ void Connection::cap_window(uint32_t cap, uint64_t now) {
 PathReport Connection::report(uint64_t now) const {
   PathReport r;
   if (!was_established_) return r;  // nothing learned about the path but that it failed
-  r.held_back_ns = press_.held_total + held_back_for(now);
+  r.held_back_ns = (cold_ ? cold_->held_total : 0) + held_back_for(now);
   r.mss = uint16_t(std::min<uint32_t>(smss_, 65535));
   if (rtt_.has_sample()) {
     r.srtt_ns = rtt_.srtt();
@@ -161,8 +161,8 @@ void Connection::connect(uint32_t iss, uint32_t ts_offset, uint64_t now,
   if (fast_open) {
     foc_ = std::make_unique<FastOpenClientState>();
     foc_->cookie = fast_open->cookie;
-    fo_.mss = fast_open->mss;
-    fo_.defer_syn = true;
+    foc_->mss = fast_open->mss;
+    foc_->defer_syn = true;
     timers_.rto = now;  // at the latest, the next timer pass sends it
     notify();
     return;
@@ -183,7 +183,7 @@ void Connection::accept(const SegmentIn& syn, uint32_t iss, uint32_t ts_offset, 
     // RFC 7413 4.2.2: the data goes to the application now; whatever it
     // answers in its handlers leaves with the SYN-ACK. (A FIN in the SYN is
     // left for the peer to send again once synchronized.)
-    fo_.accepted = true;
+    fo_accepted_ = true;
     // Data goes out before the SYN is acknowledged: stream offsets count from
     // ISS + 1 already (the offset of SND.UNA, the SYN, is one before 0), and
     // the window is the initial one.
@@ -285,9 +285,9 @@ void Connection::accept_syn_ack(const SegmentIn& seg, uint64_t now) {
 void Connection::take_fastopen_answer(const SegmentIn& seg) {
   const wire::TcpOptions& o = *seg.options;
   const uint32_t acked = seg.ack - (snd_.iss + 1);
-  if (fo_.syn_data_len) {
+  if (foc_->syn_data_len) {
     if (acked) {
-      const uint32_t n = std::min(acked, fo_.syn_data_len);
+      const uint32_t n = std::min(acked, foc_->syn_data_len);
       sndbuf_.release(n);
       snd_.una_pos = n;
       snd_.una = snd_.iss + 1 + n;
@@ -302,7 +302,7 @@ void Connection::take_fastopen_answer(const SegmentIn& seg) {
   }
   // What the cache should know. Only a SYN-ACK to our first SYN (the one
   // with the option) says anything about the server's Fast Open.
-  const bool answers_option = retries_.syn_sends == 1 && !fo_.data_lost;
+  const bool answers_option = retries_.syn_sends == 1 && !foc_->data_lost;
   if (o.has_fastopen && FastOpenCookie::valid_length(o.fastopen_cookie_len)) {
     FastOpenCookie c;
     c.len = o.fastopen_cookie_len;
@@ -321,7 +321,7 @@ void Connection::enter_established(uint64_t now) {
   set_state(State::established);
   was_established_ = true;
   established_ns_ = now;
-  press_.last_progress = now;
+  last_progress_ = now;
   ++ctr_.tcp_conn_established;
   // One SMSS if the SYN or SYN-ACK had to be retransmitted (RFC 5681 3.1).
   uint32_t cwnd = retries_.syn_retransmitted ? smss_ : initial_window();
@@ -433,12 +433,13 @@ bool Connection::paws_reject(const SegmentIn& seg, uint64_t now) {
 
 void Connection::challenge_ack(uint64_t now) {
   // RFC 5961 7: rate-limited, per connection.
-  if (now - limits_.challenge_window >= kSecond) {
-    limits_.challenge_window = now;
-    limits_.challenges = 0;
+  Cold& c = cold();
+  if (now - c.challenge_window >= kSecond) {
+    c.challenge_window = now;
+    c.challenges = 0;
   }
-  if (limits_.challenges < cfg_.challenge_acks_per_sec) {
-    ++limits_.challenges;
+  if (c.challenges < cfg_.challenge_acks_per_sec) {
+    ++c.challenges;
     ++ctr_.tcp_challenge_acks;
     acks_.now = true;
   } else {
@@ -451,8 +452,8 @@ void Connection::oow_ack(const SegmentIn& seg, uint64_t now) {
   // Ones carrying data are real retransmissions and always answered; bare
   // ACKs at most every 500 ms, which breaks ACK loops between confused peers
   // and limits what a blind attacker can make us send (as Linux does).
-  if (!seg.payload.empty() || now - limits_.last_oow >= 500'000'000) {
-    limits_.last_oow = now;
+  if (!seg.payload.empty() || now - (cold_ ? cold_->last_oow : 0) >= 500'000'000) {
+    cold().last_oow = now;
     acks_.now = true;
   } else {
     ++ctr_.tcp_oow_acks_limited;
@@ -576,7 +577,7 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
   const wire::TcpOptions& o = *seg.options;
   const uint32_t ackno = seg.ack;
   const uint32_t old_wnd = snd_.wnd;
-  retries_.probes_unanswered = 0;
+  if (cold_) cold_->probes_unanswered = 0;
 
   // Window update (RFC 9293 3.10.7.4): only from a segment newer than the one
   // that last set it, so reordered segments cannot shrink it.
@@ -586,7 +587,7 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
     snd_.max_wnd = std::max(snd_.max_wnd, snd_.wnd);
     snd_.wl1 = seg.seq;
     snd_.wl2 = ackno;
-    if (snd_.wnd > 0) retries_.persist_backoff = 0;
+    if (snd_.wnd > 0 && cold_) cold_->persist_backoff = 0;
   }
   SackScoreboard::Range blocks[wire::kMaxSackBlocks];
   Recovery::Ack a;
@@ -601,14 +602,14 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
                   snd_.wnd == old_wnd && snd_.max != snd_.una && snd_.wnd > 0;
     const uint64_t sacked_before = scoreboard().sacked_bytes();
     const Recovery::AckResult r = recovery_on_ack(a, space, now);
-    if (rate_ && scoreboard().sacked_bytes() != sacked_before)
+    if (rate() && scoreboard().sacked_bytes() != sacked_before)
       sample_ack(0, 0, false, now);  // SACK delivered data: a rate sample
     if (r.retransmit) send_transmission(r.retransmit, now);
     return;
   }
 
   // New data acknowledged.
-  press_.last_progress = now;
+  last_progress_ = now;
   const uint32_t flight_before = flight();
   const uint32_t cwnd = cc_.cwnd();
   // In slow start, half a window in flight counts as limited by it (as Linux).
@@ -654,7 +655,7 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
   if (r.retransmit) send_transmission(r.retransmit, now);
   if (r.grow)
     cc_.on_ack(a.acked, ack_rtt, ackno, snd_.max, cwnd_limited, !(rec_ && rec_->going_back()), now);
-  if (rate_) sample_ack(a.acked, ack_rtt, cwnd_limited, now);
+  if (rate()) sample_ack(a.acked, ack_rtt, cwnd_limited, now);
 
   // RFC 6298 5.2 / 5.3.
   timers_.rto = snd_.una == snd_.max ? 0 : now + rto();
@@ -664,7 +665,7 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
 
 void Connection::start_window(uint32_t cwnd, uint32_t ssthresh) {
   cc_.start(smss_, cwnd, ssthresh);
-  if (cc_.wants_rate_samples() && !rate_) rate_ = std::make_unique<DeliveryRate>();
+  if (cc_.wants_rate_samples() && !rate()) cold().rate = std::make_unique<DeliveryRate>();
 }
 
 Recovery& Connection::recovery() {
@@ -694,9 +695,9 @@ void Connection::sample_ack(uint32_t acked, uint64_t rtt_ns, bool cwnd_limited, 
   s.ack = snd_.una;
   s.snd_max = snd_.max;
   const uint64_t una = snd_.una_pos == UINT64_MAX ? 0 : snd_.una_pos;
-  s.rate = rate_->on_ack(una + sb.sacked_bytes(), una,
+  s.rate = rate()->on_ack(una + sb.sacked_bytes(), una,
                          [&sb](uint64_t pos) { return sb.is_sacked(pos); }, now);
-  s.delivered = rate_->delivered();
+  s.delivered = rate()->delivered();
   s.lost = retransmitted_bytes_;
   cc_.on_sample(s, now);
 }
@@ -722,10 +723,10 @@ void Connection::our_fin_acknowledged(uint64_t now) {
 void Connection::process_data(const SegmentIn& seg, uint64_t now) {
   // After the peer's FIN no data can follow (RFC 9293 3.10.7.4 step 7). A
   // Fast Open SYN's data arrives in SYN-RECEIVED.
-  const bool open = receives_data(state_) || (state_ == State::syn_received && fo_.accepted);
+  const bool open = receives_data(state_) || (state_ == State::syn_received && fo_accepted_);
   if (!open || rcv_.fin_received) return;
   const uint32_t before = rcv_.nxt;
-  press_.last_progress = now;
+  last_progress_ = now;
   const uint64_t pos = rcvbuf_.next() + int64_t(int32_t(seg.seq - rcv_.nxt));
   const bool had_holes = rcvbuf_.has_out_of_order();
   bool dropped = false;
@@ -909,9 +910,9 @@ void Connection::reclaim() {
 
 uint64_t Connection::stalled_for(uint64_t now) const {
   const bool waiting = sndbuf_.size() > 0 || (snd_.fin_queued && !snd_.fin_sent);
-  if (!waiting || !synchronized(state_) || press_.held_since || retries_.timeouts > 0) return 0;
-  if (last_rx_ <= press_.last_progress) return 0;  // the peer has been silent since
-  return now > press_.last_progress ? now - press_.last_progress : 0;
+  if (!waiting || !synchronized(state_) || held_since() || retries_.timeouts > 0) return 0;
+  if (last_rx_ <= last_progress_) return 0;  // the peer has been silent since
+  return now > last_progress_ ? now - last_progress_ : 0;
 }
 
 void Connection::abort() {

@@ -303,13 +303,13 @@ class Connection {
   // left to send: a peer that opens its window by a byte now and then does
   // not end it.
   uint64_t held_back_for(uint64_t now) const {
-    return press_.held_since && now > press_.held_since ? now - press_.held_since : 0;
+    return held_since() && now > held_since() ? now - held_since() : 0;
   }
   // Bytes acknowledged since it was first held back.
   uint64_t acked_while_held() const {
-    return press_.held_since ? snd_.una_pos - press_.acked_at_hold : 0;
+    return held_since() ? snd_.una_pos - cold_->acked_at_hold : 0;
   }
-  uint32_t persist_entries() const { return press_.persist_entries; }
+  uint32_t persist_entries() const { return cold_ ? cold_->persist_entries : 0; }
   // How long its peer, still sending us segments, has made no progress
   // (acknowledged nothing new, sent nothing new) while data waits to be sent;
   // 0 when nothing waits, when the peer is silent (that is the network's
@@ -326,13 +326,13 @@ class Connection {
   // recovery and Fast Open client state when taken.
   size_t memory() const {
     return sizeof(Connection) + ring_storage() + (rec_ ? sizeof(Recovery) : 0) +
-           (foc_ ? sizeof(FastOpenClientState) : 0);
+           (foc_ ? sizeof(FastOpenClientState) : 0) + (cold_ ? sizeof(Cold) : 0);
   }
   // Bytes of the core's buffer pool its two rings hold.
   size_t ring_storage() const { return sndbuf_.storage() + rcvbuf_.storage(); }
   // Fast Open: whether the SYN's data was taken before the handshake
   // (server), and what the host cache should learn (client; once).
-  bool fast_open_accepted() const { return fo_.accepted; }
+  bool fast_open_accepted() const { return fo_accepted_; }
   bool has_fastopen_news() const { return foc_ && foc_->news.kind != FastOpenNews::Kind::none; }
   bool take_fastopen_news(FastOpenNews& n) {
     if (!has_fastopen_news()) return false;
@@ -470,6 +470,7 @@ class Connection {
   uint32_t ts_now(uint64_t now) const { return uint32_t(now / 1'000'000) + ts_.offset; }
   uint32_t flight() const { return snd_.max - snd_.una; }
   bool fin_in_seq_space() const { return snd_.fin_queued && snd_.fin_sent; }
+  uint64_t held_since() const { return cold_ ? cold_->held_since : 0; }
   RtoBounds rto_bounds() const { return {cfg_.rto_min_ns, cfg_.rto_max_ns}; }
   // The receive window we last promised, from RCV.NXT.
   uint32_t advertised() const { return seq_gt(rcv_.adv, rcv_.nxt) ? rcv_.adv - rcv_.nxt : 0; }
@@ -486,9 +487,18 @@ class Connection {
   bool was_established_ = false;  // the handshake completed (the MSS is the peer's)
   bool app_closed_ = false;       // close(): nobody reads any more
   CloseReason reason_ = CloseReason::normal;
+  bool fo_accepted_ = false;  // Fast Open server: the SYN's data was taken before the handshake
   struct Options {
     bool ws = false, ts = false, sack = false;
   } opt_;
+  // Retries: how many times something went unanswered (the persist
+  // timer's count is in Cold).
+  struct Retries {
+    uint8_t syn_sends = 0;
+    bool syn_retransmitted = false;
+    uint8_t timeouts = 0;  // consecutive RTOs
+    uint8_t keepalives = 0;
+  } retries_;
   uint32_t smss_ = 536;  // data bytes per segment
 
   // Send sequence variables (RFC 9293 3.3.1) and our FIN.
@@ -554,9 +564,6 @@ class Connection {
   // Pacing (docs/congestion.md): the earliest time the next data segment may
   // leave. A segment that finds it in the future waits on timers_.pace.
   uint64_t pace_next_ = 0;
-  // Delivery-rate samples, for the algorithms that ask (allocated when the
-  // window starts, so other connections carry one pointer).
-  std::unique_ptr<DeliveryRate> rate_;
   RttEstimator rtt_;
   // The segment being timed for an RTT sample (Karn's rule), and whether the
   // next timestamp echo should stand in for it.
@@ -566,16 +573,6 @@ class Connection {
     uint32_t seq = 0;
     uint64_t start = 0;
   } timing_;
-  // Retries: how many times something went unanswered.
-  struct Retries {
-    uint8_t syn_sends = 0;
-    bool syn_retransmitted = false;
-    uint8_t timeouts = 0;  // consecutive RTOs
-    uint8_t keepalives = 0;
-    unsigned persist_backoff = 0;
-    uint32_t probes_unanswered = 0;
-    uint32_t orphan_probes = 0;  // persist probes after close(), answered or not
-  } retries_;
   uint64_t last_rx_ = 0, last_tx_ = 0;
 
   // Congestion control and loss recovery. The recovery state (scoreboard,
@@ -588,38 +585,44 @@ class Connection {
   std::unique_ptr<Recovery> rec_;
   uint64_t retransmitted_bytes_ = 0;
   uint64_t established_ns_ = 0;
-  // Fast Open (docs/fastopen.md).
-  struct FastOpenState {
-    bool defer_syn = false;     // the SYN waits for the first write
-    bool accepted = false;      // server: the SYN's data was taken before the handshake
-    bool data_lost = false;     // client: the SYN with data timed out
-    uint32_t syn_data_len = 0;  // client: data bytes the first SYN carried
-    uint16_t mss = 0;           // client: the server's MSS, as cached
-  } fo_;
-  uint32_t tag_ = 0;
-  // A Fast Open client's cookie and news (37 bytes), out of line: taken when
-  // connect() asks for Fast Open, and so also what marks an active open
-  // trying it; other connections carry a pointer (docs/performance.md, "Memory").
+  // A Fast Open client's cookie, news and handshake state, out of line:
+  // taken when connect() asks for Fast Open, and so also what marks an active
+  // open trying it; other connections carry a pointer (docs/fastopen.md,
+  // docs/performance.md "Memory").
   struct FastOpenClientState {
-    FastOpenCookie cookie;  // the cookie presented (len 0: asked for one)
-    FastOpenNews news;      // for the path cache
+    FastOpenCookie cookie;      // the cookie presented (len 0: asked for one)
+    FastOpenNews news;          // for the path cache
+    bool defer_syn = false;     // the SYN waits for the first write
+    bool data_lost = false;     // the SYN with data timed out
+    uint16_t mss = 0;           // the server's MSS, as cached
+    uint32_t syn_data_len = 0;  // data bytes the first SYN carried
   };
   std::unique_ptr<FastOpenClientState> foc_;
-  // Reclaim bookkeeping (held_back_for, stalled_for).
-  struct Pressure {
+  // What few connections need, in one block out of line, taken at the first
+  // need and kept (docs/performance.md, "Memory"): the delivery-rate sampler
+  // of the algorithms that ask for it, the rate limits of challenge and
+  // out-of-window ACKs (RFC 5961), and the state of a peer's zero window
+  // (persist, and the reclaim bookkeeping of being held back by it).
+  struct Cold {
+    std::unique_ptr<DeliveryRate> rate;
+    uint64_t challenge_window = 0;  // challenge ACKs counted since
+    uint64_t last_oow = 0;          // the last out-of-window bare ACK answered
+    uint32_t challenges = 0;
+    uint32_t persist_entries = 0;
     uint64_t held_since = 0;     // 0: not held back by the peer's window
     uint64_t acked_at_hold = 0;  // SND.UNA's offset then
     uint64_t held_total = 0;     // of earlier times it was held back
-    uint32_t persist_entries = 0;
-    uint64_t last_progress = 0;  // when SND.UNA or RCV.NXT last advanced
-  } press_;
-
-  // RFC 5961 challenge ACKs and out-of-window ACKs, rate-limited.
-  struct AckLimits {
-    uint64_t challenge_window = 0;
-    uint32_t challenges = 0;
-    uint64_t last_oow = 0;
-  } limits_;
+    unsigned persist_backoff = 0;
+    uint32_t probes_unanswered = 0;
+    uint32_t orphan_probes = 0;  // persist probes after close(), answered or not
+  };
+  std::unique_ptr<Cold> cold_;
+  Cold& cold() {
+    if (!cold_) cold_ = std::make_unique<Cold>();
+    return *cold_;
+  }
+  DeliveryRate* rate() const { return cold_ ? cold_->rate.get() : nullptr; }
+  uint64_t last_progress_ = 0;  // when SND.UNA or RCV.NXT last advanced (stalled_for)
 
   // Events waiting for notify().
   static constexpr uint8_t kEvConnected = 1, kEvReadable = 2, kEvWritable = 4,
@@ -628,6 +631,7 @@ class Connection {
   bool notifying_ = false;
   bool output_owed_ = false;  // an application call inside a handler wants output
   bool state_changed_ = true;  // since the Observer was last told
+  uint32_t tag_ = 0;  // set_observer()
   uint64_t owed_now_ = 0;
   Observer* observer_ = nullptr;
   uint64_t armed_at_ = UINT64_MAX;  // set_timer_armed()

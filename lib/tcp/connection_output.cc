@@ -17,14 +17,14 @@ void Connection::output(uint64_t now) {
   if (handshaking(state_)) {
     if (snd_.nxt == snd_.iss) {
       // A Fast Open SYN waits for the data it is to carry (docs/fastopen.md).
-      if (!fo_.defer_syn || sndbuf_.size()) send_syn(now);
+      if (!(foc_ && foc_->defer_syn) || sndbuf_.size()) send_syn(now);
     } else if (acks_.now && state_ == State::syn_received) {
       send_ack(now);  // an unacceptable segment is answered here too
     }
     // A Fast Open server answers within the initial window before the
     // handshake completes (RFC 7413 4.2.2): what the SYN-ACK could not carry
     // follows it.
-    if (state_ == State::syn_received && fo_.accepted && snd_.nxt != snd_.iss)
+    if (state_ == State::syn_received && fo_accepted_ && snd_.nxt != snd_.iss)
       while (send_data(now, false)) {
       }
     return;
@@ -45,8 +45,8 @@ void Connection::output(uint64_t now) {
     }
     // Nothing more to send with room in the window: rate samples until this
     // flight is delivered measure the application, not the path.
-    if (rate_ && pos_of(snd_.nxt) >= sndbuf_.end() && flight() + smss_ <= cc_.cwnd())
-      rate_->mark_app_limited(flight());
+    if (DeliveryRate* r = rate(); r && pos_of(snd_.nxt) >= sndbuf_.end() && flight() + smss_ <= cc_.cwnd())
+      r->mark_app_limited(flight());
     update_persist(now);
   }
   if (state_ != State::closed && (acks_.now || (timers_.delack && now >= timers_.delack)))
@@ -179,8 +179,8 @@ bool Connection::emit_range(uint64_t pos, uint32_t len, bool with_fin, bool retr
     return false;
   }
   if (len) ++ctr_.tcp_data_segs_out;
-  if (rate_ && len && !retransmission)
-    rate_->on_send(pos, pos + len, flight(), cc_.cwnd() / 16, now);
+  if (DeliveryRate* r = rate(); r && len && !retransmission)
+    r->on_send(pos, pos + len, flight(), cc_.cwnd() / 16, now);
   pace_sent(len, now);
   if (in_recovery())
     rec_->sent(pos, len, retransmission, std::min(pos_of(snd_.max), sndbuf_.end()));
@@ -206,7 +206,7 @@ uint32_t Connection::syn_data_room(const SegmentOut& s) const {
   // RFC 6691: data and options together within the MSS. A client uses the
   // MSS cached with the cookie (536 without one, RFC 7413 4.1.2); a server
   // the one the SYN gave.
-  const uint32_t mss = foc_ ? (fo_.mss ? fo_.mss : 536u) : smss_ + (opt_.ts ? 12u : 0u);
+  const uint32_t mss = foc_ ? (foc_->mss ? foc_->mss : 536u) : smss_ + (opt_.ts ? 12u : 0u);
   const uint32_t room = std::min<uint32_t>(mss, uint32_t(mtu_) - 40);
   const uint32_t opts = uint32_t(s.options.len());
   return room > opts ? room - opts : 0;
@@ -216,7 +216,7 @@ void Connection::send_syn(uint64_t now) {
   SegmentOut s;
   s.seq = snd_.iss;
   s.flags = syn | (state_ == State::syn_received ? ack : 0);
-  fo_.defer_syn = false;
+  if (foc_) foc_->defer_syn = false;
   // Data with the SYN (docs/fastopen.md): a client's first SYN when it holds
   // a cookie; a server's SYN-ACK (every copy) after it took a Fast Open SYN's
   // data, with the FIN when the application has closed and all of it fits.
@@ -224,11 +224,11 @@ void Connection::send_syn(uint64_t now) {
   uint32_t len = 0;
   bool with_fin = false;
   const bool client_data = foc_ && state_ == State::syn_sent && first && foc_->cookie.len;
-  if (client_data || fo_.accepted) {
+  if (client_data || fo_accepted_) {
     SegmentOut probe = s;
     fill_options(probe, now, true);
     len = uint32_t(std::min<uint64_t>(sndbuf_.size(), syn_data_room(probe)));
-    with_fin = fo_.accepted && snd_.fin_queued && len == sndbuf_.size() &&
+    with_fin = fo_accepted_ && snd_.fin_queued && len == sndbuf_.size() &&
                (cfg_.piggyback_fin || len == 0);
   }
   if (with_fin) s.flags |= fin;
@@ -239,7 +239,7 @@ void Connection::send_syn(uint64_t now) {
   }
   if (len) ++ctr_.tcp_data_segs_out;
   if (foc_ && first) {
-    fo_.syn_data_len = len;
+    foc_->syn_data_len = len;
     ++(foc_->cookie.len ? ctr_.tcp_fastopen_syn_data : ctr_.tcp_fastopen_cookie_requests);
   }
   if (retries_.syn_sends > 0) {
@@ -390,9 +390,9 @@ void Connection::fill_options(SegmentOut& s, uint64_t now, bool syn_segment) {
 
 void Connection::on_timer(uint64_t now) {
   if (!started_ || state_ == State::closed) return;
-  if (fo_.defer_syn) {
+  if (foc_ && foc_->defer_syn) {
     // A Fast Open SYN that no write came for: it goes now, without data.
-    fo_.defer_syn = false;
+    foc_->defer_syn = false;
     timers_.rto = 0;
     output(now);
     notify();
@@ -433,10 +433,10 @@ void Connection::on_rto(uint64_t now) {
       enter_closed(CloseReason::timeout);
       return;
     }
-    if (foc_ && fo_.syn_data_len && !fo_.data_lost && state_ == State::syn_sent) {
+    if (foc_ && foc_->syn_data_len && !foc_->data_lost && state_ == State::syn_sent) {
       // RFC 7413 4.1.3: a SYN with data unanswered may be a middlebox that
       // drops them; the SYN goes again without data, and the cache is told.
-      fo_.data_lost = true;
+      foc_->data_lost = true;
       foc_->news = FastOpenNews{};
       foc_->news.kind = FastOpenNews::Kind::syn_data_lost;
       ++ctr_.tcp_fastopen_syn_data_timeout;
@@ -481,7 +481,7 @@ void Connection::on_rto(uint64_t now) {
     cc_.collapse();
   rtt_.backoff();
   recovery().on_timeout(flight_space());
-  if (rate_) rate_->on_timeout();
+  if (DeliveryRate* r = rate()) r->on_timeout();
   // Go-back-N from the first unacknowledged byte (RFC 6298 5.4); send_data()
   // skips what the scoreboard says the receiver holds.
   snd_.nxt = snd_.una;
@@ -498,14 +498,15 @@ void Connection::update_persist(uint64_t now) {
   if (sends_data(state_) && waiting && snd_.max == snd_.una && !timers_.rto) {
     if (!timers_.persist) {
       // Held back by the peer's window from now, unless already.
-      ++press_.persist_entries;
-      if (!press_.held_since) {
-        press_.held_since = std::max<uint64_t>(now, 1);  // 0 means "not held"
-        press_.acked_at_hold = snd_.una_pos;
+      Cold& c = cold();
+      ++c.persist_entries;
+      if (!c.held_since) {
+        c.held_since = std::max<uint64_t>(now, 1);  // 0 means "not held"
+        c.acked_at_hold = snd_.una_pos;
       }
       const uint64_t base = std::max(rto(), cfg_.rto_min_ns);
-      const uint64_t interval = retries_.persist_backoff >= 20 ? cfg_.persist_max_ns
-                                                              : base << retries_.persist_backoff;
+      const uint64_t interval =
+          c.persist_backoff >= 20 ? cfg_.persist_max_ns : base << c.persist_backoff;
       timers_.persist = now + std::min(interval, cfg_.persist_max_ns);
     }
   } else {
@@ -513,12 +514,13 @@ void Connection::update_persist(uint64_t now) {
     // Released once nothing waits, or once the peer has kept up at least a
     // segment a second on average since it began holding us back and its
     // window is open again.
-    if (press_.held_since) {
-      const uint64_t held = now - press_.held_since;
-      const uint64_t acked = snd_.una_pos - press_.acked_at_hold;
+    if (held_since()) {
+      Cold& c = *cold_;
+      const uint64_t held = now - c.held_since;
+      const uint64_t acked = snd_.una_pos - c.acked_at_hold;
       if (!waiting || (snd_.wnd >= smss_ && acked * 1'000'000'000 >= uint64_t(smss_) * held)) {
-        press_.held_total += held;
-        press_.held_since = 0;
+        c.held_total += held;
+        c.held_since = 0;
       }
     }
   }
@@ -532,18 +534,19 @@ void Connection::on_persist(uint64_t now) {
     // window shut would hold the connection (and its memory) for ever: after
     // as many probes as retransmissions are allowed, reset it (as Linux does
     // with orphans).
-    if (app_closed_ && ++retries_.orphan_probes > cfg_.data_retries) {
+    Cold& c = cold();  // taken when the persist timer was armed
+    if (app_closed_ && ++c.orphan_probes > cfg_.data_retries) {
       send_rst(snd_.max);
       enter_closed(CloseReason::timeout);
       return;
     }
     send_probe(now);
     ++ctr_.tcp_window_probes;
-    if (++retries_.probes_unanswered > cfg_.data_retries) {
+    if (++c.probes_unanswered > cfg_.data_retries) {
       enter_closed(CloseReason::timeout);
       return;
     }
-    if (retries_.persist_backoff < 20) ++retries_.persist_backoff;
+    if (c.persist_backoff < 20) ++c.persist_backoff;
   } else {
     send_data(now, true);
   }

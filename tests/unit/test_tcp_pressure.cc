@@ -110,6 +110,30 @@ TEST(TcpPressure, AnIdleConnectionHoldsNoRings) {
   EXPECT_EQ(h.conn->memory(), sizeof(ts::tcp::Connection) + 2048);
 }
 
+// What few connections need (the zero-window state, the rate limits of
+// challenge ACKs, the delivery-rate sampler) is taken at its first need
+// (docs/performance.md, "Memory"): a connection that exchanges data with a
+// window always open carries only itself and its rings.
+TEST(TcpPressure, RareStateIsTakenAtItsFirstNeed) {
+  TcpConfig cfg;
+  cfg.ring_park_ns = 0;
+  Harness h(cfg);
+  h.establish_active(1000, 5000, Harness::syn_opts(1460, -1));
+  const size_t bare = sizeof(ts::tcp::Connection);
+  h.conn->send(bytes(3000), h.now);
+  h.sent();
+  h.in(h.ack_all());
+  EXPECT_EQ(h.conn->memory() - h.conn->ring_storage(), bare);
+  // The peer shuts its window: persist takes the block, and keeps it.
+  h.in(h.seg(5001, h.conn->snd_una(), flag::ack, 0, {}, h.ts_opts(h.last_tsval())));
+  h.conn->send(bytes(100), h.now);
+  EXPECT_EQ(h.conn->persist_entries(), 1u);
+  const size_t with_cold = h.conn->memory() - h.conn->ring_storage();
+  EXPECT_GT(with_cold, bare);
+  h.in(h.ack_all(65535));
+  EXPECT_EQ(h.conn->memory() - h.conn->ring_storage(), with_cold);
+}
+
 // By default an emptied ring waits ring_park_ns: a connection exchanging
 // messages keeps its rings from one to the next, and they go back once it has
 // been idle that long, counted from the first ring emptied; a ring that holds
