@@ -36,7 +36,7 @@ struct ConnFixture {
   ConnFixture() {
     cfg.rcvbuf = cfg.sndbuf = 4u << 20;
     reader.now = &now;
-    conn = std::make_unique<tcp::Connection>(&cfg, tuple(), out, ctr, &reader);
+    conn = std::make_unique<tcp::Connection>(&cfg, tuple(), host, &reader);
     conn->connect(1000, 0, now);
     syn_opts.has_mss = true;
     syn_opts.mss = 1460;
@@ -64,6 +64,7 @@ struct ConnFixture {
   tcp::TcpConfig cfg;  // the connection shares it
   NullOutput out;
   tcp::TcpCounters ctr;
+  tcp::Host host{out, ctr};
   Reader reader;
   std::unique_ptr<tcp::Connection> conn;
   wire::TcpOptions syn_opts, ts_opts;

@@ -148,8 +148,8 @@ uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig* cfg, 
     return FlowTable::kNone;
   }
   Slot& s = slots_[id];
-  s.conn = new (&pool_[id]) tcp::Connection(cfg, t, *this, ctr_, ev, mtu_, &buffers_);
-  s.conn->set_observer(this, id);
+  s.conn = new (&pool_[id]) tcp::Connection(cfg, t, host_, ev, mtu_, &buffers_);
+  s.conn->set_tag(id);
   s.conn->set_ack_coalescing(true);
   ++s.generation;
   s.reaping = false;

@@ -337,6 +337,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   tcp::FastOpenCookies fastopen_cookies_;
   std::unique_ptr<tcp::ReplayGuard> replay_guard_;  // with fastopen_replay_guard
   tcp::TcpCounters& ctr_;
+  const tcp::Host host_{*this, ctr_, this};  // every connection's
   FlowTable table_;
   tcp::BufferPool buffers_;
   // The connection pool: max_connections slots allocated once, not

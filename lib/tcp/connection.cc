@@ -98,11 +98,10 @@ inline void Connection::set_state(State s) {
   state_changed_ = true;
 }
 
-Connection::Connection(const TcpConfig* config, const FourTuple& tuple, Output& out,
-                       TcpCounters& ctr, Events* events, uint16_t mtu, BufferPool* pool)
+Connection::Connection(const TcpConfig* config, const FourTuple& tuple, const Host& host,
+                       Events* events, uint16_t mtu, BufferPool* pool)
     : cfg_(*config),
-      out_(out),
-      ctr_(ctr),
+      host_(host),
       ev_(events),
       tuple_(tuple),
       sndbuf_(std::max<uint32_t>(cfg_.sndbuf, 1), pool),
@@ -292,11 +291,11 @@ void Connection::take_fastopen_answer(const SegmentIn& seg) {
       snd_.una_pos = n;
       snd_.una = snd_.iss + 1 + n;
       pending_ |= kEvWritable;
-      ++ctr_.tcp_fastopen_syn_data_acked;
+      ++ctr().tcp_fastopen_syn_data_acked;
     } else {
       // The server took the SYN but not its data: the data goes again once
       // synchronized (not a loss: no congestion response).
-      ++ctr_.tcp_fastopen_syn_data_unacked;
+      ++ctr().tcp_fastopen_syn_data_unacked;
       snd_.nxt = snd_.una;
     }
   }
@@ -322,7 +321,7 @@ void Connection::enter_established(uint64_t now) {
   was_established_ = true;
   established_ns_ = now;
   last_progress_ = now;
-  ++ctr_.tcp_conn_established;
+  ++ctr().tcp_conn_established;
   // One SMSS if the SYN or SYN-ACK had to be retransmitted (RFC 5681 3.1).
   uint32_t cwnd = retries_.syn_retransmitted ? smss_ : initial_window();
   uint32_t ssthresh = UINT32_MAX / 2;
@@ -344,7 +343,7 @@ void Connection::enter_established(uint64_t now) {
 
 void Connection::input(const SegmentIn& seg, uint64_t now) {
   if (!started_ || state_ == State::closed) return;
-  ++ctr_.tcp_segs_in;
+  ++ctr().tcp_segs_in;
   if (state_ == State::syn_sent) {
     input_syn_sent(seg, now);
   } else {
@@ -371,13 +370,13 @@ void Connection::input_syn_sent(const SegmentIn& seg, uint64_t now) {
       (seg.flags & ack) && seq_gt(seg.ack, snd_.iss) && seq_le(seg.ack, snd_.max);
   if ((seg.flags & ack) && !ack_ok) {
     if (!(seg.flags & rst)) send_rst(seg.ack);
-    ++ctr_.tcp_bad_ack;
+    ++ctr().tcp_bad_ack;
     return;
   }
   if (seg.flags & rst) {
     // RFC 5961 3.2: in SYN-SENT a reset counts only if it acknowledges our SYN.
     if (ack_ok) {
-      ++ctr_.tcp_rst_in;
+      ++ctr().tcp_rst_in;
       enter_closed(CloseReason::refused);
     }
     return;
@@ -440,10 +439,10 @@ void Connection::challenge_ack(uint64_t now) {
   }
   if (c.challenges < cfg_.challenge_acks_per_sec) {
     ++c.challenges;
-    ++ctr_.tcp_challenge_acks;
+    ++ctr().tcp_challenge_acks;
     acks_.now = true;
   } else {
-    ++ctr_.tcp_challenge_acks_limited;
+    ++ctr().tcp_challenge_acks_limited;
   }
 }
 
@@ -456,7 +455,7 @@ void Connection::oow_ack(const SegmentIn& seg, uint64_t now) {
     cold().last_oow = now;
     acks_.now = true;
   } else {
-    ++ctr_.tcp_oow_acks_limited;
+    ++ctr().tcp_oow_acks_limited;
   }
 }
 
@@ -488,12 +487,12 @@ void Connection::input_synchronized(const SegmentIn& seg, uint64_t now) {
     return;
   }
   if (paws_reject(seg, now)) {
-    ++ctr_.tcp_paws_drops;
+    ++ctr().tcp_paws_drops;
     if (!(seg.flags & rst)) oow_ack(seg, now);
     return;
   }
   if (!acceptable(seg)) {
-    ++ctr_.tcp_bad_seq;
+    ++ctr().tcp_bad_seq;
     if (!(seg.flags & rst)) oow_ack(seg, now);
     return;
   }
@@ -516,13 +515,13 @@ void Connection::input_synchronized(const SegmentIn& seg, uint64_t now) {
       return;
     }
     if (state_ == State::time_wait) return;  // RFC 1337: no TIME-WAIT assassination
-    ++ctr_.tcp_rst_in;
+    ++ctr().tcp_rst_in;
     const bool closing = state_ == State::closing || state_ == State::last_ack;
     enter_closed(closing ? CloseReason::normal : CloseReason::reset);
     return;
   }
   if (!(seg.flags & ack)) {
-    ++ctr_.tcp_no_ack_flag;
+    ++ctr().tcp_no_ack_flag;
     return;
   }
 
@@ -539,12 +538,12 @@ void Connection::input_synchronized(const SegmentIn& seg, uint64_t now) {
   }
   // RFC 5961 5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT].
   if (seq_gt(seg.ack, snd_.max)) {
-    ++ctr_.tcp_bad_ack;
+    ++ctr().tcp_bad_ack;
     acks_.now = true;
     return;
   }
   if (seq_lt(seg.ack, snd_.una - std::max<uint32_t>(snd_.max_wnd, 1))) {
-    ++ctr_.tcp_bad_ack;
+    ++ctr().tcp_bad_ack;
     challenge_ack(now);
     return;
   }
@@ -582,7 +581,7 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
   // Window update (RFC 9293 3.10.7.4): only from a segment newer than the one
   // that last set it, so reordered segments cannot shrink it.
   if (seq_lt(snd_.wl1, seg.seq) || (snd_.wl1 == seg.seq && seq_le(snd_.wl2, ackno))) {
-    if (seg.window == 0 && snd_.wnd != 0) ++ctr_.tcp_zero_window_seen;
+    if (seg.window == 0 && snd_.wnd != 0) ++ctr().tcp_zero_window_seen;
     snd_.wnd = uint32_t(seg.window) << snd_.wscale;
     snd_.max_wnd = std::max(snd_.max_wnd, snd_.wnd);
     snd_.wl1 = seg.seq;
@@ -670,7 +669,7 @@ void Connection::start_window(uint32_t cwnd, uint32_t ssthresh) {
 
 Recovery& Connection::recovery() {
   if (!rec_) {
-    rec_ = std::make_unique<Recovery>(ctr_, cfg_.dupthresh);
+    rec_ = std::make_unique<Recovery>(ctr(), cfg_.dupthresh);
     rec_->set_style(recovery_for(cfg_, opt_.sack));
   }
   return *rec_;
@@ -698,7 +697,7 @@ void Connection::sample_ack(uint32_t acked, uint64_t rtt_ns, bool cwnd_limited, 
   s.rate = rate()->on_ack(una + sb.sacked_bytes(), una,
                          [&sb](uint64_t pos) { return sb.is_sacked(pos); }, now);
   s.delivered = rate()->delivered();
-  s.lost = retransmitted_bytes_;
+  s.lost = retransmitted_bytes();
   cc_.on_sample(s, now);
 }
 
@@ -731,13 +730,13 @@ void Connection::process_data(const SegmentIn& seg, uint64_t now) {
   const bool had_holes = rcvbuf_.has_out_of_order();
   bool dropped = false;
   const size_t in_order = rcvbuf_.insert(pos, seg.payload, dropped);
-  if (dropped) ++ctr_.tcp_ooo_dropped;
+  if (dropped) ++ctr().tcp_ooo_dropped;
   rcv_.nxt += uint32_t(in_order);
 
   if (seq_gt(seg.seq, before)) {
     // Out of order: ACK at once so the sender learns of the hole (RFC 5681 4.2),
     // with SACK blocks.
-    ++ctr_.tcp_ooo_segments;
+    ++ctr().tcp_ooo_segments;
     acks_.now = true;
   } else if (in_order == 0 || had_holes) {
     acks_.now = true;  // a duplicate, or the segment filled a hole
@@ -747,10 +746,10 @@ void Connection::process_data(const SegmentIn& seg, uint64_t now) {
     rcv_.mss = std::max<uint32_t>(rcv_.mss, uint32_t(seg.payload.size()));
     if (seg.payload.size() >= rcv_.mss) ++acks_.unacked_full;
     if (acks_.unacked_full >= cfg_.delack_segments) {
-      if (acks_.coalesce && observer_) {
+      if (acks_.coalesce && host_.observer) {
         if (!acks_.deferred) {
           acks_.deferred = true;
-          observer_->on_ack_deferred(*this);
+          host_.observer->on_ack_deferred(*this);
         }
       } else {
         acks_.now = true;
@@ -760,7 +759,7 @@ void Connection::process_data(const SegmentIn& seg, uint64_t now) {
   }
   if (in_order) {
     if (app_closed_) {
-      ctr_.tcp_data_after_close += in_order;
+      ctr().tcp_data_after_close += in_order;
       rcvbuf_.consume(rcvbuf_.readable_size());
     } else {
       pending_ |= kEvReadable;
@@ -823,11 +822,11 @@ void Connection::enter_closed(CloseReason r) {
   reason_ = r;
   timers_.clear();
   switch (r) {
-    case CloseReason::normal: ++ctr_.tcp_conn_closed; break;
+    case CloseReason::normal: ++ctr().tcp_conn_closed; break;
     case CloseReason::reset:
-    case CloseReason::refused: ++ctr_.tcp_conn_reset; break;
-    case CloseReason::timeout: ++ctr_.tcp_conn_timeout; break;
-    case CloseReason::aborted: ++ctr_.tcp_conn_aborted; break;
+    case CloseReason::refused: ++ctr().tcp_conn_reset; break;
+    case CloseReason::timeout: ++ctr().tcp_conn_timeout; break;
+    case CloseReason::aborted: ++ctr().tcp_conn_aborted; break;
     case CloseReason::reclaimed: break;  // the TCP layer counts it, by reason
   }
   pending_ |= kEvClosed;
@@ -848,8 +847,8 @@ size_t Connection::queue(std::span<const uint8_t> data, bool by_ref, uint64_t no
   const uint64_t copied = sndbuf_.bytes_copied();
   const size_t n = by_ref ? sndbuf_.write_ref(data) : sndbuf_.write(data);
   const uint64_t c = sndbuf_.bytes_copied() - copied;
-  ctr_.tcp_send_bytes_copied += c;
-  ctr_.tcp_send_bytes_referenced += n - c;
+  ctr().tcp_send_bytes_copied += c;
+  ctr().tcp_send_bytes_referenced += n - c;
   output_soon(now);
   return n;
 }
@@ -963,9 +962,9 @@ void Connection::notify() {
   output_owed_ = false;
   if (!ev_) pending_ = 0;
   notifying_ = false;
-  if (observer_ && (state_changed_ || has_fastopen_news() || timers_.next() < armed_at_)) {
+  if (host_.observer && (state_changed_ || has_fastopen_news() || timers_.next() < armed_at_)) {
     state_changed_ = false;
-    observer_->on_schedule(*this);
+    host_.observer->on_schedule(*this);
   }
 }
 

@@ -155,6 +155,15 @@ class Observer {
   virtual void on_ack_deferred(Connection&) {}
 };
 
+// What the connections of one TCP layer (or one test's harness) share, which
+// each would otherwise carry pointers to: where their segments go, the
+// counters, and whom they tell of changes (none without a layer).
+struct Host {
+  Output& out;
+  TcpCounters& ctr;
+  Observer* observer = nullptr;
+};
+
 // Ending a connection. The application has three verbs; the TCP layer one:
 //   shutdown()  half-close: FIN after the queued data; data still arrives.
 //   close()     shutdown(), and from now on whatever arrives is discarded
@@ -168,11 +177,12 @@ class Observer {
 // application hears of it once, in on_closed().
 class Connection {
  public:
-  // `pool` supplies the rings' storage (the heap without one). `cfg` is
-  // shared, not copied: it must outlive the connection (the TCP layer keeps
-  // one copy of each distinct configuration; docs/performance.md, "Memory").
-  Connection(const TcpConfig* cfg, const FourTuple& tuple, Output& out, TcpCounters& ctr,
-             Events* events, uint16_t mtu = 1500, BufferPool* pool = nullptr);
+  // `pool` supplies the rings' storage (the heap without one). `cfg` and
+  // `host` are shared, not copied: they must outlive the connection (the TCP
+  // layer keeps one copy of each distinct configuration, and is the host of
+  // all its connections; docs/performance.md, "Memory").
+  Connection(const TcpConfig* cfg, const FourTuple& tuple, const Host& host, Events* events,
+             uint16_t mtu = 1500, BufferPool* pool = nullptr);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -245,10 +255,8 @@ class Connection {
   void reclaim();
   void set_events(Events* e) { ev_ = e; }
   Events* events() const { return ev_; }
-  void set_observer(Observer* o, uint32_t tag) {
-    observer_ = o;
-    tag_ = tag;
-  }
+  // The host's observer tells its connections apart by this.
+  void set_tag(uint32_t tag) { tag_ = tag; }
   uint32_t tag() const { return tag_; }
   // ACK coalescing across a receive burst (like GRO): the ACK that every
   // second full-sized segment calls for is deferred to end_of_burst(), which
@@ -295,7 +303,7 @@ class Connection {
   uint64_t bytes_acked() const { return snd_.syn_acked ? snd_.una_pos : 0; }
   uint64_t bytes_received() const { return rcvbuf_.next(); }
   uint64_t bytes_consumed() const { return rcvbuf_.read_offset(); }
-  uint64_t retransmitted_bytes() const { return retransmitted_bytes_; }
+  uint64_t retransmitted_bytes() const { return cold_ ? cold_->retransmitted_bytes : 0; }
   // What the TCP layer judges reclaiming by (docs/defences.md). A connection
   // is held back by its peer's window from when it first had to wait for a
   // window (persist) until the peer has since acknowledged at least one
@@ -471,6 +479,7 @@ class Connection {
   uint32_t flight() const { return snd_.max - snd_.una; }
   bool fin_in_seq_space() const { return snd_.fin_queued && snd_.fin_sent; }
   uint64_t held_since() const { return cold_ ? cold_->held_since : 0; }
+  TcpCounters& ctr() const { return host_.ctr; }
   RtoBounds rto_bounds() const { return {cfg_.rto_min_ns, cfg_.rto_max_ns}; }
   // The receive window we last promised, from RCV.NXT.
   uint32_t advertised() const { return seq_gt(rcv_.adv, rcv_.nxt) ? rcv_.adv - rcv_.nxt : 0; }
@@ -478,8 +487,7 @@ class Connection {
   // The members are ordered so that the small ones fill what alignment
   // would otherwise leave empty (docs/performance.md, "Memory").
   const TcpConfig& cfg_;
-  Output& out_;
-  TcpCounters& ctr_;
+  const Host& host_;
   Events* ev_;
   FourTuple tuple_;
   State state_ = State::closed;
@@ -561,9 +569,6 @@ class Connection {
     }
     void clear() { rto = delack = persist = keepalive = time_wait = pace = park = 0; }
   } timers_;
-  // Pacing (docs/congestion.md): the earliest time the next data segment may
-  // leave. A segment that finds it in the future waits on timers_.pace.
-  uint64_t pace_next_ = 0;
   RttEstimator rtt_;
   // The segment being timed for an RTT sample (Karn's rule), and whether the
   // next timestamp echo should stand in for it.
@@ -583,7 +588,6 @@ class Connection {
   // (docs/performance.md, "Memory").
   Congestion cc_;
   std::unique_ptr<Recovery> rec_;
-  uint64_t retransmitted_bytes_ = 0;
   uint64_t established_ns_ = 0;
   // A Fast Open client's cookie, news and handshake state, out of line:
   // taken when connect() asks for Fast Open, and so also what marks an active
@@ -600,11 +604,16 @@ class Connection {
   std::unique_ptr<FastOpenClientState> foc_;
   // What few connections need, in one block out of line, taken at the first
   // need and kept (docs/performance.md, "Memory"): the delivery-rate sampler
-  // of the algorithms that ask for it, the rate limits of challenge and
-  // out-of-window ACKs (RFC 5961), and the state of a peer's zero window
-  // (persist, and the reclaim bookkeeping of being held back by it).
+  // of the algorithms that ask for it, pacing, the count of bytes sent again,
+  // the rate limits of challenge and out-of-window ACKs (RFC 5961), and the
+  // state of a peer's zero window (persist, and the reclaim bookkeeping of
+  // being held back by it).
   struct Cold {
     std::unique_ptr<DeliveryRate> rate;
+    // Pacing (docs/congestion.md): the earliest time the next data segment
+    // may leave. A segment that finds it in the future waits on timers_.pace.
+    uint64_t pace_next = 0;
+    uint64_t retransmitted_bytes = 0;
     uint64_t challenge_window = 0;  // challenge ACKs counted since
     uint64_t last_oow = 0;          // the last out-of-window bare ACK answered
     uint32_t challenges = 0;
@@ -631,9 +640,8 @@ class Connection {
   bool notifying_ = false;
   bool output_owed_ = false;  // an application call inside a handler wants output
   bool state_changed_ = true;  // since the Observer was last told
-  uint32_t tag_ = 0;  // set_observer()
+  uint32_t tag_ = 0;  // set_tag()
   uint64_t owed_now_ = 0;
-  Observer* observer_ = nullptr;
   uint64_t armed_at_ = UINT64_MAX;  // set_timer_armed()
 };
 

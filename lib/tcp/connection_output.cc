@@ -74,8 +74,9 @@ uint64_t Connection::pacing_rate() const {
 static constexpr uint64_t kPaceSlackNs = 1u << 14;
 
 bool Connection::pace_wait(uint64_t now) {
-  if (pace_next_ <= now || !pacing_rate()) return false;
-  timers_.pace = pace_next_;
+  const uint64_t next = cold_ ? cold_->pace_next : 0;
+  if (next <= now || !pacing_rate()) return false;
+  timers_.pace = next;
   return true;
 }
 
@@ -83,7 +84,8 @@ void Connection::pace_sent(uint32_t len, uint64_t now) {
   const uint64_t rate = pacing_rate();
   if (!rate || !len) return;
   const uint64_t floor = now > kPaceSlackNs ? now - kPaceSlackNs : 0;
-  pace_next_ = std::max(pace_next_, floor) + uint64_t(len) * 1'000'000'000 / rate;
+  uint64_t& next = cold().pace_next;
+  next = std::max(next, floor) + uint64_t(len) * 1'000'000'000 / rate;
 }
 
 bool Connection::send_data(uint64_t now, bool force) {
@@ -178,7 +180,7 @@ bool Connection::emit_range(uint64_t pos, uint32_t len, bool with_fin, bool retr
     if (!timers_.rto) timers_.rto = now + rto();  // try again later rather than stall
     return false;
   }
-  if (len) ++ctr_.tcp_data_segs_out;
+  if (len) ++ctr().tcp_data_segs_out;
   if (DeliveryRate* r = rate(); r && len && !retransmission)
     r->on_send(pos, pos + len, flight(), cc_.cwnd() / 16, now);
   pace_sent(len, now);
@@ -186,8 +188,8 @@ bool Connection::emit_range(uint64_t pos, uint32_t len, bool with_fin, bool retr
     rec_->sent(pos, len, retransmission, std::min(pos_of(snd_.max), sndbuf_.end()));
   const uint32_t span = len + (with_fin ? 1 : 0);
   if (retransmission) {
-    ++ctr_.tcp_retransmits;
-    retransmitted_bytes_ += len;
+    ++ctr().tcp_retransmits;
+    if (len) cold().retransmitted_bytes += len;
     // Karn: a retransmitted segment gives no RTT sample of its own.
     if (timing_.on && seq_le(s.seq, timing_.seq) && seq_lt(timing_.seq, s.seq + span)) {
       timing_.on = false;
@@ -237,13 +239,13 @@ void Connection::send_syn(uint64_t now) {
     if (!timers_.rto) timers_.rto = now + rto();
     return;
   }
-  if (len) ++ctr_.tcp_data_segs_out;
+  if (len) ++ctr().tcp_data_segs_out;
   if (foc_ && first) {
     foc_->syn_data_len = len;
-    ++(foc_->cookie.len ? ctr_.tcp_fastopen_syn_data : ctr_.tcp_fastopen_cookie_requests);
+    ++(foc_->cookie.len ? ctr().tcp_fastopen_syn_data : ctr().tcp_fastopen_cookie_requests);
   }
   if (retries_.syn_sends > 0) {
-    ++ctr_.tcp_retransmits;
+    ++ctr().tcp_retransmits;
     retries_.syn_retransmitted = true;
     timing_.on = false;  // Karn
   } else {
@@ -286,11 +288,11 @@ void Connection::send_rst(uint32_t seq) {
   SegmentOut s;
   s.seq = seq;
   s.flags = rst;
-  if (out_.emit(*this, s, {})) {
-    ++ctr_.tcp_segs_out;
-    ++ctr_.tcp_rst_out;
+  if (host_.out.emit(*this, s, {})) {
+    ++ctr().tcp_segs_out;
+    ++ctr().tcp_rst_out;
   } else {
-    ++ctr_.tcp_emit_failed;
+    ++ctr().tcp_emit_failed;
   }
 }
 
@@ -303,12 +305,12 @@ bool Connection::emit(SegmentOut& s, const Payload& payload, uint64_t now) {
   if (s.options.sack_count && payload.size() &&
       payload.size() + s.options.len() > smss_ + (opt_.ts ? 12u : 0u))
     s.options.sack_count = 0;
-  if (!out_.emit(*this, s, payload)) {
-    ++ctr_.tcp_emit_failed;
+  if (!host_.out.emit(*this, s, payload)) {
+    ++ctr().tcp_emit_failed;
     return false;
   }
-  ++ctr_.tcp_segs_out;
-  if (s.window == 0 && !(s.flags & (syn | rst))) ++ctr_.tcp_zero_window_sent;
+  ++ctr().tcp_segs_out;
+  if (s.window == 0 && !(s.flags & (syn | rst))) ++ctr().tcp_zero_window_sent;
   last_tx_ = now;
   if (s.flags & ack) {
     ts_.last_ack_sent = rcv_.nxt;
@@ -427,7 +429,7 @@ void Connection::on_timer(uint64_t now) {
 
 void Connection::on_rto(uint64_t now) {
   timers_.rto = 0;
-  ++ctr_.tcp_rto_timeouts;
+  ++ctr().tcp_rto_timeouts;
   if (handshaking(state_)) {
     if (retries_.syn_sends > cfg_.syn_retries) {
       enter_closed(CloseReason::timeout);
@@ -439,7 +441,7 @@ void Connection::on_rto(uint64_t now) {
       foc_->data_lost = true;
       foc_->news = FastOpenNews{};
       foc_->news.kind = FastOpenNews::Kind::syn_data_lost;
-      ++ctr_.tcp_fastopen_syn_data_timeout;
+      ++ctr().tcp_fastopen_syn_data_timeout;
     }
     rtt_.backoff();
     snd_.nxt = snd_.iss;  // output() sends the SYN again
@@ -459,7 +461,7 @@ void Connection::on_rto(uint64_t now) {
     const uint32_t len = uint32_t(std::min<uint64_t>(smss_, sndbuf_.end() - snd_.una_pos));
     const bool with_fin = len == 0 && snd_.fin_sent;
     emit_range(snd_.una_pos, len, with_fin, true, now);
-    ++ctr_.tcp_window_probes;
+    ++ctr().tcp_window_probes;
     // The rest of the flight lay beyond the window the peer now offers, so it
     // was dropped: when the window opens, send it again from after the probe
     // (go-back-N, skipping what the scoreboard says the peer holds), without
@@ -541,7 +543,7 @@ void Connection::on_persist(uint64_t now) {
       return;
     }
     send_probe(now);
-    ++ctr_.tcp_window_probes;
+    ++ctr().tcp_window_probes;
     if (++c.probes_unanswered > cfg_.data_retries) {
       enter_closed(CloseReason::timeout);
       return;
@@ -570,7 +572,7 @@ void Connection::on_keepalive(uint64_t now) {
   }
   send_probe(now);
   ++retries_.keepalives;
-  ++ctr_.tcp_keepalive_probes;
+  ++ctr().tcp_keepalive_probes;
   timers_.keepalive = now + cfg_.keepalive_interval_ns;
 }
 

@@ -79,7 +79,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint64_t now = 1'000'000'000;
   app.now = &now;
   FourTuple t{wire::Ipv4Addr(0x0a000001), wire::Ipv4Addr(0x0a000002), 40000, 80};
-  Connection c(&cfg, t, out, ctr, &app);
+  const Host host{out, ctr};
+  Connection c(&cfg, t, host, &app);
   const bool passive = data[1] & 1;
   // The peer's ISN is 7000 either way, so its byte at sequence s has stream
   // offset s - 7001, and the payload it sends carries that offset.

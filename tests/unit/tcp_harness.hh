@@ -121,7 +121,7 @@ struct Harness {
     tuple.remote_ip = wire::Ipv4Addr::from_octets(10, 0, 0, 2);
     tuple.local_port = 40000;
     tuple.remote_port = 80;
-    conn = std::make_unique<Connection>(&cfg, tuple, out, ctr, &app);
+    conn = std::make_unique<Connection>(&cfg, tuple, host, &app);
   }
 
   // A segment from the peer. Options live in the harness until the next call.
@@ -255,6 +255,7 @@ struct Harness {
   TcpConfig cfg;
   TcpCounters ctr;
   Recorder out;
+  Host host{out, ctr};
   App app;
   FourTuple tuple;
   std::unique_ptr<Connection> conn;
@@ -295,8 +296,8 @@ struct Pair {
     a_app.now = b_app.now = &now;
     FourTuple ta{wire::Ipv4Addr(0x0a000001), wire::Ipv4Addr(0x0a000002), 5000, 6000};
     FourTuple tb{wire::Ipv4Addr(0x0a000002), wire::Ipv4Addr(0x0a000001), 6000, 5000};
-    a = std::make_unique<Connection>(&cfg, ta, a_out, ctr, &a_app);
-    b = std::make_unique<Connection>(&cfg, tb, b_out, ctr, &b_app);
+    a = std::make_unique<Connection>(&cfg, ta, a_host, &a_app);
+    b = std::make_unique<Connection>(&cfg, tb, b_host, &b_app);
   }
   // Delivers everything queued from one side to the other, once.
   void deliver(Link& from, Connection& to) {
@@ -312,6 +313,7 @@ struct Pair {
   TcpConfig cfg;  // the connections share it
   TcpCounters ctr;
   Link a_out, b_out;
+  Host a_host{a_out, ctr}, b_host{b_out, ctr};
   App a_app, b_app;
   std::unique_ptr<Connection> a, b;
   std::deque<wire::TcpOptions> opts;
