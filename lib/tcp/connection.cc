@@ -89,7 +89,7 @@ bool Connection::reusable_for_connect(uint64_t now) const {
 
 void Connection::abandon() {
   enter_closed(CloseReason::normal);
-  notify();
+  notify(0);  // closed: nothing is sent
 }
 
 inline void Connection::set_state(State s) {
@@ -163,11 +163,11 @@ void Connection::connect(uint32_t iss, uint32_t ts_offset, uint64_t now,
     foc_->mss = fast_open->mss;
     foc_->defer_syn = true;
     timers_.rto = now;  // at the latest, the next timer pass sends it
-    notify();
+    notify(now);
     return;
   }
   output(now);
-  notify();
+  notify(now);
 }
 
 void Connection::accept(const SegmentIn& syn, uint32_t iss, uint32_t ts_offset, uint64_t now,
@@ -192,10 +192,10 @@ void Connection::accept(const SegmentIn& syn, uint32_t iss, uint32_t ts_offset, 
     rest.seq = syn.seq + 1;
     rest.flags = uint8_t(rest.flags & ~(wire::tcpflag::syn | wire::tcpflag::fin));
     process_data(rest, now);
-    notify();
+    notify(now);
   }
   output(now);
-  notify();
+  notify(now);
 }
 
 void Connection::accept_handshake(const Handshake& h, uint64_t now) {
@@ -351,9 +351,9 @@ void Connection::input(const SegmentIn& seg, uint64_t now) {
   }
   // The application first (it may read, which opens the window, or write),
   // then one round of output carries the ACK with the freshest window.
-  notify();
+  notify(now);
   output(now);
-  notify();
+  notify(now);
 }
 
 void Connection::end_of_burst(uint64_t now) {
@@ -361,7 +361,7 @@ void Connection::end_of_burst(uint64_t now) {
   acks_.deferred = false;
   acks_.now = true;
   output(now);
-  notify();
+  notify(now);
 }
 
 void Connection::input_syn_sent(const SegmentIn& seg, uint64_t now) {
@@ -904,7 +904,7 @@ void Connection::reclaim() {
   if (state_ != State::closed && state_ != State::time_wait && state_ != State::syn_sent)
     send_rst(snd_.max);
   enter_closed(CloseReason::reclaimed);
-  notify();
+  notify(0);  // closed: nothing is sent
 }
 
 uint64_t Connection::stalled_for(uint64_t now) const {
@@ -920,7 +920,7 @@ void Connection::abort() {
   if (state_ != State::closed && state_ != State::time_wait && state_ != State::syn_sent)
     send_rst(snd_.max);
   enter_closed(CloseReason::aborted);
-  notify();
+  notify(0);  // closed: nothing is sent
 }
 
 void Connection::output_soon(uint64_t now) {
@@ -930,14 +930,13 @@ void Connection::output_soon(uint64_t now) {
     // segments as possible: the ACK with the answer, the FIN with the last
     // data (docs/tcp.md, "Fewer segments").
     output_owed_ = true;
-    owed_now_ = now;
     return;
   }
   output(now);
-  notify();
+  notify(now);
 }
 
-void Connection::notify() {
+void Connection::notify(uint64_t now) {
   if (notifying_) return;  // an event handler's own calls are picked up by the loop
   notifying_ = true;
   bool closed = false;
@@ -957,7 +956,7 @@ void Connection::notify() {
     }
     if (!output_owed_ || closed || state_ == State::closed) break;
     output_owed_ = false;
-    output(owed_now_);  // may raise events of its own (the loop delivers them)
+    output(now);  // may raise events of its own (the loop delivers them)
   }
   output_owed_ = false;
   if (!ev_) pending_ = 0;

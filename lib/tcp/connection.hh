@@ -390,8 +390,10 @@ class Connection {
   void enter_closed(CloseReason r);
   void enter_time_wait(uint64_t now);
   // Delivers the events collected while processing, after the state is
-  // consistent, and then sends what the handlers queued (output_soon).
-  void notify();
+  // consistent, and then sends what the handlers queued (output_soon) at
+  // `now`, the time of the operation whose events they are (a closed
+  // connection sends nothing: the calls that close pass 0).
+  void notify(uint64_t now);
   // After an application call: output now, or, inside an event handler, once
   // the handlers are done.
   void output_soon(uint64_t now);
@@ -641,7 +643,6 @@ class Connection {
   bool output_owed_ = false;  // an application call inside a handler wants output
   bool state_changed_ = true;  // since the Observer was last told
   uint32_t tag_ = 0;  // set_tag()
-  uint64_t owed_now_ = 0;
   uint64_t armed_at_ = UINT64_MAX;  // set_timer_armed()
 };
 

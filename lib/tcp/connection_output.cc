@@ -397,14 +397,14 @@ void Connection::on_timer(uint64_t now) {
     foc_->defer_syn = false;
     timers_.rto = 0;
     output(now);
-    notify();
+    notify(now);
     return;
   }
   if (timers_.time_wait && now >= timers_.time_wait) {
     timers_.time_wait = 0;
     if (state_ == State::time_wait || state_ == State::fin_wait_2) {
       enter_closed(CloseReason::normal);
-      notify();
+      notify(now);
       return;
     }
   }
@@ -424,7 +424,7 @@ void Connection::on_timer(uint64_t now) {
     acks_.now = true;
   }
   output(now);
-  notify();
+  notify(now);
 }
 
 void Connection::on_rto(uint64_t now) {
