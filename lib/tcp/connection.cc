@@ -811,7 +811,8 @@ void Connection::process_fin(uint64_t now) {
 void Connection::enter_time_wait(uint64_t now) {
   set_state(State::time_wait);
   timers_.time_wait = now + 2 * cfg_.msl_ns;
-  timers_.rto = timers_.persist = timers_.keepalive = 0;
+  timers_.rto = timers_.keepalive = 0;
+  if (cold_) cold_->persist = 0;
   // Nothing is left to send; what the application has not read stays.
   park_rings();
 }
@@ -821,6 +822,7 @@ void Connection::enter_closed(CloseReason r) {
   set_state(State::closed);
   reason_ = r;
   timers_.clear();
+  if (cold_) cold_->pace = cold_->persist = 0;
   switch (r) {
     case CloseReason::normal: ++ctr().tcp_conn_closed; break;
     case CloseReason::reset:
@@ -961,7 +963,7 @@ void Connection::notify(uint64_t now) {
   output_owed_ = false;
   if (!ev_) pending_ = 0;
   notifying_ = false;
-  if (host_.observer && (state_changed_ || has_fastopen_news() || timers_.next() < armed_at_)) {
+  if (host_.observer && (state_changed_ || has_fastopen_news() || next_deadline() < armed_at_)) {
     state_changed_ = false;
     host_.observer->on_schedule(*this);
   }

@@ -230,7 +230,9 @@ class Connection {
   // Runs whatever timers are due; call when now >= next_deadline().
   void on_timer(uint64_t now);
   // When on_timer() is next needed; UINT64_MAX for never.
-  uint64_t next_deadline() const { return timers_.next(); }
+  uint64_t next_deadline() const {
+    return cold_ ? std::min(timers_.next(), cold_->next()) : timers_.next();
+  }
   // The owner's timer structure will call on_timer() at `at` (UINT64_MAX:
   // not at all). Until the connection needs an earlier call, or changes
   // state, it does not tell its Observer at the end of an operation: most
@@ -297,7 +299,7 @@ class Connection {
   const CongestionControl& cc() const { return cc_.algorithm(); }
   uint64_t rto_deadline() const { return timers_.rto; }
   uint64_t delack_deadline() const { return timers_.delack; }
-  uint64_t persist_deadline() const { return timers_.persist; }
+  uint64_t persist_deadline() const { return cold_ ? cold_->persist : 0; }
   uint64_t keepalive_deadline() const { return timers_.keepalive; }
   uint64_t time_wait_deadline() const { return timers_.time_wait; }
   uint64_t bytes_acked() const { return snd_.syn_acked ? snd_.una_pos : 0; }
@@ -557,19 +559,18 @@ class Connection {
   uint32_t hint_ssthresh_ = 0, hint_cwnd_ = 0;
 
   // Timers: absolute deadlines, 0 when off.
+  // The persist and pacing timers are in Cold, with the rest of their state.
   struct Timers {
-    uint64_t rto = 0, delack = 0, persist = 0, keepalive = 0, time_wait = 0;
-    uint64_t pace = 0;  // the next paced segment may go
+    uint64_t rto = 0, delack = 0, keepalive = 0, time_wait = 0;
     uint64_t park = 0;  // emptied rings go back to the pool (TcpConfig::ring_park_ns)
     uint64_t next() const {
       // 0 (off) wraps to the largest value: the earliest of those armed,
       // without a branch per timer (pairwise: conditional moves; a list loops).
-      const uint64_t a = std::min(std::min(rto - 1, delack - 1), std::min(persist - 1, keepalive - 1));
-      const uint64_t b = std::min(std::min(time_wait - 1, pace - 1), park - 1);
-      const uint64_t m = std::min(a, b);
+      const uint64_t a = std::min(std::min(rto - 1, delack - 1), std::min(keepalive - 1, time_wait - 1));
+      const uint64_t m = std::min(a, park - 1);
       return m == UINT64_MAX ? UINT64_MAX : m + 1;
     }
-    void clear() { rto = delack = persist = keepalive = time_wait = pace = park = 0; }
+    void clear() { rto = delack = keepalive = time_wait = park = 0; }
   } timers_;
   RttEstimator rtt_;
   // The segment being timed for an RTT sample (Karn's rule), and whether the
@@ -613,8 +614,14 @@ class Connection {
   struct Cold {
     std::unique_ptr<DeliveryRate> rate;
     // Pacing (docs/congestion.md): the earliest time the next data segment
-    // may leave. A segment that finds it in the future waits on timers_.pace.
+    // may leave. A segment that finds it in the future waits on `pace`.
     uint64_t pace_next = 0;
+    // Timers, as in Timers: the next paced segment may go; persist probes.
+    uint64_t pace = 0, persist = 0;
+    uint64_t next() const {
+      const uint64_t m = std::min(pace - 1, persist - 1);
+      return m == UINT64_MAX ? UINT64_MAX : m + 1;
+    }
     uint64_t retransmitted_bytes = 0;
     uint64_t challenge_window = 0;  // challenge ACKs counted since
     uint64_t last_oow = 0;          // the last out-of-window bare ACK answered

@@ -76,7 +76,7 @@ static constexpr uint64_t kPaceSlackNs = 1u << 14;
 bool Connection::pace_wait(uint64_t now) {
   const uint64_t next = cold_ ? cold_->pace_next : 0;
   if (next <= now || !pacing_rate()) return false;
-  timers_.pace = next;
+  cold_->pace = next;  // next > now: the block is there
   return true;
 }
 
@@ -409,10 +409,11 @@ void Connection::on_timer(uint64_t now) {
     }
   }
   if (timers_.rto && now >= timers_.rto) on_rto(now);
-  if (state_ != State::closed && timers_.persist && now >= timers_.persist) on_persist(now);
+  if (state_ != State::closed && cold_ && cold_->persist && now >= cold_->persist)
+    on_persist(now);
   if (state_ != State::closed && timers_.keepalive && now >= timers_.keepalive)
     on_keepalive(now);
-  if (timers_.pace && now >= timers_.pace) timers_.pace = 0;  // output() sends
+  if (cold_ && cold_->pace && now >= cold_->pace) cold_->pace = 0;  // output() sends
   if (timers_.park && now >= timers_.park) {
     timers_.park = 0;
     park_rings();  // those still empty
@@ -498,9 +499,9 @@ void Connection::update_persist(uint64_t now) {
   // the persist timer probes a zero window, or forces out a segment that
   // silly-window avoidance held back (RFC 9293 3.8.6.1, 3.8.6.2.1).
   if (sends_data(state_) && waiting && snd_.max == snd_.una && !timers_.rto) {
-    if (!timers_.persist) {
+    Cold& c = cold();
+    if (!c.persist) {
       // Held back by the peer's window from now, unless already.
-      Cold& c = cold();
       ++c.persist_entries;
       if (!c.held_since) {
         c.held_since = std::max<uint64_t>(now, 1);  // 0 means "not held"
@@ -509,10 +510,10 @@ void Connection::update_persist(uint64_t now) {
       const uint64_t base = std::max(rto(), cfg_.rto_min_ns);
       const uint64_t interval =
           c.persist_backoff >= 20 ? cfg_.persist_max_ns : base << c.persist_backoff;
-      timers_.persist = now + std::min(interval, cfg_.persist_max_ns);
+      c.persist = now + std::min(interval, cfg_.persist_max_ns);
     }
   } else {
-    timers_.persist = 0;
+    if (cold_) cold_->persist = 0;
     // Released once nothing waits, or once the peer has kept up at least a
     // segment a second on average since it began holding us back and its
     // window is open again.
@@ -529,7 +530,7 @@ void Connection::update_persist(uint64_t now) {
 }
 
 void Connection::on_persist(uint64_t now) {
-  timers_.persist = 0;
+  cold_->persist = 0;  // armed there
   if (snd_.wnd == 0) {
     // RFC 6429: keep probing while the peer answers; give up only if it does
     // not. After close() nobody waits for the data, and a peer that keeps its
