@@ -3,6 +3,11 @@
 // phase of conservative slow start that resumes slow start if the increase was
 // a fluke. Congestion-control independent: it decides when slow start ends and
 // how fast it grows; the algorithm keeps doing the rest.
+//
+// Its round-trip times are kept in 32 bits of nanoseconds (every connection
+// carries this state; docs/performance.md, "Memory"): a sample of 4.29 s or
+// more counts as that much, and a path whose round trips are all that slow
+// leaves slow start by loss, as without HyStart++.
 #pragma once
 
 #include <algorithm>
@@ -35,7 +40,7 @@ class HyStart {
       started_ = true;
       window_end_ = snd_max;
       last_round_min_ = current_round_min_;
-      current_round_min_ = UINT64_MAX;
+      current_round_min_ = kNone;
       samples_ = 0;
       if (s.css && ++css_rounds_ >= kCssRounds) {
         // Conservative slow start lasted long enough: congestion avoidance.
@@ -46,13 +51,13 @@ class HyStart {
       }
     }
     if (rtt_ns == 0) return;
-    current_round_min_ = std::min(current_round_min_, rtt_ns);
-    ++samples_;
-    if (samples_ < kRttSamples || last_round_min_ == UINT64_MAX) return;
+    current_round_min_ = std::min<uint32_t>(current_round_min_, uint32_t(std::min<uint64_t>(rtt_ns, kNone)));
+    if (samples_ < kRttSamples) ++samples_;
+    if (samples_ < kRttSamples || last_round_min_ == kNone) return;
     if (!s.css) {
       const uint64_t thresh =
-          std::clamp(last_round_min_ / kMinRttDivisor, kMinRttThresh, kMaxRttThresh);
-      if (current_round_min_ >= last_round_min_ + thresh) {
+          std::clamp<uint64_t>(last_round_min_ / kMinRttDivisor, kMinRttThresh, kMaxRttThresh);
+      if (current_round_min_ >= uint64_t(last_round_min_) + thresh) {
         css_baseline_ = current_round_min_;
         s.css = true;
         css_rounds_ = 0;
@@ -68,11 +73,13 @@ class HyStart {
   }
 
  private:
-  bool started_ = false, done_ = false;
+  static constexpr uint32_t kNone = UINT32_MAX;  // no sample (or all of 4.29 s and more)
+  bool started_ = false, done_;
+  uint8_t samples_ = 0;  // this round's, counted up to kRttSamples
+  uint8_t css_rounds_ = 0;
   uint32_t window_end_ = 0;
-  uint64_t last_round_min_ = UINT64_MAX, current_round_min_ = UINT64_MAX;
-  uint64_t css_baseline_ = 0;
-  unsigned samples_ = 0, css_rounds_ = 0;
+  uint32_t last_round_min_ = kNone, current_round_min_ = kNone;  // ns
+  uint32_t css_baseline_ = 0;                                     // ns
 };
 
 }  // namespace ts::tcp
