@@ -109,9 +109,9 @@ int main(int argc, char** argv) {
   // pools still cache is what the busiest moment of the ramp took.
   const double per_pair = (rss2 - rss0) * (1 << 20) / double(n);
   std::printf("memory: %.0f MB at start, %.0f MB with the pools sized, %.0f MB with all open: "
-              "%.0f bytes per connection pair, %.0f per connection (ring storage: %.0f a pair "
-              "in use, %.0f cached in the pools)\n",
-              rss0, rss1, rss2, per_pair, per_pair / 2, double(in_use) / double(n),
-              double(cached) / double(n));
+              "%.0f bytes per connection pair, %.0f per connection (the connection object %zu; "
+              "ring storage: %.0f a pair in use, %.0f cached in the pools)\n",
+              rss0, rss1, rss2, per_pair, per_pair / 2, sizeof(ts::tcp::Connection),
+              double(in_use) / double(n), double(cached) / double(n));
   return all_up() ? 0 : 1;
 }

@@ -635,7 +635,7 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
     rtt_.sample(ts_rtt, rto_bounds());
     timing_.need_ts_sample = false;
   }
-  cc_.set_rtt(rtt_.srtt(), rtt_.has_sample() ? rtt_.min_rtt() : 0);
+  cc_.set_srtt(rtt_.srtt());
   retries_.timeouts = 0;
 
   const uint64_t acked_end = std::min(pos_of(ackno), sndbuf_.end());

@@ -333,7 +333,7 @@ class Connection {
     rcvbuf_.limit(rcv);
   }
   // Memory it holds: the connection itself, its rings' storage, and its
-  // recovery and Fast Open client state when taken.
+  // recovery state, Fast Open client state and cold block when taken.
   size_t memory() const {
     return sizeof(Connection) + ring_storage() + (rec_ ? sizeof(Recovery) : 0) +
            (foc_ ? sizeof(FastOpenClientState) : 0) + (cold_ ? sizeof(Cold) : 0);
@@ -566,7 +566,8 @@ class Connection {
     uint64_t next() const {
       // 0 (off) wraps to the largest value: the earliest of those armed,
       // without a branch per timer (pairwise: conditional moves; a list loops).
-      const uint64_t a = std::min(std::min(rto - 1, delack - 1), std::min(keepalive - 1, time_wait - 1));
+      const uint64_t a =
+          std::min(std::min(rto - 1, delack - 1), std::min(keepalive - 1, time_wait - 1));
       const uint64_t m = std::min(a, park - 1);
       return m == UINT64_MAX ? UINT64_MAX : m + 1;
     }

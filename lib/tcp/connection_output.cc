@@ -45,7 +45,8 @@ void Connection::output(uint64_t now) {
     }
     // Nothing more to send with room in the window: rate samples until this
     // flight is delivered measure the application, not the path.
-    if (DeliveryRate* r = rate(); r && pos_of(snd_.nxt) >= sndbuf_.end() && flight() + smss_ <= cc_.cwnd())
+    DeliveryRate* r = rate();
+    if (r && pos_of(snd_.nxt) >= sndbuf_.end() && flight() + smss_ <= cc_.cwnd())
       r->mark_app_limited(flight());
     update_persist(now);
   }

@@ -18,8 +18,7 @@ const char* Bbr::state_name(State st) {
 }
 
 void Bbr::init(CcState& s) {
-  *this = Bbr{};
-  if (s.min_rtt_ns) min_rtt_ = s.min_rtt_ns;
+  *this = Bbr{};  // min_rtt_ comes from the samples (on_sample)
   set_pacing(s);
 }
 

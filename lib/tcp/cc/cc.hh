@@ -28,7 +28,6 @@ struct CcState {
   uint32_t smss = 536;
   uint32_t flight = 0;       // bytes outstanding when the event happened
   uint64_t srtt_ns = 0;      // 0 until measured
-  uint64_t min_rtt_ns = 0;
   bool css = false;          // HyStart++ conservative slow start: a quarter of the growth
   // Bytes per second the sender should pace at; 0: the algorithm sets none
   // (the connection then paces only with --pacing, at its default rate).

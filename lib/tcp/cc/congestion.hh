@@ -64,10 +64,7 @@ class Congestion {
   // Sending resumes after idle, or the window is capped from outside
   // (ensemble sharing): the algorithm restarts its growth from `window`.
   void on_idle(uint32_t window, uint64_t now) { alg().on_idle(s_, window, now); }
-  void set_rtt(uint64_t srtt_ns, uint64_t min_rtt_ns) {
-    s_.srtt_ns = srtt_ns;
-    s_.min_rtt_ns = min_rtt_ns;
-  }
+  void set_srtt(uint64_t srtt_ns) { s_.srtt_ns = srtt_ns; }
   // Loss recovery sets the window directly (RFC 6582's inflation, PRR).
   void set_cwnd(uint32_t cwnd) { s_.cwnd = cwnd; }
   void set_ssthresh(uint32_t ssthresh) { s_.ssthresh = ssthresh; }

@@ -51,7 +51,8 @@ class HyStart {
       }
     }
     if (rtt_ns == 0) return;
-    current_round_min_ = std::min<uint32_t>(current_round_min_, uint32_t(std::min<uint64_t>(rtt_ns, kNone)));
+    const uint32_t rtt = uint32_t(std::min<uint64_t>(rtt_ns, kNone));
+    current_round_min_ = std::min(current_round_min_, rtt);
     if (samples_ < kRttSamples) ++samples_;
     if (samples_ < kRttSamples || last_round_min_ == kNone) return;
     if (!s.css) {
