@@ -1013,11 +1013,10 @@ nlohmann::ordered_json result_json(const std::string& command, const WorkloadPla
   if (mode_takes(g.mode, "--size")) config["size"] = g.size;
   if (mode_takes(g.mode, "--read-rate")) config["read_rate"] = g.read_rate;
   if (mode_takes(g.mode, "--tfo")) config["tfo"] = plan.fast_open;
-  // synflood's legitimate connections are a closed loop beside the flood's rate.
   if (m.tcp && !per_datagram(plan) && g.mode != workload::GenMode::synflood)
     config["window"] = g.window_max();
   else if (g.mode == workload::GenMode::synflood && g.legit_conns)
-    config["window"] = g.window ? g.window : workload::HandshakeWindow::kClosedLoopMax;
+    config["window"] = g.legit_config().window_max();
   if (m.tcp && !per_datagram(plan)) {
     config["cc"] = plan.cc;
     config["sack"] = plan.sack;

@@ -21,14 +21,7 @@ SynFlood::SynFlood(stack::Stack& stack, const GenConfig& cfg)
           "connections");
     // A closed loop of cps connections; their segments match connections, so
     // the tap never sees them.
-    GenConfig lc = cfg;
-    lc.mode = GenMode::cps;
-    lc.conns = cfg.legit_conns;
-    lc.rate = 0;
-    lc.steps.clear();
-    lc.ramp_ns = 0;
-    lc.requests = 0;
-    legit_ = std::make_unique<Generator>(stack_.tcp(), lc);
+    legit_ = std::make_unique<Generator>(stack_.tcp(), cfg.legit_config());
   }
 }
 

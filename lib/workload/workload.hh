@@ -68,6 +68,18 @@ struct GenConfig {
            : open_loop()          ? HandshakeWindow::kDefaultMax
                                   : HandshakeWindow::kClosedLoopMax;
   }
+  // synflood's legitimate connections: a closed loop of `legit_conns` cps
+  // connections beside the flood's rate.
+  GenConfig legit_config() const {
+    GenConfig lc = *this;
+    lc.mode = GenMode::cps;
+    lc.conns = legit_conns;
+    lc.rate = 0;
+    lc.steps.clear();
+    lc.ramp_ns = 0;
+    lc.requests = 0;
+    return lc;
+  }
   // The open loop's rate schedule (empty: the closed loop).
   std::vector<RateStep> schedule() const {
     return steps.empty() ? constant_rate(rate, ramp_ns) : steps;
