@@ -197,12 +197,12 @@ TEST(Bbr, StartupFindsThePipeThenDrainsIntoProbeBw) {
   EXPECT_EQ(p.b.min_rtt(), p.rtt);
   // At least the startup gain over the measured bandwidth (before the pipe
   // is full the rate never falls, so the initial window's may stand).
-  EXPECT_GE(double(p.s.pacing_rate), Bbr::kStartupPacingGain * p.bw * 0.99 - 2.0);
+  EXPECT_GE(double(p.b.pacing_rate()), Bbr::kStartupPacingGain * p.bw * 0.99 - 2.0);
   // Three rounds without 25% more bandwidth: the pipe is full.
   for (int i = 0; i < 3 && p.b.state() == Bbr::State::startup; ++i) p.round(2 * p.bdp());
   EXPECT_TRUE(p.b.full_pipe());
   EXPECT_EQ(p.b.state(), Bbr::State::drain);
-  EXPECT_LT(p.s.pacing_rate, p.bw);  // drains at 0.35
+  EXPECT_LT(p.b.pacing_rate(), p.bw);  // drains at 0.35
   p.round(p.bdp() / 2);  // the queue is gone: ProbeBW, down or already cruising
   EXPECT_TRUE(p.b.state() == Bbr::State::probe_bw_down ||
               p.b.state() == Bbr::State::probe_bw_cruise);

@@ -108,7 +108,7 @@ TEST(Cubic, ReducesByBetaAndFollowsTheCubicCurve) {
   s.smss = 1000;
   s.cwnd = 100'000;  // 100 segments
   s.ssthresh = 50'000;
-  s.srtt_ns = 100'000'000;
+  s.srtt_us = 100'000;
   cc.init(s);
   s.flight = s.cwnd;
   cc.on_congestion(s, CongestionSignal::loss, 0);
@@ -151,7 +151,7 @@ TEST(Cubic, RenoFriendlyRegionKeepsUpWithReno) {
   CcState s;
   s.smss = 1000;
   s.cwnd = 20'000;
-  s.srtt_ns = 1'000'000;
+  s.srtt_us = 1'000;
   cc.init(s);
   cc.on_congestion(s, CongestionSignal::loss, 0);
   cc.on_recovery_exit(s, 0);

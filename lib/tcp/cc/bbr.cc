@@ -213,14 +213,14 @@ void Bbr::set_pacing(CcState& s) {
   uint64_t rate;
   if (max_bw() == 0) {
     // No sample yet: the initial window per RTT (1 ms if none), at the gain.
-    const uint64_t rtt = s.srtt_ns ? s.srtt_ns : 1'000'000;
+    const uint64_t rtt = s.srtt_us ? uint64_t(s.srtt_us) * 1000 : 1'000'000;
     rate = uint64_t(pacing_gain_ * double(s.cwnd) * 1e9 / double(rtt));
   } else {
     rate = uint64_t(pacing_gain_ * double(max_bw()) * (1 - kPacingMargin));
   }
   // Until the pipe is full the rate only rises (a slow sample must not stall
   // Startup).
-  if (full_pipe_ || rate > s.pacing_rate) s.pacing_rate = std::max<uint64_t>(rate, 1);
+  if (full_pipe_ || rate > pacing_rate_) pacing_rate_ = std::max<uint64_t>(rate, 1);
 }
 
 void Bbr::set_cwnd(CcState& s, const AckSample& a) {

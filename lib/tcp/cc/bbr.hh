@@ -61,6 +61,7 @@ class Bbr final : public CongestionControl {
   void on_sample(CcState& s, const AckSample& a, uint64_t now) override;
   bool own_slow_start() const override { return true; }
   bool wants_rate_samples() const override { return true; }
+  uint64_t pacing_rate() const override { return pacing_rate_; }
 
   State state() const { return state_; }
   static const char* state_name(State st);
@@ -91,6 +92,7 @@ class Bbr final : public CongestionControl {
 
   State state_ = State::startup;
   double pacing_gain_ = kStartupPacingGain, cwnd_gain_ = kStartupCwndGain;
+  uint64_t pacing_rate_ = 0;       // bytes/s; 0 until the first ACK
   uint64_t bw_[2] = {0, 0};        // max delivery rate in this and the last ProbeBW cycle
   uint64_t min_rtt_ = UINT64_MAX, min_rtt_stamp_ = 0;
   uint64_t probe_rtt_min_ = UINT64_MAX, probe_rtt_min_stamp_ = 0;

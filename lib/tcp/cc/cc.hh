@@ -27,11 +27,11 @@ struct CcState {
   uint32_t ssthresh = UINT32_MAX;  // "arbitrarily high" initially (RFC 5681 3.1)
   uint32_t smss = 536;
   uint32_t flight = 0;       // bytes outstanding when the event happened
-  uint64_t srtt_ns = 0;      // 0 until measured
+  // The smoothed RTT in microseconds, 0 until measured, UINT32_MAX for 71
+  // minutes and more: what the algorithms need of it (Cubic's target, BBR's
+  // first estimate) in 4 bytes (docs/performance.md, "Memory").
+  uint32_t srtt_us = 0;
   bool css = false;          // HyStart++ conservative slow start: a quarter of the growth
-  // Bytes per second the sender should pace at; 0: the algorithm sets none
-  // (the connection then paces only with --pacing, at its default rate).
-  uint64_t pacing_rate = 0;
 };
 
 // A delivery-rate sample (draft-cheng-iccrg-delivery-rate-estimation): the
@@ -91,6 +91,9 @@ class CongestionControl {
   virtual bool own_slow_start() const { return false; }
   // The connection should measure delivery rates for on_sample.
   virtual bool wants_rate_samples() const { return false; }
+  // Bytes per second the sender should pace at; 0: the algorithm sets none
+  // (the connection then paces only with --pacing, at its default rate).
+  virtual uint64_t pacing_rate() const { return 0; }
 };
 
 // Counts round trips by sequence: a round ends when the ACK passes what was
@@ -99,18 +102,16 @@ class RoundCounter {
  public:
   // True when this ACK ended a round (the first ACK starts round 1).
   bool on_ack(uint32_t ack, uint32_t snd_max) {
-    if (started_ && int32_t(ack - end_) < 0) return false;
-    started_ = true;
+    if (rounds_ && int32_t(ack - end_) < 0) return false;
     end_ = snd_max;
-    ++rounds_;
+    if (rounds_ < UINT32_MAX) ++rounds_;  // saturates: 0 means "not started"
     return true;
   }
-  uint64_t rounds() const { return rounds_; }
+  uint32_t rounds() const { return rounds_; }
 
  private:
-  bool started_ = false;
   uint32_t end_ = 0;
-  uint64_t rounds_ = 0;
+  uint32_t rounds_ = 0;
 };
 
 // RFC 9406 CSS_GROWTH_DIVISOR: conservative slow start grows a quarter as fast.

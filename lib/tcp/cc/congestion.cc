@@ -1,19 +1,29 @@
 #include "tcp/cc/congestion.hh"
 
+#include <cstdlib>
+
 namespace ts::tcp {
+
+template <class T>
+void Congestion::make() {
+  static_assert(sizeof(T) <= kImplSize && alignof(T) <= 8);
+  CongestionControl* a = new (impl_) T();
+  // alg() finds the algorithm at the buffer's start: the base is the first
+  // (and only) base of each algorithm, so it sits there; checked once here.
+  if (static_cast<void*>(a) != static_cast<void*>(impl_)) std::abort();
+}
 
 Congestion::Congestion(CcAlgo algo, bool hystart) : hystart_(hystart) {
   switch (algo) {
-    case CcAlgo::newreno: alg_ = &impl_.emplace<NewReno>(); break;
-    case CcAlgo::tahoe: alg_ = &impl_.emplace<Tahoe>(); break;
-    case CcAlgo::reno: alg_ = &impl_.emplace<Reno>(); break;
-    case CcAlgo::cubic: alg_ = &impl_.emplace<Cubic>(); break;
-    case CcAlgo::vegas: alg_ = &impl_.emplace<Vegas>(); break;
-    case CcAlgo::compound: alg_ = &impl_.emplace<Compound>(); break;
-    case CcAlgo::bbr:
-      alg_ = impl_.emplace<std::unique_ptr<Bbr>>(std::make_unique<Bbr>()).get();
-      break;
+    case CcAlgo::newreno: make<NewReno>(); return;
+    case CcAlgo::tahoe: make<Tahoe>(); return;
+    case CcAlgo::reno: make<Reno>(); return;
+    case CcAlgo::cubic: make<Cubic>(); return;
+    case CcAlgo::vegas: make<Vegas>(); return;
+    case CcAlgo::compound: make<Compound>(); return;
+    case CcAlgo::bbr: make<OutOfLineBbr>(); return;
   }
+  std::abort();  // not a CcAlgo: the configuration's parser accepts only those
 }
 
 void Congestion::start(uint32_t smss, uint32_t cwnd, uint32_t ssthresh) {

@@ -7,8 +7,10 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
+#include <cstddef>
 #include <memory>
-#include <variant>
+#include <new>
 
 #include "tcp/cc/bbr.hh"
 #include "tcp/cc/cc.hh"
@@ -26,6 +28,7 @@ namespace ts::tcp {
 class Congestion {
  public:
   Congestion(CcAlgo algo, bool hystart);
+  ~Congestion() { alg().~CongestionControl(); }
   Congestion(const Congestion&) = delete;
   Congestion& operator=(const Congestion&) = delete;
 
@@ -39,7 +42,7 @@ class Congestion {
   // algorithm grows the window when the window limited the sender.
   void on_ack(uint32_t acked, uint64_t rtt_ns, uint32_t ack, uint32_t snd_max,
               bool cwnd_limited, bool probe_slow_start, uint64_t now) {
-    if (hystart_.searching() && probe_slow_start && in_slow_start() && !alg_->own_slow_start())
+    if (hystart_.searching() && probe_slow_start && in_slow_start() && !alg().own_slow_start())
       hystart_.on_ack(s_, rtt_ns, ack, snd_max);
     // The window grows only while it limits sending (RFC 7661; RFC 9438 5.8):
     // an application that sends little must not build up a huge cwnd to burst
@@ -58,13 +61,15 @@ class Congestion {
   void on_recovery_exit(uint64_t now) { alg().on_recovery_exit(s_, now); }
   // Every ACK of new data, after on_ack and the recovery unit (cc.hh).
   void on_sample(const AckSample& a, uint64_t now) { alg().on_sample(s_, a, now); }
-  bool wants_rate_samples() const { return alg_->wants_rate_samples(); }
+  bool wants_rate_samples() const { return algorithm().wants_rate_samples(); }
   // Bytes per second the algorithm asks to pace at; 0: none.
-  uint64_t pacing_rate() const { return s_.pacing_rate; }
+  uint64_t pacing_rate() const { return algorithm().pacing_rate(); }
   // Sending resumes after idle, or the window is capped from outside
   // (ensemble sharing): the algorithm restarts its growth from `window`.
   void on_idle(uint32_t window, uint64_t now) { alg().on_idle(s_, window, now); }
-  void set_srtt(uint64_t srtt_ns) { s_.srtt_ns = srtt_ns; }
+  void set_srtt(uint64_t srtt_ns) {
+    s_.srtt_us = uint32_t(std::min<uint64_t>(srtt_ns / 1000, UINT32_MAX));
+  }
   // Loss recovery sets the window directly (RFC 6582's inflation, PRR).
   void set_cwnd(uint32_t cwnd) { s_.cwnd = cwnd; }
   void set_ssthresh(uint32_t ssthresh) { s_.ssthresh = ssthresh; }
@@ -73,18 +78,51 @@ class Congestion {
   uint32_t ssthresh() const { return s_.ssthresh; }
   uint32_t smss() const { return s_.smss; }
   bool in_slow_start() const { return s_.cwnd < s_.ssthresh; }
-  const CongestionControl& algorithm() const { return *alg_; }
+  const CongestionControl& algorithm() const {
+    return *std::launder(reinterpret_cast<const CongestionControl*>(impl_));
+  }
 
  private:
-  CongestionControl& alg() { return *alg_; }
+  CongestionControl& alg() { return *std::launder(reinterpret_cast<CongestionControl*>(impl_)); }
+  template <class T>
+  void make();
 
+  // BBR's state (three times Cubic's, and run by few connections) is out of
+  // line, behind this forwarder, so that every other connection does not
+  // carry it (docs/performance.md, "Memory").
+  class OutOfLineBbr final : public CongestionControl {
+   public:
+    const char* name() const override { return b_->name(); }
+    void init(CcState& s) override { b_->init(s); }
+    void on_ack(CcState& s, uint32_t acked, uint64_t now) override { b_->on_ack(s, acked, now); }
+    void on_congestion(CcState& s, CongestionSignal sig, uint64_t now) override {
+      b_->on_congestion(s, sig, now);
+    }
+    void on_recovery_exit(CcState& s, uint64_t now) override { b_->on_recovery_exit(s, now); }
+    void on_idle(CcState& s, uint32_t window, uint64_t now) override {
+      b_->on_idle(s, window, now);
+    }
+    void on_sample(CcState& s, const AckSample& a, uint64_t now) override {
+      b_->on_sample(s, a, now);
+    }
+    bool own_slow_start() const override { return b_->own_slow_start(); }
+    bool wants_rate_samples() const override { return b_->wants_rate_samples(); }
+    uint64_t pacing_rate() const override { return b_->pacing_rate(); }
+
+   private:
+    std::unique_ptr<Bbr> b_ = std::make_unique<Bbr>();
+  };
+  static constexpr size_t kImplSize =
+      std::max({sizeof(NewReno), sizeof(Cubic), sizeof(Tahoe), sizeof(Reno), sizeof(Vegas),
+                sizeof(Compound), sizeof(OutOfLineBbr)});
+
+  // The algorithm, constructed in place. Every algorithm derives from
+  // CongestionControl, whose virtual table tells them apart, so neither a
+  // variant's index nor a pointer to the base is kept beside it
+  // (docs/performance.md, "Memory").
+  alignas(8) unsigned char impl_[kImplSize];
   CcState s_;
-  // The algorithm's own state, inline up to Cubic's size; BBR's (three times
-  // that, and run by few connections) is out of line, so that every other
-  // connection does not carry it (docs/performance.md, "Memory").
-  std::variant<std::unique_ptr<Bbr>, NewReno, Cubic, Tahoe, Reno, Vegas, Compound> impl_;
-  CongestionControl* alg_;  // the alternative impl_ holds, or the Bbr it points to
-  HyStart hystart_;         // disabled: searching() is false from the start
+  HyStart hystart_;  // disabled: searching() is false from the start
 };
 
 }  // namespace ts::tcp

@@ -6,7 +6,9 @@
 namespace ts::tcp {
 
 void Cubic::init(CcState&) {
-  w_max_ = w_last_max_ = k_ = origin_ = w_est_ = cwnd_frac_ = 0;
+  w_max_ = k_ = origin_ = w_est_ = 0;
+  last_max_cwnd_ = 0;
+  cwnd_frac_ = 0;
   epoch_start_ = kNoEpoch;
 }
 
@@ -39,7 +41,7 @@ void Cubic::on_ack(CcState& s, uint32_t acked, uint64_t now) {
   const double segs_acked = double(acked) / s.smss;
   const double cwnd = double(s.cwnd) / s.smss;
   // RFC 9438 4.2: the target is W_cubic one RTT ahead, clamped to [cwnd, 1.5 cwnd].
-  const double rtt = s.srtt_ns ? double(s.srtt_ns) / 1e9 : 0.1;
+  const double rtt = s.srtt_us ? double(s.srtt_us) / 1e6 : 0.1;
   const double t = double(now - epoch_start_) / 1e9;
   double target = w_cubic(t + rtt);
   target = std::clamp(target, cwnd, 1.5 * cwnd);
@@ -55,10 +57,10 @@ void Cubic::on_ack(CcState& s, uint32_t acked, uint64_t now) {
   }
   const double grow = (target - cwnd) / cwnd * segs_acked;  // RFC 9438 4.4 / 4.5
   if (grow <= 0) return;
-  cwnd_frac_ += grow;
-  const double whole = std::floor(cwnd_frac_);
+  const double frac = cwnd_frac_ + grow;
+  const double whole = std::floor(frac);
+  cwnd_frac_ = float(frac - whole);
   if (whole >= 1) {
-    cwnd_frac_ -= whole;
     const double next = double(s.cwnd) + whole * s.smss;
     s.cwnd = next > double(UINT32_MAX / 2) ? UINT32_MAX / 2 : uint32_t(next);
   }
@@ -67,11 +69,11 @@ void Cubic::on_ack(CcState& s, uint32_t acked, uint64_t now) {
 void Cubic::on_congestion(CcState& s, CongestionSignal sig, uint64_t) {
   const double cwnd = double(s.cwnd) / s.smss;
   // RFC 9438 4.7 fast convergence: release bandwidth when the maximum shrinks.
-  if (cwnd < w_last_max_)
+  if (s.cwnd < last_max_cwnd_)
     w_max_ = cwnd * (1.0 + kBeta) / 2.0;
   else
     w_max_ = cwnd;
-  w_last_max_ = cwnd;
+  last_max_cwnd_ = s.cwnd;
   // RFC 9438 4.6: ssthresh = cwnd * beta, at least 2 segments.
   const double reduced = std::max(cwnd * kBeta, 2.0);
   s.ssthresh = uint32_t(reduced * s.smss);

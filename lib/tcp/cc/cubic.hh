@@ -30,11 +30,13 @@ class Cubic final : public CongestionControl {
   void start_epoch(const CcState& s, uint64_t now);
 
   double w_max_ = 0;        // segments, the window before the last reduction
-  double w_last_max_ = 0;   // for fast convergence (RFC 9438 4.7)
   double k_ = 0;            // seconds
   double origin_ = 0;       // segments: W at the inflection point
   double w_est_ = 0;        // segments: the Reno-friendly estimate (RFC 9438 4.3)
-  double cwnd_frac_ = 0;    // fractional segments carried between ACKs
+  // The last two in 4 bytes each, so that Cubic fits the 56 bytes the other
+  // inline algorithms take (docs/performance.md, "Memory"):
+  uint32_t last_max_cwnd_ = 0;  // bytes: cwnd at the last reduction, for fast convergence (4.7)
+  float cwnd_frac_ = 0;         // fractional segments carried between ACKs (below 1)
   // When the current epoch started; kNoEpoch between epochs (a time no
   // clock reaches, so that no flag beside it pads the state by 8 bytes).
   static constexpr uint64_t kNoEpoch = UINT64_MAX;
