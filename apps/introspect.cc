@@ -86,7 +86,6 @@ std::pair<std::string, std::string> connection_row(const tcp::Connection& c, uin
   else if (c.persist_deadline()) timer = "persist:" + ms(c.persist_deadline(), now);
   else if (c.time_wait_deadline()) timer = "timewait:" + ms(c.time_wait_deadline(), now);
   else if (c.keepalive_deadline()) timer = "keepalive:" + ms(c.keepalive_deadline(), now);
-  const uint64_t since = c.established_at();
   // Telemetry strings hold at most 127 characters: a connection is two.
   char a[128], b[128];
   std::snprintf(a, sizeof a, "%s %zu %zu %s:%u %s:%u %s", tcp::state_name(c.state()),
@@ -99,7 +98,7 @@ std::pair<std::string, std::string> connection_row(const tcp::Connection& c, uin
                 c.cwnd() / std::max<uint32_t>(c.smss(), 1),
                 (unsigned long long)c.retransmitted_bytes(), (unsigned long long)c.bytes_acked(),
                 (unsigned long long)c.bytes_received(),
-                (unsigned long long)(since && now > since ? (now - since) / 1'000'000 : 0),
+                (unsigned long long)c.established_for_ms(now),
                 (unsigned long long)(c.held_back_for(now) / 1'000'000), c.persist_entries());
   return {a, b};
 }

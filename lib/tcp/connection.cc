@@ -51,7 +51,7 @@ uint8_t window_shift_for(uint32_t rcvbuf) {
 
 namespace {
 
-constexpr uint64_t kPawsIdleNs = 24ull * 24 * 3600 * 1'000'000'000;  // RFC 7323 5.5
+constexpr uint32_t kPawsIdleS = 24u * 24 * 3600;  // RFC 7323 5.5
 constexpr uint64_t kSecond = 1'000'000'000;
 
 // The transitions of RFC 9293's state diagram (3.3.2) that this
@@ -83,7 +83,7 @@ bool Connection::accepts_new_syn(const SegmentIn& s) const {
 
 bool Connection::reusable_for_connect(uint64_t now) const {
   if (state_ != State::time_wait || !opt_.ts) return false;
-  const uint64_t entered = timers_.time_wait - 2 * cfg_.msl_ns;
+  const uint64_t entered = timers_.idle - 2 * cfg_.msl_ns;
   return now >= entered + 2'000'000;  // two ticks of the 1 ms timestamp clock
 }
 
@@ -98,6 +98,11 @@ inline void Connection::set_state(State s) {
   state_changed_ = true;
 }
 
+// The target of docs/performance.md ("Memory"): a connection in at most 512
+// bytes, its rarely used parts out of line. A member added without a place
+// for it fails here.
+static_assert(sizeof(Connection) <= 512, "tcp::Connection grew past 512 bytes");
+
 Connection::Connection(const TcpConfig* config, const FourTuple& tuple, const Host& host,
                        Events* events, uint16_t mtu, BufferPool* pool)
     : cfg_(*config),
@@ -106,9 +111,9 @@ Connection::Connection(const TcpConfig* config, const FourTuple& tuple, const Ho
       tuple_(tuple),
       sndbuf_(std::max<uint32_t>(cfg_.sndbuf, 1), pool),
       rcvbuf_(std::max<uint32_t>(cfg_.rcvbuf, 1), pool),
+      rtt_(cfg_.rto_initial_ns),
       mtu_(mtu),
       our_mss_(uint16_t(std::clamp<int>(std::min<int>(cfg_.mss, int(mtu) - 40), 64, 65495))),
-      rtt_(cfg_.rto_initial_ns),
       cc_(cfg_.cc, cfg_.hystart) {
   rcv_.wscale = cfg_.window_scaling ? window_shift_for(uint32_t(rcvbuf_.capacity())) : 0;
   rcv_.mss = std::min<uint32_t>(536, our_mss_);
@@ -233,7 +238,7 @@ void Connection::take_peer_syn(const SegmentIn& syn, uint64_t now) {
   take_syn_options(*syn.options);
   if (opt_.ts) {
     ts_.recent = syn.options->tsval;
-    ts_.recent_age = now;
+    ts_.recent_age_s = uint32_t(now / kSecond);
     ts_.recent_valid = true;
   }
   snd_.wnd = snd_.max_wnd = syn.window;  // never scaled in a SYN (RFC 7323 2.2)
@@ -319,7 +324,7 @@ void Connection::take_fastopen_answer(const SegmentIn& seg) {
 void Connection::enter_established(uint64_t now) {
   set_state(State::established);
   was_established_ = true;
-  established_ns_ = now;
+  established_ms_ = uint32_t(now / 1'000'000);
   last_progress_ = now;
   ++ctr().tcp_conn_established;
   // One SMSS if the SYN or SYN-ACK had to be retransmitted (RFC 5681 3.1).
@@ -334,7 +339,7 @@ void Connection::enter_established(uint64_t now) {
   start_window(cwnd, ssthresh);
   if (retries_.syn_retransmitted && !rtt_.has_sample())
     rtt_.floor_rto(3 * kSecond, cfg_.rto_max_ns);  // RFC 6298 5.7
-  if (cfg_.keepalive) timers_.keepalive = now + cfg_.keepalive_idle_ns;
+  if (cfg_.keepalive) timers_.idle = now + cfg_.keepalive_idle_ns;
   if (snd_.fin_queued) set_state(State::fin_wait_1);  // shutdown() came during the handshake
   pending_ |= kEvConnected;
 }
@@ -423,7 +428,7 @@ bool Connection::paws_reject(const SegmentIn& seg, uint64_t now) {
   if (!opt_.ts || !seg.options->has_timestamps || !ts_.recent_valid || (seg.flags & rst))
     return false;
   if (seq_ge(seg.options->tsval, ts_.recent)) return false;
-  if (now - ts_.recent_age > kPawsIdleNs) {  // RFC 7323 5.5: TS.Recent too old to trust
+  if (uint32_t(now / kSecond) - ts_.recent_age_s > kPawsIdleS) {  // RFC 7323 5.5: TS.Recent too old to trust
     ts_.recent_valid = false;
     return false;
   }
@@ -466,7 +471,7 @@ void Connection::input_synchronized(const SegmentIn& seg, uint64_t now) {
     // The peer's FIN again: our last ACK was lost. Acknowledge it and restart
     // the 2 MSL timer (RFC 9293 3.10.7.4, TIME-WAIT).
     acks_.now = true;
-    timers_.time_wait = now + 2 * cfg_.msl_ns;
+    wait_2msl(now);
     return;
   }
   if (state_ == State::syn_received && (seg.flags & syn) && !(seg.flags & ack) &&
@@ -498,12 +503,13 @@ void Connection::input_synchronized(const SegmentIn& seg, uint64_t now) {
   }
   last_rx_ = now;
   retries_.keepalives = 0;
-  if (cfg_.keepalive && synchronized(state_)) timers_.keepalive = now + cfg_.keepalive_idle_ns;
+  if (cfg_.keepalive && (state_ == State::established || state_ == State::close_wait))
+    timers_.idle = now + cfg_.keepalive_idle_ns;
   // RFC 7323 4.3: remember the timestamp to echo.
   if (opt_.ts && o.has_timestamps && seq_le(seg.seq, ts_.last_ack_sent) &&
       (!ts_.recent_valid || seq_ge(o.tsval, ts_.recent))) {
     ts_.recent = o.tsval;
-    ts_.recent_age = now;
+    ts_.recent_age_s = uint32_t(now / kSecond);
     ts_.recent_valid = true;
   }
 
@@ -706,7 +712,7 @@ void Connection::our_fin_acknowledged(uint64_t now) {
     case State::fin_wait_1:
       set_state(State::fin_wait_2);
       // After close() nobody will read: do not wait for the peer forever.
-      if (app_closed_) timers_.time_wait = now + 2 * cfg_.msl_ns;
+      if (app_closed_) wait_2msl(now);
       break;
     case State::closing:
       enter_time_wait(now);
@@ -765,7 +771,7 @@ void Connection::process_data(const SegmentIn& seg, uint64_t now) {
       pending_ |= kEvReadable;
     }
   }
-  if (rcv_.fin_pending && rcvbuf_.next() >= rcv_.fin_pos) process_fin(now);
+  if (rcv_.fin_pending && seq_ge(rcv_.nxt, rcv_.fin_seq)) process_fin(now);
 }
 
 void Connection::take_fin(const SegmentIn& seg, uint64_t now) {
@@ -780,7 +786,7 @@ void Connection::take_fin(const SegmentIn& seg, uint64_t now) {
              seq_lt(fin_seq, rcv_.nxt + uint32_t(rcvbuf_.capacity()))) {
     // Beyond a hole: act on it once the data before it has arrived.
     rcv_.fin_pending = true;
-    rcv_.fin_pos = rcvbuf_.next() + (fin_seq - rcv_.nxt);
+    rcv_.fin_seq = fin_seq;
   }
 }
 
@@ -810,8 +816,8 @@ void Connection::process_fin(uint64_t now) {
 
 void Connection::enter_time_wait(uint64_t now) {
   set_state(State::time_wait);
-  timers_.time_wait = now + 2 * cfg_.msl_ns;
-  timers_.rto = timers_.keepalive = 0;
+  wait_2msl(now);
+  timers_.rto = 0;
   if (cold_) cold_->persist = 0;
   // Nothing is left to send; what the application has not read stays.
   park_rings();
@@ -895,10 +901,10 @@ void Connection::shutdown(uint64_t now) {
 }
 
 void Connection::close(uint64_t now) {
+  const bool waited = waits_2msl();
   app_closed_ = true;
   rcvbuf_.consume(rcvbuf_.readable_size());
-  if (state_ == State::fin_wait_2 && !timers_.time_wait)
-    timers_.time_wait = now + 2 * cfg_.msl_ns;
+  if (state_ == State::fin_wait_2 && !waited) wait_2msl(now);
   shutdown(now);
 }
 

@@ -300,8 +300,8 @@ class Connection {
   uint64_t rto_deadline() const { return timers_.rto; }
   uint64_t delack_deadline() const { return timers_.delack; }
   uint64_t persist_deadline() const { return cold_ ? cold_->persist : 0; }
-  uint64_t keepalive_deadline() const { return timers_.keepalive; }
-  uint64_t time_wait_deadline() const { return timers_.time_wait; }
+  uint64_t keepalive_deadline() const { return waits_2msl() ? 0 : timers_.idle; }
+  uint64_t time_wait_deadline() const { return waits_2msl() ? timers_.idle : 0; }
   uint64_t bytes_acked() const { return snd_.syn_acked ? snd_.una_pos : 0; }
   uint64_t bytes_received() const { return rcvbuf_.next(); }
   uint64_t bytes_consumed() const { return rcvbuf_.read_offset(); }
@@ -352,8 +352,11 @@ class Connection {
   }
   // Whether our SYN (or SYN-ACK) had to be sent again.
   bool syn_retransmitted() const { return retries_.syn_retransmitted; }
-  // When the handshake completed (0: it never did).
-  uint64_t established_at() const { return established_ns_; }
+  // Milliseconds since the handshake completed (0: it never did). Kept in 32
+  // bits of milliseconds, so the count starts again after 49.7 days.
+  uint64_t established_for_ms(uint64_t now) const {
+    return was_established_ ? uint32_t(uint32_t(now / 1'000'000) - established_ms_) : 0;
+  }
   CloseReason close_reason() const { return reason_; }
 
  private:
@@ -483,105 +486,96 @@ class Connection {
   uint32_t flight() const { return snd_.max - snd_.una; }
   bool fin_in_seq_space() const { return snd_.fin_queued && snd_.fin_sent; }
   uint64_t held_since() const { return cold_ ? cold_->held_since : 0; }
+  // Timers::idle holds the 2 MSL wait, not the keepalive timer.
+  bool waits_2msl() const {
+    return state_ == State::time_wait || (state_ == State::fin_wait_2 && app_closed_);
+  }
+  void wait_2msl(uint64_t now) { timers_.idle = now + 2 * cfg_.msl_ns; }
   TcpCounters& ctr() const { return host_.ctr; }
   RtoBounds rto_bounds() const { return {cfg_.rto_min_ns, cfg_.rto_max_ns}; }
   // The receive window we last promised, from RCV.NXT.
   uint32_t advertised() const { return seq_gt(rcv_.adv, rcv_.nxt) ? rcv_.adv - rcv_.nxt : 0; }
 
   // The members are ordered so that the small ones fill what alignment
-  // would otherwise leave empty (docs/performance.md, "Memory").
+  // would otherwise leave empty, including the tail padding of the member
+  // structs ([[no_unique_address]] lets the next member start there); see
+  // docs/performance.md, "Memory". The comments give the groups, not the
+  // order.
   const TcpConfig& cfg_;
   const Host& host_;
   Events* ev_;
   FourTuple tuple_;
-  State state_ = State::closed;
-  bool started_ = false;
-  bool was_established_ = false;  // the handshake completed (the MSS is the peer's)
-  bool app_closed_ = false;       // close(): nobody reads any more
-  CloseReason reason_ = CloseReason::normal;
-  bool fo_accepted_ = false;  // Fast Open server: the SYN's data was taken before the handshake
-  struct Options {
-    bool ws = false, ts = false, sack = false;
-  } opt_;
-  // Retries: how many times something went unanswered (the persist
-  // timer's count is in Cold).
-  struct Retries {
-    uint8_t syn_sends = 0;
-    bool syn_retransmitted = false;
-    uint8_t timeouts = 0;  // consecutive RTOs
-    uint8_t keepalives = 0;
-  } retries_;
   uint32_t smss_ = 536;  // data bytes per segment
 
   // Send sequence variables (RFC 9293 3.3.1) and our FIN.
   struct SendSeq {
+    uint64_t una_pos = 0;  // stream offset of the byte at una (once the SYN is acknowledged)
     uint32_t iss = 0, una = 0, nxt = 0;
     uint32_t max = 0;  // after the highest sequence sent (nxt is wound back below it by a timeout)
     uint32_t wl1 = 0, wl2 = 0;
     uint32_t wnd = 0, max_wnd = 0;
     uint32_t sml = 0;      // end of the last small segment sent (Minshall's Nagle)
-    uint64_t una_pos = 0;  // stream offset of the byte at una (once the SYN is acknowledged)
+    uint32_t fin_seq = 0;
     uint8_t wscale = 0;    // the peer's window shift
     bool syn_acked = false;
     bool fin_queued = false;  // shutdown(): FIN follows the last byte
     bool fin_sent = false;
-    uint32_t fin_seq = 0;
-  } snd_;
+  };
+  [[no_unique_address]] SendSeq snd_;
   // Receive sequence variables and the peer's FIN.
   struct RecvSeq {
     uint32_t irs = 0, nxt = 0;
     uint32_t adv = 0;      // the right edge we promised (RCV.NXT + RCV.WND as advertised)
-    uint8_t wscale = 0;    // our window shift
     uint32_t mss = 536;    // largest segment seen: what "full-sized" means for delayed ACKs
+    // With fin_pending, a FIN seen beyond a hole: it is within the window, so
+    // its sequence number tells when RCV.NXT reaches it.
+    uint32_t fin_seq = 0;
+    uint8_t wscale = 0;    // our window shift
     bool fin_received = false;
-    bool fin_pending = false;  // FIN seen beyond a hole, at stream offset fin_pos
-    uint64_t fin_pos = 0;
-  } rcv_;
+    bool fin_pending = false;
+  };
+  [[no_unique_address]] RecvSeq rcv_;
+  State state_ = State::closed;
+  bool started_ = false;
+  bool was_established_ = false;  // the handshake completed (the MSS is the peer's)
+  bool app_closed_ = false;       // close(): nobody reads any more
+  CloseReason reason_ = CloseReason::normal;
+  uint32_t tag_ = 0;  // set_tag()
+  uint32_t established_ms_ = 0;  // when (modulo 2^32 ms): established_for_ms()
   SendBuffer sndbuf_;
   RecvBuffer rcvbuf_;
-
-  // Sizes and what the handshake negotiated (also smss_ and opt_, above).
-  uint16_t mtu_;
-  uint16_t our_mss_;
-  // ACK generation.
-  struct Acks {
-    bool now = false;       // owed at once
-    bool coalesce = false;  // may be deferred to the end of the receive burst
-    bool deferred = false;  // one was deferred to the end of the burst
-    uint8_t unacked_full = 0;
-  } acks_;
-  // RFC 7323 timestamps.
-  struct Timestamps {
-    uint64_t recent_age = 0;
-    uint32_t offset = 0, recent = 0, last_ack_sent = 0;
-    bool recent_valid = false;
-  } ts_;
-  uint32_t hint_ssthresh_ = 0, hint_cwnd_ = 0;
 
   // Timers: absolute deadlines, 0 when off.
   // The persist and pacing timers are in Cold, with the rest of their state.
   struct Timers {
-    uint64_t rto = 0, delack = 0, keepalive = 0, time_wait = 0;
+    uint64_t rto = 0, delack = 0;
+    // The keepalive timer, or, while waits_2msl(), the 2 MSL wait of
+    // TIME-WAIT (or of FIN-WAIT-2 after close()): one slot, as keepalive has
+    // nothing to probe once our FIN is acknowledged (on_timer() reads it by
+    // the state).
+    uint64_t idle = 0;
     uint64_t park = 0;  // emptied rings go back to the pool (TcpConfig::ring_park_ns)
     uint64_t next() const {
       // 0 (off) wraps to the largest value: the earliest of those armed,
       // without a branch per timer (pairwise: conditional moves; a list loops).
-      const uint64_t a =
-          std::min(std::min(rto - 1, delack - 1), std::min(keepalive - 1, time_wait - 1));
-      const uint64_t m = std::min(a, park - 1);
+      const uint64_t m = std::min(std::min(rto - 1, delack - 1), std::min(idle - 1, park - 1));
       return m == UINT64_MAX ? UINT64_MAX : m + 1;
     }
-    void clear() { rto = delack = keepalive = time_wait = park = 0; }
+    void clear() { rto = delack = idle = park = 0; }
   } timers_;
-  RttEstimator rtt_;
+  [[no_unique_address]] RttEstimator rtt_;
+  // Sizes and what the handshake negotiated (also smss_ and opt_).
+  uint16_t mtu_;
   // The segment being timed for an RTT sample (Karn's rule), and whether the
   // next timestamp echo should stand in for it.
   struct RttTiming {
+    uint64_t start = 0;
+    uint32_t seq = 0;
     bool on = false;
     bool need_ts_sample = false;  // the timed segment was retransmitted
-    uint32_t seq = 0;
-    uint64_t start = 0;
-  } timing_;
+  };
+  [[no_unique_address]] RttTiming timing_;
+  uint16_t our_mss_;
   uint64_t last_rx_ = 0, last_tx_ = 0;
 
   // Congestion control and loss recovery. The recovery state (scoreboard,
@@ -590,9 +584,11 @@ class Connection {
   // the connection acts as a fresh Recovery would (recovery_on_ack), so a
   // connection that never loses carries a pointer instead
   // (docs/performance.md, "Memory").
-  Congestion cc_;
+  [[no_unique_address]] Congestion cc_;
+  // The path cache's window and ssthresh (0: none), until the handshake
+  // completes and the window starts (enter_established).
+  uint32_t hint_cwnd_ = 0;
   std::unique_ptr<Recovery> rec_;
-  uint64_t established_ns_ = 0;
   // A Fast Open client's cookie, news and handshake state, out of line:
   // taken when connect() asks for Fast Open, and so also what marks an active
   // open trying it; other connections carry a pointer (docs/fastopen.md,
@@ -642,16 +638,43 @@ class Connection {
   }
   DeliveryRate* rate() const { return cold_ ? cold_->rate.get() : nullptr; }
   uint64_t last_progress_ = 0;  // when SND.UNA or RCV.NXT last advanced (stalled_for)
-
+  uint64_t armed_at_ = UINT64_MAX;  // set_timer_armed()
+  // RFC 7323 timestamps.
+  struct Timestamps {
+    uint32_t offset = 0, recent = 0, last_ack_sent = 0;
+    // When TS.Recent was taken, in seconds (the rule that reads it, RFC
+    // 7323 5.5, counts 24 days).
+    uint32_t recent_age_s = 0;
+    bool recent_valid = false;
+  };
+  [[no_unique_address]] Timestamps ts_;
+  bool fo_accepted_ = false;  // Fast Open server: the SYN's data was taken before the handshake
+  struct Options {
+    bool ws = false, ts = false, sack = false;
+  } opt_;
   // Events waiting for notify().
   static constexpr uint8_t kEvConnected = 1, kEvReadable = 2, kEvWritable = 4,
                            kEvPeerClosed = 8, kEvClosed = 16;
   uint8_t pending_ = 0;
   bool notifying_ = false;
   bool output_owed_ = false;  // an application call inside a handler wants output
+  uint32_t hint_ssthresh_ = 0;  // with hint_cwnd_
+  // Retries: how many times something went unanswered (the persist
+  // timer's count is in Cold).
+  struct Retries {
+    uint8_t syn_sends = 0;
+    bool syn_retransmitted = false;
+    uint8_t timeouts = 0;  // consecutive RTOs
+    uint8_t keepalives = 0;
+  } retries_;
+  // ACK generation.
+  struct Acks {
+    bool now = false;       // owed at once
+    bool coalesce = false;  // may be deferred to the end of the receive burst
+    bool deferred = false;  // one was deferred to the end of the burst
+    uint8_t unacked_full = 0;
+  } acks_;
   bool state_changed_ = true;  // since the Observer was last told
-  uint32_t tag_ = 0;  // set_tag()
-  uint64_t armed_at_ = UINT64_MAX;  // set_timer_armed()
 };
 
 }  // namespace ts::tcp

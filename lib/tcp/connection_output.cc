@@ -401,19 +401,16 @@ void Connection::on_timer(uint64_t now) {
     notify(now);
     return;
   }
-  if (timers_.time_wait && now >= timers_.time_wait) {
-    timers_.time_wait = 0;
-    if (state_ == State::time_wait || state_ == State::fin_wait_2) {
-      enter_closed(CloseReason::normal);
-      notify(now);
-      return;
-    }
+  if (timers_.idle && now >= timers_.idle && waits_2msl()) {
+    timers_.idle = 0;
+    enter_closed(CloseReason::normal);
+    notify(now);
+    return;
   }
   if (timers_.rto && now >= timers_.rto) on_rto(now);
   if (state_ != State::closed && cold_ && cold_->persist && now >= cold_->persist)
     on_persist(now);
-  if (state_ != State::closed && timers_.keepalive && now >= timers_.keepalive)
-    on_keepalive(now);
+  if (state_ != State::closed && timers_.idle && now >= timers_.idle) on_keepalive(now);
   if (cold_ && cold_->pace && now >= cold_->pace) cold_->pace = 0;  // output() sends
   if (timers_.park && now >= timers_.park) {
     timers_.park = 0;
@@ -558,14 +555,14 @@ void Connection::on_persist(uint64_t now) {
 }
 
 void Connection::on_keepalive(uint64_t now) {
-  timers_.keepalive = 0;
+  timers_.idle = 0;
   if (!cfg_.keepalive || (state_ != State::established && state_ != State::close_wait)) return;
   if (snd_.max != snd_.una) {  // data outstanding: the retransmission timer watches
-    timers_.keepalive = now + cfg_.keepalive_idle_ns;
+    timers_.idle = now + cfg_.keepalive_idle_ns;
     return;
   }
   if (retries_.keepalives == 0 && now - last_rx_ < cfg_.keepalive_idle_ns) {
-    timers_.keepalive = last_rx_ + cfg_.keepalive_idle_ns;
+    timers_.idle = last_rx_ + cfg_.keepalive_idle_ns;
     return;
   }
   if (retries_.keepalives >= cfg_.keepalive_probes) {
@@ -575,7 +572,7 @@ void Connection::on_keepalive(uint64_t now) {
   send_probe(now);
   ++retries_.keepalives;
   ++ctr().tcp_keepalive_probes;
-  timers_.keepalive = now + cfg_.keepalive_interval_ns;
+  timers_.idle = now + cfg_.keepalive_interval_ns;
 }
 
 }  // namespace ts::tcp

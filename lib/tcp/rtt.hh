@@ -31,7 +31,7 @@ class RttEstimator {
       rttvar_ = rttvar_ - rttvar_ / 4 + err / 4;  // beta = 1/4
       srtt_ = srtt_ - srtt_ / 8 + rtt_ns / 8;     // alpha = 1/8
     }
-    min_rtt_ = std::min(min_rtt_, rtt_ns);
+    min_rtt_ = uint32_t(std::min<uint64_t>({min_rtt_, rtt_ns, kNoMin - 1}));
     // K = 4; G (clock granularity) is 1 us here.
     rto_ = std::clamp<uint64_t>(srtt_ + std::max<uint64_t>(1000, 4 * rttvar_), b.min_ns, b.max_ns);
     backoff_ = 0;
@@ -51,7 +51,10 @@ class RttEstimator {
   bool has_sample() const { return has_sample_; }
   uint64_t srtt() const { return srtt_; }
   uint64_t rttvar() const { return rttvar_; }
-  uint64_t min_rtt() const { return min_rtt_; }
+  // The smallest sample (UINT64_MAX: none); kept in 32 bits of nanoseconds,
+  // so a path whose every sample is 4.29 s or more reads as 4.29 s
+  // (docs/performance.md, "Memory").
+  uint64_t min_rtt() const { return min_rtt_ == kNoMin ? UINT64_MAX : min_rtt_; }
   // Raises the RTO to at least v until the first sample (RFC 6298 5.7).
   void floor_rto(uint64_t v, uint64_t max_ns) {
     if (has_sample_) return;
@@ -68,9 +71,11 @@ class RttEstimator {
   }
 
  private:
-  uint64_t srtt_ = 0, rttvar_ = 0, min_rtt_ = UINT64_MAX;
+  static constexpr uint32_t kNoMin = UINT32_MAX;
+  uint64_t srtt_ = 0, rttvar_ = 0;
   uint64_t rto_;  // within the bounds, before backoff
-  unsigned backoff_ = 0;
+  uint32_t min_rtt_ = kNoMin;  // ns
+  uint8_t backoff_ = 0;
   bool has_sample_ = false;
 };
 

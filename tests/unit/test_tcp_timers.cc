@@ -142,3 +142,86 @@ TEST(RttEstimator, FollowsRfc6298) {
   for (int i = 0; i < 40; ++i) r.backoff();
   EXPECT_EQ(r.rto(b.max_ns), 60'000'000'000u);  // the maximum, without overflow
 }
+
+// The minimum is kept in 32 bits of nanoseconds: "none" until a sample, a
+// sample of 4.29 s or more reads as the largest value below "none".
+TEST(RttEstimator, MinimumSaturatesInsteadOfWrapping) {
+  const RtoBounds b{200'000'000, 60'000'000'000};
+  RttEstimator r(1'000'000'000);
+  EXPECT_EQ(r.min_rtt(), UINT64_MAX);
+  r.sample(5'000'000'000, b);  // 5 s: would wrap to 0.7 s in 32 bits
+  EXPECT_EQ(r.min_rtt(), uint64_t(UINT32_MAX) - 1);
+  EXPECT_EQ(r.srtt(), 5'000'000'000u);  // SRTT keeps its 64 bits
+  r.sample(30'000'000, b);
+  EXPECT_EQ(r.min_rtt(), 30'000'000u);
+  r.sample(90'000'000, b);
+  EXPECT_EQ(r.min_rtt(), 30'000'000u);
+}
+
+static TcpConfig keepalive_after(uint64_t idle_ns) {
+  TcpConfig cfg;
+  cfg.keepalive = true;
+  cfg.keepalive_idle_ns = idle_ns;
+  return cfg;
+}
+
+// Keepalive and the 2 MSL wait share one timer slot: keepalive while the
+// connection may still send, the 2 MSL wait once close() left FIN-WAIT-2
+// nobody to read for, and in TIME-WAIT.
+TEST(TcpKeepalive, GivesWayToTheTwoMslWaitAfterClose) {
+  Harness h(keepalive_after(10 * kSec));
+  h.establish_active();
+  EXPECT_EQ(h.conn->keepalive_deadline(), h.now + 10 * kSec);
+  EXPECT_EQ(h.conn->time_wait_deadline(), 0u);
+  h.conn->close(h.now);
+  h.sent();
+  h.in(h.ack_all());
+  ASSERT_EQ(h.conn->state(), State::fin_wait_2);
+  EXPECT_EQ(h.conn->time_wait_deadline(), h.now + 60 * kSec);  // 2 MSL, MSL 30 s
+  EXPECT_EQ(h.conn->keepalive_deadline(), 0u);
+  // Data after close() is counted and acknowledged, but does not push the
+  // wait back as it would push back a keepalive.
+  const uint64_t deadline = h.conn->time_wait_deadline();
+  h.now += kSec;
+  h.in(h.data(5001, bytes(10)));
+  EXPECT_EQ(h.conn->time_wait_deadline(), deadline);
+  h.run_until(deadline - 1);
+  EXPECT_EQ(h.conn->state(), State::fin_wait_2);
+  h.run_until(deadline);
+  EXPECT_EQ(h.conn->state(), State::closed);
+  EXPECT_EQ(h.app.reason, CloseReason::normal);
+  EXPECT_EQ(h.ctr.tcp_keepalive_probes, 0u);
+}
+
+// A half-closed connection (shutdown(), still reading) keeps no 2 MSL wait:
+// the keepalive deadline armed before falls due without closing it, and
+// close() then starts the wait.
+TEST(TcpKeepalive, AHalfClosedConnectionWaitsForTheCloseNotTheSlot) {
+  Harness h(keepalive_after(10 * kSec));
+  h.establish_active();
+  h.conn->shutdown(h.now);
+  h.sent();
+  h.in(h.ack_all());
+  ASSERT_EQ(h.conn->state(), State::fin_wait_2);
+  EXPECT_EQ(h.conn->time_wait_deadline(), 0u);
+  h.run_until(h.now + 120 * kSec);
+  EXPECT_EQ(h.conn->state(), State::fin_wait_2);  // still reading
+  h.in(h.data(5001, bytes(10, 3)));
+  EXPECT_EQ(h.app.data, bytes(10, 3));
+  h.conn->close(h.now);
+  EXPECT_EQ(h.conn->time_wait_deadline(), h.now + 60 * kSec);
+  h.run_until(h.now + 60 * kSec);
+  EXPECT_EQ(h.conn->state(), State::closed);
+}
+
+// The handshake's time is kept in 32 bits of milliseconds: the age reads
+// right across the counter's wrap.
+TEST(TcpTimes, EstablishedAgeIsInMillisecondsAcrossTheWrap) {
+  Harness h;
+  h.now = (uint64_t(UINT32_MAX) - 500) * 1'000'000;  // 0.5 s before the wrap
+  EXPECT_EQ(h.conn->established_for_ms(h.now), 0u);   // not yet established
+  h.establish_active();
+  const uint64_t t0 = h.now;
+  EXPECT_EQ(h.conn->established_for_ms(t0 + 1'500'000'000), 1500u);
+  EXPECT_EQ(h.conn->established_for_ms(t0 + 999'999), 0u);
+}
