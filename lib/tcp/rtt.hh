@@ -31,7 +31,8 @@ class RttEstimator {
       rttvar_ = rttvar_ - rttvar_ / 4 + err / 4;  // beta = 1/4
       srtt_ = srtt_ - srtt_ / 8 + rtt_ns / 8;     // alpha = 1/8
     }
-    min_rtt_ = uint32_t(std::min<uint64_t>({min_rtt_, rtt_ns, kNoMin - 1}));
+    const uint32_t m = uint32_t(std::min<uint64_t>(rtt_ns, kNoMin - 1));  // below "none"
+    if (m < min_rtt_) min_rtt_ = m;
     // K = 4; G (clock granularity) is 1 us here.
     rto_ = std::clamp<uint64_t>(srtt_ + std::max<uint64_t>(1000, 4 * rttvar_), b.min_ns, b.max_ns);
     backoff_ = 0;

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "tcp/cc/congestion.hh"
 #include "tcp/cc/cubic.hh"
 #include "tcp/cc/newreno.hh"
 #include "tcp/cc/registry.hh"
@@ -165,4 +166,26 @@ TEST(Cubic, RenoFriendlyRegionKeepsUpWithReno) {
   // alpha = 3 (1 - 0.7) / 1.7 ~ 0.53 segments per RTT while below W_max = 20
   // (from 14: 10 RTTs stay below it); the cubic curve alone would barely move.
   EXPECT_NEAR(double(s.cwnd - start) / 1000, 10 * 0.53, 1.0);
+}
+
+// Congestion builds each algorithm in place and finds it through its virtual
+// table; BBR's state sits out of line behind a forwarder. Each algorithm is
+// the one asked for, starts its window, and only BBR sets a pacing rate.
+TEST(Congestion, BuildsEachAlgorithmInPlace) {
+  for (const CcAlgo algo : {CcAlgo::newreno, CcAlgo::cubic, CcAlgo::tahoe, CcAlgo::reno,
+                            CcAlgo::vegas, CcAlgo::compound, CcAlgo::bbr}) {
+    Congestion c(algo, true);
+    EXPECT_STREQ(c.algorithm().name(), cc_name(algo));
+    c.start(1000, 10'000, UINT32_MAX / 2);
+    EXPECT_EQ(c.cwnd(), 10'000u) << cc_name(algo);
+    EXPECT_EQ(c.smss(), 1000u);
+    if (algo == CcAlgo::bbr) {
+      // Before a bandwidth sample: the window per RTT (1 ms without one) at
+      // Startup's gain.
+      EXPECT_EQ(c.pacing_rate(), uint64_t(Bbr::kStartupPacingGain * 10'000 * 1000));
+      EXPECT_TRUE(c.wants_rate_samples());
+    } else {
+      EXPECT_EQ(c.pacing_rate(), 0u) << cc_name(algo);
+    }
+  }
 }

@@ -62,6 +62,7 @@ class Bbr final : public CongestionControl {
   bool own_slow_start() const override { return true; }
   bool wants_rate_samples() const override { return true; }
   uint64_t pacing_rate() const override { return pacing_rate_; }
+  bool sets_pacing_rate() const override { return true; }
 
   State state() const { return state_; }
   static const char* state_name(State st);

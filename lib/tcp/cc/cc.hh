@@ -94,6 +94,8 @@ class CongestionControl {
   // Bytes per second the sender should pace at; 0: the algorithm sets none
   // (the connection then paces only with --pacing, at its default rate).
   virtual uint64_t pacing_rate() const { return 0; }
+  // Whether pacing_rate() may be other than 0 (asked once, at construction).
+  virtual bool sets_pacing_rate() const { return false; }
 };
 
 // Counts round trips by sequence: a round ends when the ACK passes what was

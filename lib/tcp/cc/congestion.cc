@@ -11,6 +11,7 @@ void Congestion::make() {
   // alg() finds the algorithm at the buffer's start: the base is the first
   // (and only) base of each algorithm, so it sits there; checked once here.
   if (static_cast<void*>(a) != static_cast<void*>(impl_)) std::abort();
+  paces_ = a->sets_pacing_rate();
 }
 
 Congestion::Congestion(CcAlgo algo, bool hystart) : hystart_(hystart) {

@@ -63,7 +63,9 @@ class Congestion {
   void on_sample(const AckSample& a, uint64_t now) { alg().on_sample(s_, a, now); }
   bool wants_rate_samples() const { return algorithm().wants_rate_samples(); }
   // Bytes per second the algorithm asks to pace at; 0: none.
-  uint64_t pacing_rate() const { return algorithm().pacing_rate(); }
+  // (A flag read per segment instead of a virtual call for the algorithms
+  // that set none.)
+  uint64_t pacing_rate() const { return paces_ ? algorithm().pacing_rate() : 0; }
   // Sending resumes after idle, or the window is capped from outside
   // (ensemble sharing): the algorithm restarts its growth from `window`.
   void on_idle(uint32_t window, uint64_t now) { alg().on_idle(s_, window, now); }
@@ -108,6 +110,7 @@ class Congestion {
     bool own_slow_start() const override { return b_->own_slow_start(); }
     bool wants_rate_samples() const override { return b_->wants_rate_samples(); }
     uint64_t pacing_rate() const override { return b_->pacing_rate(); }
+    bool sets_pacing_rate() const override { return b_->sets_pacing_rate(); }
 
    private:
     std::unique_ptr<Bbr> b_ = std::make_unique<Bbr>();
@@ -121,7 +124,8 @@ class Congestion {
   // variant's index nor a pointer to the base is kept beside it
   // (docs/performance.md, "Memory").
   alignas(8) unsigned char impl_[kImplSize];
-  CcState s_;
+  [[no_unique_address]] CcState s_;  // paces_ takes its tail padding
+  bool paces_ = false;               // the algorithm's sets_pacing_rate()
   HyStart hystart_;  // disabled: searching() is false from the start
 };
 
