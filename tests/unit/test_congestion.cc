@@ -189,3 +189,14 @@ TEST(Congestion, BuildsEachAlgorithmInPlace) {
     }
   }
 }
+
+// The window state keeps SRTT in microseconds; a measured RTT below one
+// stays measured (1 us) rather than reading as "none" (BBR would then
+// assume 1 ms, Cubic 100 ms).
+TEST(Congestion, AnRttBelowAMicrosecondStaysMeasured) {
+  Congestion c(CcAlgo::bbr, false);
+  c.set_srtt(500);
+  c.start(1000, 10'000, UINT32_MAX / 2);
+  // The initial window per microsecond at Startup's gain: 2.77e10 bytes/s.
+  EXPECT_NEAR(double(c.pacing_rate()), Bbr::kStartupPacingGain * 10'000 * 1e6, 1e4);
+}

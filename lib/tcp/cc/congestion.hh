@@ -70,7 +70,8 @@ class Congestion {
   // (ensemble sharing): the algorithm restarts its growth from `window`.
   void on_idle(uint32_t window, uint64_t now) { alg().on_idle(s_, window, now); }
   void set_srtt(uint64_t srtt_ns) {
-    s_.srtt_us = uint32_t(std::min<uint64_t>(srtt_ns / 1000, UINT32_MAX));
+    // A measured RTT below 1 us stays measured (1 us), not "none" (0).
+    s_.srtt_us = srtt_ns ? uint32_t(std::clamp<uint64_t>(srtt_ns / 1000, 1, UINT32_MAX)) : 0;
   }
   // Loss recovery sets the window directly (RFC 6582's inflation, PRR).
   void set_cwnd(uint32_t cwnd) { s_.cwnd = cwnd; }
