@@ -428,7 +428,8 @@ bool Connection::paws_reject(const SegmentIn& seg, uint64_t now) {
   if (!opt_.ts || !seg.options->has_timestamps || !ts_.recent_valid || (seg.flags & rst))
     return false;
   if (seq_ge(seg.options->tsval, ts_.recent)) return false;
-  if (uint32_t(now / kSecond) - ts_.recent_age_s > kPawsIdleS) {  // RFC 7323 5.5: TS.Recent too old to trust
+  // RFC 7323 5.5: TS.Recent too old to trust.
+  if (uint32_t(now / kSecond) - ts_.recent_age_s > kPawsIdleS) {
     ts_.recent_valid = false;
     return false;
   }

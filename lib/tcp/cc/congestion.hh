@@ -6,9 +6,9 @@
 // RFC says so (NewReno's inflation, PRR).
 #pragma once
 
-#include <cstdint>
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <new>
 
