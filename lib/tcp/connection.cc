@@ -504,8 +504,7 @@ void Connection::input_synchronized(const SegmentIn& seg, uint64_t now) {
   }
   last_rx_ = now;
   retries_.keepalives = 0;
-  if (cfg_.keepalive && (state_ == State::established || state_ == State::close_wait))
-    timers_.idle = now + cfg_.keepalive_idle_ns;
+  if (keeps_alive()) timers_.idle = now + cfg_.keepalive_idle_ns;
   // RFC 7323 4.3: remember the timestamp to echo.
   if (opt_.ts && o.has_timestamps && seq_le(seg.seq, ts_.last_ack_sent) &&
       (!ts_.recent_valid || seq_ge(o.tsval, ts_.recent))) {

@@ -491,6 +491,11 @@ class Connection {
     return state_ == State::time_wait || (state_ == State::fin_wait_2 && app_closed_);
   }
   void wait_2msl(uint64_t now) { timers_.idle = now + 2 * cfg_.msl_ns; }
+  // Keepalive probes only while we may still send: the states it is armed
+  // and acted on in.
+  bool keeps_alive() const {
+    return cfg_.keepalive && (state_ == State::established || state_ == State::close_wait);
+  }
   TcpCounters& ctr() const { return host_.ctr; }
   RtoBounds rto_bounds() const { return {cfg_.rto_min_ns, cfg_.rto_max_ns}; }
   // The receive window we last promised, from RCV.NXT.

@@ -556,7 +556,7 @@ void Connection::on_persist(uint64_t now) {
 
 void Connection::on_keepalive(uint64_t now) {
   timers_.idle = 0;
-  if (!cfg_.keepalive || (state_ != State::established && state_ != State::close_wait)) return;
+  if (!keeps_alive()) return;
   if (snd_.max != snd_.una) {  // data outstanding: the retransmission timer watches
     timers_.idle = now + cfg_.keepalive_idle_ns;
     return;
