@@ -190,7 +190,10 @@ int run_demo(const DemoArgs& a) {
   stack::StackConfig server_cfg = iface(kServerIp), client_cfg = iface(kClientIp);
   apply_defence_args(a.defences, server_cfg.tcp);
   apply_defence_args(a.defences, client_cfg.tcp);
-  for (auto* c : {&server_cfg, &client_cfg}) apply_cc_args(a.pools.cc, a.pools.no_sack, a.pools.pacing, c->tcp.tcp);
+  for (auto* c : {&server_cfg, &client_cfg}) {
+    apply_cc_args(a.pools.cc, a.pools.no_sack, a.pools.pacing, c->tcp.tcp);
+    c->tcp.coalesce = !a.pools.no_gro;
+  }
   const std::string& sep = a.fastopen.separate_fin_side;
   if (!sep.empty() && sep != "gen" && sep != "serve" && sep != "both")
     usage_error("--separate-fin '" + sep + "' is not gen, serve or both");

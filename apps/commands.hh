@@ -17,6 +17,7 @@ struct PoolArgs {
   std::string cc = "cubic";         // congestion control (--cc list)
   bool no_sack = false;
   bool pacing = false;              // --pacing (docs/congestion.md)
+  bool no_gro = false;              // --no-gro (docs/performance.md)
 };
 
 // Defences (docs/defences.md): SYN cookies for listeners, and when

@@ -104,6 +104,11 @@ void add_pools(CLI::App* app, PoolArgs& p) {
       ->type_name("BYTES")
       ->capture_default_str();
   add_cc(app, p.cc, p.no_sack, p.pacing);
+  app->add_flag("--no-gro", p.no_gro,
+                "Hand TCP each received segment as it arrived, instead of merging a receive "
+                "burst's in-order data segments of one connection into one (receive "
+                "coalescing, the stack's own GRO: one pass and one ACK per run; "
+                "docs/performance.md)");
 }
 
 void add_defences(CLI::App* app, DefenceArgs& d, bool listens) {

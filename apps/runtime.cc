@@ -87,6 +87,7 @@ void apply_pool_args(const PoolArgs& a, stack::TcpLayerConfig& t) {
   t.max_connections = uint32_t(*n);
   t.buffer_memory = size_t(*bytes);
   apply_cc_args(a.cc, a.no_sack, a.pacing, t.tcp);
+  t.coalesce = !a.no_gro;
 }
 
 int print_cc_list() {

@@ -46,7 +46,7 @@ struct ConnFixture {
     syn_opts.has_timestamps = true;
     syn_opts.tsval = 1;
     syn_opts.tsecr = 1000;
-    tcp::SegmentIn synack{5000, 1001, wire::tcpflag::syn | wire::tcpflag::ack, 65535, 0, &syn_opts, {}};
+    tcp::SegmentIn synack{5000, 1001, wire::tcpflag::syn | wire::tcpflag::ack, 65535, 0, 0, &syn_opts, {}};
     now += 1'000'000;
     conn->input(synack, now);
     ts_opts.has_timestamps = true;
@@ -54,11 +54,11 @@ struct ConnFixture {
   }
   tcp::SegmentIn data(uint32_t seq) {
     ts_opts.tsval = ++tsval;
-    return {seq, conn->snd_nxt(), wire::tcpflag::ack, 65535, 0, &ts_opts, payload};
+    return {seq, conn->snd_nxt(), wire::tcpflag::ack, 65535, 0, 0, &ts_opts, payload};
   }
   tcp::SegmentIn ack(uint32_t ackno) {
     ts_opts.tsval = ++tsval;
-    return {peer_seq, ackno, wire::tcpflag::ack, 65535, 0, &ts_opts, {}};
+    return {peer_seq, ackno, wire::tcpflag::ack, 65535, 0, 0, &ts_opts, {}};
   }
 
   tcp::TcpConfig cfg;  // the connection shares it

@@ -37,7 +37,8 @@ TcpLayer::TcpLayer(IpOutput& ip, const TcpLayerConfig& cfg, const std::array<uin
       buffers_(cfg.buffer_memory, &counters.tcp_buffer_refused),
       pool_(new ConnStorage[cfg.max_connections]),
       half_(half_capacity(cfg)),
-      timers_(uint32_t(cfg.max_connections + half_capacity(cfg))) {
+      timers_(uint32_t(cfg.max_connections + half_capacity(cfg))),
+      gro_(cfg.coalesce) {
   slots_.reserve(cfg.max_connections);
   free_.reserve(cfg.max_connections);
   half_free_.reserve(half_.size());
@@ -278,6 +279,14 @@ tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Ev
 void TcpLayer::input(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, uint64_t now) {
   now_ = now;
   const tcp::FourTuple t{ip.dst, ip.src, seg.dst_port, seg.src_port};
+  if (gro_.held()) {
+    if (gro_.append(t, seg)) {
+      ++ctr_.tcp_segs_in;
+      ++ctr_.tcp_segs_coalesced;
+      return;
+    }
+    deliver_coalesced();  // first: nothing overtakes the run
+  }
   uint32_t id = table_.find(t);
   if (id != FlowTable::kNone && is_half_open(id)) {
     half_open_input(id - cfg_.max_connections, ip, seg);
@@ -296,6 +305,10 @@ void TcpLayer::input(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, uint64_
     // Ensemble sharing: the window is published at a bounded rate, before
     // the segment (a SYN-ACK then finds the share already settled).
     if (publish_windows_ && s.in_cache && now >= s.next_publish) publish_window(s, now);
+    if (gro_.enabled() && Coalescer::can_start(seg)) {
+      gro_.hold(t, id, s.generation, seg);  // delivered when the run ends
+      return;
+    }
     s.conn->input(tcp::SegmentIn::from(seg), now);
     return;
   }
@@ -437,8 +450,18 @@ void TcpLayer::on_ack_deferred(tcp::Connection& c) {
   burst_acks_.push_back({c.tag(), slots_[c.tag()].generation});
 }
 
+void TcpLayer::deliver_coalesced() {
+  uint32_t id = 0, gen = 0;
+  const wire::TcpRepr& seg = gro_.take(id, gen);
+  Slot& s = slots_[id];
+  // The connection is still there unless an application (a UDP receiver's,
+  // say) closed it between two segments of the burst.
+  if (s.conn && s.generation == gen) s.conn->input(tcp::SegmentIn::from(seg), now_);
+}
+
 void TcpLayer::end_of_burst(uint64_t now) {
   now_ = now;
+  if (gro_.held()) deliver_coalesced();
   // Indexes, not iterators: an ACK sent here may wake the application, which
   // may open connections (but cannot defer another ACK until the next burst).
   for (size_t i = 0; i < burst_acks_.size(); ++i) {

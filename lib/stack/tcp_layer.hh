@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "stack/coalescer.hh"
 #include "stack/flow_table.hh"
 #include "stack/ip_output.hh"
 #include "stack/path_cache.hh"
@@ -127,6 +128,9 @@ struct TcpLayerConfig {
   // (the per-core port pool of docs/multicore.md).
   const FlowPlacement* placement = nullptr;
   uint16_t core = 0;
+  // Receive coalescing (docs/performance.md): in-order data segments of one
+  // connection within a receive burst reach it as one segment.
+  bool coalesce = true;
 };
 
 class TcpLayer final : public tcp::Output, public tcp::Observer {
@@ -327,6 +331,8 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   // held by a TIME-WAIT connection that is reclaimed for it.
   bool take_port(tcp::FourTuple& t, uint16_t p);
   void build_port_pool();
+  // Hands the coalesced run to its connection.
+  void deliver_coalesced();
 
   IpOutput& ip_;
   const uint16_t mtu_;
@@ -354,6 +360,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   TimerWheel timers_;  // one timer per slot and per half-open entry
   std::vector<std::pair<uint32_t, uint32_t>> reap_;  // slot, generation
   std::vector<std::pair<uint32_t, uint32_t>> burst_acks_;  // slot, generation
+  Coalescer gro_;  // the run of segments held during a receive burst
   // Per source address, where its port search starts: an offset into the
   // ephemeral range, or into the pool with several cores.
   std::vector<uint32_t> src_cursor_;

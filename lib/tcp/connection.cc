@@ -748,9 +748,14 @@ void Connection::process_data(const SegmentIn& seg, uint64_t now) {
     acks_.now = true;  // a duplicate, or the segment filled a hole
   } else {
     // In order: delayed ACK, but at least every `delack_segments` full-sized
-    // segments (RFC 9293 3.8.6.3).
-    rcv_.mss = std::max<uint32_t>(rcv_.mss, uint32_t(seg.payload.size()));
-    if (seg.payload.size() >= rcv_.mss) ++acks_.unacked_full;
+    // segments (RFC 9293 3.8.6.3). A coalesced run counts as the segments it
+    // was: its full ones are the whole multiples of their size.
+    const uint32_t size = seg.gro_size ? seg.gro_size : uint32_t(seg.payload.size());
+    rcv_.mss = std::max(rcv_.mss, size);
+    if (size >= rcv_.mss) {
+      const size_t full = seg.gro_size ? seg.payload.size() / size : 1;
+      acks_.unacked_full = uint8_t(std::min<size_t>(acks_.unacked_full + full, 255));
+    }
     if (acks_.unacked_full >= cfg_.delack_segments) {
       if (acks_.coalesce && host_.observer) {
         if (!acks_.deferred) {

@@ -76,11 +76,14 @@ struct SegmentIn {
   uint8_t flags = 0;
   uint16_t window = 0;  // as on the wire
   uint16_t urgent = 0;
+  // Several segments merged by receive coalescing: the size of each (the last
+  // may be smaller); 0 for a segment as it arrived.
+  uint16_t gro_size = 0;
   const wire::TcpOptions* options = nullptr;  // never null for real segments
   std::span<const uint8_t> payload;
 
   static SegmentIn from(const wire::TcpRepr& r) {
-    return {r.seq, r.ack, r.flags, r.window, r.urgent, &r.options, r.payload};
+    return {r.seq, r.ack, r.flags, r.window, r.urgent, r.gro_size, &r.options, r.payload};
   }
 };
 

@@ -10,6 +10,7 @@ namespace ts::tcp {
 // X(name, is_drop, description)
 #define TS_TCP_COUNTERS(X)                                                                       \
   X(tcp_segs_in, false, "TCP segments received for connections")                                 \
+  X(tcp_segs_coalesced, false, "of those, segments merged into the one before them (receive coalescing)") \
   X(tcp_segs_out, false, "TCP segments sent")                                                    \
   X(tcp_data_segs_out, false, "TCP segments sent carrying data")                                 \
   X(tcp_retransmits, false, "TCP segments retransmitted")                                        \

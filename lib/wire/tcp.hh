@@ -104,6 +104,10 @@ struct TcpRepr {
   uint8_t flags = 0;
   uint16_t window = 0;  // as on the wire, before scaling
   uint16_t urgent = 0;
+  // Received segments only: the size of each of the segments receive
+  // coalescing merged into this one (docs/performance.md, "Receive
+  // coalescing"); 0 when it arrived as it is. Never on the wire.
+  uint16_t gro_size = 0;
   TcpOptions options;
   std::span<const uint8_t> payload;
 

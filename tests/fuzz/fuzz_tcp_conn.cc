@@ -98,7 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     o.has_timestamps = data[1] & 8;
     o.tsval = 100;
     opts.push_back(o);
-    SegmentIn syn{peer_seq, 0, wire::tcpflag::syn, 65535, 0, &opts.back(), {}};
+    SegmentIn syn{peer_seq, 0, wire::tcpflag::syn, 65535, 0, 0, &opts.back(), {}};
     c.accept(syn, 3000, 0, now);
   } else {
     c.connect(3000, 0, now);

@@ -306,7 +306,7 @@ struct Pair {
     for (const Sent& s : q) {
       opts.push_back(s.seg.options);
       payloads.push_back(s.payload);
-      SegmentIn in{s.seg.seq, s.seg.ack, s.seg.flags, s.seg.window, 0, &opts.back(), payloads.back()};
+      SegmentIn in{s.seg.seq, s.seg.ack, s.seg.flags, s.seg.window, 0, 0, &opts.back(), payloads.back()};
       to.input(in, now);
     }
   }

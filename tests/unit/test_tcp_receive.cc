@@ -25,6 +25,28 @@ TEST(TcpReceive, OneSegmentIsAckedAfterTheDelayTwoAtOnce) {
   EXPECT_SENT(h, h.ours(flag::ack, kData, 5001 + 2 * 1448 + 100, {}, 100));
 }
 
+TEST(TcpReceive, ACoalescedRunCountsAsTheSegmentsItWas) {
+  Harness h;
+  h.establish_active();
+  // Three 1000-byte segments merged by receive coalescing: more than two
+  // full-sized segments, acknowledged at once.
+  SegmentIn run = h.data(5001, bytes(3000));
+  run.gro_size = 1000;
+  h.in(run);
+  std::vector<Sent> s = h.take();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].seg.ack, 8001u);
+  EXPECT_EQ(h.app.data.size(), 3000u);
+  // "Full-sized" stays 1000 bytes, not the run's 3000: the next two single
+  // segments are acknowledged together, as they would have been.
+  h.in(h.data(8001, bytes(1000)));
+  EXPECT_SENT(h);
+  h.in(h.data(9001, bytes(1000)));
+  s = h.take();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].seg.ack, 10001u);
+}
+
 TEST(TcpReceive, OutOfOrderDataIsAckedAtOnceWithSackBlocksAndDeliveredWhenTheHoleFills) {
   Harness h;
   h.establish_active();
