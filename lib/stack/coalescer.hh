@@ -18,6 +18,7 @@
 #include <memory>
 
 #include "tcp/four_tuple.hh"
+#include "wire/ipv4.hh"
 #include "wire/tcp.hh"
 
 namespace ts::stack {
@@ -45,8 +46,9 @@ class Coalescer {
   // Starts a run with `seg` (can_start() holds) of flow `t`, for the
   // connection its caller names by `slot` and `generation`; the payload is
   // copied.
-  void hold(const tcp::FourTuple& t, uint32_t slot, uint32_t generation,
-            const wire::TcpRepr& seg) {
+  void hold(const wire::Ipv4Repr& ip, const tcp::FourTuple& t, uint32_t slot,
+            uint32_t generation, const wire::TcpRepr& seg) {
+    ip_ = ip;
     flow_ = t;
     slot_ = slot;
     generation_ = generation;
@@ -82,10 +84,11 @@ class Coalescer {
   }
 
   // The held run as one segment (gro_size set when it merged more than one),
-  // and whom it is for; valid until the next hold(). Nothing is held
-  // afterwards.
-  const wire::TcpRepr& take(uint32_t& slot, uint32_t& generation) {
+  // its IP header, and whom it is for; valid until the next hold(). Nothing
+  // is held afterwards.
+  const wire::TcpRepr& take(const wire::Ipv4Repr*& ip, uint32_t& slot, uint32_t& generation) {
     held_ = false;
+    ip = &ip_;
     slot = slot_;
     generation = generation_;
     return seg_;
@@ -106,6 +109,7 @@ class Coalescer {
   }
 
   std::unique_ptr<uint8_t[]> buf_;
+  wire::Ipv4Repr ip_;
   tcp::FourTuple flow_;
   wire::TcpRepr seg_;
   uint32_t slot_ = 0, generation_ = 0;

@@ -287,6 +287,12 @@ void TcpLayer::input(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, uint64_
     }
     deliver_coalesced();  // first: nothing overtakes the run
   }
+  dispatch(ip, seg, t, gro_.enabled());
+}
+
+inline void TcpLayer::dispatch(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg,
+                               const tcp::FourTuple& t, bool may_hold) {
+  const uint64_t now = now_;
   uint32_t id = table_.find(t);
   if (id != FlowTable::kNone && is_half_open(id)) {
     half_open_input(id - cfg_.max_connections, ip, seg);
@@ -305,8 +311,10 @@ void TcpLayer::input(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, uint64_
     // Ensemble sharing: the window is published at a bounded rate, before
     // the segment (a SYN-ACK then finds the share already settled).
     if (publish_windows_ && s.in_cache && now >= s.next_publish) publish_window(s, now);
-    if (gro_.enabled() && Coalescer::can_start(seg)) {
-      gro_.hold(t, id, s.generation, seg);  // delivered when the run ends
+    // Receive coalescing: only data the connection takes in order now, so a
+    // run never hides duplicate ACKs that out-of-order data calls for.
+    if (may_hold && Coalescer::can_start(seg) && s.conn->in_order_at(seg.seq)) {
+      gro_.hold(ip, t, id, s.generation, seg);  // delivered when the run ends
       return;
     }
     s.conn->input(tcp::SegmentIn::from(seg), now);
@@ -452,11 +460,17 @@ void TcpLayer::on_ack_deferred(tcp::Connection& c) {
 
 void TcpLayer::deliver_coalesced() {
   uint32_t id = 0, gen = 0;
-  const wire::TcpRepr& seg = gro_.take(id, gen);
+  const wire::Ipv4Repr* ip = nullptr;
+  const wire::TcpRepr& seg = gro_.take(ip, id, gen);
   Slot& s = slots_[id];
-  // The connection is still there unless an application (a UDP receiver's,
-  // say) closed it between two segments of the burst.
-  if (s.conn && s.generation == gen) s.conn->input(tcp::SegmentIn::from(seg), now_);
+  if (s.conn && s.generation == gen) {
+    s.conn->input(tcp::SegmentIn::from(seg), now_);
+    return;
+  }
+  // An application (a UDP receiver's, say) closed the connection between
+  // two segments of the burst: the run goes where any segment of its flow
+  // now goes (never held again, so its buffer stays as it is).
+  dispatch(*ip, seg, {ip->dst, ip->src, seg.dst_port, seg.src_port}, false);
 }
 
 void TcpLayer::end_of_burst(uint64_t now) {

@@ -331,6 +331,11 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   // held by a TIME-WAIT connection that is reclaimed for it.
   bool take_port(tcp::FourTuple& t, uint16_t p);
   void build_port_pool();
+  // Input after the coalescing step: to a connection, a half-open entry or
+  // a listener; a data segment may be held (may_hold) to start a run.
+  // Inlined: it is the body of input(), and otherwise costs a call per segment.
+  [[gnu::always_inline]] inline void dispatch(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg,
+                                              const tcp::FourTuple& t, bool may_hold);
   // Hands the coalesced run to its connection.
   void deliver_coalesced();
 

@@ -287,6 +287,12 @@ class Connection {
   uint32_t snd_una() const { return snd_.una; }
   uint32_t snd_nxt() const { return snd_.nxt; }
   uint32_t rcv_nxt() const { return rcv_.nxt; }
+  // Whether data starting at `seq` would be taken in order now, with nothing
+  // waiting in reassembly: receive coalescing (docs/performance.md) merges
+  // only such data, so out-of-order segments keep their ACK each.
+  bool in_order_at(uint32_t seq) const {
+    return receives_data(state_) && seq == rcv_.nxt && !rcvbuf_.has_out_of_order();
+  }
   uint32_t rcv_window() const { return uint32_t(rcvbuf_.window()); }
   uint8_t snd_wscale() const { return snd_.wscale; }
   uint8_t rcv_wscale() const { return rcv_.wscale; }

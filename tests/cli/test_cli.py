@@ -367,7 +367,7 @@ r = run(["demo", "--mode", "bulk", "--conns", "1", "--duration", "1s", "--no-gro
 res = json.load(open(jt)) if os.path.exists(jt) else {}
 serve_ctr = res.get("counters", {}).get("serve", {})
 check(r.returncode == 0 and merged > 0 and serve_ctr.get("tcp_segs_in", 0) > 1000 and
-      serve_ctr.get("tcp_segs_coalesced", -1) == 0 and
+      serve_ctr.get("tcp_segs_coalesced", 0) == 0 and  # counters at zero are left out
       res.get("bytes", {}).get("retransmitted", 1) == 0,
       "demo --mode bulk: %d segments merged by receive coalescing, none with --no-gro" % merged,
       r.stdout[-1500:] + r.stderr[-500:])

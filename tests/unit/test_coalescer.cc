@@ -17,6 +17,7 @@ using wire::tcpflag::psh;
 
 namespace {
 
+const wire::Ipv4Repr kIp{*wire::Ipv4Addr::parse("10.0.0.2"), *wire::Ipv4Addr::parse("10.0.0.1")};
 const tcp::FourTuple kFlow{*wire::Ipv4Addr::parse("10.0.0.1"), *wire::Ipv4Addr::parse("10.0.0.2"),
                            80, 40000};
 
@@ -54,14 +55,15 @@ TEST(Coalescer, MergesARunOfEqualSegmentsIntoOne) {
   Segs s;
   const wire::TcpRepr first = s.data(1000, 1448);
   ASSERT_TRUE(Coalescer::can_start(first));
-  c.hold(kFlow, 3, 11, first);
+  c.hold(kIp, kFlow, 3, 11, first);
   EXPECT_TRUE(c.append(kFlow, s.data(2448, 1448)));
   EXPECT_TRUE(c.append(kFlow, s.data(3896, 1448)));
   // A shorter last segment with PSH joins and ends the run.
   EXPECT_TRUE(c.append(kFlow, s.data(5344, 100, ack | psh)));
   EXPECT_FALSE(c.append(kFlow, s.data(5444, 1448)));
   uint32_t slot = 0, gen = 0;
-  const wire::TcpRepr& run = c.take(slot, gen);
+  const wire::Ipv4Repr* ip = nullptr;
+  const wire::TcpRepr& run = c.take(ip, slot, gen);
   EXPECT_FALSE(c.held());
   EXPECT_EQ(slot, 3u);
   EXPECT_EQ(gen, 11u);
@@ -76,10 +78,11 @@ TEST(Coalescer, MergesARunOfEqualSegmentsIntoOne) {
 TEST(Coalescer, ALoneSegmentIsHandedOnAsItCame) {
   Coalescer c(true);
   Segs s;
-  c.hold(kFlow, 0, 0, s.data(1000, 500));
+  c.hold(kIp, kFlow, 0, 0, s.data(1000, 500));
   EXPECT_FALSE(c.append(kFlow, s.data(1600, 500)));  // a gap
   uint32_t slot = 0, gen = 0;
-  const wire::TcpRepr& run = c.take(slot, gen);
+  const wire::Ipv4Repr* ip = nullptr;
+  const wire::TcpRepr& run = c.take(ip, slot, gen);
   EXPECT_EQ(run.payload.size(), 500u);
   EXPECT_EQ(run.gro_size, 0u);  // not merged: TCP sees the segment's own size
   EXPECT_TRUE(pattern_from(run, 1000));
@@ -110,7 +113,7 @@ TEST(Coalescer, AnythingThatWouldChangeTheMeaningEndsTheRun) {
   Segs s;
   const auto refused = [&](wire::TcpRepr next, const tcp::FourTuple& flow = kFlow) {
     Coalescer c(true);
-    c.hold(kFlow, 0, 0, s.data(1000, 1000));
+    c.hold(kIp, kFlow, 0, 0, s.data(1000, 1000));
     return !c.append(flow, next);
   };
   EXPECT_FALSE(refused(s.data(2000, 1000)));  // the control: this one joins
@@ -136,7 +139,7 @@ TEST(Coalescer, AnythingThatWouldChangeTheMeaningEndsTheRun) {
   EXPECT_TRUE(refused(r));
   // A short segment ends the run even without PSH.
   Coalescer c(true);
-  c.hold(kFlow, 0, 0, s.data(1000, 1000));
+  c.hold(kIp, kFlow, 0, 0, s.data(1000, 1000));
   EXPECT_TRUE(c.append(kFlow, s.data(2000, 10)));
   EXPECT_FALSE(c.append(kFlow, s.data(2010, 10)));
 }
@@ -145,7 +148,7 @@ TEST(Coalescer, ARunStopsAtTheLargestIpPacket) {
   Coalescer c(true);
   Segs s;
   uint32_t seq = 1000;
-  c.hold(kFlow, 0, 0, s.data(seq, 9000));
+  c.hold(kIp, kFlow, 0, 0, s.data(seq, 9000));
   seq += 9000;
   int joined = 0;
   while (c.append(kFlow, s.data(seq, 9000))) {
@@ -154,7 +157,11 @@ TEST(Coalescer, ARunStopsAtTheLargestIpPacket) {
   }
   EXPECT_EQ(joined, int(Coalescer::kMaxBytes / 9000) - 1);
   uint32_t slot = 0, gen = 0;
-  EXPECT_LE(c.take(slot, gen).payload.size(), Coalescer::kMaxBytes);
+  const wire::Ipv4Repr* ip = nullptr;
+  const wire::TcpRepr& run = c.take(ip, slot, gen);
+  EXPECT_EQ(run.payload.size(), size_t(joined + 1) * 9000);
+  EXPECT_LE(run.payload.size(), Coalescer::kMaxBytes);
+  EXPECT_EQ(ip->src, kIp.src);
 }
 
 // A client sends `total` patterned bytes to a server over two in-memory
@@ -168,13 +175,32 @@ struct Transfer : tcp::Events, stack::Acceptor {
     c.consume(r.size(), now);
   }
 
-  explicit Transfer(bool coalesce) {
+  // The client's frames pass through here: the `drop_nth` frame carrying
+  // data (counted from 1; 0: none) is lost.
+  struct Wire : stack::FrameSink {
+    void take(stack::Packet& p, uint64_t) override {
+      if (p.len > 200 && ++data_frames == drop_nth) {
+        from->free(p);
+        return;
+      }
+      to->deliver(p);
+    }
+    stack::MemDevice *from = nullptr, *to = nullptr;
+    uint64_t data_frames = 0, drop_nth = 0;
+  } wire;
+
+  explicit Transfer(bool coalesce, bool sack = true, uint64_t drop_nth = 0) {
     cs.addr = *wire::Ipv4Cidr::parse("10.0.0.1/24");
     cc.addr = *wire::Ipv4Cidr::parse("10.0.0.2/24");
     cc.secret[0] = 1;
     cs.tcp.coalesce = cc.tcp.coalesce = coalesce;
+    cs.tcp.tcp.sack = cc.tcp.tcp.sack = sack;
     dev_s.wire_to(&dev_c);
-    dev_c.wire_to(&dev_s);
+    wire.from = &dev_c;
+    wire.to = &dev_s;
+    wire.drop_nth = drop_nth;
+    dev_c.set_sink(&wire);
+    dev_s.reserve_rx(4096);
     server = std::make_unique<stack::Stack>(dev_s, cs);
     client = std::make_unique<stack::Stack>(dev_c, cc);
   }
@@ -228,6 +254,28 @@ TEST(Coalescer, ATransferArrivesIntactMostlyMerged) {
   EXPECT_GT(w.tcp_segs_coalesced, w.tcp_segs_in / 2);
   EXPECT_LE(w.tcp_segs_out, wo.tcp_segs_out);
   EXPECT_EQ(w.tcp_retransmits + with.client->counters().tcp.tcp_retransmits, 0u);
+}
+
+}  // namespace
+
+namespace {
+
+// Without SACK, a sender learns of a loss from duplicate ACKs alone: the
+// segments after a hole must not be merged into one (one ACK), or a burst
+// of them gives one duplicate ACK instead of several and the sender waits
+// for its retransmission timer.
+TEST(Coalescer, SegmentsAfterAHoleKeepTheirDuplicateAcks) {
+  constexpr size_t kTotal = 1 << 20;
+  Transfer t(true, false, 40);
+  t.run(kTotal);
+  EXPECT_EQ(t.received, kTotal);
+  EXPECT_TRUE(t.intact);
+  const tcp::TcpCounters& c = t.client->counters().tcp;
+  EXPECT_GE(c.tcp_dup_acks, 3u);
+  EXPECT_GE(c.tcp_fast_recoveries, 1u);
+  EXPECT_EQ(c.tcp_rto_timeouts, 0u);
+  // In order again after the repair, the rest merged as before.
+  EXPECT_GT(t.server->counters().tcp.tcp_segs_coalesced, 0u);
 }
 
 }  // namespace
