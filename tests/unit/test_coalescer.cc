@@ -226,8 +226,9 @@ struct Transfer : tcp::Events, stack::Acceptor {
   }
 
   stack::StackConfig cs, cc;
-  stack::MemDevice dev_s{*wire::MacAddr::parse("02:00:00:00:00:01"), 4096};
+  // The client's device first: the server's, wired to it, goes before it.
   stack::MemDevice dev_c{*wire::MacAddr::parse("02:00:00:00:00:02"), 4096};
+  stack::MemDevice dev_s{*wire::MacAddr::parse("02:00:00:00:00:01"), 4096};
   std::unique_ptr<stack::Stack> server, client;
   uint64_t now = 1'000'000'000;
   size_t received = 0;
