@@ -138,6 +138,10 @@ def run(args, checks, tmp, www, files):
                      "zero windows: the slow reader's (%d seen) and, backed up, ours (%d sent)" %
                      (c.get("tcp_zero_window_seen", 0), c.get("tcp_zero_window_sent", 0)),
                      "\n".join(l for l in out.splitlines() if "tcp_" in l))
+        # How many of Linux's segments arrived in runs that receive coalescing
+        # merged depends on how the port batches them: reported, not required.
+        print("note - echo: %d of %d segments received merged by receive coalescing" %
+              (c.get("tcp_segs_coalesced", 0), c.get("tcp_segs_in", 0)))
 
         # --- gen --mode http against nginx in the peer namespace ---
         access = t.start_nginx(tmp, www)
