@@ -107,7 +107,7 @@ void add_pools(CLI::App* app, PoolArgs& p) {
   app->add_flag("--no-gro", p.no_gro,
                 "Hand TCP each received segment as it arrived, instead of merging a receive "
                 "burst's in-order data segments of one connection into one (receive "
-                "coalescing, the stack's own GRO: one pass and one ACK per run; "
+                "coalescing, the stack's own GRO: TCP's per-segment work once per run; "
                 "docs/performance.md)");
 }
 
