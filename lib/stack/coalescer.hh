@@ -40,7 +40,7 @@ class Coalescer {
   static bool can_start(const wire::TcpRepr& seg) {
     return seg.flags == wire::tcpflag::ack && seg.urgent == 0 && !seg.payload.empty() &&
            seg.payload.size() <= kMaxBytes / 2 && seg.gro_size == 0 &&
-           at_most_timestamps(seg.options);
+           seg.options.at_most_timestamps();
   }
 
   // Starts a run with `seg` (can_start() holds) of flow `t`, for the
@@ -52,11 +52,9 @@ class Coalescer {
     flow_ = t;
     slot_ = slot;
     generation_ = generation;
-    seg_ = seg;
-    len_ = uint32_t(seg.payload.size());
-    std::memcpy(buf_.get(), seg.payload.data(), len_);
-    seg_.payload = {buf_.get(), len_};
-    seg_.gro_size = 0;
+    seg_ = seg;  // gro_size 0: can_start()
+    std::memcpy(buf_.get(), seg.payload.data(), seg.payload.size());
+    seg_.payload = {buf_.get(), seg.payload.size()};
     open_ = true;
     held_ = true;
   }
@@ -65,16 +63,16 @@ class Coalescer {
   // when it does not (the caller then delivers the run first).
   bool append(const tcp::FourTuple& t, const wire::TcpRepr& seg) {
     const uint32_t size = uint32_t(seg.payload.size());
-    const uint32_t first = seg_.gro_size ? seg_.gro_size : len_;
-    if (!open_ || !(t == flow_) || seg.seq != seg_.seq + len_ || seg.ack != seg_.ack ||
+    const uint32_t len = uint32_t(seg_.payload.size());
+    const uint32_t first = seg_.gro_size ? seg_.gro_size : len;
+    if (!open_ || !(t == flow_) || seg.seq != seg_.seq + len || seg.ack != seg_.ack ||
         seg.window != seg_.window || seg.urgent != 0 ||
         (seg.flags & uint8_t(~wire::tcpflag::psh)) != wire::tcpflag::ack || size == 0 ||
-        size > first || len_ + size > kMaxBytes || seg.gro_size != 0 ||
+        size > first || len + size > kMaxBytes || seg.gro_size != 0 ||
         !same_options(seg.options))
       return false;
-    std::memcpy(buf_.get() + len_, seg.payload.data(), size);
-    len_ += size;
-    seg_.payload = {buf_.get(), len_};
+    std::memcpy(buf_.get() + len, seg.payload.data(), size);
+    seg_.payload = {buf_.get(), len + size};
     seg_.gro_size = uint16_t(first);
     seg_.flags |= seg.flags;
     // A short segment or a push ends the run: nothing may follow either
@@ -95,17 +93,13 @@ class Coalescer {
   }
 
  private:
-  static bool at_most_timestamps(const wire::TcpOptions& o) {
-    return !o.has_mss && !o.has_wscale && !o.sack_permitted && o.sack_count == 0 &&
-           !o.has_fastopen && o.unknown == 0;
-  }
   // The held run has at most timestamps (can_start()): equal options are
   // the same timestamps, or none, and nothing else.
   bool same_options(const wire::TcpOptions& o) const {
     const wire::TcpOptions& h = seg_.options;
     return o.has_timestamps == h.has_timestamps &&
            (!o.has_timestamps || (o.tsval == h.tsval && o.tsecr == h.tsecr)) &&
-           at_most_timestamps(o);
+           o.at_most_timestamps();
   }
 
   std::unique_ptr<uint8_t[]> buf_;
@@ -113,7 +107,6 @@ class Coalescer {
   tcp::FourTuple flow_;
   wire::TcpRepr seg_;
   uint32_t slot_ = 0, generation_ = 0;
-  uint32_t len_ = 0;
   bool open_ = false;  // more segments may join
   bool held_ = false;
 };

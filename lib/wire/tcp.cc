@@ -106,8 +106,7 @@ bool TcpOptions::operator==(const TcpOptions& o) const {
 size_t TcpOptions::write(uint8_t* out) const {
   // Every segment after the handshake of a connection with timestamps: NOP,
   // NOP, timestamps (RFC 7323 appendix A's layout), written at once.
-  if (has_timestamps && !has_mss && !sack_permitted && !has_wscale && !has_fastopen &&
-      sack_count == 0) {
+  if (has_timestamps && at_most_timestamps()) {
     if (out) {
       out[0] = tcpopt::nop;
       out[1] = tcpopt::nop;

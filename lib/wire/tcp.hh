@@ -65,6 +65,11 @@ struct TcpOptions {
   // The same options: the SACK blocks and cookie bytes in use compare, the
   // rest of their arrays does not.
   bool operator==(const TcpOptions& o) const;
+  // No option but timestamps (if any): every segment after the handshake.
+  bool at_most_timestamps() const {
+    return !has_mss && !has_wscale && !sack_permitted && sack_count == 0 && !has_fastopen &&
+           unknown == 0;
+  }
   // Encoded length, padded to 4 bytes, at most 40. SACK blocks that do not fit
   // are left out (the first ones are kept: RFC 2018 4 puts the newest first).
   size_t len() const { return write(nullptr); }
