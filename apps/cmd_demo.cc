@@ -193,6 +193,9 @@ int run_demo(const DemoArgs& a) {
   for (auto* c : {&server_cfg, &client_cfg}) {
     apply_cc_args(a.pools.cc, a.pools.no_sack, a.pools.pacing, c->tcp.tcp);
     c->tcp.coalesce = !a.pools.no_gro;
+    // An impaired link loses, duplicates and reorders wire segments: with
+    // --impair no frame carries several (either direction may be impaired).
+    c->tcp.tso = !a.pools.no_tso && !rx.active() && !tx.active();
   }
   const std::string& sep = a.fastopen.separate_fin_side;
   if (!sep.empty() && sep != "gen" && sep != "serve" && sep != "both")

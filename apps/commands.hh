@@ -18,6 +18,7 @@ struct PoolArgs {
   bool no_sack = false;
   bool pacing = false;              // --pacing (docs/congestion.md)
   bool no_gro = false;              // --no-gro (docs/performance.md)
+  bool no_tso = false;              // --no-tso (docs/performance.md)
 };
 
 // Defences (docs/defences.md): SYN cookies for listeners, and when

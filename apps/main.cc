@@ -109,6 +109,10 @@ void add_pools(CLI::App* app, PoolArgs& p) {
                 "burst's in-order data segments of one connection into one (receive "
                 "coalescing, the stack's own GRO: TCP's per-segment work once per run; "
                 "docs/performance.md)");
+  app->add_flag("--no-tso", p.no_tso,
+                "Send every TCP segment as a frame of its own, even where the port offers "
+                "segmentation offload (the in-memory ring port does: a frame of up to 64,000 "
+                "bytes of whole segments goes on whole, as over Linux's veth; docs/performance.md)");
 }
 
 void add_defences(CLI::App* app, DefenceArgs& d, bool listens) {

@@ -88,6 +88,7 @@ void apply_pool_args(const PoolArgs& a, stack::TcpLayerConfig& t) {
   t.buffer_memory = size_t(*bytes);
   apply_cc_args(a.cc, a.no_sack, a.pacing, t.tcp);
   t.coalesce = !a.no_gro;
+  t.tso = !a.no_tso;
 }
 
 int print_cc_list() {

@@ -156,7 +156,7 @@ void plan_dns(const WorkloadArgs& w, const Given& given, workload::GenConfig& g)
                 std::to_string(workload::DatagramLoad::kSlots) + " queries in flight");
   if (!g.dns_tcp)
     refuse_given(given, {"--tfo", "--window", "--max-conns", "--buffer-memory", "--hostcache", "--syncookies",
-                         "--persist-reclaim-after", "--stall-reclaim-after", "--cc", "--no-sack", "--pacing", "--no-gro"},
+                         "--persist-reclaim-after", "--stall-reclaim-after", "--cc", "--no-sack", "--pacing", "--no-gro", "--no-tso"},
                  "--mode dns over UDP (give --tcp)");
   else if (given.has("--timeout"))
     not_applicable("--timeout", "--mode dns over TCP (TCP retransmits instead)");
@@ -311,7 +311,7 @@ WorkloadPlan plan_workload(const WorkloadArgs& w, const CommonArgs& c, uint16_t 
     // Connections, ports and the host cache are TCP's.
     refuse_given(c.given, {"--hostcache", "--max-conns", "--buffer-memory", "--source-ips",
                            "--source-ports", "--syncookies", "--persist-reclaim-after",
-                           "--stall-reclaim-after", "--cc", "--no-sack", "--pacing", "--no-gro"},
+                           "--stall-reclaim-after", "--cc", "--no-sack", "--pacing", "--no-gro", "--no-tso"},
                  "--mode ping");
   }
   g.timeout_ns = parse_duration_required(w.timeout, "--timeout");

@@ -6,6 +6,7 @@
 // docs/performance.md, "Large segments").
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 
 #include "stack/mem_device.hh"
@@ -14,16 +15,16 @@
 namespace ts::bench {
 
 struct WiredPair {
+  // `tso`: the devices offer TCP segmentation offload, frames up to that
+  // large passed on whole (as the demo's ring port does; 0: none).
   template <class Tune>
-  WiredPair(size_t buffers, unsigned prefix, Tune&& tune, uint16_t mtu = 1500)
-      : dev_s(*wire::MacAddr::parse("02:00:00:00:00:01"), buffers, frame_room(mtu)),
-        dev_c(*wire::MacAddr::parse("02:00:00:00:00:02"), buffers, frame_room(mtu)),
-        server(with_mtu(dev_s, mtu), config(cs, "10.0.0.1", prefix, 0, tune, true)),
-        client(with_mtu(dev_c, mtu), config(cc, "10.0.0.2", prefix, 1, tune, false)) {
+  WiredPair(size_t buffers, unsigned prefix, Tune&& tune, uint16_t mtu = 1500, uint16_t tso = 0)
+      : dev_s(*wire::MacAddr::parse("02:00:00:00:00:01"), buffers, frame_room(std::max(mtu, tso))),
+        dev_c(*wire::MacAddr::parse("02:00:00:00:00:02"), buffers, frame_room(std::max(mtu, tso))),
+        server(prepare(dev_s, mtu, tso), config(cs, "10.0.0.1", prefix, 0, tune, true)),
+        client(prepare(dev_c, mtu, tso), config(cc, "10.0.0.2", prefix, 1, tune, false)) {
     dev_s.wire_to(&dev_c);
     dev_c.wire_to(&dev_s);
-    dev_s.set_in_process(true);
-    dev_c.set_in_process(true);
   }
 
   stack::StackConfig cs, cc;
@@ -32,8 +33,11 @@ struct WiredPair {
 
  private:
   static uint32_t frame_room(uint16_t mtu) { return mtu <= 1500 ? 2048 : uint32_t(mtu) + 64; }
-  static stack::MemDevice& with_mtu(stack::MemDevice& d, uint16_t mtu) {
+  // Before the stack is made: its TCP layer reads the offloads once.
+  static stack::MemDevice& prepare(stack::MemDevice& d, uint16_t mtu, uint16_t tso) {
     d.mutable_info().mtu = mtu;
+    d.set_in_process(true);
+    d.set_tso(tso);
     return d;
   }
   template <class Tune>

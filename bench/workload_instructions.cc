@@ -16,14 +16,17 @@ using namespace ts;
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: workload-instructions cps|rr|http|bulk|bulk64k|synflood COUNT\n"
+    std::fprintf(stderr, "usage: workload-instructions cps|rr|http|bulk|bulk-no-tso|bulk64k|synflood COUNT\n"
                          "  cps: COUNT connections; rr, http: COUNT requests; bulk: COUNT MB\n"
-                         "  (bulk64k: over a link with a 64,000-byte MTU, as loopback's);\n"
+                         "  (bulk: MTU 1500 with TSO, as the demo's ring port; bulk-no-tso: without;\n"
+                         "  bulk64k: over a link with a 64,000-byte MTU, as loopback's);\n"
                          "  synflood: COUNT SYNs answered with cookies\n");
     return 2;
   }
   const bool big = std::string(argv[1]) == "bulk64k";
-  const std::string mode = big ? "bulk" : argv[1];
+  const bool no_tso = std::string(argv[1]) == "bulk-no-tso";
+  const std::string mode = big || no_tso ? "bulk" : argv[1];
+  const bool tso = mode == "bulk" && !big && !no_tso;
   const long n = std::strtol(argv[2], nullptr, 10);
   if (n <= 0 || (mode != "cps" && mode != "rr" && mode != "http" && mode != "bulk" &&
                  mode != "synflood")) {
@@ -31,13 +34,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   const uint16_t mtu = big ? 64000 : 1500;
-  bench::WiredPair pair(big ? 1024 : 8192, 24, [&](stack::StackConfig& c, bool) {
+  bench::WiredPair pair(big || tso ? 1024 : 8192, 24, [&](stack::StackConfig& c, bool) {
     if (mode == "synflood") c.tcp.syncookies = stack::SynCookieMode::always;
     if (big) {
       c.tcp.tcp.mss = uint16_t(mtu - 40);
       c.tcp.tcp.sndbuf = c.tcp.tcp.rcvbuf = 1 << 20;  // room for a few 64 KB segments
     }
-  }, mtu);
+  }, mtu, tso ? 64000 : 0);
   stack::Stack& server = pair.server;
   stack::Stack& client = pair.client;
   const stack::StackConfig& cs = pair.cs;

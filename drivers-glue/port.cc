@@ -95,6 +95,17 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
   std::snprintf(pool_name, sizeof pool_name, "ts_pool_p%u", id_);
   pool_ = rte_pktmbuf_pool_create(pool_name, mbufs, 256, 0, uint16_t(buf_size), socket);
   if (!pool_) fail(label_, "cannot create a pool of " + std::to_string(mbufs) + " buffers", rte_errno);
+  if (ring && ring_mtu <= 1500 && cfg.ring_tso) {
+    // TSO frames: a bulk connection keeps a window's worth in flight (a few
+    // MB), and every core's mempool cache holds some.
+    const uint32_t large = 2048 + uint32_t(cfg.queues) * 512;
+    std::snprintf(pool_name, sizeof pool_name, "ts_tso_p%u", id_);
+    large_pool_ = rte_pktmbuf_pool_create(
+        pool_name, large, 128, 0, uint16_t(PortConfig::kMaxRingMtu + 18 + RTE_PKTMBUF_HEADROOM),
+        socket);
+    if (!large_pool_)
+      fail(label_, "cannot create a pool of " + std::to_string(large) + " TSO buffers", rte_errno);
+  }
 
   for (uint16_t q = 0; q < dev_queues; ++q) {
     rte_eth_rxconf rxconf = dev_info.default_rxconf;
@@ -124,6 +135,7 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
     caps_.in_process = true;
     caps_.rx_ip_csum = caps_.rx_l4_csum = true;
     caps_.tx_ip_csum = caps_.tx_tcp_csum = caps_.tx_udp_csum = true;
+    if (large_pool_) caps_.tso = info_.tso_max = PortConfig::kMaxRingMtu;
   }
   info_.tx_ip_csum = caps_.tx_ip_csum;
   info_.tx_tcp_csum = caps_.tx_tcp_csum;
@@ -151,17 +163,18 @@ EthPort::~EthPort() {
   if (started_) rte_eth_dev_stop(id_);
   rte_eth_dev_close(id_);
   if (pool_) rte_mempool_free(pool_);
+  if (large_pool_) rte_mempool_free(large_pool_);
 }
 
 std::string EthPort::describe() const {
   char buf[320];
   std::snprintf(buf, sizeof buf,
-                "port %u: %s (%s) mac %s mtu %u queues %u/%u%s checksum offload rx:%s tx:%s%s",
+                "port %u: %s (%s) mac %s mtu %u queues %u/%u%s checksum offload rx:%s tx:%s%s%s",
                 id_, label_.c_str(), caps_.driver.c_str(), info_.mac.str().c_str(), caps_.mtu,
                 caps_.queues, caps_.max_queues, caps_.rss ? " rss" : "",
                 caps_.rx_ip_csum ? (caps_.rx_l4_csum ? "ip+l4" : "ip") : "none",
                 caps_.tx_ip_csum ? (caps_.tx_tcp_csum ? "ip+l4" : "ip") : "none",
-                caps_.in_process ? " (in-process: deferred checksums trusted)" : "");
+                caps_.tso ? " tso" : "", caps_.in_process ? " (in-process: deferred checksums trusted)" : "");
   return buf;
 }
 
@@ -234,6 +247,7 @@ uint16_t PortDevice::rx_burst(stack::Packet* pkts, uint16_t n, uint64_t now) {
     p.room = uint32_t(mb->buf_len - mb->data_off);
     p.handle = mb;
     p.l2_len = p.l3_len = 0;
+    p.seg_size = 0;
     uint32_t f = 0;
     const uint64_t ol = mb->ol_flags;
     const uint64_t ip = ol & RTE_MBUF_F_RX_IP_CKSUM_MASK, l4 = ol & RTE_MBUF_F_RX_L4_CKSUM_MASK;
@@ -248,8 +262,13 @@ uint16_t PortDevice::rx_burst(stack::Packet* pkts, uint16_t n, uint64_t now) {
       const uint64_t l4req = ol & RTE_MBUF_F_TX_L4_MASK;
       if (l4req == RTE_MBUF_F_TX_TCP_CKSUM || l4req == RTE_MBUF_F_TX_UDP_CKSUM)
         f |= stack::pktflag::rx_l4_csum_good;
+      // A TSO frame passed on whole (as Linux's veth passes a GSO packet).
+      if ((ol & RTE_MBUF_F_TX_TCP_SEG) && mb->tso_segsz) {
+        f |= stack::pktflag::rx_tcp_merged;
+        p.seg_size = uint16_t(mb->tso_segsz);
+      }
     }
-    p.flags = f;
+    p.flags = uint16_t(f);
     if (cap_) capture(mb);
     ++stats_.rx_packets;
     stats_.rx_bytes += p.len;
@@ -257,8 +276,15 @@ uint16_t PortDevice::rx_burst(stack::Packet* pkts, uint16_t n, uint64_t now) {
   return k;
 }
 
-bool PortDevice::alloc(stack::Packet& p) {
-  rte_mbuf* mb = rte_pktmbuf_alloc(port_.pool());
+bool PortDevice::alloc(stack::Packet& p, uint32_t len) {
+  rte_mempool* large = port_.large_pool();
+  return alloc_from(large && len > RTE_MBUF_DEFAULT_DATAROOM ? large : port_.pool(), p);
+}
+
+bool PortDevice::alloc(stack::Packet& p) { return alloc_from(port_.pool(), p); }
+
+bool PortDevice::alloc_from(rte_mempool* pool, stack::Packet& p) {
+  rte_mbuf* mb = rte_pktmbuf_alloc(pool);
   if (!mb) {
     ++stats_.alloc_failed;
     return false;
@@ -287,10 +313,16 @@ void PortDevice::send(stack::Packet& p) {
   if (p.flags & stack::pktflag::tx_ip_csum) ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
   if (p.flags & stack::pktflag::tx_tcp_csum) ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
   if (p.flags & stack::pktflag::tx_udp_csum) ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+  // TSO (offered by the in-process ring port only, which passes the frame on
+  // whole: its receiver reads tso_segsz back).
+  const bool tso = p.flags & stack::pktflag::tx_tcp_seg;
+  if (tso) ol |= RTE_MBUF_F_TX_TCP_SEG;
   // Keep the bits that say who owns the buffer; replace only the offload requests.
   mb->ol_flags = (mb->ol_flags & (RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT)) | ol;
   mb->l2_len = p.l2_len;
   mb->l3_len = p.l3_len;
+  mb->tso_segsz = tso ? p.seg_size : 0;
+  if (tso) mb->l4_len = uint16_t((p.data[p.l2_len + p.l3_len + 12] >> 4) * 4);
   stats_.tx_bytes += p.len;
   tx_[tx_count_++] = mb;
   if (tx_count_ == kTxBatch) transmit();

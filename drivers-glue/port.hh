@@ -26,6 +26,11 @@ struct PortConfig {
   // that large (docs/performance.md, "Large segments"); at most kMaxRingMtu.
   uint16_t ring_mtu = 0;
   static constexpr uint16_t kMaxRingMtu = 64000;
+  // The in-memory ring port at the default MTU: offer TCP segmentation
+  // offload, frames up to kMaxRingMtu passed on whole as Linux's veth passes
+  // GSO packets, in a pool of large buffers of their own (docs/performance.md,
+  // "Segmentation offload").
+  bool ring_tso = true;
   // The in-memory ring port only: queue i is the device's queue i * queue_stride
   // (ring_queue_stride(): the ring PMD's per-queue counters kept apart).
   uint16_t queue_stride = 1;
@@ -41,6 +46,7 @@ struct PortCaps {
   bool rss_key_ours = false;  // the NIC hashes with our symmetric key
   bool rx_ip_csum = false, rx_l4_csum = false;
   bool tx_ip_csum = false, tx_tcp_csum = false, tx_udp_csum = false;
+  uint16_t tso = 0;  // TCP segmentation offload: the largest frame's IP packet
   // The in-memory ring port: frames never leave this process, so checksums a
   // sender left to "the device" are taken as verified by the receiver, as
   // Linux's loopback does (see docs/architecture.md).
@@ -63,6 +69,8 @@ class EthPort {
   const PortCaps& caps() const { return caps_; }
   const stack::DeviceInfo& info() const { return info_; }
   rte_mempool* pool() const { return pool_; }
+  // The TSO frames' buffers (the ring port's; null without TSO).
+  rte_mempool* large_pool() const { return large_pool_; }
   // One line: label, driver, MAC, queues, offloads.
   std::string describe() const;
   // Which core owns which flow when `cores` cores share this port: the NIC's
@@ -81,6 +89,7 @@ class EthPort {
   PortCaps caps_;
   stack::DeviceInfo info_;
   rte_mempool* pool_ = nullptr;
+  rte_mempool* large_pool_ = nullptr;
   bool started_ = false;
   uint16_t stride_ = 1;
 };
@@ -132,6 +141,7 @@ class alignas(64) PortDevice final : public stack::Device {
 
   uint16_t rx_burst(stack::Packet* pkts, uint16_t n, uint64_t now) override;
   bool alloc(stack::Packet& p) override;
+  bool alloc(stack::Packet& p, uint32_t len) override;
   void free(stack::Packet& p) override;
   void send(stack::Packet& p) override;
   void flush(uint64_t now) override;
@@ -143,6 +153,7 @@ class alignas(64) PortDevice final : public stack::Device {
 
  private:
   void transmit();
+  bool alloc_from(rte_mempool* pool, stack::Packet& p);
   void capture(const rte_mbuf* mb);
 
   EthPort& port_;

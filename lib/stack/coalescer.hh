@@ -39,7 +39,7 @@ class Coalescer {
   // segment that could never be joined is not worth copying).
   static bool can_start(const wire::TcpRepr& seg) {
     return seg.flags == wire::tcpflag::ack && seg.urgent == 0 && !seg.payload.empty() &&
-           seg.payload.size() <= kMaxBytes / 2 && seg.gro_size == 0 &&
+           seg.payload.size() <= kMaxBytes / 2 && seg.seg_size == 0 &&
            seg.options.at_most_timestamps();
   }
 
@@ -52,7 +52,7 @@ class Coalescer {
     flow_ = t;
     slot_ = slot;
     generation_ = generation;
-    seg_ = seg;  // gro_size 0: can_start()
+    seg_ = seg;  // seg_size 0: can_start()
     std::memcpy(buf_.get(), seg.payload.data(), seg.payload.size());
     seg_.payload = {buf_.get(), seg.payload.size()};
     open_ = true;
@@ -64,16 +64,16 @@ class Coalescer {
   bool append(const tcp::FourTuple& t, const wire::TcpRepr& seg) {
     const uint32_t size = uint32_t(seg.payload.size());
     const uint32_t len = uint32_t(seg_.payload.size());
-    const uint32_t first = seg_.gro_size ? seg_.gro_size : len;
+    const uint32_t first = seg_.seg_size ? seg_.seg_size : len;
     if (!open_ || !(t == flow_) || seg.seq != seg_.seq + len || seg.ack != seg_.ack ||
         seg.window != seg_.window || seg.urgent != 0 ||
         (seg.flags & uint8_t(~wire::tcpflag::psh)) != wire::tcpflag::ack || size == 0 ||
-        size > first || len + size > kMaxBytes || seg.gro_size != 0 ||
+        size > first || len + size > kMaxBytes || seg.seg_size != 0 ||
         !same_options(seg.options))
       return false;
     std::memcpy(buf_.get() + len, seg.payload.data(), size);
     seg_.payload = {buf_.get(), len + size};
-    seg_.gro_size = uint16_t(first);
+    seg_.seg_size = uint16_t(first);
     seg_.flags |= seg.flags;
     // A short segment or a push ends the run: nothing may follow either
     // inside one segment.
@@ -81,7 +81,7 @@ class Coalescer {
     return true;
   }
 
-  // The held run as one segment (gro_size set when it merged more than one),
+  // The held run as one segment (seg_size set when it merged more than one),
   // its IP header, and whom it is for; valid until the next hold(). Nothing
   // is held afterwards.
   const wire::TcpRepr& take(const wire::Ipv4Repr*& ip, uint32_t& slot, uint32_t& generation) {

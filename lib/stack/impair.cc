@@ -122,6 +122,7 @@ bool ImpairedDevice::duplicate(const Packet& p, Packet& copy) {
   std::memcpy(copy.data, p.data, p.len);
   copy.len = p.len;
   copy.flags = p.flags;
+  copy.seg_size = p.seg_size;
   copy.l2_len = p.l2_len;
   copy.l3_len = p.l3_len;
   return true;

@@ -59,10 +59,17 @@ class ImpairedDevice : public Device {
 
   uint16_t rx_burst(Packet* pkts, uint16_t n, uint64_t now) override;
   bool alloc(Packet& p) override { return inner_.alloc(p); }
+  bool alloc(Packet& p, uint32_t len) override { return inner_.alloc(p, len); }
   void free(Packet& p) override { inner_.free(p); }
   void send(Packet& p) override;
   void flush(uint64_t now) override;
-  const DeviceInfo& info() const override { return inner_.info(); }
+  // The inner device's, without TSO: an impaired link loses, duplicates and
+  // reorders wire segments, never a whole TSO frame's worth at once.
+  const DeviceInfo& info() const override {
+    info_ = inner_.info();
+    info_.tso_max = 0;
+    return info_;
+  }
 
   const ImpairStats& rx_stats() const { return rx_.stats; }
   const ImpairStats& tx_stats() const { return tx_.stats; }
@@ -97,6 +104,7 @@ class ImpairedDevice : public Device {
   bool duplicate(const Packet& p, Packet& copy);
 
   Device& inner_;
+  mutable DeviceInfo info_;
   Direction rx_, tx_;
   uint64_t now_ = 0;
 };

@@ -25,6 +25,9 @@ class IpOutput {
   virtual uint32_t source_addresses() const = 0;
   virtual wire::Ipv4Addr source_address(uint32_t i) const = 0;
   virtual uint16_t mtu() const = 0;
+  // The largest IP packet send_tcp() takes with a segment size to cut it at
+  // (TcpRepr::seg_size: TCP segmentation offload); 0 without TSO.
+  virtual uint16_t tso_max() const { return 0; }
 };
 
 }  // namespace ts::stack

@@ -117,7 +117,7 @@ uint16_t MemDevice::rx_burst(Packet* pkts, uint16_t n, uint64_t) {
     const uint8_t* start = &d->owner->storage_[size_t(d->index) * d->owner->buffer_size_];
     pkts[k].room = d->owner->buffer_size_ - uint32_t(pkts[k].data - start);
     pkts[k].flags &= pktflag::rx_ip_csum_good | pktflag::rx_ip_csum_bad | pktflag::rx_l4_csum_good |
-                     pktflag::rx_l4_csum_bad;
+                     pktflag::rx_l4_csum_bad | pktflag::rx_tcp_merged;
   }
   return k;
 }
@@ -127,16 +127,9 @@ void MemDevice::send(Packet& p) { pending_.push_back(p); }
 void MemDevice::flush(uint64_t now) {
   for (Packet& p : pending_) {
     if (sink_) {
-      sink_->take(p, now);
+      sink_->take(p, now);  // as sent: the sink plays the device's receiving side
     } else if (peer_) {
-      Packet q = p;
-      q.flags = 0;
-      if (in_process_) {
-        if (p.flags & pktflag::tx_ip_csum) q.flags |= pktflag::rx_ip_csum_good;
-        if (p.flags & (pktflag::tx_tcp_csum | pktflag::tx_udp_csum))
-          q.flags |= pktflag::rx_l4_csum_good;
-      }
-      peer_->push_rx(q);
+      peer_->push_rx(arriving(p));
     } else {
       sent_.emplace_back(p.data, p.data + p.len);
       free(p);

@@ -5,6 +5,7 @@
 // simulator.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -42,9 +43,30 @@ class MemDevice : public Device {
   void set_in_process(bool on) {
     in_process_ = on;
     info_.tx_ip_csum = info_.tx_tcp_csum = info_.tx_udp_csum = on;
+    if (!on) info_.tso_max = 0;
   }
-  // Flushed frames go to the sink instead (the simulator's links).
+  // Offers TCP segmentation offload to a wired in-process peer, as Linux's
+  // veth does: a TSO frame (up to `max` bytes of IP packet, no larger than a
+  // buffer) reaches the peer whole, marked with its segment size
+  // (pktflag::rx_tcp_merged). 0 turns it off.
+  void set_tso(uint16_t max) {
+    const uint32_t fits = std::min<uint32_t>(max, buffer_size_ > 18 ? buffer_size_ - 18 : 0);
+    info_.tso_max = in_process_ && fits > info_.mtu ? uint16_t(fits) : 0;
+  }
+  // Flushed frames go to the sink instead (the simulator's links), as sent.
   void set_sink(FrameSink* sink) { sink_ = sink; }
+  // `p`, sent by this device, as it arrives at a wired peer (the offload
+  // requests of an in-process device become the receiver's verdicts).
+  Packet arriving(const Packet& p) const {
+    Packet q = p;
+    q.flags = 0;
+    if (in_process_) {
+      if (p.flags & pktflag::tx_ip_csum) q.flags |= pktflag::rx_ip_csum_good;
+      if (p.flags & (pktflag::tx_tcp_csum | pktflag::tx_udp_csum)) q.flags |= pktflag::rx_l4_csum_good;
+      if (p.flags & pktflag::tx_tcp_seg) q.flags |= pktflag::rx_tcp_merged;
+    }
+    return q;
+  }
   // Puts a frame (from any MemDevice's pool) on the receive queue.
   void deliver(const Packet& p) { push_rx(p); }
   // Makes the receive queue large enough for frames from `buffers` more buffers
@@ -57,10 +79,14 @@ class MemDevice : public Device {
   size_t rx_pending() const { return rx_count_; }
   // Fails alloc() while set, to exercise pool exhaustion.
   void set_alloc_fails(bool f) { alloc_fails_ = f; }
+  // Fails only the allocations for TSO frames (a device's pool of large
+  // buffers empty), while set.
+  void set_large_alloc_fails(bool f) { large_alloc_fails_ = f; }
   DeviceInfo& mutable_info() { return info_; }
 
   uint16_t rx_burst(Packet* pkts, uint16_t n, uint64_t now) override;
   bool alloc(Packet& p) override;
+  bool alloc(Packet& p, uint32_t) override { return !large_alloc_fails_ && alloc(p); }
   void free(Packet& p) override;
   void send(Packet& p) override;
   void flush(uint64_t now) override;
@@ -98,6 +124,7 @@ class MemDevice : public Device {
   FrameSink* sink_ = nullptr;
   size_t extra_rx_ = 0;
   bool alloc_fails_ = false;
+  bool large_alloc_fails_ = false;
 };
 
 }  // namespace ts::stack

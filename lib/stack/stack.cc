@@ -195,6 +195,9 @@ void Stack::ipv4_input(Packet& p, size_t l2, bool link_broadcast, uint64_t now) 
       if (Error e = wire::TcpRepr::parse(wire::TcpView(l4), r.src, r.dst, t, l4_check);
           e != Error::ok)
         return drop(p, e);
+      // The peer's TSO frame, passed on whole by an in-process device.
+      if ((p.flags & pktflag::rx_tcp_merged) && p.seg_size && t.payload.size() > p.seg_size)
+        t.seg_size = p.seg_size;
       // The connection copies what it keeps; the buffer goes back afterwards.
       tcp_->input(r, t, now);
       dev_.free(p);
@@ -266,6 +269,31 @@ void Stack::icmp_input(Packet& p, size_t l2, size_t ihl, std::span<const uint8_t
   p.flags = 0;
   ++ctr_.icmp_echo_replies_out;
   ip_output(p, src, now);
+}
+
+bool Stack::alloc_large(size_t l3_len, Packet& p) {
+  if (l3_len > tso_max() || !dev_.alloc(p, uint32_t(l2_len_ + l3_len))) return false;
+  if (p.room >= l2_len_ + l3_len) return true;
+  dev_.free(p);
+  return false;
+}
+
+bool Stack::send_cut(Ipv4Addr src, Ipv4Addr dst, const wire::TcpRepr& seg,
+                     const tcp::Payload& payload, uint64_t now) {
+  ++ctr_.tx_tso_cut;
+  wire::TcpRepr s = seg;
+  s.seg_size = 0;
+  const size_t total = payload.size();
+  for (size_t off = 0; off < total; off += seg.seg_size) {
+    const size_t n = std::min<size_t>(seg.seg_size, total - off);
+    s.seq = seg.seq + uint32_t(off);
+    // PSH and FIN belong to the last segment (as a NIC's TSO leaves them).
+    s.flags = off + n < total ? uint8_t(seg.flags & ~(wire::tcpflag::psh | wire::tcpflag::fin))
+                              : seg.flags;
+    // A segment that cannot go is a loss TCP repairs; none at all, a failure.
+    if (!send_tcp(src, dst, s, payload.slice(off, n), now)) return off > 0;
+  }
+  return true;
 }
 
 bool Stack::alloc_ip(size_t l3_len, Packet& p) {
@@ -392,13 +420,23 @@ bool Stack::send_tcp(Ipv4Addr src, Ipv4Addr dst, const wire::TcpRepr& seg, const
                      uint64_t now) {
   const size_t hlen = seg.header_len();
   const size_t l4_len = hlen + payload.size();
+  // A TSO frame (TcpRepr::seg_size; only when tso_max() offered it): the
+  // device cuts it, up to its own limit rather than the MTU.
+  const bool tso = seg.seg_size && payload.size() > seg.seg_size;
   Packet p;
-  if (!alloc_ip(wire::kIpv4HeaderLen + l4_len, p)) return false;
+  if (tso) {
+    if (!alloc_large(wire::kIpv4HeaderLen + l4_len, p)) return send_cut(src, dst, seg, payload, now);
+  } else if (!alloc_ip(wire::kIpv4HeaderLen + l4_len, p)) {
+    return false;
+  }
   uint8_t* l4 = p.data + l2_len_ + wire::kIpv4HeaderLen;
   payload.copy_to(l4 + hlen);
   const bool offload = dev_.info().tx_tcp_csum;
   seg.emit_header({l4, l4_len}, src, dst, offload ? wire::CsumFill::offload : wire::CsumFill::full);
-  send_ip(p, src, dst, wire::ipproto::tcp, true, l4_len, offload ? pktflag::tx_tcp_csum : 0, now);
+  p.seg_size = tso ? seg.seg_size : 0;
+  send_ip(p, src, dst, wire::ipproto::tcp, true, l4_len,
+          offload ? (tso ? pktflag::tx_tcp_csum | pktflag::tx_tcp_seg : pktflag::tx_tcp_csum) : 0,
+          now);
   return true;
 }
 

@@ -109,6 +109,10 @@ class Stack final : public IpOutput {
     return cfg_.extra_first.v ? wire::Ipv4Addr{cfg_.extra_first.v + i} : cfg_.addr.addr;
   }
   uint16_t mtu() const override { return dev_.info().mtu; }
+  uint16_t tso_max() const override {
+    const DeviceInfo& i = dev_.info();
+    return i.tx_ip_csum && i.tx_tcp_csum ? i.tso_max : 0;
+  }
 
   // Sends an ICMP echo request; false if no buffer was available or the payload
   // does not fit the MTU (counted). Resolves the next hop first if needed.
@@ -158,6 +162,12 @@ class Stack final : public IpOutput {
   // A buffer for an IPv4 packet of l3_len bytes after our link header; false
   // (counted) when it exceeds the MTU or no buffer is free.
   bool alloc_ip(size_t l3_len, Packet& p);
+  // A buffer for a TSO frame's IP packet of l3_len bytes (up to tso_max());
+  // false, not counted, when none is free (send_cut() then sends it).
+  bool alloc_large(size_t l3_len, Packet& p);
+  // A TSO frame's segments one by one, cut as the device would have cut them.
+  bool send_cut(wire::Ipv4Addr src, wire::Ipv4Addr dst, const wire::TcpRepr& seg,
+                const tcp::Payload& payload, uint64_t now);
   // Writes the IPv4 header in front of the l4_len bytes already in place, sets
   // the packet's length and offload flags, and sends it.
   void send_ip(Packet& p, wire::Ipv4Addr src, wire::Ipv4Addr dst, uint8_t protocol,

@@ -157,6 +157,7 @@ void SteeringDevice::copy_to_others(const Packet& p) {
     std::memcpy(c.data, p.data, p.len);
     c.len = p.len;
     c.flags = p.flags;
+    c.seg_size = p.seg_size;
     if (f_.rx_ring(core_, to).push(c)) {
       ++ctr_->steer_out;
     } else {

@@ -119,6 +119,7 @@ class SteeringDevice final : public Device {
 
   uint16_t rx_burst(Packet* pkts, uint16_t n, uint64_t now) override;
   bool alloc(Packet& p) override { return base_.alloc(p); }
+  bool alloc(Packet& p, uint32_t len) override { return base_.alloc(p, len); }
   void free(Packet& p) override { base_.free(p); }
   void send(Packet& p) override;
   void flush(uint64_t now) override;

@@ -279,6 +279,12 @@ tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Ev
 void TcpLayer::input(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, uint64_t now) {
   now_ = now;
   const tcp::FourTuple t{ip.dst, ip.src, seg.dst_port, seg.src_port};
+  if (seg.seg_size) {
+    // The peer's TSO frame, passed on whole: counted as the segments it is.
+    const uint32_t more = uint32_t((seg.payload.size() - 1) / seg.seg_size);
+    ctr_.tcp_segs_in += more;
+    ctr_.tcp_segs_coalesced += more;
+  }
   if (gro_.held()) {
     if (gro_.append(t, seg)) {
       ++ctr_.tcp_segs_in;
@@ -364,6 +370,7 @@ bool TcpLayer::emit(const tcp::Connection& c, const tcp::SegmentOut& s,
   r.flags = s.flags;
   r.window = s.window;
   r.options = s.options;
+  r.seg_size = s.seg_size;
   return ip_.send_tcp(c.tuple().local_ip, c.tuple().remote_ip, r, payload, now_);
 }
 

@@ -131,6 +131,9 @@ struct TcpLayerConfig {
   // Receive coalescing (docs/performance.md): in-order data segments of one
   // connection within a receive burst reach it as one segment.
   bool coalesce = true;
+  // Segmentation offload (docs/performance.md): where the device offers TSO,
+  // a data segment carries up to a TSO frame of new data.
+  bool tso = true;
 };
 
 class TcpLayer final : public tcp::Output, public tcp::Observer {
@@ -348,7 +351,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   tcp::FastOpenCookies fastopen_cookies_;
   std::unique_ptr<tcp::ReplayGuard> replay_guard_;  // with fastopen_replay_guard
   tcp::TcpCounters& ctr_;
-  const tcp::Host host_{*this, ctr_, this};  // every connection's
+  const tcp::Host host_{*this, ctr_, this, cfg_.tso ? ip_.tso_max() : uint16_t(0)};  // every connection's
   FlowTable table_;
   tcp::BufferPool buffers_;
   // The connection pool: max_connections slots allocated once, not

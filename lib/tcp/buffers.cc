@@ -68,6 +68,21 @@ void release_storage(BufferPool* pool, uint8_t*& buf, uint32_t& size) {
   size = 0;
 }
 
+Payload Payload::slice(size_t off, size_t len) const {
+  Payload out;
+  for (size_t i = 0; i < n && len; ++i) {
+    if (off >= part[i].size()) {
+      off -= part[i].size();
+      continue;
+    }
+    const std::span<const uint8_t> s = part[i].subspan(off, std::min(len, part[i].size() - off));
+    out.part[out.n++] = s;
+    len -= s.size();
+    off = 0;
+  }
+  return out;
+}
+
 void Payload::copy_to(uint8_t* out) const {
   for (size_t i = 0; i < n; ++i) {
     std::memcpy(out, part[i].data(), part[i].size());

@@ -33,6 +33,8 @@ struct Payload {
     return s;
   }
   void copy_to(uint8_t* out) const;
+  // The `len` bytes from `off` (within size()).
+  Payload slice(size_t off, size_t len) const;
   void append_to(std::vector<uint8_t>& out) const;
 };
 

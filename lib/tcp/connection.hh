@@ -76,14 +76,15 @@ struct SegmentIn {
   uint8_t flags = 0;
   uint16_t window = 0;  // as on the wire
   uint16_t urgent = 0;
-  // Several segments merged by receive coalescing: the size of each (the last
-  // may be smaller); 0 for a segment as it arrived.
+  // Several segments merged (by receive coalescing, or the peer's TSO frame
+  // passed on whole): the size of each (the last may be smaller); 0 for a
+  // segment as it arrived.
   uint16_t gro_size = 0;
   const wire::TcpOptions* options = nullptr;  // never null for real segments
   std::span<const uint8_t> payload;
 
   static SegmentIn from(const wire::TcpRepr& r) {
-    return {r.seq, r.ack, r.flags, r.window, r.urgent, r.gro_size, &r.options, r.payload};
+    return {r.seq, r.ack, r.flags, r.window, r.urgent, r.seg_size, &r.options, r.payload};
   }
 };
 
@@ -93,6 +94,9 @@ struct SegmentOut {
   uint8_t flags = 0;
   uint16_t window = 0;
   wire::TcpOptions options;
+  // TSO: the device cuts the payload into segments of this many bytes, each
+  // with these headers (0: the payload is one segment).
+  uint16_t seg_size = 0;
   bool operator==(const SegmentOut&) const = default;
 };
 
@@ -165,6 +169,10 @@ struct Host {
   Output& out;
   TcpCounters& ctr;
   Observer* observer = nullptr;
+  // The largest IP packet the device below cuts into segments for us (TCP
+  // segmentation offload); 0 without TSO. Data segments may then carry up to
+  // that much new data (docs/performance.md, "Segmentation offload").
+  uint16_t tso_max = 0;
 };
 
 // Ending a connection. The application has three verbs; the TCP layer one:
@@ -415,6 +423,9 @@ class Connection {
   // --- output (connection_output.cc) ---
   void output(uint64_t now);
   bool send_data(uint64_t now, bool force);
+  // The most new data one segment may carry: SMSS, or with TSO a frame of
+  // whole segments (docs/performance.md, "Segmentation offload").
+  uint32_t tso_len() const;
   bool send_recovery(uint64_t now);
   Recovery& recovery();  // takes the state on first use
   template <class FlightFn>

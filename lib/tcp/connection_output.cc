@@ -12,6 +12,11 @@ namespace ts::tcp {
 
 using namespace wire::tcpflag;
 
+// The wire segments `len` bytes of payload in `s` become (a TSO frame: several).
+static uint32_t segments_in(const SegmentOut& s, uint32_t len) {
+  return s.seg_size ? (len + s.seg_size - 1) / s.seg_size : 1;
+}
+
 void Connection::output(uint64_t now) {
   if (!started_ || state_ == State::closed) return;
   if (handshaking(state_)) {
@@ -115,7 +120,13 @@ bool Connection::send_data(uint64_t now, bool force) {
   const uint32_t outstanding = snd_.nxt - snd_.una;
   uint32_t usable = wnd > outstanding ? wnd - outstanding : 0;
   if (force && usable == 0 && snd_.wnd > outstanding) usable = snd_.wnd - outstanding;
-  const uint32_t len = uint32_t(std::min<uint64_t>({avail, smss_, usable}));
+  uint32_t len = uint32_t(std::min<uint64_t>({avail, smss_, usable}));
+  if (len == smss_ && host_.tso_max && !retrans && avail > smss_ && usable > smss_) [[unlikely]] {
+    // A TSO frame: whole segments, but for the last of the data (the device
+    // cuts it at SMSS, so a short piece would go out in the middle of the flight).
+    len = uint32_t(std::min<uint64_t>({avail, tso_len(), usable}));
+    if (pos + len != end) len -= len % smss_;
+  }
   // FIN follows the last byte; it needs no window (a full receiver still takes it).
   const bool with_fin = snd_.fin_queued && pos + len == end && (!snd_.fin_sent || retrans) &&
                         (cfg_.piggyback_fin || len == 0);
@@ -136,7 +147,20 @@ bool Connection::send_data(uint64_t now, bool force) {
   if (!emit_range(pos, len, with_fin, retrans, now)) return false;
   advance_send(seq, len, with_fin);
   if (len < smss_ && !retrans) snd_.sml = snd_.nxt;
+  else if (len > smss_ && len % smss_) [[unlikely]] snd_.sml = snd_.nxt;  // a frame's short tail
   return true;
+}
+
+uint32_t Connection::tso_len() const {
+  // Whole segments in the device's largest frame (headers: IP, TCP and
+  // timestamps, as every data segment carries them)...
+  const uint32_t headers = 40 + (opt_.ts ? 12u : 0u);
+  uint32_t segs = host_.tso_max > headers ? (host_.tso_max - headers) / smss_ : 1;
+  // ...but no more than a millisecond of the pacing rate (at least two
+  // segments), as Linux sizes its TSO frames, so that pacing stays smooth.
+  if (const uint64_t rate = pacing_rate())
+    segs = uint32_t(std::min<uint64_t>(segs, std::max<uint64_t>(rate / 1000 / smss_, 2)));
+  return std::max(segs, 1u) * smss_;
 }
 
 bool Connection::send_recovery(uint64_t now) {
@@ -175,13 +199,14 @@ bool Connection::emit_range(uint64_t pos, uint32_t len, bool with_fin, bool retr
   SegmentOut s;
   s.seq = seq_of(pos);
   s.flags = ack | (with_fin ? fin : 0);
+  if (len > smss_) s.seg_size = uint16_t(smss_);  // a TSO frame (tso_len())
   if (len && pos + len == sndbuf_.end()) s.flags |= psh;
   const Payload payload = len ? sndbuf_.view(pos, len) : Payload{};
   if (!emit(s, payload, now)) {
     if (!timers_.rto) timers_.rto = now + rto();  // try again later rather than stall
     return false;
   }
-  if (len) ++ctr().tcp_data_segs_out;
+  if (len) ctr().tcp_data_segs_out += s.seg_size ? segments_in(s, len) : 1;
   if (DeliveryRate* r = rate(); r && len && !retransmission)
     r->on_send(pos, pos + len, flight(), cc_.cwnd() / 16, now);
   pace_sent(len, now);
@@ -310,7 +335,13 @@ bool Connection::emit(SegmentOut& s, const Payload& payload, uint64_t now) {
     ++ctr().tcp_emit_failed;
     return false;
   }
-  ++ctr().tcp_segs_out;
+  if (s.seg_size) {
+    const uint32_t n = segments_in(s, uint32_t(payload.size()));
+    ctr().tcp_segs_out += n;
+    ctr().tcp_segs_offloaded += n - 1;
+  } else {
+    ++ctr().tcp_segs_out;
+  }
   if (s.window == 0 && !(s.flags & (syn | rst))) ++ctr().tcp_zero_window_sent;
   last_tx_ = now;
   if (s.flags & ack) {

@@ -10,9 +10,10 @@ namespace ts::tcp {
 // X(name, is_drop, description)
 #define TS_TCP_COUNTERS(X)                                                                       \
   X(tcp_segs_in, false, "TCP segments received for connections")                                 \
-  X(tcp_segs_coalesced, false, "of those, segments merged into the one before them (receive coalescing)") \
+  X(tcp_segs_coalesced, false, "of those, segments merged into the one before them (receive coalescing, or a TSO frame)") \
   X(tcp_segs_out, false, "TCP segments sent")                                                    \
   X(tcp_data_segs_out, false, "TCP segments sent carrying data")                                 \
+  X(tcp_segs_offloaded, false, "of the segments sent, those cut from a TSO frame (by the device, or tx_tso_cut)") \
   X(tcp_retransmits, false, "TCP segments retransmitted")                                        \
   X(tcp_rto_timeouts, false, "retransmission timeouts")                                          \
   X(tcp_fast_recoveries, false, "fast recoveries entered (SACK or NewReno)")                     \

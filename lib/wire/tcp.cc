@@ -208,7 +208,7 @@ Error TcpRepr::parse(TcpView v, Ipv4Addr src, Ipv4Addr dst, TcpRepr& out, CsumCh
   out.window = v.window();
   out.urgent = v.urgent();
   out.payload = v.payload();
-  out.gro_size = 0;
+  out.seg_size = 0;
   return Error::ok;
 }
 

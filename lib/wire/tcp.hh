@@ -109,10 +109,12 @@ struct TcpRepr {
   uint8_t flags = 0;
   uint16_t window = 0;  // as on the wire, before scaling
   uint16_t urgent = 0;
-  // Received segments only: the size of each of the segments receive
-  // coalescing merged into this one (docs/performance.md, "Receive
-  // coalescing"); 0 when it arrived as it is. Never on the wire.
-  uint16_t gro_size = 0;
+  // A segment standing for several: the payload size of each (the last may
+  // be shorter); 0 for a segment that is just itself. Received, they were
+  // merged by receive coalescing or came as the peer's TSO frame; to send,
+  // the device cuts the payload into them (TSO). docs/performance.md,
+  // "Receive coalescing" and "Segmentation offload". Never on the wire.
+  uint16_t seg_size = 0;
   TcpOptions options;
   std::span<const uint8_t> payload;
 

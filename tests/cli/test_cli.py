@@ -357,20 +357,36 @@ check(r.returncode == 0 and res.get("goodput_gbps", {}).get("sent", 0) > 0.1 and
       res.get("bytes", {}).get("tx_acked", 0) > 0 and "latency_us" not in res,
       "demo --mode bulk: data acknowledged, no latency fields (nothing is timed)",
       r.stdout[-1500:])
-per_seg_1500 = res.get("bytes", {}).get("tx_acked", 0) / max(1, res.get("counters", {}).get("gen", {}).get("tcp_segs_out", 0))
+gen_ctr = res.get("counters", {}).get("gen", {})
+per_seg_1500 = res.get("bytes", {}).get("tx_acked", 0) / max(1, gen_ctr.get("tcp_segs_out", 0))
+offloaded = gen_ctr.get("tcp_segs_offloaded", 0)
+frames = gen_ctr.get("port_tx_packets", 0)
+
+# --- segmentation offload (docs/performance.md): the ring port's TSO, off with --no-tso ---
+# (counters at zero are left out of the JSON)
+jt = os.path.join(tmp, "bulk-notso.json")
+r = run(["demo", "--mode", "bulk", "--conns", "1", "--duration", "1s", "--no-tso", "--json", jt,
+         "--quiet"], timeout=60)
+res = json.load(open(jt)) if os.path.exists(jt) else {}
+gen_ctr = res.get("counters", {}).get("gen", {})
+check(r.returncode == 0 and offloaded > 0 and per_seg_1500 <= 1460 and
+      gen_ctr.get("tcp_data_segs_out", 0) > 1000 and gen_ctr.get("tcp_segs_offloaded", 0) == 0 and
+      res.get("bytes", {}).get("retransmitted", 1) == 0,
+      "demo --mode bulk: %d segments sent in TSO frames (%d frames sent), none with --no-tso"
+      % (offloaded, frames), r.stdout[-1500:] + r.stderr[-500:])
 merged = res.get("counters", {}).get("serve", {}).get("tcp_segs_coalesced", 0)
 
 # --- receive coalescing (docs/performance.md): on by default, off with --no-gro ---
 jt = os.path.join(tmp, "bulk-nogro.json")
-r = run(["demo", "--mode", "bulk", "--conns", "1", "--duration", "1s", "--no-gro", "--json", jt,
-         "--quiet"], timeout=60)
+r = run(["demo", "--mode", "bulk", "--conns", "1", "--duration", "1s", "--no-gro", "--no-tso",
+         "--json", jt, "--quiet"], timeout=60)
 res = json.load(open(jt)) if os.path.exists(jt) else {}
 serve_ctr = res.get("counters", {}).get("serve", {})
 check(r.returncode == 0 and merged > 0 and serve_ctr.get("tcp_segs_in", 0) > 1000 and
-      serve_ctr.get("tcp_segs_coalesced", 0) == 0 and  # counters at zero are left out
+      serve_ctr.get("tcp_segs_coalesced", 0) == 0 and
       res.get("bytes", {}).get("retransmitted", 1) == 0,
-      "demo --mode bulk: %d segments merged by receive coalescing, none with --no-gro" % merged,
-      r.stdout[-1500:] + r.stderr[-500:])
+      "demo --mode bulk --no-tso: %d segments merged by receive coalescing, none with --no-gro"
+      % merged, r.stdout[-1500:] + r.stderr[-500:])
 
 # --- a 64 KB link (docs/performance.md, "Large segments"): segments far larger than 1500 ---
 jt = os.path.join(tmp, "bulk64k.json")

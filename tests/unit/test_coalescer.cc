@@ -9,6 +9,7 @@
 #include "stack/mem_device.hh"
 #include "stack/stack.hh"
 #include "tcp/connection.hh"
+#include "transfer.hh"
 
 using namespace ts;
 using stack::Coalescer;
@@ -69,7 +70,7 @@ TEST(Coalescer, MergesARunOfEqualSegmentsIntoOne) {
   EXPECT_EQ(gen, 11u);
   EXPECT_EQ(run.seq, 1000u);
   EXPECT_EQ(run.payload.size(), 3u * 1448 + 100);
-  EXPECT_EQ(run.gro_size, 1448u);
+  EXPECT_EQ(run.seg_size, 1448u);
   EXPECT_EQ(run.flags, ack | psh);
   EXPECT_EQ(run.options.tsval, 7u);
   EXPECT_TRUE(pattern_from(run, 1000));
@@ -84,7 +85,7 @@ TEST(Coalescer, ALoneSegmentIsHandedOnAsItCame) {
   const wire::Ipv4Repr* ip = nullptr;
   const wire::TcpRepr& run = c.take(ip, slot, gen);
   EXPECT_EQ(run.payload.size(), 500u);
-  EXPECT_EQ(run.gro_size, 0u);  // not merged: TCP sees the segment's own size
+  EXPECT_EQ(run.seg_size, 0u);  // not merged: TCP sees the segment's own size
   EXPECT_TRUE(pattern_from(run, 1000));
 }
 
@@ -165,16 +166,8 @@ TEST(Coalescer, ARunStopsAtTheLargestIpPacket) {
 }
 
 // A client sends `total` patterned bytes to a server over two in-memory
-// devices wired back to back; both poll in turn as two cores would.
-struct Transfer : tcp::Events, stack::Acceptor {
-  tcp::Events* on_accept(const tcp::FourTuple&) override { return this; }
-  void on_readable(tcp::Connection& c) override {
-    const tcp::Bytes2 r = c.readable();
-    for (auto part : {r.a, r.b})
-      for (uint8_t b : part) intact &= b == uint8_t(received++ % 251);
-    c.consume(r.size(), now);
-  }
-
+// devices wired back to back.
+struct Transfer : test::PatternTransfer {
   // The client's frames pass through here: the `drop_nth` frame carrying
   // data (counted from 1; 0: none) is lost.
   struct Wire : stack::FrameSink {
@@ -204,35 +197,13 @@ struct Transfer : tcp::Events, stack::Acceptor {
     server = std::make_unique<stack::Stack>(dev_s, cs);
     client = std::make_unique<stack::Stack>(dev_c, cc);
   }
-  void run(size_t total) {
-    EXPECT_TRUE(server->tcp().listen(80, this));
-    tcp::Events quiet;
-    tcp::Connection* c = client->tcp().connect(cs.addr.addr, 80, &quiet, now);
-    ASSERT_NE(c, nullptr);
-    std::vector<uint8_t> chunk(16384);
-    size_t sent = 0;
-    for (int i = 0; i < 200000 && received < total; ++i) {
-      now += 20'000;
-      while (sent < total) {
-        const size_t n = std::min(chunk.size(), total - sent);
-        for (size_t k = 0; k < n; ++k) chunk[k] = uint8_t((sent + k) % 251);
-        const size_t took = c->send({chunk.data(), n}, now);
-        sent += took;
-        if (took < n) break;
-      }
-      client->poll(now);
-      server->poll(now);
-    }
-  }
+  void run(size_t total) { send_all(*client, *server, total); }
 
   stack::StackConfig cs, cc;
   // The client's device first: the server's, wired to it, goes before it.
   stack::MemDevice dev_c{*wire::MacAddr::parse("02:00:00:00:00:02"), 4096};
   stack::MemDevice dev_s{*wire::MacAddr::parse("02:00:00:00:00:01"), 4096};
   std::unique_ptr<stack::Stack> server, client;
-  uint64_t now = 1'000'000'000;
-  size_t received = 0;
-  bool intact = true;
 };
 
 TEST(Coalescer, ATransferArrivesIntactMostlyMerged) {
