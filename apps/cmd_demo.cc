@@ -304,7 +304,7 @@ int run_demo(const DemoArgs& a) {
   install_signal_handlers();
   glue::PortSpec ring;
   glue::parse_port_spec("ring", ring);
-  Runtime rt({ring}, eal, queues_for, uint16_t(*mtu));
+  Runtime rt({ring}, eal, queues_for, uint16_t(*mtu), server_cfg.tcp.tso);
   const std::vector<unsigned>& lcores = rt.lcores();
   // Core of gen queue i and of serve queue i.
   auto gen_core = [&](size_t i) { return i; };

@@ -340,9 +340,10 @@ EalChoice plan_eal_choice(const CommonArgs& c, unsigned default_count) {
 }
 
 Runtime::Runtime(const std::vector<glue::PortSpec>& ports, const EalChoice& eal,
-                 const std::function<uint16_t(size_t)>& queues_for, uint16_t ring_mtu) {
+                 const std::function<uint16_t(size_t)>& queues_for, uint16_t ring_mtu,
+                 bool ring_tso) {
   try {
-    open(ports, eal, ring_mtu, queues_for);
+    open(ports, eal, ring_mtu, ring_tso, queues_for);
   } catch (const glue::EalArgumentError& e) {
     ports_.clear();
     glue::eal_cleanup();
@@ -355,7 +356,8 @@ Runtime::Runtime(const std::vector<glue::PortSpec>& ports, const EalChoice& eal,
 }
 
 void Runtime::open(const std::vector<glue::PortSpec>& ports, const EalChoice& eal,
-                   uint16_t ring_mtu, const std::function<uint16_t(size_t)>& queues_for) {
+                   uint16_t ring_mtu, bool ring_tso,
+                   const std::function<uint16_t(size_t)>& queues_for) {
   glue::EalOptions opt;
   for (unsigned c : eal.cpus) opt.lcores += (opt.lcores.empty() ? "" : ",") + std::to_string(c);
   opt.raw = eal.raw;
@@ -371,6 +373,7 @@ void Runtime::open(const std::vector<glue::PortSpec>& ports, const EalChoice& ea
   glue::PortConfig pc;
   pc.queues = queues_for ? queues_for(lcores_.size()) : uint16_t(lcores_.size());
   pc.ring_mtu = ring_mtu;
+  pc.ring_tso = ring_tso;
   for (size_t i = 0; i < ports.size(); ++i) {
     if (ports[i].kind == glue::PortSpec::Kind::ring) {
       auto [a, b] = glue::create_ring_pair("ts_ring" + std::to_string(i), pc.queues);

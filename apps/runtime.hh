@@ -160,9 +160,11 @@ class Runtime {
   // Throws std::runtime_error (printed as one line by main) on any failure.
   // Queue pairs per port: `queues_for(lcore count)` when given, else one per
   // lcore (capped by the device).
-  // `ring_mtu`: the in-memory ring port's MTU (0: 1500).
+  // `ring_mtu`: the in-memory ring port's MTU (0: 1500); `ring_tso`: it
+  // offers TSO (its pool of large buffers is made only then).
   Runtime(const std::vector<glue::PortSpec>& ports, const EalChoice& eal,
-          const std::function<uint16_t(size_t)>& queues_for = nullptr, uint16_t ring_mtu = 0);
+          const std::function<uint16_t(size_t)>& queues_for = nullptr, uint16_t ring_mtu = 0,
+          bool ring_tso = false);
   ~Runtime();
 
   // The opened ports, in the order given; a ring spec opens two ports (a pair).
@@ -172,7 +174,7 @@ class Runtime {
 
  private:
   void open(const std::vector<glue::PortSpec>& ports, const EalChoice& eal, uint16_t ring_mtu,
-            const std::function<uint16_t(size_t)>& queues_for);
+            bool ring_tso, const std::function<uint16_t(size_t)>& queues_for);
   std::vector<std::unique_ptr<glue::EthPort>> ports_;
   std::vector<unsigned> lcores_;
   std::unique_ptr<glue::TscClock> clock_;

@@ -102,9 +102,7 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
     std::snprintf(pool_name, sizeof pool_name, "ts_tso_p%u", id_);
     large_pool_ = rte_pktmbuf_pool_create(
         pool_name, large, 128, 0, uint16_t(PortConfig::kMaxRingMtu + 18 + RTE_PKTMBUF_HEADROOM),
-        socket);
-    if (!large_pool_)
-      fail(label_, "cannot create a pool of " + std::to_string(large) + " TSO buffers", rte_errno);
+        socket);  // none (no memory left for it): the port offers no TSO (describe() tells)
   }
 
   for (uint16_t q = 0; q < dev_queues; ++q) {
@@ -232,7 +230,11 @@ uint16_t PortDevice::rx_burst(stack::Packet* pkts, uint16_t n, uint64_t now) {
     if (!RTE_MBUF_DIRECT(mb) || rte_mbuf_refcnt_read(mb) != 1) {
       // The stack answers in place; a buffer someone else also references (an
       // external or shared one) is copied first so that is never written to.
-      rte_mbuf* copy = rte_pktmbuf_copy(mb, port_.pool(), 0, UINT32_MAX);
+      // (A TSO frame into a large buffer: one buffer, as the receive path needs.)
+      rte_mempool* into = port_.large_pool() && mb->pkt_len > RTE_MBUF_DEFAULT_DATAROOM
+                              ? port_.large_pool()
+                              : port_.pool();
+      rte_mbuf* copy = rte_pktmbuf_copy(mb, into, 0, UINT32_MAX);
       rte_pktmbuf_free(mb);
       if (!copy) {
         ++stats_.alloc_failed;
@@ -277,16 +279,19 @@ uint16_t PortDevice::rx_burst(stack::Packet* pkts, uint16_t n, uint64_t now) {
 }
 
 bool PortDevice::alloc(stack::Packet& p, uint32_t len) {
+  // A TSO frame's buffer: none free is no loss (the stack sends the frame's
+  // segments in small buffers instead, counted as tx_tso_cut).
   rte_mempool* large = port_.large_pool();
-  return alloc_from(large && len > RTE_MBUF_DEFAULT_DATAROOM ? large : port_.pool(), p);
+  if (large && len > RTE_MBUF_DEFAULT_DATAROOM) return alloc_from(large, p, false);
+  return alloc(p);
 }
 
-bool PortDevice::alloc(stack::Packet& p) { return alloc_from(port_.pool(), p); }
+bool PortDevice::alloc(stack::Packet& p) { return alloc_from(port_.pool(), p, true); }
 
-bool PortDevice::alloc_from(rte_mempool* pool, stack::Packet& p) {
+bool PortDevice::alloc_from(rte_mempool* pool, stack::Packet& p, bool count_failure) {
   rte_mbuf* mb = rte_pktmbuf_alloc(pool);
   if (!mb) {
-    ++stats_.alloc_failed;
+    if (count_failure) ++stats_.alloc_failed;
     return false;
   }
   p = stack::Packet{};

@@ -29,8 +29,8 @@ struct PortConfig {
   // The in-memory ring port at the default MTU: offer TCP segmentation
   // offload, frames up to kMaxRingMtu passed on whole as Linux's veth passes
   // GSO packets, in a pool of large buffers of their own (docs/performance.md,
-  // "Segmentation offload").
-  bool ring_tso = true;
+  // "Segmentation offload"). Without the memory for that pool, no TSO.
+  bool ring_tso = false;
   // The in-memory ring port only: queue i is the device's queue i * queue_stride
   // (ring_queue_stride(): the ring PMD's per-queue counters kept apart).
   uint16_t queue_stride = 1;
@@ -153,7 +153,7 @@ class alignas(64) PortDevice final : public stack::Device {
 
  private:
   void transmit();
-  bool alloc_from(rte_mempool* pool, stack::Packet& p);
+  bool alloc_from(rte_mempool* pool, stack::Packet& p, bool count_failure);
   void capture(const rte_mbuf* mb);
 
   EthPort& port_;

@@ -279,8 +279,10 @@ tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Ev
 void TcpLayer::input(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, uint64_t now) {
   now_ = now;
   const tcp::FourTuple t{ip.dst, ip.src, seg.dst_port, seg.src_port};
-  if (seg.seg_size) {
-    // The peer's TSO frame, passed on whole: counted as the segments it is.
+  if (seg.seg_size) [[unlikely]] {
+    // The peer's TSO frame, passed on whole: counted as the segments it is
+    // (counted here, before its connection is known; the rare frame for no
+    // connection counts its extra segments all the same).
     const uint32_t more = uint32_t((seg.payload.size() - 1) / seg.seg_size);
     ctr_.tcp_segs_in += more;
     ctr_.tcp_segs_coalesced += more;

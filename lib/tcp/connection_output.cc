@@ -125,7 +125,12 @@ bool Connection::send_data(uint64_t now, bool force) {
     // A TSO frame: whole segments, but for the last of the data (the device
     // cuts it at SMSS, so a short piece would go out in the middle of the flight).
     len = uint32_t(std::min<uint64_t>({avail, tso_len(), usable}));
-    if (pos + len != end) len -= len % smss_;
+    // The short tail of the data goes in the frame only where Nagle would let
+    // it go alone (no short segment unacknowledged, or nodelay: Minshall's
+    // rule below); otherwise it waits, as it would without TSO.
+    const bool tail_may_go =
+        pos + len == end && (force || cfg_.nodelay || !seq_gt(snd_.sml, snd_.una));
+    if (!tail_may_go) len -= len % smss_;
   }
   // FIN follows the last byte; it needs no window (a full receiver still takes it).
   const bool with_fin = snd_.fin_queued && pos + len == end && (!snd_.fin_sent || retrans) &&

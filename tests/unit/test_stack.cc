@@ -3,6 +3,7 @@
 // counter, nothing leaked.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <set>
@@ -16,6 +17,7 @@
 #include "wire/checksum.hh"
 #include "wire/icmp.hh"
 #include "wire/ipv4.hh"
+#include "wire/tcp.hh"
 #include "wire/udp.hh"
 
 using namespace ts;
@@ -310,6 +312,55 @@ TEST(StackOffload, DeviceChecksumVerdictsAreHonoured) {
   EXPECT_EQ(ep.stack.counters().parse_error(wire::Error::tcp_bad_checksum), 1u);
   ep.feed(fixture(all, "icmp_echo_request").bytes, 0, pktflag::rx_ip_csum_bad);
   EXPECT_EQ(ep.stack.counters().parse_error(wire::Error::ipv4_bad_checksum), 1u);
+  EXPECT_EQ(ep.dev.buffers_in_use(), 0u);
+}
+
+// A TSO frame with no large buffer free: the stack sends its segments itself,
+// as the device would have cut them (docs/performance.md, "Segmentation offload").
+TEST(StackOffload, ATsoFrameWithNoLargeBufferIsCutAsTheDeviceWould) {
+  Endpoint ep;
+  ep.dev.set_in_process(true);
+  ep.dev.set_tso(2030);
+  ep.dev.set_large_alloc_fails(true);
+  ASSERT_EQ(ep.stack.tso_max(), 2030u);
+  const auto all = load_fixtures();
+  ep.feed(fixture(all, "arp_request").bytes);  // learn the peer's MAC
+  std::vector<uint8_t> data(2500);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = uint8_t(i * 7);
+  wire::TcpRepr seg;
+  seg.src_port = 80;
+  seg.dst_port = 40000;
+  seg.seq = 1000;
+  seg.ack = 77;
+  seg.flags = wire::tcpflag::ack | wire::tcpflag::psh | wire::tcpflag::fin;
+  seg.window = 500;
+  seg.seg_size = 1000;
+  tcp::Payload payload;
+  payload.part[0] = data;
+  payload.n = 1;
+  const Ipv4Addr us = config().addr.addr;
+  ASSERT_TRUE(ep.stack.send_tcp(us, kPeerIp, seg, payload, 0));
+  ep.stack.poll(0);
+  const auto sent = ep.dev.take_sent();
+  ASSERT_EQ(sent.size(), 3u);
+  for (size_t i = 0; i < sent.size(); ++i) {
+    wire::Ipv4Repr ip;
+    ASSERT_EQ(wire::Ipv4Repr::parse(wire::Ipv4View({sent[i].data() + 14, sent[i].size() - 14}), ip,
+                                    wire::CsumCheck::trust),
+              wire::Error::ok);
+    wire::TcpRepr t;
+    ASSERT_EQ(wire::TcpRepr::parse(wire::TcpView({sent[i].data() + 34, ip.payload_len}), us,
+                                   kPeerIp, t, wire::CsumCheck::trust),
+              wire::Error::ok);
+    EXPECT_EQ(t.seq, 1000u + 1000u * i);
+    EXPECT_EQ(t.ack, 77u);
+    ASSERT_EQ(t.payload.size(), i < 2 ? 1000u : 500u);
+    EXPECT_TRUE(std::equal(t.payload.begin(), t.payload.end(), data.begin() + 1000 * i));
+    // PSH and FIN on the last segment only.
+    EXPECT_EQ(t.flags, i < 2 ? wire::tcpflag::ack : seg.flags);
+  }
+  EXPECT_EQ(ep.stack.counters().tx_tso_cut, 1u);
+  EXPECT_EQ(ep.stack.counters().tx_alloc_failed, 0u);
   EXPECT_EQ(ep.dev.buffers_in_use(), 0u);
 }
 

@@ -77,6 +77,55 @@ TEST(TsoSend, AFrameHoldsAtMostAMillisecondOfThePacingRate) {
   EXPECT_EQ(s[0].seg.seg_size, 1448u);
 }
 
+TEST(TsoSend, AFramesShortTailWaitsWhereNagleWouldHoldIt) {
+  Harness h;
+  establish_with_tso(h);
+  const auto first = bytes(2 * 1448 + 100);
+  h.conn->send(first, h.now);  // no short segment outstanding: the tail goes
+  EXPECT_SENT(h, frame(h, kData, first, flag::ack | flag::psh));
+  // The 100-byte tail is unacknowledged: the next write's 52-byte tail waits
+  // (RFC 9293 3.7.4), and goes when the ACK comes.
+  const auto second = bytes(2 * 1448 + 52, 5);
+  h.conn->send(second, h.now);
+  EXPECT_SENT(h, frame(h, kData + first.size(), slice(second, 0, 2 * 1448)));
+  h.now += 10 * kMs;
+  h.in(h.ack_all());
+  EXPECT_SENT(h, h.ours(flag::ack | flag::psh, kData + first.size() + 2 * 1448, 5001,
+                        slice(second, 2 * 1448, 52)));
+}
+
+TEST(TsoSend, TheFinRidesOnTheFramesLastSegment) {
+  Harness h;
+  establish_with_tso(h);
+  h.in(h.seg(5001, kData, flag::ack, 0, {}, h.ts_opts(0)));  // the peer's window closes
+  const auto data = bytes(3 * 1448 + 100);
+  h.conn->send(data, h.now);
+  h.conn->shutdown(h.now);
+  EXPECT_SENT(h);
+  h.in(h.ack_all());  // and opens again
+  EXPECT_SENT(h, frame(h, kData, data, flag::ack | flag::psh | flag::fin));
+  EXPECT_EQ(h.ctr.tcp_data_segs_out, 4u);
+}
+
+TEST(TsoSend, AFrameCarriesNoSackBlocks) {
+  Harness h;
+  establish_with_tso(h);
+  // Data beyond a hole: our ACKs now carry a SACK block...
+  h.in(h.data(5001 + 1000, bytes(100)));
+  std::vector<Sent> s = h.take();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].seg.options.sack_count, 1u);
+  // ...but a frame's copies of its header must each fit the MTU with SMSS of
+  // data, so it goes without them.
+  h.conn->send(bytes(5 * 1448), h.now);
+  s = h.take();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].len(), 5u * 1448);
+  EXPECT_EQ(s[0].seg.seg_size, 1448u);
+  EXPECT_EQ(s[0].seg.options.sack_count, 0u);
+  EXPECT_TRUE(s[0].seg.options.has_timestamps);
+}
+
 TEST(TsoSend, RetransmissionsAreSingleSegments) {
   Harness h;
   establish_with_tso(h);
@@ -177,7 +226,8 @@ TEST(TsoTransfer, DataGoesInFramesOfWholeSegmentsThatEachFitTheMtu) {
       continue;
     }
     EXPECT_TRUE(f.merged);
-    EXPECT_EQ(f.seg_size, t.mss);  // each segment the device cuts fits 1500 bytes
+    EXPECT_EQ(f.seg_size, t.mss);
+    EXPECT_LE(f.l3_len - f.payload + f.seg_size, 1500u);  // each segment cut fits the MTU
     if (!f.push) {
       EXPECT_EQ(f.payload % t.mss, 0u);
     }
