@@ -30,7 +30,7 @@ void ring_between_threads() {
     for (uint32_t i = 0; i < kItems;) {
       stack::Packet p;
       p.len = i;
-      p.flags = ~i;
+      p.room = ~i;
       if (ring.push(p))
         ++i;
       else
@@ -42,7 +42,7 @@ void ring_between_threads() {
   while (next < kItems) {
     const size_t n = ring.pop(got, 32);
     for (size_t k = 0; k < n; ++k, ++next)
-      if (got[k].len != next || got[k].flags != ~next) ++bad;
+      if (got[k].len != next || got[k].room != ~next) ++bad;
   }
   producer.join();
   check(bad == 0 && next == kItems, "2M packets through a 256-slot ring, each once and in order");
