@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   const bool big = std::string(argv[1]) == "bulk64k";
   const bool no_tso = std::string(argv[1]) == "bulk-no-tso";
   const std::string mode = big || no_tso ? "bulk" : argv[1];
-  const bool tso = mode == "bulk" && !big && !no_tso;
+  const bool tso = std::string(argv[1]) == "bulk";
   const long n = std::strtol(argv[2], nullptr, 10);
   if (n <= 0 || (mode != "cps" && mode != "rr" && mode != "http" && mode != "bulk" &&
                  mode != "synflood")) {

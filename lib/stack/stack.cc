@@ -434,9 +434,9 @@ bool Stack::send_tcp(Ipv4Addr src, Ipv4Addr dst, const wire::TcpRepr& seg, const
   const bool offload = dev_.info().tx_tcp_csum;
   seg.emit_header({l4, l4_len}, src, dst, offload ? wire::CsumFill::offload : wire::CsumFill::full);
   p.seg_size = tso ? seg.seg_size : 0;
+  // (A TSO frame is sent only where the device offers TSO, hence checksum offload.)
   send_ip(p, src, dst, wire::ipproto::tcp, true, l4_len,
-          offload ? (tso ? pktflag::tx_tcp_csum | pktflag::tx_tcp_seg : pktflag::tx_tcp_csum) : 0,
-          now);
+          offload ? pktflag::tx_tcp_csum | (tso ? pktflag::tx_tcp_seg : 0) : 0, now);
   return true;
 }
 
