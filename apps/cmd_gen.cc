@@ -298,7 +298,8 @@ int run_gen(const GenArgs& a) {
   (void)any_datagram;
 
   install_signal_handlers();
-  Runtime rt({port_spec}, eal);
+  // (An impaired link loses wire segments, never a frame's worth at once.)
+  Runtime rt({port_spec}, eal, nullptr, 0, any_tcp && cfg.tcp.tso && !rx.active() && !tx.active());
   const std::vector<unsigned>& lcores = rt.lcores();
   const size_t n = lcores.size();
   glue::EthPort& port = *rt.ports()[0];

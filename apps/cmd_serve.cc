@@ -236,7 +236,8 @@ int run_serve(const ServeArgs& a) {
   const EalChoice eal = plan_eal_choice(a.common, 1);
 
   install_signal_handlers();
-  Runtime rt({port_spec}, eal);
+  // (An impaired link loses wire segments, never a frame's worth at once.)
+  Runtime rt({port_spec}, eal, nullptr, 0, sc && cfg.tcp.tso && !rx.active() && !tx.active());
   glue::EthPort& port = *rt.ports()[0];
   const std::vector<unsigned>& lcores = rt.lcores();
   const size_t n = lcores.size();

@@ -111,8 +111,9 @@ void add_pools(CLI::App* app, PoolArgs& p) {
                 "docs/performance.md)");
   app->add_flag("--no-tso", p.no_tso,
                 "Send every TCP segment as a frame of its own, even where the port offers "
-                "segmentation offload (the in-memory ring port does: a frame of up to 64,000 "
-                "bytes of whole segments goes on whole, as over Linux's veth; docs/performance.md)");
+                "segmentation offload (a NIC with TSO, DPDK's TAP port, and the in-memory ring "
+                "port, which passes a frame of up to 64,000 bytes of whole segments on whole, as "
+                "Linux's veth does; docs/performance.md)");
 }
 
 void add_defences(CLI::App* app, DefenceArgs& d, bool listens) {

@@ -341,9 +341,9 @@ EalChoice plan_eal_choice(const CommonArgs& c, unsigned default_count) {
 
 Runtime::Runtime(const std::vector<glue::PortSpec>& ports, const EalChoice& eal,
                  const std::function<uint16_t(size_t)>& queues_for, uint16_t ring_mtu,
-                 bool ring_tso) {
+                 bool tso) {
   try {
-    open(ports, eal, ring_mtu, ring_tso, queues_for);
+    open(ports, eal, ring_mtu, tso, queues_for);
   } catch (const glue::EalArgumentError& e) {
     ports_.clear();
     glue::eal_cleanup();
@@ -356,7 +356,7 @@ Runtime::Runtime(const std::vector<glue::PortSpec>& ports, const EalChoice& eal,
 }
 
 void Runtime::open(const std::vector<glue::PortSpec>& ports, const EalChoice& eal,
-                   uint16_t ring_mtu, bool ring_tso,
+                   uint16_t ring_mtu, bool tso,
                    const std::function<uint16_t(size_t)>& queues_for) {
   glue::EalOptions opt;
   for (unsigned c : eal.cpus) opt.lcores += (opt.lcores.empty() ? "" : ",") + std::to_string(c);
@@ -373,7 +373,7 @@ void Runtime::open(const std::vector<glue::PortSpec>& ports, const EalChoice& ea
   glue::PortConfig pc;
   pc.queues = queues_for ? queues_for(lcores_.size()) : uint16_t(lcores_.size());
   pc.ring_mtu = ring_mtu;
-  pc.ring_tso = ring_tso;
+  pc.tso = tso;
   for (size_t i = 0; i < ports.size(); ++i) {
     if (ports[i].kind == glue::PortSpec::Kind::ring) {
       auto [a, b] = glue::create_ring_pair("ts_ring" + std::to_string(i), pc.queues);

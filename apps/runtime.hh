@@ -160,11 +160,12 @@ class Runtime {
   // Throws std::runtime_error (printed as one line by main) on any failure.
   // Queue pairs per port: `queues_for(lcore count)` when given, else one per
   // lcore (capped by the device).
-  // `ring_mtu`: the in-memory ring port's MTU (0: 1500); `ring_tso`: it
-  // offers TSO (its pool of large buffers is made only then).
+  // `ring_mtu`: the in-memory ring port's MTU (0: 1500); `tso`: ports that
+  // have TCP segmentation offload offer it (their pools of large buffers are
+  // made only then: TCP will use it).
   Runtime(const std::vector<glue::PortSpec>& ports, const EalChoice& eal,
           const std::function<uint16_t(size_t)>& queues_for = nullptr, uint16_t ring_mtu = 0,
-          bool ring_tso = false);
+          bool tso = false);
   ~Runtime();
 
   // The opened ports, in the order given; a ring spec opens two ports (a pair).
@@ -174,7 +175,7 @@ class Runtime {
 
  private:
   void open(const std::vector<glue::PortSpec>& ports, const EalChoice& eal, uint16_t ring_mtu,
-            bool ring_tso, const std::function<uint16_t(size_t)>& queues_for);
+            bool tso, const std::function<uint16_t(size_t)>& queues_for);
   std::vector<std::unique_ptr<glue::EthPort>> ports_;
   std::vector<unsigned> lcores_;
   std::unique_ptr<glue::TscClock> clock_;

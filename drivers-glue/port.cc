@@ -63,6 +63,10 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
   if (caps_.tx_ip_csum) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
   if (caps_.tx_tcp_csum) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
   if (caps_.tx_udp_csum) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+  // TSO needs both checksums offloaded too (the stack leaves them to the device).
+  const bool dev_tso = cfg.tso && !ring && (tx_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) &&
+                       caps_.tx_ip_csum && caps_.tx_tcp_csum;
+  if (dev_tso) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
 
   // The ring port's queues sit queue_stride apart (create_ring_pair).
   if (ring)
@@ -95,13 +99,15 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
   std::snprintf(pool_name, sizeof pool_name, "ts_pool_p%u", id_);
   pool_ = rte_pktmbuf_pool_create(pool_name, mbufs, 256, 0, uint16_t(buf_size), socket);
   if (!pool_) fail(label_, "cannot create a pool of " + std::to_string(mbufs) + " buffers", rte_errno);
-  if (ring && ring_mtu <= 1500 && cfg.ring_tso) {
-    // TSO frames: a bulk connection keeps a window's worth in flight (a few
-    // MB), and every core's mempool cache holds some.
-    const uint32_t large = 2048 + uint32_t(cfg.queues) * 512;
+  if ((ring && ring_mtu <= 1500 && cfg.tso) || dev_tso) {
+    // TSO frames. Over the ring a bulk connection keeps a window's worth in
+    // flight (a few MB) in the rings; a NIC holds at most its transmit
+    // descriptors' worth. And every core's mempool cache holds some.
+    const uint32_t large = ring ? 2048 + uint32_t(cfg.queues) * 512
+                                : uint32_t(caps_.queues) * (tx_desc + PortDevice::kTxBatch) + 512;
     std::snprintf(pool_name, sizeof pool_name, "ts_tso_p%u", id_);
     large_pool_ = rte_pktmbuf_pool_create(
-        pool_name, large, 128, 0, uint16_t(PortConfig::kMaxRingMtu + 18 + RTE_PKTMBUF_HEADROOM),
+        pool_name, large, 128, 0, uint16_t(PortConfig::kMaxTso + 18 + RTE_PKTMBUF_HEADROOM),
         socket);  // none (no memory left for it): the port offers no TSO (describe() tells)
   }
 
@@ -133,7 +139,15 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
     caps_.in_process = true;
     caps_.rx_ip_csum = caps_.rx_l4_csum = true;
     caps_.tx_ip_csum = caps_.tx_tcp_csum = caps_.tx_udp_csum = true;
-    if (large_pool_) caps_.tso = info_.tso_max = PortConfig::kMaxRingMtu;
+  }
+  if (large_pool_) caps_.tso = info_.tso_max = PortConfig::kMaxTso;
+  if (large_pool_ && caps_.driver == "net_tap") {
+    // The TAP port cuts a frame with DPDK's GSO library into at most 64
+    // segments (MAX_GSO_MBUFS), and refuses one whose segments' Ethernet
+    // frames, not IP packets, would exceed the MTU: TCP makes a frame's
+    // segments that much shorter than SMSS.
+    info_.tso_segs = 64;
+    info_.tso_counts_l2 = true;
   }
   info_.tx_ip_csum = caps_.tx_ip_csum;
   info_.tx_tcp_csum = caps_.tx_tcp_csum;
@@ -318,16 +332,21 @@ void PortDevice::send(stack::Packet& p) {
   if (p.flags & stack::pktflag::tx_ip_csum) ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
   if (p.flags & stack::pktflag::tx_tcp_csum) ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
   if (p.flags & stack::pktflag::tx_udp_csum) ol |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
-  // TSO (offered by the in-process ring port only, which passes the frame on
-  // whole: its receiver reads tso_segsz back).
+  // TSO: the device cuts the frame into segments of tso_segsz bytes (the
+  // in-process ring port passes it on whole; its receiver reads tso_segsz
+  // back). The stack left the pseudo-header sum without the length in the
+  // checksum field, as DPDK asks.
   const bool tso = p.flags & stack::pktflag::tx_tcp_seg;
   if (tso) ol |= RTE_MBUF_F_TX_TCP_SEG;
   // Keep the bits that say who owns the buffer; replace only the offload requests.
   mb->ol_flags = (mb->ol_flags & (RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT)) | ol;
   mb->l2_len = p.l2_len;
   mb->l3_len = p.l3_len;
-  mb->tso_segsz = tso ? p.seg_size : 0;
-  if (tso) mb->l4_len = uint16_t((p.data[p.l2_len + p.l3_len + 12] >> 4) * 4);
+  mb->tso_segsz = 0;
+  if (tso) [[unlikely]] {
+    mb->l4_len = uint16_t((p.data[p.l2_len + p.l3_len + 12] >> 4) * 4);
+    mb->tso_segsz = p.seg_size;
+  }
   stats_.tx_bytes += p.len;
   tx_[tx_count_++] = mb;
   if (tx_count_ == kTxBatch) transmit();

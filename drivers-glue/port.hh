@@ -26,11 +26,15 @@ struct PortConfig {
   // that large (docs/performance.md, "Large segments"); at most kMaxRingMtu.
   uint16_t ring_mtu = 0;
   static constexpr uint16_t kMaxRingMtu = 64000;
-  // The in-memory ring port at the default MTU: offer TCP segmentation
-  // offload, frames up to kMaxRingMtu passed on whole as Linux's veth passes
-  // GSO packets, in a pool of large buffers of their own (docs/performance.md,
-  // "Segmentation offload"). Without the memory for that pool, no TSO.
-  bool ring_tso = false;
+  // Offer TCP segmentation offload where the port has it, in frames of up to
+  // kMaxTso bytes from a pool of large buffers of their own
+  // (docs/performance.md, "Segmentation offload"): a device that offers
+  // RTE_ETH_TX_OFFLOAD_TCP_TSO with checksum offloads (a NIC; DPDK's TAP port
+  // cuts in software), and the in-memory ring port at the default MTU, which
+  // passes the frame on whole as Linux's veth passes GSO packets. Without the
+  // memory for that pool, no TSO. Off: the pool is not made.
+  bool tso = false;
+  static constexpr uint16_t kMaxTso = 64000;
   // The in-memory ring port only: queue i is the device's queue i * queue_stride
   // (ring_queue_stride(): the ring PMD's per-queue counters kept apart).
   uint16_t queue_stride = 1;
@@ -69,7 +73,7 @@ class EthPort {
   const PortCaps& caps() const { return caps_; }
   const stack::DeviceInfo& info() const { return info_; }
   rte_mempool* pool() const { return pool_; }
-  // The TSO frames' buffers (the ring port's; null without TSO).
+  // The TSO frames' buffers (null without TSO).
   rte_mempool* large_pool() const { return large_pool_; }
   // One line: label, driver, MAC, queues, offloads.
   std::string describe() const;

@@ -63,6 +63,13 @@ struct DeviceInfo {
   // The largest IP packet the device takes with tx_tcp_seg (TCP segmentation
   // offload) and cuts into segments that fit the MTU; 0: no TSO.
   uint16_t tso_max = 0;
+  // The most segments the device cuts one such frame into; 0: as many as
+  // tso_max holds (DPDK's TAP port cuts at most 64, docs/performance.md).
+  uint16_t tso_segs = 0;
+  // The device checks each segment's Ethernet frame, not its IP packet,
+  // against the MTU (DPDK's TAP port): a frame's segments must be the
+  // Ethernet header's length shorter than the MTU allows.
+  bool tso_counts_l2 = false;
 };
 
 class Device {

@@ -28,6 +28,10 @@ class IpOutput {
   // The largest IP packet send_tcp() takes with a segment size to cut it at
   // (TcpRepr::seg_size: TCP segmentation offload); 0 without TSO.
   virtual uint16_t tso_max() const { return 0; }
+  // The most segments one such packet may be cut into; 0: no limit but tso_max().
+  virtual uint16_t tso_segs() const { return 0; }
+  // How much shorter than the MTU allows its segments must be (bytes).
+  virtual uint16_t tso_trim() const { return 0; }
 };
 
 }  // namespace ts::stack

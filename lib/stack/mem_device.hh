@@ -43,15 +43,17 @@ class MemDevice : public Device {
   void set_in_process(bool on) {
     in_process_ = on;
     info_.tx_ip_csum = info_.tx_tcp_csum = info_.tx_udp_csum = on;
-    if (!on) info_.tso_max = 0;
+    if (!on) info_.tso_max = info_.tso_segs = 0;
   }
   // Offers TCP segmentation offload to a wired in-process peer, as Linux's
   // veth does: a TSO frame (up to `max` bytes of IP packet, no larger than a
   // buffer) reaches the peer whole, marked with its segment size
-  // (pktflag::rx_tcp_merged). 0 turns it off.
-  void set_tso(uint16_t max) {
+  // (pktflag::rx_tcp_merged), cut into at most `segs` segments (0: no
+  // limit). 0 turns it off.
+  void set_tso(uint16_t max, uint16_t segs = 0) {
     const uint32_t fits = std::min<uint32_t>(max, buffer_size_ > 18 ? buffer_size_ - 18 : 0);
     info_.tso_max = in_process_ && fits > info_.mtu ? uint16_t(fits) : 0;
+    info_.tso_segs = info_.tso_max ? segs : 0;
   }
   // Flushed frames go to the sink instead (the simulator's links), as sent.
   void set_sink(FrameSink* sink) { sink_ = sink; }

@@ -433,6 +433,9 @@ bool Stack::send_tcp(Ipv4Addr src, Ipv4Addr dst, const wire::TcpRepr& seg, const
   payload.copy_to(l4 + hlen);
   const bool offload = dev_.info().tx_tcp_csum;
   seg.emit_header({l4, l4_len}, src, dst, offload ? wire::CsumFill::offload : wire::CsumFill::full);
+  // A TSO frame's checksum field: the pseudo-header sum without the length,
+  // which differs per segment (DPDK's rule for TCP segmentation offload).
+  if (tso) wire::store_be16(l4 + 16, wire::pseudo_header_sum(src, dst, wire::ipproto::tcp, 0));
   p.seg_size = tso ? seg.seg_size : 0;
   // (A TSO frame is sent only where the device offers TSO, hence checksum offload.)
   send_ip(p, src, dst, wire::ipproto::tcp, true, l4_len,

@@ -113,6 +113,8 @@ class Stack final : public IpOutput {
     const DeviceInfo& i = dev_.info();
     return i.tx_ip_csum && i.tx_tcp_csum ? i.tso_max : 0;
   }
+  uint16_t tso_segs() const override { return dev_.info().tso_segs; }
+  uint16_t tso_trim() const override { return dev_.info().tso_counts_l2 ? uint16_t(l2_len_) : 0; }
 
   // Sends an ICMP echo request; false if no buffer was available or the payload
   // does not fit the MTU (counted). Resolves the next hop first if needed.

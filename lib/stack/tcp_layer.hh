@@ -351,7 +351,8 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   tcp::FastOpenCookies fastopen_cookies_;
   std::unique_ptr<tcp::ReplayGuard> replay_guard_;  // with fastopen_replay_guard
   tcp::TcpCounters& ctr_;
-  const tcp::Host host_{*this, ctr_, this, cfg_.tso ? ip_.tso_max() : uint16_t(0)};  // every connection's
+  const tcp::Host host_{*this, ctr_, this, cfg_.tso ? ip_.tso_max() : uint16_t(0), ip_.tso_segs(),
+                       ip_.tso_trim()};  // every connection's
   FlowTable table_;
   tcp::BufferPool buffers_;
   // The connection pool: max_connections slots allocated once, not

@@ -173,6 +173,10 @@ struct Host {
   // segmentation offload); 0 without TSO. Data segments may then carry up to
   // that much new data (docs/performance.md, "Segmentation offload").
   uint16_t tso_max = 0;
+  uint16_t tso_segs = 0;  // the most segments in one such frame; 0: no limit but tso_max
+  // A frame's segments are this much shorter than SMSS (the device's own
+  // limit: DPDK's TAP port counts the Ethernet header against the MTU).
+  uint16_t tso_trim = 0;
 };
 
 // Ending a connection. The application has three verbs; the TCP layer one:
@@ -426,6 +430,8 @@ class Connection {
   // The most new data one segment may carry: SMSS, or with TSO a frame of
   // whole segments (docs/performance.md, "Segmentation offload").
   uint32_t tso_len() const;
+  // The payload of each segment the device cuts from a TSO frame.
+  uint32_t tso_seg() const { return smss_ - host_.tso_trim; }
   bool send_recovery(uint64_t now);
   Recovery& recovery();  // takes the state on first use
   template <class FlightFn>

@@ -123,14 +123,16 @@ bool Connection::send_data(uint64_t now, bool force) {
   uint32_t len = uint32_t(std::min<uint64_t>({avail, smss_, usable}));
   if (len == smss_ && host_.tso_max && !retrans && avail > smss_ && usable > smss_) [[unlikely]] {
     // A TSO frame: whole segments, but for the last of the data (the device
-    // cuts it at SMSS, so a short piece would go out in the middle of the flight).
+    // cuts it at its segment size, tso_seg(), so a short piece would go out in
+    // the middle of the flight).
     len = uint32_t(std::min<uint64_t>({avail, tso_len(), usable}));
     // The short tail of the data goes in the frame only where Nagle would let
     // it go alone (no short segment unacknowledged, or nodelay: Minshall's
     // rule below); otherwise it waits, as it would without TSO.
     const bool tail_may_go =
         pos + len == end && (force || cfg_.nodelay || !seq_gt(snd_.sml, snd_.una));
-    if (!tail_may_go) len -= len % smss_;
+    if (!tail_may_go) len -= len % tso_seg();
+    if (len <= smss_) len = smss_;  // no room for a frame after all: one segment
   }
   // FIN follows the last byte; it needs no window (a full receiver still takes it).
   const bool with_fin = snd_.fin_queued && pos + len == end && (!snd_.fin_sent || retrans) &&
@@ -152,7 +154,7 @@ bool Connection::send_data(uint64_t now, bool force) {
   if (!emit_range(pos, len, with_fin, retrans, now)) return false;
   advance_send(seq, len, with_fin);
   if (len < smss_ && !retrans) snd_.sml = snd_.nxt;
-  else if (len > smss_ && len % smss_) [[unlikely]] snd_.sml = snd_.nxt;  // a frame's short tail
+  else if (len > smss_ && len % tso_seg()) [[unlikely]] snd_.sml = snd_.nxt;  // a frame's short tail
   return true;
 }
 
@@ -160,12 +162,14 @@ uint32_t Connection::tso_len() const {
   // Whole segments in the device's largest frame (headers: IP, TCP and
   // timestamps, as every data segment carries them)...
   const uint32_t headers = 40 + (opt_.ts ? 12u : 0u);
-  uint32_t segs = host_.tso_max > headers ? (host_.tso_max - headers) / smss_ : 1;
+  const uint32_t seg = tso_seg();
+  uint32_t segs = host_.tso_max > headers ? (host_.tso_max - headers) / seg : 1;
+  if (host_.tso_segs) segs = std::min<uint32_t>(segs, host_.tso_segs);
   // ...but no more than a millisecond of the pacing rate (at least two
   // segments), as Linux sizes its TSO frames, so that pacing stays smooth.
   if (const uint64_t rate = pacing_rate())
-    segs = uint32_t(std::min<uint64_t>(segs, std::max<uint64_t>(rate / 1000 / smss_, 2)));
-  return std::max(segs, 1u) * smss_;
+    segs = uint32_t(std::min<uint64_t>(segs, std::max<uint64_t>(rate / 1000 / seg, 2)));
+  return std::max(segs, 1u) * seg;
 }
 
 bool Connection::send_recovery(uint64_t now) {
@@ -204,7 +208,7 @@ bool Connection::emit_range(uint64_t pos, uint32_t len, bool with_fin, bool retr
   SegmentOut s;
   s.seq = seq_of(pos);
   s.flags = ack | (with_fin ? fin : 0);
-  if (len > smss_) s.seg_size = uint16_t(smss_);  // a TSO frame (tso_len())
+  if (len > smss_) s.seg_size = uint16_t(tso_seg());  // a TSO frame (tso_len())
   if (len && pos + len == sndbuf_.end()) s.flags |= psh;
   const Payload payload = len ? sndbuf_.view(pos, len) : Payload{};
   if (!emit(s, payload, now)) {

@@ -12,6 +12,8 @@
 #include "stack/stack.hh"
 #include "tcp_harness.hh"
 #include "transfer.hh"
+#include "wire/bytes.hh"
+#include "wire/checksum.hh"
 
 using namespace ts;
 using namespace ts::test;
@@ -126,6 +128,33 @@ TEST(TsoSend, AFrameCarriesNoSackBlocks) {
   EXPECT_TRUE(s[0].seg.options.has_timestamps);
 }
 
+TEST(TsoSend, AFrameHoldsNoMoreSegmentsThanTheDeviceCuts) {
+  Harness h;
+  h.host.tso_segs = 4;  // as DPDK's TAP port, which cuts at most 64
+  establish_with_tso(h);
+  const auto data = bytes(100000);
+  h.conn->send(data, h.now);
+  EXPECT_SENT(h, frame(h, kData, slice(data, 0, 4 * 1448)),
+              frame(h, kData + 4 * 1448, slice(data, 4 * 1448, 4 * 1448)),
+              frame(h, kData + 8 * 1448, slice(data, 8 * 1448, 2 * 1448)));
+  EXPECT_EQ(h.ctr.tcp_segs_offloaded, 7u);
+}
+
+TEST(TsoSend, AFramesSegmentsAreShorterWhereTheDeviceCountsTheEthernetHeader) {
+  Harness h;
+  h.host.tso_trim = 14;  // as DPDK's TAP port: segments of 1434 bytes
+  establish_with_tso(h);
+  const auto data = bytes(100000);
+  h.conn->send(data, h.now);
+  // The initial window (14,480 bytes) holds ten such segments; the 140 bytes
+  // left of it would be a short segment mid-flight, so they wait.
+  Sent f = frame(h, kData, slice(data, 0, 10 * 1434));
+  f.seg.seg_size = 1434;
+  EXPECT_SENT(h, f);
+  EXPECT_EQ(h.ctr.tcp_data_segs_out, 10u);
+  EXPECT_EQ(h.ctr.tcp_segs_offloaded, 9u);
+}
+
 TEST(TsoSend, RetransmissionsAreSingleSegments) {
   Harness h;
   establish_with_tso(h);
@@ -157,6 +186,9 @@ struct TsoTransfer : PatternTransfer {
     uint32_t l3_len, payload;
     uint16_t seg_size;
     bool merged, push;
+    // The TCP checksum field holds the pseudo-header sum without the length
+    // (DPDK's rule for a TSO frame; an offloaded segment's includes it).
+    bool phdr_without_length;
   };
   struct Wire : stack::FrameSink {
     void take(stack::Packet& sent, uint64_t) override {
@@ -169,24 +201,28 @@ struct TsoTransfer : PatternTransfer {
       const uint32_t l3_len = uint32_t(l3[2]) << 8 | l3[3];
       const uint32_t hlen = uint32_t(l3[20 + 12] >> 4) * 4;
       const uint32_t payload = l3_len - 20 - hlen;
+      const wire::Ipv4Addr src{wire::load_be32(l3 + 12)}, dst{wire::load_be32(l3 + 16)};
       if (payload)
         frames.push_back({l3_len, payload, p.seg_size,
                           (p.flags & stack::pktflag::rx_tcp_merged) != 0,
-                          (l3[20 + 13] & 0x08) != 0});
+                          (l3[20 + 13] & 0x08) != 0,
+                          wire::load_be16(l3 + 20 + 16) ==
+                              wire::pseudo_header_sum(src, dst, wire::ipproto::tcp, 0)});
       to->deliver(p);
     }
     stack::MemDevice *from = nullptr, *to = nullptr;
     std::vector<Frame> frames;
   } wire;
 
-  explicit TsoTransfer(uint16_t tso_max, bool layer_tso = true, bool large_fails = false) {
+  explicit TsoTransfer(uint16_t tso_max, bool layer_tso = true, bool large_fails = false,
+                       uint16_t tso_segs = 0) {
     cs.addr = *wire::Ipv4Cidr::parse("10.0.0.1/24");
     cc.addr = *wire::Ipv4Cidr::parse("10.0.0.2/24");
     cc.secret[0] = 1;
     cc.tcp.tso = layer_tso;
     for (stack::MemDevice* d : {&dev_c, &dev_s}) {
       d->set_in_process(true);
-      d->set_tso(tso_max);
+      d->set_tso(tso_max, tso_segs);
     }
     dev_c.set_large_alloc_fails(large_fails);
     dev_s.wire_to(&dev_c);
@@ -223,9 +259,11 @@ TEST(TsoTransfer, DataGoesInFramesOfWholeSegmentsThatEachFitTheMtu) {
     if (f.payload <= t.mss) {
       ++segments;
       EXPECT_EQ(f.seg_size, 0u);
+      EXPECT_FALSE(f.phdr_without_length);
       continue;
     }
     EXPECT_TRUE(f.merged);
+    EXPECT_TRUE(f.phdr_without_length);
     EXPECT_EQ(f.seg_size, t.mss);
     EXPECT_LE(f.l3_len - f.payload + f.seg_size, 1500u);  // each segment cut fits the MTU
     if (!f.push) {
@@ -241,6 +279,21 @@ TEST(TsoTransfer, DataGoesInFramesOfWholeSegmentsThatEachFitTheMtu) {
   EXPECT_EQ(c.tcp_segs_offloaded, segments - frames);
   EXPECT_EQ(s.tcp_segs_in + 1, c.tcp_segs_out);  // all but the SYN, which the listener took
   EXPECT_EQ(c.tcp_retransmits, 0u);
+}
+
+TEST(TsoTransfer, FramesAreCutIntoNoMoreSegmentsThanTheDeviceTakes) {
+  constexpr size_t kTotal = 1 << 20;
+  TsoTransfer t(64000, true, false, 6);
+  t.run(kTotal);
+  EXPECT_EQ(t.received, kTotal);
+  EXPECT_TRUE(t.intact);
+  size_t frames = 0;
+  for (const TsoTransfer::Frame& f : t.wire.frames) {
+    EXPECT_LE(f.payload, 6u * t.mss);
+    frames += f.merged;
+  }
+  EXPECT_GT(frames, 0u);
+  EXPECT_GT(t.client->counters().tcp.tcp_segs_offloaded, 0u);
 }
 
 TEST(TsoTransfer, NoFrameExceedsTheMtuWithoutTheOffload) {
