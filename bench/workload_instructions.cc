@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "wired_pair.hh"
 #include "workload/generator.hh"
@@ -112,6 +114,15 @@ int main(int argc, char** argv) {
   std::printf("%s: established %llu, ok %llu, acked %llu bytes, simulated %.3f s\n", mode.c_str(),
               (unsigned long long)s.conns_established, (unsigned long long)s.responses_ok,
               (unsigned long long)s.bytes_acked, double(now - 1'000'000'000) / 1e9);
+  // What each side counted (non-zero): how the run went, e.g. whether new
+  // connections waited for a slot (tcp_conn_limit) or took a TIME-WAIT's.
+  for (const auto& [side, st] : {std::pair{"gen", &client}, std::pair{"serve", &server}}) {
+    std::printf("%s counters:", side);
+    st->counters().for_each([](std::string_view name, uint64_t v, bool, std::string_view) {
+      if (v) std::printf(" %.*s=%llu", int(name.size()), name.data(), (unsigned long long)v);
+    });
+    std::printf("\n");
+  }
   const bool ok = mode == "bulk" ? s.bytes_acked >= bulk_bytes : s.responses_ok == uint64_t(n);
   return ok ? 0 : 1;
 }

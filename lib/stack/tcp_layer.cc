@@ -139,6 +139,9 @@ uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig* cfg, 
   } else if (slots_.size() < cfg_.max_connections) {
     id = uint32_t(slots_.size());
     slots_.emplace_back();
+  } else if (recycle_time_wait()) {
+    id = free_.back();
+    free_.pop_back();
   } else {
     ++ctr_.tcp_conn_limit;
     return FlowTable::kNone;
@@ -158,10 +161,52 @@ uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig* cfg, 
   s.abusive = false;
   s.reclaimed = false;
   s.overridden = false;
+  s.time_wait_noted = false;
   s.fastopen_listener = nullptr;
   s.published = s.joins_seen = 0;
   s.next_publish = 0;
   return id;
+}
+
+bool TcpLayer::recycle_time_wait() {
+  while (tw_count_) {
+    const auto [id, gen] = time_wait_[tw_head_];
+    tw_head_ = tw_head_ + 1 == time_wait_.size() ? 0 : tw_head_ + 1;
+    --tw_count_;
+    Slot& s = slots_[id];
+    if (s.generation != gen || !s.conn || s.conn->state() != tcp::State::time_wait) continue;
+    // Its FIN is acknowledged both ways; all it still does is answer a
+    // retransmitted FIN (now a reset) and keep the 4-tuple from an early
+    // reuse, which our ports taken in turn and timestamps (PAWS) guard too,
+    // as Linux destroys TIME-WAITs beyond tcp_max_tw_buckets.
+    s.conn->abandon();
+    release(id);
+    ++ctr_.tcp_time_wait_recycled;
+    return true;
+  }
+  return false;
+}
+
+void TcpLayer::note_time_wait(uint32_t id) {
+  if (tw_count_ == time_wait_.size()) {
+    if (time_wait_.size() < cfg_.max_connections) {
+      // Grown (rarely: the ring keeps its largest size) in order, oldest first.
+      std::vector<std::pair<uint32_t, uint32_t>> ring;
+      ring.reserve(std::min<size_t>(cfg_.max_connections, std::max<size_t>(64, 2 * time_wait_.size())));
+      for (size_t i = 0; i < tw_count_; ++i) ring.push_back(time_wait_[(tw_head_ + i) % time_wait_.size()]);
+      ring.resize(ring.capacity());
+      time_wait_.swap(ring);
+      tw_head_ = 0;
+    } else {
+      // Full of entries, some stale: the oldest loses its place (it still
+      // expires as usual).
+      tw_head_ = tw_head_ + 1 == time_wait_.size() ? 0 : tw_head_ + 1;
+      --tw_count_;
+    }
+  }
+  size_t at = tw_head_ + tw_count_++;
+  if (at >= time_wait_.size()) at -= time_wait_.size();
+  time_wait_[at] = {id, slots_[id].generation};
 }
 
 void TcpLayer::release(uint32_t id) {
@@ -242,6 +287,12 @@ uint16_t TcpLayer::pick_port(uint32_t src, wire::Ipv4Addr local, wire::Ipv4Addr 
 tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Events* events,
                                    uint64_t now, const tcp::TcpConfig* cfg) {
   now_ = now;
+  // No slot (and no TIME-WAIT to take one from): refused before a port is
+  // taken, so the next connect gets the port this one would have had.
+  if (!slot_available() && !recycle_time_wait()) {
+    ++ctr_.tcp_conn_limit;
+    return nullptr;
+  }
   // Our source addresses in turn (a full one is skipped for the next).
   wire::Ipv4Addr src;
   uint16_t local = 0;
@@ -439,6 +490,10 @@ void TcpLayer::on_schedule(tcp::Connection& c) {
   // or closed), not when its slot is reclaimed minutes later.
   if (s.in_cache && (c.state() == tcp::State::time_wait || c.state() == tcp::State::closed))
     report_path(s);
+  if (c.state() == tcp::State::time_wait && !s.time_wait_noted) {
+    s.time_wait_noted = true;
+    note_time_wait(id);
+  }
   if (c.finished()) {
     if (!s.reaping) {
       s.reaping = true;

@@ -258,6 +258,7 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
     bool abusive = false;     // its host's abuse score was high when it opened
     bool reclaimed = false;   // the layer reclaimed it (reported to the path cache)
     bool overridden = false;  // the application gave its own TcpConfig
+    bool time_wait_noted = false;  // in time_wait_ (this generation)
     // A Fast Open connection of this listener whose handshake is pending.
     Listener* fastopen_listener = nullptr;
     uint32_t published = 0;   // ensemble: the window the cache counts for it
@@ -270,6 +271,9 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   };
 
   uint32_t new_slot(const tcp::FourTuple& t, const tcp::TcpConfig* cfg, tcp::Events* ev);
+  // Ends the oldest connection still in TIME-WAIT, its slot freed; false if none.
+  bool recycle_time_wait();
+  void note_time_wait(uint32_t id);
   // The layer's copy of `c`, which connections with that configuration share
   // instead of each carrying its own; nullptr when kMaxConfigs distinct ones
   // are already kept (an application making a new one per connection).
@@ -369,6 +373,12 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   TimerWheel timers_;  // one timer per slot and per half-open entry
   std::vector<std::pair<uint32_t, uint32_t>> reap_;  // slot, generation
   std::vector<std::pair<uint32_t, uint32_t>> burst_acks_;  // slot, generation
+  // Connections as they entered TIME-WAIT, oldest first (slot, generation; an
+  // entry whose slot moved on is skipped): a ring of up to max_connections
+  // entries, grown as needed. When every slot is taken, a new connection takes
+  // the oldest TIME-WAIT's (recycle_time_wait(); docs/performance.md).
+  std::vector<std::pair<uint32_t, uint32_t>> time_wait_;
+  size_t tw_head_ = 0, tw_count_ = 0;
   Coalescer gro_;  // the run of segments held during a receive burst
   // Per source address, where its port search starts: an offset into the
   // ephemeral range, or into the pool with several cores.

@@ -186,7 +186,8 @@ struct Host {
 //               windows are then bounded in time.
 //   abort()     RST now; queued and unacknowledged data is thrown away.
 //   abandon()   (the TCP layer) forgets a connection without a segment: a
-//               TIME-WAIT one whose 4-tuple a new connection takes over.
+//               TIME-WAIT one whose 4-tuple (or, every slot taken, whose
+//               slot) a new connection takes over.
 // Every way into CLOSED (these, the peer's RST, the end of TIME-WAIT, giving
 // up after retries) goes through enter_closed() with a CloseReason, and the
 // application hears of it once, in on_closed().

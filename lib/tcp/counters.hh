@@ -74,6 +74,7 @@ namespace ts::tcp {
   X(tcp_stateless_stray_data, true, "data to a stateless listener that is not a first request (reset)") \
   X(tcp_listen_dropped, true, "segments without SYN to a listening port (an ACK gets a reset)") \
   X(tcp_time_wait_reused, false, "TIME-WAIT connections replaced by a newer SYN (RFC 6191) or our own connect")  \
+  X(tcp_time_wait_recycled, false, "TIME-WAIT connections ended early (oldest first) to give a new connection their slot: every slot was taken")  \
   X(tcp_refused, true, "connections the application refused (answered with a reset)")         \
   X(tcp_conn_limit, true, "connections refused: no free slot or local port")                    \
   X(tcp_conn_established, false, "connections established")                                      \

@@ -468,6 +468,76 @@ TEST(TcpLayerTimeWait, ANewerSynStartsANewConnectionAtOnce) {
   EXPECT_EQ(l.app.conn->state(), tcp::State::established);
 }
 
+// Opens a connection to the peer's port 80 and closes it, we first: it ends
+// in TIME-WAIT. Returns it.
+tcp::Connection* active_into_time_wait(Layer& l, App& client, uint64_t now) {
+  tcp::Connection* c = l.tcp.connect(kPeerIp, 80, &client, now);
+  if (!c) return nullptr;
+  auto s = l.ip.take();
+  EXPECT_EQ(s.size(), 1u);
+  const uint32_t iss = s.empty() ? 0 : s[0].seq;
+  const uint16_t port = c->tuple().local_port;
+  l.feed(port, flag::syn | flag::ack, 5000, iss + 1, now, 0, 80);
+  c->close(now);
+  l.ip.take();
+  l.feed(port, flag::fin | flag::ack, 5001, iss + 2, now, 0, 80);
+  EXPECT_EQ(c->state(), tcp::State::time_wait);
+  return c;
+}
+
+TEST(TcpLayerTimeWait, WithEverySlotTakenTheOldestTimeWaitGivesUpItsSlot) {
+  Layer l(4);
+  App client;
+  std::vector<uint16_t> ports;
+  for (int i = 0; i < 4; ++i) {
+    tcp::Connection* c = active_into_time_wait(l, client, kMs);
+    ASSERT_NE(c, nullptr);
+    ports.push_back(c->tuple().local_port);
+  }
+  ASSERT_EQ(l.tcp.connections(), 4u);
+  // A fifth connection takes the slot of the first to enter TIME-WAIT.
+  tcp::Connection* c = l.tcp.connect(kPeerIp, 80, &client, 2 * kMs);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(l.ip.take().size(), 1u);  // its SYN
+  EXPECT_EQ(l.ctr.tcp_time_wait_recycled, 1u);
+  EXPECT_EQ(l.ctr.tcp_conn_limit, 0u);
+  EXPECT_EQ(l.tcp.connections(), 4u);
+  // The first is gone: its peer's retransmitted FIN meets no connection (a
+  // reset); the second's is still acknowledged.
+  auto s = l.feed(ports[0], flag::fin | flag::ack, 5001, 0, 2 * kMs, 0, 80);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_TRUE(s[0].flags & flag::rst);
+  s = l.feed(ports[1], flag::fin | flag::ack, 5001, 0, 2 * kMs, 0, 80);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].flags, flag::ack);
+  // Reaping leaves the new connection alone; a sixth takes the second's slot.
+  l.tcp.poll(3 * kMs);
+  EXPECT_EQ(c->state(), tcp::State::syn_sent);
+  ASSERT_NE(l.tcp.connect(kPeerIp, 80, &client, 3 * kMs), nullptr);
+  EXPECT_EQ(l.ctr.tcp_time_wait_recycled, 2u);
+  s = l.feed(ports[1], flag::fin | flag::ack, 5001, 0, 3 * kMs, 0, 80);
+  ASSERT_EQ(s.size(), 2u);  // the new SYN, then the reset
+  EXPECT_TRUE(s[1].flags & flag::rst);
+}
+
+TEST(TcpLayerTimeWait, WithoutASlotOrATimeWaitAConnectTakesNoPort) {
+  Layer l(2);
+  App client;
+  tcp::Connection* a = l.tcp.connect(kPeerIp, 80, &client, kMs);
+  tcp::Connection* b = l.tcp.connect(kPeerIp, 80, &client, kMs);
+  ASSERT_TRUE(a && b);
+  const uint16_t last = b->tuple().local_port;
+  EXPECT_EQ(l.tcp.connect(kPeerIp, 80, &client, kMs), nullptr);
+  EXPECT_EQ(l.ctr.tcp_conn_limit, 1u);
+  EXPECT_EQ(l.ctr.tcp_time_wait_recycled, 0u);
+  a->abort();
+  l.tcp.poll(2 * kMs);
+  // The refused connect left the port search where it was.
+  tcp::Connection* c = l.tcp.connect(kPeerIp, 80, &client, 2 * kMs);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->tuple().local_port, uint16_t(last + 1));
+}
+
 TEST(TcpLayerTimeWait, AnOldSynIsAnsweredWithAnAckNotANewConnection) {
   Layer l;
   const uint32_t next = into_time_wait(l, 1000, kMs);
