@@ -66,7 +66,26 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
   // TSO needs both checksums offloaded too (the stack leaves them to the device).
   const bool dev_tso = cfg.tso && !ring && (tx_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) &&
                        caps_.tx_ip_csum && caps_.tx_tcp_csum;
-  if (dev_tso) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
+  const bool tap = caps_.driver == "net_tap";
+  const int socket = std::max(0, rte_eth_dev_socket_id(id_));
+  const uint16_t ring_mtu = std::min(cfg.ring_mtu, PortConfig::kMaxRingMtu);
+  char pool_name[RTE_MEMPOOL_NAMESIZE];
+  if ((ring && ring_mtu <= 1500 && cfg.tso) || dev_tso) {
+    // TSO frames, before the offload is turned on (without the pool, it is
+    // not). Over the ring a bulk connection keeps a window's worth in flight
+    // (a few MB) in the rings; a NIC holds up to its transmit descriptors'
+    // worth; the TAP port writes each frame out as it is given. And every
+    // core's mempool cache holds some.
+    const uint32_t cores = cfg.queues, per_core = PortDevice::kTxBatch + 128;
+    const uint32_t large = ring  ? 2048 + cores * 512
+                           : tap ? cores * per_core + 256
+                                 : cores * (cfg.tx_desc + per_core) + 512;
+    std::snprintf(pool_name, sizeof pool_name, "ts_tso_p%u", id_);
+    large_pool_ = rte_pktmbuf_pool_create(
+        pool_name, large, 128, 0, uint16_t(PortConfig::kMaxTso + 18 + RTE_PKTMBUF_HEADROOM),
+        socket);  // none (no memory left for it): the port offers no TSO (describe() tells)
+  }
+  if (dev_tso && large_pool_) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
 
   // The ring port's queues sit queue_stride apart (create_ring_pair).
   if (ring)
@@ -78,7 +97,6 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
   if (int rc = rte_eth_dev_adjust_nb_rx_tx_desc(id_, &rx_desc, &tx_desc); rc != 0)
     fail(label_, "descriptor counts rejected", rc);
 
-  const int socket = std::max(0, rte_eth_dev_socket_id(id_));
   // Beyond the queues: what the cores' steering rings and mempool caches may
   // hold (cfg.queues is the number of cores sharing the port).
   const uint32_t steering =
@@ -89,27 +107,14 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
                    cfg.extra_mbufs + steering;
   // The ring port with large frames: buffers of the MTU's size, fewer of them
   // (the ring PMD keeps no descriptors filled; 4096 of 64 KB are 256 MB).
-  const uint16_t ring_mtu = std::min(cfg.ring_mtu, PortConfig::kMaxRingMtu);
   uint32_t buf_size = RTE_MBUF_DEFAULT_BUF_SIZE;
   if (ring && ring_mtu > 1500) {
     buf_size = uint32_t(ring_mtu) + 18 + RTE_PKTMBUF_HEADROOM;
     mbufs = std::min<uint32_t>(mbufs, 4096 + steering);
   }
-  char pool_name[RTE_MEMPOOL_NAMESIZE];
   std::snprintf(pool_name, sizeof pool_name, "ts_pool_p%u", id_);
   pool_ = rte_pktmbuf_pool_create(pool_name, mbufs, 256, 0, uint16_t(buf_size), socket);
   if (!pool_) fail(label_, "cannot create a pool of " + std::to_string(mbufs) + " buffers", rte_errno);
-  if ((ring && ring_mtu <= 1500 && cfg.tso) || dev_tso) {
-    // TSO frames. Over the ring a bulk connection keeps a window's worth in
-    // flight (a few MB) in the rings; a NIC holds at most its transmit
-    // descriptors' worth. And every core's mempool cache holds some.
-    const uint32_t large = ring ? 2048 + uint32_t(cfg.queues) * 512
-                                : uint32_t(caps_.queues) * (tx_desc + PortDevice::kTxBatch) + 512;
-    std::snprintf(pool_name, sizeof pool_name, "ts_tso_p%u", id_);
-    large_pool_ = rte_pktmbuf_pool_create(
-        pool_name, large, 128, 0, uint16_t(PortConfig::kMaxTso + 18 + RTE_PKTMBUF_HEADROOM),
-        socket);  // none (no memory left for it): the port offers no TSO (describe() tells)
-  }
 
   for (uint16_t q = 0; q < dev_queues; ++q) {
     rte_eth_rxconf rxconf = dev_info.default_rxconf;
@@ -141,7 +146,7 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
     caps_.tx_ip_csum = caps_.tx_tcp_csum = caps_.tx_udp_csum = true;
   }
   if (large_pool_) caps_.tso = info_.tso_max = PortConfig::kMaxTso;
-  if (large_pool_ && caps_.driver == "net_tap") {
+  if (large_pool_ && tap) {
     // The TAP port cuts a frame with DPDK's GSO library into at most 64
     // segments (MAX_GSO_MBUFS), and refuses one whose segments' Ethernet
     // frames, not IP packets, would exceed the MTU: TCP makes a frame's

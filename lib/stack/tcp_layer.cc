@@ -168,23 +168,28 @@ uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig* cfg, 
   return id;
 }
 
-bool TcpLayer::recycle_time_wait() {
-  while (tw_count_) {
+bool TcpLayer::time_wait_to_recycle() {
+  for (; tw_count_; tw_head_ = tw_head_ + 1 == time_wait_.size() ? 0 : tw_head_ + 1, --tw_count_) {
     const auto [id, gen] = time_wait_[tw_head_];
-    tw_head_ = tw_head_ + 1 == time_wait_.size() ? 0 : tw_head_ + 1;
-    --tw_count_;
-    Slot& s = slots_[id];
-    if (s.generation != gen || !s.conn || s.conn->state() != tcp::State::time_wait) continue;
-    // Its FIN is acknowledged both ways; all it still does is answer a
-    // retransmitted FIN (now a reset) and keep the 4-tuple from an early
-    // reuse, which our ports taken in turn and timestamps (PAWS) guard too,
-    // as Linux destroys TIME-WAITs beyond tcp_max_tw_buckets.
-    s.conn->abandon();
-    release(id);
-    ++ctr_.tcp_time_wait_recycled;
-    return true;
+    const Slot& s = slots_[id];
+    if (s.generation == gen && s.conn && s.conn->state() == tcp::State::time_wait) return true;
   }
   return false;
+}
+
+bool TcpLayer::recycle_time_wait() {
+  if (!time_wait_to_recycle()) return false;
+  const uint32_t id = time_wait_[tw_head_].first;
+  tw_head_ = tw_head_ + 1 == time_wait_.size() ? 0 : tw_head_ + 1;
+  --tw_count_;
+  // Its FIN is acknowledged both ways; all it still does is answer a
+  // retransmitted FIN (now a reset) and keep the 4-tuple from an early
+  // reuse, which our ports taken in turn and timestamps (PAWS) guard too,
+  // as Linux destroys TIME-WAITs beyond tcp_max_tw_buckets.
+  slots_[id].conn->abandon();
+  release(id);
+  ++ctr_.tcp_time_wait_recycled;
+  return true;
 }
 
 void TcpLayer::note_time_wait(uint32_t id) {
@@ -198,10 +203,20 @@ void TcpLayer::note_time_wait(uint32_t id) {
       time_wait_.swap(ring);
       tw_head_ = 0;
     } else {
-      // Full of entries, some stale: the oldest loses its place (it still
-      // expires as usual).
-      tw_head_ = tw_head_ + 1 == time_wait_.size() ? 0 : tw_head_ + 1;
-      --tw_count_;
+      // Full (rarely: entries go stale mid-ring when a TIME-WAIT ends another
+      // way). At most max_connections entries are live, one a slot, and this
+      // slot's is not among them: dropping the stale ones makes room.
+      std::vector<std::pair<uint32_t, uint32_t>> ring(time_wait_.size());
+      size_t kept = 0;
+      for (size_t i = 0; i < tw_count_; ++i) {
+        const auto e = time_wait_[(tw_head_ + i) % time_wait_.size()];
+        const Slot& s = slots_[e.first];
+        if (s.generation == e.second && s.conn && s.conn->state() == tcp::State::time_wait)
+          ring[kept++] = e;
+      }
+      time_wait_.swap(ring);
+      tw_head_ = 0;
+      tw_count_ = kept;
     }
   }
   size_t at = tw_head_ + tw_count_++;
@@ -289,7 +304,8 @@ tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Ev
   now_ = now;
   // No slot (and no TIME-WAIT to take one from): refused before a port is
   // taken, so the next connect gets the port this one would have had.
-  if (!slot_available() && !recycle_time_wait()) {
+  // (new_slot() ends the TIME-WAIT, once nothing else can fail.)
+  if (!slot_obtainable()) {
     ++ctr_.tcp_conn_limit;
     return nullptr;
   }

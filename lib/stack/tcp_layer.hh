@@ -271,9 +271,16 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   };
 
   uint32_t new_slot(const tcp::FourTuple& t, const tcp::TcpConfig* cfg, tcp::Events* ev);
-  // Ends the oldest connection still in TIME-WAIT, its slot freed; false if none.
+  // Ends the oldest connection still in TIME-WAIT, its slot freed; false if
+  // none. (Its application hears on_closed() before the slot is free: one
+  // that connects again from there finds no slot and takes the next TIME-WAIT's.)
   bool recycle_time_wait();
   void note_time_wait(uint32_t id);
+  // Whether a connection still in TIME-WAIT would give new_slot() its slot
+  // (stale entries at the head are dropped on the way).
+  bool time_wait_to_recycle();
+  // A new connection would get a slot: a free one, or a TIME-WAIT's.
+  bool slot_obtainable() { return slot_available() || time_wait_to_recycle(); }
   // The layer's copy of `c`, which connections with that configuration share
   // instead of each carrying its own; nullptr when kMaxConfigs distinct ones
   // are already kept (an application making a new one per connection).

@@ -333,9 +333,10 @@ void TcpLayer::half_open_input(uint32_t index, const wire::Ipv4Repr& ip,
   hs.ts_recent = h.ts_recent;
   hs.ts_offset = h.ts_offset;
   hs.rtt_ns = h.resent ? 0 : now_ - h.sent_ns;  // Karn: not after a retransmission
-  // Without a connection slot the ACK is dropped as if lost: the entry stays,
-  // its SYN-ACK goes again, and the peer's next ACK may find one.
-  if (!slot_available()) {
+  // Without a connection slot (free, or a TIME-WAIT's) the ACK is dropped as
+  // if lost: the entry stays, its SYN-ACK goes again, and the peer's next ACK
+  // may find one.
+  if (!slot_obtainable()) {
     ++ctr_.tcp_conn_limit;
     return;
   }

@@ -155,7 +155,7 @@ void TcpLayer::stateless_input(Listener& l, const wire::Ipv4Repr& ip, const wire
     verdict = l.stateless->on_request(x, seg.payload);
   }
   if (verdict != StatelessApp::Verdict::unfit) return;
-  if (l.acceptor && slot_available()) {
+  if (l.acceptor && slot_obtainable()) {
     // The ordinary path takes over, as if the cookie had been a plain one.
     tcp::Handshake h;
     h.irs = seg.seq - 1;

@@ -18,10 +18,10 @@ RrMode::RrMode(const GenConfig& cfg)
 }
 
 TcpMode::Read RrMode::read(Exchange& x, tcp::Connection& c, GenStats& s, uint64_t now) const {
-  const size_t n = size_t(std::min<uint64_t>(c.readable().size(), x.resp_left));
+  const tcp::Bytes2 r = c.readable();
+  const size_t n = size_t(std::min<uint64_t>(r.size(), x.resp_left));
   // Byte for byte against the pattern, where the response has got to.
   uint64_t at = resp_size_ - x.resp_left;
-  const tcp::Bytes2 r = c.readable();
   size_t left = n;
   for (std::span<const uint8_t> part : {r.a, r.b}) {
     const size_t take = std::min(left, part.size());

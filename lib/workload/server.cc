@@ -244,6 +244,9 @@ void Server::serve_echo(tcp::Connection& c, ConnState& s) {
   // Echo what fits; the rest stays unread, so the window closes on a client
   // that sends faster than it reads.
   const tcp::Bytes2 r = c.readable();
+  // Nothing to echo: the connection became writable (rr: the ACK of every
+  // response, on the next request), which echo has no use for.
+  if (r.a.empty()) return;
   size_t done = send(c, r.a.data(), r.a.size());
   if (done == r.a.size() && !r.b.empty()) done += send(c, r.b.data(), r.b.size());
   stats_.bytes_in += done;

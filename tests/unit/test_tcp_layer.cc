@@ -520,6 +520,68 @@ TEST(TcpLayerTimeWait, WithEverySlotTakenTheOldestTimeWaitGivesUpItsSlot) {
   EXPECT_TRUE(s[1].flags & flag::rst);
 }
 
+TEST(TcpLayerTimeWait, AListenersNewConnectionTakesTheOldestTimeWaitsSlotToo) {
+  Layer l(2);
+  // Two connections from the peer that we close first.
+  for (uint16_t sport : {40000, 40001}) {
+    auto s = l.feed(kListenPort, flag::syn, 1000, 0, kMs, 0, sport);
+    ASSERT_EQ(s.size(), 1u);
+    const uint32_t iss = s[0].seq;
+    EXPECT_TRUE(l.feed(kListenPort, flag::ack, 1001, iss + 1, kMs, 0, sport).empty());
+    l.app.conn->close(kMs);
+    l.ip.take();
+    l.feed(kListenPort, flag::fin | flag::ack, 1001, iss + 2, kMs, 0, sport);
+    ASSERT_EQ(l.app.conn->state(), tcp::State::time_wait);
+  }
+  // A third completes its handshake into the first's slot.
+  auto s = l.feed(kListenPort, flag::syn, 7000, 0, 2 * kMs, 0, 40002);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_TRUE(l.feed(kListenPort, flag::ack, 7001, s[0].seq + 1, 2 * kMs, 0, 40002).empty());
+  EXPECT_EQ(l.app.connected, 3);
+  EXPECT_EQ(l.app.conn->state(), tcp::State::established);
+  EXPECT_EQ(l.ctr.tcp_time_wait_recycled, 1u);
+  EXPECT_EQ(l.ctr.tcp_conn_limit, 0u);
+  // The first's peer now meets a reset; the second's is still acknowledged.
+  s = l.feed(kListenPort, flag::fin | flag::ack, 1001, 0, 2 * kMs, 0, 40000);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_TRUE(s[0].flags & flag::rst);
+  s = l.feed(kListenPort, flag::fin | flag::ack, 1001, 0, 2 * kMs, 0, 40001);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].flags, flag::ack);
+}
+
+// Our side of a connection from the peer's port `sport` (its ISS `irs`),
+// closed by us into TIME-WAIT.
+void passive_into_time_wait(Layer& l, uint16_t sport, uint32_t irs, uint64_t now) {
+  auto s = l.feed(kListenPort, flag::syn, irs, 0, now, 0, sport);
+  ASSERT_EQ(s.size(), 1u);
+  const uint32_t iss = s[0].seq;
+  EXPECT_TRUE(l.feed(kListenPort, flag::ack, irs + 1, iss + 1, now, 0, sport).empty());
+  l.app.conn->close(now);
+  l.ip.take();
+  l.feed(kListenPort, flag::fin | flag::ack, irs + 1, iss + 2, now, 0, sport);
+  ASSERT_EQ(l.app.conn->state(), tcp::State::time_wait);
+}
+
+TEST(TcpLayerTimeWait, AFullRingDropsItsStaleEntriesNotALiveOne) {
+  // Two slots, both in TIME-WAIT (A, then B: the ring's two places).
+  Layer l(2);
+  passive_into_time_wait(l, 40000, 1000, kMs);
+  passive_into_time_wait(l, 40001, 1000, kMs);
+  // A newer SYN takes over B's 4-tuple (its entry goes stale behind A's), and
+  // that connection too ends in TIME-WAIT: the ring is full, so the stale
+  // entry must make room, not A's.
+  passive_into_time_wait(l, 40001, 500000, 2 * kMs);
+  EXPECT_EQ(l.ctr.tcp_time_wait_reused, 1u);
+  // Both live TIME-WAITs give up their slots, oldest first.
+  App client;
+  ASSERT_NE(l.tcp.connect(kPeerIp, 80, &client, 3 * kMs), nullptr);
+  ASSERT_NE(l.tcp.connect(kPeerIp, 80, &client, 3 * kMs), nullptr);
+  EXPECT_EQ(l.ctr.tcp_time_wait_recycled, 2u);
+  EXPECT_EQ(l.tcp.connect(kPeerIp, 80, &client, 3 * kMs), nullptr);
+  EXPECT_EQ(l.ctr.tcp_conn_limit, 1u);
+}
+
 TEST(TcpLayerTimeWait, WithoutASlotOrATimeWaitAConnectTakesNoPort) {
   Layer l(2);
   App client;
