@@ -44,12 +44,14 @@ void Connection::output(uint64_t now) {
         if (!send_recovery(now)) break;
         budget -= int64_t(std::max<uint64_t>(rec_->bytes_sent() - before, 1));
       }
-    } else if (pos_of(snd_.nxt) < sndbuf_.end() || seq_lt(snd_.nxt, snd_.max) ||
-               (snd_.fin_queued && !snd_.fin_sent)) {
-      // (Only when there is something send_data() could send: new data, a
-      // go-back-N resend, or the FIN. An rr exchange's ACK, which owes output
-      // in case it opened the window, finds nothing, and costs this test.)
-      while (send_data(now, false)) {
+    } else {
+      // Only while there is something send_data() could send: new data, a
+      // go-back-N resend, or the FIN. (An rr exchange's ACK, which owes output
+      // in case it opened the window, finds nothing; and the segment that
+      // took the last byte needs no call after it to find that out.)
+      while ((pos_of(snd_.nxt) < sndbuf_.end() || seq_lt(snd_.nxt, snd_.max) ||
+              (snd_.fin_queued && !snd_.fin_sent)) &&
+             send_data(now, false)) {
       }
     }
     // Nothing more to send with room in the window: rate samples until this
