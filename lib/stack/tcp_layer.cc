@@ -169,19 +169,15 @@ uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig* cfg, 
 }
 
 bool TcpLayer::time_wait_to_recycle() {
-  for (; tw_count_; tw_head_ = tw_head_ + 1 == time_wait_.size() ? 0 : tw_head_ + 1, --tw_count_) {
-    const auto [id, gen] = time_wait_[tw_head_];
-    const Slot& s = slots_[id];
-    if (s.generation == gen && s.conn && s.conn->state() == tcp::State::time_wait) return true;
-  }
+  for (; tw_count_; time_wait_pop())
+    if (time_wait_live(time_wait_[tw_head_])) return true;
   return false;
 }
 
 bool TcpLayer::recycle_time_wait() {
   if (!time_wait_to_recycle()) return false;
   const uint32_t id = time_wait_[tw_head_].first;
-  tw_head_ = tw_head_ + 1 == time_wait_.size() ? 0 : tw_head_ + 1;
-  --tw_count_;
+  time_wait_pop();
   // Its FIN is acknowledged both ways; all it still does is answer a
   // retransmitted FIN (now a reset) and keep the 4-tuple from an early
   // reuse, which our ports taken in turn and timestamps (PAWS) guard too,
@@ -210,9 +206,7 @@ void TcpLayer::note_time_wait(uint32_t id) {
       size_t kept = 0;
       for (size_t i = 0; i < tw_count_; ++i) {
         const auto e = time_wait_[(tw_head_ + i) % time_wait_.size()];
-        const Slot& s = slots_[e.first];
-        if (s.generation == e.second && s.conn && s.conn->state() == tcp::State::time_wait)
-          ring[kept++] = e;
+        if (time_wait_live(e)) ring[kept++] = e;
       }
       time_wait_.swap(ring);
       tw_head_ = 0;

@@ -279,6 +279,15 @@ class TcpLayer final : public tcp::Output, public tcp::Observer {
   // Whether a connection still in TIME-WAIT would give new_slot() its slot
   // (stale entries at the head are dropped on the way).
   bool time_wait_to_recycle();
+  // An entry of time_wait_ whose slot is still that connection, in TIME-WAIT.
+  bool time_wait_live(std::pair<uint32_t, uint32_t> e) const {
+    const Slot& s = slots_[e.first];
+    return s.generation == e.second && s.conn && s.conn->state() == tcp::State::time_wait;
+  }
+  void time_wait_pop() {  // drops time_wait_'s oldest entry
+    tw_head_ = tw_head_ + 1 == time_wait_.size() ? 0 : tw_head_ + 1;
+    --tw_count_;
+  }
   // A new connection would get a slot: a free one, or a TIME-WAIT's.
   bool slot_obtainable() { return slot_available() || time_wait_to_recycle(); }
   // The layer's copy of `c`, which connections with that configuration share

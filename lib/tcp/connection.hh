@@ -433,6 +433,8 @@ class Connection {
   uint32_t tso_len() const;
   // The payload of each segment the device cuts from a TSO frame.
   uint32_t tso_seg() const { return smss_ - host_.tso_trim; }
+  // Queued data not yet sent, or the FIN not yet sent.
+  bool unsent() const { return pos_of(snd_.nxt) < sndbuf_.end() || (snd_.fin_queued && !snd_.fin_sent); }
   bool send_recovery(uint64_t now);
   Recovery& recovery();  // takes the state on first use
   template <class FlightFn>

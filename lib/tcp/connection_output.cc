@@ -49,9 +49,7 @@ void Connection::output(uint64_t now) {
       // go-back-N resend, or the FIN. (An rr exchange's ACK, which owes output
       // in case it opened the window, finds nothing; and the segment that
       // took the last byte needs no call after it to find that out.)
-      while ((pos_of(snd_.nxt) < sndbuf_.end() || seq_lt(snd_.nxt, snd_.max) ||
-              (snd_.fin_queued && !snd_.fin_sent)) &&
-             send_data(now, false)) {
+      while ((unsent() || seq_lt(snd_.nxt, snd_.max)) && send_data(now, false)) {
       }
     }
     // Nothing more to send with room in the window: rate samples until this
@@ -538,7 +536,7 @@ void Connection::on_rto(uint64_t now) {
 }
 
 void Connection::update_persist(uint64_t now) {
-  const bool waiting = pos_of(snd_.nxt) < sndbuf_.end() || (snd_.fin_queued && !snd_.fin_sent);
+  const bool waiting = unsent();
   // Data waits, nothing is in flight (so no ACK will come to open the window):
   // the persist timer probes a zero window, or forces out a segment that
   // silly-window avoidance held back (RFC 9293 3.8.6.1, 3.8.6.2.1).
