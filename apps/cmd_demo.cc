@@ -212,7 +212,7 @@ int run_demo(const DemoArgs& a) {
     // Only what the link's own rate depends on; anything else would be ignored.
     static const std::set<std::string_view> kApplies = {
         "--no-stack", "--duration", "--conns", "--req-size", "--mtu", "--lcores", "--eal",
-        "--no-huge", "--json", "--quiet", "--progress", "--mode"};
+        "--no-huge", "--json", "--quiet", "--progress", "--mode", "--tx-batch"};
     for (const std::string& f : common.given.names)
       if (!kApplies.count(f)) not_applicable(f, "--no-stack (no stack runs: the link's rate alone is measured)");
     if (a.work.mode != "rr")

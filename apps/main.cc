@@ -66,6 +66,13 @@ void add_common(CLI::App* app, CommonArgs& c, bool with_port) {
       ->type_name("N");
   app->add_option("--pcap-count", c.pcap_count, "With --pcap: stop capturing after N frames")
       ->type_name("N");
+  app->add_option("--tx-batch", c.tx_batch,
+                  "Frames a core gathers before handing them to the port (1 to 32); what is "
+                  "left goes at the end of every poll. Default: 8 for the in-memory ring and "
+                  "memif, whose peer polls the other end and starts on the first frames while "
+                  "the rest are built; 32 for the rest, where each handover costs a doorbell or "
+                  "a system call (docs/performance.md)")
+      ->type_name("N");
   app->add_option("--hostcache", c.hostcache,
                   "Host-pair cache (RFC 9040): off; temporal (new connections start from what "
                   "earlier ones to the host measured: RTT, hence the first RTO, and ssthresh); "

@@ -325,6 +325,13 @@ EalChoice plan_eal_choice(const CommonArgs& c, unsigned default_count) {
   if (std::string err = glue::check_eal_args(c.eal, e.raw, no_huge); !err.empty())
     usage_error(err);
   e.no_huge = c.no_huge || no_huge;
+  if (!c.tx_batch.empty()) {
+    const auto n = util::parse_uint(c.tx_batch);
+    if (!n || *n < 1 || *n > glue::PortConfig::kMaxTxBatch)
+      usage_error("--tx-batch '" + c.tx_batch + "' is not a number from 1 to " +
+                  std::to_string(glue::PortConfig::kMaxTxBatch));
+    e.tx_batch = uint16_t(*n);
+  }
   // Without hugepages EAL runs on `-m 1024` of ordinary memory, which its
   // per-socket hugepage options contradict.
   if (e.no_huge || !glue::hugepages_available())
@@ -374,6 +381,7 @@ void Runtime::open(const std::vector<glue::PortSpec>& ports, const EalChoice& ea
   pc.queues = queues_for ? queues_for(lcores_.size()) : uint16_t(lcores_.size());
   pc.ring_mtu = ring_mtu;
   pc.tso = tso;
+  pc.tx_batch = eal.tx_batch;
   for (size_t i = 0; i < ports.size(); ++i) {
     if (ports[i].kind == glue::PortSpec::Kind::ring) {
       auto [a, b] = glue::create_ring_pair("ts_ring" + std::to_string(i), pc.queues);

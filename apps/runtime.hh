@@ -63,6 +63,7 @@ struct CommonArgs {
   std::string pcap;          // capture every frame of the port (demo: gen's side)
   std::string pcap_snaplen;  // bytes kept of each frame
   std::string pcap_count;    // frames at most
+  std::string tx_batch;      // empty: each port's default (docs/performance.md)
   Given given;
 };
 
@@ -145,6 +146,7 @@ struct EalChoice {
   std::vector<unsigned> cpus;    // the polling cores, the main one first
   std::vector<std::string> raw;  // extra EAL arguments, checked
   bool no_huge = false;          // never take reserved hugepages
+  uint16_t tx_batch = 0;         // --tx-batch (0: each port's default)
   size_t cores() const { return cpus.size(); }
 };
 // --lcores: a count N (the last N CPUs this process may use, so that polling

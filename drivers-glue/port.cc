@@ -34,6 +34,8 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
   const bool ring = caps_.driver == "net_ring";  // the in-memory ring port
   caps_.max_queues = std::min(dev_info.max_rx_queues, dev_info.max_tx_queues);
   caps_.queues = std::max<uint16_t>(1, std::min(cfg.queues, caps_.max_queues));
+  caps_.tx_batch = cfg.tx_batch ? std::min(cfg.tx_batch, PortConfig::kMaxTxBatch)
+                                : tx_batch_default(caps_.driver);
 
   rte_eth_conf conf{};
   if (caps_.queues > 1 && dev_info.flow_type_rss_offloads != 0) {
@@ -186,9 +188,10 @@ EthPort::~EthPort() {
 std::string EthPort::describe() const {
   char buf[320];
   std::snprintf(buf, sizeof buf,
-                "port %u: %s (%s) mac %s mtu %u queues %u/%u%s checksum offload rx:%s tx:%s%s%s",
+                "port %u: %s (%s) mac %s mtu %u queues %u/%u%s tx batch %u checksum offload "
+                "rx:%s tx:%s%s%s",
                 id_, label_.c_str(), caps_.driver.c_str(), info_.mac.str().c_str(), caps_.mtu,
-                caps_.queues, caps_.max_queues, caps_.rss ? " rss" : "",
+                caps_.queues, caps_.max_queues, caps_.rss ? " rss" : "", caps_.tx_batch,
                 caps_.rx_ip_csum ? (caps_.rx_l4_csum ? "ip+l4" : "ip") : "none",
                 caps_.tx_ip_csum ? (caps_.tx_tcp_csum ? "ip+l4" : "ip") : "none",
                 caps_.tso ? " tso" : "", caps_.in_process ? " (in-process: deferred checksums trusted)" : "");
@@ -218,11 +221,10 @@ bool EthPort::wait_link_up(unsigned timeout_ms) const {
 }
 
 PortDevice::PortDevice(EthPort& port, uint16_t queue)
-    : port_(port), queue_(port.device_queue(queue)) {}
+    : port_(port), queue_(port.device_queue(queue)), tx_batch_(port.caps().tx_batch) {}
 
 PortDevice::~PortDevice() {
-  transmit();
-  for (uint16_t i = 0; i < tx_count_; ++i) rte_pktmbuf_free(tx_[i]);
+  if (tx_count_) transmit();
 }
 
 void PortDevice::capture(const rte_mbuf* mb) {
@@ -354,7 +356,7 @@ void PortDevice::send(stack::Packet& p) {
   }
   stats_.tx_bytes += p.len;
   tx_[tx_count_++] = mb;
-  if (tx_count_ == kTxBatch) transmit();
+  if (tx_count_ >= tx_batch_) transmit();
 }
 
 void PortDevice::flush(uint64_t now) {
@@ -368,6 +370,7 @@ void PortDevice::transmit() {
   if (cap_)
     for (uint16_t i = 0; i < tx_count_; ++i) capture(tx_[i]);
   uint16_t done = 0;
+  ++stats_.tx_bursts;
   // A full transmit ring usually drains within microseconds; try a few times
   // before dropping, and count what had to be dropped.
   for (int attempt = 0; attempt < 64 && done < tx_count_; ++attempt)
@@ -379,6 +382,10 @@ void PortDevice::transmit() {
     ++stats_.tx_ring_full;
   }
   tx_count_ = 0;
+}
+
+uint16_t tx_batch_default(const std::string& driver) {
+  return driver == "net_ring" || driver == "net_memif" ? 8 : PortConfig::kMaxTxBatch;
 }
 
 uint16_t ring_queue_stride(uint16_t queues) {

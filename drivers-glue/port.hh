@@ -38,7 +38,19 @@ struct PortConfig {
   // The in-memory ring port only: queue i is the device's queue i * queue_stride
   // (ring_queue_stride(): the ring PMD's per-queue counters kept apart).
   uint16_t queue_stride = 1;
+  // Frames a core gathers before handing them to the device (1 to
+  // kMaxTxBatch; 0: the port's own default, tx_batch_default()). A poll hands
+  // over what is left at its end either way (docs/performance.md, "Handing
+  // frames over").
+  uint16_t tx_batch = 0;
+  static constexpr uint16_t kMaxTxBatch = 32;
 };
+
+// The port's own transmit batch: 8 frames for a peer that polls the other end
+// of shared memory (the in-memory ring and memif), so that it starts on the
+// first frames while this core builds the rest; 32 for the rest, where every
+// handover costs a doorbell or a system call.
+uint16_t tx_batch_default(const std::string& driver);
 
 // What the device offered and what we turned on.
 struct PortCaps {
@@ -51,6 +63,7 @@ struct PortCaps {
   bool rx_ip_csum = false, rx_l4_csum = false;
   bool tx_ip_csum = false, tx_tcp_csum = false, tx_udp_csum = false;
   uint16_t tso = 0;  // TCP segmentation offload: the largest frame's IP packet
+  uint16_t tx_batch = PortConfig::kMaxTxBatch;  // PortConfig::tx_batch, or the port's default
   // The in-memory ring port: frames never leave this process, so checksums a
   // sender left to "the device" are taken as verified by the receiver, as
   // Linux's loopback does (see docs/architecture.md).
@@ -106,6 +119,7 @@ class EthPort {
   X(tx_packets, false, true, "frames transmitted by the port")                   \
   X(rx_bytes, false, false, "bytes received from the port")                      \
   X(tx_bytes, false, false, "bytes transmitted by the port")                     \
+  X(tx_bursts, false, false, "batches of frames handed to the port (--tx-batch)") \
   X(tx_ring_full, true, false, "transmit ring stayed full")                       \
   X(rx_multiseg, true, false, "frame in several buffers")                         \
   X(rx_copied, false, false, "shared receive buffers copied before use")          \
@@ -163,6 +177,7 @@ class alignas(64) PortDevice final : public stack::Device {
   EthPort& port_;
   uint16_t queue_;
   uint16_t tx_count_ = 0;
+  uint16_t tx_batch_;  // the port's caps().tx_batch
   rte_mbuf* tx_[kTxBatch];
   PortDeviceStats stats_;
   CaptureQueue* cap_ = nullptr;

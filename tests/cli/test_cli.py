@@ -49,14 +49,14 @@ flags = {
               "--persist-reclaim-after", "--stall-reclaim-after", "--tfo", "--tfo-pending",
               "--tfo-replay-guard", "--separate-fin", "--upstream", "--upstream-timeout",
               "--inflight", "--fallback", "--backend", "--cc", "--no-sack", "--pacing", "--pcap",
-              "--pcap-snaplen", "--pcap-count", "--metrics-file"],
+              "--pcap-snaplen", "--pcap-count", "--metrics-file", "--tx-batch"],
     "gen": ["--port", "--ip", "--target", "--mode", "--conns", "--window", "--rate", "--requests", "--size",
             "--req-size", "--resp-size", "--path",
             "--timeout", "--json", "--impair", "--source-ips", "--source-ports", "--max-conns", "--buffer-memory",
             "--hostcache", "--read-rate", "--legit-conns", "--persist-reclaim-after",
             "--stall-reclaim-after", "--tfo", "--close", "--cps-close", "--separate-fin", "--qname", "--qnames",
             "--tcp", "--tcp-keepalive", "--cc", "--no-sack", "--pacing", "--config", "--start-at",
-            "--hdr-log", "--pcap", "--metrics-file"],
+            "--hdr-log", "--pcap", "--metrics-file", "--tx-batch"],
     "demo": ["--mode", "--conns", "--window", "--rate", "--ramp", "--steps", "--warmup", "--method", "--header",
              "--body-size", "--paths", "--path-order", "--reverse", "--bidir", "--no-huge",
              "--duration", "--requests", "--size", "--json",
@@ -64,7 +64,7 @@ flags = {
              "--legit-conns", "--persist-reclaim-after", "--stall-reclaim-after", "--max-conns",
              "--buffer-memory", "--tfo", "--tfo-pending", "--tfo-replay-guard", "--close", "--cps-close",
              "--separate-fin", "--cc", "--no-sack", "--pacing", "--stateless", "--hdr-log", "--pcap", "--mtu",
-             "--metrics-file", "--no-stack"],
+             "--metrics-file", "--no-stack", "--tx-batch"],
     "sim": ["--scenario", "--cc", "--no-sack", "--pacing", "--seed", "--bytes", "--json", "--trace",
             "--list", "--experiment", "--runs", "--plot", "--against", "--jobs", "--duration-scale"],
     "stats": ["--pid", "--socket", "--connections", "--max-connections", "--watch", "--json",
@@ -154,6 +154,10 @@ bad = [
     ["demo", "--no-stack", "--layout", "paired"],
     ["demo", "--no-stack", "--req-size", "2000"],  # more than a 1500-byte frame
     ["demo", "--requests", "abc"],
+    ["demo", "--tx-batch", "0"],
+    ["demo", "--tx-batch", "33"],
+    ["demo", "--tx-batch", "many"],
+    ["serve"] + port + ["--app", "echo", "--tx-batch", "-1"],
     ["demo", "--timeout", "0s"],
     ["demo", "--port", "ring"],
     ["demo", "--hostcache", "sometimes"],
@@ -424,6 +428,24 @@ for lcores in ("2", "1"):
           abs(sides.get("gen", 0) - sides.get("serve", -100)) <= 32,
           "demo --no-stack --lcores %s: %.2f Mpps round the ring link, frames conserved" %
           (lcores, res.get("packets_per_sec", 0) / 1e6), r.stdout[-1500:] + r.stderr[-500:])
+
+# --- the transmit batch (docs/performance.md, "Handing frames over"): the ring port hands
+# frames over 8 at a time by default, one at a time with --tx-batch 1, and a whole poll's
+# worth (rr's 16 answers) with --tx-batch 32 ---
+per_burst = {}
+for batch in (None, "1", "32"):
+    jt = os.path.join(tmp, "txbatch-%s.json" % batch)
+    r = run(["demo", "--mode", "rr", "--duration", "1s", "--json", jt, "--quiet"] +
+            (["--tx-batch", batch] if batch else []), timeout=60)
+    res = json.load(open(jt)) if os.path.exists(jt) else {}
+    ctr = res.get("counters", {}).get("serve", {})
+    ok = r.returncode == 0 and res.get("responses_ok", 0) > 1000 and res.get("requests_lost") == 0
+    per_burst[batch] = (ctr.get("port_tx_packets", 0) / ctr["port_tx_bursts"]
+                        if ok and ctr.get("port_tx_bursts") else 0)
+check(7 <= per_burst[None] <= 8 and per_burst["1"] == 1 and per_burst["32"] > 8,
+      "demo --mode rr: serve hands its frames over %.2f a time by default (ring port), %.2f with "
+      "--tx-batch 1, %.2f with --tx-batch 32" % (per_burst[None], per_burst["1"], per_burst["32"]),
+      r.stdout[-1500:] + r.stderr[-500:])
 
 # --- the attack modes against demo's server (docs/defences.md) ---
 jt = os.path.join(tmp, "synflood.json")
