@@ -148,6 +148,12 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
     caps_.tx_ip_csum = caps_.tx_tcp_csum = caps_.tx_udp_csum = true;
   }
   if (large_pool_) caps_.tso = info_.tso_max = PortConfig::kMaxTso;
+  // A NIC's driver may refuse a TSO frame of short segments (i40e under 256
+  // bytes): the stack cuts those itself.
+  if (large_pool_ && dev_tso && !tap) info_.tso_min_seg = 256;
+  // A NIC checks (and some fix up) the offload requests of each frame before
+  // sending it (rte_eth_tx_prepare); the in-memory ring has nothing to check.
+  caps_.tx_prepare = !ring && (conf.txmode.offloads != 0);
   if (large_pool_ && tap) {
     // The TAP port cuts a frame with DPDK's GSO library into at most 64
     // segments (MAX_GSO_MBUFS), and refuses one whose segments' Ethernet
@@ -221,7 +227,10 @@ bool EthPort::wait_link_up(unsigned timeout_ms) const {
 }
 
 PortDevice::PortDevice(EthPort& port, uint16_t queue)
-    : port_(port), queue_(port.device_queue(queue)), tx_batch_(port.caps().tx_batch) {}
+    : port_(port),
+      queue_(port.device_queue(queue)),
+      tx_batch_(port.caps().tx_batch),
+      prepare_(port.caps().tx_prepare) {}
 
 PortDevice::~PortDevice() {
   if (tx_count_) transmit();
@@ -375,6 +384,24 @@ void PortDevice::transmit() {
   // it is sent): a frame then dropped at a full ring is in the capture too.
   if (cap_)
     for (uint16_t i = 0; i < tx_count_; ++i) capture(tx_[i]);
+  if (prepare_) [[unlikely]] {
+    // Frames the driver refuses (an offload request it cannot carry out) are
+    // dropped and counted, the rest sent in order.
+    uint16_t kept = 0;
+    for (uint16_t i = 0; i < tx_count_;) {
+      const uint16_t ok = rte_eth_tx_prepare(port_.id(), queue_, tx_ + i, uint16_t(tx_count_ - i));
+      if (kept != i) std::memmove(tx_ + kept, tx_ + i, ok * sizeof(rte_mbuf*));
+      kept = uint16_t(kept + ok);
+      i = uint16_t(i + ok);
+      if (i < tx_count_) {
+        stats_.tx_bytes -= tx_[i]->pkt_len;
+        rte_pktmbuf_free(tx_[i++]);
+        ++stats_.tx_prepare_refused;
+      }
+    }
+    tx_count_ = kept;
+    if (!tx_count_) return;
+  }
   uint16_t done = 0;
   ++stats_.tx_bursts;
   // A full transmit ring usually drains within microseconds; try a few times

@@ -64,6 +64,7 @@ struct PortCaps {
   bool tx_ip_csum = false, tx_tcp_csum = false, tx_udp_csum = false;
   uint16_t tso = 0;  // TCP segmentation offload: the largest frame's IP packet
   uint16_t tx_batch = PortConfig::kMaxTxBatch;  // PortConfig::tx_batch, or the port's default
+  bool tx_prepare = false;  // frames with offload requests go through rte_eth_tx_prepare
   // The in-memory ring port: frames never leave this process, so checksums a
   // sender left to "the device" are taken as verified by the receiver, as
   // Linux's loopback does (see docs/architecture.md).
@@ -121,6 +122,7 @@ class EthPort {
   X(tx_bytes, false, false, "bytes transmitted by the port")                     \
   X(tx_bursts, false, false, "batches of frames handed to the port (--tx-batch)") \
   X(tx_ring_full, true, false, "transmit ring stayed full")                       \
+  X(tx_prepare_refused, true, false, "frame the driver's checks refused (rte_eth_tx_prepare)") \
   X(rx_multiseg, true, false, "frame in several buffers")                         \
   X(rx_copied, false, false, "shared receive buffers copied before use")          \
   X(alloc_failed, true, false, "buffer pool empty")                             \
@@ -178,6 +180,7 @@ class alignas(64) PortDevice final : public stack::Device {
   uint16_t queue_;
   uint16_t tx_count_ = 0;
   uint16_t tx_batch_;  // the port's caps().tx_batch
+  bool prepare_;       // the port's caps().tx_prepare
   rte_mbuf* tx_[kTxBatch];
   PortDeviceStats stats_;
   CaptureQueue* cap_ = nullptr;

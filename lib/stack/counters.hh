@@ -45,7 +45,7 @@ namespace ts::stack {
   X(icmp_unreachable_limited, false, "ICMP port unreachable messages not sent: the destination's limit") \
   X(tx_alloc_failed, true, "packet not sent: buffer pool empty")                         \
   X(tx_too_big, true, "packet not sent: larger than the MTU or the buffer")                \
-  X(tx_tso_cut, false, "TSO frames sent as their segments: no large buffer was free")     \
+  X(tx_tso_cut, false, "TSO frames sent as their segments: no large buffer was free, or segments shorter than the device cuts")     \
   X(steer_out, false, "received frames passed to the core that owns their flow")         \
   X(steer_in, false, "frames another core received for this core's flows")               \
   X(steer_ring_full, true, "frame dropped: the ring to the owning core was full")        \

@@ -70,6 +70,10 @@ struct DeviceInfo {
   // against the MTU (DPDK's TAP port): a frame's segments must be the
   // Ethernet header's length shorter than the MTU allows.
   bool tso_counts_l2 = false;
+  // The shortest segment the device cuts (a NIC's driver refuses a TSO frame
+  // with a smaller tso_segsz: i40e's limit is 256); the stack cuts a frame of
+  // shorter segments itself.
+  uint16_t tso_min_seg = 0;
 };
 
 class Device {

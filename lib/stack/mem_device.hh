@@ -50,10 +50,11 @@ class MemDevice : public Device {
   // buffer) reaches the peer whole, marked with its segment size
   // (pktflag::rx_tcp_merged), cut into at most `segs` segments (0: no
   // limit). 0 turns it off.
-  void set_tso(uint16_t max, uint16_t segs = 0) {
+  void set_tso(uint16_t max, uint16_t segs = 0, uint16_t min_seg = 0) {
     const uint32_t fits = std::min<uint32_t>(max, buffer_size_ > 18 ? buffer_size_ - 18 : 0);
     info_.tso_max = in_process_ && fits > info_.mtu ? uint16_t(fits) : 0;
     info_.tso_segs = info_.tso_max ? segs : 0;
+    info_.tso_min_seg = info_.tso_max ? min_seg : 0;
   }
   // Flushed frames go to the sink instead (the simulator's links), as sent.
   void set_sink(FrameSink* sink) { sink_ = sink; }

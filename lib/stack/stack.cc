@@ -425,7 +425,8 @@ bool Stack::send_tcp(Ipv4Addr src, Ipv4Addr dst, const wire::TcpRepr& seg, const
   const bool tso = seg.seg_size && payload.size() > seg.seg_size;
   Packet p;
   if (tso) {
-    if (!alloc_large(wire::kIpv4HeaderLen + l4_len, p)) return send_cut(src, dst, seg, payload, now);
+    if (seg.seg_size < dev_.info().tso_min_seg || !alloc_large(wire::kIpv4HeaderLen + l4_len, p))
+      return send_cut(src, dst, seg, payload, now);
   } else if (!alloc_ip(wire::kIpv4HeaderLen + l4_len, p)) {
     return false;
   }

@@ -167,7 +167,8 @@ class Stack final : public IpOutput {
   // A buffer for a TSO frame's IP packet of l3_len bytes (up to tso_max());
   // false, not counted, when none is free (send_cut() then sends it).
   bool alloc_large(size_t l3_len, Packet& p);
-  // A TSO frame's segments one by one, cut as the device would have cut them.
+  // A TSO frame's segments one by one, cut as the device would have cut them
+  // (no large buffer, or segments shorter than the device's tso_min_seg).
   bool send_cut(wire::Ipv4Addr src, wire::Ipv4Addr dst, const wire::TcpRepr& seg,
                 const tcp::Payload& payload, uint64_t now);
   // Writes the IPv4 header in front of the l4_len bytes already in place, sets

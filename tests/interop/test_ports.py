@@ -80,6 +80,10 @@ def tap_tcp(args, checks, tmp, ns, tap, tso, procs):
         checks.check(port_line != "" and not port_line.endswith(" tso") and c.get("tcp_segs_offloaded", 0) == 0,
                      "--no-tso: no TSO frames, and the port makes no pool for them", str(c))
     checks.check(c.get("tcp_retransmits", 0) == 0, "no retransmission (%s)" % what, str(c))
+    # Every handover a write to the kernel: the port batches 32 (docs/performance.md).
+    checks.check(" tx batch 32 " in port_line and
+                 c.get("port_tx_packets", 0) >= c.get("port_tx_bursts", 1 << 60) > 0,
+                 "the TAP port hands frames over up to 32 at a time (%s)" % what, port_line)
 
 
 def main():
@@ -145,6 +149,9 @@ def main():
                      r.stdout[-1500:])
         s.terminate()
         s.wait(timeout=15)
+        # memif's peer polls shared memory: frames go over 8 at a time.
+        line = next((l for l in open(slog).read().splitlines() if "(net_memif)" in l), "")
+        checks.check(" tx batch 8 " in line, "the memif port hands frames over 8 at a time", line)
     finally:
         for p in procs:
             if p.poll() is None:

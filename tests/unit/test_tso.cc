@@ -215,14 +215,14 @@ struct TsoTransfer : PatternTransfer {
   } wire;
 
   explicit TsoTransfer(uint16_t tso_max, bool layer_tso = true, bool large_fails = false,
-                       uint16_t tso_segs = 0) {
+                       uint16_t tso_segs = 0, uint16_t tso_min_seg = 0) {
     cs.addr = *wire::Ipv4Cidr::parse("10.0.0.1/24");
     cc.addr = *wire::Ipv4Cidr::parse("10.0.0.2/24");
     cc.secret[0] = 1;
     cc.tcp.tso = layer_tso;
     for (stack::MemDevice* d : {&dev_c, &dev_s}) {
       d->set_in_process(true);
-      d->set_tso(tso_max, tso_segs);
+      d->set_tso(tso_max, tso_segs, tso_min_seg);
     }
     dev_c.set_large_alloc_fails(large_fails);
     dev_s.wire_to(&dev_c);
@@ -330,6 +330,34 @@ TEST(TsoTransfer, WithoutALargeBufferTheStackCutsTheFrameItself) {
   EXPECT_EQ(c.tcp_data_segs_out, segments);  // as the wire saw them
   EXPECT_EQ(t.client->counters().tx_alloc_failed, 0u);
   EXPECT_EQ(c.tcp_retransmits, 0u);
+}
+
+TEST(TsoTransfer, SegmentsShorterThanTheDeviceCutsAreCutByTheStack) {
+  constexpr size_t kTotal = 256 << 10;
+  // The server takes 200-byte segments; one device cuts any size, the other
+  // none under 256 bytes (as i40e's driver refuses them).
+  for (uint16_t min_seg : {0, 256}) {
+    TsoTransfer t(64000, true, false, 0, min_seg);
+    t.cs.tcp.tcp.mss = 200;
+    t.server = std::make_unique<stack::Stack>(t.dev_s, t.cs);
+    t.run(kTotal);
+    EXPECT_EQ(t.received, kTotal);
+    EXPECT_TRUE(t.intact);
+    ASSERT_LT(t.mss, 256u);
+    size_t merged = 0;
+    for (const TsoTransfer::Frame& f : t.wire.frames) {
+      EXPECT_LE(f.payload, min_seg ? t.mss : 64000u);
+      merged += f.merged;
+    }
+    if (min_seg) {
+      EXPECT_EQ(merged, 0u);
+      EXPECT_GT(t.client->counters().tx_tso_cut, 0u);
+    } else {
+      EXPECT_GT(merged, 0u);
+      EXPECT_EQ(t.client->counters().tx_tso_cut, 0u);
+    }
+    EXPECT_EQ(t.client->counters().tcp.tcp_retransmits, 0u);
+  }
 }
 
 TEST(TsoDevice, OfferedOnlyInProcessAndWithinABuffer) {
