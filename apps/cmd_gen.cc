@@ -227,6 +227,8 @@ int run_gen(const GenArgs& a) {
     plan.cc = tcp::cc_name(cfg.tcp.tcp.cc);
     plan.sack = cfg.tcp.tcp.sack;
     plan.pacing = cfg.tcp.tcp.pacing;
+    plan.sndbuf = cfg.tcp.tcp.sndbuf;
+    plan.rcvbuf = cfg.tcp.tcp.rcvbuf;
     const bool tcp = plan.mode().tcp;
     (tcp ? any_tcp : any_datagram) = true;
     if (plan.gen.mode == workload::GenMode::http)
@@ -312,6 +314,8 @@ int run_gen(const GenArgs& a) {
       p.cc = w.plan.cc;
       p.sack = w.plan.sack;
       p.pacing = w.plan.pacing;
+      p.sndbuf = w.plan.sndbuf;
+      p.rcvbuf = w.plan.rcvbuf;
       w.plan = std::move(p);
       w.plan.aim(target, tport);
     }

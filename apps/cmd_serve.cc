@@ -228,7 +228,7 @@ int run_serve(const ServeArgs& a) {
     refuse_given(a.common.given,
                  {"--listen", "--http-root", "--http-size", "--req-size", "--resp-size",
                   "--upstream", "--backend", "--upstream-timeout", "--inflight", "--fallback",
-                  "--cc", "--no-sack", "--pacing", "--no-gro", "--no-tso",
+                  "--cc", "--no-sack", "--pacing", "--no-gro", "--no-tso", "--sndbuf", "--rcvbuf",
                   "--max-conns", "--buffer-memory", "--hostcache", "--syncookies",
                   "--persist-reclaim-after", "--stall-reclaim-after", "--tfo", "--tfo-pending",
                   "--tfo-replay-guard", "--separate-fin"},

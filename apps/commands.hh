@@ -19,6 +19,7 @@ struct PoolArgs {
   bool pacing = false;              // --pacing (docs/congestion.md)
   bool no_gro = false;              // --no-gro (docs/performance.md)
   bool no_tso = false;              // --no-tso (docs/performance.md)
+  std::string sndbuf, rcvbuf;       // --sndbuf, --rcvbuf; empty: the default (docs/performance.md)
 };
 
 // Defences (docs/defences.md): SYN cookies for listeners, and when
@@ -132,6 +133,9 @@ struct PlotArgs {
 // --max-conns (pools, flow table and timer wheel) and --buffer-memory (ring
 // storage all connections may hold) into the TCP layer's configuration.
 void apply_pool_args(const PoolArgs& a, stack::TcpLayerConfig& t);
+// --sndbuf and --rcvbuf (4K to 256M) into a connection's configuration; each
+// one not given leaves `t`'s.
+void apply_buffer_args(const PoolArgs& a, tcp::TcpConfig& t);
 // --syncookies, --persist-reclaim-after and --stall-reclaim-after into the
 // TCP layer's configuration.
 void apply_defence_args(const DefenceArgs& a, stack::TcpLayerConfig& t);

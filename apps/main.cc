@@ -111,6 +111,16 @@ void add_pools(CLI::App* app, PoolArgs& p) {
       ->type_name("BYTES")
       ->capture_default_str();
   add_cc(app, p.cc, p.no_sack, p.pacing);
+  app->add_option("--sndbuf", p.sndbuf,
+                  "Each connection's send buffer (16K, 4M; 4K to 256M): at most this much data "
+                  "unacknowledged or waiting. Default 256K; demo --mode bulk: 4M, or 64M "
+                  "shared by --conns when that is less (at least 256K). Ring storage is taken "
+                  "only while data waits (docs/performance.md)")
+      ->type_name("BYTES");
+  app->add_option("--rcvbuf", p.rcvbuf,
+                  "Each connection's receive buffer, which bounds the window it advertises "
+                  "(scaled: RFC 7323); default as --sndbuf")
+      ->type_name("BYTES");
   app->add_flag("--no-gro", p.no_gro,
                 "Hand TCP each received segment as it arrived, instead of merging a receive "
                 "burst's in-order data segments of one connection into one (receive "

@@ -89,6 +89,19 @@ void apply_pool_args(const PoolArgs& a, stack::TcpLayerConfig& t) {
   apply_cc_args(a.cc, a.no_sack, a.pacing, t.tcp);
   t.coalesce = !a.no_gro;
   t.tso = !a.no_tso;
+  apply_buffer_args(a, t.tcp);
+}
+
+void apply_buffer_args(const PoolArgs& a, tcp::TcpConfig& t) {
+  auto one = [](const std::string& text, const char* flag, uint32_t& out) {
+    if (text.empty()) return;
+    const auto b = util::parse_bytes(text);
+    if (!b || *b < 4096 || *b > (256u << 20))
+      usage_error(std::string(flag) + " '" + text + "' is not a size from 4K to 256M");
+    out = uint32_t(*b);
+  };
+  one(a.sndbuf, "--sndbuf", t.sndbuf);
+  one(a.rcvbuf, "--rcvbuf", t.rcvbuf);
 }
 
 int print_cc_list() {

@@ -156,7 +156,7 @@ void plan_dns(const WorkloadArgs& w, const Given& given, workload::GenConfig& g)
                 std::to_string(workload::DatagramLoad::kSlots) + " queries in flight");
   if (!g.dns_tcp)
     refuse_given(given, {"--tfo", "--window", "--max-conns", "--buffer-memory", "--hostcache", "--syncookies",
-                         "--persist-reclaim-after", "--stall-reclaim-after", "--cc", "--no-sack", "--pacing", "--no-gro", "--no-tso"},
+                         "--persist-reclaim-after", "--stall-reclaim-after", "--cc", "--no-sack", "--pacing", "--no-gro", "--no-tso", "--sndbuf", "--rcvbuf"},
                  "--mode dns over UDP (give --tcp)");
   else if (given.has("--timeout"))
     not_applicable("--timeout", "--mode dns over TCP (TCP retransmits instead)");
@@ -311,7 +311,7 @@ WorkloadPlan plan_workload(const WorkloadArgs& w, const CommonArgs& c, uint16_t 
     // Connections, ports and the host cache are TCP's.
     refuse_given(c.given, {"--hostcache", "--max-conns", "--buffer-memory", "--source-ips",
                            "--source-ports", "--syncookies", "--persist-reclaim-after",
-                           "--stall-reclaim-after", "--cc", "--no-sack", "--pacing", "--no-gro", "--no-tso"},
+                           "--stall-reclaim-after", "--cc", "--no-sack", "--pacing", "--no-gro", "--no-tso", "--sndbuf", "--rcvbuf"},
                  "--mode ping");
   }
   g.timeout_ns = parse_duration_required(w.timeout, "--timeout");
@@ -1021,6 +1021,8 @@ nlohmann::ordered_json result_json(const std::string& command, const WorkloadPla
     config["cc"] = plan.cc;
     config["sack"] = plan.sack;
     config["pacing"] = plan.pacing;
+    config["sndbuf"] = plan.sndbuf;
+    config["rcvbuf"] = plan.rcvbuf;
   }
   if (mode_takes(g.mode, "--close")) config["close"] = g.http_close;
   if (mode_takes(g.mode, "--cps-close")) config["cps_close"] = g.cps_half_close ? "request" : "response";

@@ -74,6 +74,7 @@ struct WorkloadPlan {
   std::string cc = "cubic";  // --cc and --no-sack, as the connections have them (the results)
   bool sack = true;
   bool pacing = false;
+  uint32_t sndbuf = 0, rcvbuf = 0;  // gen's connections' buffers (the results)
   const workload::ModeInfo& mode() const { return workload::mode_info(gen.mode); }
   // The results' intervals: the progress interval, or a second when there
   // are no progress lines; none when nothing records them.

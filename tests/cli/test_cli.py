@@ -49,14 +49,14 @@ flags = {
               "--persist-reclaim-after", "--stall-reclaim-after", "--tfo", "--tfo-pending",
               "--tfo-replay-guard", "--separate-fin", "--upstream", "--upstream-timeout",
               "--inflight", "--fallback", "--backend", "--cc", "--no-sack", "--pacing", "--pcap",
-              "--pcap-snaplen", "--pcap-count", "--metrics-file", "--tx-batch"],
+              "--pcap-snaplen", "--pcap-count", "--metrics-file", "--tx-batch", "--sndbuf", "--rcvbuf"],
     "gen": ["--port", "--ip", "--target", "--mode", "--conns", "--window", "--rate", "--requests", "--size",
             "--req-size", "--resp-size", "--path",
             "--timeout", "--json", "--impair", "--source-ips", "--source-ports", "--max-conns", "--buffer-memory",
             "--hostcache", "--read-rate", "--legit-conns", "--persist-reclaim-after",
             "--stall-reclaim-after", "--tfo", "--close", "--cps-close", "--separate-fin", "--qname", "--qnames",
             "--tcp", "--tcp-keepalive", "--cc", "--no-sack", "--pacing", "--config", "--start-at",
-            "--hdr-log", "--pcap", "--metrics-file", "--tx-batch"],
+            "--hdr-log", "--pcap", "--metrics-file", "--tx-batch", "--sndbuf", "--rcvbuf"],
     "demo": ["--mode", "--conns", "--window", "--rate", "--ramp", "--steps", "--warmup", "--method", "--header",
              "--body-size", "--paths", "--path-order", "--reverse", "--bidir", "--no-huge",
              "--duration", "--requests", "--size", "--json",
@@ -64,7 +64,7 @@ flags = {
              "--legit-conns", "--persist-reclaim-after", "--stall-reclaim-after", "--max-conns",
              "--buffer-memory", "--tfo", "--tfo-pending", "--tfo-replay-guard", "--close", "--cps-close",
              "--separate-fin", "--cc", "--no-sack", "--pacing", "--stateless", "--hdr-log", "--pcap", "--mtu",
-             "--metrics-file", "--no-stack", "--tx-batch"],
+             "--metrics-file", "--no-stack", "--tx-batch", "--sndbuf", "--rcvbuf"],
     "sim": ["--scenario", "--cc", "--no-sack", "--pacing", "--seed", "--bytes", "--json", "--trace",
             "--list", "--experiment", "--runs", "--plot", "--against", "--jobs", "--duration-scale"],
     "stats": ["--pid", "--socket", "--connections", "--max-connections", "--watch", "--json",
@@ -155,6 +155,13 @@ bad = [
     ["demo", "--no-stack", "--req-size", "2000"],  # more than a 1500-byte frame
     ["demo", "--requests", "abc"],
     ["demo", "--tx-batch", "0"],
+    ["demo", "--sndbuf", "1k"],
+    ["demo", "--rcvbuf", "1G"],
+    ["demo", "--rcvbuf", "lots"],
+    ["demo", "--mode", "ping", "--sndbuf", "1M"],  # no TCP in ping
+    ["demo", "--no-stack", "--rcvbuf", "1M"],
+    ["serve"] + port + ["--sndbuf", "1M"],  # no --app: no TCP service
+    ["gen"] + port + ["--target", "10.9.0.1:80", "--rcvbuf", "0"],
     ["demo", "--tx-batch", "33"],
     ["demo", "--tx-batch", "many"],
     ["serve"] + port + ["--app", "echo", "--tx-batch", "-1"],
@@ -428,6 +435,26 @@ for lcores in ("2", "1"):
           abs(sides.get("gen", 0) - sides.get("serve", -100)) <= 32,
           "demo --no-stack --lcores %s: %.2f Mpps round the ring link, frames conserved" %
           (lcores, res.get("packets_per_sec", 0) / 1e6), r.stdout[-1500:] + r.stderr[-500:])
+
+# --- buffers (docs/performance.md, "Windows"): demo bulk's windows are Linux's autotuned
+# loopback size, 4 MB, shared out of 64 MB by many connections; --sndbuf and --rcvbuf set them;
+# other modes keep 256 KB ---
+bufs = {}
+for name, args in (("bulk", ["--mode", "bulk", "--conns", "1"]),
+                   ("bulk32", ["--mode", "bulk", "--conns", "32"]),
+                   ("bulk-given", ["--mode", "bulk", "--conns", "1", "--rcvbuf", "64K"]),
+                   ("rr", ["--mode", "rr", "--sndbuf", "32K"])):
+    jt = os.path.join(tmp, "bufs-%s.json" % name)
+    r = run(["demo", "--duration", "1s", "--json", jt, "--quiet"] + args, timeout=60)
+    res = json.load(open(jt)) if os.path.exists(jt) else {}
+    cfg = res.get("config", {})
+    bufs[name] = (cfg.get("sndbuf"), cfg.get("rcvbuf"),
+                  r.returncode == 0 and res.get("bytes", {}).get("retransmitted", 0) == 0 and
+                  (res.get("bytes", {}).get("tx_acked", 0) > 0 or res.get("responses_ok", 0) > 0))
+check(bufs["bulk"] == (4 << 20, 4 << 20, True) and bufs["bulk32"] == (2 << 20, 2 << 20, True) and
+      bufs["bulk-given"] == (4 << 20, 64 << 10, True) and bufs["rr"] == (32 << 10, 256 << 10, True),
+      "demo: bulk's buffers 4 MB (2 MB each for 32 connections), --rcvbuf and --sndbuf as given, "
+      "rr's 256 KB; data moved in each", str(bufs))
 
 # --- the transmit batch (docs/performance.md, "Handing frames over"): the ring port hands
 # frames over 8 at a time by default, one at a time with --tx-batch 1, and a whole poll's
