@@ -256,11 +256,15 @@ int run_demo(const DemoArgs& a) {
     const uint32_t conns = std::max(g.conns, g.legit_conns);
     sc.backlog = std::max<uint32_t>(sc.backlog, conns);
     // Bulk: windows as large as Linux's autotuning gives one connection over
-    // loopback (up to 4 MB), so that the window is not what is measured; 64 MB
-    // in all when many connections share them (docs/performance.md, "Windows").
+    // loopback (up to 4 MB), so that the window is not what is measured. In
+    // all at most 64 MB a direction and 2,048 frames, half what the ring link
+    // and its pool hold (64 KB frames with TSO, MTU-sized ones without), never
+    // under 256 KB a connection (docs/performance.md, "Windows").
     if (a.work.mode == "bulk") {
-      const uint32_t per = std::clamp<uint32_t>((64u << 20) / std::max<uint32_t>(conns, 1),
-                                                256u << 10, 4u << 20);
+      const uint64_t frame = server_cfg.tcp.tso && *mtu <= 1500 ? glue::PortConfig::kMaxTso : *mtu - 52;
+      const uint64_t total = std::min<uint64_t>(64u << 20, 2048 * frame);
+      const uint32_t per = uint32_t(std::clamp<uint64_t>(total / std::max<uint32_t>(conns, 1),
+                                                         256u << 10, 4u << 20));
       for (auto* c : {&server_cfg, &client_cfg}) c->tcp.tcp.sndbuf = c->tcp.tcp.rcvbuf = per;
     }
     for (auto* c : {&server_cfg, &client_cfg}) apply_buffer_args(a.pools, c->tcp.tcp);
@@ -273,7 +277,9 @@ int run_demo(const DemoArgs& a) {
       PoolArgs p = a.pools;
       if (!common.given.has("--max-conns"))
         p.max_conns = std::to_string(server_cfg.tcp.max_connections);
+      const bool tso = server_cfg.tcp.tso;  // off under --impair: kept
       apply_pool_args(p, server_cfg.tcp);
+      server_cfg.tcp.tso = tso;
     }
     const uint32_t per_address =
         uint32_t(client_cfg.tcp.ephemeral_last - client_cfg.tcp.ephemeral_first + 1) * 3 / 4;

@@ -18,6 +18,7 @@
 #include "util/parse.hh"
 #include "wire/dns.hh"
 #include "workload/ping.hh"
+#include "workload/slowread.hh"
 
 namespace ts::app {
 
@@ -91,6 +92,8 @@ constexpr ModeFlag kModeFlags[] = {
     {"--qnames", bit(M::dns)},
     {"--tcp", bit(M::dns)},
     {"--tcp-keepalive", bit(M::dns)},
+    // slowread's connections keep their own small window (SlowRead::kRcvbuf).
+    {"--rcvbuf", kAllModes & ~bit(M::slowread)},
 };
 
 }  // namespace
@@ -1022,7 +1025,7 @@ nlohmann::ordered_json result_json(const std::string& command, const WorkloadPla
     config["sack"] = plan.sack;
     config["pacing"] = plan.pacing;
     config["sndbuf"] = plan.sndbuf;
-    config["rcvbuf"] = plan.rcvbuf;
+    config["rcvbuf"] = g.mode == workload::GenMode::slowread ? workload::SlowRead::kRcvbuf : plan.rcvbuf;
   }
   if (mode_takes(g.mode, "--close")) config["close"] = g.http_close;
   if (mode_takes(g.mode, "--cps-close")) config["cps_close"] = g.cps_half_close ? "request" : "response";

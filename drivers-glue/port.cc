@@ -384,7 +384,7 @@ void PortDevice::transmit() {
   // it is sent): a frame then dropped at a full ring is in the capture too.
   if (cap_)
     for (uint16_t i = 0; i < tx_count_; ++i) capture(tx_[i]);
-  if (prepare_) [[unlikely]] {
+  if (prepare_) {
     // Frames the driver refuses (an offload request it cannot carry out) are
     // dropped and counted, the rest sent in order.
     uint16_t kept = 0;

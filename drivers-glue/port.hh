@@ -154,7 +154,7 @@ struct PortDeviceStats {
 // on every burst, and another core's device may be its neighbour on the heap.
 class alignas(64) PortDevice final : public stack::Device {
  public:
-  static constexpr uint16_t kTxBatch = 32;
+  static constexpr uint16_t kTxBatch = PortConfig::kMaxTxBatch;  // tx_'s size
 
   PortDevice(EthPort& port, uint16_t queue);
   ~PortDevice() override;
