@@ -261,7 +261,9 @@ int run_demo(const DemoArgs& a) {
     // and its pool hold (64 KB frames with TSO, MTU-sized ones without), never
     // under 256 KB a connection (docs/performance.md, "Windows").
     if (a.work.mode == "bulk") {
-      const uint64_t frame = server_cfg.tcp.tso && *mtu <= 1500 ? glue::PortConfig::kMaxTso : *mtu - 52;
+      const uint64_t frame = server_cfg.tcp.tso && *mtu <= glue::PortConfig::kMaxRingTsoMtu
+                                 ? glue::PortConfig::kMaxTso
+                                 : *mtu - 52;
       const uint64_t total = std::min<uint64_t>(64u << 20, 2048 * frame);
       const uint32_t per = uint32_t(std::clamp<uint64_t>(total / std::max<uint32_t>(conns, 1),
                                                          256u << 10, 4u << 20));
@@ -277,9 +279,7 @@ int run_demo(const DemoArgs& a) {
       PoolArgs p = a.pools;
       if (!common.given.has("--max-conns"))
         p.max_conns = std::to_string(server_cfg.tcp.max_connections);
-      const bool tso = server_cfg.tcp.tso;  // off under --impair: kept
-      apply_pool_args(p, server_cfg.tcp);
-      server_cfg.tcp.tso = tso;
+      apply_pool_limits(p, server_cfg.tcp);
     }
     const uint32_t per_address =
         uint32_t(client_cfg.tcp.ephemeral_last - client_cfg.tcp.ephemeral_first + 1) * 3 / 4;

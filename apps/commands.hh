@@ -130,9 +130,12 @@ struct PlotArgs {
   std::string title;
 };
 
-// --max-conns (pools, flow table and timer wheel) and --buffer-memory (ring
-// storage all connections may hold) into the TCP layer's configuration.
+// Every PoolArgs flag into the TCP layer's configuration (serve, gen).
 void apply_pool_args(const PoolArgs& a, stack::TcpLayerConfig& t);
+// --max-conns (pools, flow table and timer wheel) and --buffer-memory (ring
+// storage all connections may hold) alone (demo's server, whose other
+// settings demo decides per side).
+void apply_pool_limits(const PoolArgs& a, stack::TcpLayerConfig& t);
 // --sndbuf and --rcvbuf (4K to 256M) into a connection's configuration; each
 // one not given leaves `t`'s.
 void apply_buffer_args(const PoolArgs& a, tcp::TcpConfig& t);

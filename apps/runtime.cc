@@ -77,6 +77,14 @@ stack::StackConfig parse_interface(const InterfaceArgs& a) {
 }
 
 void apply_pool_args(const PoolArgs& a, stack::TcpLayerConfig& t) {
+  apply_pool_limits(a, t);
+  apply_cc_args(a.cc, a.no_sack, a.pacing, t.tcp);
+  t.coalesce = !a.no_gro;
+  t.tso = !a.no_tso;
+  apply_buffer_args(a, t.tcp);
+}
+
+void apply_pool_limits(const PoolArgs& a, stack::TcpLayerConfig& t) {
   const auto n = util::parse_count(a.max_conns);
   if (!n || *n < 1 || *n > (1u << 24))
     usage_error("--max-conns '" + a.max_conns + "' is not a number between 1 and 16M");
@@ -86,10 +94,6 @@ void apply_pool_args(const PoolArgs& a, stack::TcpLayerConfig& t) {
                 "' is not a size like 512M, 4G or 0 (no limit)");
   t.max_connections = uint32_t(*n);
   t.buffer_memory = size_t(*bytes);
-  apply_cc_args(a.cc, a.no_sack, a.pacing, t.tcp);
-  t.coalesce = !a.no_gro;
-  t.tso = !a.no_tso;
-  apply_buffer_args(a, t.tcp);
 }
 
 void apply_buffer_args(const PoolArgs& a, tcp::TcpConfig& t) {

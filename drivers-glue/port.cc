@@ -72,7 +72,7 @@ EthPort::EthPort(uint16_t port_id, std::string label, const PortConfig& cfg)
   const int socket = std::max(0, rte_eth_dev_socket_id(id_));
   const uint16_t ring_mtu = std::min(cfg.ring_mtu, PortConfig::kMaxRingMtu);
   char pool_name[RTE_MEMPOOL_NAMESIZE];
-  if ((ring && ring_mtu <= 1500 && cfg.tso) || dev_tso) {
+  if ((ring && ring_mtu <= PortConfig::kMaxRingTsoMtu && cfg.tso) || dev_tso) {
     // TSO frames, before the offload is turned on (without the pool, it is
     // not). Over the ring a bulk connection keeps a window's worth in flight
     // (a few MB) in the rings; a NIC holds up to its transmit descriptors'

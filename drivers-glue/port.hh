@@ -35,6 +35,7 @@ struct PortConfig {
   // memory for that pool, no TSO. Off: the pool is not made.
   bool tso = false;
   static constexpr uint16_t kMaxTso = 64000;
+  static constexpr uint16_t kMaxRingTsoMtu = 1500;  // the ring port's TSO: at this MTU or below
   // The in-memory ring port only: queue i is the device's queue i * queue_stride
   // (ring_queue_stride(): the ring PMD's per-queue counters kept apart).
   uint16_t queue_stride = 1;
