@@ -36,7 +36,7 @@ TEST(DnsWire, NamesAreChecked) {
   EXPECT_EQ(dns_name_error("example.test."), "");
   EXPECT_NE(dns_name_error(""), "");
   EXPECT_NE(dns_name_error("a..b"), "");
-  EXPECT_NE(dns_name_error(std::string(64, 'a') + ".test"), "");
+  EXPECT_NE(dns_name_error(std::string(64, 'a').append(".test")), "");
   EXPECT_NE(dns_name_error(std::string(250, 'a')), "");
   EXPECT_STREQ(dns_rcode_name(3), "NXDOMAIN");
 }
