@@ -22,6 +22,7 @@
 #include "stack/impair.hh"
 #include "stack/stack.hh"
 #include "stack/steering.hh"
+#include "util/cache_line.hh"
 
 namespace ts::app {
 
@@ -195,7 +196,7 @@ struct PortCores {
 // One core's endpoint: the port's queue as a Device (with several cores,
 // behind the steering device), optionally behind the fault injector, and the
 // stack on top.
-class Endpoint {
+class alignas(util::kCacheLine) Endpoint {
  public:
   // `cores`: null for a port with one core; else this is core `core` of them.
   Endpoint(glue::EthPort& port, const stack::StackConfig& cfg, const stack::ImpairSpec& rx,

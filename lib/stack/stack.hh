@@ -18,6 +18,7 @@
 #include "tcp/buffers.hh"
 #include "wire/addr.hh"
 #include "wire/tcp.hh"
+#include "util/cache_line.hh"
 
 namespace ts::stack {
 
@@ -75,7 +76,7 @@ class EchoHandler {
   virtual void on_echo_reply(const EchoReply& r, uint64_t now) = 0;
 };
 
-class Stack final : public IpOutput {
+class alignas(util::kCacheLine) Stack final : public IpOutput {
  public:
   static constexpr uint16_t kBurst = 32;
 

@@ -21,6 +21,7 @@
 #include "stack/device.hh"
 #include "util/spsc_ring.hh"
 #include "wire/addr.hh"
+#include "util/cache_line.hh"
 
 namespace ts::stack {
 
@@ -103,7 +104,7 @@ class SteeringFabric {
 // has one; otherwise only its buffer pool is used (alloc and free must accept
 // any buffer of the port, as DPDK's mempools do). Steering costs are counted
 // in the stack's counters (steer_*), set with set_counters before polling.
-class SteeringDevice final : public Device {
+class alignas(util::kCacheLine) SteeringDevice final : public Device {
  public:
   SteeringDevice(SteeringFabric& fabric, unsigned core, Device& base);
   // Frees what is still in the rings addressed to this core. Every core must

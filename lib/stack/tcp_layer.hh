@@ -24,6 +24,7 @@
 #include "tcp/syncookie.hh"
 #include "wire/ipv4.hh"
 #include "wire/tcp.hh"
+#include "util/cache_line.hh"
 
 namespace ts::stack {
 
@@ -136,7 +137,7 @@ struct TcpLayerConfig {
   bool tso = true;
 };
 
-class TcpLayer final : public tcp::Output, public tcp::Observer {
+class alignas(util::kCacheLine) TcpLayer final : public tcp::Output, public tcp::Observer {
  public:
   // Distinct TcpConfigs (beyond the layer's own) that connections and
   // listeners may use over the layer's life; each is kept once and shared.

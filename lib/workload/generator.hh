@@ -21,10 +21,11 @@
 #include "workload/pacer.hh"
 #include "workload/tcp_mode.hh"
 #include "workload/workload.hh"
+#include "util/cache_line.hh"
 
 namespace ts::workload {
 
-class Generator final : public Workload, public tcp::Events {
+class alignas(util::kCacheLine) Generator final : public Workload, public tcp::Events {
  public:
   // The mode's TcpMode from the table (mode.hh) unless one is given.
   Generator(stack::TcpLayer& tcp, const GenConfig& cfg, std::unique_ptr<TcpMode> mode = nullptr);

@@ -16,6 +16,7 @@
 
 #include "stack/tcp_layer.hh"
 #include "workload/http.hh"
+#include "util/cache_line.hh"
 
 namespace ts::workload {
 
@@ -98,7 +99,7 @@ struct ServerStats {
   void merge(const ServerStats& o);
 };
 
-class Server final : public stack::Acceptor, public tcp::Events {
+class alignas(util::kCacheLine) Server final : public stack::Acceptor, public tcp::Events {
  public:
   Server(stack::TcpLayer& tcp, const ServerConfig& cfg);
   ~Server() override;
