@@ -104,19 +104,6 @@ bool TcpOptions::operator==(const TcpOptions& o) const {
 }
 
 size_t TcpOptions::write(uint8_t* out) const {
-  // Every segment after the handshake of a connection with timestamps: NOP,
-  // NOP, timestamps (RFC 7323 appendix A's layout), written at once.
-  if (has_timestamps && at_most_timestamps()) {
-    if (out) {
-      out[0] = tcpopt::nop;
-      out[1] = tcpopt::nop;
-      out[2] = tcpopt::timestamps;
-      out[3] = 10;
-      store_be32(out + 4, tsval);
-      store_be32(out + 8, tsecr);
-    }
-    return 12;
-  }
   uint8_t scratch[kTcpMaxOptionsLen];
   uint8_t* p = out ? out : scratch;
   size_t n = 0;

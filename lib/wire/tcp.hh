@@ -72,11 +72,29 @@ struct TcpOptions {
   }
   // Encoded length, padded to 4 bytes, at most 40. SACK blocks that do not fit
   // are left out (the first ones are kept: RFC 2018 4 puts the newest first).
-  size_t len() const { return write(nullptr); }
+  size_t len() const {
+    if (at_most_timestamps()) return has_timestamps ? kTimestampsLen : 0;
+    return write(nullptr);
+  }
   // Writes len() bytes and returns that length.
-  size_t emit(uint8_t* out) const { return write(out); }
+  size_t emit(uint8_t* out) const {
+    if (at_most_timestamps()) return has_timestamps ? write_timestamps(out) : 0;
+    return write(out);
+  }
 
  private:
+  // Every segment after the handshake of a connection with timestamps: NOP,
+  // NOP, timestamps (RFC 7323 appendix A's layout), written at once, inline.
+  static constexpr size_t kTimestampsLen = 12;
+  size_t write_timestamps(uint8_t* out) const {
+    out[0] = tcpopt::nop;
+    out[1] = tcpopt::nop;
+    out[2] = tcpopt::timestamps;
+    out[3] = 10;
+    store_be32(out + 4, tsval);
+    store_be32(out + 8, tsecr);
+    return kTimestampsLen;
+  }
   size_t write(uint8_t* out) const;
 };
 
