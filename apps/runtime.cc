@@ -427,8 +427,13 @@ Endpoint::Endpoint(glue::EthPort& port, const stack::StackConfig& cfg,
   stack::Device* dev = port_dev_.get();
   stack::StackConfig c = cfg;
   if (cores && cores->fabric.cores() > 1) {
-    steering_ = std::make_unique<stack::SteeringDevice>(cores->fabric, core, *dev);
-    dev = steering_.get();
+    // Active opens take ports whose flows this core owns; what arrives is
+    // classified and passed to its owner unless the link already delivers
+    // every frame to it.
+    if (!port.queue_places(cores->fabric.cores())) {
+      steering_ = std::make_unique<stack::SteeringDevice>(cores->fabric, core, *dev);
+      dev = steering_.get();
+    }
     c.tcp.placement = &cores->fabric.placement();
     c.tcp.core = uint16_t(core);
   }
@@ -484,7 +489,8 @@ std::string describe_cores(const glue::EthPort& port, const std::vector<unsigned
   if (n == 1) return lcore_list(lcores);
   const unsigned q = std::min<unsigned>(n, port.caps().queues);
   return lcore_list(lcores) + " (" + std::to_string(q) + " port queue" + (q > 1 ? "s" : "") +
-         ", flows placed by " + (port.rss_places(n) ? "RSS" : "software steering") + ")";
+         ", flows placed by " +
+         (port.rss_places(n) ? "RSS" : port.queue_places(n) ? "queue" : "software steering") + ")";
 }
 
 void print_counters(const std::string& title, const std::vector<Endpoint*>& eps) {

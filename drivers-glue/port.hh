@@ -98,6 +98,11 @@ class EthPort {
   stack::FlowPlacement placement(unsigned cores) const;
   // Whether the NIC itself puts each flow on its owner's queue (RSS).
   bool rss_places(unsigned cores) const;
+  // Whether every frame arrives on its flow's owner's queue by construction,
+  // so that nothing needs classifying: the in-process ring link with a queue
+  // per core, whose queue pair i joins the two sides' cores i, and both sides
+  // place flows alike (docs/multicore.md, "Which core owns a flow").
+  bool queue_places(unsigned cores) const { return caps_.in_process && caps_.queues >= cores; }
   // Polls the link status until it is up or timeout_ms passes; true when up.
   // (memif, for one, is up only once its peer has connected.)
   bool wait_link_up(unsigned timeout_ms) const;
