@@ -489,8 +489,7 @@ std::string describe_cores(const glue::EthPort& port, const std::vector<unsigned
   if (n == 1) return lcore_list(lcores);
   const unsigned q = std::min<unsigned>(n, port.caps().queues);
   return lcore_list(lcores) + " (" + std::to_string(q) + " port queue" + (q > 1 ? "s" : "") +
-         ", flows placed by " +
-         (port.rss_places(n) ? "RSS" : port.queue_places(n) ? "queue" : "software steering") + ")";
+         ", flows placed by " + (port.rss_places(n) ? "RSS" : "software steering") + ")";
 }
 
 void print_counters(const std::string& title, const std::vector<Endpoint*>& eps) {

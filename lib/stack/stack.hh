@@ -16,9 +16,9 @@
 #include "stack/ip_output.hh"
 #include "stack/tcp_layer.hh"
 #include "tcp/buffers.hh"
+#include "util/cache_line.hh"
 #include "wire/addr.hh"
 #include "wire/tcp.hh"
-#include "util/cache_line.hh"
 
 namespace ts::stack {
 

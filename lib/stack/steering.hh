@@ -19,9 +19,9 @@
 
 #include "stack/counters.hh"
 #include "stack/device.hh"
+#include "util/cache_line.hh"
 #include "util/spsc_ring.hh"
 #include "wire/addr.hh"
-#include "util/cache_line.hh"
 
 namespace ts::stack {
 

@@ -22,9 +22,9 @@
 #include "tcp/fastopen.hh"
 #include "tcp/isn.hh"
 #include "tcp/syncookie.hh"
+#include "util/cache_line.hh"
 #include "wire/ipv4.hh"
 #include "wire/tcp.hh"
-#include "util/cache_line.hh"
 
 namespace ts::stack {
 

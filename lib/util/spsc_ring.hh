@@ -12,6 +12,8 @@
 #include <memory>
 #include <new>
 
+#include "util/cache_line.hh"
+
 namespace ts::util {
 
 template <class T>
@@ -61,12 +63,11 @@ class SpscRing {
   }
 
  private:
-  static constexpr size_t kLine = 64;
-  struct alignas(kLine) Producer {
+  struct alignas(kCacheLine) Producer {
     std::atomic<size_t> tail{0};
     size_t head_seen = 0;  // the consumer's head when last looked at
   };
-  struct alignas(kLine) Consumer {
+  struct alignas(kCacheLine) Consumer {
     std::atomic<size_t> head{0};
     size_t tail_seen = 0;  // the producer's tail when last looked at
   };

@@ -16,12 +16,12 @@
 #include <vector>
 
 #include "stack/tcp_layer.hh"
+#include "util/cache_line.hh"
 #include "util/histogram.hh"
 #include "workload/handshake_window.hh"
 #include "workload/pacer.hh"
 #include "workload/tcp_mode.hh"
 #include "workload/workload.hh"
-#include "util/cache_line.hh"
 
 namespace ts::workload {
 

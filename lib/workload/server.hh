@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "stack/tcp_layer.hh"
-#include "workload/http.hh"
 #include "util/cache_line.hh"
+#include "workload/http.hh"
 
 namespace ts::workload {
 
