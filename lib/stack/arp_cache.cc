@@ -23,10 +23,10 @@ ArpCache::Entry* ArpCache::find(wire::Ipv4Addr ip) {
   }
 }
 
-const wire::MacAddr* ArpCache::lookup(wire::Ipv4Addr ip, uint64_t now) const {
+const ArpCache::Entry* ArpCache::resolved(wire::Ipv4Addr ip, uint64_t now) const {
   const Entry* e = const_cast<ArpCache*>(this)->find(ip);
   if (!e || e->state != State::reachable || now >= e->expires) return nullptr;
-  return &e->mac;
+  return e;
 }
 
 ArpCache::Entry* ArpCache::insert(wire::Ipv4Addr ip, uint64_t now, bool evict) {
@@ -64,6 +64,7 @@ void ArpCache::erase(size_t i) {
   }
   slots_[i] = Entry{};
   --used_;
+  ++version_;
 }
 
 void ArpCache::sweep_stale(uint64_t now) {
@@ -85,6 +86,7 @@ ArpCache::Entry* ArpCache::learn(wire::Ipv4Addr ip, const wire::MacAddr& mac, ui
     if (!e) return nullptr;
   }
   if (e->state == State::incomplete) --incomplete_;
+  if (e->state != State::reachable || e->mac != mac) ++version_;
   e->state = State::reachable;
   e->mac = mac;
   e->requests = 0;
@@ -93,6 +95,7 @@ ArpCache::Entry* ArpCache::learn(wire::Ipv4Addr ip, const wire::MacAddr& mac, ui
 }
 
 void ArpCache::start_resolving(Entry& e, uint64_t now) {
+  ++version_;
   e.state = State::incomplete;
   e.requests = 1;
   e.retry_at = now + cfg_.retry_ns;

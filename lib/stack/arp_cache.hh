@@ -46,7 +46,17 @@ class ArpCache {
   explicit ArpCache(const ArpConfig& cfg);
 
   // The MAC for ip when it is resolved and fresh; nullptr otherwise.
-  const wire::MacAddr* lookup(wire::Ipv4Addr ip, uint64_t now) const;
+  const wire::MacAddr* lookup(wire::Ipv4Addr ip, uint64_t now) const {
+    const Entry* e = resolved(ip, now);
+    return e ? &e->mac : nullptr;
+  }
+  // The entry of ip when it is resolved and fresh (its MAC and expiry); nullptr otherwise.
+  const Entry* resolved(wire::Ipv4Addr ip, uint64_t now) const;
+  // Changes whenever a mapping changes its MAC, leaves the table or starts
+  // resolving again: a copy of a MAC taken at one version stays right, until
+  // its entry's expiry, while the version is the same (the stack's header
+  // templates, docs/performance.md).
+  uint32_t version() const { return version_; }
   Entry* find(wire::Ipv4Addr ip);
 
   // Records ip -> mac as reachable. An existing entry is updated; a missing one
@@ -110,6 +120,7 @@ class ArpCache {
   int32_t free_node_ = -1;
   uint32_t incomplete_ = 0;
   uint64_t next_retry_ = UINT64_MAX;
+  uint32_t version_ = 0;
 };
 
 template <class Ask, class GiveUp>

@@ -17,6 +17,7 @@ namespace ts::stack {
 #define TS_STACK_COUNTERS(X)                                                              \
   X(rx_frames, false, "frames received")                                                  \
   X(tx_frames, false, "frames handed to the device")                                      \
+  X(tx_headers_written, false, "IPv4 packets whose headers were written field by field, with a route and ARP lookup (not from a template)") \
   X(eth_not_for_us, true, "frame for another MAC address or a group we did not join")     \
   X(eth_unknown_type, true, "EtherType other than IPv4 and ARP")                          \
   X(vlan_mismatch, true, "802.1Q tag other than the interface's")                         \

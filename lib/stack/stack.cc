@@ -322,21 +322,60 @@ TS_HOT_INLINE bool Stack::alloc_ip(size_t l3_len, Packet& p) {
 TS_HOT_INLINE void Stack::send_ip(Packet& p, Ipv4Addr src, Ipv4Addr dst, uint8_t protocol, bool dont_frag,
                     size_t l4_len, uint32_t l4_flags, uint64_t now) {
   const bool offload = dev_.info().tx_ip_csum;
+  const uint16_t total = uint16_t(wire::kIpv4HeaderLen + l4_len);
+  const uint16_t ident = ip_ident_++;
+  p.len = uint32_t(l2_len_ + total);
+  p.flags = (offload ? pktflag::tx_ip_csum : 0) | l4_flags;
+  p.l2_len = uint16_t(l2_len_);
+  p.l3_len = uint16_t(wire::kIpv4HeaderLen);
+  const uint16_t kind = uint16_t(protocol | (dont_frag ? kDontFragment : 0));
+  HeaderTemplate& t = header_template(src, dst);
+  if (t.dst == dst && t.src == src && t.kind == kind && now < t.valid_until &&
+      t.arp_version == arp_.version()) [[likely]] {
+    // The l2_len_ + 20 (34 or 38) bytes as two fixed-size copies that overlap.
+    const size_t n = l2_len_ + wire::kIpv4HeaderLen;
+    std::memcpy(p.data, t.bytes.data(), 32);
+    std::memcpy(p.data + n - 16, t.bytes.data() + n - 16, 16);
+    uint8_t* ip = p.data + l2_len_;
+    wire::store_be16(ip + 2, total);
+    wire::store_be16(ip + 4, ident);
+    if (!offload) {
+      uint32_t sum = t.fixed_sum + total + ident;
+      sum = (sum & 0xffff) + (sum >> 16);
+      sum = (sum & 0xffff) + (sum >> 16);
+      wire::store_be16(ip + 10, uint16_t(~sum));
+    }
+    return transmit(p);
+  }
+  ++ctr_.tx_headers_written;
   wire::Ipv4Repr ip;
   ip.src = src;
   ip.dst = dst;
   ip.protocol = protocol;
   ip.ttl = cfg_.ttl;
-  ip.ident = ip_ident_++;
+  ip.ident = ident;
   ip.dont_frag = dont_frag;
   ip.payload_len = uint16_t(l4_len);
   ip.emit({p.data + l2_len_, wire::kIpv4HeaderLen},
           offload ? wire::CsumFill::offload : wire::CsumFill::full);
-  p.len = uint32_t(l2_len_ + wire::kIpv4HeaderLen + l4_len);
-  p.flags = (offload ? pktflag::tx_ip_csum : 0) | l4_flags;
-  p.l2_len = uint16_t(l2_len_);
-  p.l3_len = uint16_t(wire::kIpv4HeaderLen);
-  ip_output(p, dst, now);
+  ip_output(p, dst, now, &t);
+}
+
+void Stack::remember(HeaderTemplate& t, const Packet& p, uint64_t until) {
+  const size_t n = l2_len_ + wire::kIpv4HeaderLen;
+  std::memcpy(t.bytes.data(), p.data, n);
+  uint8_t* ip = t.bytes.data() + l2_len_;
+  wire::store_be16(ip + 2, 0);  // length, identification and checksum: per packet
+  wire::store_be16(ip + 4, 0);
+  wire::store_be16(ip + 10, 0);
+  uint32_t sum = 0;
+  for (size_t i = 0; i < wire::kIpv4HeaderLen; i += 2) sum += wire::load_be16(ip + i);
+  t.fixed_sum = sum;
+  t.src = Ipv4Addr{wire::load_be32(ip + 12)};
+  t.dst = Ipv4Addr{wire::load_be32(ip + 16)};
+  t.kind = uint16_t(ip[9] | ((wire::load_be16(ip + 6) & 0x4000) ? kDontFragment : 0));
+  t.arp_version = arp_.version();
+  t.valid_until = until;
 }
 
 bool Stack::udp_bind(uint16_t port, UdpReceiver* r) {
@@ -450,14 +489,15 @@ bool Stack::send_tcp(Ipv4Addr src, Ipv4Addr dst, const wire::TcpRepr& seg, const
   return true;
 }
 
-TS_HOT_INLINE void Stack::ip_output(Packet& p, Ipv4Addr dst, uint64_t now) {
+TS_HOT_INLINE void Stack::ip_output(Packet& p, Ipv4Addr dst, uint64_t now, HeaderTemplate* keep) {
   Ipv4Addr next_hop = dst;
   if (!cfg_.addr.contains(dst)) {
     if (!cfg_.gateway) return drop(p, ctr_.ipv4_no_route);
     next_hop = *cfg_.gateway;
   }
-  if (const MacAddr* mac = arp_.lookup(next_hop, now)) {
-    write_eth(p, *mac, wire::ethertype::ipv4);
+  if (const ArpCache::Entry* e = arp_.resolved(next_hop, now)) {
+    write_eth(p, e->mac, wire::ethertype::ipv4);
+    if (keep) remember(*keep, p, e->expires);
     return transmit(p);
   }
   const ArpCache::Hold h = arp_.hold(next_hop, p, now);

@@ -159,9 +159,30 @@ class alignas(util::kCacheLine) Stack final : public IpOutput {
   // its header and as much of the rest as keeps the message within 576 bytes).
   void send_port_unreachable(std::span<const uint8_t> l3, wire::Ipv4Addr from, wire::Ipv4Addr to,
                              uint64_t now);
+  // The link and IPv4 headers last written for one source, destination and
+  // kind of packet, copied into the next such packet and patched (length,
+  // identification, checksum) instead of written field by field after a
+  // route and ARP lookup (docs/performance.md, "Instructions": header templates).
+  struct HeaderTemplate {
+    wire::Ipv4Addr src, dst;   // with `kind`, the key (valid_until 0: an empty slot)
+    uint16_t kind = 0;         // the protocol, with kDontFragment
+    uint32_t arp_version = 0;  // ArpCache::version() when it was made
+    uint64_t valid_until = 0;  // when the next hop's ARP mapping expires
+    uint32_t fixed_sum = 0;    // the IPv4 header's words, all but length, ident and checksum
+    std::array<uint8_t, 48> bytes{};  // l2_len_ + 20 of them
+  };
+  static constexpr uint16_t kDontFragment = 0x100;
+  static constexpr unsigned kTemplateBits = 6;  // direct-mapped, 64 of them
+  HeaderTemplate& header_template(wire::Ipv4Addr src, wire::Ipv4Addr dst) {
+    const uint64_t key = uint64_t(dst.v) << 32 | src.v;
+    return templates_[size_t((key * 0x9e3779b97f4a7c15ull) >> (64 - kTemplateBits))];
+  }
+  // Makes `t` from the headers just written in p (ARP mapping good until `until`).
+  void remember(HeaderTemplate& t, const Packet& p, uint64_t until);
   // Sends a packet whose IPv4 header starts l2_len_ bytes into p.data: writes
   // the Ethernet header for the next hop, or holds p while ARP resolves it.
-  void ip_output(Packet& p, wire::Ipv4Addr dst, uint64_t now);
+  // With `keep`, a packet that goes out makes it its headers' template.
+  void ip_output(Packet& p, wire::Ipv4Addr dst, uint64_t now, HeaderTemplate* keep = nullptr);
   // A buffer for an IPv4 packet of l3_len bytes after our link header; false
   // (counted) when it exceeds the MTU or no buffer is free.
   bool alloc_ip(size_t l3_len, Packet& p);
@@ -200,6 +221,7 @@ class alignas(util::kCacheLine) Stack final : public IpOutput {
   };
   std::array<IcmpBudget, 256> icmp_budget_{};
   uint16_t ip_ident_ = 0;
+  std::array<HeaderTemplate, size_t(1) << kTemplateBits> templates_{};
   std::unique_ptr<TcpLayer> tcp_;
 };
 

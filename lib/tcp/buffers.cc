@@ -177,7 +177,7 @@ size_t SendBuffer::write(std::span<const uint8_t> data) {
   const size_t pos = size_t(ring_end_ % store_);
   const size_t first = std::min(n, store_ - pos);
   std::memcpy(buf_ + pos, data.data(), first);
-  std::memcpy(buf_, data.data() + first, n - first);
+  if (first < n) std::memcpy(buf_, data.data() + first, n - first);  // wrapped
   if (!pieces_)
     ;  // the implied ring piece grows
   else if (pieces_->count && !piece(pieces_->count - 1).ref)
@@ -282,7 +282,7 @@ bool RecvBuffer::copy_in(uint64_t off, std::span<const uint8_t> data) {
   const size_t pos = size_t(off % store_);
   const size_t first = std::min(data.size(), store_ - pos);
   std::memcpy(buf_ + pos, data.data(), first);
-  std::memcpy(buf_, data.data() + first, data.size() - first);
+  if (first < data.size()) std::memcpy(buf_, data.data() + first, data.size() - first);  // wrapped
   return true;
 }
 

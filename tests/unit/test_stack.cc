@@ -664,4 +664,115 @@ TEST(StackUdp, SentDatagramsCarryAValidChecksum) {
   EXPECT_EQ(ep.stack.counters().tx_too_big, 1u);
 }
 
+// Header templates (docs/performance.md): after the first packet to a host,
+// the link and IPv4 headers are copied and patched. What goes out must be what
+// writing them field by field gives, and must follow the ARP cache.
+std::vector<std::vector<uint8_t>> send_udps(Endpoint& ep, int n, uint64_t now, size_t len = 20) {
+  const std::vector<uint8_t> data(len, 0x5a);
+  for (int i = 0; i < n; ++i)
+    EXPECT_TRUE(ep.stack.send_udp(Ipv4Addr::from_octets(10, 77, 0, 2), kPeerIp, 40000, 53, data, now));
+  ep.stack.poll(now);
+  return ep.dev.take_sent();
+}
+
+TEST(StackHeaderTemplate, CopiedHeadersMatchWrittenOnesAndCountUp) {
+  const auto all = load_fixtures();
+  Endpoint ep;
+  ep.feed(fixture(all, "arp_request").bytes);
+  const auto out = send_udps(ep, 3, 1);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(ep.stack.counters().tx_headers_written, 1u);  // only the first
+  uint16_t ident = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    SCOPED_TRACE(i);
+    std::span<const uint8_t> l4;
+    const wire::Ipv4Repr ip = ip_of(out[i], l4);  // checksums verified
+    EXPECT_EQ(0, std::memcmp(out[i].data(), kPeerMac.b.data(), 6));
+    EXPECT_EQ(0, std::memcmp(out[i].data() + 6, kOurMac.b.data(), 6));
+    EXPECT_EQ(ip.payload_len, 8u + 20u);
+    EXPECT_TRUE(ip.dont_frag);
+    EXPECT_EQ(ip.ttl, 64);
+    if (i) {
+      EXPECT_EQ(ip.ident, uint16_t(ident + 1));
+    }
+    ident = ip.ident;
+    // Byte for byte what the first (written) frame has, but for the identification and checksum.
+    std::vector<uint8_t> a = out[0], b = out[i];
+    for (auto* f : {&a, &b}) {
+      wire::store_be16(f->data() + 14 + 4, 0);
+      wire::store_be16(f->data() + 14 + 10, 0);
+    }
+    EXPECT_EQ(a, b);
+  }
+  // Another length and another protocol (no don't-fragment bit): right as well.
+  const auto longer = send_udps(ep, 1, 2, 300);
+  ASSERT_EQ(longer.size(), 1u);
+  std::span<const uint8_t> l4;
+  EXPECT_EQ(ip_of(longer[0], l4).payload_len, 8u + 300u);
+  const uint8_t ping[8] = {};
+  ASSERT_TRUE(ep.stack.send_echo_request(kPeerIp, 7, 1, ping, 3));
+  ep.stack.poll(3);
+  const auto echo = ep.dev.take_sent();
+  ASSERT_EQ(echo.size(), 1u);
+  const wire::Ipv4Repr e = ip_of(echo[0], l4);
+  EXPECT_EQ(e.protocol, wire::ipproto::icmp);
+  EXPECT_FALSE(e.dont_frag);
+  EXPECT_EQ(ep.stack.counters().tx_headers_written, 2u);
+}
+
+TEST(StackHeaderTemplate, FollowsANewMacAndExpiresWithTheMapping) {
+  const auto all = load_fixtures();
+  StackConfig c = config();
+  c.arp.reachable_ns = 10 * kSec;
+  Endpoint ep(c);
+  ep.feed(fixture(all, "arp_request").bytes, 0);
+  ASSERT_EQ(send_udps(ep, 2, 1).size(), 2u);
+  // The peer moves to another MAC (a reply, as after a failover).
+  const MacAddr moved = *MacAddr::parse("02:00:00:00:00:09");
+  auto reply = arp_reply_from_peer();
+  std::memcpy(reply.data() + 6, moved.b.data(), 6);
+  std::memcpy(reply.data() + 22, moved.b.data(), 6);
+  ep.feed(reply, 2 * kSec);
+  auto out = send_udps(ep, 2, 3 * kSec);
+  ASSERT_EQ(out.size(), 2u);
+  for (const auto& f : out) EXPECT_EQ(0, std::memcmp(f.data(), moved.b.data(), 6));
+  // The mapping expires 10 s after it was learned: what follows asks again
+  // instead of going to the MAC the template holds.
+  out = send_udps(ep, 1, 13 * kSec);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(wire::load_be16(out[0].data() + 12), 0x0806);
+  EXPECT_EQ(ep.stack.counters().arp_requests_out, 1u);
+}
+
+TEST(StackHeaderTemplate, ChecksumLeftToTheDeviceAndTaggedFrames) {
+  const auto all = load_fixtures();
+  {
+    Endpoint ep;
+    ep.dev.set_in_process(true);  // IPv4 checksum offload
+    ep.feed(fixture(all, "arp_request").bytes);
+    const auto out = send_udps(ep, 2, 1);
+    ASSERT_EQ(out.size(), 2u);
+    for (const auto& f : out) EXPECT_EQ(wire::load_be16(f.data() + 14 + 10), 0);
+  }
+  Endpoint ep(config(5));
+  auto arp = fixture(all, "arp_request").bytes;
+  std::vector<uint8_t> tagged(arp.begin(), arp.begin() + 12);
+  const uint8_t tag[] = {0x81, 0x00, 0x00, 0x05};
+  tagged.insert(tagged.end(), tag, tag + 4);
+  tagged.insert(tagged.end(), arp.begin() + 12, arp.end());
+  ep.feed(tagged);
+  const auto out = send_udps(ep, 3, 1);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(ep.stack.counters().tx_headers_written, 1u);
+  for (const auto& f : out) {
+    EXPECT_EQ(wire::load_be16(f.data() + 12), 0x8100);
+    EXPECT_EQ(wire::load_be16(f.data() + 14), 5);
+    EXPECT_EQ(wire::load_be16(f.data() + 16), 0x0800);
+    wire::Ipv4Repr r;
+    EXPECT_EQ(wire::Ipv4Repr::parse(wire::Ipv4View({f.data() + 18, f.size() - 18}), r), wire::Error::ok);
+    EXPECT_EQ(r.dst, kPeerIp);
+    EXPECT_EQ(r.payload_len, 28u);
+  }
+}
+
 }  // namespace
