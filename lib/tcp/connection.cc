@@ -355,9 +355,14 @@ void Connection::input(const SegmentIn& seg, uint64_t now) {
     input_synchronized(seg, now);
   }
   // The application first (it may read, which opens the window, or write),
-  // then one round of output carries the ACK with the freshest window.
-  notify(now);
-  output(now);
+  // then one round of output carries the ACK with the freshest window, then
+  // the application hears what that output raised: notify()'s loop, with the
+  // output owed. One round, where the application's own writes used to be
+  // followed by a second that found nothing (docs/performance.md,
+  // "Instructions"). Inside a handler (a segment delivered while the
+  // connection's events are being delivered), that loop follows up instead.
+  if (notifying_) return output(now);
+  output_owed_ = true;
   notify(now);
 }
 
@@ -941,7 +946,7 @@ void Connection::output_soon(uint64_t now) {
     // Inside an event handler: one output round when the handlers are done,
     // so that what they did together (read, answer, close) leaves in as few
     // segments as possible: the ACK with the answer, the FIN with the last
-    // data (docs/tcp.md, "Fewer segments").
+    // data (docs/fastopen.md, "Fewer segments").
     output_owed_ = true;
     return;
   }
