@@ -45,11 +45,6 @@ class ArpCache {
 
   explicit ArpCache(const ArpConfig& cfg);
 
-  // The MAC for ip when it is resolved and fresh; nullptr otherwise.
-  const wire::MacAddr* lookup(wire::Ipv4Addr ip, uint64_t now) const {
-    const Entry* e = resolved(ip, now);
-    return e ? &e->mac : nullptr;
-  }
   // The entry of ip when it is resolved and fresh (its MAC and expiry); nullptr otherwise.
   const Entry* resolved(wire::Ipv4Addr ip, uint64_t now) const;
   // Changes whenever a mapping changes its MAC, leaves the table or starts

@@ -718,6 +718,41 @@ TEST(StackHeaderTemplate, CopiedHeadersMatchWrittenOnesAndCountUp) {
   EXPECT_EQ(e.protocol, wire::ipproto::icmp);
   EXPECT_FALSE(e.dont_frag);
   EXPECT_EQ(ep.stack.counters().tx_headers_written, 2u);
+  // The echo took the slot of this source and destination: UDP writes its own again.
+  const auto again = send_udps(ep, 2, 4);
+  ASSERT_EQ(again.size(), 2u);
+  for (const auto& f : again) {
+    const wire::Ipv4Repr u = ip_of(f, l4);
+    EXPECT_EQ(u.protocol, wire::ipproto::udp);
+    EXPECT_TRUE(u.dont_frag);
+  }
+  EXPECT_EQ(ep.stack.counters().tx_headers_written, 3u);
+}
+
+TEST(StackHeaderTemplate, OffLinkPacketsCopyTheGatewaysMac) {
+  StackConfig c = config();
+  c.gateway = kPeerIp;
+  Endpoint ep(c);
+  const Ipv4Addr far = Ipv4Addr::from_octets(192, 0, 2, 1);
+  const std::vector<uint8_t> data(10, 1);
+  ASSERT_TRUE(ep.stack.send_udp(Ipv4Addr::from_octets(10, 77, 0, 2), far, 40000, 53, data, 1));
+  ep.stack.poll(1);
+  ASSERT_EQ(ep.dev.take_sent().size(), 1u);  // the ARP request for the gateway
+  ASSERT_EQ(ep.feed(arp_reply_from_peer(), 2).size(), 1u);  // the datagram that waited
+  EXPECT_EQ(ep.stack.counters().tx_headers_written, 1u);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(ep.stack.send_udp(Ipv4Addr::from_octets(10, 77, 0, 2), far, 40000, 53, data, 3));
+  ep.stack.poll(3);
+  const auto out = ep.dev.take_sent();
+  ASSERT_EQ(out.size(), 3u);
+  for (const auto& f : out) {
+    std::span<const uint8_t> l4;
+    EXPECT_EQ(0, std::memcmp(f.data(), kPeerMac.b.data(), 6));
+    EXPECT_EQ(ip_of(f, l4).dst, far);
+  }
+  // The first after resolution is written (a packet that waited for ARP makes
+  // no template); the next two copy it.
+  EXPECT_EQ(ep.stack.counters().tx_headers_written, 2u);
 }
 
 TEST(StackHeaderTemplate, FollowsANewMacAndExpiresWithTheMapping) {
@@ -753,6 +788,7 @@ TEST(StackHeaderTemplate, ChecksumLeftToTheDeviceAndTaggedFrames) {
     const auto out = send_udps(ep, 2, 1);
     ASSERT_EQ(out.size(), 2u);
     for (const auto& f : out) EXPECT_EQ(wire::load_be16(f.data() + 14 + 10), 0);
+    EXPECT_EQ(ep.stack.counters().tx_headers_written, 1u);
   }
   Endpoint ep(config(5));
   auto arp = fixture(all, "arp_request").bytes;
