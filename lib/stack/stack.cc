@@ -339,12 +339,8 @@ TS_HOT_INLINE void Stack::send_ip(Packet& p, Ipv4Addr src, Ipv4Addr dst, uint8_t
     uint8_t* ip = p.data + l2_len_;
     wire::store_be16(ip + 2, total);
     wire::store_be16(ip + 4, ident);
-    if (!offload) {
-      uint32_t sum = t.fixed_sum + total + ident;
-      sum = (sum & 0xffff) + (sum >> 16);
-      sum = (sum & 0xffff) + (sum >> 16);
-      wire::store_be16(ip + 10, uint16_t(~sum));
-    }
+    if (!offload)
+      wire::store_be16(ip + 10, uint16_t(~wire::ones_add(wire::ones_add(t.fixed_sum, total), ident)));
     return transmit(p);
   }
   ++ctr_.tx_headers_written;
@@ -368,9 +364,7 @@ void Stack::remember(HeaderTemplate& t, const Packet& p, uint64_t until) {
   wire::store_be16(ip + 2, 0);  // length, identification and checksum: per packet
   wire::store_be16(ip + 4, 0);
   wire::store_be16(ip + 10, 0);
-  uint32_t sum = 0;
-  for (size_t i = 0; i < wire::kIpv4HeaderLen; i += 2) sum += wire::load_be16(ip + i);
-  t.fixed_sum = sum;
+  t.fixed_sum = wire::ones_sum(ip, wire::kIpv4HeaderLen);
   t.src = Ipv4Addr{wire::load_be32(ip + 12)};
   t.dst = Ipv4Addr{wire::load_be32(ip + 16)};
   t.kind = uint16_t(ip[9] | ((wire::load_be16(ip + 6) & 0x4000) ? kDontFragment : 0));

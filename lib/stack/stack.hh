@@ -168,7 +168,7 @@ class alignas(util::kCacheLine) Stack final : public IpOutput {
     uint16_t kind = 0;         // the protocol, with kDontFragment
     uint32_t arp_version = 0;  // ArpCache::version() when it was made
     uint64_t valid_until = 0;  // when the next hop's ARP mapping expires
-    uint32_t fixed_sum = 0;    // the IPv4 header's words, all but length, ident and checksum
+    uint16_t fixed_sum = 0;    // one's complement sum of the IPv4 header but length, ident, checksum
     std::array<uint8_t, 48> bytes{};  // l2_len_ + 20 of them
   };
   static constexpr uint16_t kDontFragment = 0x100;
