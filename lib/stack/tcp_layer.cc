@@ -425,16 +425,7 @@ void TcpLayer::reset_for(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg) {
 
 bool TcpLayer::emit(const tcp::Connection& c, const tcp::SegmentOut& s,
                     const tcp::Payload& payload) {
-  wire::TcpRepr r;
-  r.src_port = c.tuple().local_port;
-  r.dst_port = c.tuple().remote_port;
-  r.seq = s.seq;
-  r.ack = s.ack;
-  r.flags = s.flags;
-  r.window = s.window;
-  r.options = s.options;
-  r.seg_size = s.seg_size;
-  return ip_.send_tcp(c.tuple().local_ip, c.tuple().remote_ip, r, payload, now_);
+  return ip_.send_tcp(c.tuple().local_ip, c.tuple().remote_ip, s, payload, now_);
 }
 
 tcp::PathHint TcpLayer::open_path(Slot& s, bool overridden, uint64_t now) {

@@ -286,8 +286,44 @@ bool RecvBuffer::copy_in(uint64_t off, std::span<const uint8_t> data) {
   return true;
 }
 
-size_t RecvBuffer::insert(uint64_t off, std::span<const uint8_t> data, bool& dropped) {
+size_t RecvBuffer::insert_in_place(uint64_t off, std::span<const uint8_t> data, bool& dropped,
+                                   size_t& copied) {
+  if (off != next_ || next_ != read_ || lent_ || has_out_of_order() || data.empty())
+    return insert(off, data, dropped, copied);
   dropped = false;
+  copied = 0;
+  const size_t n = std::min<size_t>(data.size(), cap_);  // the window: read_ + cap_
+  // Room for all of it, as copy_in would take (nothing is held to move).
+  if ((!buf_ || n > store_) && !grow_storage(buf_, store_, n, cap_, pool_, [](auto&&) {})) {
+    dropped = true;
+    return 0;
+  }
+  set_lent_data(data.data());
+  lent_ = true;
+  next_ = off + n;
+  return n;
+}
+
+size_t RecvBuffer::settle_lent() {
+  // What the application left unread goes into the ring, whose room for it
+  // insert_in_place() made sure of (the ring is not given back while bytes
+  // are unread).
+  lent_ = false;
+  const size_t len = size_t(next_ - read_);
+  if (len == 0) return 0;
+  const uint8_t* from = lent_data();  // read before the copy overwrites it
+  const size_t pos = size_t(read_ % store_);
+  const size_t first = std::min(len, store_ - pos);
+  std::memcpy(buf_ + pos, from, first);
+  if (first < len) std::memcpy(buf_, from + first, len - first);  // wrapped
+  return len;
+}
+
+size_t RecvBuffer::insert(uint64_t off, std::span<const uint8_t> data, bool& dropped,
+                          size_t& copied) {
+  settle();  // (never lent here: Connection settles at the end of each input; counted there)
+  dropped = false;
+  copied = 0;
   // Trim to the window [next_, read_ + capacity).
   const uint64_t limit = read_ + cap_;
   uint64_t begin = off, end = off + data.size();
@@ -317,6 +353,7 @@ size_t RecvBuffer::insert(uint64_t off, std::span<const uint8_t> data, bool& dro
       dropped = true;  // no storage: the peer retransmits
       return 0;
     }
+    copied = data.size();
     Range merged{begin, end, ++ooo_->stamp};
     if (first != last) {
       merged.begin = std::min(begin, first->begin);
@@ -334,6 +371,7 @@ size_t RecvBuffer::insert(uint64_t off, std::span<const uint8_t> data, bool& dro
     dropped = true;
     return 0;
   }
+  copied = data.size();
   const uint64_t before = next_;
   next_ = end;
   if (!ooo_) return size_t(next_ - before);
@@ -350,12 +388,17 @@ size_t RecvBuffer::insert(uint64_t off, std::span<const uint8_t> data, bool& dro
 Bytes2 RecvBuffer::readable() const {
   const size_t len = readable_size();
   if (len == 0) return {};
+  if (lent_) return {{lent_data(), len}, {}};
   const size_t pos = size_t(read_ % store_);
   const size_t first = std::min(len, store_ - pos);
   return {{buf_ + pos, first}, {buf_, len - first}};
 }
 
-void RecvBuffer::consume(size_t n) { read_ += std::min<uint64_t>(n, next_ - read_); }
+void RecvBuffer::consume(size_t n) {
+  const uint64_t m = std::min<uint64_t>(n, next_ - read_);
+  if (lent_ && m) set_lent_data(lent_data() + m);
+  read_ += m;
+}
 
 size_t RecvBuffer::ranges_by_recency(Range* out, size_t max) const {
   // A selection of the `max` largest stamps (max is at most 4: SACK blocks).

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <utility>
 #include <span>
@@ -206,7 +207,21 @@ class RecvBuffer {
   // became readable in order. `dropped` is set when the data had to be
   // discarded: out of order with kMaxRanges ranges already held, or no
   // storage from the pool.
-  size_t insert(uint64_t off, std::span<const uint8_t> data, bool& dropped);
+  size_t insert(uint64_t off, std::span<const uint8_t> data, bool& dropped) {
+    size_t copied;
+    return insert(off, data, dropped, copied);
+  }
+  // Receive in place (docs/performance.md, "Receive in place"): as insert(),
+  // but in-order data that finds nothing unread and nothing out of order is
+  // read from where it lies (the packet) rather than copied in first. The
+  // ring is still taken with room for all of it, so that settle() copies
+  // what the application leaves unread without fail; settle() must come
+  // before `data` goes away (Connection::input ends with it).
+  // `copied`: the bytes copied into the ring (0 when lent).
+  size_t insert_in_place(uint64_t off, std::span<const uint8_t> data, bool& dropped,
+                         size_t& copied);
+  // Returns the bytes copied.
+  size_t settle() { return lent_ ? settle_lent() : 0; }
 
   // The readable in-order bytes, and consuming them.
   Bytes2 readable() const;
@@ -233,9 +248,23 @@ class RecvBuffer {
   void limit(uint32_t capacity) {
     if (next_ == 0 && !buf_) cap_ = std::min(cap_, std::max<uint32_t>(capacity, 1));
   }
+  // Readable bytes not yet copied into the ring (receive in place).
+  bool in_place() const { return lent_; }
 
  private:
+  size_t insert(uint64_t off, std::span<const uint8_t> data, bool& dropped, size_t& copied);
   bool copy_in(uint64_t off, std::span<const uint8_t> data);
+  size_t settle_lent();
+  // Where the byte at read_ lies while lent_: noted in the ring's first
+  // bytes, which hold nothing else then (the ring is empty and reserved for
+  // these bytes), so that a connection carries one flag for it, not a
+  // pointer (docs/performance.md, "Memory").
+  const uint8_t* lent_data() const {
+    const uint8_t* p;
+    std::memcpy(&p, buf_, sizeof p);
+    return p;
+  }
+  void set_lent_data(const uint8_t* p) { std::memcpy(buf_, &p, sizeof p); }
 
   // The out-of-order ranges, out of line: taken when data first arrives out
   // of order and kept (with the list's capacity) after.
@@ -250,6 +279,9 @@ class RecvBuffer {
   std::unique_ptr<OutOfOrder> ooo_;
   uint32_t cap_;
   uint32_t store_ = 0;  // bytes of storage at buf_ (none held: the next take's size)
+  // Receive in place: the readable bytes [read_, next_) lie at lent_data(),
+  // not in the ring.
+  bool lent_ = false;
 };
 
 }  // namespace ts::tcp

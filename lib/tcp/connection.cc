@@ -198,6 +198,7 @@ void Connection::accept(const SegmentIn& syn, uint32_t iss, uint32_t ts_offset, 
     rest.flags = uint8_t(rest.flags & ~(wire::tcpflag::syn | wire::tcpflag::fin));
     process_data(rest, now);
     notify(now);
+    settle_received();
   }
   output(now);
   notify(now);
@@ -361,9 +362,15 @@ void Connection::input(const SegmentIn& seg, uint64_t now) {
   // followed by a second that found nothing (docs/performance.md,
   // "Instructions"). Inside a handler (a segment delivered while the
   // connection's events are being delivered), that loop follows up instead.
-  if (notifying_) return output(now);
-  output_owed_ = true;
-  notify(now);
+  if (notifying_) {
+    output(now);
+  } else {
+    output_owed_ = true;
+    notify(now);
+  }
+  // What the application left unread of data received in place is copied
+  // before the segment goes (docs/performance.md, "Receive in place").
+  settle_received();
 }
 
 void Connection::end_of_burst(uint64_t now) {
@@ -740,8 +747,10 @@ void Connection::process_data(const SegmentIn& seg, uint64_t now) {
   const uint64_t pos = rcvbuf_.next() + int64_t(int32_t(seg.seq - rcv_.nxt));
   const bool had_holes = rcvbuf_.has_out_of_order();
   bool dropped = false;
-  const size_t in_order = rcvbuf_.insert(pos, seg.payload, dropped);
+  size_t copied = 0;
+  const size_t in_order = rcvbuf_.insert_in_place(pos, seg.payload, dropped, copied);
   if (dropped) ++ctr().tcp_ooo_dropped;
+  if (copied) ctr().tcp_recv_bytes_copied += copied;
   rcv_.nxt += uint32_t(in_order);
 
   if (seq_gt(seg.seq, before)) {

@@ -88,16 +88,17 @@ struct SegmentIn {
   }
 };
 
-// A segment to send: the header fields; the payload comes separately.
-struct SegmentOut {
-  uint32_t seq = 0, ack = 0;
-  uint8_t flags = 0;
-  uint16_t window = 0;
-  wire::TcpOptions options;
-  // TSO: the device cuts the payload into segments of this many bytes, each
-  // with these headers (0: the payload is one segment).
-  uint16_t seg_size = 0;
-  bool operator==(const SegmentOut&) const = default;
+// A segment to send: the TCP header as the wire layer writes it, ports
+// included (Connection::emit fills them from its tuple), so the stack sends it
+// as it is, without a copy (docs/performance.md, "Instructions"). The payload
+// comes separately; `payload` stays empty. TSO: `seg_size` (wire::TcpRepr).
+struct SegmentOut : wire::TcpRepr {
+  // The same segment of one connection: the fields the connection chose
+  // (the ports are its tuple's).
+  bool operator==(const SegmentOut& o) const {
+    return seq == o.seq && ack == o.ack && flags == o.flags && window == o.window &&
+           options == o.options && seg_size == o.seg_size;
+  }
 };
 
 // A passive open's handshake as it was settled outside the connection (the
@@ -407,6 +408,11 @@ class Connection {
   size_t sack_ranges(const wire::TcpOptions& o, SackScoreboard::Range* out) const;
   // Steps seven and eight of RFC 9293 3.10.7.4: the segment's data, then its FIN.
   void process_text(const SegmentIn& seg, uint64_t now);
+  // Receive in place: what the application left unread goes into the ring
+  // (before the segment's memory goes), counted as copied.
+  void settle_received() {
+    if (const size_t n = rcvbuf_.settle()) ctr().tcp_recv_bytes_copied += n;
+  }
   void process_data(const SegmentIn& seg, uint64_t now);
   void take_fin(const SegmentIn& seg, uint64_t now);
   void process_fin(uint64_t now);
@@ -464,7 +470,14 @@ class Connection {
   void send_probe(uint64_t now);
   void send_rst(uint32_t seq);
   bool emit(SegmentOut& seg, const Payload& payload, uint64_t now);
+  // The segment with our tuple's ports, to the output.
+  bool send_out(SegmentOut& seg, const Payload& payload) {
+    seg.src_port = tuple_.local_port;
+    seg.dst_port = tuple_.remote_port;
+    return host_.out.emit(*this, seg, payload);
+  }
   uint16_t window_field(bool syn_segment);
+  // Fills the options of a new segment (whose options are none yet).
   void fill_options(SegmentOut& seg, uint64_t now, bool syn);
   // The send space as the recovery unit sees it.
   Flight flight_space() const {
@@ -577,7 +590,16 @@ class Connection {
   uint32_t tag_ = 0;  // set_tag()
   uint32_t established_ms_ = 0;  // when (modulo 2^32 ms): established_for_ms()
   SendBuffer sndbuf_;
-  RecvBuffer rcvbuf_;
+  [[no_unique_address]] RecvBuffer rcvbuf_;
+  // Small members in the tail of rcvbuf_ (its flag leaves seven bytes).
+  // Events waiting for notify().
+  static constexpr uint8_t kEvConnected = 1, kEvReadable = 2, kEvWritable = 4,
+                           kEvPeerClosed = 8, kEvClosed = 16;
+  uint8_t pending_ = 0;
+  bool notifying_ = false;
+  bool output_owed_ = false;  // an application call inside a handler wants output
+  bool state_changed_ = true;  // since the Observer was last told
+  bool fo_accepted_ = false;  // Fast Open server: the SYN's data was taken before the handshake
 
   // Timers: absolute deadlines, 0 when off.
   // The persist and pacing timers are in Cold, with the rest of their state.
@@ -682,16 +704,9 @@ class Connection {
     bool recent_valid = false;
   };
   [[no_unique_address]] Timestamps ts_;
-  bool fo_accepted_ = false;  // Fast Open server: the SYN's data was taken before the handshake
   struct Options {
     bool ws = false, ts = false, sack = false;
   } opt_;
-  // Events waiting for notify().
-  static constexpr uint8_t kEvConnected = 1, kEvReadable = 2, kEvWritable = 4,
-                           kEvPeerClosed = 8, kEvClosed = 16;
-  uint8_t pending_ = 0;
-  bool notifying_ = false;
-  bool output_owed_ = false;  // an application call inside a handler wants output
   uint32_t hint_ssthresh_ = 0;  // with hint_cwnd_
   // Retries: how many times something went unanswered (the persist
   // timer's count is in Cold).
@@ -708,7 +723,6 @@ class Connection {
     bool deferred = false;  // one was deferred to the end of the burst
     uint8_t unacked_full = 0;
   } acks_;
-  bool state_changed_ = true;  // since the Observer was last told
 };
 
 }  // namespace ts::tcp

@@ -327,7 +327,7 @@ void Connection::send_rst(uint32_t seq) {
   SegmentOut s;
   s.seq = seq;
   s.flags = rst;
-  if (host_.out.emit(*this, s, {})) {
+  if (send_out(s, {})) {
     ++ctr().tcp_segs_out;
     ++ctr().tcp_rst_out;
   } else {
@@ -344,7 +344,7 @@ bool Connection::emit(SegmentOut& s, const Payload& payload, uint64_t now) {
   if (s.options.sack_count && payload.size() &&
       payload.size() + s.options.len() > smss_ + (opt_.ts ? 12u : 0u))
     s.options.sack_count = 0;
-  if (!host_.out.emit(*this, s, payload)) {
+  if (!send_out(s, payload)) {
     ++ctr().tcp_emit_failed;
     return false;
   }
@@ -391,8 +391,7 @@ uint16_t Connection::window_field(bool syn_segment) {
 }
 
 void Connection::fill_options(SegmentOut& s, uint64_t now, bool syn_segment) {
-  wire::TcpOptions& o = s.options;
-  o = wire::TcpOptions{};
+  wire::TcpOptions& o = s.options;  // as constructed: none (every caller's segment is new)
   if (syn_segment) {
     // Offer everything in a SYN; in a SYN-ACK only what the SYN offered.
     const bool active = state_ == State::syn_sent;

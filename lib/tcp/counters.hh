@@ -36,6 +36,7 @@ namespace ts::tcp {
   X(tcp_window_probes, false, "zero-window probes sent")                                         \
   X(tcp_send_bytes_copied, false, "bytes the application queued by copy into send rings")       \
   X(tcp_send_bytes_referenced, false, "bytes queued by reference (zero-copy: files, generated bodies)") \
+  X(tcp_recv_bytes_copied, false, "received bytes copied into receive rings (out of order, or left unread; the rest is read where it arrived)") \
   X(tcp_zero_window_seen, false, "times the peer closed its window to zero")                     \
   X(tcp_zero_window_sent, false, "segments sent advertising a zero window (our buffer full)")   \
   X(tcp_keepalive_probes, false, "keepalive probes sent")                                        \

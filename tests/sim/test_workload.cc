@@ -49,6 +49,12 @@ TEST(Workload, RrAgainstEchoAnswersEveryRequest) {
   // must be at least that and not far above.
   EXPECT_GE(s.latency.quantile(0.5), 100'000u);
   EXPECT_LT(s.latency.quantile(0.5), 400'000u);
+  // Both ends read each message whole where it arrived (docs/performance.md,
+  // "Receive in place"): nothing was copied into a receive ring.
+  const auto& st = bed.server.stack().counters().tcp;
+  const auto& ct = bed.client.stack().counters().tcp;
+  EXPECT_EQ(st.tcp_recv_bytes_copied, 0u);
+  EXPECT_EQ(ct.tcp_recv_bytes_copied, 0u);
 }
 
 TEST(Workload, RrServerAnswersEachRequestWithTheSetSize) {

@@ -94,9 +94,11 @@ class App : public Events {
     ++readable;
     if (!auto_read) return;
     Bytes2 b = c.readable();
-    data.insert(data.end(), b.a.begin(), b.a.end());
-    data.insert(data.end(), b.b.begin(), b.b.end());
-    c.consume(b.size(), *now);
+    std::vector<uint8_t> all(b.a.begin(), b.a.end());
+    all.insert(all.end(), b.b.begin(), b.b.end());
+    all.resize(std::min(all.size(), read_at_most));
+    data.insert(data.end(), all.begin(), all.end());
+    c.consume(all.size(), *now);
   }
   void on_writable(Connection&) override { ++writable; }
   void on_peer_closed(Connection&) override { ++peer_closed; }
@@ -108,6 +110,7 @@ class App : public Events {
   CloseReason reason = CloseReason::normal;
   std::vector<uint8_t> data;
   bool auto_read = true;
+  size_t read_at_most = SIZE_MAX;  // of what is readable, each time
   const uint64_t* now = nullptr;
 };
 

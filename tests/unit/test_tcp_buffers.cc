@@ -336,3 +336,82 @@ TEST(RecvBuffer, TrimsToTheWindowAndReportsRangesNewestFirst) {
   b.consume(60);
   EXPECT_EQ(b.window(), 100u);
 }
+
+// Receive in place: in-order data that finds the ring empty is read where it
+// lies; what is left unread is copied into the ring by settle(), at the ring
+// position of its stream offset (so later data joins it), and the source may
+// then be overwritten.
+TEST(RecvBuffer, InPlaceDataIsReadWhereItLiesAndTheUnreadRestSettled) {
+  RecvBuffer b(4096);
+  bool dropped = true;
+  size_t copied = 1;
+  std::vector<uint8_t> pkt = stream(0, 300);
+  EXPECT_EQ(b.insert_in_place(0, pkt, dropped, copied), 300u);
+  EXPECT_FALSE(dropped);
+  EXPECT_EQ(copied, 0u);
+  EXPECT_TRUE(b.in_place());
+  EXPECT_EQ(b.readable().a.data(), pkt.data());  // not copied
+  EXPECT_TRUE(b.readable().b.empty());
+  EXPECT_EQ(b.storage(), 2048u);  // the ring is taken, with room for all of it
+  b.consume(100);
+  EXPECT_EQ(flat(b.readable()), stream(100, 200));
+  EXPECT_EQ(b.settle(), 200u);  // the bytes copied
+  EXPECT_EQ(b.settle(), 0u);
+  EXPECT_FALSE(b.in_place());
+  std::fill(pkt.begin(), pkt.end(), 0xee);  // the packet is gone
+  EXPECT_EQ(flat(b.readable()), stream(100, 200));
+  // Data with unread bytes ahead of it is copied (insert), and follows them.
+  EXPECT_EQ(b.insert_in_place(300, stream(300, 3700), dropped, copied), 3700u);
+  EXPECT_EQ(copied, 3700u);
+  EXPECT_FALSE(b.in_place());
+  EXPECT_EQ(b.storage(), 4096u);
+  EXPECT_EQ(flat(b.readable()), stream(100, 3900));
+  b.consume(3900);
+  // Read in full: the next data is lent again; what is left of it goes to
+  // its ring position, 4010 of 4096, and wraps round the ring's end.
+  std::vector<uint8_t> next = stream(4000, 500);
+  EXPECT_EQ(b.insert_in_place(4000, next, dropped, copied), 500u);
+  EXPECT_TRUE(b.in_place());
+  b.consume(10);
+  EXPECT_EQ(b.settle(), 490u);
+  std::fill(next.begin(), next.end(), 0);
+  EXPECT_EQ(b.readable().a.size(), 86u);
+  EXPECT_EQ(flat(b.readable()), stream(4010, 490));
+  // And data after it is copied in behind it.
+  EXPECT_EQ(b.insert_in_place(4500, stream(4500, 100), dropped, copied), 100u);
+  EXPECT_EQ(flat(b.readable()), stream(4010, 590));
+}
+
+// Only what the window takes is lent; out-of-order data, or data behind a
+// hole, is copied as before; with no storage from the pool the data is
+// dropped (and counted by the caller), never lent without room to settle.
+TEST(RecvBuffer, InPlaceKeepsToTheWindowAndFallsBackToCopying) {
+  RecvBuffer w(100);
+  bool dropped;
+  size_t copied;
+  std::vector<uint8_t> pkt = stream(0, 150);
+  EXPECT_EQ(w.insert_in_place(0, pkt, dropped, copied), 100u);  // the window: 100
+  EXPECT_EQ(w.window(), 0u);
+  EXPECT_EQ(w.settle(), 100u);
+  EXPECT_EQ(flat(w.readable()), stream(0, 100));
+
+  RecvBuffer h(4096);
+  EXPECT_EQ(h.insert_in_place(500, stream(500, 100), dropped, copied), 0u);  // out of order
+  EXPECT_EQ(copied, 100u);
+  EXPECT_FALSE(h.in_place());
+  EXPECT_EQ(h.insert_in_place(0, stream(0, 500), dropped, copied), 600u);  // fills the hole: copied
+  EXPECT_FALSE(h.in_place());
+  EXPECT_EQ(flat(h.readable()), stream(0, 600));
+
+  uint64_t refused = 0;
+  BufferPool pool(2048, &refused);
+  SendBuffer s(256 * 1024, &pool);
+  EXPECT_EQ(s.write(stream(0, 100)), 100u);  // the budget is spent
+  RecvBuffer r(256 * 1024, &pool);
+  EXPECT_EQ(r.insert_in_place(0, stream(0, 100), dropped, copied), 0u);
+  EXPECT_TRUE(dropped);
+  EXPECT_EQ(copied, 0u);
+  EXPECT_FALSE(r.in_place());
+  EXPECT_EQ(r.readable_size(), 0u);
+  EXPECT_EQ(refused, 1u);
+}

@@ -136,3 +136,37 @@ TEST(TcpReceive, TheAdvertisedEdgeNeverPassesTheBuffer) {
     }
   }
 }
+
+// Receive in place (docs/performance.md, "Receive in place"): the application
+// reads a segment's data where it arrived, and what it leaves unread is
+// copied before input() returns, so the connection never reads the segment's
+// memory after it is gone; later data follows it in order.
+TEST(TcpReceive, DataLeftUnreadOutlivesTheSegmentItCameIn) {
+  for (const size_t read : {size_t(0), size_t(200), size_t(500)}) {
+    SCOPED_TRACE(read);
+    Harness h;
+    h.establish_active();
+    h.app.read_at_most = read;
+    std::vector<uint8_t> pkt = bytes(500);
+    const std::vector<uint8_t> want = pkt;
+    SegmentIn s = h.data(5001, {});
+    s.payload = pkt;
+    h.in(s);
+    EXPECT_EQ(h.app.data, std::vector<uint8_t>(want.begin(), want.begin() + long(read)));
+    // Counted: the rest, as copied.
+    EXPECT_EQ(h.ctr.tcp_recv_bytes_copied, 500 - read);
+    std::fill(pkt.begin(), pkt.end(), 0xee);  // the packet's buffer, reused
+    Bytes2 r = h.conn->readable();
+    std::vector<uint8_t> left(r.a.begin(), r.a.end());
+    left.insert(left.end(), r.b.begin(), r.b.end());
+    EXPECT_EQ(left, std::vector<uint8_t>(want.begin() + long(read), want.end()));
+    // The window counts the unread bytes as held, wherever they lie.
+    EXPECT_EQ(h.conn->rcv_window(), h.cfg.rcvbuf - (500 - read));
+    h.app.read_at_most = SIZE_MAX;
+    h.in(h.data(5501, bytes(300, 9)));
+    std::vector<uint8_t> all = want;
+    const std::vector<uint8_t> more = bytes(300, 9);
+    all.insert(all.end(), more.begin(), more.end());
+    EXPECT_EQ(h.app.data, all);
+  }
+}
