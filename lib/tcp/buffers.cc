@@ -288,7 +288,10 @@ bool RecvBuffer::copy_in(uint64_t off, std::span<const uint8_t> data) {
 
 size_t RecvBuffer::insert_in_place(uint64_t off, std::span<const uint8_t> data, bool& dropped,
                                    size_t& copied) {
-  if (off != next_ || next_ != read_ || lent_ || has_out_of_order() || data.empty())
+  // (The pointer to the lent bytes is noted in the ring: one of fewer than 8
+  // bytes has no room for it.)
+  if (off != next_ || next_ != read_ || lent_ || has_out_of_order() || data.empty() ||
+      cap_ < sizeof(const uint8_t*))
     return insert(off, data, dropped, copied);
   dropped = false;
   copied = 0;
@@ -321,9 +324,10 @@ size_t RecvBuffer::settle_lent() {
 
 size_t RecvBuffer::insert(uint64_t off, std::span<const uint8_t> data, bool& dropped,
                           size_t& copied) {
-  settle();  // (never lent here: Connection settles at the end of each input; counted there)
+  // Bytes lent and left unread are copied first (a segment that arrives
+  // inside a handler, while the one that woke it is lent), and counted.
+  copied = settle();
   dropped = false;
-  copied = 0;
   // Trim to the window [next_, read_ + capacity).
   const uint64_t limit = read_ + cap_;
   uint64_t begin = off, end = off + data.size();
@@ -353,7 +357,7 @@ size_t RecvBuffer::insert(uint64_t off, std::span<const uint8_t> data, bool& dro
       dropped = true;  // no storage: the peer retransmits
       return 0;
     }
-    copied = data.size();
+    copied += data.size();
     Range merged{begin, end, ++ooo_->stamp};
     if (first != last) {
       merged.begin = std::min(begin, first->begin);
@@ -371,7 +375,7 @@ size_t RecvBuffer::insert(uint64_t off, std::span<const uint8_t> data, bool& dro
     dropped = true;
     return 0;
   }
-  copied = data.size();
+  copied += data.size();
   const uint64_t before = next_;
   next_ = end;
   if (!ooo_) return size_t(next_ - before);

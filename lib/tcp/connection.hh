@@ -97,7 +97,7 @@ struct SegmentOut : wire::TcpRepr {
   // (the ports are its tuple's).
   bool operator==(const SegmentOut& o) const {
     return seq == o.seq && ack == o.ack && flags == o.flags && window == o.window &&
-           options == o.options && seg_size == o.seg_size;
+           urgent == o.urgent && options == o.options && seg_size == o.seg_size;
   }
 };
 
@@ -264,6 +264,10 @@ class Connection {
   // until the peer has acknowledged it (SendBuffer::write_ref; small pieces
   // are copied).
   size_t send_ref(std::span<const uint8_t> data, uint64_t now);
+  // The bytes received in order and not yet consumed. The spans are valid
+  // only until the handler (or the call) that took them returns: they may
+  // point into the segment that brought the bytes (docs/performance.md,
+  // "Receive in place"), and what stays unread moves into the ring after it.
   Bytes2 readable() const { return rcvbuf_.readable(); }
   void consume(size_t n, uint64_t now);
   void shutdown(uint64_t now);

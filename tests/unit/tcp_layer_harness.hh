@@ -70,7 +70,7 @@ struct App final : Acceptor, tcp::Events {
   void on_readable(tcp::Connection& c) override {
     if (!reads) return;
     conn = &c;
-    const size_t n = c.readable().size();
+    const size_t n = std::min(c.readable().size(), read_at_most);
     read += n;
     read_in.push_back(c.state());
     c.consume(n, now);
@@ -86,6 +86,7 @@ struct App final : Acceptor, tcp::Events {
   bool refuse = false;
   bool reads = false;
   size_t read = 0;                    // bytes read
+  size_t read_at_most = SIZE_MAX;     // of what is readable, each time
   std::vector<tcp::State> read_in;    // the state at each read
   size_t answer = 0;                  // bytes to answer each read with
   bool close_after_answer = false;

@@ -342,6 +342,24 @@ TEST(FastOpenServer, ACookieRequestGetsACookieAndTheDataOfAValidOneGoesUpAtOnce)
   EXPECT_EQ(l.app.conn->snd_una(), s[0].seq + 1 + 300);
 }
 
+// A Fast Open SYN's data is read in place too (docs/performance.md, "Receive
+// in place"): what the application leaves unread is copied before the SYN's
+// memory goes.
+TEST(FastOpenServer, SynDataLeftUnreadOutlivesTheSyn) {
+  FastOpenLayer l;
+  l.app.read_at_most = 50;
+  const auto cookie = l.get_cookie(kMs);
+  l.syn_data(cookie, 1000, 120, 2 * kMs);
+  EXPECT_EQ(l.app.read, 50u);
+  ASSERT_NE(l.app.conn, nullptr);
+  std::fill(l.payload.begin(), l.payload.end(), uint8_t('x'));  // the SYN's buffer, reused
+  const ts::tcp::Bytes2 r = l.app.conn->readable();
+  std::vector<uint8_t> left(r.a.begin(), r.a.end());
+  left.insert(left.end(), r.b.begin(), r.b.end());
+  EXPECT_EQ(left, std::vector<uint8_t>(70, uint8_t('q')));
+  EXPECT_EQ(l.ctr.tcp_recv_bytes_copied, 70u);
+}
+
 TEST(FastOpenServer, AnAnswerLongerThanTheSynAckCarriesFollowsItBeforeTheHandshake) {
   FastOpenLayer l;
   l.app.answer = 4000;

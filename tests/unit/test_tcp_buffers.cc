@@ -394,6 +394,13 @@ TEST(RecvBuffer, InPlaceKeepsToTheWindowAndFallsBackToCopying) {
   EXPECT_EQ(w.window(), 0u);
   EXPECT_EQ(w.settle(), 100u);
   EXPECT_EQ(flat(w.readable()), stream(0, 100));
+  // A buffer of fewer than 8 bytes has no room for the note of where lent
+  // bytes lie: its data is copied.
+  RecvBuffer tiny(4);
+  EXPECT_EQ(tiny.insert_in_place(0, stream(0, 10), dropped, copied), 4u);
+  EXPECT_FALSE(tiny.in_place());
+  EXPECT_EQ(copied, 4u);
+  EXPECT_EQ(flat(tiny.readable()), stream(0, 4));
 
   RecvBuffer h(4096);
   EXPECT_EQ(h.insert_in_place(500, stream(500, 100), dropped, copied), 0u);  // out of order
