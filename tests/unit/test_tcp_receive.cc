@@ -170,3 +170,35 @@ TEST(TcpReceive, DataLeftUnreadOutlivesTheSegmentItCameIn) {
     EXPECT_EQ(h.app.data, all);
   }
 }
+
+// Receive in place with the peer's FIN in the same segment: read in full, the
+// ring goes back to the pool at once (no more data can come) while the bytes
+// are still lent, and nothing is copied; read in part, the rest is copied
+// and stays readable after the FIN, which is acknowledged after the data.
+TEST(TcpReceive, DataWithTheFinIsReadInPlaceAndItsUnreadRestKept) {
+  for (const size_t read : {size_t(300), size_t(120)}) {
+    SCOPED_TRACE(read);
+    Harness h;
+    h.establish_active();
+    h.app.read_at_most = read;
+    std::vector<uint8_t> pkt = bytes(300, 4);
+    const std::vector<uint8_t> want = pkt;
+    SegmentIn s = h.data(5001, {}, flag::fin);
+    s.payload = pkt;
+    h.in(s);
+    std::fill(pkt.begin(), pkt.end(), 0);
+    EXPECT_EQ(h.app.peer_closed, 1);
+    EXPECT_EQ(h.conn->state(), State::close_wait);
+    EXPECT_EQ(h.app.data, std::vector<uint8_t>(want.begin(), want.begin() + long(read)));
+    EXPECT_EQ(h.ctr.tcp_recv_bytes_copied, 300 - read);
+    const Bytes2 r = h.conn->readable();
+    std::vector<uint8_t> left(r.a.begin(), r.a.end());
+    left.insert(left.end(), r.b.begin(), r.b.end());
+    EXPECT_EQ(left, std::vector<uint8_t>(want.begin() + long(read), want.end()));
+    // Read in full: the ring is back in the pool; in part: it holds the rest.
+    EXPECT_EQ(h.conn->ring_storage() != 0, read < 300);
+    const std::vector<Sent> sent = h.take();
+    ASSERT_FALSE(sent.empty());
+    EXPECT_EQ(sent.back().seg.ack, 5001u + 300 + 1);
+  }
+}
