@@ -392,7 +392,12 @@ size_t RecvBuffer::insert(uint64_t off, std::span<const uint8_t> data, bool& dro
 Bytes2 RecvBuffer::readable() const {
   const size_t len = readable_size();
   if (len == 0) return {};
-  if (lent_) return {{lent_data(), len}, {}};
+  if (lent_) {
+    // The second part empty but, as the ring's, not null: callers copy from
+    // both parts (memcpy from a null pointer is undefined even for 0 bytes).
+    const uint8_t* p = lent_data();
+    return {{p, len}, {p + len, size_t(0)}};
+  }
   const size_t pos = size_t(read_ % store_);
   const size_t first = std::min(len, store_ - pos);
   return {{buf_ + pos, first}, {buf_, len - first}};

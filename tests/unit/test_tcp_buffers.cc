@@ -352,6 +352,7 @@ TEST(RecvBuffer, InPlaceDataIsReadWhereItLiesAndTheUnreadRestSettled) {
   EXPECT_TRUE(b.in_place());
   EXPECT_EQ(b.readable().a.data(), pkt.data());  // not copied
   EXPECT_TRUE(b.readable().b.empty());
+  EXPECT_NE(b.readable().b.data(), nullptr);  // as the ring's: a caller may copy from it
   EXPECT_EQ(b.storage(), 2048u);  // the ring is taken, with room for all of it
   b.consume(100);
   EXPECT_EQ(flat(b.readable()), stream(100, 200));
