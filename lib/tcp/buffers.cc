@@ -314,11 +314,9 @@ size_t RecvBuffer::settle_lent() {
   lent_ = false;
   const size_t len = size_t(next_ - read_);
   if (len == 0) return 0;
-  const uint8_t* from = lent_data();  // read before the copy overwrites it
-  const size_t pos = size_t(read_ % store_);
-  const size_t first = std::min(len, store_ - pos);
-  std::memcpy(buf_ + pos, from, first);
-  if (first < len) std::memcpy(buf_, from + first, len - first);  // wrapped
+  // The pointer is read before the copy overwrites the note; the copy needs no
+  // more room than the ring has, so copy_in cannot fail here.
+  copy_in(read_, {lent_data(), len});
   return len;
 }
 

@@ -89,7 +89,7 @@ struct SegmentIn {
 };
 
 // A segment to send: the TCP header as the wire layer writes it, ports
-// included (Connection::emit fills them from its tuple), so the stack sends it
+// included (Connection::send_out fills them from its tuple), so the stack sends it
 // as it is, without a copy (docs/performance.md, "Instructions"). The payload
 // comes separately; `payload` stays empty. TSO: `seg_size` (wire::TcpRepr).
 struct SegmentOut : wire::TcpRepr {
