@@ -367,7 +367,9 @@ inline void TcpLayer::dispatch(const wire::Ipv4Repr& ip, const wire::TcpRepr& se
     half_open_input(id - cfg_.max_connections, ip, seg);
     return;
   }
-  if (id != FlowTable::kNone && slots_[id].conn->accepts_new_syn(tcp::SegmentIn::from(seg))) {
+  // (A bare SYN only: every other segment skips the call and its copy of the header.)
+  if (id != FlowTable::kNone && (seg.flags & (syn | ack | rst)) == syn &&
+      slots_[id].conn->accepts_new_syn(tcp::SegmentIn::from(seg))) {
     // A newer SYN for a 4-tuple in TIME-WAIT starts a new connection now
     // (RFC 6191), instead of waiting out 2 MSL.
     slots_[id].conn->abandon();

@@ -296,7 +296,7 @@ void Connection::take_fastopen_answer(const SegmentIn& seg) {
       sndbuf_.release(n);
       snd_.una_pos = n;
       snd_.una = snd_.iss + 1 + n;
-      pending_ |= kEvWritable;
+      wake_writer();
       ++ctr().tcp_fastopen_syn_data_acked;
     } else {
       // The server took the SYN but not its data: the data goes again once
@@ -676,7 +676,7 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
 
   // RFC 6298 5.2 / 5.3.
   timers_.rto = snd_.una == snd_.max ? 0 : now + rto();
-  if (a.acked) pending_ |= kEvWritable;
+  if (a.acked) wake_writer();
   if (snd_.fin_sent && seq_gt(ackno, snd_.fin_seq)) our_fin_acknowledged(now);
 }
 
@@ -870,9 +870,13 @@ size_t Connection::send_ref(std::span<const uint8_t> data, uint64_t now) {
 }
 
 size_t Connection::queue(std::span<const uint8_t> data, bool by_ref, uint64_t now) {
-  if (!accepts_writes(state_) || snd_.fin_queued) return 0;
+  if (!accepts_writes(state_) || snd_.fin_queued) {
+    if (!data.empty()) write_wanted_ = true;
+    return 0;
+  }
   const uint64_t copied = sndbuf_.bytes_copied();
   const size_t n = by_ref ? sndbuf_.write_ref(data) : sndbuf_.write(data);
+  if (n < data.size()) write_wanted_ = true;
   const uint64_t c = sndbuf_.bytes_copied() - copied;
   ctr().tcp_send_bytes_copied += c;
   ctr().tcp_send_bytes_referenced += n - c;
@@ -973,7 +977,10 @@ void Connection::notify(uint64_t now) {
       pending_ = 0;
       if (ev & kEvConnected) ev_->on_connected(*this);
       if ((ev & kEvReadable) && rcvbuf_.readable_size()) ev_->on_readable(*this);
-      if ((ev & kEvWritable) && state_ != State::closed) ev_->on_writable(*this);
+      if ((ev & kEvWritable) && state_ != State::closed) {
+        write_wanted_ = false;  // until the handler's own calls want more
+        ev_->on_writable(*this);
+      }
       if (ev & kEvPeerClosed) ev_->on_peer_closed(*this);
       if (ev & kEvClosed) {
         ev_->on_closed(*this, reason_);

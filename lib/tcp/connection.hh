@@ -142,7 +142,9 @@ class Events {
   virtual void on_connected(Connection&) {}
   // New in-order data: read it with readable() and consume().
   virtual void on_readable(Connection&) {}
-  // Space opened in the send buffer.
+  // Space opened in the send buffer, for an application that wants it: one
+  // whose send() took less than offered, or that asked send_space(), since
+  // the last on_writable (docs/tcp.md, "Writable").
   virtual void on_writable(Connection&) {}
   // The peer sent FIN after its last byte: no more data will arrive.
   virtual void on_peer_closed(Connection&) {}
@@ -293,7 +295,12 @@ class Connection {
   bool finished() const { return state_ == State::closed && started_; }
   const FourTuple& tuple() const { return tuple_; }
   const TcpConfig& config() const { return cfg_; }
-  size_t send_space() const { return sndbuf_.free_space(); }
+  // Asking registers interest: the next ACK that frees room raises
+  // on_writable, as after a send() that took less than offered.
+  size_t send_space() const {
+    write_wanted_ = true;
+    return sndbuf_.free_space();
+  }
   size_t send_queued() const { return sndbuf_.size(); }
   // Introspection for tests, statistics and the host cache.
   uint32_t cwnd() const { return cc_.cwnd(); }
@@ -434,6 +441,12 @@ class Connection {
   // After an application call: output now, or, inside an event handler, once
   // the handlers are done.
   void output_soon(uint64_t now);
+  // Room opened in the send buffer: on_writable, if the application wants it.
+  // One that wrote all it had hears nothing (an rr exchange: a virtual call
+  // and its handler's checks saved at each ACK).
+  void wake_writer() {
+    if (write_wanted_) pending_ |= kEvWritable;
+  }
 
   // --- output (connection_output.cc) ---
   void output(uint64_t now);
@@ -595,7 +608,7 @@ class Connection {
   uint32_t established_ms_ = 0;  // when (modulo 2^32 ms): established_for_ms()
   SendBuffer sndbuf_;
   [[no_unique_address]] RecvBuffer rcvbuf_;
-  // Small members in the tail of rcvbuf_ (its flag leaves seven bytes).
+  // Small members in the tail of rcvbuf_ (its flag leaves seven bytes; six used).
   // Events waiting for notify().
   static constexpr uint8_t kEvConnected = 1, kEvReadable = 2, kEvWritable = 4,
                            kEvPeerClosed = 8, kEvClosed = 16;
@@ -604,6 +617,8 @@ class Connection {
   bool output_owed_ = false;  // an application call inside a handler wants output
   bool state_changed_ = true;  // since the Observer was last told
   bool fo_accepted_ = false;  // Fast Open server: the SYN's data was taken before the handshake
+  // The application wants on_writable when room opens (send_space()).
+  mutable bool write_wanted_ = false;
 
   // Timers: absolute deadlines, 0 when off.
   // The persist and pacing timers are in Cold, with the rest of their state.

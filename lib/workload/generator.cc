@@ -185,10 +185,16 @@ void Generator::on_connected(tcp::Connection& c) {
 
 void Generator::on_writable(tcp::Connection& c) {
   Conn& k = conns_[c.tag()];
+  count_acked(k, c);
+  if (k.phase == Phase::busy) pump(k, c);
+}
+
+// on_writable comes only after a write fell short, so the bytes acknowledged
+// are also counted when a response completes and when the connection closes.
+void Generator::count_acked(Conn& k, const tcp::Connection& c) {
   const uint64_t acked = c.bytes_acked();
   stats_.bytes_acked += acked - k.acked_seen;
   k.acked_seen = acked;
-  if (k.phase == Phase::busy) pump(k, c);
 }
 
 void Generator::on_readable(tcp::Connection& c) {
@@ -217,6 +223,7 @@ void Generator::read_response(Conn& k, tcp::Connection& c) {
 void Generator::complete(Conn& k, tcp::Connection& c, bool ok, bool keep_connection) {
   const uint64_t now = tcp_.now();
   const uint64_t lat = now > k.started ? now - k.started : 0;
+  count_acked(k, c);
   stats_.latency.record(lat);
   interval_.record(lat);
   ++(ok ? stats_.responses_ok : stats_.responses_bad);
@@ -299,7 +306,10 @@ void Generator::sample(GenStats& into) const {
 void Generator::on_closed(tcp::Connection& c, tcp::CloseReason why) {
   Conn& k = conns_[c.tag()];
   const Phase was = k.phase;
-  if (was != Phase::unused) retx_closed_ += c.retransmitted_bytes();
+  if (was != Phase::unused) {
+    retx_closed_ += c.retransmitted_bytes();
+    count_acked(k, c);
+  }
   if (was == Phase::closing || was == Phase::unused) {
     k = Conn{};
     return;

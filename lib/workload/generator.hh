@@ -73,6 +73,7 @@ class alignas(util::kCacheLine) Generator final : public Workload, public tcp::E
   void begin_early(Conn& k, tcp::Connection& c, uint64_t due);
   void pump(Conn& k, tcp::Connection& c);
   void read_response(Conn& k, tcp::Connection& c);
+  void count_acked(Conn& k, const tcp::Connection& c);
   void next_request(Conn& k, tcp::Connection& c, uint64_t now);
   void complete(Conn& k, tcp::Connection& c, bool ok, bool keep_connection);
   // Open-loop cps: a connection keeps its window slot until its response

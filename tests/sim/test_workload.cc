@@ -45,6 +45,9 @@ TEST(Workload, RrAgainstEchoAnswersEveryRequest) {
   EXPECT_EQ(s.latency.count(), 2000u);
   EXPECT_EQ(s.bytes_rx, 200000u);
   EXPECT_EQ(srv.stats().bytes_in, 200000u);
+  // Every request was acknowledged (by its response), though the generator
+  // wrote each whole and so heard no on_writable: counted as responses came.
+  EXPECT_EQ(s.bytes_acked, 200000u);
   // One round trip is 100 us of propagation plus serialization: the latency
   // must be at least that and not far above.
   EXPECT_GE(s.latency.quantile(0.5), 100'000u);

@@ -78,6 +78,32 @@ TEST(TcpSend, TheSendBufferBoundsWhatIsQueuedAndSpaceIsSignalled) {
   EXPECT_EQ(h.conn->send_space(), 4096u);
 }
 
+TEST(TcpSend, OnlyAnApplicationThatWantsRoomHearsOfIt) {
+  // docs/tcp.md, "Writable": an ACK that frees room raises on_writable only
+  // after a send() took less than offered or the application asked
+  // send_space(), once each time.
+  TcpConfig cfg;
+  cfg.sndbuf = 4096;
+  Harness h(cfg);
+  h.establish_active();
+  EXPECT_EQ(h.conn->send(bytes(100), h.now), 100u);  // all of it: wants nothing more
+  h.in(h.ack_all());
+  EXPECT_EQ(h.app.writable, 0);
+  EXPECT_EQ(h.conn->send(bytes(5000), h.now), 4096u);  // short: wants room
+  h.now += 10 * kMs;
+  h.in(h.ack_all());
+  EXPECT_EQ(h.app.writable, 1);
+  EXPECT_EQ(h.conn->send(bytes(50), h.now), 50u);
+  h.now += 10 * kMs;
+  h.in(h.ack_all());
+  EXPECT_EQ(h.app.writable, 1);  // told once; nothing asked since
+  EXPECT_EQ(h.conn->send_space(), 4096u);  // asking counts as wanting
+  EXPECT_EQ(h.conn->send(bytes(60), h.now), 60u);
+  h.now += 10 * kMs;
+  h.in(h.ack_all());
+  EXPECT_EQ(h.app.writable, 2);
+}
+
 TEST(TcpSend, ThePeersScaledWindowLimitsTheFlight) {
   Harness h;
   h.establish_active();  // the peer offered window scale 7
