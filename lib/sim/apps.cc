@@ -124,7 +124,7 @@ void BulkSender::pump(tcp::Connection& c) {
   }
 }
 
-void BulkSender::on_readable(tcp::Connection& c) { c.consume(c.readable().size(), sim_.now()); }
+void BulkSender::on_readable(tcp::Connection& c) { c.consume(c.readable_size(), sim_.now()); }
 
 void BulkSender::on_peer_closed(tcp::Connection&) { peer_closed_ = true; }
 
@@ -188,7 +188,7 @@ void BulkReceiver::read(tcp::Connection& c) {
   }
   f->received += n;
   if (n) c.consume(n, sim_.now());
-  if (c.readable().size())
+  if (c.readable_size())
     schedule_read(size_t(f - flows_.data()));
   else if (f->fin)
     c.close(sim_.now());  // everything read: answer the sender's FIN with ours
@@ -213,7 +213,7 @@ void BulkReceiver::on_peer_closed(tcp::Connection& c) {
   if (!f) return;
   f->fin = true;
   f->fin_at = sim_.now();
-  if (c.readable().size() == 0) c.close(sim_.now());  // else once read() drains it
+  if (c.readable_size() == 0) c.close(sim_.now());  // else once read() drains it
 }
 
 void BulkReceiver::on_closed(tcp::Connection& c, tcp::CloseReason r) {

@@ -38,6 +38,18 @@ class FlowTable {
     ++used_;
     return true;
   }
+  // Points the present key `t` at `value` (a half-open entry's 4-tuple handed
+  // to its connection: no erase and insert); false when `t` is absent.
+  bool assign(const tcp::FourTuple& t, uint32_t value) {
+    for (size_t i = home(t);; i = (i + 1) & mask_) {
+      Slot& s = slots_[i];
+      if (s.value == kNone) return false;
+      if (s.key == t) {
+        s.value = value;
+        return true;
+      }
+    }
+  }
   bool erase(const tcp::FourTuple& t) {
     size_t i = home(t);
     for (; slots_[i].value != kNone; i = (i + 1) & mask_) {

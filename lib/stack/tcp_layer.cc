@@ -131,7 +131,8 @@ const tcp::TcpConfig* TcpLayer::intern(const tcp::TcpConfig& c) {
   return configs_.back().get();
 }
 
-uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig* cfg, tcp::Events* ev) {
+uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig* cfg, tcp::Events* ev,
+                            bool flow_held) {
   uint32_t id;
   if (!free_.empty()) {
     id = free_.back();
@@ -143,10 +144,11 @@ uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig* cfg, 
     id = free_.back();
     free_.pop_back();
   } else {
+    if (flow_held) table_.erase(t);
     ++ctr_.tcp_conn_limit;
     return FlowTable::kNone;
   }
-  if (!table_.insert(t, id)) {
+  if (!(flow_held ? table_.assign(t, id) : table_.insert(t, id))) {
     free_.push_back(id);
     ++ctr_.tcp_conn_limit;
     return FlowTable::kNone;

@@ -271,7 +271,11 @@ class alignas(util::kCacheLine) TcpLayer final : public tcp::Output, public tcp:
     unsigned char bytes[sizeof(tcp::Connection)];
   };
 
-  uint32_t new_slot(const tcp::FourTuple& t, const tcp::TcpConfig* cfg, tcp::Events* ev);
+  // With `flow_held`, the flow table already holds `t` (a half-open entry's,
+  // dropped with drop_half_open(index, true)): the slot takes that entry over,
+  // and without a slot the entry goes.
+  uint32_t new_slot(const tcp::FourTuple& t, const tcp::TcpConfig* cfg, tcp::Events* ev,
+                    bool flow_held = false);
   // Ends the oldest connection still in TIME-WAIT, its slot freed; false if
   // none. (Its application hears on_closed() before the slot is free: one
   // that connects again from there finds no slot and takes the next TIME-WAIT's.)
@@ -301,7 +305,9 @@ class alignas(util::kCacheLine) TcpLayer final : public tcp::Output, public tcp:
                     const tcp::FourTuple& t);
   void half_open_input(uint32_t index, const wire::Ipv4Repr& ip, const wire::TcpRepr& seg);
   void half_open_timer(uint32_t index);
-  void drop_half_open(uint32_t index);
+  // With `keep_flow`, the entry's 4-tuple stays in the flow table for the
+  // connection that takes its place (new_slot's `flow_held`).
+  void drop_half_open(uint32_t index, bool keep_flow = false);
   // A SYN's numbers and options, as a half-open entry would keep them.
   static HalfOpen half_open_of(const tcp::FourTuple& t, const wire::TcpRepr& syn_seg);
   // Answers the SYN of `h` with a cookie (h.iss set; no state kept); false
@@ -315,7 +321,7 @@ class alignas(util::kCacheLine) TcpLayer final : public tcp::Output, public tcp:
   // The handshake is complete: a connection in its place (false: none was
   // made: no slot, or the application refused).
   bool promote(Listener& l, const tcp::FourTuple& t, const tcp::Handshake& h,
-               const wire::TcpRepr& ack);
+               const wire::TcpRepr& ack, bool flow_held = false);
   // A stateless listener's segments (tcp_layer_stateless.cc).
   void stateless_input(Listener& l, const wire::Ipv4Repr& ip, const wire::TcpRepr& seg,
                        const tcp::FourTuple& t);
@@ -336,7 +342,8 @@ class alignas(util::kCacheLine) TcpLayer final : public tcp::Output, public tcp:
   // completes a handshake, or a Fast Open SYN): its slot, then the
   // application's events; kNone (counted) without a slot, or when the
   // application refuses (the peer is reset).
-  uint32_t admit(Listener& l, const tcp::FourTuple& t, const wire::TcpRepr& seg);
+  uint32_t admit(Listener& l, const tcp::FourTuple& t, const wire::TcpRepr& seg,
+                 bool flow_held = false);
   void fastopen_settled(Slot& s);
   void report_path(Slot& s);
   // Ensemble sharing: tells the cache how the window moved, and gives up

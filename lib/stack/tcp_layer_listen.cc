@@ -226,10 +226,10 @@ void TcpLayer::fastopen_settled(Slot& s) {
   s.fastopen_listener = nullptr;
 }
 
-void TcpLayer::drop_half_open(uint32_t index) {
+void TcpLayer::drop_half_open(uint32_t index, bool keep_flow) {
   HalfOpen& h = half_[index];
   if (!h.listener) return;
-  table_.erase(h.t);
+  if (!keep_flow) table_.erase(h.t);
   timers_.cancel(cfg_.max_connections + index);
   --h.listener->half_open;
   --half_count_;
@@ -340,16 +340,18 @@ void TcpLayer::half_open_input(uint32_t index, const wire::Ipv4Repr& ip,
     ++ctr_.tcp_conn_limit;
     return;
   }
-  // The entry goes first: its 4-tuple becomes the connection's.
+  // The entry goes first: its 4-tuple, and its place in the flow table,
+  // become the connection's.
   const tcp::FourTuple t = h.t;
-  drop_half_open(index);
-  promote(l, t, hs, seg);
+  drop_half_open(index, true);
+  promote(l, t, hs, seg, true);
 }
 
-uint32_t TcpLayer::admit(Listener& l, const tcp::FourTuple& t, const wire::TcpRepr& seg) {
+uint32_t TcpLayer::admit(Listener& l, const tcp::FourTuple& t, const wire::TcpRepr& seg,
+                         bool flow_held) {
   // The slot first, then the application: what it makes for a connection it
   // accepts always has a connection to go with it.
-  const uint32_t id = new_slot(t, l.conn_cfg, nullptr);
+  const uint32_t id = new_slot(t, l.conn_cfg, nullptr, flow_held);
   if (id == FlowTable::kNone) return id;
   tcp::Events* ev = l.acceptor->on_accept(t);
   if (!ev) {
@@ -367,8 +369,8 @@ uint32_t TcpLayer::admit(Listener& l, const tcp::FourTuple& t, const wire::TcpRe
 }
 
 bool TcpLayer::promote(Listener& l, const tcp::FourTuple& t, const tcp::Handshake& h,
-                       const wire::TcpRepr& ack_seg) {
-  const uint32_t id = admit(l, t, ack_seg);
+                       const wire::TcpRepr& ack_seg, bool flow_held) {
+  const uint32_t id = admit(l, t, ack_seg, flow_held);
   if (id == FlowTable::kNone) return false;
   Slot& s = slots_[id];
   s.conn->accept_handshake(h, now_);

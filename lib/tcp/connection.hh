@@ -271,6 +271,8 @@ class Connection {
   // point into the segment that brought the bytes (docs/performance.md,
   // "Receive in place"), and what stays unread moves into the ring after it.
   Bytes2 readable() const { return rcvbuf_.readable(); }
+  // readable().size(), without making the spans.
+  size_t readable_size() const { return rcvbuf_.readable_size(); }
   void consume(size_t n, uint64_t now);
   void shutdown(uint64_t now);
   void close(uint64_t now);

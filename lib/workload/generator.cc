@@ -205,13 +205,13 @@ void Generator::on_readable(tcp::Connection& c) {
 
 void Generator::read_response(Conn& k, tcp::Connection& c) {
   const uint64_t now = tcp_.now();
-  while (c.readable().size()) {
+  while (c.readable_size()) {
     if (k.phase != Phase::busy || streaming_) {
       // Bytes nobody asked for: the server does not speak this workload
       // (or, streaming, nothing to make of them).
       if (!streaming_) ++stats_.responses_bad;
-      stats_.bytes_rx += c.readable().size();
-      c.consume(c.readable().size(), now);
+      stats_.bytes_rx += c.readable_size();
+      c.consume(c.readable_size(), now);
       return;
     }
     const TcpMode::Read r = mode_->read(k.x, c, stats_, now);

@@ -24,8 +24,8 @@ class Bulk final : public TcpMode {
   void begin(Exchange&) const override {}
   std::span<const uint8_t> request_bytes(const Exchange&, uint64_t) const override { return pattern_; }
   Read read(Exchange&, tcp::Connection& c, GenStats& s, uint64_t now) const override {
-    s.bytes_rx += c.readable().size();
-    c.consume(c.readable().size(), now);
+    s.bytes_rx += c.readable_size();
+    c.consume(c.readable_size(), now);
     return {};
   }
 

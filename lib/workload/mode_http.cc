@@ -96,7 +96,7 @@ class Http final : public TcpMode {
       s.count_status(resp.status);
       if (x.resp_left == 0) return complete(x);
     }
-    const size_t n = size_t(std::min<uint64_t>(c.readable().size(), x.resp_left));
+    const size_t n = size_t(std::min<uint64_t>(c.readable_size(), x.resp_left));
     s.bytes_rx += n;
     c.consume(n, now);
     x.resp_left -= n;

@@ -215,7 +215,7 @@ void Server::serve(tcp::Connection& c) {
   switch (cfg_.app) {
     case ServerApp::echo: serve_echo(c, s); break;
     case ServerApp::discard: {
-      const size_t n = c.readable().size();
+      const size_t n = c.readable_size();
       stats_.bytes_in += n;
       c.consume(n, tcp_.now());
       break;
@@ -233,7 +233,7 @@ void Server::finish_if_done(tcp::Connection& c, ConnState& s) {
   if (s.closing) return;
   if (cfg_.app == ServerApp::source && s.peer_closed) s.body = Body{};  // stop sending
   const bool idle = s.body.size == 0 && s.owed == 0;
-  const bool drained = c.readable().size() == 0 || cfg_.app == ServerApp::rr;
+  const bool drained = c.readable_size() == 0 || cfg_.app == ServerApp::rr;
   if ((s.peer_closed && idle && drained) || (s.close_after && idle)) {
     s.closing = true;
     c.close(tcp_.now());  // FIN after everything queued
@@ -260,7 +260,7 @@ void Server::serve_echo(tcp::Connection& c, ConnState& s) {
 }
 
 void Server::serve_source(tcp::Connection& c, ConnState& s) {
-  const size_t n = c.readable().size();
+  const size_t n = c.readable_size();
   stats_.bytes_in += n;
   if (n) c.consume(n, tcp_.now());
   if (s.peer_closed) return;  // the client is done: finish_if_done closes
@@ -301,7 +301,7 @@ bool Server::pump_body(tcp::Connection& c, ConnState& s) {
 }
 
 void Server::serve_rr(tcp::Connection& c, ConnState& s) {
-  const size_t n = c.readable().size();
+  const size_t n = c.readable_size();
   if (n) {
     stats_.bytes_in += n;
     c.consume(n, tcp_.now());
@@ -361,7 +361,7 @@ void Server::serve_http(tcp::Connection& c, ConnState& s) {
   for (;;) {
     if (!pump_body(c, s) || s.close_after) return;
     if (s.skip) {  // a request body we do not use
-      const size_t n = size_t(std::min<uint64_t>(s.skip, c.readable().size()));
+      const size_t n = size_t(std::min<uint64_t>(s.skip, c.readable_size()));
       stats_.bytes_in += n;
       c.consume(n, tcp_.now());
       s.skip -= n;
@@ -393,7 +393,7 @@ void Server::serve_http(tcp::Connection& c, ConnState& s) {
     if (status == 400) {
       // A 400 always closes: what follows cannot be trusted to be a request.
       if (!respond(c, s, 400, false, false, nullptr)) return;
-      c.consume(c.readable().size(), tcp_.now());
+      c.consume(c.readable_size(), tcp_.now());
       return;
     }
     if (req.method == Method::post && req.content_length) {

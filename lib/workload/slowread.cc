@@ -57,7 +57,7 @@ void SlowRead::tick(uint64_t now) {
   if (cfg_.read_rate && now >= next_read_) {
     next_read_ = now + 1'000'000'000 / cfg_.read_rate;
     for (Conn& k : conns_)
-      if (k.conn && !k.ended && k.conn->readable().size()) {
+      if (k.conn && !k.ended && k.conn->readable_size()) {
         k.conn->consume(1, now);
         ++stats_.bytes_rx;
       }

@@ -367,7 +367,7 @@ void StatelessServer::finish(uint32_t index, bool abort) {
   if (abort) {
     c->abort();
   } else {
-    c->consume(c->readable().size(), tcp_.now());
+    c->consume(c->readable_size(), tcp_.now());
     c->close(tcp_.now());
   }
 }

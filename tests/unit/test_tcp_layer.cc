@@ -124,11 +124,20 @@ TEST(TcpLayerListen, ARefusedConnectionIsResetAndGivesItsSlotBack) {
   l.app.refuse = true;
   auto s = l.feed(kListenPort, flag::syn, 1000, 0, kMs);
   ASSERT_EQ(s.size(), 1u);
-  s = l.feed(kListenPort, flag::ack, 1001, s[0].seq + 1, kMs);
+  const uint32_t iss = s[0].seq;
+  s = l.feed(kListenPort, flag::ack, 1001, iss + 1, kMs);
   ASSERT_EQ(s.size(), 1u);
   EXPECT_EQ(s[0].flags, flag::rst);
   EXPECT_EQ(l.ctr.tcp_refused, 1u);
   EXPECT_EQ(l.tcp.connections(), 0u);
+  // The handshake's place in the flow table, handed to the connection, went
+  // with it: the peer's next ACK meets the listener (a reset), not the entry.
+  s = l.feed(kListenPort, flag::ack, 1001, iss + 1, kMs);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].flags, flag::rst);
+  EXPECT_EQ(s[0].seq, iss + 1);
+  EXPECT_EQ(l.ctr.tcp_refused, 1u);
+  EXPECT_EQ(l.tcp.half_open(), 0u);
   // The one slot is free again for the next connection the application takes.
   l.app.refuse = false;
   l.open(2000, kMs);
