@@ -143,8 +143,8 @@ class Events {
   // New in-order data: read it with readable() and consume().
   virtual void on_readable(Connection&) {}
   // Space opened in the send buffer, for an application that wants it: one
-  // whose send() took less than offered, or that asked send_space(), since
-  // the last on_writable (docs/tcp.md, "Writable").
+  // whose send() took less than offered, or that asked send_space() while
+  // data waited, since the last on_writable (docs/tcp.md, "Writable").
   virtual void on_writable(Connection&) {}
   // The peer sent FIN after its last byte: no more data will arrive.
   virtual void on_peer_closed(Connection&) {}
@@ -297,11 +297,14 @@ class Connection {
   bool finished() const { return state_ == State::closed && started_; }
   const FourTuple& tuple() const { return tuple_; }
   const TcpConfig& config() const { return cfg_; }
-  // Asking registers interest: the next ACK that frees room raises
-  // on_writable, as after a send() that took less than offered.
+  // Asking while data waits in the buffer registers interest: the next ACK
+  // that frees room raises on_writable, as after a send() that took less than
+  // offered. (With the buffer empty no ACK can add room: an application that
+  // checks the room before writing a whole message wants nothing more.)
   size_t send_space() const {
-    write_wanted_ = true;
-    return sndbuf_.free_space();
+    const size_t room = sndbuf_.free_space();
+    if (room < sndbuf_.capacity()) write_wanted_ = true;
+    return room;
   }
   size_t send_queued() const { return sndbuf_.size(); }
   // Introspection for tests, statistics and the host cache.

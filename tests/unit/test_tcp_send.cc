@@ -97,8 +97,15 @@ TEST(TcpSend, OnlyAnApplicationThatWantsRoomHearsOfIt) {
   h.now += 10 * kMs;
   h.in(h.ack_all());
   EXPECT_EQ(h.app.writable, 1);  // told once; nothing asked since
-  EXPECT_EQ(h.conn->send_space(), 4096u);  // asking counts as wanting
+  // Asking with the buffer empty wants nothing (no ACK can add room)...
+  EXPECT_EQ(h.conn->send_space(), 4096u);
   EXPECT_EQ(h.conn->send(bytes(60), h.now), 60u);
+  h.now += 10 * kMs;
+  h.in(h.ack_all());
+  EXPECT_EQ(h.app.writable, 1);
+  // ...asking while data waits does.
+  EXPECT_EQ(h.conn->send(bytes(70), h.now), 70u);
+  EXPECT_EQ(h.conn->send_space(), 4096u - 70);
   h.now += 10 * kMs;
   h.in(h.ack_all());
   EXPECT_EQ(h.app.writable, 2);
