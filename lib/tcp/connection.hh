@@ -622,7 +622,8 @@ class Connection {
   bool output_owed_ = false;  // an application call inside a handler wants output
   bool state_changed_ = true;  // since the Observer was last told
   bool fo_accepted_ = false;  // Fast Open server: the SYN's data was taken before the handshake
-  // The application wants on_writable when room opens (send_space()).
+  // The application wants on_writable when room opens: a send() took less
+  // than offered, or send_space() was asked while data waited (wake_writer()).
   mutable bool write_wanted_ = false;
 
   // Timers: absolute deadlines, 0 when off.
