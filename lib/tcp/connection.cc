@@ -870,10 +870,8 @@ size_t Connection::send_ref(std::span<const uint8_t> data, uint64_t now) {
 }
 
 size_t Connection::queue(std::span<const uint8_t> data, bool by_ref, uint64_t now) {
-  if (!accepts_writes(state_) || snd_.fin_queued) {
-    if (!data.empty()) write_wanted_ = true;
-    return 0;
-  }
+  // (A write refused here stays refused: no ACK makes it wanted.)
+  if (!accepts_writes(state_) || snd_.fin_queued) return 0;
   const uint64_t copied = sndbuf_.bytes_copied();
   const size_t n = by_ref ? sndbuf_.write_ref(data) : sndbuf_.write(data);
   if (n < data.size()) write_wanted_ = true;
