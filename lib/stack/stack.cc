@@ -186,7 +186,10 @@ void Stack::ipv4_input(Packet& p, size_t l2, bool link_broadcast, uint64_t now) 
   if (Error e = wire::Ipv4Repr::parse(ip, r, check); e != Error::ok) return drop(p, e);
   if (p.flags & pktflag::rx_ip_csum_bad) return drop(p, Error::ipv4_bad_checksum);
   if (!is_local(r.dst)) return drop(p, ctr_.ipv4_not_for_us);
-  if (bad_source(r.src)) return drop(p, ctr_.ipv4_bad_source);
+  if (r.src != good_source_) {
+    if (bad_source(r.src)) return drop(p, ctr_.ipv4_bad_source);
+    good_source_ = r.src;
+  }
   // RFC 1122 3.3.6: a unicast destination in a link-layer broadcast is discarded.
   if (link_broadcast) return drop(p, ctr_.ipv4_link_broadcast);
   const auto l4 = ip.payload();

@@ -237,7 +237,8 @@ void SendBuffer::release(uint64_t off) {
   if (!refs) drop_pieces();
 }
 
-void SendBuffer::add_ring_part(Payload& out, uint64_t ring_off, size_t len) const {
+[[gnu::always_inline]] inline void SendBuffer::add_ring_part(Payload& out, uint64_t ring_off,
+                                                           size_t len) const {
   const size_t pos = size_t(ring_off % store_);
   const size_t first = std::min(len, store_ - pos);
   out.part[out.n++] = {buf_ + pos, first};

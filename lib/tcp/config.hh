@@ -93,6 +93,11 @@ struct TcpConfig {
   // else at 2 (slow start) or 1.2 (avoidance) times cwnd / SRTT, as Linux's
   // fq does; the next send time waits on the timer wheel (docs/congestion.md).
   bool pacing = false;
+  // Output's one-segment path (docs/performance.md, "Instructions"): data that
+  // fits one segment with nothing else to consider is sent without the
+  // general send path's checks. What goes on the wire is the same either way;
+  // off, every segment takes the general path (the tests compare the two).
+  bool send_whole = true;
   uint8_t dupthresh = 3;         // RFC 5681, RFC 6675
   // sack: RFC 6675 where SACK is negotiated, else the algorithm's own style
   // (tahoe, reno or newreno; Tahoe keeps its own even with SACK: it has no

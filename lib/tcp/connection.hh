@@ -456,6 +456,11 @@ class Connection {
   // --- output (connection_output.cc) ---
   void output(uint64_t now);
   bool send_data(uint64_t now, bool force);
+  // The common case of output(): everything queued goes in one segment of new
+  // data, built without send_data()'s general cases. True when it was this
+  // case (sent, or the send failed as send_data() would have); false, having
+  // done nothing, for the general way (docs/performance.md, "Instructions").
+  bool send_whole(uint64_t now);
   // The most new data one segment may carry: SMSS, or with TSO a frame of
   // whole segments (docs/performance.md, "Segmentation offload").
   uint32_t tso_len() const;
@@ -492,6 +497,14 @@ class Connection {
   void send_probe(uint64_t now);
   void send_rst(uint32_t seq);
   bool emit(SegmentOut& seg, const Payload& payload, uint64_t now);
+  // A segment acknowledging all received data went out: no ACK is owed.
+  void acked_all_received() {
+    ts_.last_ack_sent = rcv_.nxt;
+    acks_.now = false;
+    acks_.deferred = false;
+    acks_.unacked_full = 0;
+    timers_.delack = 0;
+  }
   // The segment with our tuple's ports, to the output.
   bool send_out(SegmentOut& seg, const Payload& payload) {
     seg.src_port = tuple_.local_port;

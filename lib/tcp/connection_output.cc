@@ -44,7 +44,7 @@ void Connection::output(uint64_t now) {
         if (!send_recovery(now)) break;
         budget -= int64_t(std::max<uint64_t>(rec_->bytes_sent() - before, 1));
       }
-    } else {
+    } else if (!send_whole(now)) {
       // Only while there is something send_data() could send: new data, a
       // go-back-N resend, or the FIN. (An rr exchange's ACK, which owes output
       // in case it opened the window, finds nothing; and the segment that
@@ -159,6 +159,58 @@ bool Connection::send_data(uint64_t now, bool force) {
   advance_send(seq, len, with_fin);
   if (len < smss_ && !retrans) snd_.sml = snd_.nxt;
   else if (len > smss_ && len % tso_seg()) [[unlikely]] snd_.sml = snd_.nxt;  // a frame's short tail
+  return true;
+}
+
+bool Connection::send_whole(uint64_t now) {
+  // What send_data() would send first, when it is everything queued in one
+  // segment: new data only (no resend; the FIN with it, if queued and allowed
+  // to ride), no TSO frame, no pacing or rate sampling, no recovery to tell,
+  // no SACK blocks to carry, no restart after idle, Nagle satisfied. Anything
+  // else goes the general way.
+  if (!cfg_.send_whole || snd_.nxt != snd_.max || in_recovery()) return false;
+  const bool with_fin = snd_.fin_queued;  // not sent yet: it would be past the data
+  if (with_fin && !cfg_.piggyback_fin) return false;
+  if (rate() || pacing_rate()) return false;
+  const uint64_t pos = pos_of(snd_.nxt);
+  const uint64_t end = sndbuf_.end();
+  if (end <= pos || end - pos > smss_) return false;
+  const uint32_t len = uint32_t(end - pos);
+  const uint32_t outstanding = snd_.nxt - snd_.una;
+  if (uint64_t(outstanding) + len > std::min(snd_.wnd, cc_.cwnd())) return false;
+  if (outstanding == 0 && now - last_tx_ > rto()) return false;  // RFC 5681 4.1
+  if (len < smss_ && seq_gt(snd_.sml, snd_.una) && !cfg_.nodelay) return false;  // Nagle
+  if (opt_.sack && rcvbuf_.has_out_of_order()) return false;
+
+  SegmentOut s;
+  s.seq = snd_.nxt;
+  s.flags = ack | psh | (with_fin ? fin : 0);
+  s.ack = rcv_.nxt;
+  s.window = window_field(false);
+  if (opt_.ts) {
+    s.options.has_timestamps = true;
+    s.options.tsval = ts_now(now);
+    s.options.tsecr = ts_.recent;
+  }
+  if (!send_out(s, sndbuf_.view(pos, len))) {
+    ++ctr().tcp_emit_failed;
+    if (!timers_.rto) timers_.rto = now + rto();  // try again later rather than stall
+    return true;
+  }
+  ++ctr().tcp_segs_out;
+  ++ctr().tcp_data_segs_out;
+  ++ctr().tcp_segs_out_whole;
+  if (s.window == 0) ++ctr().tcp_zero_window_sent;
+  last_tx_ = now;
+  acked_all_received();
+  if (!timing_.on) {
+    timing_.on = true;
+    timing_.seq = s.seq;
+    timing_.start = now;
+  }
+  if (!timers_.rto) timers_.rto = now + rto();
+  advance_send(s.seq, len, with_fin);
+  if (len < smss_) snd_.sml = snd_.nxt;
   return true;
 }
 
@@ -357,17 +409,11 @@ bool Connection::emit(SegmentOut& s, const Payload& payload, uint64_t now) {
   }
   if (s.window == 0 && !(s.flags & (syn | rst))) ++ctr().tcp_zero_window_sent;
   last_tx_ = now;
-  if (s.flags & ack) {
-    ts_.last_ack_sent = rcv_.nxt;
-    acks_.now = false;
-    acks_.deferred = false;
-    acks_.unacked_full = 0;
-    timers_.delack = 0;
-  }
+  if (s.flags & ack) acked_all_received();
   return true;
 }
 
-uint16_t Connection::window_field(bool syn_segment) {
+[[gnu::always_inline]] inline uint16_t Connection::window_field(bool syn_segment) {
   const uint32_t cap = uint32_t(rcvbuf_.capacity());
   const uint32_t wnd = app_closed_ ? cap : uint32_t(rcvbuf_.window());
   if (syn_segment) {  // never scaled (RFC 7323 2.2)

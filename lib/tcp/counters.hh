@@ -13,6 +13,7 @@ namespace ts::tcp {
   X(tcp_segs_coalesced, false, "of those, segments merged into the one before them (receive coalescing, or a TSO frame)") \
   X(tcp_segs_out, false, "TCP segments sent")                                                    \
   X(tcp_data_segs_out, false, "TCP segments sent carrying data")                                 \
+  X(tcp_segs_out_whole, false, "of those, segments that took all queued data by the one-segment path (docs/performance.md)") \
   X(tcp_segs_offloaded, false, "of the segments sent, those cut from a TSO frame (by the device, or tx_tso_cut)") \
   X(tcp_retransmits, false, "TCP segments retransmitted")                                        \
   X(tcp_rto_timeouts, false, "retransmission timeouts")                                          \

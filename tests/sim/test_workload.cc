@@ -752,3 +752,87 @@ TEST(WorkloadFastOpen, AMiddleboxDroppingSynsWithDataCostsOneTimeoutPerConnectio
   EXPECT_TRUE(r.blocked_after);
   EXPECT_GT(r.client.tcp_fastopen_blocked, 250u);  // the rest went without
 }
+
+// Output's one-segment path (TcpConfig::send_whole, docs/performance.md,
+// "Instructions") sends what the general path would: the same workloads over
+// the same lossy links, with the path and without, put the very same frames on
+// the links at the very same times; and the path did carry segments.
+namespace {
+
+struct FrameLog final : LinkTrace {
+  void on_link(const std::string& link, LinkEvent e, uint64_t at,
+               std::span<const uint8_t> frame) override {
+    bytes.insert(bytes.end(), link.begin(), link.end());
+    bytes.push_back(uint8_t(e));
+    for (int i = 0; i < 8; ++i) bytes.push_back(uint8_t(at >> (8 * i)));
+    bytes.insert(bytes.end(), frame.begin(), frame.end());
+    ++frames;
+  }
+  std::vector<uint8_t> bytes;
+  uint64_t frames = 0;
+};
+
+struct WholeRun {
+  std::vector<uint8_t> frames;
+  uint64_t frame_count = 0, whole = 0, responses_ok = 0, retransmits = 0;
+};
+
+WholeRun run_send_whole(bool on, GenMode mode, uint32_t req, uint32_t resp, bool half_close) {
+  stack::StackConfig base;
+  base.tcp.tcp.send_whole = on;
+  const LinkParams l = Bed::link(1000, 50, 0.02);
+  Bed bed(3, l, l, base);
+  FrameLog log;
+  bed.net.set_trace(&log);
+  ServerConfig sc;
+  sc.app = ServerApp::rr;
+  sc.req_size = req;
+  sc.resp_size = resp;
+  sc.port = 7;
+  Server srv(bed.server.stack().tcp(), sc);
+  EXPECT_TRUE(srv.start());
+  GenConfig gc = bed.gen_config(mode, 7);
+  gc.conns = 4;
+  gc.requests = 300;
+  gc.req_size = req;
+  gc.resp_size = resp;
+  gc.cps_half_close = half_close;
+  Generator gen(bed.client.stack().tcp(), gc);
+  EXPECT_TRUE(bed.run(gen, 60 * kSec));
+  WholeRun r;
+  r.frames = std::move(log.bytes);
+  r.frame_count = log.frames;
+  const auto& st = bed.server.stack().counters().tcp;
+  const auto& ct = bed.client.stack().counters().tcp;
+  r.whole = st.tcp_segs_out_whole + ct.tcp_segs_out_whole;
+  r.retransmits = st.tcp_retransmits + ct.tcp_retransmits;
+  r.responses_ok = gen.stats().responses_ok;
+  return r;
+}
+
+}  // namespace
+
+TEST(WorkloadSendWhole, TheOneSegmentPathPutsTheSameFramesOnTheWire) {
+  struct Shape {
+    GenMode mode;
+    uint32_t req, resp;
+    bool half_close;
+  };
+  // rr with small messages (nearly every segment whole), rr with requests of
+  // several segments (the general path first, then the tail), cps with the
+  // client's FIN on its request and the server's on its response, cps with the
+  // client closing after the response (of two segments).
+  for (const Shape& s : {Shape{GenMode::rr, 100, 100, false}, Shape{GenMode::rr, 5000, 300, false},
+                         Shape{GenMode::cps, 64, 64, true}, Shape{GenMode::cps, 64, 2000, false}}) {
+    SCOPED_TRACE(std::string(s.mode == GenMode::rr ? "rr " : "cps ") + std::to_string(s.req) +
+                 "/" + std::to_string(s.resp) + (s.half_close ? " half-close" : ""));
+    const WholeRun on = run_send_whole(true, s.mode, s.req, s.resp, s.half_close);
+    const WholeRun off = run_send_whole(false, s.mode, s.req, s.resp, s.half_close);
+    EXPECT_EQ(on.responses_ok, 300u);
+    EXPECT_GE(on.whole, 300u);  // every request, at least
+    EXPECT_EQ(off.whole, 0u);
+    EXPECT_GT(on.retransmits, 0u);  // the loss made the general path's cases come up
+    EXPECT_EQ(on.frame_count, off.frame_count);
+    EXPECT_TRUE(on.frames == off.frames) << "the frames differ";
+  }
+}
