@@ -40,6 +40,7 @@ class RttEstimator {
 
   // The timer value to use now, after backoff (RFC 6298 5.5), capped at the max.
   uint64_t rto(uint64_t max_ns) const {
+    if (backoff_ == 0) return std::min(rto_, max_ns);  // nearly always
     if (backoff_ >= 63 || rto_ > (max_ns >> backoff_)) return max_ns;
     return rto_ << backoff_;
   }
