@@ -186,7 +186,7 @@ void Stack::ipv4_input(Packet& p, size_t l2, bool link_broadcast, uint64_t now) 
   if (Error e = wire::Ipv4Repr::parse(ip, r, check); e != Error::ok) return drop(p, e);
   if (p.flags & pktflag::rx_ip_csum_bad) return drop(p, Error::ipv4_bad_checksum);
   if (!is_local(r.dst)) return drop(p, ctr_.ipv4_not_for_us);
-  if (r.src != good_source_) {
+  if (r.src != good_source_ || good_source_.v == 0) {  // 0.0.0.0: none kept yet
     if (bad_source(r.src)) return drop(p, ctr_.ipv4_bad_source);
     good_source_ = r.src;
   }

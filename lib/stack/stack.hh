@@ -223,7 +223,8 @@ class alignas(util::kCacheLine) Stack final : public IpOutput {
   uint16_t ip_ident_ = 0;
   // The last source address bad_source() passed: the next packet from it
   // skips the check (the answer depends only on the address and the fixed
-  // configuration). 0.0.0.0, in 0/8, never passes.
+  // configuration). 0.0.0.0 (in 0/8, which never passes) means none yet, and a
+  // packet from 0.0.0.0 is always checked.
   wire::Ipv4Addr good_source_{};
   std::array<HeaderTemplate, size_t(1) << kTemplateBits> templates_{};
   std::unique_ptr<TcpLayer> tcp_;

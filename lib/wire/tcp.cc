@@ -13,12 +13,28 @@ Error TcpOptions::parse(std::span<const uint8_t> o, TcpOptions& out) {
   const size_t n = o.size();
   // What nearly every segment after the SYNs carries (RFC 7323 appendix A's
   // layout, ours and Linux's): NOP, NOP, timestamps. The loop below reads it
-  // the same way, only slower.
+  // (and the SYN layout next) the same way, only slower.
   if (n == 12 && o[0] == tcpopt::nop && o[1] == tcpopt::nop && o[2] == tcpopt::timestamps &&
       o[3] == 10) {
     out.has_timestamps = true;
     out.tsval = load_be32(&o[4]);
     out.tsecr = load_be32(&o[8]);
+    return Error::ok;
+  }
+  // And what a SYN or SYN-ACK with timestamps carries, ours and Linux's: MSS;
+  // SACK-permitted (or two NOPs) and timestamps; NOP and window scale.
+  if (n == 20 && o[0] == tcpopt::mss && o[1] == 4 &&
+      ((o[4] == tcpopt::sack_permitted && o[5] == 2) || (o[4] == tcpopt::nop && o[5] == tcpopt::nop)) &&
+      o[6] == tcpopt::timestamps && o[7] == 10 && o[16] == tcpopt::nop && o[17] == tcpopt::wscale &&
+      o[18] == 3) {
+    out.has_mss = true;
+    out.mss = load_be16(&o[2]);
+    out.sack_permitted = o[4] == tcpopt::sack_permitted;
+    out.has_timestamps = true;
+    out.tsval = load_be32(&o[8]);
+    out.tsecr = load_be32(&o[12]);
+    out.has_wscale = true;
+    out.wscale = o[19];
     return Error::ok;
   }
   while (i < n) {

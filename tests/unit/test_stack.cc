@@ -451,15 +451,22 @@ TEST(StackIpv4, SourcesThatAreNoSingleRemoteHostAreDropped) {
   const auto all = load_fixtures();
   ep.feed(fixture(all, "arp_request").bytes);
   const auto& good = fixture(all, "icmp_echo_request").bytes;
-  uint64_t dropped = 0;
-  for (uint32_t src : {0x7f000001u, 0x00010203u, 0xf0000001u, 0x0a4d0002u, 0x0a4d00ffu,
-                       0xe0000001u, 0xffffffffu}) {
-    EXPECT_EQ(ep.feed(good).size(), 1u);
+  auto from = [&](uint32_t src) {
     auto req = good;
     uint8_t* ip = req.data() + 14;
     wire::store_be32(ip + 12, src);
     wire::store_be16(ip + 10, 0);
     wire::store_be16(ip + 10, wire::checksum(ip, 20));
+    return req;
+  };
+  // 0.0.0.0 first, to a stack that has kept no good source yet (its "none").
+  EXPECT_TRUE(ep.feed(from(0)).empty());
+  EXPECT_EQ(ep.stack.counters().ipv4_bad_source, 1u);
+  uint64_t dropped = 1;
+  for (uint32_t src : {0x7f000001u, 0x00010203u, 0u, 0xf0000001u, 0x0a4d0002u, 0x0a4d00ffu,
+                       0xe0000001u, 0xffffffffu}) {
+    EXPECT_EQ(ep.feed(good).size(), 1u);
+    const auto req = from(src);
     EXPECT_TRUE(ep.feed(req).empty()) << Ipv4Addr(src).str();
     EXPECT_EQ(ep.stack.counters().ipv4_bad_source, ++dropped) << Ipv4Addr(src).str();
     EXPECT_TRUE(ep.feed(req).empty()) << Ipv4Addr(src).str();  // again, after itself

@@ -165,3 +165,33 @@ TEST(TcpSequence, ThePeersMssCapsOurSegments) {
   for (size_t i = 0; i < 9; ++i) EXPECT_EQ(s[i].len(), 524u) << i;
   EXPECT_EQ(total_len(s), 5000u);
 }
+
+// Output's one-segment path (docs/performance.md, "Instructions") leaves a
+// send after an idle period longer than the RTO to the general path, which
+// restarts the window (RFC 5681 4.1): a grown window comes back to the
+// initial one before the small message goes, with the path and without.
+TEST(TcpSend, AfterIdleTheOneSegmentPathLetsTheWindowRestart) {
+  for (bool whole : {true, false}) {
+    SCOPED_TRACE(whole ? "send_whole on" : "send_whole off");
+    TcpConfig cfg;
+    cfg.send_whole = whole;
+    Harness h(cfg);
+    h.establish_active();
+    const auto data = bytes(200000);
+    ASSERT_EQ(h.conn->send(data, h.now), data.size());
+    for (int round = 0; round < 40; ++round) {
+      h.now += 10 * kMs;
+      h.in(h.ack_all());
+      h.take();
+    }
+    ASSERT_EQ(h.conn->snd_una(), h.conn->snd_nxt());  // all acknowledged
+    EXPECT_GT(h.conn->cwnd(), 20u * 1448);  // grown well past the initial window
+    h.now += 5 * kSec;                      // idle, far beyond the RTO
+    const auto small = bytes(100);
+    h.conn->send(small, h.now);
+    EXPECT_EQ(h.conn->cwnd(), 10u * 1448);
+    const std::vector<Sent> s = h.take();
+    ASSERT_EQ(s.size(), 1u);
+    EXPECT_EQ(s[0].payload, small);
+  }
+}

@@ -457,3 +457,41 @@ TEST(TcpOptions, TheTimestampShortcutAgreesWithTheGeneralParse) {
   TcpOptions c;
   EXPECT_EQ(TcpOptions::parse(bad, c), Error::tcp_option_bad_length);
 }
+
+// The SYN layouts the parser reads by a shortcut (MSS; SACK-permitted or two
+// NOPs, then timestamps; NOP, window scale) give what the general parse gives
+// for the same options in another order, and a wrong length in any of them
+// still goes to the general parse and its error.
+TEST(TcpOptions, TheSynShortcutAgreesWithTheGeneralParse) {
+  for (bool sack_ok : {true, false}) {
+    const uint8_t usual[20] = {2, 4, 0x05, 0xb4, uint8_t(sack_ok ? 4 : 1), uint8_t(sack_ok ? 2 : 1),
+                               8, 10, 0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04, 1, 3, 3, 7};
+    // The same options, the general parse's way: window scale first, then
+    // timestamps, SACK-permitted and MSS.
+    uint8_t other[24] = {1, 3, 3, 7, 8, 10, 0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04,
+                         1, 1, 4, 2, 2, 4, 0x05, 0xb4, 0, 0};
+    if (!sack_ok) other[16] = other[17] = 1;
+    TcpOptions a, b;
+    ASSERT_EQ(TcpOptions::parse(usual, a), Error::ok);
+    ASSERT_EQ(TcpOptions::parse(other, b), Error::ok);
+    EXPECT_TRUE(a.has_mss && a.has_wscale && a.has_timestamps);
+    EXPECT_EQ(a.mss, 1460u);
+    EXPECT_EQ(a.wscale, 7u);
+    EXPECT_EQ(a.tsval, 0xdeadbeefu);
+    EXPECT_EQ(a.tsecr, 0x01020304u);
+    EXPECT_EQ(a.sack_permitted, sack_ok);
+    EXPECT_TRUE(a == b);
+    EXPECT_FALSE(a.sack_count || a.has_fastopen || a.unknown);
+    // The segment our SYN writer makes is read back by the shortcut.
+    uint8_t mine[kTcpMaxOptionsLen];
+    ASSERT_EQ(a.emit(mine), 20u);
+    EXPECT_EQ(std::memcmp(mine, usual, 20), 0);
+    for (size_t at : {size_t(1), size_t(5), size_t(7), size_t(18)}) {
+      uint8_t bad[20];
+      std::memcpy(bad, usual, sizeof bad);
+      bad[at] = uint8_t(bad[at] + 1);  // a length one too long
+      TcpOptions c;
+      EXPECT_NE(TcpOptions::parse(bad, c), Error::ok) << "byte " << at;
+    }
+  }
+}
