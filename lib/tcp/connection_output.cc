@@ -546,7 +546,10 @@ void Connection::on_rto(uint64_t now) {
       return;
     }
     rtt_.backoff();
-    const uint32_t len = uint32_t(std::min<uint64_t>(smss_, sndbuf_.end() - snd_.una_pos));
+    // At most a segment of what is in flight: data queued behind SND.MAX is
+    // not sent by a probe (its ACK would lie beyond SND.MAX, unacceptable).
+    const uint64_t flight_end = std::min(pos_of(snd_.max), sndbuf_.end());
+    const uint32_t len = uint32_t(std::min<uint64_t>(smss_, flight_end - snd_.una_pos));
     const bool with_fin = len == 0 && snd_.fin_sent;
     emit_range(snd_.una_pos, len, with_fin, true, now);
     ++ctr().tcp_window_probes;

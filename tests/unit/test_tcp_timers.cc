@@ -104,6 +104,33 @@ TEST(TcpPersist, AZeroWindowWithDataInFlightIsProbedNotTimedOut) {
   EXPECT_FALSE(h.take().empty());
 }
 
+// The timeout's probe of a window shut with data in flight resends at most a
+// segment of the flight. With less than a segment in flight and more queued
+// behind it, a whole segment from SND.UNA would reach past SND.MAX, and the
+// peer's acknowledgment of it would be refused as acknowledging data never
+// sent (RFC 5961 5.2), window update and all: the connection would stall.
+TEST(TcpPersist, AProbeOfAShutWindowResendsOnlyWhatIsInFlight) {
+  Harness h;
+  h.establish_active();
+  const auto data = bytes(20000);
+  h.conn->send(data, h.now);
+  ASSERT_EQ(h.take().size(), 10u);  // the initial window: 14,480 bytes
+  // The peer takes all but 480 bytes of them and shuts its window.
+  const uint32_t acked = 14000, in_flight = 480;
+  h.in(h.seg(5001, kData + acked, flag::ack, 0, {}, h.ts_opts(h.last_tsval())));
+  EXPECT_SENT(h);
+  h.run_until(h.conn->rto_deadline());
+  EXPECT_SENT(h, h.ours(flag::ack, kData + acked, 5001, slice(data, acked, in_flight)));
+  EXPECT_EQ(h.ctr.tcp_window_probes, 1u);
+  // The window opens: the peer acknowledges the probe, and the rest goes.
+  h.in(h.seg(5001, kData + acked + in_flight, flag::ack, 65535, {}, h.ts_opts(h.last_tsval())));
+  EXPECT_EQ(h.ctr.tcp_bad_ack, 0u);
+  EXPECT_EQ(h.conn->snd_una(), kData + acked + in_flight);
+  uint32_t more = 0;
+  for (const Sent& s : h.take()) more += s.len();
+  EXPECT_EQ(more, 20000u - acked - in_flight);
+}
+
 TEST(TcpKeepalive, ProbesAnIdlePeerAndGivesUp) {
   TcpConfig cfg;
   cfg.keepalive = true;
