@@ -98,6 +98,11 @@ struct TcpConfig {
   // general send path's checks. What goes on the wire is the same either way;
   // off, every segment takes the general path (the tests compare the two).
   bool send_whole = true;
+  // Input's header prediction (docs/performance.md, "Instructions"): an
+  // in-order ACK in an established connection skips the checks it would
+  // pass. Processing is the same either way; off, every segment is checked
+  // step by step (the tests compare the two).
+  bool predict_input = true;
   uint8_t dupthresh = 3;         // RFC 5681, RFC 6675
   // sack: RFC 6675 where SACK is negotiated, else the algorithm's own style
   // (tahoe, reno or newreno; Tahoe keeps its own even with SACK: it has no

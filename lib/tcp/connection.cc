@@ -352,7 +352,7 @@ void Connection::input(const SegmentIn& seg, uint64_t now) {
   ++ctr().tcp_segs_in;
   if (state_ == State::syn_sent) {
     input_syn_sent(seg, now);
-  } else {
+  } else if (!input_predicted(seg, now)) {
     input_synchronized(seg, now);
   }
   // The application first (it may read, which opens the window, or write),
@@ -477,6 +477,12 @@ void Connection::oow_ack(const SegmentIn& seg, uint64_t now) {
   }
 }
 
+inline void Connection::take_ts_recent(const SegmentIn& seg, uint64_t now) {
+  ts_.recent = seg.options->tsval;
+  ts_.recent_age_s = uint32_t(now / kSecond);
+  ts_.recent_valid = true;
+}
+
 void Connection::input_synchronized(const SegmentIn& seg, uint64_t now) {
   const wire::TcpOptions& o = *seg.options;
   if (state_ == State::time_wait && (seg.flags & fin) && !(seg.flags & rst) &&
@@ -519,11 +525,8 @@ void Connection::input_synchronized(const SegmentIn& seg, uint64_t now) {
   if (keeps_alive()) timers_.idle = now + cfg_.keepalive_idle_ns;
   // RFC 7323 4.3: remember the timestamp to echo.
   if (opt_.ts && o.has_timestamps && seq_le(seg.seq, ts_.last_ack_sent) &&
-      (!ts_.recent_valid || seq_ge(o.tsval, ts_.recent))) {
-    ts_.recent = o.tsval;
-    ts_.recent_age_s = uint32_t(now / kSecond);
-    ts_.recent_valid = true;
-  }
+      (!ts_.recent_valid || seq_ge(o.tsval, ts_.recent)))
+    take_ts_recent(seg, now);
 
   if (seg.flags & rst) {
     // RFC 5961 3.2: only a reset at exactly RCV.NXT counts; one elsewhere in
@@ -568,6 +571,30 @@ void Connection::input_synchronized(const SegmentIn& seg, uint64_t now) {
   process_ack(seg, now);
   if (state_ == State::closed) return;
   process_text(seg, now);
+}
+
+bool Connection::input_predicted(const SegmentIn& seg, uint64_t now) {
+  // Each condition stands for a step of input_synchronized() the segment
+  // passes without effect: no TIME-WAIT, SYN-RECEIVED or SYN case (the state
+  // and flags); PAWS (no timestamp older than TS.Recent); acceptable
+  // (SEG.SEQ = RCV.NXT); no RST; the ACK flag; the ACK within RFC 5961's
+  // bounds ([SND.UNA, SND.MAX] lies inside them). What follows is that
+  // function's own last steps: SACK blocks, data and a FIN are theirs.
+  const wire::TcpOptions& o = *seg.options;
+  if (state_ != State::established || !cfg_.predict_input ||
+      (seg.flags & (syn | rst | ack)) != ack || seg.seq != rcv_.nxt ||
+      seq_lt(seg.ack, snd_.una) || seq_gt(seg.ack, snd_.max))
+    return false;
+  const bool ts = opt_.ts && o.has_timestamps;
+  if (ts && ts_.recent_valid && seq_lt(o.tsval, ts_.recent)) return false;  // PAWS decides
+  ++ctr().tcp_segs_in_predicted;
+  last_rx_ = now;
+  retries_.keepalives = 0;
+  if (cfg_.keepalive) timers_.idle = now + cfg_.keepalive_idle_ns;  // established: keeps_alive()
+  if (ts && seq_le(seg.seq, ts_.last_ack_sent)) take_ts_recent(seg, now);
+  process_ack(seg, now);
+  if (state_ != State::closed) process_text(seg, now);
+  return true;
 }
 
 inline void Connection::process_text(const SegmentIn& seg, uint64_t now) {
@@ -636,22 +663,25 @@ void Connection::process_ack(const SegmentIn& seg, uint64_t now) {
   // Every ACK of new data with a timestamp echo measures one round trip, at
   // the timestamp clock's 1 ms granularity (RFC 7323 4). An echo from the
   // future, or older than the longest RTO, is a broken middlebox or a lie.
-  const int32_t ts_ms =
-      (opt_.ts && o.has_timestamps && o.tsecr) ? int32_t(ts_now(now) - o.tsecr) : -1;
-  const uint64_t ts_rtt = (ts_ms >= 0 && uint64_t(ts_ms) * 1'000'000 <= cfg_.rto_max_ns)
-                              ? uint64_t(ts_ms) * 1'000'000 + 500'000
-                              : 0;
-  uint64_t ack_rtt = ts_rtt;
+  // (The echo is read only where the timed segment gave no precise sample.)
+  uint64_t ack_rtt;
   if (timing_.on && seq_gt(ackno, timing_.seq)) {
     ack_rtt = now - timing_.start;  // the precise sample of the timed segment
     rtt_.sample(ack_rtt, rto_bounds());
     timing_.on = false;
     timing_.need_ts_sample = false;
-  } else if (timing_.need_ts_sample && ts_rtt) {
-    // After a retransmission the timestamp echo says which transmission was
-    // acknowledged, where Karn's rule leaves the timer without a sample.
-    rtt_.sample(ts_rtt, rto_bounds());
-    timing_.need_ts_sample = false;
+  } else {
+    const int32_t ts_ms =
+        (opt_.ts && o.has_timestamps && o.tsecr) ? int32_t(ts_now(now) - o.tsecr) : -1;
+    ack_rtt = (ts_ms >= 0 && uint64_t(ts_ms) * 1'000'000 <= cfg_.rto_max_ns)
+                  ? uint64_t(ts_ms) * 1'000'000 + 500'000
+                  : 0;
+    if (timing_.need_ts_sample && ack_rtt) {
+      // After a retransmission the timestamp echo says which transmission was
+      // acknowledged, where Karn's rule leaves the timer without a sample.
+      rtt_.sample(ack_rtt, rto_bounds());
+      timing_.need_ts_sample = false;
+    }
   }
   cc_.set_srtt(rtt_.srtt());
   retries_.timeouts = 0;

@@ -405,6 +405,16 @@ class Connection {
   // --- input (connection.cc) ---
   void input_syn_sent(const SegmentIn& seg, uint64_t now);
   void input_synchronized(const SegmentIn& seg, uint64_t now);
+  // Header prediction: the segment an established exchange is made of (in
+  // order, an ACK within [SND.UNA, SND.MAX], no timestamp older than
+  // TS.Recent, no SYN or RST) skips the checks of input_synchronized() it
+  // would pass and goes to its last steps. True when it was such a segment
+  // (processed); false, having done nothing, for the general way
+  // (docs/performance.md, "Instructions").
+  bool input_predicted(const SegmentIn& seg, uint64_t now);
+  // RFC 7323 4.3: TS.Recent takes the timestamp of a segment that passed the
+  // checks and covers the last ACK we sent.
+  void take_ts_recent(const SegmentIn& seg, uint64_t now);
   // The peer's SYN (in a SYN or SYN-ACK): its sequence number, options,
   // timestamp and unscaled window.
   void take_peer_syn(const SegmentIn& syn, uint64_t now);

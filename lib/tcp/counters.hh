@@ -10,7 +10,8 @@ namespace ts::tcp {
 // X(name, is_drop, description)
 #define TS_TCP_COUNTERS(X)                                                                       \
   X(tcp_segs_in, false, "TCP segments received for connections")                                 \
-  X(tcp_segs_coalesced, false, "of those, segments merged into the one before them (receive coalescing, or a TSO frame)") \
+  X(tcp_segs_in_predicted, false, "of those, in-order ACKs of established connections taken by header prediction (docs/performance.md)") \
+  X(tcp_segs_coalesced, false, "of the segments received, those merged into the one before them (receive coalescing, or a TSO frame)") \
   X(tcp_segs_out, false, "TCP segments sent")                                                    \
   X(tcp_data_segs_out, false, "TCP segments sent carrying data")                                 \
   X(tcp_segs_out_whole, false, "of those, segments that took all queued data by the one-segment path (docs/performance.md)") \

@@ -202,3 +202,105 @@ TEST(TcpReceive, DataWithTheFinIsReadInPlaceAndItsUnreadRestKept) {
     EXPECT_EQ(sent.back().seg.ack, 5001u + 300 + 1);
   }
 }
+
+namespace {
+
+struct PredictRun {
+  std::vector<Sent> sent;
+  std::vector<uint8_t> data;
+  uint64_t predicted = 0, paws_drops = 0, bad_ack = 0, ooo = 0;
+  uint32_t snd_una = 0, rcv_nxt = 0;
+  State state = State::closed;
+};
+
+// One script of segments, each kind header prediction must take or leave.
+PredictRun predict_script(bool on) {
+  TcpConfig cfg;
+  cfg.predict_input = on;
+  Harness h(cfg);
+  h.establish_active();
+  PredictRun r;
+  auto step = [&] {
+    for (Sent& s : h.take()) r.sent.push_back(std::move(s));
+    h.now += kMs;
+  };
+  h.conn->send(bytes(300), h.now);
+  step();
+  h.in(h.data(5001, bytes(100)));  // in order, acknowledging our data: taken
+  step();
+  h.in(h.seg(5101, kData + 300, flag::ack, 65535, {}, h.ts_opts(h.last_tsval())));  // a bare ACK: taken
+  step();
+  h.in(h.data(5201, bytes(100)));  // out of order: left
+  step();
+  auto stale = h.ts_opts(h.last_tsval());
+  stale.tsval = 3;  // older than TS.Recent: left (PAWS drops it)
+  h.in(h.seg(5101, kData + 300, flag::ack, 65535, bytes(100), stale));
+  step();
+  auto sack = h.ts_opts(h.last_tsval());
+  sack.sack_count = 1;
+  sack.sack[0] = {kData + 400, kData + 500};  // with (stale) SACK blocks: taken
+  h.in(h.seg(5101, kData + 300, flag::ack, 65535, {}, sack));
+  step();
+  h.in(h.seg(5101, kData + 900, flag::ack, 65535, {}, h.ts_opts(h.last_tsval())));  // beyond SND.MAX: left
+  step();
+  h.in(h.data(5101, bytes(100)));  // in order, filling the hole: taken
+  step();
+  h.in(h.data(5301, bytes(10), flag::fin));  // in order, with a FIN: taken
+  step();
+  r.data = h.app.data;
+  r.predicted = h.ctr.tcp_segs_in_predicted;
+  r.paws_drops = h.ctr.tcp_paws_drops;
+  r.bad_ack = h.ctr.tcp_bad_ack;
+  r.ooo = h.ctr.tcp_ooo_segments;
+  r.snd_una = h.conn->snd_una();
+  r.rcv_nxt = h.conn->rcv_nxt();
+  r.state = h.conn->state();
+  return r;
+}
+
+}  // namespace
+
+// Header prediction takes in-order ACKs of an established connection (with or
+// without data, SACK blocks or a FIN) and leaves every other segment to the
+// general checks: with it and without, the same segments answer the script.
+TEST(TcpReceive, HeaderPredictionTakesOnlyInOrderAcksAndChangesNothing) {
+  const PredictRun on = predict_script(true);
+  const PredictRun off = predict_script(false);
+  EXPECT_EQ(on.predicted, 5u);
+  EXPECT_EQ(off.predicted, 0u);
+  EXPECT_EQ(on.paws_drops, 1u);
+  EXPECT_EQ(on.bad_ack, 1u);
+  EXPECT_EQ(on.ooo, 1u);
+  EXPECT_EQ(on.data.size(), 310u);
+  EXPECT_EQ(on.snd_una, kData + 300);
+  EXPECT_EQ(on.rcv_nxt, 5001u + 311);
+  EXPECT_EQ(on.state, State::close_wait);
+  EXPECT_EQ(on.sent, off.sent);
+  EXPECT_EQ(on.data, off.data);
+  EXPECT_EQ(on.paws_drops, off.paws_drops);
+  EXPECT_EQ(on.bad_ack, off.bad_ack);
+  EXPECT_EQ(on.ooo, off.ooo);
+  EXPECT_EQ(on.snd_una, off.snd_una);
+  EXPECT_EQ(on.rcv_nxt, off.rcv_nxt);
+  EXPECT_EQ(on.state, off.state);
+}
+
+// A SYN or a reset that also carries the ACK flag looks like an in-order ACK:
+// header prediction must leave both to RFC 5961's checks (a challenge ACK;
+// the reset at RCV.NXT closes).
+TEST(TcpReceive, HeaderPredictionLeavesSynsAndResetsWithAnAckToTheGeneralChecks) {
+  for (bool on : {true, false}) {
+    SCOPED_TRACE(on ? "prediction on" : "prediction off");
+    TcpConfig cfg;
+    cfg.predict_input = on;
+    Harness h(cfg);
+    h.establish_active();
+    h.in(h.seg(5001, kData, flag::syn | flag::ack, 65535, {}, h.ts_opts(h.last_tsval())));
+    EXPECT_EQ(h.ctr.tcp_challenge_acks, 1u);
+    EXPECT_EQ(h.conn->state(), State::established);
+    h.in(h.seg(5001, kData, flag::rst | flag::ack, 65535, {}, h.ts_opts(h.last_tsval())));
+    EXPECT_EQ(h.conn->state(), State::closed);
+    EXPECT_EQ(h.app.reason, CloseReason::reset);
+    EXPECT_EQ(h.ctr.tcp_segs_in_predicted, 0u);
+  }
+}
