@@ -112,13 +112,20 @@ bool TcpLayer::listen(uint16_t port, Acceptor* acceptor, uint32_t backlog,
 void TcpLayer::unlisten(uint16_t port) {
   // Its handshakes in progress go with it (they must not read it once freed);
   // connections it accepted are the application's and go on.
-  const Listener* l = find_listener(port);
+  Listener* l = find_listener(port);
   if (!l) return;
   for (uint32_t i = 0; i < half_.size(); ++i)
     if (half_[i].listener == l) drop_half_open(i);
   for (Slot& s : slots_)
     if (s.fastopen_listener == l) s.fastopen_listener = nullptr;
-  std::erase_if(listeners_, [&](const auto& x) { return x.get() == l; });
+  // The application may be inside a call this listener is held by (on_accept;
+  // on_closed of a TIME-WAIT recycled for its new connection; a stateless
+  // request): closed, it accepts nothing more, and poll() frees it.
+  l->closed = true;
+  const auto it = std::find_if(listeners_.begin(), listeners_.end(),
+                               [&](const auto& x) { return x.get() == l; });
+  retired_.push_back(std::move(*it));
+  listeners_.erase(it);
 }
 
 const tcp::TcpConfig* TcpLayer::intern(const tcp::TcpConfig& c) {
@@ -557,6 +564,7 @@ void TcpLayer::end_of_burst(uint64_t now) {
 
 void TcpLayer::poll(uint64_t now) {
   now_ = now;
+  retired_.clear();  // no call holds an unlistened listener any more
   if (paths_ && now >= next_path_tick_) next_path_tick_ = paths_->tick(now);
   if (now >= next_reclaim_check_) {
     next_reclaim_check_ = now + kReclaimCheckNs;

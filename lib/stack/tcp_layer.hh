@@ -153,6 +153,9 @@ class alignas(util::kCacheLine) TcpLayer final : public tcp::Output, public tcp:
   // `backlog` of them may be half-open at once.
   bool listen(uint16_t port, Acceptor* acceptor, uint32_t backlog = 1024,
               const tcp::TcpConfig* cfg = nullptr);
+  // Stops listening on `port`: its handshakes in progress go, its connections
+  // stay. Safe from the application's callbacks (on_accept, on_closed, a
+  // stateless request): the listener is kept, closed, until the next poll().
   void unlisten(uint16_t port);
   // Answers `port` statelessly with `app` (docs/stateless.md). A request that
   // does not fit becomes an ordinary connection of `fallback` when given
@@ -233,6 +236,9 @@ class alignas(util::kCacheLine) TcpLayer final : public tcp::Output, public tcp:
     StatelessApp* stateless = nullptr;  // answers without connections (acceptor: the fallback)
     tcp::TcpConfig cfg;
     const tcp::TcpConfig* conn_cfg = nullptr;  // cfg as its connections share it (intern())
+    // unlisten()ed while a call of the layer held it: it accepts nothing more
+    // and is freed at the next poll() (in retired_ until then).
+    bool closed = false;
   };
   // A passive open between its SYN and the ACK that completes it: what the
   // handshake needs and nothing more. Its id in the flow table and the timer
@@ -394,6 +400,7 @@ class alignas(util::kCacheLine) TcpLayer final : public tcp::Output, public tcp:
   uint64_t cookies_until_ = 0;         // cookie ACKs are checked until then
   std::vector<std::unique_ptr<tcp::TcpConfig>> configs_;  // intern(): kept until the layer goes
   std::vector<std::unique_ptr<Listener>> listeners_;  // few: a linear search is fine
+  std::vector<std::unique_ptr<Listener>> retired_;    // closed, until the next poll()
   TimerWheel timers_;  // one timer per slot and per half-open entry
   std::vector<std::pair<uint32_t, uint32_t>> reap_;  // slot, generation
   std::vector<std::pair<uint32_t, uint32_t>> burst_acks_;  // slot, generation

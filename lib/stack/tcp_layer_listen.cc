@@ -213,8 +213,10 @@ void TcpLayer::fastopen_open(Listener& l, const wire::TcpRepr& seg, const tcp::F
   const uint32_t id = admit(l, t, seg);
   if (id == FlowTable::kNone) return;  // counted; the peer sends the SYN again
   Slot& s = slots_[id];
-  s.fastopen_listener = &l;
-  ++l.fastopen_pending;
+  if (!l.closed) {  // (on_accept may have unlistened the port)
+    s.fastopen_listener = &l;
+    ++l.fastopen_pending;
+  }
   ++ctr_.tcp_fastopen_accepted;
   const tcp::IsnGenerator::Numbers n = isn_.numbers(t, now_);
   s.conn->accept(tcp::SegmentIn::from(seg), n.isn, n.ts_offset, now_, true);
@@ -353,10 +355,13 @@ uint32_t TcpLayer::admit(Listener& l, const tcp::FourTuple& t, const wire::TcpRe
   // accepts always has a connection to go with it.
   const uint32_t id = new_slot(t, l.conn_cfg, nullptr, flow_held);
   if (id == FlowTable::kNone) return id;
-  tcp::Events* ev = l.acceptor->on_accept(t);
+  // A TIME-WAIT recycled for the slot may have closed, and its application
+  // unlistened the port: as for a port nobody listens on.
+  const bool closed = l.closed;
+  tcp::Events* ev = closed ? nullptr : l.acceptor->on_accept(t);
   if (!ev) {
     release(id);
-    ++ctr_.tcp_refused;
+    ++(closed ? ctr_.tcp_no_listener : ctr_.tcp_refused);
     wire::Ipv4Repr ip;
     ip.src = t.remote_ip;
     ip.dst = t.local_ip;

@@ -449,6 +449,42 @@ TEST(FastOpenServer, BeyondThePendingLimitTheDataWaitsForTheHandshake) {
   EXPECT_EQ(l.ctr.tcp_fastopen_accepted, 2u);
 }
 
+// An application that stops listening from on_accept, as a one-connection
+// server would, on a SYN with data: the connection it took goes on, and the
+// listener it held is not written to once closed (ASan would see it).
+TEST(FastOpenServer, AnUnlistenFromOnAcceptLeavesTheConnectionWorking) {
+  struct OneShot final : Acceptor {
+    ts::tcp::Events* on_accept(const ts::tcp::FourTuple& t) override {
+      layer->unlisten(kListenPort);
+      return app->on_accept(t);
+    }
+    TcpLayer* layer = nullptr;
+    App* app = nullptr;
+  };
+  FastOpenLayer l;
+  l.app.answer = 100;
+  const auto cookie = l.get_cookie(kMs);
+  OneShot one;
+  one.layer = &l.tcp;
+  one.app = &l.app;
+  l.tcp.unlisten(kListenPort);
+  const ts::tcp::TcpConfig cfg = FastOpenLayer::listener(true);
+  ASSERT_TRUE(l.tcp.listen(kListenPort, &one, 1024, &cfg));
+  auto s = l.syn_data(cookie, 1000, 50, 2 * kMs);
+  EXPECT_EQ(l.ctr.tcp_fastopen_accepted, 1u);
+  EXPECT_EQ(l.app.read, 50u);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].ack, 1051u);
+  EXPECT_EQ(s[0].len, 100u);
+  l.tcp.poll(2 * kMs);  // frees the listener
+  EXPECT_TRUE(l.feed(kListenPort, flag::ack, 1051, s[0].seq + 1 + 100, 3 * kMs).empty());
+  EXPECT_EQ(l.app.conn->state(), ts::tcp::State::established);
+  // The port is closed: another SYN gets a reset.
+  s = l.feed(kListenPort, flag::syn, 4000, 0, 3 * kMs, 0, kPeerPort + 5);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_TRUE(s[0].flags & flag::rst);
+}
+
 TEST(FastOpenServer, WithSynCookiesTheDataWaitsForTheHandshake) {
   FastOpenLayer l(1024, false, SynCookieMode::always);
   const auto cookie = l.get_cookie(kMs);  // cookie SYN-ACKs carry Fast Open cookies too

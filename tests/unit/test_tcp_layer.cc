@@ -559,6 +559,62 @@ TEST(TcpLayerTimeWait, AListenersNewConnectionTakesTheOldestTimeWaitsSlotToo) {
   EXPECT_EQ(s[0].flags, flag::ack);
 }
 
+namespace {
+
+// Accepts connections and, once armed, stops listening when one of them closes.
+struct UnlistenOnClose final : Acceptor, tcp::Events {
+  tcp::Events* on_accept(const tcp::FourTuple&) override {
+    ++asked;
+    return this;
+  }
+  void on_connected(tcp::Connection& c) override { conn = &c; }
+  void on_closed(tcp::Connection&, tcp::CloseReason) override {
+    if (armed) layer->unlisten(kListenPort);
+  }
+  TcpLayer* layer = nullptr;
+  tcp::Connection* conn = nullptr;
+  int asked = 0;
+  bool armed = false;
+};
+
+}  // namespace
+
+// The TIME-WAIT recycled for a new connection closes inside the listener's
+// handshake; its application stops listening there. The listener must outlive
+// that call (it used to be freed under it) and accept nothing more.
+TEST(TcpLayerTimeWait, AnUnlistenFromTheRecycledConnectionsOnClosedRefusesTheNewOne) {
+  Layer l(2);
+  UnlistenOnClose u;
+  u.layer = &l.tcp;
+  l.tcp.unlisten(kListenPort);
+  ASSERT_TRUE(l.tcp.listen(kListenPort, &u));
+  for (uint16_t sport : {40000, 40001}) {
+    auto s = l.feed(kListenPort, flag::syn, 1000, 0, kMs, 0, sport);
+    ASSERT_EQ(s.size(), 1u);
+    EXPECT_TRUE(l.feed(kListenPort, flag::ack, 1001, s[0].seq + 1, kMs, 0, sport).empty());
+    u.conn->close(kMs);
+    l.ip.take();
+    l.feed(kListenPort, flag::fin | flag::ack, 1001, s[0].seq + 2, kMs, 0, sport);
+    ASSERT_EQ(u.conn->state(), tcp::State::time_wait);
+  }
+  u.armed = true;
+  auto s = l.feed(kListenPort, flag::syn, 7000, 0, 2 * kMs, 0, 40002);
+  ASSERT_EQ(s.size(), 1u);
+  s = l.feed(kListenPort, flag::ack, 7001, s[0].seq + 1, 2 * kMs, 0, 40002);
+  EXPECT_EQ(u.asked, 2);  // not asked about the third
+  EXPECT_EQ(l.ctr.tcp_time_wait_recycled, 1u);
+  EXPECT_EQ(l.ctr.tcp_no_listener, 1u);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].flags, flag::rst);  // as from a port nobody listens on
+  EXPECT_EQ(l.tcp.connections(), 1u);  // the other TIME-WAIT
+  // The next poll frees the listener; the port is closed, and can be listened on again.
+  l.tcp.poll(3 * kMs);
+  s = l.feed(kListenPort, flag::syn, 8000, 0, 3 * kMs, 0, 40003);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_TRUE(s[0].flags & flag::rst);
+  EXPECT_TRUE(l.tcp.listen(kListenPort, &l.app));
+}
+
 // Our side of a connection from the peer's port `sport` (its ISS `irs`),
 // closed by us into TIME-WAIT.
 void passive_into_time_wait(Layer& l, uint16_t sport, uint32_t irs, uint64_t now) {
