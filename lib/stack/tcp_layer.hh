@@ -155,7 +155,8 @@ class alignas(util::kCacheLine) TcpLayer final : public tcp::Output, public tcp:
               const tcp::TcpConfig* cfg = nullptr);
   // Stops listening on `port`: its handshakes in progress go, its connections
   // stay. Safe from the application's callbacks (on_accept, on_closed, a
-  // stateless request): the listener is kept, closed, until the next poll().
+  // stateless request): the listener is kept, closed, until the next poll()
+  // (which no callback may call).
   void unlisten(uint16_t port);
   // Answers `port` statelessly with `app` (docs/stateless.md). A request that
   // does not fit becomes an ordinary connection of `fallback` when given
