@@ -477,14 +477,21 @@ void Connection::oow_ack(const SegmentIn& seg, uint64_t now) {
   }
 }
 
-inline void Connection::take_ts_recent(const SegmentIn& seg, uint64_t now) {
-  ts_.recent = seg.options->tsval;
-  ts_.recent_age_s = uint32_t(now / kSecond);
-  ts_.recent_valid = true;
+inline void Connection::accepted(const SegmentIn& seg, uint64_t now) {
+  const wire::TcpOptions& o = *seg.options;
+  last_rx_ = now;
+  retries_.keepalives = 0;
+  if (keeps_alive()) timers_.idle = now + cfg_.keepalive_idle_ns;
+  // RFC 7323 4.3: remember the timestamp to echo.
+  if (opt_.ts && o.has_timestamps && seq_le(seg.seq, ts_.last_ack_sent) &&
+      (!ts_.recent_valid || seq_ge(o.tsval, ts_.recent))) {
+    ts_.recent = o.tsval;
+    ts_.recent_age_s = uint32_t(now / kSecond);
+    ts_.recent_valid = true;
+  }
 }
 
 void Connection::input_synchronized(const SegmentIn& seg, uint64_t now) {
-  const wire::TcpOptions& o = *seg.options;
   if (state_ == State::time_wait && (seg.flags & fin) && !(seg.flags & rst) &&
       seg.seq + uint32_t(seg.payload.size()) + 1 == rcv_.nxt) {
     // The peer's FIN again: our last ACK was lost. Acknowledge it and restart
@@ -520,13 +527,7 @@ void Connection::input_synchronized(const SegmentIn& seg, uint64_t now) {
     if (!(seg.flags & rst)) oow_ack(seg, now);
     return;
   }
-  last_rx_ = now;
-  retries_.keepalives = 0;
-  if (keeps_alive()) timers_.idle = now + cfg_.keepalive_idle_ns;
-  // RFC 7323 4.3: remember the timestamp to echo.
-  if (opt_.ts && o.has_timestamps && seq_le(seg.seq, ts_.last_ack_sent) &&
-      (!ts_.recent_valid || seq_ge(o.tsval, ts_.recent)))
-    take_ts_recent(seg, now);
+  accepted(seg, now);
 
   if (seg.flags & rst) {
     // RFC 5961 3.2: only a reset at exactly RCV.NXT counts; one elsewhere in
@@ -585,13 +586,10 @@ bool Connection::input_predicted(const SegmentIn& seg, uint64_t now) {
       (seg.flags & (syn | rst | ack)) != ack || seg.seq != rcv_.nxt ||
       seq_lt(seg.ack, snd_.una) || seq_gt(seg.ack, snd_.max))
     return false;
-  const bool ts = opt_.ts && o.has_timestamps;
-  if (ts && ts_.recent_valid && seq_lt(o.tsval, ts_.recent)) return false;  // PAWS decides
+  if (opt_.ts && o.has_timestamps && ts_.recent_valid && seq_lt(o.tsval, ts_.recent))
+    return false;  // PAWS decides
   ++ctr().tcp_segs_in_predicted;
-  last_rx_ = now;
-  retries_.keepalives = 0;
-  if (cfg_.keepalive) timers_.idle = now + cfg_.keepalive_idle_ns;  // established: keeps_alive()
-  if (ts && seq_le(seg.seq, ts_.last_ack_sent)) take_ts_recent(seg, now);
+  accepted(seg, now);
   process_ack(seg, now);
   if (state_ != State::closed) process_text(seg, now);
   return true;

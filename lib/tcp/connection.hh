@@ -412,9 +412,10 @@ class Connection {
   // (processed); false, having done nothing, for the general way
   // (docs/performance.md, "Instructions").
   bool input_predicted(const SegmentIn& seg, uint64_t now);
-  // RFC 7323 4.3: TS.Recent takes the timestamp of a segment that passed the
-  // checks and covers the last ACK we sent.
-  void take_ts_recent(const SegmentIn& seg, uint64_t now);
+  // A segment passed input_synchronized()'s checks up to the RST step (or
+  // header prediction's): the peer is heard from, and TS.Recent takes its
+  // timestamp where RFC 7323 4.3 says so. Both input paths call it.
+  void accepted(const SegmentIn& seg, uint64_t now);
   // The peer's SYN (in a SYN or SYN-ACK): its sequence number, options,
   // timestamp and unscaled window.
   void take_peer_syn(const SegmentIn& syn, uint64_t now);
