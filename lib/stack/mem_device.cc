@@ -23,7 +23,7 @@ MemDevice::MemDevice(const wire::MacAddr& mac, size_t buffers, uint32_t buffer_s
 MemDevice::~MemDevice() {
   // Frames waiting here may belong to the peer's pool: return them.
   drop_rx();
-  for (Packet& p : pending_) free(p);
+  for (size_t k = 0; k < pending_count_; ++k) free(pending_[k]);
   if (peer_) {
     // Frames of ours waiting at the peer must not outlive our pool.
     MemDevice& q = *peer_;
@@ -53,7 +53,7 @@ void MemDevice::size_queues() {
   for (size_t k = 0; k < rx_count_; ++k) ring[k] = rx_[(rx_head_ + k) % rx_.size()];
   rx_.swap(ring);
   rx_head_ = 0;
-  pending_.reserve(n);
+  pending_.resize(std::max(n, pending_count_));
 }
 
 void MemDevice::wire_to(MemDevice* peer) {
@@ -122,10 +122,15 @@ uint16_t MemDevice::rx_burst(Packet* pkts, uint16_t n, uint64_t) {
   return k;
 }
 
-void MemDevice::send(Packet& p) { pending_.push_back(p); }
+void MemDevice::send(Packet& p) {
+  // Sized for every buffer that could be sent (size_queues()): never grows.
+  if (pending_count_ == pending_.size()) pending_.resize(pending_.size() * 2 + 16);
+  pending_[pending_count_++] = p;
+}
 
 void MemDevice::flush(uint64_t now) {
-  for (Packet& p : pending_) {
+  for (size_t k = 0; k < pending_count_; ++k) {
+    Packet& p = pending_[k];
     if (sink_) {
       sink_->take(p, now);  // as sent: the sink plays the device's receiving side
     } else if (peer_) {
@@ -135,7 +140,7 @@ void MemDevice::flush(uint64_t now) {
       free(p);
     }
   }
-  pending_.clear();
+  pending_count_ = 0;
 }
 
 std::vector<std::vector<uint8_t>> MemDevice::take_sent() {

@@ -57,9 +57,11 @@ void Stack::poll(uint64_t now) {
   // First the whole burst's headers are read and its TCP segments' flow-table
   // slots prefetched, so that their cache misses overlap (a flood from random
   // sources, or many connections, misses on every lookup); then each frame is
-  // processed. Only for bursts of 8 and more: a short burst is a light load,
-  // where the extra pass (some 30 instructions a frame) is not worth it.
-  if (n >= kBurst / 4)
+  // processed. Only for bursts of 8 and more, and a flow table larger than
+  // the cache keeps (TcpLayer::prefetch_pays): a short burst is a light load,
+  // and a small table is in the cache, where the extra pass (some 30
+  // instructions a frame) is not worth it.
+  if (n >= kBurst / 4 && tcp_->prefetch_pays())
     for (uint16_t i = 0; i < n; ++i) prefetch_flow(pkts[i]);
   for (uint16_t i = 0; i < n; ++i) input_frame(pkts[i], now);
   if (n) tcp_->end_of_burst(now);
@@ -180,7 +182,7 @@ bool Stack::bad_source(Ipv4Addr src) const {
 
 void Stack::ipv4_input(Packet& p, size_t l2, bool link_broadcast, uint64_t now) {
   wire::Ipv4View ip({p.data + l2, p.len - l2});
-  wire::Ipv4Repr r;
+  wire::Ipv4Repr& r = rx_ip_;  // every field parsed: no zeroing first
   const auto check = (p.flags & pktflag::rx_ip_csum_good) ? wire::CsumCheck::trust
                                                            : wire::CsumCheck::verify;
   if (Error e = wire::Ipv4Repr::parse(ip, r, check); e != Error::ok) return drop(p, e);
@@ -199,7 +201,7 @@ void Stack::ipv4_input(Packet& p, size_t l2, bool link_broadcast, uint64_t now) 
     case wire::ipproto::icmp:
       return icmp_input(p, l2, ip.header_len(), l4, r.src, now);
     case wire::ipproto::tcp: {
-      wire::TcpRepr t;
+      wire::TcpRepr& t = rx_tcp_;
       if (p.flags & pktflag::rx_l4_csum_bad) return drop(p, Error::tcp_bad_checksum);
       if (Error e = wire::TcpRepr::parse(wire::TcpView(l4), r.src, r.dst, t, l4_check);
           e != Error::ok)
@@ -305,8 +307,8 @@ bool Stack::send_cut(Ipv4Addr src, Ipv4Addr dst, const wire::TcpRepr& seg,
   return true;
 }
 
-TS_HOT_INLINE bool Stack::alloc_ip(size_t l3_len, Packet& p) {
-  if (l3_len > dev_.info().mtu) {
+TS_HOT_INLINE bool Stack::alloc_ip(size_t l3_len, Packet& p, const DeviceInfo& info) {
+  if (l3_len > info.mtu) {
     ++ctr_.tx_too_big;
     return false;
   }
@@ -323,8 +325,8 @@ TS_HOT_INLINE bool Stack::alloc_ip(size_t l3_len, Packet& p) {
 }
 
 TS_HOT_INLINE void Stack::send_ip(Packet& p, Ipv4Addr src, Ipv4Addr dst, uint8_t protocol, bool dont_frag,
-                    size_t l4_len, uint32_t l4_flags, uint64_t now) {
-  const bool offload = dev_.info().tx_ip_csum;
+                    size_t l4_len, uint32_t l4_flags, uint64_t now, const DeviceInfo& info) {
+  const bool offload = info.tx_ip_csum;
   const uint16_t total = uint16_t(wire::kIpv4HeaderLen + l4_len);
   const uint16_t ident = ip_ident_++;
   p.len = uint32_t(l2_len_ + total);
@@ -408,13 +410,14 @@ bool Stack::send_udp(Ipv4Addr src, Ipv4Addr dst, uint16_t src_port, uint16_t dst
   u.dst_port = dst_port;
   u.payload = payload;
   Packet p;
-  if (!alloc_ip(wire::kIpv4HeaderLen + u.len(), p)) return false;
+  if (!alloc_ip(wire::kIpv4HeaderLen + u.len(), p, dev_.info())) return false;
   uint8_t* l4 = p.data + l2_len_ + wire::kIpv4HeaderLen;
   if (!payload.empty()) std::memcpy(l4 + wire::kUdpHeaderLen, payload.data(), payload.size());
   const bool offload = dev_.info().tx_udp_csum;
   u.emit_header({l4, u.len()}, src, dst, offload ? wire::CsumFill::offload : wire::CsumFill::full);
   ++ctr_.udp_datagrams_out;
-  send_ip(p, src, dst, wire::ipproto::udp, true, u.len(), offload ? pktflag::tx_udp_csum : 0, now);
+  send_ip(p, src, dst, wire::ipproto::udp, true, u.len(), offload ? pktflag::tx_udp_csum : 0, now,
+          dev_.info());
   return true;
 }
 
@@ -435,31 +438,32 @@ void Stack::send_port_unreachable(std::span<const uint8_t> l3, Ipv4Addr from, Ip
   ic.code = 3;  // port unreachable
   ic.payload = l3.first(quote);
   Packet p;
-  if (!alloc_ip(wire::kIpv4HeaderLen + ic.len(), p)) return;
+  if (!alloc_ip(wire::kIpv4HeaderLen + ic.len(), p, dev_.info())) return;
   uint8_t* l4 = p.data + l2_len_ + wire::kIpv4HeaderLen;
   std::memcpy(l4 + wire::kIcmpHeaderLen, l3.data(), quote);
   ic.payload = {l4 + wire::kIcmpHeaderLen, quote};
   ic.emit_header({l4, ic.len()});
   ++b.sent;
   ++ctr_.icmp_unreachable_out;
-  send_ip(p, from, to, wire::ipproto::icmp, false, ic.len(), 0, now);
+  send_ip(p, from, to, wire::ipproto::icmp, false, ic.len(), 0, now, dev_.info());
 }
 
 bool Stack::send_echo_request(Ipv4Addr dst, uint16_t ident, uint16_t seq,
                               std::span<const uint8_t> payload, uint64_t now) {
   const size_t l4_len = wire::kIcmpHeaderLen + payload.size();
   Packet p;
-  if (!alloc_ip(wire::kIpv4HeaderLen + l4_len, p)) return false;
+  if (!alloc_ip(wire::kIpv4HeaderLen + l4_len, p, dev_.info())) return false;
   uint8_t* l4 = p.data + l2_len_ + wire::kIpv4HeaderLen;
   std::memcpy(l4 + wire::kIcmpHeaderLen, payload.data(), payload.size());
   wire::IcmpRepr{wire::icmptype::echo_request, 0, ident, seq, payload}.emit_header({l4, l4_len});
   ++ctr_.icmp_echo_requests_out;
-  send_ip(p, cfg_.addr.addr, dst, wire::ipproto::icmp, false, l4_len, 0, now);
+  send_ip(p, cfg_.addr.addr, dst, wire::ipproto::icmp, false, l4_len, 0, now, dev_.info());
   return true;
 }
 
 bool Stack::send_tcp(Ipv4Addr src, Ipv4Addr dst, const wire::TcpRepr& seg, const tcp::Payload& payload,
                      uint64_t now) {
+  const DeviceInfo& info = dev_.info();  // (a virtual call: once a segment)
   const size_t hlen = seg.header_len();
   const size_t l4_len = hlen + payload.size();
   // A TSO frame (TcpRepr::seg_size; only when tso_max() offered it): the
@@ -467,14 +471,14 @@ bool Stack::send_tcp(Ipv4Addr src, Ipv4Addr dst, const wire::TcpRepr& seg, const
   const bool tso = seg.seg_size && payload.size() > seg.seg_size;
   Packet p;
   if (tso) {
-    if (seg.seg_size < dev_.info().tso_min_seg || !alloc_large(wire::kIpv4HeaderLen + l4_len, p))
+    if (seg.seg_size < info.tso_min_seg || !alloc_large(wire::kIpv4HeaderLen + l4_len, p))
       return send_cut(src, dst, seg, payload, now);
-  } else if (!alloc_ip(wire::kIpv4HeaderLen + l4_len, p)) {
+  } else if (!alloc_ip(wire::kIpv4HeaderLen + l4_len, p, info)) {
     return false;
   }
   uint8_t* l4 = p.data + l2_len_ + wire::kIpv4HeaderLen;
   payload.copy_to(l4 + hlen);
-  const bool offload = dev_.info().tx_tcp_csum;
+  const bool offload = info.tx_tcp_csum;
   seg.emit_header({l4, l4_len}, src, dst, offload ? wire::CsumFill::offload : wire::CsumFill::full);
   // A TSO frame's checksum field: the pseudo-header sum without the length,
   // which differs per segment (DPDK's rule for TCP segmentation offload).
@@ -482,7 +486,7 @@ bool Stack::send_tcp(Ipv4Addr src, Ipv4Addr dst, const wire::TcpRepr& seg, const
   p.seg_size = tso ? seg.seg_size : 0;
   // (A TSO frame is sent only where the device offers TSO, hence checksum offload.)
   send_ip(p, src, dst, wire::ipproto::tcp, true, l4_len,
-          offload ? pktflag::tx_tcp_csum | (tso ? pktflag::tx_tcp_seg : 0) : 0, now);
+          offload ? pktflag::tx_tcp_csum | (tso ? pktflag::tx_tcp_seg : 0) : 0, now, info);
   return true;
 }
 

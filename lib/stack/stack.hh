@@ -185,7 +185,7 @@ class alignas(util::kCacheLine) Stack final : public IpOutput {
   void ip_output(Packet& p, wire::Ipv4Addr dst, uint64_t now, HeaderTemplate* keep = nullptr);
   // A buffer for an IPv4 packet of l3_len bytes after our link header; false
   // (counted) when it exceeds the MTU or no buffer is free.
-  bool alloc_ip(size_t l3_len, Packet& p);
+  bool alloc_ip(size_t l3_len, Packet& p, const DeviceInfo& info);
   // A buffer for a TSO frame's IP packet of l3_len bytes (up to tso_max());
   // false, not counted, when none is free (send_cut() then sends it).
   bool alloc_large(size_t l3_len, Packet& p);
@@ -196,7 +196,8 @@ class alignas(util::kCacheLine) Stack final : public IpOutput {
   // Writes the IPv4 header in front of the l4_len bytes already in place, sets
   // the packet's length and offload flags, and sends it.
   void send_ip(Packet& p, wire::Ipv4Addr src, wire::Ipv4Addr dst, uint8_t protocol,
-               bool dont_frag, size_t l4_len, uint32_t l4_flags, uint64_t now);
+               bool dont_frag, size_t l4_len, uint32_t l4_flags, uint64_t now,
+               const DeviceInfo& info);
   void send_arp_request(wire::Ipv4Addr target);
   void write_eth(Packet& p, const wire::MacAddr& dst, uint16_t type) const;
   void transmit(Packet& p);
@@ -227,6 +228,11 @@ class alignas(util::kCacheLine) Stack final : public IpOutput {
   // packet from 0.0.0.0 is always checked.
   wire::Ipv4Addr good_source_{};
   std::array<HeaderTemplate, size_t(1) << kTemplateBits> templates_{};
+  // The headers of the packet being received, parsed in place of locals that
+  // would be zeroed for every packet first (the TCP options' SACK blocks and
+  // cookie alone are 48 bytes). Nothing keeps a reference past its packet.
+  wire::Ipv4Repr rx_ip_;
+  wire::TcpRepr rx_tcp_;
   std::unique_ptr<TcpLayer> tcp_;
 };
 

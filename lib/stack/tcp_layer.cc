@@ -372,6 +372,7 @@ inline void TcpLayer::dispatch(const wire::Ipv4Repr& ip, const wire::TcpRepr& se
                                const tcp::FourTuple& t, bool may_hold) {
   const uint64_t now = now_;
   uint32_t id = table_.find(t);
+  if (id == FlowTable::kNone || is_half_open(id)) new_flows_ = true;
   if (id != FlowTable::kNone && is_half_open(id)) {
     half_open_input(id - cfg_.max_connections, ip, seg);
     return;
@@ -552,6 +553,8 @@ void TcpLayer::deliver_coalesced() {
 void TcpLayer::end_of_burst(uint64_t now) {
   now_ = now;
   if (gro_.held()) deliver_coalesced();
+  new_flows_last_ = new_flows_;
+  new_flows_ = false;
   // Indexes, not iterators: an ACK sent here may wake the application, which
   // may open connections (but cannot defer another ACK until the next burst).
   for (size_t i = 0; i < burst_acks_.size(); ++i) {

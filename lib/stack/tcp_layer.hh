@@ -225,6 +225,14 @@ class alignas(util::kCacheLine) TcpLayer final : public tcp::Output, public tcp:
   void end_of_burst(uint64_t now);
   // A hint that a segment of `t` is coming: its flow-table slot is prefetched.
   [[gnu::always_inline]] void prefetch(const tcp::FourTuple& t) const { table_.prefetch(t); }
+  // Whether prefetch() is worth a pass over the next burst: when the last
+  // burst had frames for no flow or a half-open one (SYNs, handshakes: slots
+  // nobody touched lately), or the table holds more flows than stay in the
+  // cache. Otherwise (a few thousand established connections exchanging) the
+  // slots a burst touches are there from the bursts before, and the pass
+  // would be some 30 instructions a frame for nothing.
+  static constexpr size_t kPrefetchFlows = 4096;
+  bool prefetch_pays() const { return new_flows_last_ || table_.size() > kPrefetchFlows; }
 
  private:
   struct Listener {
@@ -405,6 +413,9 @@ class alignas(util::kCacheLine) TcpLayer final : public tcp::Output, public tcp:
   TimerWheel timers_;  // one timer per slot and per half-open entry
   std::vector<std::pair<uint32_t, uint32_t>> reap_;  // slot, generation
   std::vector<std::pair<uint32_t, uint32_t>> burst_acks_;  // slot, generation
+  // A frame of the present burst, and of the last one, found no flow or a
+  // half-open one (prefetch_pays()).
+  bool new_flows_ = false, new_flows_last_ = true;
   // Connections as they entered TIME-WAIT, oldest first (slot, generation; an
   // entry whose slot moved on is skipped): a ring of up to max_connections
   // entries, grown as needed. When every slot is taken, a new connection takes

@@ -119,9 +119,19 @@ bool TcpOptions::operator==(const TcpOptions& o) const {
          unknown == o.unknown;
 }
 
-size_t TcpOptions::write(uint8_t* out) const {
-  uint8_t scratch[kTcpMaxOptionsLen];
-  uint8_t* p = out ? out : scratch;
+size_t TcpOptions::measure() const {
+  // write()'s layout, by its lengths.
+  size_t n = (has_mss ? 4 : 0) + (has_timestamps ? 12 : sack_permitted ? 4 : 0) + (has_wscale ? 4 : 0);
+  if (has_fastopen) {
+    const size_t need = (2 + std::min<size_t>(fastopen_cookie_len, kMaxFastOpenCookie) + 3) & ~size_t(3);
+    if (n + need <= kTcpMaxOptionsLen) n += need;
+  }
+  if (sack_count > 0 && n + 4 + 8 <= kTcpMaxOptionsLen)
+    n += 4 + 8 * std::min<size_t>(sack_count, (kTcpMaxOptionsLen - n - 4) / 8);
+  return n;
+}
+
+size_t TcpOptions::write(uint8_t* p) const {
   size_t n = 0;
   auto put = [&](uint8_t b) { p[n++] = b; };
   auto put32 = [&](uint32_t v) {

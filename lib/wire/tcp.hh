@@ -2,7 +2,9 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "wire/addr.hh"
@@ -38,7 +40,9 @@ inline constexpr uint8_t fastopen = 34;
 }  // namespace tcpopt
 
 struct SackBlock {
-  uint32_t left = 0, right = 0;  // [left, right)
+  // [left, right). Not zeroed by default: TcpOptions holds four whose unused
+  // ones are never read (and zeroing them for every segment costs).
+  uint32_t left, right;
   bool operator==(const SackBlock&) const = default;
 };
 
@@ -47,19 +51,25 @@ inline constexpr size_t kMinFastOpenCookie = 4;
 inline constexpr size_t kMaxFastOpenCookie = 16;
 
 struct TcpOptions {
+  // Every option but timestamps is marked in these six bytes, side by side,
+  // so that at_most_timestamps() (asked several times for every segment) is
+  // a test of them together.
   bool has_mss = false;
-  uint16_t mss = 0;
   bool has_wscale = false;
-  uint8_t wscale = 0;  // as received; RFC 7323 2.3 caps its use at 14, which is TCP's job
   bool sack_permitted = false;
   uint8_t sack_count = 0;
-  std::array<SackBlock, kMaxSackBlocks> sack{};
-  bool has_timestamps = false;
-  uint32_t tsval = 0, tsecr = 0;
   bool has_fastopen = false;
-  uint8_t fastopen_cookie_len = 0;  // 0 with has_fastopen: a cookie request
-  std::array<uint8_t, kMaxFastOpenCookie> fastopen_cookie{};
   uint8_t unknown = 0;  // options of unknown kind skipped by their length
+  bool has_timestamps = false;
+  uint8_t wscale = 0;  // as received; RFC 7323 2.3 caps its use at 14, which is TCP's job
+  uint16_t mss = 0;
+  uint8_t fastopen_cookie_len = 0;  // 0 with has_fastopen: a cookie request
+  uint32_t tsval = 0, tsecr = 0;
+  // The first sack_count are the blocks, the first fastopen_cookie_len the
+  // cookie; the rest is left as it is, unread (docs/performance.md,
+  // "Instructions": no per-segment zeroing).
+  std::array<SackBlock, kMaxSackBlocks> sack;
+  std::array<uint8_t, kMaxFastOpenCookie> fastopen_cookie;
 
   static Error parse(std::span<const uint8_t> opts, TcpOptions& out);
   // The same options: the SACK blocks and cookie bytes in use compare, the
@@ -67,14 +77,19 @@ struct TcpOptions {
   bool operator==(const TcpOptions& o) const;
   // No option but timestamps (if any): every segment after the handshake.
   bool at_most_timestamps() const {
-    return !has_mss && !has_wscale && !sack_permitted && sack_count == 0 && !has_fastopen &&
-           unknown == 0;
+    // The six marks from has_mss to unknown, read as one (each is 0 when unset).
+    static_assert(offsetof(TcpOptions, has_mss) == 0 && offsetof(TcpOptions, unknown) == 5);
+    uint32_t a;
+    uint16_t b;
+    std::memcpy(&a, this, 4);
+    std::memcpy(&b, reinterpret_cast<const unsigned char*>(this) + 4, 2);
+    return (a | b) == 0;
   }
   // Encoded length, padded to 4 bytes, at most 40. SACK blocks that do not fit
   // are left out (the first ones are kept: RFC 2018 4 puts the newest first).
   size_t len() const {
     if (at_most_timestamps()) return has_timestamps ? kTimestampsLen : 0;
-    return write(nullptr);
+    return measure();
   }
   // Writes len() bytes and returns that length.
   size_t emit(uint8_t* out) const {
@@ -96,6 +111,9 @@ struct TcpOptions {
     return kTimestampsLen;
   }
   size_t write(uint8_t* out) const;
+  // What write() would return, counted without writing (a SYN's options are
+  // measured, then written).
+  size_t measure() const;
 };
 
 class TcpView {

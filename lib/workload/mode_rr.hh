@@ -21,12 +21,17 @@ class RrMode : public TcpMode {
     x.corrupt = false;
   }
   std::span<const uint8_t> request_bytes(const Exchange&, uint64_t offset) const override {
-    const size_t at = size_t(offset % pattern_.size());
-    return {pattern_.data() + at, pattern_.size() - at};
+    const size_t at = size_t(offset % kPattern);
+    return {pattern_.data() + at, kPattern - at};
   }
   Read read(Exchange& x, tcp::Connection& c, GenStats& s, uint64_t now) const override;
 
  private:
+  // The pattern's length: a power of two, so that offsets into it are a mask.
+  static constexpr size_t kPattern = 64 * 1024;
+  // Whether `part` is the pattern from offset `at` on.
+  bool matches(std::span<const uint8_t> part, uint64_t at) const;
+
   uint32_t req_size_, resp_size_;
   std::vector<uint8_t> pattern_;
 };

@@ -404,7 +404,12 @@ TEST(StackFixtures, AFullBurstOfEveryFixtureCountsEachAsAloneAndKeepsNothing) {
   }
   ASSERT_GE(frames.size(), size_t(Stack::kBurst));
   for (size_t i = 0; i < frames.size(); ++i) alone.feed(frames[i], 1);
+  const auto& no_flow = fixture(all, "tcp_data_segment").bytes;
   for (size_t i = 0; i < frames.size(); i += Stack::kBurst) {
+    // The pass runs after a burst with a frame for no flow (TcpLayer::prefetch_pays).
+    alone.feed(no_flow, 1);
+    burst.feed(no_flow, 1);
+    ASSERT_TRUE(burst.stack.tcp().prefetch_pays());
     for (size_t k = i; k < std::min(frames.size(), i + Stack::kBurst); ++k)
       ASSERT_TRUE(burst.dev.inject(frames[k]));
     burst.stack.poll(1);
@@ -414,6 +419,22 @@ TEST(StackFixtures, AFullBurstOfEveryFixtureCountsEachAsAloneAndKeepsNothing) {
     EXPECT_EQ(burst.stack.counters().get(n), int64_t(v)) << n;
   });
   EXPECT_EQ(burst.dev.buffers_in_use(), 0u);
+}
+
+TEST(StackFixtures, ThePrefetchPassFollowsFramesForNoFlow) {
+  // A burst with a segment for no flow (a SYN, a stray segment) makes the next
+  // burst prefetch; a burst without one (here ARP and ICMP) stops it, while
+  // the table holds a few flows.
+  const auto all = load_fixtures();
+  Endpoint ep;
+  ep.feed(fixture(all, "arp_request").bytes);
+  EXPECT_FALSE(ep.stack.tcp().prefetch_pays());
+  ep.feed(fixture(all, "tcp_syn_all_options").bytes);
+  EXPECT_TRUE(ep.stack.tcp().prefetch_pays());
+  ep.feed(fixture(all, "icmp_echo_request").bytes);
+  EXPECT_FALSE(ep.stack.tcp().prefetch_pays());
+  ep.feed(fixture(all, "tcp_data_segment").bytes);
+  EXPECT_TRUE(ep.stack.tcp().prefetch_pays());
 }
 
 TEST(StackPool, ExhaustedBufferPoolIsCounted) {

@@ -332,6 +332,35 @@ TEST(Tcp, SackBlocksAreCutToTheOptionSpace) {
   EXPECT_EQ(back.sack_count, 4);
 }
 
+TEST(Tcp, OptionsLengthIsWhatTheyWrite) {
+  // len() counts (without writing) what emit() writes, for every mix of
+  // options: each kind on or off, cookies of every length, 0 to 4 SACK blocks
+  // (cut to the space left, as emit() cuts them).
+  for (unsigned kinds = 0; kinds < 32; ++kinds)
+    for (uint8_t cookie = 0; cookie <= kMaxFastOpenCookie; ++cookie)
+      for (uint8_t blocks = 0; blocks <= kMaxSackBlocks; ++blocks) {
+        TcpOptions o;
+        o.has_mss = kinds & 1;
+        o.mss = 1460;
+        o.has_timestamps = kinds & 2;
+        o.tsval = 7;
+        o.tsecr = 9;
+        o.sack_permitted = kinds & 4;
+        o.has_wscale = kinds & 8;
+        o.wscale = 7;
+        o.has_fastopen = kinds & 16;
+        o.fastopen_cookie_len = cookie;
+        for (uint8_t i = 0; i < cookie; ++i) o.fastopen_cookie[i] = i;
+        o.sack_count = blocks;
+        for (uint32_t i = 0; i < blocks; ++i) o.sack[i] = {i * 100, i * 100 + 50};
+        uint8_t buf[40];
+        const size_t n = o.emit(buf);
+        EXPECT_EQ(o.len(), n) << "kinds " << kinds << ", cookie " << int(cookie) << ", blocks "
+                              << int(blocks);
+        EXPECT_EQ(n % 4, 0u);
+      }
+}
+
 TEST(Tcp, FastOpenCookieRequestAndCookie) {
   TcpOptions o;
   o.has_mss = true;
