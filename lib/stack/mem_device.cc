@@ -123,7 +123,8 @@ uint16_t MemDevice::rx_burst(Packet* pkts, uint16_t n, uint64_t) {
 }
 
 void MemDevice::send(Packet& p) {
-  // Sized for every buffer that could be sent (size_queues()): never grows.
+  // Sized by size_queues() like the receive ring, for every buffer that could
+  // be pending at once; the growth is a fallback that should never run.
   if (pending_count_ == pending_.size()) pending_.resize(pending_.size() * 2 + 16);
   pending_[pending_count_++] = p;
 }

@@ -121,7 +121,7 @@ class MemDevice : public Device {
   size_t in_use_ = 0;
   std::vector<Packet> rx_;  // ring
   size_t rx_head_ = 0, rx_count_ = 0;
-  std::vector<Packet> pending_;  // the first pending_count_ of them: sent, not yet flushed
+  std::vector<Packet> pending_;  // its first pending_count_: sent, not yet flushed
   size_t pending_count_ = 0;
   std::vector<std::vector<uint8_t>> sent_;
   MemDevice* peer_ = nullptr;

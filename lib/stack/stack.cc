@@ -57,10 +57,12 @@ void Stack::poll(uint64_t now) {
   // First the whole burst's headers are read and its TCP segments' flow-table
   // slots prefetched, so that their cache misses overlap (a flood from random
   // sources, or many connections, misses on every lookup); then each frame is
-  // processed. Only for bursts of 8 and more, and a flow table larger than
-  // the cache keeps (TcpLayer::prefetch_pays): a short burst is a light load,
-  // and a small table is in the cache, where the extra pass (some 30
-  // instructions a frame) is not worth it.
+  // processed. Only for bursts of 8 and more, and only where the slots are
+  // likely cold (TcpLayer::prefetch_pays: the last burst brought frames for
+  // new flows, or the table holds more flows than the cache keeps): a short
+  // burst is a light load, and a few connections exchanging find their slots
+  // in the cache, where the extra pass (some 30 instructions a frame) buys
+  // nothing.
   if (n >= kBurst / 4 && tcp_->prefetch_pays())
     for (uint16_t i = 0; i < n; ++i) prefetch_flow(pkts[i]);
   for (uint16_t i = 0; i < n; ++i) input_frame(pkts[i], now);

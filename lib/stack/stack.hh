@@ -229,8 +229,9 @@ class alignas(util::kCacheLine) Stack final : public IpOutput {
   wire::Ipv4Addr good_source_{};
   std::array<HeaderTemplate, size_t(1) << kTemplateBits> templates_{};
   // The headers of the packet being received, parsed in place of locals that
-  // would be zeroed for every packet first (the TCP options' SACK blocks and
-  // cookie alone are 48 bytes). Nothing keeps a reference past its packet.
+  // were initialised for every packet and then overwritten field by field (the
+  // TCP options, SACK blocks and cookie among them, were cleared twice).
+  // Nothing keeps a reference past its packet.
   wire::Ipv4Repr rx_ip_;
   wire::TcpRepr rx_tcp_;
   std::unique_ptr<TcpLayer> tcp_;

@@ -53,7 +53,8 @@ inline constexpr size_t kMaxFastOpenCookie = 16;
 struct TcpOptions {
   // Every option but timestamps is marked in these six bytes, side by side,
   // so that at_most_timestamps() (asked several times for every segment) is
-  // a test of them together.
+  // a test of them together. A new kind of option gets its mark here too,
+  // and at_most_timestamps() (with its static_assert) the wider range.
   bool has_mss = false;
   bool has_wscale = false;
   bool sack_permitted = false;
@@ -66,8 +67,10 @@ struct TcpOptions {
   uint8_t fastopen_cookie_len = 0;  // 0 with has_fastopen: a cookie request
   uint32_t tsval = 0, tsecr = 0;
   // The first sack_count are the blocks, the first fastopen_cookie_len the
-  // cookie; the rest is left as it is, unread (docs/performance.md,
-  // "Instructions": no per-segment zeroing).
+  // cookie; the rest is left as it is, unread. A default-initialised
+  // TcpOptions (every segment sent) leaves them unzeroed; TcpOptions{}, as
+  // the parser resets its output, zeroes them (docs/performance.md,
+  // "Instructions").
   std::array<SackBlock, kMaxSackBlocks> sack;
   std::array<uint8_t, kMaxFastOpenCookie> fastopen_cookie;
 
