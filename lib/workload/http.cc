@@ -1,6 +1,7 @@
 #include "workload/http.hh"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace ts::workload {
@@ -53,42 +54,163 @@ int http_minor(std::string_view v) {
   return v[7] - '0';
 }
 
-// Splits off the next line (without its CRLF or bare LF).
-std::string_view next_line(std::string_view& rest) {
-  const size_t nl = rest.find('\n');
-  std::string_view line = rest.substr(0, nl);
-  rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  return line;
+// The line that starts at `at`: its text without the CR LF (or bare LF)
+// that ends it in `line`, and where the next line starts; npos while no LF
+// ends it yet. One memchr a line: the block is walked once.
+[[gnu::always_inline]] inline size_t take_line(std::string_view data, size_t at, std::string_view& line) {
+  if (at >= data.size()) return std::string_view::npos;
+  const char* p = data.data() + at;
+  const void* lf = std::memchr(p, '\n', data.size() - at);
+  if (!lf) return std::string_view::npos;
+  size_t len = size_t(static_cast<const char*>(lf) - p);
+  const size_t next = at + len + 1;
+  if (len && p[len - 1] == '\r') --len;
+  line = std::string_view(p, len);
+  return next;
 }
+
+// A header name (lowercase letters and '-', 8 to 24 bytes) compared with
+// another regardless of case, eight bytes at a time: each word of the other
+// name is ORed with 0x20 where this name has a letter, so that a letter
+// matches its two cases only and a '-' only itself.
+class HeaderName {
+ public:
+  template <size_t N>
+  consteval HeaderName(const char (&s)[N]) : len_(N - 1), words_(int((N - 1 + 7) / 8)) {
+    static_assert(N - 1 >= 8 && N - 1 <= 24, "a word-wise name is 8 to 24 bytes");
+    for (int k = 0; k < words_; ++k) {
+      // Whole words from the start, the last one ending with the name.
+      const size_t off = std::min(size_t(k) * 8, len_ - 8);
+      off_[k] = off;
+      want_[k] = fold_[k] = 0;
+      for (size_t i = 0; i < 8; ++i) {
+        const unsigned c = static_cast<unsigned char>(s[off + i]);
+        const unsigned shift =
+            std::endian::native == std::endian::little ? unsigned(8 * i) : unsigned(8 * (7 - i));
+        want_[k] |= uint64_t(c) << shift;
+        if (c >= 'a' && c <= 'z') fold_[k] |= uint64_t(0x20) << shift;
+      }
+    }
+  }
+  constexpr size_t size() const { return len_; }
+  bool is(std::string_view name) const {
+    if (name.size() != len_) return false;
+    for (int k = 0; k < words_; ++k) {
+      uint64_t w;
+      std::memcpy(&w, name.data() + off_[k], 8);
+      if ((w | fold_[k]) != want_[k]) return false;
+    }
+    return true;
+  }
+
+ private:
+  size_t len_;
+  int words_;
+  size_t off_[3] = {};
+  uint64_t want_[3] = {}, fold_[3] = {};
+};
+
+constexpr HeaderName kConnection("connection");
+constexpr HeaderName kContentLength("content-length");
+constexpr HeaderName kTransferEncoding("transfer-encoding");
 
 struct HeaderFacts {
   bool close = false, keep_alive = false, chunked = false, has_length = false;
   uint64_t length = 0;
+  // HTTP/1.1 keeps the connection unless told to close; 1.0 closes unless
+  // told to keep it.
+  bool keeps(int minor) const { return minor >= 1 ? !close : (keep_alive && !close); }
 };
 
-// Reads the header lines after the start line; false when one is malformed.
-bool read_headers(std::string_view rest, HeaderFacts& f) {
-  while (!rest.empty()) {
-    const std::string_view line = next_line(rest);
-    if (line.empty()) break;
-    const size_t colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0) return false;
-    const std::string_view name = line.substr(0, colon);
-    if (name.back() == ' ' || name.back() == '\t' || name.front() == ' ') return false;
-    const std::string_view value = trim(line.substr(colon + 1));
-    if (iequals(name, "connection")) {
-      if (has_token(value, "close")) f.close = true;
-      if (has_token(value, "keep-alive")) f.keep_alive = true;
-    } else if (iequals(name, "content-length")) {
-      uint64_t n;
-      if (!parse_u64(value, n) || (f.has_length && n != f.length)) return false;
-      f.has_length = true;
-      f.length = n;
-    } else if (iequals(name, "transfer-encoding")) {
-      if (has_token(value, "chunked")) f.chunked = true;
-    }
+// One header line (not empty); false when it is malformed: no colon, an
+// empty name, or whitespace around the name. Only three names matter, and
+// their lengths tell them apart before any byte is compared.
+bool read_header(std::string_view line, HeaderFacts& f) {
+  const void* colon_at = std::memchr(line.data(), ':', line.size());
+  if (!colon_at) return false;
+  const size_t colon = size_t(static_cast<const char*>(colon_at) - line.data());
+  if (colon == 0) return false;
+  const char last = line[colon - 1];
+  if (last == ' ' || last == '\t' || line[0] == ' ') return false;
+  const std::string_view name = line.substr(0, colon);
+  switch (colon) {
+    case kConnection.size():
+      if (kConnection.is(name)) {
+        const std::string_view value = trim(line.substr(colon + 1));
+        if (has_token(value, "close")) f.close = true;
+        if (has_token(value, "keep-alive")) f.keep_alive = true;
+      }
+      break;
+    case kContentLength.size():
+      if (kContentLength.is(name)) {
+        uint64_t n;
+        if (!parse_u64(line.substr(colon + 1), n) || (f.has_length && n != f.length)) return false;
+        f.has_length = true;
+        f.length = n;
+      }
+      break;
+    case kTransferEncoding.size():
+      if (kTransferEncoding.is(name) && has_token(trim(line.substr(colon + 1)), "chunked"))
+        f.chunked = true;
+      break;
+    default:
+      break;
   }
+  return true;
+}
+
+// The header block at the start of `data` found and read in one pass: the
+// start line (after empty lines, for a request: RFC 9112 2.2), then header
+// lines up to the empty line that ends the block. A malformed line makes
+// the block bad, but its end is still looked for, so that a caller waits
+// for the whole block as it would for a good one.
+template <class StartLine>
+HeadScan scan_block(std::string_view data, bool skip_empty, HeaderFacts& f, StartLine start) {
+  std::string_view line;
+  size_t next = take_line(data, 0, line);
+  if (skip_empty)
+    while (next != std::string_view::npos && line.empty()) next = take_line(data, next, line);
+  if (next == std::string_view::npos) return {};
+  bool ok = start(line);
+  for (;;) {
+    next = take_line(data, next, line);
+    if (next == std::string_view::npos) return {};
+    if (line.empty()) return {next, ok};
+    if (ok) ok = read_header(line, f);
+  }
+}
+
+bool request_line(std::string_view line, HttpRequest& out) {
+  const size_t sp1 = line.find(' ');
+  if (sp1 == std::string_view::npos || sp1 == 0) return false;
+  const size_t sp2 = line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || sp2 == sp1 + 1) return false;
+  const std::string_view method = line.substr(0, sp1);
+  const int minor = http_minor(line.substr(sp2 + 1));
+  if (minor < 0) return false;
+  for (char c : method)
+    if (c < 'A' || c > 'Z') return false;
+  out.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  out.method = method == "GET"    ? Method::get
+               : method == "HEAD" ? Method::head
+               : method == "POST" ? Method::post
+                                  : Method::other;
+  out.minor = minor;
+  return true;
+}
+
+bool status_line(std::string_view line, HttpResponse& out) {
+  if (line.size() < 12 || line[8] != ' ') return false;
+  const int minor = http_minor(line.substr(0, 8));
+  if (minor < 0) return false;
+  int status = 0;
+  for (size_t i = 9; i < 12; ++i) {
+    if (line[i] < '0' || line[i] > '9') return false;
+    status = status * 10 + (line[i] - '0');
+  }
+  if (line.size() > 12 && line[12] != ' ') return false;
+  out.status = status;
+  out.minor = minor;
   return true;
 }
 
@@ -106,64 +228,39 @@ std::string_view header_view(std::span<const uint8_t> a, std::span<const uint8_t
   return view.substr(0, std::min(view.size(), kMaxHeaderBlock));
 }
 
-size_t find_header_end(std::string_view data) {
-  // A bare LF is tolerated as a line end (RFC 9112 2.2).
-  for (size_t i = data.find('\n'); i != std::string_view::npos; i = data.find('\n', i + 1)) {
-    if (i + 1 < data.size() && data[i + 1] == '\n') return i + 2;
-    if (i + 2 < data.size() && data[i + 1] == '\r' && data[i + 2] == '\n') return i + 3;
+HeadScan scan_request(std::string_view data, HttpRequest& out) {
+  HeaderFacts f;
+  const HeadScan s =
+      scan_block(data, true, f, [&out](std::string_view line) { return request_line(line, out); });
+  if (s.end && s.ok) {
+    out.keep_alive = f.keeps(out.minor);
+    out.content_length = f.length;
+    out.has_body = f.chunked || f.length > 0;
   }
-  return 0;
+  return s;
+}
+
+HeadScan scan_response(std::string_view data, HttpResponse& out) {
+  HeaderFacts f;
+  const HeadScan s =
+      scan_block(data, false, f, [&out](std::string_view line) { return status_line(line, out); });
+  if (s.end && s.ok) {
+    out.keep_alive = f.keeps(out.minor);
+    out.has_length = f.has_length;
+    out.content_length = f.length;
+    out.chunked = f.chunked;
+  }
+  return s;
 }
 
 bool parse_request(std::string_view block, HttpRequest& out) {
-  std::string_view rest = block;
-  // RFC 9112 2.2: ignore at least one empty line before the request line.
-  while (rest.starts_with("\r\n")) rest.remove_prefix(2);
-  const std::string_view line = next_line(rest);
-  const size_t sp1 = line.find(' ');
-  if (sp1 == std::string_view::npos || sp1 == 0) return false;
-  const size_t sp2 = line.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos || sp2 == sp1 + 1) return false;
-  const std::string_view method = line.substr(0, sp1);
-  out.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-  const int minor = http_minor(line.substr(sp2 + 1));
-  if (minor < 0) return false;
-  for (char c : method)
-    if (c < 'A' || c > 'Z') return false;
-  out.method = method == "GET"    ? Method::get
-               : method == "HEAD" ? Method::head
-               : method == "POST" ? Method::post
-                                  : Method::other;
-  out.minor = minor;
-  HeaderFacts f;
-  if (!read_headers(rest, f)) return false;
-  out.keep_alive = minor >= 1 ? !f.close : (f.keep_alive && !f.close);
-  out.content_length = f.length;
-  out.has_body = f.chunked || f.length > 0;
-  return true;
+  const HeadScan s = scan_request(block, out);
+  return s.end && s.ok;
 }
 
 bool parse_response(std::string_view block, HttpResponse& out) {
-  std::string_view rest = block;
-  const std::string_view line = next_line(rest);
-  if (line.size() < 12 || line[8] != ' ') return false;
-  const int minor = http_minor(line.substr(0, 8));
-  if (minor < 0) return false;
-  int status = 0;
-  for (size_t i = 9; i < 12; ++i) {
-    if (line[i] < '0' || line[i] > '9') return false;
-    status = status * 10 + (line[i] - '0');
-  }
-  if (line.size() > 12 && line[12] != ' ') return false;
-  HeaderFacts f;
-  if (!read_headers(rest, f)) return false;
-  out.status = status;
-  out.minor = minor;
-  out.keep_alive = minor >= 1 ? !f.close : (f.keep_alive && !f.close);
-  out.has_length = f.has_length;
-  out.content_length = f.length;
-  out.chunked = f.chunked;
-  return true;
+  const HeadScan s = scan_response(block, out);
+  return s.end && s.ok;
 }
 
 long target_to_path(std::string_view target, char* out, size_t cap) {

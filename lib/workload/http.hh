@@ -21,9 +21,13 @@ inline constexpr size_t kMaxHeaderBlock = 8192;
 std::string_view header_view(std::span<const uint8_t> a, std::span<const uint8_t> b,
                              char* scratch);
 
-// Where the header block ending with an empty line ends (just after it), or 0
-// while it is incomplete.
-size_t find_header_end(std::string_view data);
+// A header block found and read in one pass (scan_request, scan_response):
+// `end` is where it ends, just after the empty line (0 while incomplete:
+// nothing else is meaningful then); `ok` whether it was well-formed.
+struct HeadScan {
+  size_t end = 0;
+  bool ok = false;
+};
 
 // POST is answered like GET once its body is read (a load tester's sink).
 enum class Method : uint8_t { get, head, post, other };
@@ -37,10 +41,14 @@ struct HttpRequest {
   uint64_t content_length = 0;
 };
 
-// Parses a complete header block (up to and including the empty line).
-// False for a malformed request: a bad request line, a version other than
-// HTTP/1.x, a header line without a colon, whitespace before a colon, or a
-// Content-Length that is not a number.
+// The request whose header block starts `data` (which may hold more: a body,
+// the next request). Empty lines before the request line are skipped (RFC
+// 9112 2.2). Not ok for a malformed request: a bad request line, a version
+// other than HTTP/1.x, a header line without a colon, whitespace before a
+// colon, or a Content-Length that is not a number or differs from another.
+HeadScan scan_request(std::string_view data, HttpRequest& out);
+// The same for exactly one complete block: false when malformed or when no
+// empty line ends it.
 bool parse_request(std::string_view block, HttpRequest& out);
 
 struct HttpResponse {
@@ -51,6 +59,8 @@ struct HttpResponse {
   uint64_t content_length = 0;
   bool chunked = false;
 };
+// As scan_request and parse_request, for a response (no empty lines skipped).
+HeadScan scan_response(std::string_view data, HttpResponse& out);
 bool parse_response(std::string_view block, HttpResponse& out);
 
 // The file-system path a request target names below the root: the path part

@@ -74,13 +74,14 @@ class Http final : public TcpMode {
     if (!x.header_done) {
       const tcp::Bytes2 r = c.readable();
       const std::string_view view = header_view(r.a, r.b, scratch_.data());
-      const size_t end = find_header_end(view);
+      HttpResponse resp;
+      const HeadScan head = scan_response(view, resp);
+      const size_t end = head.end;
       if (!end) {
         if (view.size() >= kMaxHeaderBlock) return {Outcome::bad, false};
         return {};
       }
-      HttpResponse resp;
-      const bool parsed = parse_response(view.substr(0, end), resp);
+      const bool parsed = head.ok;
       s.bytes_rx += end;
       c.consume(end, now);
       // We need the length to find the next response (a HEAD response has

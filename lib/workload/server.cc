@@ -376,17 +376,18 @@ void Server::serve_http(tcp::Connection& c, ConnState& s) {
     const tcp::Bytes2 r = c.readable();
     if (r.size() == 0) return;
     const std::string_view view = header_view(r.a, r.b, scratch_.data());
-    const size_t end = find_header_end(view);
-    if (end == 0) {
+    HttpRequest req;
+    const HeadScan head = scan_request(view, req);
+    if (head.end == 0) {
       if (view.size() >= kMaxHeaderBlock || s.peer_closed) {
         if (respond(c, s, 400, false, false, nullptr)) c.consume(r.size(), tcp_.now());
       }
       return;
     }
-    HttpRequest req;
+    const size_t end = head.end;
     int status;
     const FileIndex::File* file = nullptr;
-    if (!parse_request(view.substr(0, end), req))
+    if (!head.ok)
       status = 400;
     else
       status = route_http(cfg_, req, file);

@@ -130,7 +130,9 @@ stack::StatelessApp::Verdict StatelessServer::on_request(const stack::StatelessT
 stack::StatelessApp::Verdict StatelessServer::answer_http(const stack::StatelessTxn& x,
                                                           std::span<const uint8_t> request) {
   const std::string_view view(reinterpret_cast<const char*>(request.data()), request.size());
-  const size_t end = find_header_end(view);
+  HttpRequest req;
+  const HeadScan block = scan_request(view, req);
+  const size_t end = block.end;
   if (!end) {
     ++stats_.unfit;  // the rest of the request is in another segment
     return Verdict::unfit;
@@ -138,10 +140,9 @@ stack::StatelessApp::Verdict StatelessServer::answer_http(const stack::Stateless
   ServerConfig sc;
   sc.files = cfg_.files;
   sc.http_size = cfg_.http_size;
-  HttpRequest req;
   int status = 400;
   const FileIndex::File* file = nullptr;
-  if (parse_request(view.substr(0, end), req)) {
+  if (block.ok) {
     // One request: its body in this segment too, and nothing after it
     // (pipelined requests are answered in turn by the ordinary path).
     const uint64_t body = req.has_body ? req.content_length : 0;
@@ -375,9 +376,10 @@ void StatelessServer::finish(uint32_t index, bool abort) {
 stack::StatelessApp::Verdict StatelessServer::fetch(const stack::StatelessTxn& x,
                                                     std::span<const uint8_t> request) {
   const std::string_view view(reinterpret_cast<const char*>(request.data()), request.size());
-  const size_t end = find_header_end(view);
   HttpRequest req;
-  if (!end || !parse_request(view.substr(0, end), req) ||
+  const HeadScan head = scan_request(view, req);
+  const size_t end = head.end;
+  if (!end || !head.ok ||
       end + (req.has_body ? req.content_length : 0) != request.size() ||
       (req.has_body && !req.content_length)) {
     ++stats_.unfit;  // not one whole request (a malformed one: the backend's 400 is not ours to make)
@@ -433,8 +435,9 @@ void StatelessServer::backend_progress(tcp::Connection& c, bool closed) {
   size_t end = 0;
   for (;;) {
     const std::string_view view = all.substr(start);
-    end = find_header_end(view);
-    parsed = end && parse_response(view.substr(0, end), resp);
+    const HeadScan head = scan_response(view, resp);
+    end = head.end;
+    parsed = end && head.ok;
     if (!parsed || resp.status >= 200 || resp.status == 101) break;
     start += end;
   }

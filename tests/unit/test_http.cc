@@ -6,10 +6,82 @@
 using namespace ts::workload;
 
 TEST(Http, HeaderEndIsFoundWithCrlfOrBareLf) {
-  EXPECT_EQ(find_header_end("GET / HTTP/1.1\r\nHost: a\r\n\r\nrest"), 27u);
-  EXPECT_EQ(find_header_end("GET / HTTP/1.1\nHost: a\n\nrest"), 24u);
-  EXPECT_EQ(find_header_end("GET / HTTP/1.1\r\nHost: a\r\n"), 0u);
-  EXPECT_EQ(find_header_end(""), 0u);
+  HttpRequest q;
+  EXPECT_EQ(scan_request("GET / HTTP/1.1\r\nHost: a\r\n\r\nrest", q).end, 27u);
+  EXPECT_EQ(scan_request("GET / HTTP/1.1\nHost: a\n\nrest", q).end, 24u);
+  EXPECT_EQ(scan_request("GET / HTTP/1.1\nHost: a\n\r\nrest", q).end, 25u);
+  EXPECT_EQ(scan_request("GET / HTTP/1.1\r\nHost: a\r\n", q).end, 0u);
+  EXPECT_EQ(scan_request("GET / HTTP/1.1\r\nHost: a\r\n\r", q).end, 0u);
+  EXPECT_EQ(scan_request("", q).end, 0u);
+  HttpResponse r;
+  EXPECT_EQ(scan_response("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi", r).end, 38u);
+  EXPECT_EQ(scan_response("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n", r).end, 0u);
+  // A line of a lone CR is not an empty line.
+  EXPECT_EQ(scan_response("HTTP/1.1 200 OK\r\n\r\r\n\r\n", r).end, 22u);
+}
+
+TEST(Http, EmptyLinesBeforeARequestAreSkippedAndCounted) {
+  // RFC 9112 2.2; the end counts them, so that a caller consumes them too.
+  HttpRequest q;
+  const HeadScan s = scan_request("\r\n\nGET /x HTTP/1.1\r\n\r\n", q);
+  EXPECT_EQ(s.end, 22u);
+  EXPECT_TRUE(s.ok);
+  EXPECT_EQ(q.target, "/x");
+  EXPECT_EQ(scan_request("\r\n\r\n", q).end, 0u);  // still waiting for the request
+  // Not before a response: its first line must be the status line.
+  HttpResponse r;
+  const HeadScan t = scan_response("\r\nHTTP/1.1 200 OK\r\n\r\n", r);
+  EXPECT_EQ(t.end, 21u);
+  EXPECT_FALSE(t.ok);
+  const HeadScan u = scan_response("\r\n\r\n", r);
+  EXPECT_EQ(u.end, 4u);
+  EXPECT_FALSE(u.ok);
+}
+
+TEST(Http, AMalformedBlockIsWaitedForToItsEnd) {
+  // A bad line early does not end the block: the caller sees the whole
+  // block (or waits for it) as it would for a good one.
+  HttpRequest q;
+  EXPECT_EQ(scan_request("GET / HTTP/1.1\r\nNoColon\r\nHost: a\r\n", q).end, 0u);
+  const HeadScan s = scan_request("GET / HTTP/1.1\r\nNoColon\r\nHost: a\r\n\r\nnext", q);
+  EXPECT_EQ(s.end, 36u);
+  EXPECT_FALSE(s.ok);
+  const HeadScan t = scan_request("BAD\r\nHost: a\r\n\r\n", q);
+  EXPECT_EQ(t.end, 16u);
+  EXPECT_FALSE(t.ok);
+}
+
+TEST(Http, HeaderNamesMatchInAnyCaseAndOnlyThemselves) {
+  HttpRequest q;
+  for (const char* name : {"Content-Length", "content-length", "CONTENT-LENGTH", "cOnTeNt-LeNgTh"}) {
+    const std::string req = std::string("POST / HTTP/1.1\r\n") + name + ": 7\r\n\r\n";
+    ASSERT_TRUE(parse_request(req, q)) << name;
+    EXPECT_EQ(q.content_length, 7u) << name;
+  }
+  // Names of the same length that are not Content-Length: other headers,
+  // whatever their value. A CR ORed with 0x20 would be a '-'.
+  for (const char* name : {"Content_Length", "Content\rLength", "Content-Lengtx", "Content-Length "}) {
+    const std::string req = std::string("GET / HTTP/1.1\r\n") + name + ":x\r\n\r\n";
+    const HeadScan s = scan_request(req, q);
+    EXPECT_NE(s.end, 0u) << name;
+    // A space before the colon is malformed; the others are unknown headers.
+    EXPECT_EQ(s.ok, name[14] != ' ') << name;
+    if (s.ok) {
+      EXPECT_EQ(q.content_length, 0u) << name;
+    }
+  }
+  // The 17-byte name is read as three overlapping words.
+  HttpResponse r;
+  ASSERT_TRUE(parse_response("HTTP/1.1 200 OK\r\nTRANSFER-ENCODING: gzip, Chunked\r\n\r\n", r));
+  EXPECT_TRUE(r.chunked);
+  ASSERT_TRUE(parse_response("HTTP/1.1 200 OK\r\nTransfer-Encodinx: chunked\r\n\r\n", r));
+  EXPECT_FALSE(r.chunked);
+  ASSERT_TRUE(parse_response("HTTP/1.1 200 OK\r\nCONNECTION: Close\r\nContent-Length: 0\r\n\r\n", r));
+  EXPECT_FALSE(r.keep_alive);
+  EXPECT_TRUE(r.has_length);
+  ASSERT_TRUE(parse_response("HTTP/1.1 200 OK\r\nConnectiox: close\r\n\r\n", r));
+  EXPECT_TRUE(r.keep_alive);
+  EXPECT_FALSE(r.has_length);
 }
 
 TEST(Http, RequestLineAndKeepAliveRules) {
