@@ -362,13 +362,12 @@ void PortDevice::send(stack::Packet& p) {
   if (tso) ol |= RTE_MBUF_F_TX_TCP_SEG;
   // Keep the bits that say who owns the buffer; replace only the offload requests.
   mb->ol_flags = (mb->ol_flags & (RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT)) | ol;
-  mb->l2_len = p.l2_len;
-  mb->l3_len = p.l3_len;
-  mb->tso_segsz = 0;
-  if (tso) [[unlikely]] {
-    mb->l4_len = uint16_t((p.data[p.l2_len + p.l3_len + 12] >> 4) * 4);
-    mb->tso_segsz = p.seg_size;
-  }
+  // The lengths as one 64-bit store: setting the bit-fields one by one reads
+  // the word back after each narrow store (a stalled load on the send path,
+  // seen with perf in `demo --mode cps`; docs/performance.md, "Stalls found
+  // with perf").
+  const uint64_t l4_len = tso ? uint64_t(p.data[p.l2_len + p.l3_len + 12] >> 4) * 4 : 0;
+  mb->tx_offload = rte_mbuf_tx_offload(p.l2_len, p.l3_len, l4_len, tso ? p.seg_size : 0, 0, 0, 0);
   stats_.tx_bytes += p.len;
   tx_[tx_count_++] = mb;
   if (tx_count_ >= tx_batch_) transmit();

@@ -302,6 +302,78 @@ uint16_t TcpLayer::pick_port(uint32_t src, wire::Ipv4Addr local, wire::Ipv4Addr 
   return 0;
 }
 
+// Inlined: returned from a call, the 4-tuple went through the stack in
+// narrow stores read back wide, a stall of its own (docs/performance.md).
+[[gnu::always_inline]] inline tcp::FourTuple TcpLayer::connect_candidate(
+    uint32_t k, wire::Ipv4Addr remote, uint16_t remote_port) const {
+  // Sources are taken in turn, each from its own cursor (pick_port): the
+  // k-th connect from now uses source (base + k) mod n, whose cursor the
+  // connects before it moved once each time they used that source.
+  const uint32_t base = next_src_ >= sources_ ? 0 : next_src_;
+  const uint32_t i = base + k;
+  uint32_t src = i, steps = 0;
+  if (i >= sources_) {
+    src = i % sources_;
+    steps = i / sources_ - (src < base ? 1 : 0);
+  }
+  const wire::Ipv4Addr local = ip_.source_address(src);
+  const uint32_t span = uint32_t(cfg_.ephemeral_last - cfg_.ephemeral_first) + 1;
+  uint32_t at = src_cursor_[src];
+  if (pool_ports_.empty()) {
+    at += steps;
+    while (at >= span) at -= span;
+    return {local, remote, uint16_t(cfg_.ephemeral_first + at), remote_port};
+  }
+  // The pool: this core's groups only, as pick_port() walks them.
+  const FlowPlacement& fp = *cfg_.placement;
+  const uint32_t rest = fp.without_local_port(local, remote, remote_port);
+  for (uint32_t n = 0;; ++n) {
+    at = owned_from(at, rest);
+    if (n == steps) break;
+    at = at + 1 == span ? 0 : at + 1;
+  }
+  return {local, remote, pool_ports_[at], remote_port};
+}
+
+uint32_t TcpLayer::owned_from(uint32_t at, uint32_t rest) const {
+  const FlowPlacement& fp = *cfg_.placement;
+  const uint32_t span = uint32_t(pool_ports_.size());
+  for (size_t hops = 0; hops < group_start_.size(); ++hops) {
+    const uint32_t g = pool_group_[at];
+    if (fp.owner_of_hash(rest ^ g) == cfg_.core) return at;
+    const uint32_t next = group_start_[g + 1];
+    at = next == span ? 0 : next;
+  }
+  return at;  // no group is ours: pick_port() finds no port either
+}
+
+tcp::FourTuple TcpLayer::next_connect_candidate(wire::Ipv4Addr remote, uint16_t port,
+                                                uint32_t k) const {
+  return connect_candidate(k, remote, port);
+}
+
+void TcpLayer::prefetch_connects(wire::Ipv4Addr remote, uint16_t remote_port) {
+  // Connects in a stream take ports in turn, and the port each comes to
+  // holds, nearly always, the TIME-WAIT of a connection opened one port
+  // range ago: its flow-table slot, its connection and its timer are cold,
+  // and take_port() would wait for each in turn. So each connect fetches for
+  // the ones after it: the slot of the second next, and for the next (whose
+  // slot the connect before fetched, so the lookup is cheap now) what that
+  // slot leads to. A hint only: a connect elsewhere meanwhile, or a port not
+  // free, leaves a line fetched for nothing.
+  const uint32_t id = table_.find(connect_candidate(0, remote, remote_port));
+  if (id != FlowTable::kNone && !is_half_open(id)) {
+    const Slot& s = slots_[id];
+    __builtin_prefetch(&s);
+    if (s.conn) {
+      const auto* bytes = reinterpret_cast<const char*>(s.conn);
+      for (size_t off = 0; off < sizeof(tcp::Connection); off += 64) __builtin_prefetch(bytes + off);
+    }
+    timers_.prefetch(id);
+  }
+  table_.prefetch(connect_candidate(1, remote, remote_port));
+}
+
 tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Events* events,
                                    uint64_t now, const tcp::TcpConfig* cfg) {
   now_ = now;
@@ -337,12 +409,14 @@ tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Ev
   const tcp::IsnGenerator::Numbers n = isn_.numbers(t, now);
   if (c->config().fast_open && h.fastopen_blocked) {
     ++ctr_.tcp_fastopen_blocked;  // it dropped SYNs with data lately
+    c->connect(n.isn, n.ts_offset, now);
   } else if (c->config().fast_open) {
     const tcp::FastOpenClient fo{h.fastopen, h.fastopen_mss};
     c->connect(n.isn, n.ts_offset, now, &fo);
-    return c;
+  } else {
+    c->connect(n.isn, n.ts_offset, now);
   }
-  c->connect(n.isn, n.ts_offset, now);
+  prefetch_connects(remote, port);
   return c;
 }
 

@@ -175,6 +175,11 @@ class alignas(util::kCacheLine) TcpLayer final : public tcp::Output, public tcp:
   // Opens a connection; nullptr when no slot or local port is free (counted).
   tcp::Connection* connect(wire::Ipv4Addr remote, uint16_t port, tcp::Events* events,
                            uint64_t now, const tcp::TcpConfig* cfg = nullptr);
+  // The 4-tuple the k-th connect from now toward (remote, port) tries first,
+  // were every port before it free (with flows placed on cores, other cores'
+  // ports skipped as the connect skips them): what a connect fetches ahead
+  // for the next ones (docs/performance.md, "Stalls found with perf").
+  tcp::FourTuple next_connect_candidate(wire::Ipv4Addr remote, uint16_t port, uint32_t k = 0) const;
 
   // A parsed, checksum-verified segment for our address.
   void input(const wire::Ipv4Repr& ip, const wire::TcpRepr& seg, uint64_t now);
@@ -373,6 +378,16 @@ class alignas(util::kCacheLine) TcpLayer final : public tcp::Output, public tcp:
   // source address number `src`, from that address's cursor on.
   uint16_t pick_port(uint32_t src, wire::Ipv4Addr local, wire::Ipv4Addr remote,
                      uint16_t remote_port);
+  // The 4-tuple the k-th connect from now toward (remote, remote_port) tries
+  // first, were every port before it free.
+  tcp::FourTuple connect_candidate(uint32_t k, wire::Ipv4Addr remote, uint16_t remote_port) const;
+  // The first index of pool_ports_ from `at` on (wrapping) in a group of
+  // ports whose flows, with `rest` the hash of the tuple's other parts, come
+  // to this core.
+  uint32_t owned_from(uint32_t at, uint32_t rest) const;
+  // Fetches ahead what the next connects will touch (docs/performance.md,
+  // "Stalls found with perf").
+  void prefetch_connects(wire::Ipv4Addr remote, uint16_t remote_port);
   // Whether local port p can be used toward (remote, remote_port): free, or
   // held by a TIME-WAIT connection that is reclaimed for it.
   bool take_port(tcp::FourTuple& t, uint16_t p);

@@ -49,6 +49,8 @@ class TimerWheel {
     if (nodes_[id].bucket != kNone) unlink(id);
   }
   bool armed(uint32_t id) const { return nodes_[id].bucket != kNone; }
+  // Starts loading id's node (a hint, before a cancel or a schedule).
+  void prefetch(uint32_t id) const { __builtin_prefetch(&nodes_[id]); }
   // The time id was armed for (meaningful while armed).
   uint64_t at(uint32_t id) const { return nodes_[id].at; }
   size_t size() const { return count_; }

@@ -407,6 +407,60 @@ TEST(TcpLayerConnect, EveryAddressMeetsEveryPort) {
   EXPECT_EQ(pairs.size(), 40u);
 }
 
+// Connects toward one peer, each checked against the candidates asked for
+// before it (the next one's, and the one after's from the round before):
+// with `fp`, this layer is core 1 of two; ports run 40000 to `last_port`.
+void expect_candidates_taken(const stack::FlowPlacement* fp, uint16_t last_port, int connects) {
+  for (size_t sources : {1u, 3u}) {
+    TcpLayerConfig cfg = Layer::config(64, SynCookieMode::automatic);
+    cfg.ephemeral_first = 40000;
+    cfg.ephemeral_last = last_port;
+    cfg.placement = fp;
+    cfg.core = 1;
+    std::vector<Ipv4Addr> addrs;
+    for (size_t a = 0; a < sources; ++a) addrs.push_back(Ipv4Addr::from_octets(10, 77, 0, uint8_t(10 + a)));
+    FakeIp ip(addrs);
+    tcp::TcpCounters ctr;
+    TcpLayer tcp(ip, cfg, {}, ctr);
+    App client;
+    tcp::FourTuple second_before{};
+    for (int i = 0; i < connects; ++i) {
+      const tcp::FourTuple next = tcp.next_connect_candidate(kPeerIp, 80);
+      const tcp::FourTuple second = tcp.next_connect_candidate(kPeerIp, 80, 1);
+      if (fp) {
+        EXPECT_EQ(fp->owner(next.local_ip, kPeerIp, next.local_port, 80), 1);
+      }
+      tcp::Connection* c = tcp.connect(kPeerIp, 80, &client, (i + 1) * kMs);
+      ASSERT_NE(c, nullptr);
+      EXPECT_TRUE(c->tuple() == next) << sources << " sources, connect " << i;
+      if (i > 0) {
+        EXPECT_TRUE(c->tuple() == second_before)
+            << sources << " sources, connect " << i << ": took " << c->tuple().local_ip.v << ":"
+            << c->tuple().local_port << ", guessed " << second_before.local_ip.v << ":"
+            << second_before.local_port;
+      }
+      second_before = second;
+      c->abort();  // the port is free at the next poll
+      tcp.poll((i + 1) * kMs);
+    }
+  }
+}
+
+// What a connect fetches ahead is where the next connects go: with free
+// ports, the k-th candidate is the 4-tuple the k-th connect from now takes,
+// through the addresses in turn and the ports' wrap.
+TEST(TcpLayerConnect, TheCandidatesFetchedAheadAreTheTuplesTaken) {
+  expect_candidates_taken(nullptr, 40006, 30);
+}
+
+// With flows placed on cores, the candidates skip the ports of other cores'
+// groups as the connects do (each address's 32 or so ports of core 1, and
+// again).
+TEST(TcpLayerConnect, CandidatesSkipThePortsOfOtherCores) {
+  const stack::FlowPlacement fp = stack::FlowPlacement::spread(2);
+  expect_candidates_taken(&fp, 40063, 100);
+}
+
 // The same with several cores: each address meets every port of its own
 // whose flow lands on this core.
 TEST(TcpLayerConnect, EveryAddressMeetsEveryOwnedPort) {
