@@ -47,8 +47,8 @@ struct HttpRequest {
 // other than HTTP/1.x, a header line without a colon, whitespace before a
 // colon, or a Content-Length that is not a number or differs from another.
 HeadScan scan_request(std::string_view data, HttpRequest& out);
-// The same for exactly one complete block: false when malformed or when no
-// empty line ends it.
+// The same for a block that must be complete: false when malformed or when
+// no empty line ends it (what follows that line is not looked at).
 bool parse_request(std::string_view block, HttpRequest& out);
 
 struct HttpResponse {

@@ -701,6 +701,35 @@ TEST(TcpLayerTimeWait, AFullRingDropsItsStaleEntriesNotALiveOne) {
   EXPECT_EQ(l.ctr.tcp_conn_limit, 1u);
 }
 
+// The flow-table prefetch pass (docs/architecture.md, "The prefetch pass")
+// runs after a burst with a frame for no flow or for a half-open entry, or
+// while the table holds more than 4,096 flows. A handshake's last ACK finds
+// a half-open entry, which alone keeps the pass for the next burst.
+TEST(TcpLayerPrefetch, AHandshakesAckForAHalfOpenEntryKeepsThePass) {
+  Layer l;
+  const auto s = l.feed(kListenPort, flag::syn, 1000, 0, kMs);  // for no flow
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_TRUE(l.tcp.prefetch_pays());
+  l.feed(kListenPort, flag::ack, 1001, s[0].seq + 1, kMs);  // for the half-open entry
+  ASSERT_NE(l.app.conn, nullptr);
+  EXPECT_TRUE(l.tcp.prefetch_pays());
+  l.feed(kListenPort, flag::ack | flag::psh, 1001, s[0].seq + 1, 2 * kMs, 10);  // established
+  EXPECT_FALSE(l.tcp.prefetch_pays());
+}
+
+TEST(TcpLayerPrefetch, MoreThan4096FlowsKeepThePass) {
+  Layer l(TcpLayer::kPrefetchFlows + 8);
+  App client;
+  for (size_t i = 0; i < TcpLayer::kPrefetchFlows; ++i)
+    ASSERT_NE(l.tcp.connect(kPeerIp, 80, &client, kMs), nullptr);
+  l.ip.take();
+  l.tcp.end_of_burst(kMs);  // a burst with no frame for a new flow
+  EXPECT_FALSE(l.tcp.prefetch_pays());  // 4,096 flows: not more
+  ASSERT_NE(l.tcp.connect(kPeerIp, 80, &client, kMs), nullptr);
+  l.tcp.end_of_burst(kMs);
+  EXPECT_TRUE(l.tcp.prefetch_pays());
+}
+
 TEST(TcpLayerTimeWait, WithoutASlotOrATimeWaitAConnectTakesNoPort) {
   Layer l(2);
   App client;
