@@ -367,7 +367,8 @@ void TcpLayer::prefetch_connects(wire::Ipv4Addr remote, uint16_t remote_port) {
     __builtin_prefetch(&s);
     if (s.conn) {
       const auto* bytes = reinterpret_cast<const char*>(s.conn);
-      for (size_t off = 0; off < sizeof(tcp::Connection); off += 64) __builtin_prefetch(bytes + off);
+      for (size_t off = 0; off < sizeof(tcp::Connection); off += util::kCacheLine)
+        __builtin_prefetch(bytes + off);
     }
     timers_.prefetch(id);
   }
@@ -407,15 +408,11 @@ tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Ev
   tcp::Connection* c = slots_[id].conn;
   const tcp::PathHint h = open_path(slots_[id], cfg != nullptr, now);
   const tcp::IsnGenerator::Numbers n = isn_.numbers(t, now);
-  if (c->config().fast_open && h.fastopen_blocked) {
-    ++ctr_.tcp_fastopen_blocked;  // it dropped SYNs with data lately
-    c->connect(n.isn, n.ts_offset, now);
-  } else if (c->config().fast_open) {
-    const tcp::FastOpenClient fo{h.fastopen, h.fastopen_mss};
-    c->connect(n.isn, n.ts_offset, now, &fo);
-  } else {
-    c->connect(n.isn, n.ts_offset, now);
-  }
+  const bool fast_open = c->config().fast_open && !h.fastopen_blocked;
+  // (A blocked path dropped SYNs with data lately: a plain SYN, counted.)
+  if (c->config().fast_open && h.fastopen_blocked) ++ctr_.tcp_fastopen_blocked;
+  const tcp::FastOpenClient fo{h.fastopen, h.fastopen_mss};
+  c->connect(n.isn, n.ts_offset, now, fast_open ? &fo : nullptr);
   prefetch_connects(remote, port);
   return c;
 }
