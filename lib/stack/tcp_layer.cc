@@ -227,12 +227,12 @@ void TcpLayer::note_time_wait(uint32_t id) {
   time_wait_[at] = {id, slots_[id].generation};
 }
 
-void TcpLayer::release(uint32_t id) {
+void TcpLayer::release(uint32_t id, bool keep_flow) {
   Slot& s = slots_[id];
   if (!s.conn) return;
   fastopen_settled(s);
   report_path(s);
-  table_.erase(s.conn->tuple());
+  if (!keep_flow) table_.erase(s.conn->tuple());
   s.conn->~Connection();
   s.conn = nullptr;
   timers_.cancel(id);
@@ -241,7 +241,7 @@ void TcpLayer::release(uint32_t id) {
   free_.push_back(id);
 }
 
-bool TcpLayer::take_port(tcp::FourTuple& t, uint16_t p) {
+bool TcpLayer::take_port(tcp::FourTuple& t, uint16_t p, bool& flow_held) {
   t.local_port = p;
   if (find_listener(p)) return false;
   const uint32_t id = table_.find(t);
@@ -252,13 +252,18 @@ bool TcpLayer::take_port(tcp::FourTuple& t, uint16_t p) {
   // Linux's tcp_tw_reuse).
   if (!slots_[id].conn->reusable_for_connect(now_)) return false;
   slots_[id].conn->abandon();
-  release(id);
+  // The new connection has the same 4-tuple: its entry is handed over (one
+  // lookup instead of a delete, with its backward shift, and an insert).
+  // Nothing looks the tuple up before connect() calls new_slot(): abandon()'s
+  // on_closed, which may connect again, ran with the slot still in place.
+  release(id, true);
+  flow_held = true;
   ++ctr_.tcp_time_wait_reused;
   return true;
 }
 
 uint16_t TcpLayer::pick_port(uint32_t src, wire::Ipv4Addr local, wire::Ipv4Addr remote,
-                             uint16_t remote_port) {
+                             uint16_t remote_port, bool& flow_held) {
   // Each source address has its own cursor and moves it past the port it
   // takes, so every address meets every port before one repeats (one cursor
   // for all, moved on every connect, paired address i of n with every n-th
@@ -270,7 +275,7 @@ uint16_t TcpLayer::pick_port(uint32_t src, wire::Ipv4Addr local, wire::Ipv4Addr 
     for (uint32_t tries = 0; tries < span; ++tries) {
       const uint32_t at = cur + tries < span ? cur + tries : cur + tries - span;
       const uint16_t p = uint16_t(cfg_.ephemeral_first + at);
-      if (!take_port(t, p)) continue;
+      if (!take_port(t, p, flow_held)) continue;
       cur = at + 1 == span ? 0 : at + 1;
       return p;
     }
@@ -295,7 +300,7 @@ uint16_t TcpLayer::pick_port(uint32_t src, wire::Ipv4Addr local, wire::Ipv4Addr 
     const uint16_t p = pool_ports_[at];
     at = at + 1 == span ? 0 : at + 1;
     ++seen;
-    if (!take_port(t, p)) continue;
+    if (!take_port(t, p, flow_held)) continue;
     cur = at;
     return p;
   }
@@ -388,10 +393,11 @@ tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Ev
   // Our source addresses in turn (a full one is skipped for the next).
   wire::Ipv4Addr src;
   uint16_t local = 0;
+  bool flow_held = false;
   for (uint32_t tries = 0; tries < sources_ && !local; ++tries) {
     if (next_src_ >= sources_) next_src_ = 0;
     src = ip_.source_address(next_src_);
-    local = pick_port(next_src_++, src, remote, port);
+    local = pick_port(next_src_++, src, remote, port, flow_held);
   }
   if (!local) {
     ++ctr_.tcp_conn_limit;
@@ -400,10 +406,11 @@ tcp::Connection* TcpLayer::connect(wire::Ipv4Addr remote, uint16_t port, tcp::Ev
   const tcp::FourTuple t{src, remote, local, port};
   const tcp::TcpConfig* shared = cfg ? intern(*cfg) : &cfg_.tcp;
   if (!shared) {
+    if (flow_held) table_.erase(t);  // the reused TIME-WAIT's entry, kept for nothing
     ++ctr_.tcp_conn_limit;
     return nullptr;
   }
-  const uint32_t id = new_slot(t, shared, events);
+  const uint32_t id = new_slot(t, shared, events, flow_held);
   if (id == FlowTable::kNone) return nullptr;
   tcp::Connection* c = slots_[id].conn;
   const tcp::PathHint h = open_path(slots_[id], cfg != nullptr, now);

@@ -319,7 +319,10 @@ class alignas(util::kCacheLine) TcpLayer final : public tcp::Output, public tcp:
   // instead of each carrying its own; nullptr when kMaxConfigs distinct ones
   // are already kept (an application making a new one per connection).
   const tcp::TcpConfig* intern(const tcp::TcpConfig& c);
-  void release(uint32_t slot);
+  // With `keep_flow`, the connection's 4-tuple stays in the flow table, still
+  // naming the freed slot: the caller hands it at once to new_slot(flow_held)
+  // (a TIME-WAIT's 4-tuple taken over by the connect that reuses it).
+  void release(uint32_t slot, bool keep_flow = false);
   // Passive opens (tcp_layer_listen.cc).
   void listen_input(Listener& l, const wire::Ipv4Repr& ip, const wire::TcpRepr& seg,
                     const tcp::FourTuple& t);
@@ -376,8 +379,10 @@ class alignas(util::kCacheLine) TcpLayer final : public tcp::Output, public tcp:
   Listener* find_listener(uint16_t port);
   // A free local port toward (remote, remote_port) from `local`, our
   // source address number `src`, from that address's cursor on.
+  // `flow_held`: the port came from a TIME-WAIT whose flow-table entry was
+  // kept for the new connection (take_port).
   uint16_t pick_port(uint32_t src, wire::Ipv4Addr local, wire::Ipv4Addr remote,
-                     uint16_t remote_port);
+                     uint16_t remote_port, bool& flow_held);
   // The 4-tuple the k-th connect from now toward (remote, remote_port) tries
   // first, were every port before it free.
   tcp::FourTuple connect_candidate(uint32_t k, wire::Ipv4Addr remote, uint16_t remote_port) const;
@@ -389,8 +394,10 @@ class alignas(util::kCacheLine) TcpLayer final : public tcp::Output, public tcp:
   // "Stalls found with perf").
   void prefetch_connects(wire::Ipv4Addr remote, uint16_t remote_port);
   // Whether local port p can be used toward (remote, remote_port): free, or
-  // held by a TIME-WAIT connection that is reclaimed for it.
-  bool take_port(tcp::FourTuple& t, uint16_t p);
+  // held by a TIME-WAIT connection that is reclaimed for it. Reclaimed, the
+  // TIME-WAIT's flow-table entry stays for the new connection (the same
+  // 4-tuple): `flow_held` is set, and connect() passes it to new_slot().
+  bool take_port(tcp::FourTuple& t, uint16_t p, bool& flow_held);
   void build_port_pool();
   // Input after the coalescing step: to a connection, a half-open entry or
   // a listener; a data segment may be held (may_hold) to start a run.

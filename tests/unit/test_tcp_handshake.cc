@@ -213,6 +213,27 @@ TEST(TcpHandshake, SimultaneousOpenBetweenTwoStacksCompletes) {
   EXPECT_EQ(p.b_app.data, bytes(500));
 }
 
+TEST(TcpHandshake, TheWindowShiftIsTheLeastThatFitsTheBufferIn16Bits) {
+  // RFC 7323 2.3: the shift offered makes the receive buffer fit the 16-bit
+  // window field, and is at most 14. Checked at every power of two and on
+  // either side of it, against the definition.
+  auto least = [](uint64_t buf) {
+    uint8_t s = 0;
+    while (s < 14 && (buf >> s) > 65535) ++s;
+    return s;
+  };
+  for (int b = 0; b < 32; ++b)
+    for (int64_t d = -1; d <= 1; ++d) {
+      const int64_t v = (int64_t(1) << b) + d;
+      if (v < 0 || v > int64_t(UINT32_MAX)) continue;
+      EXPECT_EQ(ts::tcp::window_shift_for(uint32_t(v)), least(uint64_t(v))) << v;
+    }
+  EXPECT_EQ(ts::tcp::window_shift_for(65535), 0);
+  EXPECT_EQ(ts::tcp::window_shift_for(65536), 1);
+  EXPECT_EQ(ts::tcp::window_shift_for(4u << 20), 7);
+  EXPECT_EQ(ts::tcp::window_shift_for(UINT32_MAX), 14);
+}
+
 // ------------------------------------------------------------------ ISN
 
 TEST(Isn, SipHashMatchesTheReferenceVector) {

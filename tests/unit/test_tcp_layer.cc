@@ -748,6 +748,101 @@ TEST(TcpLayerTimeWait, WithoutASlotOrATimeWaitAConnectTakesNoPort) {
   EXPECT_EQ(c->tuple().local_port, uint16_t(last + 1));
 }
 
+// A connect that comes to our own TIME-WAIT of the same 4-tuple takes over
+// its flow-table entry (docs/performance.md, "Instructions"): the new
+// connection gets that tuple's segments, and when it is gone so is the entry.
+// A connect refused after taking the port (no room for its configuration)
+// takes the entry away too, rather than leave it naming a freed slot.
+TEST(TcpLayerTimeWait, AConnectReusingOurTimeWaitTakesOverItsFlowEntry) {
+  TcpLayerConfig cfg = Layer::config(64, SynCookieMode::automatic);
+  cfg.ephemeral_first = cfg.ephemeral_last = 40000;  // one port: each connect reuses it
+  Layer l(cfg, tcp::TcpConfig{});
+  App client;
+  uint64_t now = kMs;
+  uint32_t peer_ts = 7000;
+  auto ts_opts = [&](uint32_t tsecr) {
+    wire::TcpOptions o;
+    o.has_timestamps = true;
+    o.tsval = ++peer_ts;
+    o.tsecr = tsecr;
+    return o;
+  };
+  // Connects and is answered; with `close`, closes first into TIME-WAIT.
+  auto open = [&](uint32_t irs, bool close, const tcp::TcpConfig* conf) -> tcp::Connection* {
+    tcp::Connection* c = l.tcp.connect(kPeerIp, 80, &client, now, conf);
+    if (!c) return nullptr;
+    auto s = l.ip.take();
+    EXPECT_EQ(s.size(), 1u);
+    if (s.empty()) return nullptr;
+    EXPECT_EQ(s[0].flags, flag::syn);
+    EXPECT_EQ(s[0].sport, 40000);
+    wire::TcpOptions o = syn_options(true, 7, true);
+    o.tsval = ++peer_ts;
+    o.tsecr = s[0].opts.tsval;
+    s = l.feed(40000, flag::syn | flag::ack, irs, s[0].seq + 1, now, 0, 80, o);
+    EXPECT_EQ(s.size(), 1u);  // our ACK: the lookup found the new connection
+    EXPECT_EQ(c->state(), tcp::State::established);
+    if (!close || s.empty()) return c;
+    const uint32_t iss = s[0].seq - 1;
+    c->close(now);
+    s = l.ip.take();
+    EXPECT_EQ(s.size(), 1u);
+    if (s.empty()) return c;
+    s = l.feed(40000, flag::fin | flag::ack, irs + 1, iss + 2, now, 0, 80, ts_opts(s[0].opts.tsval));
+    EXPECT_EQ(s.size(), 1u);
+    EXPECT_EQ(c->state(), tcp::State::time_wait);
+    return c;
+  };
+  ASSERT_NE(open(1000, true, nullptr), nullptr);
+  now += 3 * kMs;
+  tcp::Connection* c = open(500000, true, nullptr);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(l.ctr.tcp_time_wait_reused, 1u);
+  EXPECT_EQ(client.closed, 1);
+  EXPECT_EQ(l.tcp.connections(), 1u);
+  // Again, and this connection is aborted: its entry goes with its slot, and
+  // the tuple's next segment finds no connection (a reset, as to a port
+  // nobody uses).
+  now += 3 * kMs;
+  c = open(900000, false, nullptr);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(l.ctr.tcp_time_wait_reused, 2u);
+  c->abort();
+  l.ip.take();
+  l.tcp.poll(now);
+  EXPECT_EQ(l.tcp.connections(), 0u);
+  const uint64_t no_listener = l.ctr.tcp_no_listener;
+  auto s = l.feed(40000, flag::ack, 900001, 1, now, 0, 80);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].flags, flag::rst);
+  EXPECT_EQ(l.ctr.tcp_no_listener, no_listener + 1);
+  // Into TIME-WAIT once more; then connects with a new configuration each,
+  // until none has room: the refused one had taken the port from the
+  // TIME-WAIT, and the tuple's entry went with it.
+  ASSERT_NE(open(1300000, true, nullptr), nullptr);
+  now += 3 * kMs;
+  const uint64_t refused = l.ctr.tcp_conn_limit;
+  tcp::Connection* got = nullptr;
+  for (uint32_t i = 0; i <= stack::TcpLayer::kMaxConfigs && l.ctr.tcp_conn_limit == refused; ++i) {
+    tcp::TcpConfig conf;
+    conf.sndbuf = 300'000 + i;
+    got = l.tcp.connect(kPeerIp, 80, &client, now, &conf);
+    if (got) {  // a kept configuration: this one opens, and is let go
+      got->abort();
+      l.ip.take();
+      l.tcp.poll(now);
+      ASSERT_NE(open(1700000 + i, true, nullptr), nullptr);
+      now += 3 * kMs;
+    }
+  }
+  EXPECT_EQ(got, nullptr);
+  EXPECT_EQ(l.ctr.tcp_conn_limit, refused + 1);
+  EXPECT_EQ(l.tcp.connections(), 0u);
+  s = l.feed(40000, flag::ack, 1300001, 1, now, 0, 80);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].flags, flag::rst);
+}
+
 TEST(TcpLayerTimeWait, AnOldSynIsAnsweredWithAnAckNotANewConnection) {
   Layer l;
   const uint32_t next = into_time_wait(l, 1000, kMs);
