@@ -230,10 +230,12 @@ PortDevice::PortDevice(EthPort& port, uint16_t queue)
     : port_(port),
       queue_(port.device_queue(queue)),
       tx_batch_(port.caps().tx_batch),
-      prepare_(port.caps().tx_prepare) {}
+      prepare_(port.caps().tx_prepare),
+      stash_room_(rte_pktmbuf_data_room_size(port.pool())) {}
 
 PortDevice::~PortDevice() {
   if (tx_count_) transmit();
+  while (stash_count_) rte_pktmbuf_free(stash_[--stash_count_]);
 }
 
 void PortDevice::capture(const rte_mbuf* mb) {
@@ -322,7 +324,23 @@ bool PortDevice::alloc(stack::Packet& p, uint32_t len) {
   return alloc(p);
 }
 
-bool PortDevice::alloc(stack::Packet& p) { return alloc_from(port_.pool(), p, true); }
+bool PortDevice::alloc(stack::Packet& p) {
+  if (stash_count_) {
+    rte_mbuf* mb = stash_[--stash_count_];
+    rte_pktmbuf_reset(mb);  // as rte_pktmbuf_alloc leaves a buffer
+    ++stats_.tx_recycled;
+    as_packet(mb, p);
+    return true;
+  }
+  return alloc_from(port_.pool(), p, true);
+}
+
+void PortDevice::as_packet(rte_mbuf* mb, stack::Packet& p) {
+  p = stack::Packet{};
+  p.data = rte_pktmbuf_mtod(mb, uint8_t*);
+  p.room = uint32_t(mb->buf_len - mb->data_off);
+  p.handle = mb;
+}
 
 bool PortDevice::alloc_from(rte_mempool* pool, stack::Packet& p, bool count_failure) {
   rte_mbuf* mb = rte_pktmbuf_alloc(pool);
@@ -330,16 +348,23 @@ bool PortDevice::alloc_from(rte_mempool* pool, stack::Packet& p, bool count_fail
     if (count_failure) ++stats_.alloc_failed;
     return false;
   }
-  p = stack::Packet{};
-  p.data = rte_pktmbuf_mtod(mb, uint8_t*);
-  p.room = uint32_t(mb->buf_len - mb->data_off);
-  p.handle = mb;
+  as_packet(mb, p);
   return true;
 }
 
 void PortDevice::free(stack::Packet& p) {
-  rte_pktmbuf_free(static_cast<rte_mbuf*>(p.handle));
+  auto* mb = static_cast<rte_mbuf*>(p.handle);
   p.handle = nullptr;
+  // Kept for this core's next transmission: a plain buffer (direct, one
+  // segment, ours alone) of the regular pool's size, whichever port's pool it
+  // came from (the other end of a link gets it back, and frees it into that
+  // pool or sends with it in turn). The large pool's, for TSO, go back.
+  if (stash_count_ < kStash && RTE_MBUF_DIRECT(mb) && mb->nb_segs == 1 &&
+      rte_mbuf_refcnt_read(mb) == 1 && mb->buf_len == stash_room_) {
+    stash_[stash_count_++] = mb;
+    return;
+  }
+  rte_pktmbuf_free(mb);
 }
 
 void PortDevice::send(stack::Packet& p) {

@@ -131,6 +131,7 @@ class EthPort {
   X(tx_prepare_refused, true, false, "frame the driver's checks refused (rte_eth_tx_prepare)") \
   X(rx_multiseg, true, false, "frame in several buffers")                         \
   X(rx_copied, false, false, "shared receive buffers copied before use")          \
+  X(tx_recycled, false, false, "buffers sent from the frames this core received (no pool round trip)") \
   X(alloc_failed, true, false, "buffer pool empty")                             \
   X(pcap_frames, false, false, "frames copied to the --pcap writer")              \
   X(pcap_dropped, true, false, "frames left out of --pcap: its writer fell behind")
@@ -180,6 +181,7 @@ class alignas(64) PortDevice final : public stack::Device {
  private:
   void transmit();
   bool alloc_from(rte_mempool* pool, stack::Packet& p, bool count_failure);
+  static void as_packet(rte_mbuf* mb, stack::Packet& p);
   void capture(const rte_mbuf* mb);
 
   EthPort& port_;
@@ -188,6 +190,15 @@ class alignas(64) PortDevice final : public stack::Device {
   uint16_t tx_batch_;  // the port's caps().tx_batch
   bool prepare_;       // the port's caps().tx_prepare
   rte_mbuf* tx_[kTxBatch];
+  // Buffers this core freed (nearly all: frames it received and is done
+  // with), kept for its next transmissions, newest first: their lines are in
+  // this core's cache, where a buffer from the pool was last written by the
+  // other end long before (docs/performance.md, "Handing frames over").
+  // Beyond kStash the pool takes them back.
+  static constexpr uint16_t kStash = 32;
+  uint16_t stash_count_ = 0;
+  uint16_t stash_room_;  // buf_len of port_.pool()'s buffers: one kept is of that size
+  rte_mbuf* stash_[kStash];
   PortDeviceStats stats_;
   CaptureQueue* cap_ = nullptr;
   uint64_t now_ = 0;  // the latest time a poll gave (the capture's timestamps)

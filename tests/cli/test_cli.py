@@ -480,6 +480,27 @@ check(1 < per_burst[None] <= 8 < per_burst["32"] and per_burst["1"] == 1,
       "--tx-batch 1, %.2f with --tx-batch 32" % (per_burst[None], per_burst["1"], per_burst["32"]),
       r.stdout[-1500:] + r.stderr[-500:])
 
+# --- buffers recycled (docs/performance.md, "Handing frames over"): a core sends with the
+# buffers of the frames it received and freed, not with a fresh one from its pool; rr's
+# every frame but the first few, with nothing lost and no pool run dry; bulk too, with its
+# large TSO buffers left to their pool ---
+for mode in ("rr", "bulk"):
+    jt = os.path.join(tmp, "recycle-%s.json" % mode)
+    r = run(["demo", "--mode", mode, "--duration", "1s", "--json", jt, "--quiet"], timeout=60)
+    res = json.load(open(jt)) if os.path.exists(jt) else {}
+    ctr = res.get("counters", {})
+    sides = [ctr.get(s, {}) for s in ("gen", "serve")]
+    tx = [c.get("port_tx_packets", 0) for c in sides]
+    rec = [c.get("port_tx_recycled", 0) for c in sides]
+    ok = r.returncode == 0 and res.get("ok") and all(c.get("port_alloc_failed", 0) == 0 for c in sides)
+    if mode == "rr":
+        ok = ok and res.get("requests_lost") == 0 and res.get("responses_ok", 0) > 1000 and \
+            all(t > 1000 and t - 64 <= n <= t for t, n in zip(tx, rec))
+    else:
+        ok = ok and res.get("bytes", {}).get("tx_acked", 0) > 0 and all(0 < n <= t for t, n in zip(tx, rec))
+    check(ok, "demo --mode %s: frames sent %s, of them with received buffers %s, no pool empty" %
+          (mode, tx, rec), r.stdout[-1500:] + r.stderr[-500:])
+
 # --- the attack modes against demo's server (docs/defences.md) ---
 jt = os.path.join(tmp, "synflood.json")
 def synflood_200k():
