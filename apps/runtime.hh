@@ -172,6 +172,11 @@ class Runtime {
   ~Runtime();
 
   // The opened ports, in the order given; a ring spec opens two ports (a pair).
+  // Every PortDevice (and so every Endpoint) on them must be gone before the
+  // Runtime is: a device may keep buffers of any port's pool for its next
+  // transmissions (docs/architecture.md, "Transmit buffers are recycled"), and
+  // each port frees its pool with it. The apps declare their endpoints after
+  // the Runtime.
   std::vector<std::unique_ptr<glue::EthPort>>& ports() { return ports_; }
   const std::vector<unsigned>& lcores() const { return lcores_; }
   const glue::TscClock& clock() const { return *clock_; }

@@ -131,7 +131,7 @@ class EthPort {
   X(tx_prepare_refused, true, false, "frame the driver's checks refused (rte_eth_tx_prepare)") \
   X(rx_multiseg, true, false, "frame in several buffers")                         \
   X(rx_copied, false, false, "shared receive buffers copied before use")          \
-  X(tx_recycled, false, false, "buffers sent from the frames this core received (no pool round trip)") \
+  X(tx_recycled, false, false, "transmit buffers reused from those this core freed (no pool round trip)") \
   X(alloc_failed, true, false, "buffer pool empty")                             \
   X(pcap_frames, false, false, "frames copied to the --pcap writer")              \
   X(pcap_dropped, true, false, "frames left out of --pcap: its writer fell behind")
@@ -194,7 +194,9 @@ class alignas(64) PortDevice final : public stack::Device {
   // with), kept for its next transmissions, newest first: their lines are in
   // this core's cache, where a buffer from the pool was last written by the
   // other end long before (docs/performance.md, "Handing frames over").
-  // Beyond kStash the pool takes them back.
+  // Beyond kStash the pool takes them back. Every device must be destroyed
+  // before any EthPort: what it keeps may be of another port's pool (the
+  // in-process ring pair's other end), freed here.
   static constexpr uint16_t kStash = 32;
   uint16_t stash_count_ = 0;
   uint16_t stash_room_;  // buf_len of port_.pool()'s buffers: one kept is of that size

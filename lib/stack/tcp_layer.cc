@@ -155,7 +155,8 @@ uint32_t TcpLayer::new_slot(const tcp::FourTuple& t, const tcp::TcpConfig* cfg, 
     ++ctr_.tcp_conn_limit;
     return FlowTable::kNone;
   }
-  if (!(flow_held ? table_.assign(t, id) : table_.insert(t, id))) {
+  // (A held entry gone meanwhile, which no caller does today, is inserted anew.)
+  if (!((flow_held && table_.assign(t, id)) || table_.insert(t, id))) {
     free_.push_back(id);
     ++ctr_.tcp_conn_limit;
     return FlowTable::kNone;

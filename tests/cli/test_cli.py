@@ -481,9 +481,9 @@ check(1 < per_burst[None] <= 8 < per_burst["32"] and per_burst["1"] == 1,
       r.stdout[-1500:] + r.stderr[-500:])
 
 # --- buffers recycled (docs/performance.md, "Handing frames over"): a core sends with the
-# buffers of the frames it received and freed, not with a fresh one from its pool; rr's
-# every frame but the first few, with nothing lost and no pool run dry; bulk too, with its
-# large TSO buffers left to their pool ---
+# buffers of the frames it received and freed, not with a fresh one from its pool; in rr
+# every frame but the first few, with nothing lost and no pool run dry; in bulk the small
+# frames only (its large TSO buffers go back to their pool) ---
 for mode in ("rr", "bulk"):
     jt = os.path.join(tmp, "recycle-%s.json" % mode)
     r = run(["demo", "--mode", mode, "--duration", "1s", "--json", jt, "--quiet"], timeout=60)
@@ -498,7 +498,7 @@ for mode in ("rr", "bulk"):
             all(t > 1000 and t - 64 <= n <= t for t, n in zip(tx, rec))
     else:
         ok = ok and res.get("bytes", {}).get("tx_acked", 0) > 0 and all(0 < n <= t for t, n in zip(tx, rec))
-    check(ok, "demo --mode %s: frames sent %s, of them with received buffers %s, no pool empty" %
+    check(ok, "demo --mode %s: frames sent %s (gen, serve), with reused buffers %s, no pool empty" %
           (mode, tx, rec), r.stdout[-1500:] + r.stderr[-500:])
 
 # --- the attack modes against demo's server (docs/defences.md) ---
