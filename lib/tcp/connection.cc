@@ -46,8 +46,8 @@ const char* reason_name(CloseReason r) {
 
 uint8_t window_shift_for(uint32_t rcvbuf) {
   // The least shift that brings the buffer within 16 bits: its bit width
-  // beyond 16, at most 14 (RFC 7323 2.3). (A loop cost 42 instructions a
-  // connection.)
+  // beyond 16, at most 14 (RFC 7323 2.3). (A loop cost about 40 instructions
+  // at each end of every connection.)
   const int s = std::bit_width(rcvbuf) - 16;
   return uint8_t(std::clamp(s, 0, 14));
 }
