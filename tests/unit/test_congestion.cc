@@ -200,3 +200,116 @@ TEST(Congestion, AnRttBelowAMicrosecondStaysMeasured) {
   // The initial window per microsecond at Startup's gain: 2.77e10 bytes/s.
   EXPECT_NEAR(double(c.pacing_rate()), Bbr::kStartupPacingGain * 10'000 * 1e6, 1e4);
 }
+
+// HyStart++ (RFC 9406) driven directly: rounds end when SND.UNA passes the
+// highest sequence sent at the round's start; a round's minimum RTT over at
+// least 8 samples that exceeds the last round's by max(4 ms, last/8) (at most
+// 16 ms) enters conservative slow start; 5 rounds of it end slow start; an
+// RTT below the baseline that entered it resumes slow start.
+namespace {
+
+struct HyStartRounds {
+  HyStart h;
+  CcState s;
+  uint32_t una = 0;
+  HyStartRounds() {
+    s.smss = 1000;
+    s.cwnd = 10'000;
+  }
+  // One round: `acks` ACKs of 1000 bytes, each measuring `rtt_ms`. The
+  // sender keeps a round's worth ahead of SND.UNA, so the round's first ACK
+  // is the one that covers the highest sequence sent when the last began.
+  void round(uint64_t rtt_ms, int acks = 8) {
+    for (int i = 0; i < acks; ++i) {
+      una += 1000;
+      h.on_ack(s, rtt_ms * 1'000'000, una, una + uint32_t(acks) * 1000);
+    }
+  }
+};
+
+}  // namespace
+
+TEST(HyStart, ASteadyRoundTripStaysInSlowStart) {
+  HyStartRounds r;
+  for (int i = 0; i < 20; ++i) r.round(10);
+  EXPECT_FALSE(r.s.css);
+  EXPECT_EQ(r.s.ssthresh, UINT32_MAX);
+  EXPECT_TRUE(r.h.searching());
+}
+
+TEST(HyStart, ARisingRoundTripEntersConservativeSlowStartThenLeavesSlowStart) {
+  HyStartRounds r;
+  r.round(10);
+  r.round(10);
+  r.round(13);  // 3 ms more: below the 4 ms floor of the threshold
+  EXPECT_FALSE(r.s.css);
+  r.round(17, 7);  // 4 ms over 13, but only 7 samples in the round
+  EXPECT_FALSE(r.s.css);
+  r.round(17);  // against 17: no rise
+  r.round(21);  // 4 ms over 17, 8 samples: conservative slow start
+  EXPECT_TRUE(r.s.css);
+  EXPECT_EQ(r.s.ssthresh, UINT32_MAX);
+  for (int i = 0; i < 4; ++i) r.round(21);
+  EXPECT_TRUE(r.s.css);
+  r.s.cwnd = 25'000;
+  r.round(21);  // the fifth round of it begins: congestion avoidance at the present window
+  EXPECT_FALSE(r.s.css);
+  EXPECT_EQ(r.s.ssthresh, 25'000u);
+  EXPECT_FALSE(r.h.searching());
+}
+
+TEST(HyStart, ARoundTripBackBelowTheBaselineResumesSlowStart) {
+  HyStartRounds r;
+  r.round(10);
+  r.round(20);  // 10 ms over 10: conservative slow start, baseline 20 ms
+  ASSERT_TRUE(r.s.css);
+  r.round(25);
+  EXPECT_TRUE(r.s.css);
+  r.round(19);  // below the baseline: the rise was a fluke
+  EXPECT_FALSE(r.s.css);
+  EXPECT_TRUE(r.h.searching());
+}
+
+TEST(HyStart, APauseLeavesNoEarlierRoundToCompareWith) {
+  HyStartRounds r;
+  r.round(10);
+  r.round(10);
+  r.h.pause();
+  r.round(30);  // would be 20 ms over the round before the pause
+  EXPECT_FALSE(r.s.css);
+  r.round(30);
+  EXPECT_FALSE(r.s.css);
+  r.round(40);  // against 30, measured after the pause
+  EXPECT_TRUE(r.s.css);
+}
+
+// Through Congestion: ACKs that find the window not limiting the sender (an
+// application that sends less than the window) neither grow the window nor
+// feed HyStart++. A delay that rose meanwhile (another flow's queue) does not
+// end the slow start of a window this connection never filled, and the first
+// round after the window limits again is not compared with one before.
+TEST(Congestion, HyStartIgnoresAcksThatTheWindowDidNotLimit) {
+  Congestion c(CcAlgo::newreno, true);
+  c.start(1000, 10'000, UINT32_MAX);
+  uint32_t una = 0;
+  auto round = [&](uint64_t rtt_ms, bool limited) {  // as HyStartRounds::round
+    for (int i = 0; i < 8; ++i) {
+      una += 1000;
+      c.on_ack(1000, rtt_ms * 1'000'000, una, una + 8000, limited, true, 0);
+    }
+  };
+  round(10, true);
+  round(10, true);
+  const uint32_t grown = c.cwnd();
+  EXPECT_EQ(grown, 26'000u);  // slow start: 1000 bytes an ACK
+  for (int i = 0; i < 10; ++i) round(30, false);
+  EXPECT_EQ(c.cwnd(), grown);  // not limited: no growth
+  EXPECT_TRUE(c.in_slow_start());
+  round(30, true);  // no earlier round: full growth
+  EXPECT_EQ(c.cwnd(), grown + 8000);
+  round(30, true);
+  EXPECT_EQ(c.cwnd(), grown + 16'000);
+  round(40, true);  // 10 ms over the round before: conservative slow start from its 8th sample
+  EXPECT_EQ(c.cwnd(), grown + 16'000 + 7 * 1000 + 250);
+  EXPECT_TRUE(c.in_slow_start());
+}

@@ -37,17 +37,24 @@ class Congestion {
   void start(uint32_t smss, uint32_t cwnd, uint32_t ssthresh);
   // `acked` bytes of new data were acknowledged outside loss recovery, with
   // `rtt_ns` measured by this ACK (0: none); `ack` is the new SND.UNA and
-  // `snd_max` the highest sequence sent. HyStart++ looks at the round in
-  // slow start (unless `probe_slow_start` is false, as during go-back-N); the
-  // algorithm grows the window when the window limited the sender.
+  // `snd_max` the highest sequence sent. When the window limited the sender,
+  // HyStart++ looks at the round in slow start (unless `probe_slow_start` is
+  // false, as during go-back-N) and the algorithm grows the window.
   void on_ack(uint32_t acked, uint64_t rtt_ns, uint32_t ack, uint32_t snd_max,
               bool cwnd_limited, bool probe_slow_start, uint64_t now) {
-    if (hystart_.searching() && probe_slow_start && in_slow_start() && !alg().own_slow_start())
-      hystart_.on_ack(s_, rtt_ns, ack, snd_max);
     // The window grows only while it limits sending (RFC 7661; RFC 9438 5.8):
     // an application that sends little must not build up a huge cwnd to burst
-    // with later.
-    if (acked && cwnd_limited) alg().on_ack(s_, acked, now);
+    // with later. Nor does HyStart++ judge slow start while it is not growing
+    // the window: a rise in delay then is a queue someone else built, and
+    // leaving slow start for it would cap a window this connection never used.
+    // Its rounds start afresh when the window limits again (docs/tcp.md).
+    if (!cwnd_limited) {
+      hystart_.pause();
+      return;
+    }
+    if (hystart_.searching() && probe_slow_start && in_slow_start() && !alg().own_slow_start())
+      hystart_.on_ack(s_, rtt_ns, ack, snd_max);
+    if (acked) alg().on_ack(s_, acked, now);
   }
   // A congestion signal with `flight` bytes outstanding; ends HyStart++'s
   // search for good (RFC 9406 4.3).
