@@ -565,7 +565,13 @@ class Connection {
     rcvbuf_.drop_storage();
   }
   void on_keepalive(uint64_t now);
-  void update_persist(uint64_t now);
+  // Arms or disarms the persist timer and ends a hold (held_back_for()).
+  // Nothing to do with data in flight (an ACK will come) and no cold state (no
+  // timer to disarm, no hold to end): the common case, decided here inline.
+  void update_persist(uint64_t now) {
+    if (cold_ || snd_.max == snd_.una) update_persist_slow(now);
+  }
+  void update_persist_slow(uint64_t now);
 
   // Sequence <-> stream offset of sent data (valid near snd.una).
   uint64_t pos_of(uint32_t seq) const { return snd_.una_pos + int64_t(int32_t(seq - snd_.una)); }

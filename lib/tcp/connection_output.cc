@@ -583,7 +583,7 @@ void Connection::on_rto(uint64_t now) {
   timers_.rto = now + rto();  // RFC 6298 5.6
 }
 
-void Connection::update_persist(uint64_t now) {
+void Connection::update_persist_slow(uint64_t now) {
   const bool waiting = unsent();
   // Data waits, nothing is in flight (so no ACK will come to open the window):
   // the persist timer probes a zero window, or forces out a segment that
