@@ -684,6 +684,16 @@ class Connection {
     uint32_t seq = 0;
     bool on = false;
     bool need_ts_sample = false;  // the timed segment was retransmitted
+    // Times the segment starting at `s`, sent at `now`.
+    void time(uint32_t s, uint64_t now) {
+      on = true;
+      seq = s;
+      start = now;
+    }
+    // The same, unless a segment is being timed already.
+    void time_if_idle(uint32_t s, uint64_t now) {
+      if (!on) time(s, now);
+    }
   };
   [[no_unique_address]] RttTiming timing_;
   uint16_t our_mss_;

@@ -203,11 +203,7 @@ bool Connection::send_whole(uint64_t now) {
   if (s.window == 0) ++ctr().tcp_zero_window_sent;
   last_tx_ = now;
   acked_all_received();
-  if (!timing_.on) {
-    timing_.on = true;
-    timing_.seq = s.seq;
-    timing_.start = now;
-  }
+  timing_.time_if_idle(s.seq, now);
   if (!timers_.rto) timers_.rto = now + rto();
   advance_send(s.seq, len, with_fin);
   if (len < smss_) snd_.sml = snd_.nxt;
@@ -286,10 +282,8 @@ bool Connection::emit_range(uint64_t pos, uint32_t len, bool with_fin, bool retr
       timing_.on = false;
       timing_.need_ts_sample = true;
     }
-  } else if (!timing_.on && span) {
-    timing_.on = true;
-    timing_.seq = s.seq;
-    timing_.start = now;
+  } else if (span) {
+    timing_.time_if_idle(s.seq, now);
   }
   if (!timers_.rto) timers_.rto = now + rto();
   return true;
@@ -340,9 +334,7 @@ void Connection::send_syn(uint64_t now) {
     retries_.syn_retransmitted = true;
     timing_.on = false;  // Karn
   } else {
-    timing_.on = true;
-    timing_.seq = snd_.iss;
-    timing_.start = now;
+    timing_.time(snd_.iss, now);
   }
   ++retries_.syn_sends;
   snd_.nxt = snd_.iss + 1 + len + (with_fin ? 1 : 0);
