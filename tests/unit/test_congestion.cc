@@ -219,8 +219,11 @@ struct HyStartRounds {
   // One round: `acks` ACKs of 1000 bytes, each measuring `rtt_ms`. The
   // sender keeps a round's worth ahead of SND.UNA, so the round's first ACK
   // is the one that covers the highest sequence sent when the last began.
-  void round(uint64_t rtt_ms, int acks = 8) {
+  // With `pause_after`, the window stops limiting the sender after that many
+  // ACKs of the round (HyStart::pause), and limits again from the next.
+  void round(uint64_t rtt_ms, int acks = 8, int pause_after = -1) {
     for (int i = 0; i < acks; ++i) {
+      if (i == pause_after) h.pause();
       una += 1000;
       h.on_ack(s, rtt_ms * 1'000'000, una, una + uint32_t(acks) * 1000);
     }
@@ -281,6 +284,24 @@ TEST(HyStart, APauseLeavesNoEarlierRoundToCompareWith) {
   EXPECT_FALSE(r.s.css);
   r.round(40);  // against 30, measured after the pause
   EXPECT_TRUE(r.s.css);
+}
+
+// A pause in conservative slow start is not a round of it: its five rounds
+// are counted where SND.UNA passes each round's end, pauses or not.
+TEST(HyStart, PausesInConservativeSlowStartAreNotRounds) {
+  HyStartRounds r;
+  r.round(10);
+  r.round(20);  // conservative slow start from here, baseline 20 ms
+  ASSERT_TRUE(r.s.css);
+  for (int i = 0; i < 3; ++i) r.round(25, 8, 4);  // its rounds 1 to 3, a pause in each
+  EXPECT_TRUE(r.s.css);
+  EXPECT_EQ(r.s.ssthresh, UINT32_MAX);
+  r.round(25);  // round 4
+  EXPECT_TRUE(r.s.css);
+  r.s.cwnd = 30'000;
+  r.round(25);  // round 5 begins: congestion avoidance
+  EXPECT_FALSE(r.s.css);
+  EXPECT_EQ(r.s.ssthresh, 30'000u);
 }
 
 // Through Congestion: ACKs that find the window not limiting the sender (an

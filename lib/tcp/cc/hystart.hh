@@ -67,14 +67,16 @@ class HyStart {
       s.css = false;  // the RTT fell back: the exit was spurious, slow start again
     }
   }
-  // An ACK that found the window not limiting the sender: no round is being
-  // judged, and the next ACK that finds it limiting starts one with no earlier
-  // round to compare with (a round trip measured before the pause says
-  // nothing about the queue slow start builds after it). Two stores, so that
-  // an application-limited connection pays little on every ACK.
+  // An ACK that found the window not limiting the sender: the round trips
+  // measured so far are forgotten (one measured before the pause says nothing
+  // about the queue slow start builds after it), so no round is compared with
+  // one before the last pause. Rounds still end where they would, so a pause
+  // neither counts as a round of conservative slow start nor stops its count.
+  // Three stores, so that an application-limited connection pays little on
+  // every ACK.
   void pause() {
-    started_ = false;
-    current_round_min_ = kNone;
+    last_round_min_ = current_round_min_ = kNone;
+    samples_ = 0;
   }
   // Loss or timeout ends the search for good (RFC 9406 4.3).
   void stop(CcState& s) {
