@@ -47,7 +47,7 @@ class Congestion {
     // with later. Nor does HyStart++ judge slow start while it is not growing
     // the window: a rise in delay then is a queue someone else built, and
     // leaving slow start for it would cap a window this connection never used.
-    // Its rounds start afresh when the window limits again (docs/tcp.md).
+    // What it measured before is forgotten (HyStart::pause; docs/tcp.md).
     if (!cwnd_limited) {
       hystart_.pause();
       return;
