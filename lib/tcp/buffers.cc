@@ -162,7 +162,7 @@ void SendBuffer::drop_pieces() {
   pieces_ = nullptr;
 }
 
-size_t SendBuffer::write(std::span<const uint8_t> data) {
+size_t SendBuffer::write_slow(std::span<const uint8_t> data) {
   size_t n = std::min(data.size(), free_space());
   if (n == 0) return 0;
   const uint64_t lo = ring_lo();
@@ -174,10 +174,7 @@ size_t SendBuffer::write(std::span<const uint8_t> data) {
     n = buf_ ? std::min(n, store_ - held) : 0;
     if (n == 0) return 0;
   }
-  const size_t pos = size_t(ring_end_ % store_);
-  const size_t first = std::min(n, store_ - pos);
-  std::memcpy(buf_ + pos, data.data(), first);
-  if (first < n) std::memcpy(buf_, data.data() + first, n - first);  // wrapped
+  copy_into_ring(data.data(), n);
   if (!pieces_)
     ;  // the implied ring piece grows
   else if (pieces_->count && !piece(pieces_->count - 1).ref)
@@ -208,11 +205,7 @@ size_t SendBuffer::write_ref(std::span<const uint8_t> data) {
   return n;
 }
 
-void SendBuffer::release(uint64_t off) {
-  if (off > end_) off = end_;
-  if (off <= begin_) return;
-  begin_ = off;
-  if (!pieces_) return;
+void SendBuffer::release_pieces(uint64_t off) {
   while (pieces_->count) {
     Piece& p = piece(0);
     if (p.begin + p.len <= off) {
@@ -237,20 +230,7 @@ void SendBuffer::release(uint64_t off) {
   if (!refs) drop_pieces();
 }
 
-[[gnu::always_inline]] inline void SendBuffer::add_ring_part(Payload& out, uint64_t ring_off,
-                                                           size_t len) const {
-  const size_t pos = size_t(ring_off % store_);
-  const size_t first = std::min(len, store_ - pos);
-  out.part[out.n++] = {buf_ + pos, first};
-  if (len > first) out.part[out.n++] = {buf_, len - first};
-}
-
-Payload SendBuffer::view(uint64_t off, size_t len) const {
-  Payload out;
-  if (!pieces_) {
-    if (len) add_ring_part(out, ring_end_ - (end_ - off), len);
-    return out;
-  }
+void SendBuffer::view_pieces(Payload& out, uint64_t off, size_t len) const {
   size_t i = 0;
   const size_t count = pieces_->count;
   while (i < count && piece(i).begin + piece(i).len <= off) ++i;
@@ -267,7 +247,6 @@ Payload SendBuffer::view(uint64_t off, size_t len) const {
     off += take;
     len -= take;
   }
-  return out;
 }
 
 bool RecvBuffer::copy_in(uint64_t off, std::span<const uint8_t> data) {
@@ -386,26 +365,6 @@ size_t RecvBuffer::insert(uint64_t off, std::span<const uint8_t> data, bool& dro
   }
   if (k) ranges.erase(ranges.begin(), ranges.begin() + long(k));
   return size_t(next_ - before);
-}
-
-Bytes2 RecvBuffer::readable() const {
-  const size_t len = readable_size();
-  if (len == 0) return {};
-  if (lent_) {
-    // The second part empty but, as the ring's, not null: callers copy from
-    // both parts (memcpy from a null pointer is undefined even for 0 bytes).
-    const uint8_t* p = lent_data();
-    return {{p, len}, {p + len, size_t(0)}};
-  }
-  const size_t pos = size_t(read_ % store_);
-  const size_t first = std::min(len, store_ - pos);
-  return {{buf_ + pos, first}, {buf_, len - first}};
-}
-
-void RecvBuffer::consume(size_t n) {
-  const uint64_t m = std::min<uint64_t>(n, next_ - read_);
-  if (lent_ && m) set_lent_data(lent_data() + m);
-  read_ += m;
 }
 
 size_t RecvBuffer::ranges_by_recency(Range* out, size_t max) const {

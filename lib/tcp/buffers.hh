@@ -111,16 +111,38 @@ class SendBuffer {
   SendBuffer(const SendBuffer&) = delete;
   SendBuffer& operator=(const SendBuffer&) = delete;
 
-  // Appends as much of data as fits (copied); returns how much.
-  size_t write(std::span<const uint8_t> data);
+  // Appends as much of data as fits (copied); returns how much. (Inline
+  // where no reference is held and the ring has room: every small write of a
+  // request-response exchange; the rest, write_slow().)
+  size_t write(std::span<const uint8_t> data) {
+    const size_t n = data.size();
+    if (pieces_ || !buf_ || n == 0 || n > cap_ - size() || size() + n > store_)
+      return write_slow(data);
+    copy_into_ring(data.data(), n);
+    ring_end_ += n;
+    end_ += n;
+    return n;
+  }
   // Appends as much of data as fits by reference; the memory must stay
   // unchanged until acknowledged. Less than kMinRef is copied (write());
   // when less than kMinRef of a larger body fits, nothing is taken yet.
   size_t write_ref(std::span<const uint8_t> data);
   // Drops everything below stream offset `off` (acknowledged).
-  void release(uint64_t off);
+  void release(uint64_t off) {
+    if (off > end_) off = end_;
+    if (off <= begin_) return;
+    begin_ = off;
+    if (pieces_) release_pieces(off);
+  }
   // Bytes [off, off + len) (which must be stored).
-  Payload view(uint64_t off, size_t len) const;
+  Payload view(uint64_t off, size_t len) const {
+    Payload out;  // one object, built where the caller wants it (no copy)
+    if (pieces_)
+      view_pieces(out, off, len);
+    else if (len)
+      add_ring_part(out, ring_end_ - (end_ - off), len);
+    return out;
+  }
 
   uint64_t begin() const { return begin_; }  // offset of the oldest byte kept
   uint64_t end() const { return end_; }      // offset after the newest byte
@@ -172,7 +194,22 @@ class SendBuffer {
     pieces_->p[(pieces_->head + pieces_->count) % kMaxPieces] = p;
     ++pieces_->count;
   }
-  void add_ring_part(Payload& out, uint64_t ring_off, size_t len) const;
+  void add_ring_part(Payload& out, uint64_t ring_off, size_t len) const {
+    const size_t pos = size_t(ring_off % store_);
+    const size_t first = std::min(len, store_ - pos);
+    out.part[out.n++] = {buf_ + pos, first};
+    if (len > first) out.part[out.n++] = {buf_, len - first};
+  }
+  // `n` bytes at the ring's end (the storage holds them).
+  void copy_into_ring(const uint8_t* data, size_t n) {
+    const size_t pos = size_t(ring_end_ % store_);
+    const size_t first = std::min(n, store_ - pos);
+    std::memcpy(buf_ + pos, data, first);
+    if (first < n) std::memcpy(buf_, data + first, n - first);  // wrapped
+  }
+  size_t write_slow(std::span<const uint8_t> data);
+  void release_pieces(uint64_t off);
+  void view_pieces(Payload& out, uint64_t off, size_t len) const;
 
   BufferPool* pool_;
   uint8_t* buf_ = nullptr;
@@ -223,9 +260,26 @@ class RecvBuffer {
   // Returns the bytes copied.
   size_t settle() { return lent_ ? settle_lent() : 0; }
 
-  // The readable in-order bytes, and consuming them.
-  Bytes2 readable() const;
-  void consume(size_t n);
+  // The readable in-order bytes, and consuming them. (Inline: once or twice
+  // an exchange each.)
+  Bytes2 readable() const {
+    const size_t len = readable_size();
+    if (len == 0) return {};
+    if (lent_) {
+      // The second part empty but, as the ring's, not null: callers copy from
+      // both parts (memcpy from a null pointer is undefined even for 0 bytes).
+      const uint8_t* p = lent_data();
+      return {{p, len}, {p + len, size_t(0)}};
+    }
+    const size_t pos = size_t(read_ % store_);
+    const size_t first = std::min(len, store_ - pos);
+    return {{buf_ + pos, first}, {buf_, len - first}};
+  }
+  void consume(size_t n) {
+    const uint64_t m = std::min<uint64_t>(n, next_ - read_);
+    if (lent_ && m) set_lent_data(lent_data() + m);
+    read_ += m;
+  }
 
   uint64_t read_offset() const { return read_; }
   uint64_t next() const { return next_; }         // first byte not yet received in order

@@ -544,8 +544,13 @@ class Connection {
   void start_window(uint32_t cwnd, uint32_t ssthresh);
   // An ACK of new data or new SACK information: the algorithm's AckSample.
   void sample_ack(uint32_t acked, uint64_t rtt_ns, bool cwnd_limited, uint64_t now);
-  // Bytes per second data is paced at; 0: not paced.
-  uint64_t pacing_rate() const;
+  // Bytes per second data is paced at; 0: not paced. (Inline where neither
+  // the algorithm nor the configuration paces: the common case.)
+  uint64_t pacing_rate() const {
+    if (!cfg_.pacing && !cc_.sets_pacing_rate()) return 0;
+    return pacing_rate_set();
+  }
+  uint64_t pacing_rate_set() const;
   // Pacing holds data back now (and arms the pacing timer).
   bool pace_wait(uint64_t now);
   void pace_sent(uint32_t len, uint64_t now);

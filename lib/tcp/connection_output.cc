@@ -69,7 +69,7 @@ uint32_t Connection::initial_window() const {
   return std::max(cfg_.initial_window, 1u) * smss_;
 }
 
-uint64_t Connection::pacing_rate() const {
+uint64_t Connection::pacing_rate_set() const {
   if (const uint64_t r = cc_.pacing_rate()) return r;
   if (!cfg_.pacing || !rtt_.has_sample()) return 0;
   // Linux's default ratios: twice cwnd per SRTT in slow start (so the window

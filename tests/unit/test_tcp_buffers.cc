@@ -55,6 +55,32 @@ TEST(SendBuffer, WrapsAroundItsEndAndReleasesAcknowledgedBytes) {
   EXPECT_EQ(b.end(), 1500u);
 }
 
+// Small copies (the inline path of write(), view() and release()) that land
+// across the ring's end at every offset, with releases between them: each
+// write takes what fits, and every byte held reads back as written.
+TEST(SendBuffer, SmallWritesAcrossTheRingsEndReadBackAsWritten) {
+  SendBuffer b(1000);
+  util::Rng rng(5);
+  size_t wrapped = 0;
+  for (int i = 0; i < 5000; ++i) {
+    const size_t k = 1 + rng.below(300);
+    const size_t room = b.free_space();
+    const uint64_t end = b.end();
+    ASSERT_EQ(b.write(stream(end, k)), std::min(k, room)) << "write " << i;
+    ASSERT_EQ(b.end(), end + std::min(k, room));
+    if (b.size()) {
+      const Payload all = b.view(b.begin(), b.size());
+      if (all.n == 2) ++wrapped;
+      ASSERT_EQ(flat(all), stream(b.begin(), b.size())) << "write " << i;
+    }
+    b.release(b.begin() + rng.below(b.size() + 1));
+  }
+  b.release(b.end() + 100);  // past the end: everything, no more
+  EXPECT_EQ(b.size(), 0u);
+  EXPECT_EQ(b.begin(), b.end());
+  EXPECT_GT(wrapped, 100u);  // the held bytes straddled the end often
+}
+
 // Copied and referenced pieces interleaved at random, released at random
 // points, every view checked against the stream: the referenced bytes are
 // read in place (never copied into the ring) and a payload has at most four

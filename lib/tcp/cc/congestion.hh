@@ -73,6 +73,7 @@ class Congestion {
   // (A flag read per segment instead of a virtual call for the algorithms
   // that set none.)
   uint64_t pacing_rate() const { return paces_ ? algorithm().pacing_rate() : 0; }
+  bool sets_pacing_rate() const { return paces_; }
   // Sending resumes after idle, or the window is capped from outside
   // (ensemble sharing): the algorithm restarts its growth from `window`.
   void on_idle(uint32_t window, uint64_t now) { alg().on_idle(s_, window, now); }
