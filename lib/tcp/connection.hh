@@ -795,4 +795,57 @@ class Connection {
   } acks_;
 };
 
+// The application's calls of every exchange, inline (a call's register saves
+// cost about as much as their checks; docs/performance.md, "Instructions").
+[[gnu::always_inline]] inline size_t Connection::queue(std::span<const uint8_t> data, bool by_ref,
+                                                       uint64_t now) {
+  // (A write refused here stays refused: no ACK makes it wanted.)
+  if (!accepts_writes(state_) || snd_.fin_queued) return 0;
+  const uint64_t copied = sndbuf_.bytes_copied();
+  const size_t n = by_ref ? sndbuf_.write_ref(data) : sndbuf_.write(data);
+  if (n < data.size()) write_wanted_ = true;
+  const uint64_t c = sndbuf_.bytes_copied() - copied;
+  ctr().tcp_send_bytes_copied += c;
+  ctr().tcp_send_bytes_referenced += n - c;
+  output_soon(now);
+  return n;
+}
+
+inline size_t Connection::send(std::span<const uint8_t> data, uint64_t now) {
+  return queue(data, false, now);
+}
+
+inline void Connection::consume(size_t n, uint64_t now) {
+  const size_t before = rcvbuf_.window();
+  rcvbuf_.consume(n);
+  // All read: the ring goes back to the pool soon, until data arrives.
+  if (rcvbuf_.readable_size() == 0 && rcvbuf_.storage()) ring_emptied(rcvbuf_, rcv_.fin_received, now);
+  // Tell the peer at once when the window has opened enough to matter
+  // (receiver-side silly window avoidance decides in window_field()) and the
+  // peer may be held back: less than four segments' room left to it.
+  // Otherwise the wider window rides on the next ACK, and an exchange that
+  // reads its answer and closes sends one segment, not an update and a FIN.
+  // (The advertised room first: it is plenty nearly always, and decides.)
+  const uint32_t adv = advertised();
+  if (adv < 4u * our_mss_ && synchronized(state_) && !rcv_.fin_received) {
+    const uint32_t step = std::min<uint32_t>(uint32_t(rcvbuf_.capacity() / 2), our_mss_);
+    const size_t wnd = rcvbuf_.window();
+    if (wnd >= adv + step && wnd > before) acks_.now = true;
+  }
+  output_soon(now);
+}
+
+inline void Connection::output_soon(uint64_t now) {
+  if (notifying_) {
+    // Inside an event handler: one output round when the handlers are done,
+    // so that what they did together (read, answer, close) leaves in as few
+    // segments as possible: the ACK with the answer, the FIN with the last
+    // data (docs/fastopen.md, "Fewer segments").
+    output_owed_ = true;
+    return;
+  }
+  output(now);
+  notify(now);
+}
+
 }  // namespace ts::tcp
