@@ -10,6 +10,7 @@
 #include "wire/ethernet.hh"
 #include "wire/icmp.hh"
 #include "wire/ipv4.hh"
+#include "wire/ipv4_tcp.hh"
 #include "wire/tcp.hh"
 #include "wire/udp.hh"
 
@@ -182,58 +183,82 @@ bool Stack::bad_source(Ipv4Addr src) const {
   return !cfg_.addr.names_host(src) || is_local(src);
 }
 
-void Stack::ipv4_input(Packet& p, size_t l2, bool link_broadcast, uint64_t now) {
-  wire::Ipv4View ip({p.data + l2, p.len - l2});
-  wire::Ipv4Repr& r = rx_ip_;  // every field parsed: no zeroing first
-  const auto check = (p.flags & pktflag::rx_ip_csum_good) ? wire::CsumCheck::trust
-                                                           : wire::CsumCheck::verify;
-  if (Error e = wire::Ipv4Repr::parse(ip, r, check); e != Error::ok) return drop(p, e);
-  if (p.flags & pktflag::rx_ip_csum_bad) return drop(p, Error::ipv4_bad_checksum);
-  if (!is_local(r.dst)) return drop(p, ctr_.ipv4_not_for_us);
+TS_HOT_INLINE bool Stack::accept_ipv4(Packet& p, const wire::Ipv4Repr& r, bool link_broadcast) {
+  if (!is_local(r.dst)) return drop(p, ctr_.ipv4_not_for_us), false;
   if (r.src != good_source_ || good_source_.v == 0) {  // 0.0.0.0: none kept yet
-    if (bad_source(r.src)) return drop(p, ctr_.ipv4_bad_source);
+    if (bad_source(r.src)) return drop(p, ctr_.ipv4_bad_source), false;
     good_source_ = r.src;
   }
   // RFC 1122 3.3.6: a unicast destination in a link-layer broadcast is discarded.
-  if (link_broadcast) return drop(p, ctr_.ipv4_link_broadcast);
+  if (link_broadcast) return drop(p, ctr_.ipv4_link_broadcast), false;
+  return true;
+}
+
+void Stack::ipv4_input(Packet& p, size_t l2, bool link_broadcast, uint64_t now) {
+  const std::span<const uint8_t> l3{p.data + l2, p.len - l2};
+  const auto check = (p.flags & pktflag::rx_ip_csum_good) ? wire::CsumCheck::trust
+                                                           : wire::CsumCheck::verify;
+  const auto l4_check = (p.flags & pktflag::rx_l4_csum_good) ? wire::CsumCheck::trust
+                                                              : wire::CsumCheck::verify;
+  // Nearly every packet: a TCP segment in its common form, parsed in one pass
+  // (wire/ipv4_tcp.hh). Everything else, and whatever fails a check there,
+  // goes the general way, which names the error it drops for and takes
+  // every other protocol.
+  if (!(p.flags & (pktflag::rx_ip_csum_bad | pktflag::rx_l4_csum_bad)) &&
+      wire::parse_ipv4_tcp_common(l3, check, l4_check, rx_ip_, rx_tcp_)) [[likely]] {
+    if (!accept_ipv4(p, rx_ip_, link_broadcast)) return;
+  } else if (!ipv4_input_general(p, l2, link_broadcast, check, l4_check, now)) {
+    return;
+  }
+  // One call of the TCP layer, so that it stays inlined here.
+  wire::TcpRepr& t = rx_tcp_;
+  // The peer's TSO frame, passed on whole by an in-process device.
+  if ((p.flags & pktflag::rx_tcp_merged) && p.seg_size && t.payload.size() > p.seg_size)
+    t.seg_size = p.seg_size;
+  // The connection copies what it keeps; the buffer goes back afterwards.
+  tcp_->input(rx_ip_, t, now);
+  dev_.free(p);
+}
+
+bool Stack::ipv4_input_general(Packet& p, size_t l2, bool link_broadcast, wire::CsumCheck check,
+                               wire::CsumCheck l4_check, uint64_t now) {
+  wire::Ipv4View ip({p.data + l2, p.len - l2});
+  wire::Ipv4Repr& r = rx_ip_;  // every field parsed: no zeroing first
+  if (Error e = wire::Ipv4Repr::parse(ip, r, check); e != Error::ok) return drop(p, e), false;
+  if (p.flags & pktflag::rx_ip_csum_bad) return drop(p, Error::ipv4_bad_checksum), false;
+  if (!accept_ipv4(p, r, link_broadcast)) return false;
   const auto l4 = ip.payload();
-  const bool l4_trusted = (p.flags & pktflag::rx_l4_csum_good) != 0;
-  const auto l4_check = l4_trusted ? wire::CsumCheck::trust : wire::CsumCheck::verify;
   switch (r.protocol) {
     case wire::ipproto::icmp:
-      return icmp_input(p, l2, ip.header_len(), l4, r.src, now);
+      icmp_input(p, l2, ip.header_len(), l4, r.src, now);
+      return false;
     case wire::ipproto::tcp: {
-      wire::TcpRepr& t = rx_tcp_;
-      if (p.flags & pktflag::rx_l4_csum_bad) return drop(p, Error::tcp_bad_checksum);
-      if (Error e = wire::TcpRepr::parse(wire::TcpView(l4), r.src, r.dst, t, l4_check);
+      if (p.flags & pktflag::rx_l4_csum_bad) return drop(p, Error::tcp_bad_checksum), false;
+      if (Error e = wire::TcpRepr::parse(wire::TcpView(l4), r.src, r.dst, rx_tcp_, l4_check);
           e != Error::ok)
-        return drop(p, e);
-      // The peer's TSO frame, passed on whole by an in-process device.
-      if ((p.flags & pktflag::rx_tcp_merged) && p.seg_size && t.payload.size() > p.seg_size)
-        t.seg_size = p.seg_size;
-      // The connection copies what it keeps; the buffer goes back afterwards.
-      tcp_->input(r, t, now);
-      dev_.free(p);
-      return;
+        return drop(p, e), false;
+      return true;  // the caller hands it to the TCP layer
     }
     case wire::ipproto::udp: {
       wire::UdpRepr u;
-      if (p.flags & pktflag::rx_l4_csum_bad) return drop(p, Error::udp_bad_checksum);
+      if (p.flags & pktflag::rx_l4_csum_bad) return drop(p, Error::udp_bad_checksum), false;
       if (Error e = wire::UdpRepr::parse(wire::UdpView(l4), r.src, r.dst, u, l4_check);
           e != Error::ok)
-        return drop(p, e);
+        return drop(p, e), false;
       for (const auto& [port, rx] : udp_ports_)
         if (port == u.dst_port) {
           ++ctr_.udp_datagrams_in;
           rx->on_datagram({r.src, r.dst, u.src_port, u.dst_port, u.payload}, now);
           dev_.free(p);
-          return;
+          return false;
         }
       send_port_unreachable({p.data + l2, size_t(ip.header_len()) + l4.size()}, r.dst, r.src, now);
-      return drop(p, ctr_.udp_no_listener);
+      drop(p, ctr_.udp_no_listener);
+      return false;
     }
     default:
-      return drop(p, ctr_.ipv4_unknown_protocol);
+      drop(p, ctr_.ipv4_unknown_protocol);
+      return false;
   }
 }
 

@@ -152,6 +152,14 @@ class alignas(util::kCacheLine) Stack final : public IpOutput {
   void prefetch_flow(const Packet& p) const;
   void arp_input(Packet& p, size_t l2, uint64_t now);
   void ipv4_input(Packet& p, size_t l2, bool link_broadcast, uint64_t now);
+  // The destination ours, the source acceptable, not a link broadcast; or
+  // the packet dropped (counted) and false.
+  bool accept_ipv4(Packet& p, const wire::Ipv4Repr& r, bool link_broadcast);
+  // Any other IPv4 packet (ICMP, UDP, TCP in a less common form, anything
+  // malformed): true when it is a TCP segment now parsed into rx_ip_ and
+  // rx_tcp_ for the caller; otherwise the packet was handled or dropped.
+  bool ipv4_input_general(Packet& p, size_t l2, bool link_broadcast, wire::CsumCheck check,
+                          wire::CsumCheck l4_check, uint64_t now);
   bool bad_source(wire::Ipv4Addr src) const;
   void icmp_input(Packet& p, size_t l2, size_t ihl, std::span<const uint8_t> msg,
                   wire::Ipv4Addr src, uint64_t now);

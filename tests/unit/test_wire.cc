@@ -9,6 +9,7 @@
 #include "wire/ethernet.hh"
 #include "wire/icmp.hh"
 #include "wire/ipv4.hh"
+#include "wire/ipv4_tcp.hh"
 #include "wire/tcp.hh"
 #include "wire/udp.hh"
 
@@ -523,4 +524,115 @@ TEST(TcpOptions, TheSynShortcutAgreesWithTheGeneralParse) {
       EXPECT_NE(TcpOptions::parse(bad, c), Error::ok) << "byte " << at;
     }
   }
+}
+
+namespace {
+
+// An IPv4 packet carrying a TCP segment, both checksums right.
+std::vector<uint8_t> ipv4_tcp_packet(const TcpRepr& t, size_t payload, size_t padding) {
+  Ipv4Repr ip;
+  ip.src = kPeer;
+  ip.dst = kUs;
+  ip.protocol = ipproto::tcp;
+  ip.ttl = 61;
+  ip.tos = 0x10;
+  ip.ident = 0xbeef;
+  ip.payload_len = uint16_t(t.header_len() + payload);
+  std::vector<uint8_t> b(kIpv4HeaderLen + ip.payload_len + padding, 0);
+  ip.emit({b.data(), kIpv4HeaderLen});
+  for (size_t i = 0; i < payload; ++i) b[kIpv4HeaderLen + t.header_len() + i] = uint8_t(i * 7 + 1);
+  t.emit_header({b.data() + kIpv4HeaderLen, ip.payload_len}, ip.src, ip.dst);
+  return b;
+}
+
+// What the general parsers make of `b`, as the stack runs them.
+bool general_parse(std::span<const uint8_t> b, CsumCheck c, Ipv4Repr& ip, TcpRepr& t) {
+  Ipv4View v(b);
+  if (Ipv4Repr::parse(v, ip, c) != Error::ok || ip.protocol != ipproto::tcp) return false;
+  return TcpRepr::parse(TcpView(v.payload()), ip.src, ip.dst, t, c) == Error::ok;
+}
+
+void expect_same(const Ipv4Repr& a, const Ipv4Repr& b, const TcpRepr& x, const TcpRepr& y) {
+  EXPECT_TRUE(a.src == b.src && a.dst == b.dst && a.protocol == b.protocol && a.ttl == b.ttl &&
+              a.tos == b.tos && a.ident == b.ident && a.dont_frag == b.dont_frag &&
+              a.payload_len == b.payload_len);
+  EXPECT_TRUE(x.src_port == y.src_port && x.dst_port == y.dst_port && x.seq == y.seq &&
+              x.ack == y.ack && x.flags == y.flags && x.window == y.window &&
+              x.urgent == y.urgent && x.seg_size == y.seg_size);
+  EXPECT_TRUE(x.options == y.options);
+  EXPECT_TRUE(x.payload.data() == y.payload.data() && x.payload.size() == y.payload.size());
+}
+
+}  // namespace
+
+// The one-pass parser of the common segment (wire/ipv4_tcp.hh) takes the
+// forms it is for, and then agrees with the general parsers field for field;
+// it takes nothing the general parsers refuse, whatever byte of the headers
+// is changed to whatever value, in either checksum mode; and it leaves the
+// other forms (SYN options, SACK blocks, IP options) to them.
+TEST(Ipv4Tcp, TheOnePassParseAgreesWithTheGeneralParsers) {
+  std::vector<std::pair<TcpRepr, bool>> forms;  // and whether the one pass is for it
+  TcpRepr t;
+  t.src_port = 40001;
+  t.dst_port = 80;
+  t.seq = 0xfffffff0;
+  t.ack = 12345;
+  t.flags = tcpflag::ack | tcpflag::psh;
+  t.window = 501;
+  t.urgent = 3;
+  forms.push_back({t, true});  // no options
+  t.options.has_timestamps = true;
+  t.options.tsval = 0xdeadbeef;
+  t.options.tsecr = 0x01020304;
+  forms.push_back({t, true});  // NOP, NOP, timestamps
+  TcpRepr sack = t;
+  sack.options.sack_count = 1;
+  sack.options.sack[0] = {100, 200};
+  forms.push_back({sack, false});
+  TcpRepr syn = t;
+  syn.flags = tcpflag::syn;
+  syn.options.has_mss = true;
+  syn.options.mss = 1460;
+  syn.options.has_wscale = true;
+  syn.options.wscale = 7;
+  syn.options.sack_permitted = true;
+  forms.push_back({syn, false});
+  size_t taken = 0, compared = 0;
+  for (const auto& [form, common] : forms)
+    for (size_t payload : {size_t(0), size_t(1), size_t(64)})
+      for (size_t padding : {size_t(0), size_t(6)}) {
+        const std::vector<uint8_t> good = ipv4_tcp_packet(form, payload, padding);
+        for (CsumCheck c : {CsumCheck::verify, CsumCheck::trust}) {
+          Ipv4Repr ip, ip2;
+          TcpRepr seg, seg2;
+          ASSERT_TRUE(general_parse(good, c, ip2, seg2));
+          ASSERT_EQ(parse_ipv4_tcp_common(good, c, c, ip, seg), common);
+          if (common) {
+            ++taken;
+            expect_same(ip, ip2, seg, seg2);
+          }
+          // Every header byte (and the first payload byte), set to values
+          // that break or keep each check.
+          const size_t headers = std::min(good.size(), kIpv4HeaderLen + form.header_len() + 1);
+          for (size_t at = 0; at < headers; ++at)
+            for (uint8_t v : {uint8_t(0), uint8_t(1), uint8_t(0x45), uint8_t(0x46), uint8_t(0x50),
+                              uint8_t(0x80), uint8_t(0xff), uint8_t(good[at] ^ 0x20),
+                              uint8_t(good[at] - 4), uint8_t(good[at] + 4)}) {
+              std::vector<uint8_t> b = good;
+              b[at] = v;
+              const bool fast = parse_ipv4_tcp_common(b, c, c, ip, seg);
+              const bool general = general_parse(b, c, ip2, seg2);
+              if (fast) {
+                ASSERT_TRUE(general) << "byte " << at << " = " << int(v);
+                expect_same(ip, ip2, seg, seg2);
+                ++compared;
+              }
+            }
+          // Cut short anywhere: never taken by the one pass unless whole.
+          for (size_t n = 0; n < good.size() - padding; ++n)
+            EXPECT_FALSE(parse_ipv4_tcp_common(std::span(good).first(n), c, c, ip, seg)) << n;
+        }
+      }
+  EXPECT_EQ(taken, 2u * 3 * 2 * 2);
+  EXPECT_GT(compared, 1000u);  // changed packets that stayed valid were compared too
 }
