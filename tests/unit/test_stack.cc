@@ -504,6 +504,45 @@ TEST(StackIpv4, UnicastInALinkBroadcastIsDropped) {
   EXPECT_EQ(ep.stack.counters().ipv4_link_broadcast, 1u);
 }
 
+// A TCP segment in the form the one-pass parser takes (wire/ipv4_tcp.hh; its
+// options: SACK, or NOP NOP timestamps) is dropped and counted for its
+// addresses, and for a device's verdict, as any packet is.
+TEST(StackIpv4, ACommonTcpSegmentIsDroppedForItsAddressesAndVerdicts) {
+  const auto all = load_fixtures();
+  const auto sack = fixture(all, "tcp_data_segment").bytes;
+  auto ts = sack;
+  ts[14 + 20 + 22] = wire::tcpopt::timestamps;  // NOP NOP SACK(10) -> NOP NOP TS(10)
+  const uint16_t trusted = pktflag::rx_ip_csum_good | pktflag::rx_l4_csum_good;
+  for (const auto& good : {sack, ts}) {
+    Endpoint ep;
+    ep.feed(fixture(all, "arp_request").bytes);
+    auto with_ip = [&](size_t at, uint32_t v) {
+      auto f = good;
+      wire::store_be32(f.data() + 14 + at, v);
+      return f;
+    };
+    const auto& c = ep.stack.counters();
+    EXPECT_TRUE(ep.feed(with_ip(16, 0x0a4d0063), 0, trusted).empty());  // to 10.77.0.99
+    EXPECT_EQ(c.ipv4_not_for_us, 1u);
+    EXPECT_TRUE(ep.feed(with_ip(12, 0x7f000001), 0, trusted).empty());  // from 127.0.0.1
+    EXPECT_EQ(c.ipv4_bad_source, 1u);
+    auto broadcast = good;
+    std::fill(broadcast.begin(), broadcast.begin() + 6, uint8_t(0xff));
+    EXPECT_TRUE(ep.feed(broadcast, 0, trusted).empty());
+    EXPECT_EQ(c.ipv4_link_broadcast, 1u);
+    EXPECT_TRUE(ep.feed(good, 0, pktflag::rx_l4_csum_bad).empty());
+    EXPECT_EQ(c.parse_error(wire::Error::tcp_bad_checksum), 1u);
+    EXPECT_TRUE(ep.feed(good, 0, pktflag::rx_ip_csum_bad).empty());
+    EXPECT_EQ(c.parse_error(wire::Error::ipv4_bad_checksum), 1u);
+    // Unchanged, to a port with no listener: answered with a reset.
+    const auto out = ep.feed(good, 0, trusted);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0][14 + 20 + 13] & wire::tcpflag::rst, wire::tcpflag::rst);
+    EXPECT_EQ(c.tcp.tcp_rst_out, 1u);
+    EXPECT_EQ(ep.dev.buffers_in_use(), 0u);
+  }
+}
+
 TEST(StackArp, OffLinkSendersAreAnsweredButNotLearned) {
   Endpoint ep;
   const auto all = load_fixtures();

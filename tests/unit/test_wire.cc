@@ -528,8 +528,10 @@ TEST(TcpOptions, TheSynShortcutAgreesWithTheGeneralParse) {
 
 namespace {
 
-// An IPv4 packet carrying a TCP segment, both checksums right.
-std::vector<uint8_t> ipv4_tcp_packet(const TcpRepr& t, size_t payload, size_t padding) {
+// An IPv4 packet carrying a TCP segment, both checksums right; with
+// `ip_options`, four bytes of them (NOP, NOP, NOP, end of list).
+std::vector<uint8_t> ipv4_tcp_packet(const TcpRepr& t, size_t payload, size_t padding,
+                                     bool ip_options) {
   Ipv4Repr ip;
   ip.src = kPeer;
   ip.dst = kUs;
@@ -542,14 +544,23 @@ std::vector<uint8_t> ipv4_tcp_packet(const TcpRepr& t, size_t payload, size_t pa
   ip.emit({b.data(), kIpv4HeaderLen});
   for (size_t i = 0; i < payload; ++i) b[kIpv4HeaderLen + t.header_len() + i] = uint8_t(i * 7 + 1);
   t.emit_header({b.data() + kIpv4HeaderLen, ip.payload_len}, ip.src, ip.dst);
+  if (ip_options) {
+    const uint8_t opts[4] = {1, 1, 1, 0};
+    b.insert(b.begin() + kIpv4HeaderLen, opts, opts + 4);
+    b[0] = 0x46;
+    store_be16(&b[2], uint16_t(load_be16(&b[2]) + 4));
+    store_be16(&b[10], 0);
+    store_be16(&b[10], checksum(b.data(), 24));
+  }
   return b;
 }
 
 // What the general parsers make of `b`, as the stack runs them.
-bool general_parse(std::span<const uint8_t> b, CsumCheck c, Ipv4Repr& ip, TcpRepr& t) {
+bool general_parse(std::span<const uint8_t> b, CsumCheck ci, CsumCheck ct, Ipv4Repr& ip,
+                   TcpRepr& t) {
   Ipv4View v(b);
-  if (Ipv4Repr::parse(v, ip, c) != Error::ok || ip.protocol != ipproto::tcp) return false;
-  return TcpRepr::parse(TcpView(v.payload()), ip.src, ip.dst, t, c) == Error::ok;
+  if (Ipv4Repr::parse(v, ip, ci) != Error::ok || ip.protocol != ipproto::tcp) return false;
+  return TcpRepr::parse(TcpView(v.payload()), ip.src, ip.dst, t, ct) == Error::ok;
 }
 
 void expect_same(const Ipv4Repr& a, const Ipv4Repr& b, const TcpRepr& x, const TcpRepr& y) {
@@ -566,12 +577,13 @@ void expect_same(const Ipv4Repr& a, const Ipv4Repr& b, const TcpRepr& x, const T
 }  // namespace
 
 // The one-pass parser of the common segment (wire/ipv4_tcp.hh) takes the
-// forms it is for, and then agrees with the general parsers field for field;
-// it takes nothing the general parsers refuse, whatever byte of the headers
-// is changed to whatever value, in either checksum mode; and it leaves the
-// other forms (SYN options, SACK blocks, IP options) to them.
+// forms it is for (any TCP options: none, the timestamps' shortcut, SACK
+// blocks, a SYN's), and then agrees with the general parsers field for
+// field; it takes nothing the general parsers refuse, whatever byte of the
+// headers is changed to whatever value, in either checksum mode; and it
+// leaves a packet with IP options to them.
 TEST(Ipv4Tcp, TheOnePassParseAgreesWithTheGeneralParsers) {
-  std::vector<std::pair<TcpRepr, bool>> forms;  // and whether the one pass is for it
+  std::vector<std::pair<TcpRepr, bool>> forms;  // and whether it has IP options
   TcpRepr t;
   t.src_port = 40001;
   t.dst_port = 80;
@@ -580,11 +592,12 @@ TEST(Ipv4Tcp, TheOnePassParseAgreesWithTheGeneralParsers) {
   t.flags = tcpflag::ack | tcpflag::psh;
   t.window = 501;
   t.urgent = 3;
-  forms.push_back({t, true});  // no options
+  forms.push_back({t, false});  // no options
   t.options.has_timestamps = true;
   t.options.tsval = 0xdeadbeef;
   t.options.tsecr = 0x01020304;
-  forms.push_back({t, true});  // NOP, NOP, timestamps
+  forms.push_back({t, false});  // NOP, NOP, timestamps
+  forms.push_back({t, true});   // the same with IP options
   TcpRepr sack = t;
   sack.options.sack_count = 1;
   sack.options.sack[0] = {100, 200};
@@ -597,31 +610,38 @@ TEST(Ipv4Tcp, TheOnePassParseAgreesWithTheGeneralParsers) {
   syn.options.wscale = 7;
   syn.options.sack_permitted = true;
   forms.push_back({syn, false});
+  // The IP and the TCP checksum modes apart (a device may verify one only).
+  const std::pair<CsumCheck, CsumCheck> kModes[] = {{CsumCheck::verify, CsumCheck::verify},
+                                                    {CsumCheck::verify, CsumCheck::trust},
+                                                    {CsumCheck::trust, CsumCheck::verify},
+                                                    {CsumCheck::trust, CsumCheck::trust}};
   size_t taken = 0, compared = 0;
-  for (const auto& [form, common] : forms)
+  for (const auto& [form, ip_options] : forms)
     for (size_t payload : {size_t(0), size_t(1), size_t(64)})
       for (size_t padding : {size_t(0), size_t(6)}) {
-        const std::vector<uint8_t> good = ipv4_tcp_packet(form, payload, padding);
-        for (CsumCheck c : {CsumCheck::verify, CsumCheck::trust}) {
+        const std::vector<uint8_t> good = ipv4_tcp_packet(form, payload, padding, ip_options);
+        const bool common = !ip_options;
+        for (const auto& [ci, ct] : kModes) {
           Ipv4Repr ip, ip2;
           TcpRepr seg, seg2;
-          ASSERT_TRUE(general_parse(good, c, ip2, seg2));
-          ASSERT_EQ(parse_ipv4_tcp_common(good, c, c, ip, seg), common);
+          ASSERT_TRUE(general_parse(good, ci, ct, ip2, seg2));
+          ASSERT_EQ(parse_ipv4_tcp_common(good, ci, ct, ip, seg), common);
           if (common) {
             ++taken;
             expect_same(ip, ip2, seg, seg2);
           }
           // Every header byte (and the first payload byte), set to values
           // that break or keep each check.
-          const size_t headers = std::min(good.size(), kIpv4HeaderLen + form.header_len() + 1);
+          const size_t headers =
+              std::min(good.size(), kIpv4HeaderLen + (ip_options ? 4 : 0) + form.header_len() + 1);
           for (size_t at = 0; at < headers; ++at)
             for (uint8_t v : {uint8_t(0), uint8_t(1), uint8_t(0x45), uint8_t(0x46), uint8_t(0x50),
                               uint8_t(0x80), uint8_t(0xff), uint8_t(good[at] ^ 0x20),
                               uint8_t(good[at] - 4), uint8_t(good[at] + 4)}) {
               std::vector<uint8_t> b = good;
               b[at] = v;
-              const bool fast = parse_ipv4_tcp_common(b, c, c, ip, seg);
-              const bool general = general_parse(b, c, ip2, seg2);
+              const bool fast = parse_ipv4_tcp_common(b, ci, ct, ip, seg);
+              const bool general = general_parse(b, ci, ct, ip2, seg2);
               if (fast) {
                 ASSERT_TRUE(general) << "byte " << at << " = " << int(v);
                 expect_same(ip, ip2, seg, seg2);
@@ -630,9 +650,9 @@ TEST(Ipv4Tcp, TheOnePassParseAgreesWithTheGeneralParsers) {
             }
           // Cut short anywhere: never taken by the one pass unless whole.
           for (size_t n = 0; n < good.size() - padding; ++n)
-            EXPECT_FALSE(parse_ipv4_tcp_common(std::span(good).first(n), c, c, ip, seg)) << n;
+            EXPECT_FALSE(parse_ipv4_tcp_common(std::span(good).first(n), ci, ct, ip, seg)) << n;
         }
       }
-  EXPECT_EQ(taken, 2u * 3 * 2 * 2);
+  EXPECT_EQ(taken, 4u * 3 * 2 * 4);
   EXPECT_GT(compared, 1000u);  // changed packets that stayed valid were compared too
 }
