@@ -47,16 +47,10 @@ namespace ts::wire {
   ip.dont_frag = (p[6] & 0x40) != 0;
   ip.payload_len = uint16_t(l4);
   tcp.options = TcpOptions{};
-  constexpr uint32_t kNopNopTimestamps =
-      uint32_t(tcpopt::nop) << 24 | uint32_t(tcpopt::nop) << 16 | uint32_t(tcpopt::timestamps) << 8 | 10;
-  if (hlen == kTcpHeaderLen + 12 && load_be32(t + kTcpHeaderLen) == kNopNopTimestamps) {
-    tcp.options.has_timestamps = true;
-    tcp.options.tsval = load_be32(t + kTcpHeaderLen + 4);
-    tcp.options.tsecr = load_be32(t + kTcpHeaderLen + 8);
-  } else if (hlen != kTcpHeaderLen &&
-             TcpOptions::parse({t + kTcpHeaderLen, hlen - kTcpHeaderLen}, tcp.options) != Error::ok) {
+  const std::span<const uint8_t> opts{t + kTcpHeaderLen, hlen - kTcpHeaderLen};
+  if (!opts.empty() && !tcp.options.take_usual_timestamps(opts) &&
+      TcpOptions::parse(opts, tcp.options) != Error::ok)
     return false;
-  }
   tcp.src_port = load_be16(t);
   tcp.dst_port = load_be16(t + 2);
   tcp.seq = load_be32(t + 4);

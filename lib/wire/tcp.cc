@@ -11,16 +11,9 @@ namespace ts::wire {
 Error TcpOptions::parse(std::span<const uint8_t> o, TcpOptions& out) {
   size_t i = 0;
   const size_t n = o.size();
-  // What nearly every segment after the SYNs carries (RFC 7323 appendix A's
-  // layout, ours and Linux's): NOP, NOP, timestamps. The loop below reads it
+  // NOP, NOP, timestamps (take_usual_timestamps). The loop below reads it
   // (and the SYN layout next) the same way, only slower.
-  if (n == 12 && o[0] == tcpopt::nop && o[1] == tcpopt::nop && o[2] == tcpopt::timestamps &&
-      o[3] == 10) {
-    out.has_timestamps = true;
-    out.tsval = load_be32(&o[4]);
-    out.tsecr = load_be32(&o[8]);
-    return Error::ok;
-  }
+  if (out.take_usual_timestamps(o)) return Error::ok;
   // And what a SYN or SYN-ACK with timestamps carries, ours and Linux's: MSS;
   // SACK-permitted (or two NOPs) and timestamps; NOP and window scale.
   if (n == 20 && o[0] == tcpopt::mss && o[1] == 4 &&

@@ -75,6 +75,20 @@ struct TcpOptions {
   std::array<uint8_t, kMaxFastOpenCookie> fastopen_cookie;
 
   static Error parse(std::span<const uint8_t> opts, TcpOptions& out);
+  // What nearly every segment after the SYNs carries (RFC 7323 appendix A's
+  // layout, ours and Linux's): NOP, NOP, timestamps, and nothing else. When
+  // `opts` is exactly that, takes the timestamps and returns true (one test
+  // of the first word); parse() begins with it, and the stack's one-pass
+  // parse (wire/ipv4_tcp.hh) calls it before parse().
+  [[gnu::always_inline]] bool take_usual_timestamps(std::span<const uint8_t> opts) {
+    constexpr uint32_t kNopNopTimestamps = uint32_t(tcpopt::nop) << 24 | uint32_t(tcpopt::nop) << 16 |
+                                           uint32_t(tcpopt::timestamps) << 8 | 10u;
+    if (opts.size() != 12 || load_be32(opts.data()) != kNopNopTimestamps) return false;
+    has_timestamps = true;
+    tsval = load_be32(opts.data() + 4);
+    tsecr = load_be32(opts.data() + 8);
+    return true;
+  }
   // The same options: the SACK blocks and cookie bytes in use compare, the
   // rest of their arrays does not.
   bool operator==(const TcpOptions& o) const;
