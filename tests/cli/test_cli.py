@@ -274,15 +274,22 @@ for args in bad:
 # --- tools/build (docs/performance.md, "Trained by the demo"): its options explained, an
 # unknown one refused before anything is configured or built ---
 build_script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools", "build")
-r = subprocess.run([build_script, "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                   text=True, timeout=30)
-check(r.returncode == 0 and "--retrain" in r.stdout and "--no-pgo" in r.stdout,
-      "tools/build --help explains --retrain and --no-pgo", r.stdout + r.stderr)
-r = subprocess.run([build_script, "--retrian"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                   text=True, timeout=30)
+tools_dir = os.path.dirname(build_script)
+r = subprocess.run(["./build", "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                   text=True, timeout=30, cwd=tools_dir)
+check(r.returncode == 0 and "--retrain" in r.stdout and "--no-pgo" in r.stdout and r.stderr == "",
+      "tools/build --help (called as ./build from tools/) explains --retrain and --no-pgo",
+      r.stdout + r.stderr)
+r = subprocess.run([build_script, "--no-pgo", "--retrain"], stdout=subprocess.PIPE,
+                   stderr=subprocess.PIPE, text=True, timeout=30)
+check(r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "together" in r.stderr,
+      "tools/build --no-pgo --retrain: refused in one line, exit 2", r.stdout + r.stderr)
+r = subprocess.run([build_script, "apps/touchstone", "--retrian"], stdout=subprocess.PIPE,
+                   stderr=subprocess.PIPE, text=True, timeout=30)
 check(r.returncode == 2 and r.stdout == "" and len(r.stderr.strip().splitlines()) == 1
       and "--retrian" in r.stderr,
-      "tools/build --retrian: one line naming it, exit 2, nothing built", r.stdout + r.stderr)
+      "tools/build apps/touchstone --retrian: one line naming it, exit 2, nothing built",
+      r.stdout + r.stderr)
 
 # --- congestion control by name ---
 for cmd in (["demo"], ["sim"], ["serve"] + port, ["gen"] + port + ["--target", "10.9.0.1:80"]):
